@@ -1,0 +1,45 @@
+# SelfLearning for FreqAI - set-up, demo and tests. `make demo` and `make test` do all set-up.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FT     := $(VENV)/bin/freqtrade
+STAMP  := $(VENV)/.installed
+DEMO_PORT ?= 8701
+DEMO_DATA := user_data/data/binance
+DEMO_PAIRS := BTC/USDT ETH/USDT
+DEMO_DAYS ?= 12
+DEMO_TIMERANGE ?= 20250106-20250113
+
+.PHONY: install demo test lint bench data clean-demo
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+data: $(STAMP)
+	@if ls $(DEMO_DATA)/*-5m.feather >/dev/null 2>&1; then \
+		echo "Demo data present in $(DEMO_DATA)"; \
+	else \
+		$(PY) -m self_learning.generate --out $(DEMO_DATA) --pairs $(DEMO_PAIRS) \
+			--timeframe 5m --days $(DEMO_DAYS) --end 20250114 --seed 42 && \
+		for tf in 15m 1h; do $(PY) -m self_learning.generate --out $(DEMO_DATA) \
+			--pairs $(DEMO_PAIRS) --timeframe $$tf --days $(DEMO_DAYS) --end 20250114 --seed 42; done; \
+	fi
+
+demo: data
+	$(PY) scripts/demo.py --port $(DEMO_PORT) --timerange $(DEMO_TIMERANGE)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check freqai_models user_data tests benchmarks scripts
+
+bench: $(STAMP)
+	$(PY) benchmarks/online.py
+	$(PY) benchmarks/store.py
+	$(PY) benchmarks/quality.py

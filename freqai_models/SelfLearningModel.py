@@ -1,0 +1,142 @@
+import logging
+from time import time
+from typing import Any
+
+import numpy as np
+from pandas import DataFrame
+
+from freqtrade.exceptions import OperationalException
+from freqtrade.exchange import timeframe_to_seconds
+from freqtrade.freqai.base_models.BaseRegressionModel import BaseRegressionModel
+from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
+from self_learning.config import ConfigError, parse_config
+from self_learning.handle import ModelHandle
+from self_learning.runtime_env import TF_MISSING_MESSAGE, tensorflow_available
+
+logger = logging.getLogger(__name__)
+
+
+class SelfLearningModel(BaseRegressionModel):
+    """
+    Three TensorFlow networks that keep learning: a market-structure autoencoder (latent
+    features, novelty), a gated feature-discovery network (`&-s_close`) and a liquidity model
+    (`&-liq_up`, `&-liq_down`). Continual learning inside FreqAI's retraining, per-candle
+    online learning once a candle's label matures, and a crash-safe store of SavedModels under
+    `user_data/models/<identifier>/self_learning/`.
+
+    Reads (all optional, validated at start-up; see README "Configuration"):
+        "freqai": {
+            "continual_learning": true, "save_backtest_models": true,
+            "feature_parameters": {"label_period_candles": 12, ...},
+            "self_learning": {"window_candles": 32, "latent_dim": 8, "hidden_units": 64,
+                              "epochs": 30, "incremental_epochs": 3, "batch_size": 256,
+                              "learning_rate": 0.001, "replay_size": 2048, "replay_batch": 8,
+                              "online_learning": true, "prequential_backtest": false,
+                              "save_interval": 100, "keep_versions": 3,
+                              "slow_save_warning_s": 1.0, "shutdown_timeout_s": 30,
+                              "seed": 42}
+        }
+    FreqAI's own feature pipeline (per-window MinMax scaling, variance filter) is bypassed:
+    the networks keep their own input scaling, fixed at the first training of a pair, so that
+    continual learning sees inputs with a stable meaning.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        try:
+            self.sl_config = parse_config(self.freqai_info)
+        except ConfigError as err:
+            raise OperationalException(f"{err}. Fix it in your config file.") from None
+        self.tf_ok = tensorflow_available()
+        self._tf_warned = False
+        self.runtime = None
+        if not self.tf_ok:
+            logger.warning(TF_MISSING_MESSAGE)
+            return
+        from self_learning.lifecycle import SelfLearningRuntime
+
+        self.runtime = SelfLearningRuntime(
+            self.sl_config, self.full_path / "self_learning",
+            timeframe_to_seconds(self.config["timeframe"]),
+        )
+
+    # -- FreqAI callbacks --------------------------------------------------------------------
+
+    def train(self, unfiltered_df: DataFrame, pair: str, dk: FreqaiDataKitchen, **kwargs) -> Any:
+        logger.info(f"-------------------- Starting training {pair} --------------------")
+        start = time()
+        features, labels = dk.filter_features(
+            unfiltered_df, dk.training_features_list, dk.label_list, training_filter=True
+        )
+        dk.data_dictionary = {"train_features": features, "train_labels": labels,
+                              "train_dates": dk.train_dates, "frame": unfiltered_df}
+        dk.fit_labels()
+        model = self.fit(dk.data_dictionary, dk)
+        logger.info(f"-------------------- Done training {pair} "
+                    f"({time() - start:.2f} secs) --------------------")
+        return model
+
+    def fit(self, data_dictionary: dict, dk: FreqaiDataKitchen, **kwargs) -> Any:
+        if self.runtime is None:
+            self._warn_tf_missing()
+            return ModelHandle(dk.pair, 0, available=False)
+        from self_learning.frames import candles_from_frame
+
+        candles = candles_from_frame(data_dictionary["frame"], dk.training_features_list)
+        report = self.runtime.fit(dk.pair, dk.training_features_list, candles)
+        logger.info(
+            f"{report.mode} {'update' if report.mode == 'incremental' else 'training'} of "
+            f"{dk.pair}: {report.samples} new samples, {report.replayed} replayed, "
+            f"{report.skipped} skipped, {report.seconds:.2f} s, "
+            f"training counter {report.training_counter}"
+        )
+        return ModelHandle(dk.pair, report.training_counter)
+
+    def predict(self, unfiltered_df: DataFrame, dk: FreqaiDataKitchen, **kwargs
+                ) -> tuple[DataFrame, np.ndarray]:
+        from self_learning.frames import null_predictions, prediction_frame
+
+        dk.find_features(unfiltered_df)
+        dk.DI_values = np.zeros(len(unfiltered_df))
+        for name in ("&-novelty", "&-training_counter"):
+            dk.data.setdefault("labels_mean", {}).setdefault(name, 0.0)
+            dk.data.setdefault("labels_std", {}).setdefault(name, 0.0)
+        learner = self.runtime.known(dk.pair) if self.runtime else None
+        if learner is None and self.runtime is not None:
+            learner = self.runtime.learner(dk.pair, dk.training_features_list)
+        if learner is None or not learner.trained:
+            self._warn_tf_missing()
+            pred_df, do_predict = null_predictions(len(unfiltered_df))
+        else:
+            pred_df, do_predict = prediction_frame(self._predictions(unfiltered_df, dk))
+        dk.do_predict = do_predict
+        return pred_df, do_predict
+
+    def _predictions(self, df: DataFrame, dk: FreqaiDataKitchen):
+        from self_learning.frames import candles_from_frame, merge_predictions
+
+        candles = candles_from_frame(df, dk.training_features_list)
+        learner = self.runtime.learner(dk.pair, dk.training_features_list)
+        online = self.sl_config.online_learning if self.live else self.sl_config.prequential_backtest
+        if online:
+            stepped = self.runtime.observe(dk.pair, dk.training_features_list, candles)
+            if stepped.learned:
+                logger.info(f"learned {stepped.learned} candles for {dk.pair}, "
+                            f"counter {learner.training_counter}")
+            if len(stepped.ts) == len(candles):
+                return stepped
+            return merge_predictions(learner.predict(candles), stepped)
+        return learner.predict(candles)
+
+    def _warn_tf_missing(self) -> None:
+        if self.tf_ok or self._tf_warned:
+            return
+        self._tf_warned = True
+        logger.warning(TF_MISSING_MESSAGE)
+        if self.data_provider is not None:
+            self.data_provider.send_msg(TF_MISSING_MESSAGE, always_send=True)
+
+    def _on_stop(self) -> None:
+        if self.runtime is not None:
+            self.runtime.shutdown()
+        super()._on_stop()

@@ -1,0 +1,100 @@
+"""The `freqai.self_learning` config section, parsed once into a frozen dataclass.
+
+Every key is optional; a present key with a bad value is an error that names the key, so a
+typo or a wrong type stops the bot at start-up instead of surfacing hours later in a retrain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+SECTION = "self_learning"
+
+
+class ConfigError(ValueError):
+    """A bad value in the `freqai.self_learning` section (the message names the key)."""
+
+
+@dataclass(frozen=True)
+class SelfLearningConfig:
+    window_candles: int = 32
+    latent_dim: int = 8
+    hidden_units: int = 64
+    epochs: int = 30
+    incremental_epochs: int = 3
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    replay_size: int = 2048
+    replay_batch: int = 8
+    online_learning: bool = True
+    prequential_backtest: bool = False
+    save_interval: int = 100
+    keep_versions: int = 3
+    slow_save_warning_s: float = 1.0
+    shutdown_timeout_s: float = 30.0
+    seed: int = 42
+    # Taken from freqai.feature_parameters, not from our section.
+    label_period_candles: int = 12
+
+
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "window_candles": (4, 512),
+    "latent_dim": (1, 128),
+    "hidden_units": (4, 1024),
+    "epochs": (1, 1000),
+    "incremental_epochs": (1, 100),
+    "batch_size": (1, 65536),
+    "learning_rate": (1e-6, 1.0),
+    "replay_size": (16, 1_000_000),
+    "replay_batch": (0, 1024),
+    "save_interval": (1, 1_000_000),
+    "keep_versions": (1, 1000),
+    "slow_save_warning_s": (0.0, 3600.0),
+    "shutdown_timeout_s": (0.1, 3600.0),
+    "seed": (0, 2**31 - 1),
+    "label_period_candles": (1, 10_000),
+}
+
+
+def _check_value(key: str, value: Any, default: Any) -> Any:
+    name = f"freqai.{SECTION}.{key}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, got {value!r}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name} must be a whole number, got {value!r}")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{name} must be a number, got {value!r}")
+        value = float(value)
+    low, high = _BOUNDS[key]
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+    return value
+
+
+def parse_config(freqai_section: dict[str, Any]) -> SelfLearningConfig:
+    """Build the config from FreqAI's `freqai` dict; raise ConfigError naming a bad key."""
+    section = freqai_section.get(SECTION, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"freqai.{SECTION} must be an object, got {type(section).__name__}")
+    defaults = SelfLearningConfig()
+    known = {f.name for f in fields(SelfLearningConfig)} - {"label_period_candles"}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(
+            f"Unknown key(s) in freqai.{SECTION}: {', '.join(unknown)}. "
+            f"Known keys: {', '.join(sorted(known))}"
+        )
+    values = {key: _check_value(key, section[key], getattr(defaults, key)) for key in section}
+    label_period = freqai_section.get("feature_parameters", {}).get("label_period_candles", 12)
+    try:
+        values["label_period_candles"] = _check_value("label_period_candles", label_period, 1)
+    except ConfigError as err:
+        raise ConfigError(
+            str(err).replace(f"freqai.{SECTION}.", "freqai.feature_parameters.")
+        ) from None
+    return SelfLearningConfig(**values)

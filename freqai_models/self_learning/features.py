@@ -1,0 +1,113 @@
+"""Pure numeric helpers: market windows, targets, signal quality, sample validation.
+
+Nothing here touches TensorFlow, files or freqtrade; every function maps arrays to arrays.
+OHLCV arrays are float64 of shape (n, 5) with columns open, high, low, close, volume.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CHANNELS = 4  # log-return, log range, log body, volume z-score
+OPEN, HIGH, LOW, CLOSE, VOLUME = range(5)
+TARGET_NAMES = ("&-s_close", "&-liq_up", "&-liq_down")
+
+
+def candle_channels(ohlcv: np.ndarray) -> np.ndarray:
+    """Per-candle scale-free channels (n, 4); row 0 has a zero log-return."""
+    ohlcv = np.asarray(ohlcv, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        close = ohlcv[:, CLOSE]
+        log_ret = np.zeros(len(ohlcv))
+        log_ret[1:] = np.log(close[1:] / close[:-1])
+        log_range = np.log(ohlcv[:, HIGH] / ohlcv[:, LOW])
+        log_body = np.log(close / ohlcv[:, OPEN])
+        log_vol = np.log1p(np.maximum(ohlcv[:, VOLUME], 0.0))
+    return np.stack([log_ret, log_range, log_body, log_vol], axis=1)
+
+
+def market_windows(channels: np.ndarray, window: int) -> np.ndarray:
+    """Row t holds candles t-window+1..t flattened (n, window*4); rows without history are NaN.
+
+    The volume channel is centred on the window's own mean, so only relative volume counts.
+    """
+    n = len(channels)
+    out = np.full((n, window * CHANNELS), np.nan)
+    if n < window:
+        return out
+    view = np.lib.stride_tricks.sliding_window_view(channels, (window, CHANNELS))[:, 0]
+    view = view.copy()
+    view[:, :, 3] -= view[:, :, 3].mean(axis=1, keepdims=True)
+    out[window - 1 :] = view.reshape(len(view), window * CHANNELS)
+    return out
+
+
+def targets(ohlcv: np.ndarray, horizon: int) -> np.ndarray:
+    """(n, 3): mean future close return, max upward and min downward excursion over `horizon`.
+
+    Identical to the strategy's `set_freqai_targets`; the last `horizon` rows are NaN.
+    """
+    ohlcv = np.asarray(ohlcv, dtype=np.float64)
+    n = len(ohlcv)
+    out = np.full((n, 3), np.nan)
+    if n <= horizon:
+        return out
+    close = ohlcv[:, CLOSE]
+    fwd = lambda col: np.lib.stride_tricks.sliding_window_view(col[1:], horizon)  # noqa: E731
+    base = close[: n - horizon]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[: n - horizon, 0] = fwd(close).mean(axis=1) / base - 1.0
+        out[: n - horizon, 1] = fwd(ohlcv[:, HIGH]).max(axis=1) / base - 1.0
+        out[: n - horizon, 2] = fwd(ohlcv[:, LOW]).min(axis=1) / base - 1.0
+    return out
+
+
+def trailing_excursions(ohlcv: np.ndarray, horizon: int) -> np.ndarray:
+    """(n, 3) self-supervised proxy targets known at t: the last `horizon` candles' mean close,
+    max high and min low relative to close[t]. Used for rows whose future is not known yet."""
+    ohlcv = np.asarray(ohlcv, dtype=np.float64)
+    n = len(ohlcv)
+    out = np.full((n, 3), np.nan)
+    if n < horizon:
+        return out
+    back = lambda col: np.lib.stride_tricks.sliding_window_view(col, horizon)  # noqa: E731
+    close = ohlcv[horizon - 1 :, CLOSE]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[horizon - 1 :, 0] = back(ohlcv[:, CLOSE]).mean(axis=1) / close - 1.0
+        out[horizon - 1 :, 1] = back(ohlcv[:, HIGH]).max(axis=1) / close - 1.0
+        out[horizon - 1 :, 2] = back(ohlcv[:, LOW]).min(axis=1) / close - 1.0
+    return out
+
+
+def valid_candles(ohlcv: np.ndarray) -> np.ndarray:
+    """True where a candle is usable: finite, positive prices, high>=low, not a frozen market."""
+    ohlcv = np.asarray(ohlcv, dtype=np.float64)
+    finite = np.isfinite(ohlcv).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        positive = (ohlcv[:, :4] > 0).all(axis=1) & (ohlcv[:, VOLUME] >= 0)
+        ordered = ohlcv[:, HIGH] >= ohlcv[:, LOW]
+        frozen = (ohlcv[:, HIGH] == ohlcv[:, LOW]) & (ohlcv[:, VOLUME] == 0)
+    return finite & positive & ordered & ~frozen
+
+
+def window_valid(candle_ok: np.ndarray, window: int) -> np.ndarray:
+    """True where the candle and the window-1 candles before it are all valid."""
+    ok = np.asarray(candle_ok, dtype=np.int64)
+    out = np.zeros(len(ok), dtype=bool)
+    if len(ok) < window:
+        return out
+    sums = np.convolve(ok, np.ones(window, dtype=np.int64), mode="valid")
+    out[window - 1 :] = sums == window
+    return out
+
+
+def target_valid(candle_ok: np.ndarray, horizon: int) -> np.ndarray:
+    """True where the candle and the `horizon` candles after it are all valid."""
+    ok = np.asarray(candle_ok, dtype=np.int64)
+    n = len(ok)
+    out = np.zeros(n, dtype=bool)
+    if n <= horizon:
+        return out
+    sums = np.convolve(ok, np.ones(horizon + 1, dtype=np.int64), mode="valid")
+    out[: n - horizon] = sums == horizon + 1
+    return out

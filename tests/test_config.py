@@ -1,0 +1,38 @@
+"""The freqai.self_learning section is validated once; a bad value names its key."""
+
+import pytest
+
+from self_learning.config import ConfigError, SelfLearningConfig, parse_config
+
+
+def test_defaults_when_section_is_absent():
+    """No section at all gives the documented defaults (and H from feature_parameters)."""
+    cfg = parse_config({"feature_parameters": {"label_period_candles": 24}})
+    assert cfg == SelfLearningConfig(label_period_candles=24)
+
+
+@pytest.mark.parametrize("key,value,match", [
+    ("window_candles", 2, r"freqai\.self_learning\.window_candles must be between"),
+    ("epochs", "ten", r"freqai\.self_learning\.epochs must be a whole number"),
+    ("learning_rate", True, r"freqai\.self_learning\.learning_rate must be a number"),
+    ("online_learning", 1, r"freqai\.self_learning\.online_learning must be true or false"),
+    ("save_interval", 0, r"freqai\.self_learning\.save_interval must be between"),
+])
+def test_bad_value_names_the_key(key, value, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_config({"self_learning": {key: value}})
+
+
+def test_unknown_key_is_an_error_listing_known_keys():
+    with pytest.raises(ConfigError, match=r"Unknown key\(s\) in freqai\.self_learning: epoch\b"):
+        parse_config({"self_learning": {"epoch": 3}})
+
+
+def test_bad_label_period_names_feature_parameters():
+    with pytest.raises(ConfigError, match=r"freqai\.feature_parameters\.label_period_candles"):
+        parse_config({"feature_parameters": {"label_period_candles": 0}})
+
+
+def test_section_must_be_an_object():
+    with pytest.raises(ConfigError, match="must be an object"):
+        parse_config({"self_learning": [1, 2]})
