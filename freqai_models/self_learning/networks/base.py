@@ -11,6 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from self_learning.networks.optimizer import FusedAdam
+
 EPS = 1e-8
 CLIP = 5.0
 
@@ -27,14 +29,13 @@ class TrainableModule(tf.Module):
         self.output_scale = tf.Variable(
             tf.ones([output_dim]), trainable=False, name="output_scale"
         )
-        self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=1.0)
-        self.optimizer.build(model.trainable_variables)
+        self.optimizer = FusedAdam(model.trainable_variables, learning_rate)
 
     def state_variables(self) -> list:
         """Every variable a checkpoint of this module holds, in a fixed order (Keras 3
         variables are not found by tf.Module.variables, so list them explicitly)."""
         own = [self.input_mean, self.input_std, self.output_scale]
-        return own + list(self.model.variables) + list(self.optimizer.variables)
+        return own + list(self.model.variables) + self.optimizer.slot_variables()
 
     def set_scaling(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
         """Fit input standardisation (and output scale) once, from a training window."""
@@ -50,7 +51,7 @@ class TrainableModule(tf.Module):
         return tf.clip_by_value(z, -CLIP, CLIP)
 
     def apply(self, grads) -> None:
-        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))
+        self.optimizer.apply_gradients(grads, self.model.trainable_variables)
 
 
 def all_finite(loss: tf.Tensor, grads, inputs=()) -> tf.Tensor:

@@ -34,11 +34,11 @@ class FeatureGate(keras.layers.Layer):
 
 
 def dense_stack(x, units: int, depth: int, l2: float, name: str, seed: int):
-    """`depth` Dense+GELU layers of `units` (halving), L2-regularised, seeded initialisers."""
+    """`depth` Dense+SiLU layers of `units` (halving), L2-regularised, seeded initialisers."""
     for i in range(depth):
         x = keras.layers.Dense(
             max(units // (2**i), 4),
-            activation="gelu",
+            activation="silu",
             kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i),
             kernel_regularizer=keras.regularizers.L2(l2),
             name=f"{name}_dense{i}",
