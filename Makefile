@@ -25,9 +25,7 @@ data: $(STAMP)
 		echo "Demo data present in $(DEMO_DATA)"; \
 	else \
 		$(PY) -m self_learning.generate --out $(DEMO_DATA) --pairs $(DEMO_PAIRS) \
-			--timeframe 5m --days $(DEMO_DAYS) --end 20250114 --seed 42 && \
-		for tf in 15m 1h; do $(PY) -m self_learning.generate --out $(DEMO_DATA) \
-			--pairs $(DEMO_PAIRS) --timeframe $$tf --days $(DEMO_DAYS) --end 20250114 --seed 42; done; \
+			--timeframe 5m 15m 1h --days $(DEMO_DAYS) --end 20250114 --seed 42; \
 	fi
 
 demo: data

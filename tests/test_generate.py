@@ -1,0 +1,145 @@
+"""Seeded market generator: determinism, freqtrade layout, OHLC consistency, stylised facts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from self_learning.generate import generate_candles, main
+
+START = datetime(2025, 1, 1, tzinfo=UTC)
+PRICE_COLUMNS = ["open", "high", "low", "close"]
+
+
+@pytest.fixture(scope="module")
+def month_5m() -> pd.DataFrame:
+    """30 days of BTC/USDT 5m candles (8640 rows)."""
+    return generate_candles("BTC/USDT", "5m", START, 30 * 288, seed=42)
+
+
+def returns(frame: pd.DataFrame) -> np.ndarray:
+    return np.diff(np.log(frame["close"].to_numpy()))
+
+
+def autocorrelation(values: np.ndarray, lag: int) -> float:
+    return float(np.corrcoef(values[:-lag], values[lag:])[0, 1])
+
+
+def test_same_seed_same_frame_other_seed_differs():
+    """generate_candles is a pure function of its arguments; the seed changes the market."""
+    first = generate_candles("ETH/USDT", "15m", START, 500, seed=1)
+    again = generate_candles("ETH/USDT", "15m", START, 500, seed=1)
+    other = generate_candles("ETH/USDT", "15m", START, 500, seed=2)
+    pd.testing.assert_frame_equal(first, again)
+    assert not np.allclose(first["close"], other["close"])
+
+
+def test_cli_output_is_byte_identical(tmp_path):
+    """Two CLI runs with the same arguments write byte-identical freqtrade feather files."""
+    args = ["--pairs", "BTC/USDT", "ETH/BTC", "--timeframe", "5m", "1h", "--days", "3",
+            "--seed", "42", "--end", "20250114"]
+    assert main(["--out", str(tmp_path / "a"), *args]) == 0
+    assert main(["--out", str(tmp_path / "b"), *args]) == 0
+    names = sorted(path.name for path in (tmp_path / "a").iterdir())
+    assert names == ["BTC_USDT-1h.feather", "BTC_USDT-5m.feather", "ETH_BTC-1h.feather",
+                     "ETH_BTC-5m.feather"]
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    frame = pd.read_feather(tmp_path / "a" / "BTC_USDT-5m.feather")
+    assert frame["date"].iloc[0] == pd.Timestamp("2025-01-11", tz="UTC")
+    assert frame["date"].iloc[-1] == pd.Timestamp("2025-01-13 23:55", tz="UTC")
+
+
+def test_freqtrade_layout_sorted_without_gaps(month_5m):
+    """Columns, dtypes, UTC dates on the 5m grid, sorted, no gaps, no NaN."""
+    assert list(month_5m.columns) == ["date", "open", "high", "low", "close", "volume"]
+    assert str(month_5m["date"].dt.tz) == "UTC"
+    assert all(month_5m[column].dtype == np.float64 for column in month_5m.columns[1:])
+    assert (month_5m["date"].diff().dropna() == pd.Timedelta(minutes=5)).all()
+    assert month_5m["date"].iloc[0] == pd.Timestamp(START)
+    assert not month_5m.isna().any().any()
+
+
+def test_ohlc_consistent_and_volume_positive(month_5m):
+    """high >= max(open, close), low <= min(open, close), prices and volume > 0."""
+    frame = month_5m
+    assert (frame["high"] >= frame[["open", "close"]].max(axis=1)).all()
+    assert (frame["low"] <= frame[["open", "close"]].min(axis=1)).all()
+    assert (frame[PRICE_COLUMNS] > 0).all().all()
+    assert (frame["volume"] > 0).all()
+    assert (frame["high"] > frame["low"]).mean() > 0.99
+
+
+def test_heavy_tails_and_volatility_clustering(month_5m):
+    """Excess kurtosis well above a Gaussian's; |returns| autocorrelated, returns nearly not."""
+    r = returns(month_5m)
+    standardized = (r - r.mean()) / r.std()
+    assert np.mean(standardized**4) - 3 > 2.0
+    assert autocorrelation(np.abs(r), 1) > 0.15
+    assert autocorrelation(np.abs(r), 12) > 0.05
+    assert abs(autocorrelation(r, 1)) < 0.1
+    daily_vol = r.std() * np.sqrt(288)
+    assert 0.01 < daily_vol < 0.08
+
+
+def test_volume_follows_activity_and_time_of_day(month_5m):
+    """Volume rises with the size of the move and peaks in the UTC afternoon."""
+    r = np.abs(returns(month_5m))
+    assert np.corrcoef(month_5m["volume"].to_numpy()[1:], r)[0, 1] > 0.3
+    by_hour = month_5m.groupby(month_5m["date"].dt.hour)["volume"].mean()
+    assert by_hour.loc[13:17].mean() > 1.5 * by_hour.loc[[1, 2, 3, 4, 5]].mean()
+
+
+def test_timeframes_describe_the_same_market():
+    """1h candles equal 5m candles of the same pair/seed/start aggregated per hour."""
+    five = generate_candles("SOL/USDT", "5m", START, 24 * 12 * 2, seed=3).set_index("date")
+    hour = generate_candles("SOL/USDT", "1h", START, 48, seed=3).set_index("date")
+    resampled = five.resample("1h").agg({"open": "first", "high": "max", "low": "min",
+                                         "close": "last", "volume": "sum"})
+    pd.testing.assert_frame_equal(resampled[PRICE_COLUMNS], hour[PRICE_COLUMNS],
+                                  check_freq=False)
+    np.testing.assert_allclose(resampled["volume"], hour["volume"], rtol=1e-6)
+
+
+def test_longer_series_extends_the_shorter():
+    """More periods append candles; the earlier ones do not change."""
+    short = generate_candles("BTC/USDT", "5m", START, 300, seed=9)
+    long = generate_candles("BTC/USDT", "5m", START, 900, seed=9)
+    pd.testing.assert_frame_equal(short, long.iloc[:300])
+
+
+def test_regimes_trend_both_ways():
+    """Over a year of daily closes both rising and falling 10-day stretches occur."""
+    daily = generate_candles("ETH/USDT", "1d", START, 365, seed=5)
+    ten_day = daily["close"].pct_change(10).dropna()
+    assert ten_day.max() > 0.08 and ten_day.min() < -0.08
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"pair": "BTCUSDT"}, "pair"),
+    ({"timeframe": "30s"}, "timeframe"),
+    ({"periods": 0}, "periods"),
+    ({"start": datetime(2025, 1, 1, 0, 3, tzinfo=UTC)}, "grid"),
+])
+def test_generate_candles_rejects_bad_arguments(kwargs, match):
+    """Bad arguments raise ValueError naming what is wrong."""
+    arguments = {"pair": "BTC/USDT", "timeframe": "5m", "start": START, "periods": 10, "seed": 1}
+    with pytest.raises(ValueError, match=match):
+        generate_candles(**{**arguments, **kwargs})
+
+
+@pytest.mark.parametrize(("args", "flag"), [
+    (["--pairs", "BTCUSDT"], "--pairs"),
+    (["--pairs", "BTC/USDT", "--timeframe", "30s"], "--timeframe"),
+    (["--pairs", "BTC/USDT", "--days", "0"], "--days"),
+    (["--pairs", "BTC/USDT", "--seed", "-1"], "--seed"),
+    (["--pairs", "BTC/USDT", "--end", "2025-01-14"], "--end"),
+])
+def test_cli_bad_args_name_the_flag(tmp_path, capsys, args, flag):
+    """Invalid CLI arguments exit with code 2 and a message naming the offending flag."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(tmp_path), *args])
+    assert exit_info.value.code == 2
+    assert flag in capsys.readouterr().err

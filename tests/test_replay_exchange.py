@@ -1,0 +1,381 @@
+"""Replay exchange: Binance spot REST semantics over real sockets on 127.0.0.1, ccxt, freqtrade."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import ccxt
+import numpy as np
+import pandas as pd
+import pytest
+from self_learning.generate import generate_candles
+from self_learning.replay_exchange import BackgroundServer, build_exchange
+from self_learning.replay_exchange.candles import MINUTE_MS, load_recordings, select_window
+from self_learning.replay_exchange.realtime import RealtimeSource
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = ROOT.parent / "shared" / "data" / "binance"
+OVERLAY = ROOT / "config.replay.json"
+VENV_BIN = Path(sys.executable).parent
+FIVE_MINUTES = 5 * MINUTE_MS
+
+needs_data = pytest.mark.skipif(not DATA_DIR.is_dir(), reason=f"{DATA_DIR} not present")
+
+
+def get(url: str) -> tuple[int, object]:
+    """GET -> (status, parsed JSON body), 4xx/5xx included."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def feather(name: str) -> pd.DataFrame:
+    return pd.read_feather(DATA_DIR / name)
+
+
+def ms(dates: pd.Series) -> np.ndarray:
+    return dates.dt.as_unit("ms").astype("int64").to_numpy()
+
+
+def overlay_for(url: str) -> dict:
+    """config.replay.json with its 127.0.0.1:8701 URLs moved to `url`."""
+    return json.loads(OVERLAY.read_text().replace("http://127.0.0.1:8701", url))
+
+
+@pytest.fixture(scope="module")
+def static_server():
+    if not DATA_DIR.is_dir():
+        pytest.skip(f"{DATA_DIR} not present")
+    with BackgroundServer(build_exchange(DATA_DIR), port=0) as server:
+        yield server
+
+
+@pytest.fixture
+def generated_dir(tmp_path: Path) -> Path:
+    """Two small generated 5m recordings (400 candles each)."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    for pair in ("BTC/USDT", "ETH/USDT"):
+        frame = generate_candles(pair, "5m", start, 400, seed=7)
+        frame.to_feather(tmp_path / f"{pair.replace('/', '_')}-5m.feather")
+    return tmp_path
+
+
+@needs_data
+def test_klines_paging_reproduces_feather(static_server):
+    """Paging /api/v3/klines with startTime = last open + 1 returns exactly the feather file."""
+    source = feather("ADA_BTC-5m.feather")
+    times, close_times, rows, start = [], [], [], 0
+    while True:
+        status, page = get(f"{static_server.url}/api/v3/klines?symbol=ADABTC&interval=5m"
+                           f"&startTime={start}&limit=1000")
+        assert status == 200 and len(page) <= 1000
+        if not page:
+            break
+        times += [row[0] for row in page]
+        close_times += [row[6] for row in page]
+        rows += [[float(value) for value in row[1:6]] for row in page]
+        start = page[-1][0] + 1
+    assert times == ms(source["date"]).tolist()
+    np.testing.assert_array_equal(np.array(rows), source[["open", "high", "low", "close",
+                                                          "volume"]].to_numpy())
+    assert close_times == [t + FIVE_MINUTES - 1 for t in times]
+
+
+@needs_data
+def test_klines_window_semantics(static_server):
+    """startTime/endTime are inclusive on open time, limit caps at 1000, default 500, errors 4xx."""
+    times = ms(feather("ADA_BTC-5m.feather")["date"])
+    url = f"{static_server.url}/api/v3/klines?symbol=ADABTC&interval=5m"
+    _, rows = get(f"{url}&startTime={times[10]}&endTime={times[15]}")
+    assert [row[0] for row in rows] == times[10:16].tolist()
+    _, rows = get(f"{url}&startTime={times[10] + 1}&limit=3")
+    assert [row[0] for row in rows] == times[11:14].tolist()
+    _, rows = get(f"{url}&endTime={times[100]}&limit=5")
+    assert [row[0] for row in rows] == times[96:101].tolist()
+    _, rows = get(url)
+    assert [row[0] for row in rows] == times[-500:].tolist()
+    status, body = get(f"{url}&limit=1001")
+    assert status == 400 and body["code"] == -1130
+    status, body = get(f"{static_server.url}/api/v3/klines?symbol=NOPE&interval=5m")
+    assert status == 400 and body["code"] == -1121
+    status, body = get(f"{static_server.url}/api/v3/klines?symbol=ADABTC&interval=7m")
+    assert status == 400 and body["code"] == -1120
+
+
+def test_select_window_is_binance_semantics():
+    """Pure window selection: inclusive bounds, limit from the start or back from the end."""
+    times = np.array([0, 10, 20, 30, 40])
+    assert select_window(times, 10, 30, 10) == (1, 4)
+    assert select_window(times, 11, None, 2) == (2, 4)
+    assert select_window(times, None, 30, 2) == (2, 4)
+    assert select_window(times, None, None, 3) == (2, 5)
+    assert select_window(times, 41, None, 3) == (5, 5)
+
+
+@needs_data
+def test_static_aggregates_coarser_intervals(static_server):
+    """1h klines in static mode aggregate the 5m recording on the hour grid."""
+    source = feather("ADA_BTC-5m.feather").set_index("date")
+    expected = source.resample("1h").agg({"open": "first", "high": "max", "low": "min",
+                                          "close": "last", "volume": "sum"}).dropna()
+    _, rows = get(f"{static_server.url}/api/v3/klines?symbol=ADABTC&interval=1h&startTime=0"
+                  "&limit=50")
+    assert [row[0] for row in rows] == ms(expected.index.to_series())[:50].tolist()
+    np.testing.assert_allclose([float(row[2]) for row in rows], expected["high"][:50], rtol=0)
+    np.testing.assert_allclose([float(row[5]) for row in rows], expected["volume"][:50],
+                               rtol=1e-12)
+
+
+@needs_data
+def test_exchange_info_lists_every_file(static_server):
+    """Every BASE_QUOTE-TF.feather in the datadir is one TRADING spot symbol."""
+    status, info = get(f"{static_server.url}/api/v3/exchangeInfo")
+    assert status == 200
+    expected = {path.stem.split("-")[0].replace("_", "") for path in DATA_DIR.glob("*.feather")}
+    assert {entry["symbol"] for entry in info["symbols"]} == expected
+    assert all(entry["status"] == "TRADING" and entry["isSpotTradingAllowed"]
+               for entry in info["symbols"])
+
+
+@needs_data
+def test_unknown_endpoint_is_a_binance_error(static_server):
+    """Unsupported paths answer 404 with a Binance-style JSON error body."""
+    status, body = get(f"{static_server.url}/sapi/v1/capital/config/getall")
+    assert status == 404
+    assert body["code"] == -1020 and "getall" in body["msg"]
+
+
+def test_unknown_endpoint_is_logged(generated_dir, caplog):
+    """The exchange logs a warning naming an unsupported endpoint and answers a 4xx error."""
+    exchange = build_exchange(generated_dir)
+    with caplog.at_level("WARNING"):
+        status, body = exchange.handle("/api/v3/myTrades", {}, 0)
+    assert status == 404 and body["code"] == -1020
+    assert "/api/v3/myTrades" in caplog.text
+
+
+@needs_data
+def test_ccxt_loads_markets_and_ohlcv_through_overlay(static_server):
+    """Real ccxt.binance with the overlay's ccxt_config: spot markets only, exact candles."""
+    ccxt_config = overlay_for(static_server.url)["exchange"]["ccxt_config"]
+    exchange = ccxt.binance(ccxt_config)
+    markets = exchange.load_markets()
+    assert set(markets) == {"ADA/BTC", "DASH/BTC", "ETC/BTC", "LTC/BTC", "UNITTEST/BTC",
+                            "XLM/BTC", "XMR/BTC"}
+    assert all(market["spot"] and market["active"] for market in markets.values())
+    source = feather("ETC_BTC-5m.feather")
+    since = int(ms(source["date"])[100])
+    candles = exchange.fetch_ohlcv("ETC/BTC", "5m", since=since, limit=20)
+    expected = source.iloc[100:120]
+    assert [c[0] for c in candles] == ms(expected["date"]).tolist()
+    np.testing.assert_array_equal([c[1:] for c in candles],
+                                  expected[["open", "high", "low", "close", "volume"]].to_numpy())
+    ticker = exchange.fetch_ticker("ETC/BTC")
+    assert ticker["last"] == source["close"].iloc[-1]
+    book = exchange.fetch_order_book("ETC/BTC", limit=5)
+    assert book["bids"][0][0] < ticker["last"] < book["asks"][0][0]
+    assert abs(exchange.fetch_time() - time.time() * 1000) < 5_000
+
+
+def test_realtime_mapping_is_deterministic_and_advances(generated_dir):
+    """Injected clock: `history` candles up to now, one more per interval, history unchanged."""
+    markets = load_recordings(generated_dir)
+    started = 1_750_000_000_000 + 12_345
+    source = RealtimeSource(markets, started, history=50)
+    recorded = markets["BTCUSDT"].finest
+    first = source.klines("BTCUSDT", MINUTE_MS, 0, None, 1000, started)
+    assert len(first) == 50
+    assert first.time[-1] == started // MINUTE_MS * MINUTE_MS
+    np.testing.assert_array_equal(first.close[:-1], recorded.close[:49])
+    later = source.klines("BTCUSDT", MINUTE_MS, 0, None, 1000, started + MINUTE_MS)
+    assert len(later) == 51 and later.time[-1] == first.time[-1] + MINUTE_MS
+    assert later.close[49] == recorded.close[49]  # the formerly partial candle is now complete
+    partial = first.take(slice(-1, None))
+    assert partial.open[0] == recorded.open[49]
+    assert partial.low[0] <= min(partial.open[0], partial.close[0])
+    assert partial.high[0] >= max(partial.open[0], partial.close[0])
+    assert partial.volume[0] < recorded.volume[49]
+
+
+def test_realtime_loops_with_continuous_prices(generated_dir):
+    """Past the end of the recording the sequence restarts, scaled to open at the last close."""
+    markets = load_recordings(generated_dir)
+    recorded = markets["ETHUSDT"].finest
+    source = RealtimeSource(markets, 1_750_000_000_000, history=len(recorded) + 5)
+    candles = source.klines("ETHUSDT", MINUTE_MS, 0, None, 1000, 1_750_000_000_000)
+    n = len(recorded)
+    assert candles.open[n] == pytest.approx(candles.close[n - 1], rel=1e-12)
+    assert np.all(np.diff(candles.time) == MINUTE_MS)
+
+
+def test_realtime_server_serves_live_1s_candles(generated_dir):
+    """Over a real socket, 1s klines end at the current second and a new one arrives each second;
+    tickers and the order book follow the current candle's close."""
+    exchange = build_exchange(generated_dir, realtime=True, history=30, ticker_interval="1s")
+    with BackgroundServer(exchange, port=0) as server:
+        url = f"{server.url}/api/v3/klines?symbol=BTCUSDT&interval=1s&limit=1000"
+        _, before = get(url)
+        assert len(before) == 30
+        assert abs(before[-1][0] - time.time() * 1000) < 2_000
+        time.sleep(2.1)
+        _, after = get(url)
+        assert after[-1][0] - before[-1][0] >= 2_000
+        assert len(after) == len(before) + (after[-1][0] - before[-1][0]) // 1000
+        _, ticker = get(f"{server.url}/api/v3/ticker/24hr?symbol=BTCUSDT")
+        _, last = get(f"{url}&limit=1")
+        assert abs(float(ticker["lastPrice"]) / float(last[-1][4]) - 1) < 0.01
+        _, book = get(f"{server.url}/api/v3/depth?symbol=BTCUSDT&limit=10")
+        assert len(book["bids"]) == len(book["asks"]) == 10
+        assert float(book["bids"][0][0]) < float(book["asks"][0][0])
+        _, prices = get(f"{server.url}/api/v3/ticker/price")
+        assert {entry["symbol"] for entry in prices} == {"BTCUSDT", "ETHUSDT"}
+
+
+def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "self_learning.replay_exchange", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize(("args", "flag"), [
+    (["--datadir", "/nonexistent/dir"], "--datadir"),
+    (["--datadir", ".", "--port", "70000"], "--port"),
+    (["--datadir", ".", "--history", "0"], "--history"),
+    (["--datadir", ".", "--ticker-interval", "7m"], "--ticker-interval"),
+])
+def test_cli_bad_args_name_the_flag(args, flag):
+    """Invalid arguments exit with code 2 and a message naming the offending flag."""
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert flag in result.stderr
+
+
+def test_cli_empty_datadir_names_the_flag(tmp_path):
+    """A folder without candle files is refused, naming --datadir."""
+    result = run_cli("--datadir", str(tmp_path), "--port", "0")
+    assert result.returncode == 2
+    assert "--datadir" in result.stderr and "feather" in result.stderr
+
+
+def test_cli_logs_url_and_stops_on_sigterm(generated_dir):
+    """The CLI logs one start line with URL and markets, serves, and exits 0 on SIGTERM."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "self_learning.replay_exchange", "--datadir", str(generated_dir),
+         "--port", "0", "--realtime"], stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stderr.readline()
+        match = re.search(r"serving at (http://127\.0\.0\.1:\d+) - 2 markets: BTC/USDT, ETH/USDT",
+                          line)
+        assert match, line
+        assert get(f"{match.group(1)}/api/v3/ping") == (200, {})
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert "stopped" in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.mark.e2e
+@needs_data
+def test_freqtrade_download_data_round_trip(static_server, tmp_path):
+    """`freqtrade download-data` through config.replay.json stores exactly the source candles."""
+    overlay = tmp_path / "config.replay.json"
+    overlay.write_text(json.dumps(overlay_for(static_server.url)))
+    (tmp_path / "user_data").mkdir()
+    result = subprocess.run(
+        [str(VENV_BIN / "freqtrade"), "download-data", "--exchange", "binance",
+         "--pairs", "ADA/BTC", "--timeframes", "5m", "--timerange", "20180110-20180112",
+         "--datadir", str(tmp_path / "data"), "--userdir", str(tmp_path / "user_data"),
+         "-c", str(overlay)],
+        capture_output=True, text=True, timeout=90, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    downloaded = pd.read_feather(tmp_path / "data" / "ADA_BTC-5m.feather")
+    source = feather("ADA_BTC-5m.feather")
+    assert len(downloaded) > 500
+    expected = source[source["date"].isin(downloaded["date"])].reset_index(drop=True)
+    assert len(expected) == len(downloaded)
+    assert ms(downloaded["date"]).tolist() == ms(expected["date"]).tolist()
+    columns = ["open", "high", "low", "close", "volume"]
+    np.testing.assert_array_equal(downloaded[columns].to_numpy(), expected[columns].to_numpy())
+
+
+TRADE_STRATEGY = '''
+import logging
+from freqtrade.strategy import IStrategy
+
+logger = logging.getLogger(__name__)
+
+
+class ReplayProbe(IStrategy):
+    timeframe = "1m"
+    minimal_roi = {"0": 10}
+    stoploss = -0.5
+    startup_candle_count = 20
+
+    def populate_indicators(self, dataframe, metadata):
+        logger.info(f"PROBE {metadata['pair']} last={dataframe['date'].iloc[-1]}")
+        return dataframe
+
+    def populate_entry_trend(self, dataframe, metadata):
+        dataframe["enter_long"] = 1
+        return dataframe
+
+    def populate_exit_trend(self, dataframe, metadata):
+        dataframe["exit_long"] = 0
+        return dataframe
+'''
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not os.environ.get("REPLAY_TRADE_E2E"),
+                    reason="takes 1-2 minutes of wall clock; set REPLAY_TRADE_E2E=1")
+def test_freqtrade_dry_run_sees_realtime_candles(generated_dir, tmp_path):
+    """`freqtrade trade --dry-run` (1m) on the realtime replay analyses a new candle each minute
+    and fills a dry-run entry from the synthetic order book."""
+    user_data = tmp_path / "user_data"
+    (user_data / "strategies").mkdir(parents=True)
+    (user_data / "strategies" / "ReplayProbe.py").write_text(TRADE_STRATEGY)
+    config = {
+        "stake_currency": "USDT", "stake_amount": 100, "dry_run": True, "dry_run_wallet": 1000,
+        "initial_state": "running", "max_open_trades": 1, "timeframe": "1m",
+        "exchange": {"name": "binance", "pair_whitelist": ["BTC/USDT"]},
+        "pairlists": [{"method": "StaticPairList"}],
+        "entry_pricing": {"price_side": "same", "use_order_book": True, "order_book_top": 1},
+        "exit_pricing": {"price_side": "same", "use_order_book": True, "order_book_top": 1},
+        "internals": {"process_throttle_secs": 2},
+        "db_url": f"sqlite:///{tmp_path / 'trades.sqlite'}",
+    }
+    exchange = build_exchange(generated_dir, realtime=True, history=300)
+    with BackgroundServer(exchange, port=0) as server:
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        (tmp_path / "overlay.json").write_text(json.dumps(overlay_for(server.url)))
+        log = tmp_path / "freqtrade.log"
+        with log.open("w") as output:
+            process = subprocess.Popen(
+                [str(VENV_BIN / "freqtrade"), "trade", "-c", "config.json", "-c", "overlay.json",
+                 "--userdir", str(user_data), "--strategy", "ReplayProbe"],
+                cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT,
+                env={**os.environ, "COLUMNS": "1000"})  # no line wrapping by rich
+            try:
+                deadline, seen = time.monotonic() + 150, set()
+                while time.monotonic() < deadline and len(seen) < 2 and process.poll() is None:
+                    time.sleep(2)
+                    seen = set(re.findall(r"PROBE BTC/USDT last=(\S+ \S+)", log.read_text()))
+            finally:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=30)
+    text = log.read_text()
+    assert len(seen) >= 2, text[-3000:]
+    assert "LIMIT_BUY has been fulfilled" in text
