@@ -7,8 +7,8 @@ STAMP  := $(VENV)/.installed
 DEMO_PORT ?= 8701
 DEMO_DATA := user_data/data/binance
 DEMO_PAIRS := BTC/USDT ETH/USDT
-DEMO_DAYS ?= 12
-DEMO_TIMERANGE ?= 20250106-20250113
+DEMO_DAYS ?= 30
+DEMO_TIMERANGE ?= 20250108-20250114
 
 .PHONY: install demo test lint bench data clean-demo
 

@@ -17,7 +17,9 @@ def candles_from_frame(df: pd.DataFrame, feature_names: list[str]) -> Candles:
     missing = [c for c in ["date", *OHLCV] if c not in df.columns]
     if missing:
         raise ValueError(f"dataframe lacks column(s) {missing}")
-    ts = (pd.to_datetime(df["date"], utc=True).astype("int64") // 1_000_000_000).to_numpy()
+    # Unit-safe (pandas 3 may hold dates in ms/us/ns): seconds since the epoch.
+    dates = pd.to_datetime(df["date"], utc=True)
+    ts = ((dates - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy()
     feats = df.reindex(columns=feature_names).to_numpy(dtype=np.float64, na_value=np.nan)
     return Candles(ts.astype(np.int64), df[OHLCV].to_numpy(dtype=np.float64), feats)
 

@@ -8,6 +8,7 @@ writes, bounded by `shutdown_timeout_s`. Knows nothing of freqtrade.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -34,6 +35,8 @@ class SelfLearningRuntime:
         self._lock = threading.Lock()
         self.last_blocking_ms = 0.0
         self.saver = BackgroundSaver(config.slow_save_warning_s, self._saved, self._failed)
+        # Backtesting never calls FreqAI's shutdown: let queued saves land before exit.
+        atexit.register(self.saver.wait_idle, config.shutdown_timeout_s)
 
     # -- learners ------------------------------------------------------------------------
 

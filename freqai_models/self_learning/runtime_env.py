@@ -1,8 +1,6 @@
-"""Optional dependency checks, done lazily so the bot starts even without TensorFlow."""
+"""Optional dependency checks, so the bot starts (and refuses to trade) without TensorFlow."""
 
 from __future__ import annotations
-
-import importlib.util
 
 TF_MISSING_MESSAGE = (
     "SelfLearningModel: TensorFlow is not installed, so no model can be trained or loaded and "
@@ -12,4 +10,9 @@ TF_MISSING_MESSAGE = (
 
 
 def tensorflow_available() -> bool:
-    return importlib.util.find_spec("tensorflow") is not None
+    """True when `import tensorflow` works (a broken install counts as missing)."""
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return False
+    return True
