@@ -79,14 +79,17 @@ class BackgroundSaver:
     def _run(self, job: SaveJob) -> None:
         started = time.monotonic()
         try:
-            job.write()
+            info = job.write()
         except Exception as err:  # disk full, read-only folder, permissions, ...
             logger.error(f"Saving models for {job.pair} failed ({err.__class__.__name__}: {err}); "
                          "keeping the last good version, retrying at the next interval.")
             self._on_failed(job, err)
             return
         took = time.monotonic() - started
-        if took > self.slow_warning_s:
+        first_write = not getattr(info, "graphs_reused", True)
+        if took > self.slow_warning_s and first_write:
+            logger.info(f"First save of {job.pair} wrote full SavedModels in {took:.2f} s.")
+        elif took > self.slow_warning_s:
             logger.warning(f"Saving models for {job.pair} took {took:.2f} s "
                            f"(slow_save_warning_s = {self.slow_warning_s:g}).")
         self._on_saved(job)

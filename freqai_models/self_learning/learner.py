@@ -139,7 +139,7 @@ class PairLearner:
                      "decoder": "MarketStructureAutoencoder.decoder",
                      "feature_discovery": "FeatureDiscoveryNetwork",
                      "liquidity": "LiquidityPredictionModel", "learner_state": "LearnerState"}
-            return {k: {**common, "model_name": names[k], "input_shapes": shapes[k]}
+            return {k: {**common, "network": names[k], "input_shapes": shapes[k]}
                     for k in names}
 
     # -- training --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ writes, bounded by `shutdown_timeout_s`. Knows nothing of freqtrade.
 
 from __future__ import annotations
 
-import atexit
+import concurrent.futures.thread  # noqa: F401  (its exit hook must be registered before ours)
 import logging
 import threading
 import time
@@ -18,7 +18,7 @@ from self_learning.autosave import BackgroundSaver, SaveJob
 from self_learning.config import SelfLearningConfig
 from self_learning.learner import FitReport, PairLearner, Predictions
 from self_learning.samples import Candles
-from self_learning.store import ModelStore
+from self_learning.store import ModelStore, assign_snapshot, snapshot_variables
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +35,10 @@ class SelfLearningRuntime:
         self._lock = threading.Lock()
         self.last_blocking_ms = 0.0
         self.saver = BackgroundSaver(config.slow_save_warning_s, self._saved, self._failed)
-        # Backtesting never calls FreqAI's shutdown: let queued saves land before exit.
-        atexit.register(self.saver.wait_idle, config.shutdown_timeout_s)
+        # Backtesting never calls FreqAI's shutdown: let queued saves land before exit. It
+        # must run before concurrent.futures refuses new work at interpreter shutdown (TF's
+        # writers use it), hence threading's exit hooks (run in reverse order), not atexit.
+        threading._register_atexit(self.saver.wait_idle, config.shutdown_timeout_s)
 
     # -- learners ------------------------------------------------------------------------
 
@@ -100,7 +102,7 @@ class SelfLearningRuntime:
         learner = self._learners[pair]
         started = time.perf_counter()
         with learner.lock:
-            values = [v.numpy() for v in _variables(learner)]
+            values = snapshot_variables(learner.modules())
             metadata = learner.metadata()
             counter = learner.training_counter
         self.last_blocking_ms = (time.perf_counter() - started) * 1000
@@ -108,8 +110,7 @@ class SelfLearningRuntime:
 
         def write():
             shadow = self._shadow(pair, learner)
-            for var, value in zip(_variables(shadow), values, strict=True):
-                var.assign(value)
+            assign_snapshot(shadow.modules(), values)
             keys = {name: learner.graph_key() for name in shadow.modules()}
             return self.store.pair(pair).save(shadow.modules(), metadata, keys)
 
@@ -147,6 +148,3 @@ class SelfLearningRuntime:
                          "stay on disk and are loaded at the next start.")
         return done
 
-
-def _variables(learner: PairLearner) -> list:
-    return [v for m in learner.modules().values() for v in m.state_variables()]

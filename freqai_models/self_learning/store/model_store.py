@@ -1,0 +1,32 @@
+"""ModelStore: the root folder of one freqtrade model identifier, one PairStore per pair."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from self_learning.store.pair_store import PairStore
+
+
+class ModelStore:
+    """`root` is `user_data/models/<identifier>/self_learning`; created on the first save.
+
+    `keep_versions` versions are kept per pair (the newest ones); older versions written by
+    the store are removed after each save, anything else in the folders is left alone.
+    """
+
+    def __init__(self, root: Path, keep_versions: int = 3):
+        if isinstance(keep_versions, bool) or not isinstance(keep_versions, int) \
+                or keep_versions < 1:
+            raise ValueError(f"keep_versions must be an int >= 1, got {keep_versions!r}")
+        self.root = Path(root)
+        self.keep_versions = keep_versions
+        self._pairs: dict[str, PairStore] = {}
+        self._guard = threading.Lock()
+
+    def pair(self, pair: str) -> PairStore:
+        """The store of one pair; ValueError for names that could escape the root."""
+        with self._guard:
+            if pair not in self._pairs:
+                self._pairs[pair] = PairStore(self.root, pair, self.keep_versions)
+            return self._pairs[pair]
