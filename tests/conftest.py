@@ -1,0 +1,263 @@
+"""Shared fixtures for the tests that drive the real freqtrade CLI.
+
+* `replay_exchange`: the project's offline Binance (`python -m self_learning.replay_exchange`)
+  serving ../shared/data/binance on a free port, one subprocess for the session.
+* `replay_overlay`: a copy of config.replay.json pointing ccxt at that port.
+* `market_datadir`: a --datadir for freqtrade: the shared 5m candles (symlinked, read-only) plus
+  15m and 1h candles resampled from them, because FreqAI's `include_timeframes` needs them;
+  `load_candles(pair, timeframe)` reads one of them.
+* `ft_config`: config.json deep-copied per test and adapted to the shared data (X/BTC markets,
+  absolute code paths, a user_data folder under tmp_path, no API server); edit `.data`, then
+  `.write()` puts it into tmp_path.
+* `run_freqtrade`: runs `python -m freqtrade <command> ...` with a timeout and returns its exit
+  code, console output and log file.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data" / "binance"
+CONFIG_FILE = ROOT / "config.json"
+REPLAY_OVERLAY = ROOT / "config.replay.json"
+REPLAY_DEFAULT_ADDRESS = "127.0.0.1:8701"
+# Pairs of the shared data (X/BTC, 5m, 2018-01-10 .. 2018-01-30); see ../shared/data/README.md.
+SHARED_PAIRS = ["ETC/BTC", "LTC/BTC", "ADA/BTC", "DASH/BTC", "XLM/BTC", "XMR/BTC"]
+RESAMPLED = {"15m": "15min", "1h": "1h"}
+BASE_MINUTES = 5
+REPLAY_START_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _require_shared_data() -> None:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real candles missing: {SHARED_DATA} (see ../shared/data/README.md)")
+
+
+# -- replay exchange ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplayServer:
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _wait_until_serving(proc: subprocess.Popen, url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + REPLAY_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"replay exchange exited with {proc.returncode}:\n{log_path.read_text()}"
+            )
+        try:
+            with urllib.request.urlopen(f"{url}/api/v3/ping", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"replay exchange did not answer at {url} within "
+                       f"{REPLAY_START_TIMEOUT_S:.0f} s:\n{log_path.read_text()}")
+
+
+def _stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def replay_exchange(tmp_path_factory) -> ReplayServer:
+    """The replay exchange on ../shared/data/binance, stopped (SIGTERM) after the session."""
+    _require_shared_data()
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("replay") / "replay_exchange.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "self_learning.replay_exchange",
+             "--datadir", str(SHARED_DATA), "--port", str(port)],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
+    server = ReplayServer(port, log_path)
+    try:
+        _wait_until_serving(proc, server.url, log_path)
+        yield server
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def replay_overlay(replay_exchange: ReplayServer, tmp_path: Path) -> Path:
+    """config.replay.json with its port replaced by the running replay exchange's."""
+    text = REPLAY_OVERLAY.read_text()
+    assert REPLAY_DEFAULT_ADDRESS in text, f"{REPLAY_OVERLAY} no longer points at port 8701"
+    path = tmp_path / "config.replay.json"
+    path.write_text(text.replace(REPLAY_DEFAULT_ADDRESS, f"127.0.0.1:{replay_exchange.port}"))
+    return path
+
+
+# -- candles --------------------------------------------------------------------------------
+
+
+def resample_candles(candles: pd.DataFrame, rule: str, per_candle: int) -> pd.DataFrame:
+    """OHLCV of a longer timeframe, keeping only complete candles (`per_candle` base candles)."""
+    groups = candles.set_index("date").resample(rule, label="left", closed="left")
+    out = groups.agg({"open": "first", "high": "max", "low": "min", "close": "last",
+                      "volume": "sum"})
+    return out[groups["close"].count() == per_candle].reset_index()
+
+
+@pytest.fixture(scope="session")
+def market_datadir(tmp_path_factory) -> Path:
+    """--datadir with the shared 5m files (symlinks) and their 15m / 1h resamples."""
+    _require_shared_data()
+    datadir = tmp_path_factory.mktemp("datadir")
+    for source in sorted(SHARED_DATA.glob("*-5m.feather")):
+        (datadir / source.name).symlink_to(source)
+        candles = pd.read_feather(source)
+        for timeframe, rule in RESAMPLED.items():
+            per_candle = int(pd.Timedelta(rule) / pd.Timedelta(minutes=BASE_MINUTES))
+            resampled = resample_candles(candles, rule, per_candle)
+            resampled.to_feather(datadir / source.name.replace("-5m", f"-{timeframe}"))
+    return datadir
+
+
+@pytest.fixture(scope="session")
+def load_candles(market_datadir: Path):
+    """`load_candles("ETC/BTC", "1h")` -> that pair's candles from market_datadir."""
+
+    def load(pair: str, timeframe: str) -> pd.DataFrame:
+        return pd.read_feather(market_datadir / f"{pair.replace('/', '_')}-{timeframe}.feather")
+
+    return load
+
+
+# -- config ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def base_config() -> dict:
+    return json.loads(CONFIG_FILE.read_text())
+
+
+@dataclass
+class FtConfig:
+    """A test's own copy of config.json: edit `data`, then `write()` it into tmp_path."""
+
+    data: dict
+    folder: Path
+
+    def write(self, name: str = "config.json") -> Path:
+        path = self.folder / name
+        path.write_text(json.dumps(self.data, indent=2))
+        return path
+
+
+@pytest.fixture
+def ft_config(base_config: dict, tmp_path: Path) -> FtConfig:
+    """config.json for this test only: shared-data markets, tmp user_data, no API server."""
+    config = copy.deepcopy(base_config)
+    user_data = tmp_path / "user_data"
+    user_data.mkdir()
+    config.update(
+        stake_currency="BTC",
+        dry_run_wallet=1.0,
+        user_data_dir=str(user_data),
+        strategy_path=str(ROOT / "user_data" / "strategies"),
+        freqaimodel_path=str(ROOT / "freqai_models"),
+    )
+    config["exchange"]["pair_whitelist"] = SHARED_PAIRS[:2]
+    config["api_server"]["enabled"] = False
+    return FtConfig(config, tmp_path)
+
+
+# -- freqtrade CLI --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FreqtradeRun:
+    args: list[str]
+    returncode: int
+    output: str  # stdout + stderr (the rich tables are printed to stdout)
+    log: str  # the --logfile
+    seconds: float
+
+    def describe(self, tail: int = 80) -> str:
+        lines = (self.output + "\n" + self.log).splitlines()[-tail:]
+        return f"freqtrade {' '.join(self.args)} -> exit {self.returncode}\n" + "\n".join(lines)
+
+
+def freqtrade_env() -> dict[str, str]:
+    # freqtrade skips its logging set-up (so --logfile stays empty) when it sees PYTEST_VERSION.
+    env = {key: value for key, value in os.environ.items() if key != "PYTEST_VERSION"}
+    env.update(
+        TF_CPP_MIN_LOG_LEVEL="2",
+        # Two shared cores: keep TensorFlow and BLAS from spreading over more threads.
+        TF_NUM_INTRAOP_THREADS="2",
+        TF_NUM_INTEROP_THREADS="1",
+        OMP_NUM_THREADS="2",
+        # Wide enough that rich never truncates the result tables we parse.
+        COLUMNS="250",
+        NO_COLOR="1",
+    )
+    return env
+
+
+def run_freqtrade(args: list[str], *, cwd: Path, timeout: float) -> FreqtradeRun:
+    """`python -m freqtrade <args> --logfile cwd/freqtrade.log`; kills the run on timeout."""
+    logfile = cwd / "freqtrade.log"
+    full_args = [*args, "--logfile", str(logfile)]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "freqtrade", *full_args],
+        cwd=cwd, env=freqtrade_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
+        log = logfile.read_text() if logfile.exists() else ""
+        pytest.fail(f"freqtrade {args[0]} timed out after {timeout:.0f} s\n"
+                    + "\n".join((output + log).splitlines()[-60:]))
+    log = logfile.read_text() if logfile.exists() else ""
+    return FreqtradeRun(full_args, proc.returncode, output, log, time.monotonic() - started)
+
+
+@pytest.fixture
+def freqtrade_cli(tmp_path: Path):
+    """run_freqtrade bound to this test's tmp_path as the working directory."""
+
+    def run(args: list[str], timeout: float) -> FreqtradeRun:
+        return run_freqtrade(args, cwd=tmp_path, timeout=timeout)
+
+    return run

@@ -1,0 +1,77 @@
+"""End to end: the real `freqtrade backtesting` CLI with SelfLearningStrategy + SelfLearningModel.
+
+Two pairs of real candles (../shared/data) served by the replay exchange, five training days,
+four backtest days (four FreqAI windows per pair: one full training, then continual learning),
+a fresh identifier in a tmp user_data so no stored prediction is ever reused. The model runs with
+the shipped freqai.self_learning settings (about 30 s on two cores; budget 4 min).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from freqtrade.data.btanalysis import load_backtest_data
+
+PAIRS = ["ETC/BTC", "LTC/BTC"]
+# Five training days and 250 startup candles before 2018-01-17 fit in the shared data.
+TIMERANGE = "20180117-20180121"
+BACKTEST_WINDOWS = 4
+TRAIN_PERIOD_DAYS = 5
+TIMEOUT_S = 300
+PREDICTION_FILE = re.compile(r"cb_(?P<coin>[a-z0-9]+)_(?P<window>\d+)_prediction\.feather")
+
+
+def window_predictions(folder: Path) -> dict[str, list[pd.DataFrame]]:
+    """FreqAI's per-window backtest predictions, per coin, in window order."""
+    found: dict[str, list[tuple[int, pd.DataFrame]]] = {}
+    for path in folder.glob("*_prediction.feather"):
+        match = PREDICTION_FILE.fullmatch(path.name)
+        assert match, f"unexpected prediction file {path.name}"
+        found.setdefault(match["coin"], []).append((int(match["window"]), pd.read_feather(path)))
+    return {coin: [frame for _, frame in sorted(windows, key=lambda item: item[0])]
+            for coin, windows in found.items()}
+
+
+@pytest.mark.e2e
+def test_backtest_trades_on_incrementally_learned_predictions(
+    ft_config, replay_overlay, market_datadir, freqtrade_cli
+):
+    """The CLI backtest exits cleanly and trades; each window's predictions are finite and
+    varied, and the model's training counter grows window after window (continual learning)."""
+    identifier = f"e2e-{uuid.uuid4().hex[:8]}"
+    config = ft_config.data
+    config["exchange"]["pair_whitelist"] = PAIRS
+    config["freqai"].update(identifier=identifier, train_period_days=TRAIN_PERIOD_DAYS)
+    user_data = Path(config["user_data_dir"])
+
+    run = freqtrade_cli([
+        "backtesting", "-c", str(ft_config.write()), "-c", str(replay_overlay),
+        "--datadir", str(market_datadir), "--timerange", TIMERANGE,
+        "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel",
+        "--export", "trades", "--cache", "none",
+    ], timeout=TIMEOUT_S)
+
+    assert run.returncode == 0, run.describe()
+    assert "raised exception" not in run.log, "a FreqAI training failed\n" + run.describe()
+    assert re.search("incremental", run.log, re.IGNORECASE), \
+        "no incremental-update line in the log\n" + run.describe()
+
+    trades = load_backtest_data(user_data / "backtest_results", strategy="SelfLearningStrategy")
+    assert len(trades) > 0, "the backtest made no trades\n" + run.describe()
+    assert set(trades["pair"]) <= set(PAIRS)
+
+    predictions = window_predictions(user_data / "models" / identifier / "backtesting_predictions")
+    assert sorted(predictions) == sorted(p.split("/")[0].lower() for p in PAIRS)
+    for coin, windows in predictions.items():
+        assert len(windows) == BACKTEST_WINDOWS, f"{coin}: {len(windows)} prediction windows"
+        s_close = pd.concat(windows)["&-s_close"].to_numpy(dtype=float)
+        assert np.isfinite(s_close).all(), f"{coin}: non-finite &-s_close"
+        assert np.nanstd(s_close) > 0, f"{coin}: constant &-s_close"
+        counters = [window["&-training_counter"].max() for window in windows]
+        assert (np.diff(counters) > 0).all(), \
+            f"{coin}: training counter does not grow across windows: {counters}"

@@ -1,0 +1,246 @@
+import logging
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import talib.abstract as ta
+from freqtrade.persistence import Trade
+from freqtrade.strategy import (
+    DecimalParameter,
+    IStrategy,
+    stoploss_from_absolute,
+    stoploss_from_open,
+)
+from pandas import DataFrame
+
+logger = logging.getLogger(__name__)
+
+# Bounds of the model-placed stop, as a ratio of the reference close (see custom_stoploss).
+STOP_WIDEST = -0.15
+STOP_TIGHTEST = -0.005
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """numerator / denominator with NaN instead of inf where the denominator is 0."""
+    return numerator / denominator.replace(0.0, np.nan)
+
+
+class SelfLearningStrategy(IStrategy):
+    """
+    Long-only spot strategy trading the predictions of the SelfLearningModel FreqAI model.
+
+    Every feature is a stationary ratio (no raw prices). The model predicts, per candle, the
+    mean return of the next H candles (`&-s_close`) and the expected up/down excursion
+    (`&-liq_up`, `&-liq_down`); it also reports how unusual the market is (`&-novelty`) and
+    how often it has learned (`&-training_counter`). Entries need a confident, non-novel
+    prediction; exits follow a predicted reversal; the stop sits just below the predicted
+    downward excursion.
+
+    Needs in the config (see config.json):
+        "timeframe": "5m",
+        "freqaimodel": "SelfLearningModel", "freqaimodel_path": "freqai_models",
+        "freqai": {
+            "enabled": true, "identifier": "...", "continual_learning": true,
+            "save_backtest_models": true, "train_period_days": 5, "backtest_period_days": 1,
+            "feature_parameters": {
+                "include_timeframes": ["5m", "15m", "1h"],
+                "label_period_candles": 12,            # H of the three targets
+                "include_shifted_candles": 2,
+                "indicator_periods_candles": [10, 20]  # <= 20 for startup_candle_count 250
+            },
+            "self_learning": {...}                    # read by the model, not here
+        }
+    Works with any FreqAI regressor that predicts the three targets; `&-novelty` is then absent
+    and its entry filter is skipped.
+    """
+
+    INTERFACE_VERSION = 3
+
+    timeframe = "5m"
+    can_short = False
+    process_only_new_candles = True
+    use_exit_signal = True
+    exit_profit_only = False
+    ignore_roi_if_entry_signal = False
+
+    # FreqAI loads this many candles of *each* include_timeframe before the training data.
+    # ADX(20), the slowest feature, needs 39 candles to start and ~200 more for its Wilder
+    # smoothing to forget the start (< 0.1 % drift; see tests/test_strategy_bias.py).
+    startup_candle_count: int = 250
+
+    minimal_roi = {"0": 0.03, "60": 0.01, "180": 0.0}
+    # The widest stop the model may place; also the stop while it has no usable prediction.
+    stoploss = STOP_WIDEST
+    use_custom_stoploss = True
+    trailing_stop = False
+
+    order_types = {
+        "entry": "limit",
+        "exit": "limit",
+        "stoploss": "market",
+        "stoploss_on_exchange": False,
+    }
+
+    # Default above the 0.2 % round trip of spot fees.
+    entry_threshold = DecimalParameter(0.0, 0.02, default=0.003, decimals=4, space="buy")
+    # Fraction of the model's label spread (`&-s_close_std`) a prediction must also clear.
+    entry_spread_frac = DecimalParameter(0.0, 1.0, default=0.25, decimals=2, space="buy")
+    novelty_max = DecimalParameter(1.0, 5.0, default=2.5, decimals=1, space="buy")
+    exit_threshold = DecimalParameter(-0.01, 0.0, default=0.0, decimals=4, space="sell")
+    # The stop sits this multiple of the predicted downward excursion below the close.
+    stop_buffer = DecimalParameter(1.0, 2.0, default=1.25, decimals=2, space="sell")
+
+    plot_config = {
+        "main_plot": {},
+        "subplots": {
+            "Predictions": {
+                "&-s_close": {"color": "#2962ff"},
+                "&-liq_up": {
+                    "color": "#26a69a",
+                    "fill_to": "&-liq_down",
+                    "fill_label": "predicted range",
+                    "fill_color": "rgba(38,166,154,0.15)",
+                },
+                "&-liq_down": {"color": "#ef5350"},
+            },
+            "Novelty": {"&-novelty": {"color": "#ff9800"}},
+            "Model": {
+                "&-training_counter": {"color": "#7e57c2"},
+                "do_predict": {"color": "#8d6e63", "type": "bar"},
+            },
+        },
+    }
+
+    # -- FreqAI features (all stationary ratios) ---------------------------------------------
+
+    def feature_engineering_expand_all(
+        self, dataframe: DataFrame, period: int, metadata: dict, **kwargs
+    ) -> DataFrame:
+        close = dataframe["close"]
+        dataframe["%-rsi-period"] = ta.RSI(dataframe, timeperiod=period) / 100
+        dataframe["%-mfi-period"] = ta.MFI(dataframe, timeperiod=period) / 100
+        dataframe["%-adx-period"] = ta.ADX(dataframe, timeperiod=period) / 100
+        dataframe["%-sma_dist-period"] = _ratio(close, ta.SMA(dataframe, timeperiod=period)) - 1
+        dataframe["%-ema_dist-period"] = _ratio(close, ta.EMA(dataframe, timeperiod=period)) - 1
+        dataframe["%-roc-period"] = ta.ROCP(dataframe, timeperiod=period)
+        bands = ta.BBANDS(dataframe, timeperiod=period, nbdevup=2.0, nbdevdn=2.0)
+        band_range = bands["upperband"] - bands["lowerband"]
+        dataframe["%-bb_width-period"] = _ratio(band_range, bands["middleband"])
+        dataframe["%-bb_pctb-period"] = _ratio(close - bands["lowerband"], band_range)
+        dataframe["%-atr_ratio-period"] = _ratio(ta.ATR(dataframe, timeperiod=period), close)
+        dataframe["%-rel_volume-period"] = _ratio(
+            dataframe["volume"], dataframe["volume"].rolling(period).mean()
+        )
+        return dataframe
+
+    def feature_engineering_expand_basic(
+        self, dataframe: DataFrame, metadata: dict, **kwargs
+    ) -> DataFrame:
+        close = dataframe["close"]
+        dataframe["%-pct_change"] = close.pct_change()
+        dataframe["%-raw_volume_ratio"] = _ratio(
+            dataframe["volume"], dataframe["volume"].rolling(24).mean()
+        )
+        dataframe["%-close_sma_ratio"] = _ratio(close, close.rolling(24).mean()) - 1
+        dataframe["%-hl_range"] = _ratio(dataframe["high"] - dataframe["low"], close)
+        return dataframe
+
+    def feature_engineering_standard(
+        self, dataframe: DataFrame, metadata: dict, **kwargs
+    ) -> DataFrame:
+        date = dataframe["date"].dt
+        hour = date.hour + date.minute / 60
+        dataframe["%-day_of_week_sin"] = np.sin(2 * np.pi * date.dayofweek / 7)
+        dataframe["%-day_of_week_cos"] = np.cos(2 * np.pi * date.dayofweek / 7)
+        dataframe["%-hour_of_day_sin"] = np.sin(2 * np.pi * hour / 24)
+        dataframe["%-hour_of_day_cos"] = np.cos(2 * np.pi * hour / 24)
+        return dataframe
+
+    def set_freqai_targets(self, dataframe: DataFrame, metadata: dict, **kwargs) -> DataFrame:
+        """
+        The column contract of DEVELOPERS.md, over candles t+1..t+H only: a rolling window that
+        ends at t+H, shifted back to t. The last H rows are NaN (FreqAI drops them from
+        training). FreqAI calls this on training/backtest slices only, never for features.
+        """
+        horizon = self.freqai_info["feature_parameters"]["label_period_candles"]
+        close = dataframe["close"]
+        mean_close = dataframe["close"].rolling(horizon).mean().shift(-horizon)
+        max_high = dataframe["high"].rolling(horizon).max().shift(-horizon)
+        min_low = dataframe["low"].rolling(horizon).min().shift(-horizon)
+        dataframe["&-s_close"] = mean_close / close - 1
+        dataframe["&-liq_up"] = max_high / close - 1
+        dataframe["&-liq_down"] = min_low / close - 1
+        return dataframe
+
+    # -- signals ------------------------------------------------------------------------------
+
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return self.freqai.start(dataframe, metadata, self)
+
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        prediction = dataframe["&-s_close"]
+        threshold = pd.Series(float(self.entry_threshold.value), index=dataframe.index)
+        if "&-s_close_std" in dataframe.columns:
+            spread = dataframe["&-s_close_std"] * float(self.entry_spread_frac.value)
+            threshold = np.maximum(threshold, spread.fillna(0.0))
+        conditions = (
+            (dataframe["do_predict"] == 1)
+            & (prediction > threshold)
+            & (dataframe["volume"] > 0)
+        )
+        if "&-novelty" in dataframe.columns:
+            conditions &= dataframe["&-novelty"] < float(self.novelty_max.value)
+        dataframe.loc[conditions, ["enter_long", "enter_tag"]] = (1, "ai_long")
+        return dataframe
+
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        reversal = (dataframe["do_predict"] == 1) & (
+            dataframe["&-s_close"] < float(self.exit_threshold.value)
+        )
+        dataframe.loc[reversal, ["exit_long", "exit_tag"]] = (1, "ai_reversal")
+        return dataframe
+
+    # -- stop from the predicted downward excursion -----------------------------------------
+
+    def predicted_stop_rate(self, pair: str) -> float | None:
+        """
+        Stop price from the latest analyzed candle: `stop_buffer` times its predicted downward
+        excursion `&-liq_down` below its close, clamped to [STOP_WIDEST, STOP_TIGHTEST] of that
+        close. None when the candle has no usable prediction.
+        """
+        dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
+        if dataframe.empty or "&-liq_down" not in dataframe.columns:
+            return None
+        candle = dataframe.iloc[-1]
+        liq_down = float(candle["&-liq_down"])
+        close = float(candle["close"])
+        if candle.get("do_predict") != 1 or not np.isfinite(liq_down) or not close > 0:
+            return None
+        distance = min(max(liq_down * float(self.stop_buffer.value), STOP_WIDEST), STOP_TIGHTEST)
+        return close * (1 + distance)
+
+    def custom_stoploss(
+        self,
+        pair: str,
+        trade: Trade,
+        current_time: datetime,
+        current_rate: float,
+        current_profit: float,
+        after_fill: bool,
+        **kwargs,
+    ) -> float | None:
+        """
+        Return the stop as a distance below `current_rate` (freqtrade's contract). freqtrade
+        only ever raises a long's stop, so a fresh prediction can tighten it but never loosen it.
+        """
+        stop_rate = self.predicted_stop_rate(pair)
+        if stop_rate is None:
+            # The static stop, measured from the entry price (a no-op once the stop was raised).
+            return stoploss_from_open(
+                self.stoploss, current_profit, is_short=trade.is_short, leverage=trade.leverage
+            ) or None
+        if stop_rate >= current_rate:
+            return None  # price already under the predicted stop: keep the current one
+        return stoploss_from_absolute(
+            stop_rate, current_rate, is_short=trade.is_short, leverage=trade.leverage
+        )
