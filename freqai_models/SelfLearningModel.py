@@ -3,6 +3,7 @@ from time import time
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from pandas import DataFrame
 
 from freqtrade.exceptions import OperationalException
@@ -11,7 +12,11 @@ from freqtrade.freqai.base_models.BaseRegressionModel import BaseRegressionModel
 from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 from self_learning.config import ConfigError, parse_config
 from self_learning.handle import ModelHandle
-from self_learning.runtime_env import TF_MISSING_MESSAGE, tensorflow_available
+from self_learning.runtime_env import (
+    TF_MISSING_MESSAGE,
+    configure_tensorflow_threads,
+    tensorflow_available,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +58,7 @@ class SelfLearningModel(BaseRegressionModel):
         if not self.tf_ok:
             logger.warning(TF_MISSING_MESSAGE)
             return
+        configure_tensorflow_threads()
         from self_learning.lifecycle import SelfLearningRuntime
 
         self.runtime = SelfLearningRuntime(
@@ -61,6 +67,17 @@ class SelfLearningModel(BaseRegressionModel):
         )
 
     # -- FreqAI callbacks --------------------------------------------------------------------
+
+    def extract_data_and_train_model(self, *args, **kwargs) -> None:
+        # freqtrade 2026.9 on pandas 3: live retrains concat history loaded from disk
+        # (datetime64[ms, zoneinfo UTC]) with new candles (datetime64[us, timezone.utc]) into an
+        # object-dtype "date" column that the strategy's `.dt` features cannot use.
+        with self.dd.history_lock:
+            for frames in self.dd.historic_data.values():
+                for frame in frames.values():
+                    if not pd.api.types.is_datetime64_any_dtype(frame["date"]):
+                        frame["date"] = pd.to_datetime(frame["date"], utc=True)
+        return super().extract_data_and_train_model(*args, **kwargs)
 
     def train(self, unfiltered_df: DataFrame, pair: str, dk: FreqaiDataKitchen, **kwargs) -> Any:
         logger.info(f"-------------------- Starting training {pair} --------------------")
@@ -136,7 +153,9 @@ class SelfLearningModel(BaseRegressionModel):
         if self.data_provider is not None:
             self.data_provider.send_msg(TF_MISSING_MESSAGE, always_send=True)
 
-    def _on_stop(self) -> None:
+    def shutdown(self) -> None:
+        # FreqAI runs `_on_stop` before it joins its training thread: save after the join, or
+        # a retrain still running at SIGTERM finishes after the saver stopped and is lost.
+        super().shutdown()
         if self.runtime is not None:
             self.runtime.shutdown()
-        super()._on_stop()

@@ -241,14 +241,9 @@ class PairLearner:
             c = self.config
             s = prepare(ctx, c.window_candles, c.label_period_candles, self.timeframe_s)
             sl = slice(start, None)
-            latent = self.autoencoder.encode(s.windows[sl])
-            err = np.log(self.autoencoder.reconstruction_error(s.windows[sl]).numpy() + 1e-8)
-            st = self.state
-            novelty = (err - st.novelty_mean.numpy()) / np.sqrt(st.novelty_var.numpy() + 1e-8)
-            s_close = self.discovery.predict(s.features[sl], latent).numpy()
-            liq = self.liquidity.predict(s.features[sl], latent).numpy()
+            out = self.stepper.predict(s.windows[sl], s.features[sl])
             n = len(candles)
-            return Predictions(candles.ts, s_close, liq[:, 0], liq[:, 1], novelty.astype(np.float32),
+            return Predictions(candles.ts, out[:, 0], out[:, 1], out[:, 2], out[:, 3],
                                np.full(n, self.training_counter), s.input_ok[sl] & self.trained)
 
     def observe(self, candles: Candles) -> Predictions:

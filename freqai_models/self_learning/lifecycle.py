@@ -78,6 +78,8 @@ class SelfLearningRuntime:
         for name, meta in restored.metadata.items():
             logger.info(f"loaded {name} for {pair} (training counter "
                         f"{meta.get('training_counter', 0)}) from v{restored.version:06d}")
+        logger.info(f"Restored {pair}: training counter {max(counters)} (max over networks), "
+                    f"last learned candle {learner.last_learned_ts}")
         return learner
 
     # -- learning entry points -----------------------------------------------------------

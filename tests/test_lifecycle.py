@@ -1,0 +1,96 @@
+"""The runtime's lifecycle: restore with the max training counter, background saves,
+failed saves that keep trading and retry, shutdown that saves what changed."""
+
+import logging
+import shutil
+
+import pytest
+
+from self_learning.lifecycle import SelfLearningRuntime
+from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config, weights_of
+
+PAIR = "BTC/USDT"
+
+
+@pytest.fixture(scope="module")
+def candles():
+    return planted_candles(1800, seed=5)
+
+
+def runtime(root, **overrides):
+    deterministic()
+    return SelfLearningRuntime(small_config(**overrides), root, TIMEFRAME_S)
+
+
+def test_restore_takes_the_max_training_counter_over_networks(tmp_path, caplog, candles):
+    """The design's example: counters 1547, 1550, 1545 restore as 1550."""
+    first = runtime(tmp_path)
+    learner = first.learner(PAIR, FEATURES)
+    learner.fit(candles.rows(slice(0, 1200)))
+    metadata = learner.metadata()
+    for name, counter in zip(metadata, (1547, 1550, 1545, 1549, 1548), strict=True):
+        metadata[name]["training_counter"] = counter
+    keys = {name: learner.graph_key() for name in metadata}
+    first.store.pair(PAIR).save(learner.modules(), metadata, keys)
+
+    caplog.set_level(logging.INFO)
+    restored = runtime(tmp_path).learner(PAIR, FEATURES)
+    assert restored.training_counter == 1550
+    assert "loaded decoder for BTC/USDT (training counter 1550)" in caplog.text
+    assert "Restored BTC/USDT: training counter 1550 (max over networks)" in caplog.text
+    assert "created new model" not in caplog.text
+    for a, b in zip(weights_of(learner)[:-1], weights_of(restored)[:-1], strict=True):
+        assert (a == b).all() or a.dtype.kind != "f"
+
+
+def test_fresh_start_logs_created_new_model_per_network(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    runtime(tmp_path).learner(PAIR, FEATURES)
+    for name in ("encoder", "decoder", "feature_discovery", "liquidity"):
+        assert f"created new model {name} for BTC/USDT" in caplog.text
+
+
+def test_autosave_every_save_interval_updates_and_shutdown_saves_the_rest(
+        tmp_path, caplog, candles):
+    rt = runtime(tmp_path, save_interval=20)
+    rt.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+    rt.observe(PAIR, FEATURES, candles.rows(slice(0, 1260)))
+    assert rt.saver.wait_idle(120)
+    saved = rt.store.pair(PAIR).versions
+    assert len(saved) >= 2  # after the fit and after >= 20 online updates
+    rt.observe(PAIR, FEATURES, candles.rows(slice(1260, 1265)))
+    caplog.set_level(logging.INFO)
+    assert rt.shutdown()
+    counter = rt.known(PAIR).training_counter
+    assert f"models saved (training counter {counter}" in caplog.text
+    assert runtime(tmp_path).learner(PAIR, FEATURES).training_counter == counter
+
+
+def test_failed_save_keeps_learning_keeps_last_good_version_and_retries(
+        tmp_path, caplog, candles):
+    """A store that cannot be written (here: its folder replaced by a file) logs an error;
+    learning goes on, the last good version stays, and the next interval saves again."""
+    root = tmp_path / "store"
+    rt = runtime(root, save_interval=10)
+    rt.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+    assert rt.saver.wait_idle(120)
+    good = sorted(p.name for p in (root / "BTC_USDT").iterdir())
+
+    shutil.move(root, tmp_path / "moved")
+    root.write_text("not a folder")
+    caplog.set_level(logging.INFO)
+    before = rt.known(PAIR).training_counter
+    rt.observe(PAIR, FEATURES, candles.rows(slice(0, 1230)))
+    assert rt.saver.wait_idle(120)
+    assert "Saving models for BTC/USDT failed" in caplog.text
+    assert rt.known(PAIR).training_counter > before + 10
+    assert PAIR in rt.dirty_pairs()
+
+    root.unlink()
+    shutil.move(tmp_path / "moved", root)
+    assert sorted(p.name for p in (root / "BTC_USDT").iterdir()) == good
+    rt.observe(PAIR, FEATURES, candles.rows(slice(1230, 1245)))
+    assert rt.saver.wait_idle(120)
+    assert rt.dirty_pairs() == [] or rt.shutdown()
+    assert runtime(root).learner(PAIR, FEATURES).training_counter == \
+        rt.known(PAIR).training_counter
