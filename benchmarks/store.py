@@ -25,6 +25,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+
 from self_learning.store import ModelStore, assign_snapshot, snapshot_variables
 
 WINDOW_DIM, LATENT, FEATURES = 96, 8, 60

@@ -4,12 +4,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas import DataFrame
-
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.freqai.base_models.BaseRegressionModel import BaseRegressionModel
 from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
+from pandas import DataFrame
+
 from self_learning.config import ConfigError, parse_config
 from self_learning.handle import ModelHandle
 from self_learning.runtime_env import (
@@ -134,7 +134,8 @@ class SelfLearningModel(BaseRegressionModel):
 
         candles = candles_from_frame(df, dk.training_features_list)
         learner = self.runtime.learner(dk.pair, dk.training_features_list)
-        online = self.sl_config.online_learning if self.live else self.sl_config.prequential_backtest
+        cfg = self.sl_config
+        online = cfg.online_learning if self.live else cfg.prequential_backtest
         if online:
             stepped = self.runtime.observe(dk.pair, dk.training_features_list, candles)
             if stepped.learned:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import pytest
+
 from self_learning.generate import generate_candles, main
 
 START = datetime(2025, 1, 1, tzinfo=UTC)

@@ -5,11 +5,18 @@ import threading
 
 import numpy as np
 import pytest
+from synthetic import (
+    FEATURES,
+    TIMEFRAME_S,
+    deterministic,
+    planted_candles,
+    small_config,
+    weights_of,
+)
 
 from self_learning.learner import PairLearner
 from self_learning.networks import FeatureDiscoveryNetwork
 from self_learning.quality import quality_weight
-from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config, weights_of
 
 H = 6
 

@@ -5,9 +5,16 @@ import logging
 import shutil
 
 import pytest
+from synthetic import (
+    FEATURES,
+    TIMEFRAME_S,
+    deterministic,
+    planted_candles,
+    small_config,
+    weights_of,
+)
 
 from self_learning.lifecycle import SelfLearningRuntime
-from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config, weights_of
 
 PAIR = "BTC/USDT"
 

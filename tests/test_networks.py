@@ -7,6 +7,7 @@ from synthetic candles whose structure is planted and learnable.
 import numpy as np
 import pytest
 import tensorflow as tf
+from synthetic import TIMEFRAME_S, deterministic, planted_candles
 
 from self_learning.networks import (
     FeatureDiscoveryNetwork,
@@ -14,7 +15,6 @@ from self_learning.networks import (
     MarketStructureAutoencoder,
 )
 from self_learning.samples import prepare
-from synthetic import TIMEFRAME_S, deterministic, planted_candles
 
 W, H, LATENT = 16, 6, 4
 

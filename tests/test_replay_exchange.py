@@ -18,6 +18,7 @@ import ccxt
 import numpy as np
 import pandas as pd
 import pytest
+
 from self_learning.generate import generate_candles
 from self_learning.replay_exchange import BackgroundServer, build_exchange
 from self_learning.replay_exchange.candles import MINUTE_MS, load_recordings, select_window

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from self_learning.store import ModelStore, assign_snapshot, snapshot_variables
 
 sys.path.insert(0, str(Path(__file__).parent))

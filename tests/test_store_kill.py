@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from self_learning.store import ModelStore
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+
 from self_learning.store import ModelStore, versions_to_remove
 from self_learning.store import metadata as meta
 from self_learning.store.layout import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from self_learning.learner import Predictions
+from self_learning.predictions import Predictions
 from self_learning.samples import Candles
 
 OHLCV = ["open", "high", "low", "close", "volume"]

@@ -29,8 +29,9 @@ from self_learning.networks import (
     MarketStructureAutoencoder,
 )
 from self_learning.online import OnlineStepper, empty_outputs
+from self_learning.predictions import Predictions
 from self_learning.quality import quality_weight, signal_quality
-from self_learning.samples import Candles, CandleHistory, Samples, prepare
+from self_learning.samples import CandleHistory, Candles, Samples, prepare
 from self_learning.state import NEVER, LearnerState
 
 logger = logging.getLogger(__name__)
@@ -51,18 +52,6 @@ class FitReport:
     skipped: int       # rows that could not be used (NaN, broken or missing candles)
     seconds: float
     training_counter: int
-
-
-@dataclass(frozen=True)
-class Predictions:
-    ts: np.ndarray
-    s_close: np.ndarray
-    liq_up: np.ndarray
-    liq_down: np.ndarray
-    novelty: np.ndarray
-    training_counter: np.ndarray
-    ok: np.ndarray            # True where the prediction may be traded on
-    learned: int = 0          # samples learned while producing these (observe only)
 
 
 class PairLearner:

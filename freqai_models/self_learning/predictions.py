@@ -1,0 +1,20 @@
+"""Predictions of one pair's learner, row-aligned with the candles asked for (no TensorFlow
+here, so the adapter can build its null output when TensorFlow is missing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Predictions:
+    ts: np.ndarray
+    s_close: np.ndarray
+    liq_up: np.ndarray
+    liq_down: np.ndarray
+    novelty: np.ndarray
+    training_counter: np.ndarray
+    ok: np.ndarray            # True where the prediction may be traded on
+    learned: int = 0          # samples learned while producing these (observe only)
