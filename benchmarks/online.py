@@ -176,11 +176,13 @@ def main() -> None:
     parser.add_argument("--no-rss", action="store_true")
     parser.add_argument("--rss-child", type=int, default=0)
     parser.add_argument("--tf-threads", default="", metavar="INTRA,INTER",
-                        help="TF intra/inter-op thread pools (default: TensorFlow's own)")
+                        help="TF intra/inter-op thread pools (default: what SelfLearningModel "
+                             "sets, 1,1)")
     args = parser.parse_args()
-    if args.tf_threads:  # before TensorFlow is imported; inherited by the RSS subprocesses
-        intra, inter = args.tf_threads.split(",")
-        os.environ.update(TF_NUM_INTRAOP_THREADS=intra, TF_NUM_INTEROP_THREADS=inter)
+    # Before TensorFlow is imported; inherited by the RSS subprocesses. The default is what
+    # the model itself configures (runtime_env.configure_tensorflow_threads).
+    intra, inter = (args.tf_threads or "1,1").split(",")
+    os.environ.update(TF_NUM_INTRAOP_THREADS=intra, TF_NUM_INTEROP_THREADS=inter)
     if args.rss_child:
         rss_child(args.rss_child)
         return
@@ -204,7 +206,7 @@ def main() -> None:
         "single_candles_per_s": round(single_rate, 1),
         "prequential_speedup": round(rate / single_rate, 2),
         "first_observe_s": round(first_s, 2), "fit_s": round(fit_s, 2),
-        "tf_threads": args.tf_threads or "default",
+        "tf_threads": f"{intra},{inter}",
         "replaced_design_update_ms": REPLACED_DESIGN_UPDATE_MS,
         "update_speedup_vs_replaced": round(REPLACED_DESIGN_UPDATE_MS / p50, 1),
     }
