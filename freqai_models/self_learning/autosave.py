@@ -39,9 +39,14 @@ class BackgroundSaver:
         self._thread.start()
 
     def submit(self, job: SaveJob) -> None:
+        """Queue a save; after `stop()` (a late FreqAI retrain at shutdown) write it here."""
         with self._cond:
-            self._pending[job.pair] = job
-            self._cond.notify_all()
+            if not self._stopping:
+                self._pending[job.pair] = job
+                self._cond.notify_all()
+                return
+        logger.warning(f"Save of {job.pair} requested after the saver stopped; writing it now.")
+        self._run(job)
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until nothing is queued or being written; False on timeout."""

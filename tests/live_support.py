@@ -1,0 +1,208 @@
+"""Helpers for the live (dry-run) end-to-end tests.
+
+* `RealtimeExchange`: the replay exchange in `--realtime` mode (recorded candles mapped onto the
+  present, one new candle per `--ticker-interval` of wall clock) as a subprocess.
+* `LiveBot`: one `freqtrade trade` subprocess whose --logfile the test polls, with hard timeouts
+  on every wait, SIGTERM / SIGKILL, and the log tail in every failure message.
+* Store readers: the version folders of a pair and their metadata, the newest version a restart
+  must load, and a fingerprint of a version's weights read with plain `tf.saved_model.load`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, free_port, freqtrade_env
+
+NETWORKS = ("encoder", "decoder", "feature_discovery", "liquidity", "learner_state")
+VERSION_DIR = re.compile(r"v\d{6}")
+TMP_PREFIX = ".tmp-self_learning-"  # self_learning.store.layout.TMP_PREFIX: a save in flight
+POLL_S = 0.2
+
+
+def log_tail(text: str, lines: int = 60) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# -- replay exchange ------------------------------------------------------------------------
+
+
+@dataclass
+class RealtimeExchange:
+    proc: subprocess.Popen
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, datadir: Path, log_path: Path, history: int, interval: str,
+              timeout: float = 30.0) -> RealtimeExchange:
+        port = free_port()
+        with log_path.open("w") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "self_learning.replay_exchange", "--datadir", str(datadir),
+                 "--port", str(port), "--realtime", "--history", str(history),
+                 "--ticker-interval", interval],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            )
+        exchange = cls(proc, port, log_path)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"replay exchange exited with {proc.returncode}:\n"
+                                   f"{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{exchange.url}/api/v3/ping", timeout=1):
+                    return exchange
+            except OSError:
+                time.sleep(POLL_S)
+        exchange.stop()
+        raise RuntimeError(f"replay exchange silent for {timeout:.0f} s:\n{log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+# -- freqtrade trade ------------------------------------------------------------------------
+
+
+class LiveBot:
+    """`python -m freqtrade trade <args> --logfile <log>` in `cwd`, polled through its log."""
+
+    def __init__(self, name: str, args: list[str], cwd: Path):
+        self.name = name
+        self.log_path = cwd / f"{name}.log"
+        self.console_path = cwd / f"{name}.console.txt"
+        self.args = ["trade", *args, "--logfile", str(self.log_path)]
+        env = freqtrade_env()
+        env["COLUMNS"] = "1000"
+        with self.console_path.open("w") as console:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "freqtrade", *self.args], cwd=cwd, env=env,
+                stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self.started = time.time()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def describe(self, lines: int = 60) -> str:
+        console = self.console_path.read_text(errors="replace")
+        state = "running" if self.proc.poll() is None else f"exit {self.proc.returncode}"
+        return (f"--- {self.name} ({state}), log {self.log_path} ---\n"
+                f"{log_tail(self.log() or console, lines)}")
+
+    def fail(self, message: str) -> None:
+        pytest.fail(f"{self.name}: {message}\n{self.describe()}", pytrace=False)
+
+    def wait_for(self, what: str, condition: Callable[[str], object], timeout: float,
+                 poll: float = POLL_S):
+        """Poll the log until `condition(log)` is truthy and return that value; fail with the
+        log tail when the bot exits first or after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = condition(self.log())
+            if found:
+                return found
+            if self.proc.poll() is not None:
+                self.fail(f"exited with {self.proc.returncode} while waiting for {what}")
+            if time.monotonic() > deadline:
+                self.fail(f"no {what} within {timeout:.0f} s")
+            time.sleep(poll)
+
+    def terminate(self, timeout: float) -> tuple[int, float]:
+        """SIGTERM (what `docker stop` and systemd send); (exit code, seconds to exit)."""
+        sent = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.fail(f"did not exit within {timeout:.0f} s of SIGTERM (killed)")
+        return code, time.monotonic() - sent
+
+    def kill(self) -> int:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        return self.proc.wait(timeout=30)
+
+
+# -- model store ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    number: int
+    path: Path
+    metadata: dict[str, dict]
+
+    @property
+    def training_counter(self) -> int:
+        return max(int(doc["training_counter"]) for doc in self.metadata.values())
+
+
+def complete_versions(pair_dir: Path) -> list[StoredVersion]:
+    """Published versions holding the metadata of every network, oldest first."""
+    found = []
+    for folder in sorted(pair_dir.glob("v*")):
+        docs = {name: folder / f"{name}.json" for name in NETWORKS}
+        if VERSION_DIR.fullmatch(folder.name) and all(p.is_file() for p in docs.values()):
+            metadata = {name: json.loads(path.read_text()) for name, path in docs.items()}
+            found.append(StoredVersion(int(folder.name[1:]), folder, metadata))
+    return found
+
+
+def newest_version(pair_dir: Path) -> StoredVersion:
+    versions = complete_versions(pair_dir)
+    assert versions, f"no complete model version in {pair_dir}: {sorted(pair_dir.iterdir())}"
+    return versions[-1]
+
+
+def save_in_flight(pair_dir: Path) -> bool:
+    return any(entry.name.startswith(TMP_PREFIX) for entry in pair_dir.iterdir())
+
+
+@dataclass(frozen=True)
+class WeightsFingerprint:
+    """What plain TensorFlow reads back from one version, without our code."""
+
+    version: int
+    training_counter: int   # learner_state's variable
+    scaling: np.ndarray     # feature_discovery's input/output scaling, fixed at its first fit
+    output: np.ndarray      # feature_discovery.serve on a fixed probe input
+
+
+def fingerprint(version: StoredVersion) -> WeightsFingerprint:
+    import tensorflow as tf
+
+    meta = version.metadata["feature_discovery"]
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(16, len(meta["features"]))).astype(np.float32)
+    latent = rng.normal(size=(16, meta["hyperparameters"]["latent_dim"])).astype(np.float32)
+    discovery = tf.saved_model.load(str(version.path / "feature_discovery"))
+    state = tf.saved_model.load(str(version.path / "learner_state"))
+    scaling = np.concatenate([discovery.input_mean.numpy(), discovery.input_std.numpy(),
+                              discovery.output_scale.numpy()])
+    return WeightsFingerprint(version.number, int(state.training_counter.numpy()), scaling,
+                              discovery.serve(features, latent).numpy())
