@@ -171,6 +171,44 @@ class Network:
         return float(np.mean(losses)) if losses else float("nan")
 
 
+class ConditionedNetwork(Network):
+    """One TrainableModule over [features, latent] inputs, served as `serve(features, latent)`.
+
+    Subclasses set NAME and build the Keras model; targets are learned in units of the
+    module's `output_scale` with a weighted Huber loss."""
+
+    NAME = ""
+
+    def __init__(self, model: keras.Model, n_features: int, latent_dim: int, output_dim: int,
+                 learning_rate: float, seed: int):
+        super().__init__(seed)
+        self.n_features = int(n_features)
+        self.input_dim = self.n_features + int(latent_dim)
+        self.output_dim = int(output_dim)
+        self.module = TrainableModule(model, self.input_dim, output_dim, learning_rate, self.NAME)
+        self.module.serve = tf.function(self.predict, input_signature=[
+            tf.TensorSpec([None, self.n_features], tf.float32),
+            tf.TensorSpec([None, int(latent_dim)], tf.float32),
+        ])
+
+    @property
+    def modules(self) -> dict[str, TrainableModule]:
+        return {self.NAME: self.module}
+
+    def raw(self, x):
+        """Output in units of `output_scale` for combined inputs x = [features, latent]."""
+        return self.module.model(self.module.standardise(x), training=False)
+
+    def predict(self, features, latent):
+        x = tf.concat([tf.cast(features, tf.float32), tf.cast(latent, tf.float32)], axis=-1)
+        return self.raw(x) * self.module.output_scale
+
+    def loss(self, x, y, w):
+        y_scaled = tf.reshape(y, [-1, self.output_dim]) / self.module.output_scale
+        pred = self.module.model(self.module.standardise(x), training=True)
+        return weighted_huber(y_scaled, pred, w)
+
+
 def _as_arrays(x, y, w):
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.float32)
