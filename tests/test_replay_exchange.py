@@ -340,8 +340,6 @@ class ReplayProbe(IStrategy):
 
 
 @pytest.mark.e2e
-@pytest.mark.skipif(not os.environ.get("REPLAY_TRADE_E2E"),
-                    reason="takes 1-2 minutes of wall clock; set REPLAY_TRADE_E2E=1")
 def test_freqtrade_dry_run_sees_realtime_candles(generated_dir, tmp_path):
     """`freqtrade trade --dry-run` (1m) on the realtime replay analyses a new candle each minute
     and fills a dry-run entry from the synthetic order book."""
