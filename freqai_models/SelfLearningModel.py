@@ -4,6 +4,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.freqai.base_models.BaseRegressionModel import BaseRegressionModel
@@ -64,6 +65,7 @@ class SelfLearningModel(BaseRegressionModel):
         self.runtime = SelfLearningRuntime(
             self.sl_config, self.full_path / "self_learning",
             timeframe_to_seconds(self.config["timeframe"]),
+            background_saves=self.config.get("runmode") in (RunMode.DRY_RUN, RunMode.LIVE),
         )
 
     # -- FreqAI callbacks --------------------------------------------------------------------

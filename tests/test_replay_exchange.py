@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -311,70 +310,3 @@ def test_freqtrade_download_data_round_trip(static_server, tmp_path):
     columns = ["open", "high", "low", "close", "volume"]
     np.testing.assert_array_equal(downloaded[columns].to_numpy(), expected[columns].to_numpy())
 
-
-TRADE_STRATEGY = '''
-import logging
-from freqtrade.strategy import IStrategy
-
-logger = logging.getLogger(__name__)
-
-
-class ReplayProbe(IStrategy):
-    timeframe = "1m"
-    minimal_roi = {"0": 10}
-    stoploss = -0.5
-    startup_candle_count = 20
-
-    def populate_indicators(self, dataframe, metadata):
-        logger.info(f"PROBE {metadata['pair']} last={dataframe['date'].iloc[-1]}")
-        return dataframe
-
-    def populate_entry_trend(self, dataframe, metadata):
-        dataframe["enter_long"] = 1
-        return dataframe
-
-    def populate_exit_trend(self, dataframe, metadata):
-        dataframe["exit_long"] = 0
-        return dataframe
-'''
-
-
-@pytest.mark.e2e
-def test_freqtrade_dry_run_sees_realtime_candles(generated_dir, tmp_path):
-    """`freqtrade trade --dry-run` (1m) on the realtime replay analyses a new candle each minute
-    and fills a dry-run entry from the synthetic order book."""
-    user_data = tmp_path / "user_data"
-    (user_data / "strategies").mkdir(parents=True)
-    (user_data / "strategies" / "ReplayProbe.py").write_text(TRADE_STRATEGY)
-    config = {
-        "stake_currency": "USDT", "stake_amount": 100, "dry_run": True, "dry_run_wallet": 1000,
-        "initial_state": "running", "max_open_trades": 1, "timeframe": "1m",
-        "exchange": {"name": "binance", "pair_whitelist": ["BTC/USDT"]},
-        "pairlists": [{"method": "StaticPairList"}],
-        "entry_pricing": {"price_side": "same", "use_order_book": True, "order_book_top": 1},
-        "exit_pricing": {"price_side": "same", "use_order_book": True, "order_book_top": 1},
-        "internals": {"process_throttle_secs": 2},
-        "db_url": f"sqlite:///{tmp_path / 'trades.sqlite'}",
-    }
-    exchange = build_exchange(generated_dir, realtime=True, history=300)
-    with BackgroundServer(exchange, port=0) as server:
-        (tmp_path / "config.json").write_text(json.dumps(config))
-        (tmp_path / "overlay.json").write_text(json.dumps(overlay_for(server.url)))
-        log = tmp_path / "freqtrade.log"
-        with log.open("w") as output:
-            process = subprocess.Popen(
-                [str(VENV_BIN / "freqtrade"), "trade", "-c", "config.json", "-c", "overlay.json",
-                 "--userdir", str(user_data), "--strategy", "ReplayProbe"],
-                cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT,
-                env={**os.environ, "COLUMNS": "1000"})  # no line wrapping by rich
-            try:
-                deadline, seen = time.monotonic() + 150, set()
-                while time.monotonic() < deadline and len(seen) < 2 and process.poll() is None:
-                    time.sleep(2)
-                    seen = set(re.findall(r"PROBE BTC/USDT last=(\S+ \S+)", log.read_text()))
-            finally:
-                process.send_signal(signal.SIGINT)
-                process.wait(timeout=30)
-    text = log.read_text()
-    assert len(seen) >= 2, text[-3000:]
-    assert "LIMIT_BUY has been fulfilled" in text

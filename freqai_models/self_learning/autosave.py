@@ -27,8 +27,11 @@ class SaveJob:
 
 class BackgroundSaver:
     def __init__(self, slow_warning_s: float, on_saved: Callable[[SaveJob], None],
-                 on_failed: Callable[[SaveJob, BaseException], None]):
+                 on_failed: Callable[[SaveJob, BaseException], None], background: bool = True):
         self.slow_warning_s = float(slow_warning_s)
+        # Backtests and analyses have no trading loop to protect, and freqtrade's analysis
+        # commands delete the model folder between runs: there, saves are written in place.
+        self.background = bool(background)
         self._on_saved, self._on_failed = on_saved, on_failed
         self._pending: dict[str, SaveJob] = {}
         self._busy = 0
@@ -40,6 +43,9 @@ class BackgroundSaver:
 
     def submit(self, job: SaveJob) -> None:
         """Queue a save; after `stop()` (a late FreqAI retrain at shutdown) write it here."""
+        if not self.background:
+            self._run(job)
+            return
         with self._cond:
             if not self._stopping:
                 self._pending[job.pair] = job

@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 
 
 class SelfLearningRuntime:
-    def __init__(self, config: SelfLearningConfig, store_root: Path, timeframe_s: int):
+    def __init__(self, config: SelfLearningConfig, store_root: Path, timeframe_s: int,
+                 background_saves: bool = True):
         self.config = config
         self.timeframe_s = int(timeframe_s)
         self.store = ModelStore(Path(store_root), keep_versions=config.keep_versions)
@@ -34,7 +35,8 @@ class SelfLearningRuntime:
         self._durable: dict[str, int] = {}    # counter of the last version that landed
         self._lock = threading.Lock()
         self.last_blocking_ms = 0.0
-        self.saver = BackgroundSaver(config.slow_save_warning_s, self._saved, self._failed)
+        self.saver = BackgroundSaver(config.slow_save_warning_s, self._saved, self._failed,
+                                     background=background_saves)
         # Backtesting never calls FreqAI's shutdown: let queued saves land before exit. It
         # must run before concurrent.futures refuses new work at interpreter shutdown (TF's
         # writers use it), hence threading's exit hooks (run in reverse order), not atexit.
