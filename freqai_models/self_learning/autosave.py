@@ -27,12 +27,12 @@ class SaveJob:
 
 class BackgroundSaver:
     def __init__(self, slow_warning_s: float, on_saved: Callable[[SaveJob], None],
-                 on_failed: Callable[[SaveJob, BaseException], None], background: bool = True):
+                 background: bool = True):
         self.slow_warning_s = float(slow_warning_s)
         # Backtests and analyses have no trading loop to protect, and freqtrade's analysis
         # commands delete the model folder between runs: there, saves are written in place.
         self.background = bool(background)
-        self._on_saved, self._on_failed = on_saved, on_failed
+        self._on_saved = on_saved
         self._pending: dict[str, SaveJob] = {}
         self._busy = 0
         self._cond = threading.Condition()
@@ -94,7 +94,6 @@ class BackgroundSaver:
         except Exception as err:  # disk full, read-only folder, permissions, ...
             logger.error(f"Saving models for {job.pair} failed ({err.__class__.__name__}: {err}); "
                          "keeping the last good version, retrying at the next interval.")
-            self._on_failed(job, err)
             return
         took = time.monotonic() - started
         first_write = not getattr(info, "graphs_reused", True)

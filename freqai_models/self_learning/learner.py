@@ -22,7 +22,6 @@ import numpy as np
 import tensorflow as tf
 
 from self_learning.config import SelfLearningConfig
-from self_learning.features import CHANNELS
 from self_learning.networks import (
     FeatureDiscoveryNetwork,
     LiquidityPredictionModel,
@@ -273,7 +272,3 @@ class PairLearner:
 
 def _stack(new: np.ndarray, replay) -> np.ndarray:
     return new if replay is None else np.concatenate([new, np.asarray(replay)], axis=0)
-
-
-__all__ = ["CHANNELS", "Candles", "FitReport", "InsufficientDataError", "PairLearner",
-           "Predictions"]

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from self_learning.autosave import BackgroundSaver, SaveJob
 from self_learning.config import SelfLearningConfig
-from self_learning.learner import FitReport, PairLearner, Predictions
+from self_learning.learner import FitReport, PairLearner
+from self_learning.predictions import Predictions
 from self_learning.samples import Candles
 from self_learning.store import ModelStore, assign_snapshot, snapshot_variables
 
@@ -35,7 +36,7 @@ class SelfLearningRuntime:
         self._durable: dict[str, int] = {}    # counter of the last version that landed
         self._lock = threading.Lock()
         self.last_blocking_ms = 0.0
-        self.saver = BackgroundSaver(config.slow_save_warning_s, self._saved, self._failed,
+        self.saver = BackgroundSaver(config.slow_save_warning_s, self._saved,
                                      background=background_saves)
         # Backtesting never calls FreqAI's shutdown: let queued saves land before exit. It
         # must run before concurrent.futures refuses new work at interpreter shutdown (TF's
@@ -129,9 +130,6 @@ class SelfLearningRuntime:
 
     def _saved(self, job: SaveJob) -> None:
         self._durable[job.pair] = max(self._durable.get(job.pair, 0), job.training_counter)
-
-    def _failed(self, job: SaveJob, err: BaseException) -> None:
-        """Nothing to undo: the pair stays dirty, the next interval or shutdown retries."""
 
     def dirty_pairs(self) -> list[str]:
         return [p for p, lrn in self._learners.items()
