@@ -7,13 +7,14 @@ computed here (numpy/pandas), the default model config (window 32, latent 8, hid
 replay_batch 8), fitted on 1,500 candles. Then, in this one process:
 
 * update: `observe` with ONE new candle, `--candles` times (p50 / p99 ms; the first calls,
-  which trace and compile the step, are a warm-up and not timed);
+  which trace and compile the step, are a warm-up and not timed), and within it the compiled
+  step alone (`step_ms_*`: the fused update of the three networks and the prediction);
 * predict: `PairLearner.predict` on one row and the compiled serve path (`predict_one`) (p50);
 * prequential: one `observe` over `--block` candles after a warm-up block (candles/s), and its
   ratio to the candle-by-candle throughput of the update measurement;
 * peak RSS (ru_maxrss) of fresh subprocesses holding 1, 10 and 50 pairs' learners, each
-  fitted with 1 epoch on 200 candles (not stepped: tracing the online step costs ~5 s per
-  pair, which would make the 50-pair count take minutes).
+  fitted with 1 epoch on 200 candles and stepped over 30 more, so that its compiled online
+  step is in memory too (~8 s of compiling per pair: the 50-pair child takes ~7 minutes).
 
 Prints a table, then one JSON line (the last line). Timings on a shared machine are noisy:
 compare medians and ratios from one run.
@@ -98,17 +99,33 @@ def pct(values, q: float) -> float:
     return float(np.percentile(np.asarray(values) * 1e3, q))
 
 
-def bench_update(learner, candles, start: int, count: int) -> tuple[list[float], float]:
+def bench_update(learner, candles, start: int, count: int):
+    """`observe` of one new candle, `count` times after a warm-up: the whole live path
+    (windows and targets from the candle history, the compiled step, the predictions), and
+    inside it the compiled step alone (`OnlineStepper.run`: update of the three networks plus
+    the prediction of the new candle). Returns both lists of seconds and candles/s."""
     for i in range(start, start + WARMUP):
         learner.observe(candles.rows(slice(i, i + 1)))
+    stepper, run, steps = learner.stepper, learner.stepper.run, []
+
+    def timed_run(*args):
+        t0 = time.perf_counter()
+        out = run(*args)
+        steps.append(time.perf_counter() - t0)
+        return out
+
+    stepper.run = timed_run
     times = []
     began = time.perf_counter()
-    for i in range(start + WARMUP, start + WARMUP + count):
-        row = candles.rows(slice(i, i + 1))
-        t0 = time.perf_counter()
-        learner.observe(row)
-        times.append(time.perf_counter() - t0)
-    return times, count / (time.perf_counter() - began)
+    try:
+        for i in range(start + WARMUP, start + WARMUP + count):
+            row = candles.rows(slice(i, i + 1))
+            t0 = time.perf_counter()
+            learner.observe(row)
+            times.append(time.perf_counter() - t0)
+    finally:
+        del stepper.run  # back to the class's method
+    return times, steps, count / (time.perf_counter() - began)
 
 
 def bench_predict(learner, candles, at: int, count: int = 200) -> tuple[float, float]:
@@ -138,7 +155,8 @@ def bench_predict(learner, candles, at: int, count: int = 200) -> tuple[float, f
 
 
 def bench_prequential(learner, candles, start: int, block: int) -> float:
-    learner.observe(candles.rows(slice(start, start + 50)))  # warm-up
+    """Throughput of one `observe` over `block` candles (after a warm-up block)."""
+    learner.observe(candles.rows(slice(start, start + 50)))
     rows = candles.rows(slice(start + 50, start + 50 + block))
     t0 = time.perf_counter()
     out = learner.observe(rows)
@@ -154,6 +172,7 @@ def rss_child(pairs: int) -> None:
     for k in range(pairs):
         learner = build_learner(names, epochs=1, seed=k)
         learner.fit(candles.rows(slice(0, 200)))
+        learner.observe(candles.rows(slice(200, 230)))  # compiles its online step
         learners.append(learner)
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
@@ -183,6 +202,9 @@ def main() -> None:
     # the model itself configures (runtime_env.configure_tensorflow_threads).
     intra, inter = (args.tf_threads or "1,1").split(",")
     os.environ.update(TF_NUM_INTRAOP_THREADS=intra, TF_NUM_INTEROP_THREADS=inter)
+    from self_learning.runtime_env import configure_tensorflow_threads
+
+    configure_tensorflow_threads()  # and XLA_FLAGS, as SelfLearningModel does
     if args.rss_child:
         rss_child(args.rss_child)
         return
@@ -194,13 +216,14 @@ def main() -> None:
     t0 = time.perf_counter()
     learner.observe(candles.rows(slice(FIT_CANDLES, FIT_CANDLES + 1)))
     first_s = time.perf_counter() - t0
-    times, single_rate = bench_update(learner, candles, FIT_CANDLES + 1, args.candles)
+    times, steps, single_rate = bench_update(learner, candles, FIT_CANDLES + 1, args.candles)
     at = FIT_CANDLES + 1 + WARMUP + args.candles
     predict_p50, serve_p50 = bench_predict(learner, candles, at)
     rate = bench_prequential(learner, candles, at, args.block)
     p50 = pct(times, 50)
     result = {
         "update_ms_p50": round(p50, 3), "update_ms_p99": round(pct(times, 99), 3),
+        "step_ms_p50": round(pct(steps, 50), 3), "step_ms_p99": round(pct(steps, 99), 3),
         "predict_ms_p50": round(predict_p50, 3), "serve_ms_p50": round(serve_p50, 3),
         "prequential_candles_per_s": round(rate, 1),
         "single_candles_per_s": round(single_rate, 1),

@@ -93,6 +93,11 @@ class PairLearner:
         return self.training_counter > 0
 
     @property
+    def step_compiled(self) -> bool:
+        """Whether `observe` has compiled its step yet (the first call takes seconds)."""
+        return self.stepper.compiled
+
+    @property
     def last_learned_ts(self) -> int:
         return int(self.state.last_learned_ts.numpy())
 
@@ -249,7 +254,7 @@ class PairLearner:
             else:
                 out = self.stepper.run(*self._step_inputs(s, idx, last_seen, h))
             mine = idx >= start
-            ok = s.input_ok[idx] & self.trained
+            ok = s.input_ok[idx] & (out["training_counter"] > 0)
             return Predictions(s.ts[idx][mine], out["s_close"][mine], out["liq_up"][mine],
                                out["liq_down"][mine], out["novelty"][mine],
                                out["training_counter"][mine], ok[mine],

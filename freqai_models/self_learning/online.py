@@ -7,15 +7,17 @@ sample weighted by the realized quality of the signal it gave then). Then candle
 predicted with the updated weights and parked in the ring.
 
 Live trading calls `run` with one candle at a time; a prequential backtest calls it once with a
-whole window. Both run the very same traced graph, so they learn and predict identically.
+whole window. Both run the very same XLA program (the step inside a while loop, compiled once
+per learner on its first call, ~8 s on 2 cores), so they learn and predict bit-identically.
 
-Performance notes (measured with benchmarks/online.py): the step is bound by TensorFlow's
-per-op overhead (~1,600 graph nodes), not arithmetic. `jit_compile=True` compiles one candle's
-step with XLA (static shapes, so once per learner, whatever the block length); it is off by
-default because that compile takes ~13 s per pair on 2 cores for a ~1.5x faster step. Ring
+Performance notes (benchmarks/online.py; the figures are in the README). The networks are
+small, so TensorFlow's per-op and per-call overheads, not arithmetic, set the cost. Hence:
+hand-derived gradients (networks/backprop.py), one fused guarded update, and the whole loop
+compiled by XLA, BLOCK_CAPACITY candles per call, inputs padded to that static shape. A call
+has a fixed cost of ~1 ms (XLA binds every captured variable), which one live candle pays in
+full and a block shares; TF's graph executor ran the same step ~4x slower per candle. Ring
 slots are read with `tf.gather`, never `variable[pos]`: a strided slice needs a compile-time
-index under XLA, which made every value of `steps % horizon` a new compilation (the reason a
-jit-compiled loop once compiled for more than ten minutes).
+index under XLA, which made every value of `steps % horizon` a new compilation.
 """
 
 from __future__ import annotations
@@ -29,25 +31,34 @@ from self_learning.quality import quality_weight, signal_quality
 NOVELTY_ALPHA = 0.01  # weight of the newest error in the novelty statistics (~100 candles)
 
 
+BLOCK_CAPACITY = 256  # candles per call of the compiled loop (inputs are padded to it)
+
+
 class OnlineStepper:
-    def __init__(self, autoencoder, discovery, liquidity, state, replay_batch: int,
-                 jit_compile: bool = False):
+    def __init__(self, autoencoder, discovery, liquidity, state, replay_batch: int):
         self.ae, self.disc, self.liq, self.state = autoencoder, discovery, liquidity, state
         self.replay_batch = int(replay_batch)
         d, f = autoencoder.input_dim, discovery.n_features
         spec = tf.TensorSpec
-        # One candle's step, a function of its own so that it can be XLA-compiled as one
-        # cluster with static shapes (see the module docstring); inlined when not compiled.
-        self._step_fn = tf.function(self._step_packed, jit_compile=jit_compile)
         self._signature = [
             spec([None, d], tf.float32), spec([None, f], tf.float32), spec([None], tf.bool),
             spec([None], tf.int64), spec([None, 3], tf.float32), spec([None], tf.bool),
             spec([None], tf.int64), spec([None], tf.bool),
         ]
-        self._run = tf.function(self._loop, input_signature=self._signature)
-        self._concrete = None
+        padded = [spec([BLOCK_CAPACITY, *s.shape[1:]], s.dtype) for s in self._signature]
+        # Reused input buffers (callers hold the learner's lock); rows past the real count
+        # keep stale values that the loop never reads.
+        self._buffers = [np.zeros(s.shape, s.dtype.as_numpy_dtype) for s in padded]
+        self._loop = tf.function(self._padded_loop, jit_compile=True,
+                                 input_signature=[spec([], tf.int32), *padded])
+        self._loop_concrete = None
         self._predict = tf.function(self._predict_rows, input_signature=self._signature[:2])
         self._predict_concrete = None
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the step loop has been compiled (the first `run` takes seconds)."""
+        return self._loop_concrete is not None
 
     def predict(self, windows, features) -> np.ndarray:
         """(n, 4) [s_close, liq_up, liq_down, novelty] with the weights and novelty statistics
@@ -58,29 +69,42 @@ class OnlineStepper:
                                       tf.constant(features, tf.float32)).numpy()
 
     def run(self, windows, features, input_ok, ts, targets, target_ok, target_ts, reset):
-        """Step through n candles; returns a dict of (n,) numpy arrays."""
-        if self._concrete is None:  # traced on first use (the store may restore variables first)
-            self._concrete = self._run.get_concrete_function()
+        """Step through n candles, BLOCK_CAPACITY per call of the compiled loop; returns a
+        dict of (n,) numpy arrays. One candle (live) and a whole window (prequential) run the
+        same XLA program, so they learn and predict bit-identically."""
+        if self._loop_concrete is None:  # traced and compiled on first use (after a restore)
+            self._loop_concrete = self._loop.get_concrete_function()
         args = (windows, features, input_ok, ts, targets, target_ok, target_ts, reset)
-        # Tensors of the exact dtypes, passed positionally to the concrete function: this
-        # skips tf.function's argument binding and signature matching (~1 ms per call).
-        tensors = [tf.constant(a, s.dtype) for a, s in zip(args, self._signature, strict=True)]
-        preds, counters, learned = self._concrete(*tensors)
-        p = preds.numpy()
-        return {"s_close": p[:, 0], "liq_up": p[:, 1], "liq_down": p[:, 2], "novelty": p[:, 3],
-                "training_counter": counters.numpy(), "learned": learned.numpy()}
+        n, parts = len(ts), []
+        for start in range(0, n, BLOCK_CAPACITY):
+            count = min(BLOCK_CAPACITY, n - start)
+            # Tensors of the exact dtypes, passed positionally to the concrete function: this
+            # skips tf.function's argument binding and signature matching.
+            tensors = []
+            for buffer, a in zip(self._buffers, args, strict=True):
+                buffer[:count] = a[start : start + count]
+                tensors.append(tf.constant(buffer))
+            out = self._loop_concrete(tf.constant(count, tf.int32), *tensors)
+            parts.append([t.numpy()[:count] for t in out])
+        if not parts:
+            return empty_outputs()
+        preds, counters, learned = (np.concatenate(p) for p in zip(*parts, strict=True))
+        return {"s_close": preds[:, 0], "liq_up": preds[:, 1], "liq_down": preds[:, 2],
+                "novelty": preds[:, 3], "training_counter": counters, "learned": learned}
 
     # -- traced code below ------------------------------------------------------------------
 
     def fused_update(self, windows, features, targets, weights):
-        """One guarded step of all three networks; returns whether it was applied."""
-        latent = tf.stop_gradient(self.ae.encode(windows))
-        x = tf.concat([features, latent], axis=-1)
+        """One guarded step of all three networks; returns whether it was applied.
+
+        Gradients are hand-derived (networks/backprop.py; equal to GradientTape's, tested):
+        the step is bound by per-op overhead, and the tape emits several times more ops."""
         base = tf.cast(weights > 0, tf.float32)
-        l_ae, g_ae = self.ae.gradients(windows, windows, base)
-        l_d, g_d = self.disc.gradients(x, targets[:, 0], weights)
-        l_l, g_l = self.liq.gradients(x, targets[:, 1:], base)
-        ok = all_finite(l_ae + l_d + l_l, list(g_ae) + list(g_d) + list(g_l),
+        latent, l_ae, g_ae = self.ae.online_pass(windows, base)
+        x = tf.concat([features, latent], axis=-1)
+        l_d, g_d = self.disc.online_pass(x, targets[:, 0], weights)
+        l_l, g_l = self.liq.online_pass(x, targets[:, 1:], base)
+        ok = all_finite(l_ae + l_d + l_l, g_ae + g_d + g_l,
                         inputs=(windows, features, targets, weights))
 
         def apply():
@@ -125,26 +149,27 @@ class OnlineStepper:
 
         return tf.cond(usable, learn, skip)
 
-    def _predict_one(self, window, feats):
+    def _outputs(self, windows, feats):
+        """(n, 4) predictions and the log reconstruction error of each row."""
         s = self.state
-        w, f = window[None], feats[None]
-        latent = self.ae.encode(w)
-        err = tf.math.log(self.ae.reconstruction_error(w)[0] + 1e-8)
-        novelty = (err - s.novelty_mean) / tf.sqrt(s.novelty_var + 1e-8)
-        delta = err - s.novelty_mean
-        s.novelty_mean.assign_add(NOVELTY_ALPHA * delta)
-        s.novelty_var.assign((1.0 - NOVELTY_ALPHA) * (s.novelty_var + NOVELTY_ALPHA * delta**2))
-        s_close = self.disc.predict(f, latent)[0]
-        liq = self.liq.predict(f, latent)[0]
-        return tf.stack([s_close, liq[0], liq[1], novelty])
+        latent, error = self.ae.forward(windows)
+        log_error = tf.math.log(error + 1e-8)
+        novelty = (log_error - s.novelty_mean) / tf.sqrt(s.novelty_var + 1e-8)
+        x = tf.concat([feats, latent], axis=-1)
+        liq = self.liq.forward(x)
+        return tf.stack([self.disc.forward(x), liq[:, 0], liq[:, 1], novelty], 1), log_error
 
     def _predict_rows(self, windows, feats):
+        return self._outputs(windows, feats)[0]
+
+    def _predict_one(self, window, feats):
+        """Predict one candle, then fold its reconstruction error into the novelty stats."""
         s = self.state
-        latent = self.ae.encode(windows)
-        err = tf.math.log(self.ae.reconstruction_error(windows) + 1e-8)
-        novelty = (err - s.novelty_mean) / tf.sqrt(s.novelty_var + 1e-8)
-        liq = self.liq.predict(feats, latent)
-        return tf.stack([self.disc.predict(feats, latent), liq[:, 0], liq[:, 1], novelty], 1)
+        out, log_error = self._outputs(window[None], feats[None])
+        delta = log_error[0] - s.novelty_mean
+        s.novelty_mean.assign_add(NOVELTY_ALPHA * delta)
+        s.novelty_var.assign((1.0 - NOVELTY_ALPHA) * (s.novelty_var + NOVELTY_ALPHA * delta**2))
+        return out[0]
 
     def _step(self, window, feats, ok, ts, target, target_ok, target_ts, reset):
         s = self.state
@@ -169,22 +194,23 @@ class OnlineStepper:
         s.last_seen_ts.assign(ts)
         return out, learned
 
-    def _step_packed(self, window, feats, ok, ts, target, target_ok, target_ts, reset):
-        out, did = self._step(window, feats, ok, ts, target, target_ok, target_ts, reset)
-        return out, did, self.state.training_counter.read_value()
+    def _padded_loop(self, n, windows, features, input_ok, ts, targets, target_ok, target_ts,
+                     reset):
+        """Steps the first n of BLOCK_CAPACITY padded candles (static shapes, as XLA needs)."""
+        inputs = (windows, features, input_ok, ts, targets, target_ok, target_ts, reset)
+        preds = tf.TensorArray(tf.float32, size=BLOCK_CAPACITY, element_shape=[4])
+        counters = tf.TensorArray(tf.int64, size=BLOCK_CAPACITY, element_shape=[])
+        learned = tf.TensorArray(tf.bool, size=BLOCK_CAPACITY, element_shape=[])
 
-    def _loop(self, windows, features, input_ok, ts, targets, target_ok, target_ts, reset):
-        n = tf.shape(ts)[0]
-        preds = tf.TensorArray(tf.float32, size=n)
-        counters = tf.TensorArray(tf.int64, size=n)
-        learned = tf.TensorArray(tf.bool, size=n)
-        for i in tf.range(n):
-            out, did, counter = self._step_fn(windows[i], features[i], input_ok[i], ts[i],
-                                               targets[i], target_ok[i], target_ts[i], reset[i])
-            preds = preds.write(i, out)
-            counters = counters.write(i, counter)
-            learned = learned.write(i, did)
-        return tf.reshape(preds.stack(), [-1, 4]), counters.stack(), learned.stack()
+        def body(i, preds, counters, learned):
+            out, did = self._step(*(x[i] for x in inputs))
+            return (i + 1, preds.write(i, out),
+                    counters.write(i, self.state.training_counter.read_value()),
+                    learned.write(i, did))
+
+        _, preds, counters, learned = tf.while_loop(
+            lambda i, *_: i < n, body, (tf.constant(0), preds, counters, learned))
+        return preds.stack(), counters.stack(), learned.stack()
 
 
 def empty_outputs() -> dict[str, np.ndarray]:

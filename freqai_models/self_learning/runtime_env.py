@@ -18,15 +18,24 @@ def tensorflow_available() -> bool:
     return True
 
 
+XLA_SINGLE_THREAD_FLAG = "--xla_cpu_multi_thread_eigen=false"
+
+
 def configure_tensorflow_threads() -> None:
     """One intra-op and one inter-op TensorFlow thread, unless the user set
-    TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS.
+    TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, and XLA's compiled online step on the
+    calling thread (XLA_FLAGS gets --xla_cpu_multi_thread_eigen=false unless it names it).
 
-    Our networks are small: per-op scheduling overhead, not arithmetic, dominates, and one
-    thread each was measured 1.4-1.9x faster per candle on 2 cores (benchmarks/online.py
-    --tf-threads) while leaving the other core to freqtrade. Must run before TensorFlow's
-    runtime starts; later it is a no-op."""
+    Our networks are small: per-op scheduling and thread hand-offs, not arithmetic, dominate.
+    One thread each was measured 1.4-1.9x faster per candle on 2 cores (benchmarks/online.py
+    --tf-threads) while leaving the other core to freqtrade; XLA without its Eigen pool cut
+    one candle's compiled step from 3.5 to 2.6 ms. Must run before TensorFlow's runtime and
+    XLA start; later it is a no-op."""
     import os
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_cpu_multi_thread_eigen" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} {XLA_SINGLE_THREAD_FLAG}".strip()
 
     import tensorflow as tf
 

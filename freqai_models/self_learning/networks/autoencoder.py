@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from self_learning.features import CHANNELS
+from self_learning.networks import backprop
 from self_learning.networks.base import Network, TrainableModule
 from self_learning.networks.blocks import dense_stack
 
@@ -62,6 +63,10 @@ class MarketStructureAutoencoder(Network):
         self.decoder.serve = tf.function(
             self._decode, input_signature=[tf.TensorSpec([None, latent_dim], tf.float32)]
         )
+        self._encoder_layers = backprop.dense_specs(
+            self.encoder.model, ["enc_dense0", "enc_dense1", "latent"])
+        self._decoder_layers = backprop.dense_specs(
+            self.decoder.model, ["dec_a_dense0", "dec_b_dense0", "reconstruction"])
 
     @property
     def modules(self) -> dict[str, TrainableModule]:
@@ -90,3 +95,28 @@ class MarketStructureAutoencoder(Network):
     def loss(self, x, y, w):
         err = self.reconstruction_error(x)
         return tf.reduce_sum(err * w) / tf.maximum(tf.reduce_sum(w), 1e-8)
+
+    # -- the online step's hand-derived passes (see backprop.py) ----------------------------
+
+    def forward(self, windows):
+        """(latent, reconstruction error per window), as `encode` and `reconstruction_error`."""
+        target = self.encoder.standardise(windows)
+        latent, _ = backprop.forward(target, self._encoder_layers)
+        recon, _ = backprop.forward(latent, self._decoder_layers)
+        return latent, tf.reduce_mean(tf.square(recon - target), axis=-1)
+
+    def online_pass(self, windows, w):
+        """(latent, loss, gradients of encoder then decoder trainable variables) on a batch:
+        the latent comes from the same forward pass as the loss."""
+        target = self.encoder.standardise(windows)
+        latent, enc_cache = backprop.forward(target, self._encoder_layers)
+        recon, dec_cache = backprop.forward(latent, self._decoder_layers)
+        diff = recon - target
+        scale = w / tf.maximum(tf.reduce_sum(w), 1e-8)
+        loss = tf.reduce_sum(tf.reduce_mean(tf.square(diff), axis=-1) * scale)
+        d_recon = diff * (scale * (2.0 / self.input_dim))[:, None]
+        dec_grads, d_latent = backprop.backward(d_recon, self._decoder_layers, dec_cache, True)
+        enc_grads, _ = backprop.backward(d_latent, self._encoder_layers, enc_cache)
+        grads = {**enc_grads, **dec_grads}
+        variables = self.encoder.model.trainable_variables + self.decoder.model.trainable_variables
+        return latent, loss, backprop.ordered(grads, variables)

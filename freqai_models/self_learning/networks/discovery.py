@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from self_learning.networks import backprop
 from self_learning.networks.base import ConditionedNetwork
 from self_learning.networks.blocks import FeatureGate, dense_stack
 
@@ -39,6 +41,9 @@ class FeatureDiscoveryNetwork(ConditionedNetwork):
                  seed: int):
         model = _model(int(n_features) + int(latent_dim), hidden_units, seed)
         super().__init__(model, n_features, latent_dim, 1, learning_rate, seed)
+        self._deep = backprop.dense_specs(model, ["deep_dense0", "deep_dense1", "deep_out"])
+        self._wide = backprop.dense_specs(model, ["wide_out"])
+        self._gate_logits = model.get_layer("gate").logits
 
     def set_scaling(self, x: np.ndarray, y: np.ndarray) -> None:
         self.module.set_scaling(x, np.asarray(y).reshape(-1, 1))
@@ -49,3 +54,30 @@ class FeatureDiscoveryNetwork(ConditionedNetwork):
     def importances(self) -> np.ndarray:
         """Gate value per input (features first, then latent dims)."""
         return self.module.model.get_layer("gate").gates().numpy()
+
+    # -- the online step's hand-derived passes (see backprop.py) ----------------------------
+
+    def _gated(self, x):
+        z = self.module.standardise(x)
+        gate = tf.sigmoid(tf.convert_to_tensor(self._gate_logits))
+        return z, gate, z * gate
+
+    def forward(self, x):
+        """Prediction in target units for x = [features, latent], as `predict`."""
+        _, _, gated = self._gated(x)
+        deep, _ = backprop.forward(gated, self._deep)
+        wide, _ = backprop.forward(gated, self._wide)
+        return (deep + wide)[:, 0] * self.module.output_scale[0]
+
+    def online_pass(self, x, y, w):
+        """(loss, gradients of the trainable variables) of `loss` + L2, hand-derived."""
+        z, gate, gated = self._gated(x)
+        deep, deep_cache = backprop.forward(gated, self._deep)
+        wide, wide_cache = backprop.forward(gated, self._wide)
+        y_scaled = tf.reshape(y, [-1, 1]) / self.module.output_scale
+        loss, d_pred = backprop.weighted_huber_and_grad(y_scaled, deep + wide, w)
+        deep_grads, d_deep = backprop.backward(d_pred, self._deep, deep_cache, True)
+        wide_grads, d_wide = backprop.backward(d_pred, self._wide, wide_cache, True)
+        d_logits = tf.reduce_sum((d_deep + d_wide) * z, axis=0) * gate * (1.0 - gate)
+        grads = {**deep_grads, **wide_grads, id(self._gate_logits): d_logits}
+        return loss, backprop.ordered(grads, self.module.model.trainable_variables)

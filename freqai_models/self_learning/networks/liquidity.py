@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from self_learning.networks import backprop
 from self_learning.networks.base import ConditionedNetwork
 from self_learning.networks.blocks import dense_stack
 
 L2 = 1e-5
+SIGNS = tf.constant([1.0, -1.0])  # up is softplus(head), down is -softplus(head)
 
 
 def _model(input_dim: int, hidden: int, seed: int) -> keras.Model:
@@ -36,9 +39,26 @@ class LiquidityPredictionModel(ConditionedNetwork):
                  seed: int):
         model = _model(int(n_features) + int(latent_dim), hidden_units, seed + 100)
         super().__init__(model, n_features, latent_dim, 2, learning_rate, seed)
+        self._layers = backprop.dense_specs(model, ["liq_dense0", "liq_dense1", "heads"])
 
     def set_scaling(self, x: np.ndarray, y: np.ndarray) -> None:
         y = np.abs(np.asarray(y, dtype=np.float64))
         self.module.set_scaling(x, None)
         scale = np.maximum(np.nanmean(y, axis=0), 1e-6)
         self.module.output_scale.assign(scale.astype(np.float32))
+
+    # -- the online step's hand-derived passes (see backprop.py) ----------------------------
+
+    def forward(self, x):
+        """(n, 2) excursions in target units for x = [features, latent], as `predict`."""
+        heads, _ = backprop.forward(self.module.standardise(x), self._layers)
+        return tf.math.softplus(heads) * SIGNS * self.module.output_scale
+
+    def online_pass(self, x, y, w):
+        """(loss, gradients of the trainable variables) of `loss` + L2, hand-derived."""
+        heads, cache = backprop.forward(self.module.standardise(x), self._layers)
+        y_scaled = tf.reshape(y, [-1, 2]) / self.module.output_scale
+        loss, d_out = backprop.weighted_huber_and_grad(y_scaled, tf.math.softplus(heads) * SIGNS,
+                                                       w)
+        grads, _ = backprop.backward(d_out * SIGNS * tf.sigmoid(heads), self._layers, cache)
+        return loss, backprop.ordered(grads, self.module.model.trainable_variables)
