@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "benchmarks" / "crash_worker.py"
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "binance" / "LTC_BTC-5m.feather"
+KILL_MARGIN = 40  # candles: ~0.1 s of stepping at ~2.5 ms per candle, twice the longest delay
 
 
 def _start(store: Path, data: Path, candles: int, save_interval: int) -> subprocess.Popen:
@@ -86,7 +87,9 @@ def drill(candles: int, kills: int, seed: int, data: Path, save_interval: int,
     run_to_end(clean, data, candles, save_interval, [])
     from crash_worker import FIT_CANDLES
 
-    targets = sorted(rng.randint(FIT_CANDLES + 1, FIT_CANDLES + candles - 2)
+    # Kill points stop KILL_MARGIN candles before the end: with the random delay after the
+    # target candle, a kill near the end could land after the worker finished (no kill).
+    targets = sorted(rng.randint(FIT_CANDLES + 1, FIT_CANDLES + candles - KILL_MARGIN)
                      for _ in range(kills))
     starts, done_kills, during_save = [], 0, 0
     for target in targets:

@@ -137,11 +137,12 @@ class PairLearner:
 
     # -- training --------------------------------------------------------------------------
 
-    def _samples(self, candles: Candles) -> tuple[Samples, int]:
+    def _samples(self, candles: Candles, proxy: bool = True) -> tuple[Samples, int]:
         ctx, start = self.history.with_context(candles)
         self.history.remember(ctx)
         c = self.config
-        return prepare(ctx, c.window_candles, c.label_period_candles, self.timeframe_s), start
+        return prepare(ctx, c.window_candles, c.label_period_candles, self.timeframe_s,
+                       proxy), start
 
     def fit(self, candles: Candles) -> FitReport:
         with self.lock:
@@ -245,7 +246,7 @@ class PairLearner:
         Returns the predictions of the stepped rows that belong to `candles` (remembered
         older candles may be stepped too, e.g. after a restore, but are not returned)."""
         with self.lock:
-            s, start = self._samples(candles)
+            s, start = self._samples(candles, proxy=False)
             h, last_seen = self.config.label_period_candles, self.last_seen_ts
             floor = last_seen if last_seen != NEVER else self.last_learned_ts
             idx = np.flatnonzero(s.ts > floor)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from self_learning import shared_program
 from self_learning.networks.base import all_finite
 from self_learning.quality import quality_weight, signal_quality
 
@@ -51,14 +52,20 @@ class OnlineStepper:
         self._buffers = [np.zeros(s.shape, s.dtype.as_numpy_dtype) for s in padded]
         self._loop = tf.function(self._padded_loop, jit_compile=True,
                                  input_signature=[spec([], tf.int32), *padded])
-        self._loop_concrete = None
+        self._loop_call = None
         self._predict = tf.function(self._predict_rows, input_signature=self._signature[:2])
         self._predict_concrete = None
 
     @property
     def compiled(self) -> bool:
         """Whether the step loop has been compiled (the first `run` takes seconds)."""
-        return self._loop_concrete is not None
+        return self._loop_call is not None
+
+    def variables(self) -> list:
+        """Every variable the step reads or writes, in a fixed order (see shared_program)."""
+        modules = [*self.ae.modules.values(), *self.disc.modules.values(),
+                   *self.liq.modules.values(), self.state]
+        return [v for m in modules for v in m.state_variables()]
 
     def predict(self, windows, features) -> np.ndarray:
         """(n, 4) [s_close, liq_up, liq_down, novelty] with the weights and novelty statistics
@@ -72,8 +79,9 @@ class OnlineStepper:
         """Step through n candles, BLOCK_CAPACITY per call of the compiled loop; returns a
         dict of (n,) numpy arrays. One candle (live) and a whole window (prequential) run the
         same XLA program, so they learn and predict bit-identically."""
-        if self._loop_concrete is None:  # traced and compiled on first use (after a restore)
-            self._loop_concrete = self._loop.get_concrete_function()
+        if self._loop_call is None:  # on first use; compiled once per shape, for all pairs
+            self._loop_call = shared_program.program_for(
+                self.variables(), self._loop.get_concrete_function, (self.replay_batch,))
         args = (windows, features, input_ok, ts, targets, target_ok, target_ts, reset)
         n, parts = len(ts), []
         for start in range(0, n, BLOCK_CAPACITY):
@@ -84,7 +92,7 @@ class OnlineStepper:
             for buffer, a in zip(self._buffers, args, strict=True):
                 buffer[:count] = a[start : start + count]
                 tensors.append(tf.constant(buffer))
-            out = self._loop_concrete(tf.constant(count, tf.int32), *tensors)
+            out = self._loop_call(tf.constant(count, tf.int32), *tensors)
             parts.append([t.numpy()[:count] for t in out])
         if not parts:
             return empty_outputs()

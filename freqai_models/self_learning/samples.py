@@ -50,7 +50,7 @@ class Samples:
     windows: np.ndarray    # (n, W*4) float32, zeros where not input_ok
     features: np.ndarray   # (n, F) float32, zeros where not input_ok
     targets: np.ndarray    # (n, 3) float32, zeros where not target_ok
-    proxy: np.ndarray      # (n, 3) float32 trailing excursions (self-supervision)
+    proxy: np.ndarray | None  # (n, 3) float32 trailing excursions (self-supervision), if asked
     input_ok: np.ndarray   # (n,) bool
     target_ok: np.ndarray  # (n,) bool (implies input_ok)
 
@@ -62,7 +62,8 @@ def contiguous(ts: np.ndarray, timeframe_s: int) -> np.ndarray:
     return ok
 
 
-def prepare(candles: Candles, window: int, horizon: int, timeframe_s: int) -> Samples:
+def prepare(candles: Candles, window: int, horizon: int, timeframe_s: int,
+            proxy: bool = True) -> Samples:
     candle_ok = fx.valid_candles(candles.ohlcv) & contiguous(candles.ts, timeframe_s)
     windows = fx.market_windows(fx.candle_channels(candles.ohlcv), window)
     feats = np.asarray(candles.features, dtype=np.float64)
@@ -73,14 +74,15 @@ def prepare(candles: Candles, window: int, horizon: int, timeframe_s: int) -> Sa
     )
     tgt = fx.targets(candles.ohlcv, horizon)
     target_ok = input_ok & fx.target_valid(candle_ok, horizon) & np.isfinite(tgt).all(axis=1)
-    proxy = fx.trailing_excursions(candles.ohlcv, horizon)
+    trailing = fx.trailing_excursions(candles.ohlcv, horizon) if proxy else None
     clean = lambda a, ok: np.where(ok[:, None], np.nan_to_num(a), 0.0).astype(np.float32)  # noqa: E731
     return Samples(
         ts=candles.ts,
         windows=clean(windows, input_ok),
         features=clean(feats, input_ok),
         targets=clean(tgt, target_ok),
-        proxy=clean(proxy, input_ok & np.isfinite(proxy).all(axis=1)),
+        proxy=(None if trailing is None
+               else clean(trailing, input_ok & np.isfinite(trailing).all(axis=1))),
         input_ok=input_ok,
         target_ok=target_ok,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 
-def _handle(var):
+def variable_handle(var):
     """The resource handle of a tf.Variable or of a Keras 3 variable wrapping one."""
     return getattr(var, "value", var).handle if not hasattr(var, "handle") else var.handle
 
@@ -36,7 +36,7 @@ class FusedAdam(tf.Module):
         lr = tf.cast(self.learning_rate, tf.float32)
         for grad, var, m, v in zip(grads, variables, self.m, self.v, strict=True):
             tf.raw_ops.ResourceApplyAdam(
-                var=_handle(var), m=m.handle, v=v.handle, beta1_power=b1_power,
+                var=variable_handle(var), m=m.handle, v=v.handle, beta1_power=b1_power,
                 beta2_power=b2_power, lr=lr, beta1=self.beta_1, beta2=self.beta_2,
                 epsilon=self.epsilon, grad=grad, use_locking=False,
             )

@@ -1,0 +1,66 @@
+"""Learners of one shape share one compiled online step (shared_program.py), and each still
+learns and predicts exactly what it would with a program of its own, without touching the
+variables of the learner that traced the program."""
+
+import numpy as np
+import pytest
+from synthetic import (
+    FEATURES,
+    TIMEFRAME_S,
+    deterministic,
+    planted_candles,
+    small_config,
+    weights_of,
+)
+
+from self_learning import shared_program
+from self_learning.learner import PairLearner
+
+
+@pytest.fixture(scope="module")
+def candles():
+    return planted_candles(2000, seed=21)
+
+
+def fitted(candles, seed):
+    deterministic()
+    learner = PairLearner(small_config(seed=seed), FEATURES, TIMEFRAME_S)
+    learner.fit(candles.rows(slice(0, 1400)))
+    return learner
+
+
+def test_a_learner_on_a_shared_program_equals_one_on_its_own(candles):
+    shared_program.clear()
+    alone = fitted(candles, seed=7)  # traces and compiles its own program
+    own = alone.observe(candles.rows(slice(1400, 1700)))
+    own_weights = weights_of(alone)
+
+    shared_program.clear()
+    first = fitted(candles, seed=3)  # traces the program the next learner borrows
+    first.observe(candles.rows(slice(1400, 1450)))
+    first_weights = weights_of(first)
+    borrower = fitted(candles, seed=7)
+    assert borrower.step_compiled is False
+    got = borrower.observe(candles.rows(slice(1400, 1700)))
+    assert borrower.stepper._loop_call is not None
+    assert shared_program._PROGRAMS and len(shared_program._PROGRAMS) == 1
+
+    np.testing.assert_array_equal(got.s_close, own.s_close)
+    np.testing.assert_array_equal(got.novelty, own.novelty)
+    np.testing.assert_array_equal(got.training_counter, own.training_counter)
+    for a, b in zip(weights_of(borrower), own_weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(weights_of(first), first_weights, strict=True):
+        np.testing.assert_array_equal(a, b)  # the program's first owner was not touched
+    assert not np.array_equal(got.s_close, first.predict(candles.rows(slice(1400, 1700))).s_close)
+
+
+def test_a_different_shape_gets_its_own_program(candles):
+    shared_program.clear()
+    fitted(candles, seed=1).observe(candles.rows(slice(1400, 1420)))
+    deterministic()
+    wider = PairLearner(small_config(seed=1, hidden_units=24), FEATURES, TIMEFRAME_S)
+    wider.fit(candles.rows(slice(0, 1400)))
+    out = wider.observe(candles.rows(slice(1400, 1420)))
+    assert len(shared_program._PROGRAMS) == 2
+    assert np.isfinite(out.s_close).all()
