@@ -89,6 +89,8 @@ def test_online_block_equals_candle_by_candle(candles):
     assert block.training_counter == single.training_counter > 1 + 250
     for a, b in zip(weights_of(block), weights_of(single), strict=True):
         np.testing.assert_array_equal(a, b)
+    # observe's mirror of the last candle seen agrees with the checkpointed variable
+    assert block._last_seen == single._last_seen == single.last_seen_ts == int(candles.ts[1799])
 
 
 def _corrupt(candles, kind):

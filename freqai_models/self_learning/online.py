@@ -41,19 +41,20 @@ class OnlineStepper:
         self.replay_batch = int(replay_batch)
         d, f = autoencoder.input_dim, discovery.n_features
         spec = tf.TensorSpec
-        self._signature = [
-            spec([None, d], tf.float32), spec([None, f], tf.float32), spec([None], tf.bool),
-            spec([None], tf.int64), spec([None, 3], tf.float32), spec([None], tf.bool),
-            spec([None], tf.int64), spec([None], tf.bool),
-        ]
-        padded = [spec([BLOCK_CAPACITY, *s.shape[1:]], s.dtype) for s in self._signature]
-        # Reused input buffers (callers hold the learner's lock); rows past the real count
-        # keep stale values that the loop never reads.
-        self._buffers = [np.zeros(s.shape, s.dtype.as_numpy_dtype) for s in padded]
-        self._loop = tf.function(self._padded_loop, jit_compile=True,
-                                 input_signature=[spec([], tf.int32), *padded])
+        # The compiled loop takes three packed, padded inputs (each tensor conversion costs):
+        # floats [window | features | targets], ints [ts, target_ts], flags [input_ok,
+        # target_ok, reset]. The buffers are reused (callers hold the learner's lock); rows
+        # past the real count keep stale values that the loop never reads.
+        self._dims = (d, f)
+        self._floats = np.zeros((BLOCK_CAPACITY, d + f + 3), np.float32)
+        self._ints = np.zeros((BLOCK_CAPACITY, 2), np.int64)
+        self._flags = np.zeros((BLOCK_CAPACITY, 3), bool)
+        self._loop = tf.function(self._padded_loop, jit_compile=True, input_signature=[
+            spec([], tf.int32), spec(self._floats.shape, tf.float32),
+            spec(self._ints.shape, tf.int64), spec(self._flags.shape, tf.bool)])
         self._loop_call = None
-        self._predict = tf.function(self._predict_rows, input_signature=self._signature[:2])
+        self._predict = tf.function(self._predict_rows, input_signature=[
+            spec([None, d], tf.float32), spec([None, f], tf.float32)])
         self._predict_concrete = None
 
     @property
@@ -82,23 +83,27 @@ class OnlineStepper:
         if self._loop_call is None:  # on first use; compiled once per shape, for all pairs
             self._loop_call = shared_program.program_for(
                 self.variables(), self._loop.get_concrete_function, (self.replay_batch,))
-        args = (windows, features, input_ok, ts, targets, target_ok, target_ts, reset)
+        d, f = self._dims
         n, parts = len(ts), []
         for start in range(0, n, BLOCK_CAPACITY):
             count = min(BLOCK_CAPACITY, n - start)
-            # Tensors of the exact dtypes, passed positionally to the concrete function: this
-            # skips tf.function's argument binding and signature matching.
-            tensors = []
-            for buffer, a in zip(self._buffers, args, strict=True):
-                buffer[:count] = a[start : start + count]
-                tensors.append(tf.constant(buffer))
-            out = self._loop_call(tf.constant(count, tf.int32), *tensors)
-            parts.append([t.numpy()[:count] for t in out])
+            rows, head = slice(start, start + count), slice(0, count)
+            self._floats[head, :d] = windows[rows]
+            self._floats[head, d : d + f] = features[rows]
+            self._floats[head, d + f :] = targets[rows]
+            self._ints[head, 0], self._ints[head, 1] = ts[rows], target_ts[rows]
+            self._flags[head, 0], self._flags[head, 1] = input_ok[rows], target_ok[rows]
+            self._flags[head, 2] = reset[rows]
+            preds, status = self._loop_call(
+                tf.constant(count, tf.int32), tf.constant(self._floats),
+                tf.constant(self._ints), tf.constant(self._flags))
+            parts.append((preds.numpy()[:count], status.numpy()[:count]))
         if not parts:
             return empty_outputs()
-        preds, counters, learned = (np.concatenate(p) for p in zip(*parts, strict=True))
+        preds, status = (np.concatenate(p) for p in zip(*parts, strict=True))
         return {"s_close": preds[:, 0], "liq_up": preds[:, 1], "liq_down": preds[:, 2],
-                "novelty": preds[:, 3], "training_counter": counters, "learned": learned}
+                "novelty": preds[:, 3], "training_counter": status[:, 0],
+                "learned": status[:, 1].astype(bool)}
 
     # -- traced code below ------------------------------------------------------------------
 
@@ -202,23 +207,24 @@ class OnlineStepper:
         s.last_seen_ts.assign(ts)
         return out, learned
 
-    def _padded_loop(self, n, windows, features, input_ok, ts, targets, target_ok, target_ts,
-                     reset):
-        """Steps the first n of BLOCK_CAPACITY padded candles (static shapes, as XLA needs)."""
-        inputs = (windows, features, input_ok, ts, targets, target_ok, target_ts, reset)
+    def _padded_loop(self, n, floats, ints, flags):
+        """Steps the first n of BLOCK_CAPACITY packed, padded candles (static shapes, as XLA
+        needs); returns the predictions (C, 4) and [training counter, learned] (C, 2)."""
+        d, f = self._dims
         preds = tf.TensorArray(tf.float32, size=BLOCK_CAPACITY, element_shape=[4])
-        counters = tf.TensorArray(tf.int64, size=BLOCK_CAPACITY, element_shape=[])
-        learned = tf.TensorArray(tf.bool, size=BLOCK_CAPACITY, element_shape=[])
+        status = tf.TensorArray(tf.int64, size=BLOCK_CAPACITY, element_shape=[2])
 
-        def body(i, preds, counters, learned):
-            out, did = self._step(*(x[i] for x in inputs))
-            return (i + 1, preds.write(i, out),
-                    counters.write(i, self.state.training_counter.read_value()),
-                    learned.write(i, did))
+        def body(i, preds, status):
+            row, stamps, flag = floats[i], ints[i], flags[i]
+            out, did = self._step(row[:d], row[d : d + f], flag[0], stamps[0], row[d + f :],
+                                  flag[1], stamps[1], flag[2])
+            counter = self.state.training_counter.read_value()
+            return i + 1, preds.write(i, out), status.write(
+                i, tf.stack([counter, tf.cast(did, tf.int64)]))
 
-        _, preds, counters, learned = tf.while_loop(
-            lambda i, *_: i < n, body, (tf.constant(0), preds, counters, learned))
-        return preds.stack(), counters.stack(), learned.stack()
+        _, preds, status = tf.while_loop(lambda i, *_: i < n, body,
+                                         (tf.constant(0), preds, status))
+        return preds.stack(), status.stack()
 
 
 def empty_outputs() -> dict[str, np.ndarray]:
