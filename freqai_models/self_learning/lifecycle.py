@@ -95,15 +95,13 @@ class SelfLearningRuntime:
 
     def observe(self, pair: str, feature_names: list[str], candles: Candles) -> Predictions:
         learner = self.learner(pair, feature_names)
-        compiling = not learner.step_compiled
-        if compiling:
-            logger.info(f"Compiling the online learning step for {pair} (XLA, once per pair, "
-                        "a few seconds)")
+        compiled = learner.step_compiled
         started = time.perf_counter()
         predictions = learner.observe(candles)
-        if compiling and learner.step_compiled:
-            logger.info(f"Compiled the online learning step for {pair} and stepped "
-                        f"{len(predictions.ts)} candles in {time.perf_counter() - started:.1f} s")
+        if not compiled and learner.step_compiled:
+            logger.info(f"Online learning step ready for {pair} (XLA compiles it once per "
+                        f"process and network shape): stepped {len(predictions.ts)} candles in "
+                        f"{time.perf_counter() - started:.1f} s")
         if learner.training_counter - self._submitted[pair] >= self.config.save_interval:
             self.save_async(pair)
         return predictions
