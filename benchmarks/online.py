@@ -13,8 +13,8 @@ replay_batch 8), fitted on 1,500 candles. Then, in this one process:
 * prequential: one `observe` over `--block` candles after a warm-up block (candles/s), and its
   ratio to the candle-by-candle throughput of the update measurement;
 * peak RSS (ru_maxrss) of fresh subprocesses holding 1, 10 and 50 pairs' learners, each
-  fitted with 1 epoch on 200 candles and stepped over 30 more, so that its compiled online
-  step is in memory too (~8 s of compiling per pair: the 50-pair child takes ~7 minutes).
+  fitted with 1 epoch on 200 candles and stepped over 30 more, so that its online step is
+  in memory too (the first learner compiles it, ~8 s; the others share that program).
 
 Prints a table, then one JSON line (the last line). Timings on a shared machine are noisy:
 compare medians and ratios from one run.

@@ -7,8 +7,9 @@ sample weighted by the realized quality of the signal it gave then). Then candle
 predicted with the updated weights and parked in the ring.
 
 Live trading calls `run` with one candle at a time; a prequential backtest calls it once with a
-whole window. Both run the very same XLA program (the step inside a while loop, compiled once
-per learner on its first call, ~8 s on 2 cores), so they learn and predict bit-identically.
+whole window. Both run the very same XLA program (the step inside a while loop, compiled on
+the first call, ~8 s on 2 cores, and shared by every learner of the same shape through
+shared_program.py), so they learn and predict bit-identically.
 
 Performance notes (benchmarks/online.py; the figures are in the README). The networks are
 small, so TensorFlow's per-op and per-call overheads, not arithmetic, set the cost. Hence:
@@ -59,7 +60,8 @@ class OnlineStepper:
 
     @property
     def compiled(self) -> bool:
-        """Whether the step loop has been compiled (the first `run` takes seconds)."""
+        """Whether this stepper has its compiled loop (its first `run` compiles it, seconds,
+        or borrows the program of an earlier learner of the same shape)."""
         return self._loop_call is not None
 
     def variables(self) -> list:
