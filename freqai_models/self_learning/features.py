@@ -35,8 +35,7 @@ def market_windows(channels: np.ndarray, window: int) -> np.ndarray:
     out = np.full((n, window * CHANNELS), np.nan)
     if n < window:
         return out
-    view = np.lib.stride_tricks.sliding_window_view(channels, (window, CHANNELS))[:, 0]
-    view = view.copy()
+    view = _rolling(channels, window).copy()  # (n - window + 1, window, CHANNELS)
     view[:, :, 3] -= view[:, :, 3].mean(axis=1, keepdims=True)
     out[window - 1 :] = view.reshape(len(view), window * CHANNELS)
     return out
@@ -52,14 +51,23 @@ def targets(ohlcv: np.ndarray, horizon: int) -> np.ndarray:
     out = np.full((n, 3), np.nan)
     if n <= horizon:
         return out
-    close = ohlcv[:, CLOSE]
-    fwd = lambda col: np.lib.stride_tricks.sliding_window_view(col[1:], horizon)  # noqa: E731
-    base = close[: n - horizon]
+    # One strided view of the next `horizon` candles of every row (no copies): per-call
+    # overhead, not arithmetic, is what a live candle's preparation costs.
+    ahead = _rolling(ohlcv[1:], horizon)  # (n - horizon, horizon, 5)
+    base = ohlcv[: n - horizon, CLOSE]
     with np.errstate(divide="ignore", invalid="ignore"):
-        out[: n - horizon, 0] = fwd(close).mean(axis=1) / base - 1.0
-        out[: n - horizon, 1] = fwd(ohlcv[:, HIGH]).max(axis=1) / base - 1.0
-        out[: n - horizon, 2] = fwd(ohlcv[:, LOW]).min(axis=1) / base - 1.0
+        out[: n - horizon, 0] = ahead[:, :, CLOSE].mean(axis=1) / base - 1.0
+        out[: n - horizon, 1] = ahead[:, :, HIGH].max(axis=1) / base - 1.0
+        out[: n - horizon, 2] = ahead[:, :, LOW].min(axis=1) / base - 1.0
     return out
+
+
+def _rolling(rows: np.ndarray, length: int) -> np.ndarray:
+    """Read-only view (len(rows) - length + 1, length, columns) of consecutive rows."""
+    count = len(rows) - length + 1
+    step = rows.strides[0]
+    return np.lib.stride_tricks.as_strided(rows, (count, length, rows.shape[1]),
+                                           (step, step, rows.strides[1]), writeable=False)
 
 
 def trailing_excursions(ohlcv: np.ndarray, horizon: int) -> np.ndarray:

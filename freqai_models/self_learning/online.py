@@ -33,7 +33,14 @@ from self_learning.quality import quality_weight, signal_quality
 NOVELTY_ALPHA = 0.01  # weight of the newest error in the novelty statistics (~100 candles)
 
 
-BLOCK_CAPACITY = 256  # candles per call of the compiled loop (inputs are padded to it)
+BLOCK_CAPACITY = 64  # candles per call of the compiled loop (inputs are padded to it)
+_COUNTS: dict[int, tf.Tensor] = {}  # candle counts as ready tensors (made once each)
+
+
+def _count_tensor(count: int) -> tf.Tensor:
+    if count not in _COUNTS:
+        _COUNTS[count] = tf.constant(count, tf.int32)
+    return _COUNTS[count]
 
 
 class OnlineStepper:
@@ -42,17 +49,16 @@ class OnlineStepper:
         self.replay_batch = int(replay_batch)
         d, f = autoencoder.input_dim, discovery.n_features
         spec = tf.TensorSpec
-        # The compiled loop takes three packed, padded inputs (each tensor conversion costs):
-        # floats [window | features | targets], ints [ts, target_ts], flags [input_ok,
+        # The compiled loop takes two packed, padded inputs (each tensor conversion costs
+        # ~50 us): floats [window | features | targets] and ints [ts, target_ts, input_ok,
         # target_ok, reset]. The buffers are reused (callers hold the learner's lock); rows
         # past the real count keep stale values that the loop never reads.
         self._dims = (d, f)
         self._floats = np.zeros((BLOCK_CAPACITY, d + f + 3), np.float32)
-        self._ints = np.zeros((BLOCK_CAPACITY, 2), np.int64)
-        self._flags = np.zeros((BLOCK_CAPACITY, 3), bool)
+        self._ints = np.zeros((BLOCK_CAPACITY, 5), np.int64)
         self._loop = tf.function(self._padded_loop, jit_compile=True, input_signature=[
             spec([], tf.int32), spec(self._floats.shape, tf.float32),
-            spec(self._ints.shape, tf.int64), spec(self._flags.shape, tf.bool)])
+            spec(self._ints.shape, tf.int64)])
         self._loop_call = None
         self._predict = tf.function(self._predict_rows, input_signature=[
             spec([None, d], tf.float32), spec([None, f], tf.float32)])
@@ -94,11 +100,10 @@ class OnlineStepper:
             self._floats[head, d : d + f] = features[rows]
             self._floats[head, d + f :] = targets[rows]
             self._ints[head, 0], self._ints[head, 1] = ts[rows], target_ts[rows]
-            self._flags[head, 0], self._flags[head, 1] = input_ok[rows], target_ok[rows]
-            self._flags[head, 2] = reset[rows]
+            self._ints[head, 2], self._ints[head, 3] = input_ok[rows], target_ok[rows]
+            self._ints[head, 4] = reset[rows]
             preds, status = self._loop_call(
-                tf.constant(count, tf.int32), tf.constant(self._floats),
-                tf.constant(self._ints), tf.constant(self._flags))
+                _count_tensor(count), tf.constant(self._floats), tf.constant(self._ints))
             parts.append((preds.numpy()[:count], status.numpy()[:count]))
         if not parts:
             return empty_outputs()
@@ -209,7 +214,7 @@ class OnlineStepper:
         s.last_seen_ts.assign(ts)
         return out, learned
 
-    def _padded_loop(self, n, floats, ints, flags):
+    def _padded_loop(self, n, floats, ints):
         """Steps the first n of BLOCK_CAPACITY packed, padded candles (static shapes, as XLA
         needs); returns the predictions (C, 4) and [training counter, learned] (C, 2)."""
         d, f = self._dims
@@ -217,9 +222,9 @@ class OnlineStepper:
         status = tf.TensorArray(tf.int64, size=BLOCK_CAPACITY, element_shape=[2])
 
         def body(i, preds, status):
-            row, stamps, flag = floats[i], ints[i], flags[i]
-            out, did = self._step(row[:d], row[d : d + f], flag[0], stamps[0], row[d + f :],
-                                  flag[1], stamps[1], flag[2])
+            row, stamps = floats[i], ints[i]
+            out, did = self._step(row[:d], row[d : d + f], stamps[2] > 0, stamps[0],
+                                  row[d + f :], stamps[3] > 0, stamps[1], stamps[4] > 0)
             counter = self.state.training_counter.read_value()
             return i + 1, preds.write(i, out), status.write(
                 i, tf.stack([counter, tf.cast(did, tf.int64)]))

@@ -75,7 +75,8 @@ def prepare(candles: Candles, window: int, horizon: int, timeframe_s: int,
     tgt = fx.targets(candles.ohlcv, horizon)
     target_ok = input_ok & fx.target_valid(candle_ok, horizon) & np.isfinite(tgt).all(axis=1)
     trailing = fx.trailing_excursions(candles.ohlcv, horizon) if proxy else None
-    clean = lambda a, ok: np.where(ok[:, None], np.nan_to_num(a), 0.0).astype(np.float32)  # noqa: E731
+    # Rows that are ok are finite by construction; the others become zeros.
+    clean = lambda a, ok: np.where(ok[:, None], a, 0.0).astype(np.float32)  # noqa: E731
     return Samples(
         ts=candles.ts,
         windows=clean(windows, input_ok),
