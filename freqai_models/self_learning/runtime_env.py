@@ -23,8 +23,9 @@ XLA_SINGLE_THREAD_FLAG = "--xla_cpu_multi_thread_eigen=false"
 
 def configure_tensorflow_threads() -> None:
     """One intra-op and one inter-op TensorFlow thread, unless the user set
-    TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, and XLA's compiled online step on the
-    calling thread (XLA_FLAGS gets --xla_cpu_multi_thread_eigen=false unless it names it).
+    TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, and XLA's compiled online step without
+    its multi-threaded Eigen pool (XLA_FLAGS gets --xla_cpu_multi_thread_eigen=false unless it
+    names it; XLA still runs the step's kernels on TF's one intra-op thread).
 
     Our networks are small: per-op scheduling and thread hand-offs, not arithmetic, dominate.
     One thread each was measured 1.4-1.9x faster per candle on 2 cores (benchmarks/online.py
