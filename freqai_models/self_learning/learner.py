@@ -83,9 +83,12 @@ class PairLearner:
 
     def graph_key(self) -> str:
         c = self.config
+        # "adam": the optimizer's slot layout (flat since the per-candle speed work), so the
+        # first save after an upgrade writes the full SavedModel instead of reusing the graph.
         return json.dumps({"window": c.window_candles, "latent": c.latent_dim,
                            "hidden": c.hidden_units, "features": len(self.feature_names),
-                           "horizon": c.label_period_candles, "replay": c.replay_size})
+                           "horizon": c.label_period_candles, "replay": c.replay_size,
+                           "adam": "flat"})
 
     @property
     def training_counter(self) -> int:

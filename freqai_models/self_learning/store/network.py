@@ -26,10 +26,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from self_learning.store.atomic import copy_file, list_dirs, list_files, sha256_file
 from self_learning.store.layout import VARIABLES_DIR, VARIABLES_PREFIX
+from self_learning.store.snapshot import module_variables
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +75,18 @@ def save_network(module: tf.Module, dest: Path, graph_key: str,
 
 
 def read_network(module: tf.Module, folder: Path) -> None:
-    """Read a network's checkpoint into `module`; raises when they do not match exactly."""
-    status = tf.train.Checkpoint(root=module).read(str(folder / VARIABLES_PREFIX))
-    status.assert_existing_objects_matched()
-    status.assert_consumed()
+    """Read a network's checkpoint into `module`; raises when they do not match exactly
+    (an earlier layout that `read_split_variables` can upgrade counts as a match)."""
+    prefix = str(folder / VARIABLES_PREFIX)
+    status = tf.train.Checkpoint(root=module).read(prefix)
+    try:
+        status.assert_existing_objects_matched()
+        status.assert_consumed()
+    except AssertionError:
+        status.expect_partial()  # the error says what did not match; no warnings at exit
+        if not read_split_variables(module, prefix):
+            raise
+        logger.info("%s: read optimizer slots saved one per weight into flat slots", folder.name)
 
 
 def _write_checkpoint(module: tf.Module, prefix: Path) -> None:
@@ -112,3 +122,37 @@ def _can_reuse(previous: tuple[Path, Mapping[str, Any]], graph_key: str) -> bool
             logger.warning("Not reusing the graph of %s: %s is missing or changed.", prev_dir, rel)
             return False
     return True
+
+
+def read_split_variables(module: tf.Module, prefix: str) -> bool:
+    """Upgrade a checkpoint in which a variable of `module` was saved as a list of pieces
+    (`path/0`, `path/1`, ...: FusedAdam's slots before they became flat): each such variable
+    gets its pieces flattened and concatenated in order. Returns False, assigning nothing,
+    unless every variable is then accounted for and every saved value used exactly once (the
+    other variables were already read by `tf.train.Checkpoint.read`)."""
+    reader = tf.train.load_checkpoint(prefix)
+    saved = set(reader.get_variable_to_shape_map()) - {_OBJECT_GRAPH}
+    used, upgrades = set(), {}
+    for path, variable in module_variables(module).items():
+        key = f"{path}{_VALUE}"
+        if key in saved:
+            used.add(key)
+            continue
+        pieces = []
+        while f"{path}/{len(pieces)}{_VALUE}" in saved:
+            pieces.append(f"{path}/{len(pieces)}{_VALUE}")
+        if not pieces:
+            return False
+        value = np.concatenate([reader.get_tensor(k).reshape(-1) for k in pieces])
+        if value.shape != tuple(variable.shape) or value.dtype != variable.dtype.as_numpy_dtype:
+            return False
+        used.update(pieces)
+        upgrades[path] = (variable, value)
+    if not upgrades or used != saved:
+        return False
+    for variable, value in upgrades.values():
+        variable.assign(value)
+    return True
+
+
+_VALUE, _OBJECT_GRAPH = "/.ATTRIBUTES/VARIABLE_VALUE", "_CHECKPOINTABLE_OBJECT_GRAPH"
