@@ -15,13 +15,14 @@ Performance notes (benchmarks/online.py; the figures are in the README). The net
 small, so TensorFlow's per-op and per-call overheads, not arithmetic, set the cost. Hence:
 hand-derived gradients (networks/backprop.py), one fused guarded update, and the whole loop
 compiled by XLA, BLOCK_CAPACITY candles per call, inputs padded to that static shape. A call
-has a fixed cost of ~0.6 ms, ~0.45 ms of it binding the ~120 variables the step reads and
-writes (~3-4 us each), which one live candle pays in full and a block shares; TF's graph
-executor ran the same step ~4x slower per candle. Ring slots are read with `tf.gather`, never
-`variable[pos]`: a strided slice needs a compile-time index under XLA, which made every value
-of `steps % horizon` a new compilation. The flags ride in the int64 input and are compared
-one by one (`stamps[2] > 0`): a bool vector sliced out of it (`ints[i, 2:] != 0`) compiled
-to a loop that never learned, while TF's graph executor ran it right.
+has a fixed cost of ~0.5 ms, most of it binding the 74 variables the step reads and writes
+(~5 us each; 120 before the optimizer slots became flat), which one live candle pays in full
+and a block shares; TF's graph executor ran the same step ~4x slower per candle. Ring slots
+are read with `tf.gather`, never `variable[pos]`: a strided slice needs a compile-time index
+under XLA, which made every value of `steps % horizon` a new compilation. The flags ride in
+the int64 input and are compared one by one (`stamps[2] > 0`): a bool vector sliced out of
+it (`ints[i, 2:] != 0`) compiled to a loop that never learned, while TF's graph executor ran
+the same code right.
 """
 
 from __future__ import annotations
