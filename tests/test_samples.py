@@ -10,7 +10,6 @@ from synthetic import TIMEFRAME_S, planted_candles
 from self_learning.samples import CandleHistory, Candles, prepare
 
 W, H = 8, 4
-FIELDS = ("windows", "features", "targets", "input_ok", "target_ok")
 
 
 def damaged(seed: int) -> Candles:

@@ -53,13 +53,17 @@ def targets(ohlcv: np.ndarray, horizon: int) -> np.ndarray:
         return out
     # One strided view of the next `horizon` candles of every row (no copies): per-call
     # overhead, not arithmetic, is what a live candle's preparation costs.
-    ahead = _rolling(ohlcv[1:], horizon)  # (n - horizon, horizon, 5)
-    base = ohlcv[: n - horizon, CLOSE]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out[: n - horizon, 0] = ahead[:, :, CLOSE].mean(axis=1) / base - 1.0
-        out[: n - horizon, 1] = ahead[:, :, HIGH].max(axis=1) / base - 1.0
-        out[: n - horizon, 2] = ahead[:, :, LOW].min(axis=1) / base - 1.0
+    out[: n - horizon] = _excursions(_rolling(ohlcv[1:], horizon), ohlcv[: n - horizon, CLOSE])
     return out
+
+
+def _excursions(candles: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """(m, 3) mean close, max high and min low of each row's candles (m, length, 5), relative
+    to that row's `close`."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.stack([candles[:, :, CLOSE].mean(axis=1) / close - 1.0,
+                         candles[:, :, HIGH].max(axis=1) / close - 1.0,
+                         candles[:, :, LOW].min(axis=1) / close - 1.0], axis=1)
 
 
 def _rolling(rows: np.ndarray, length: int) -> np.ndarray:
@@ -78,12 +82,7 @@ def trailing_excursions(ohlcv: np.ndarray, horizon: int) -> np.ndarray:
     out = np.full((n, 3), np.nan)
     if n < horizon:
         return out
-    back = lambda col: np.lib.stride_tricks.sliding_window_view(col, horizon)  # noqa: E731
-    close = ohlcv[horizon - 1 :, CLOSE]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out[horizon - 1 :, 0] = back(ohlcv[:, CLOSE]).mean(axis=1) / close - 1.0
-        out[horizon - 1 :, 1] = back(ohlcv[:, HIGH]).max(axis=1) / close - 1.0
-        out[horizon - 1 :, 2] = back(ohlcv[:, LOW]).min(axis=1) / close - 1.0
+    out[horizon - 1 :] = _excursions(_rolling(ohlcv, horizon), ohlcv[horizon - 1 :, CLOSE])
     return out
 
 

@@ -16,8 +16,6 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from self_learning.networks.optimizer import variable_handle
-
 _PROGRAMS: dict[tuple, tuple] = {}
 _LOCK = threading.Lock()
 
@@ -39,6 +37,11 @@ def program_for(variables: list, trace: Callable[[], tf.types.experimental.Concr
     captured = [handles[i] if i is not None else c
                 for i, c in zip(slots, concrete.captured_inputs, strict=True)]
     return lambda *inputs: concrete._call_flat(list(inputs), captured)  # noqa: SLF001
+
+
+def variable_handle(var):
+    """The resource handle of a tf.Variable or of a Keras 3 variable wrapping one."""
+    return getattr(var, "value", var).handle if not hasattr(var, "handle") else var.handle
 
 
 def clear() -> None:

@@ -17,11 +17,6 @@ import numpy as np
 import tensorflow as tf
 
 
-def variable_handle(var):
-    """The resource handle of a tf.Variable or of a Keras 3 variable wrapping one."""
-    return getattr(var, "value", var).handle if not hasattr(var, "handle") else var.handle
-
-
 class FusedAdam(tf.Module):
     def __init__(self, variables, learning_rate: float, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7, name: str = "adam"):

@@ -35,6 +35,8 @@ from self_learning.store.snapshot import module_variables
 
 logger = logging.getLogger(__name__)
 
+# Checkpoint keys: a variable's value at `<object path>/.ATTRIBUTES/VARIABLE_VALUE`.
+_VALUE, _OBJECT_GRAPH = "/.ATTRIBUTES/VARIABLE_VALUE", "_CHECKPOINTABLE_OBJECT_GRAPH"
 _WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _WRITERS_GUARD = threading.Lock()
 
@@ -154,5 +156,3 @@ def read_split_variables(module: tf.Module, prefix: str) -> bool:
         variable.assign(value)
     return True
 
-
-_VALUE, _OBJECT_GRAPH = "/.ATTRIBUTES/VARIABLE_VALUE", "_CHECKPOINTABLE_OBJECT_GRAPH"
