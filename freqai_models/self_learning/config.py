@@ -29,6 +29,19 @@ class SelfLearningConfig:
     replay_batch: int = 8
     online_learning: bool = True
     prequential_backtest: bool = False
+    shared_across_pairs: bool = True
+    memory_candles: int = 576
+    huber_delta: float = 0.5
+    deep_head: bool = True
+    use_latent: bool = True
+    quality_weighting: bool = False
+    online_step: float = 0.02
+    scoreboard_candles: int = 288
+    drift_response: bool = True
+    drift_delta: float = 0.05
+    drift_threshold: float = 50.0
+    drift_forget: float = 0.1
+    drift_recovery_candles: int = 864
     save_interval: int = 100
     keep_versions: int = 3
     slow_save_warning_s: float = 1.0
@@ -48,6 +61,14 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "learning_rate": (1e-6, 1.0),
     "replay_size": (16, 1_000_000),
     "replay_batch": (0, 1024),
+    "memory_candles": (12, 10_000_000),
+    "huber_delta": (0.01, 100.0),
+    "online_step": (0.0, 1.0),
+    "scoreboard_candles": (10, 100_000),
+    "drift_delta": (0.0, 100.0),
+    "drift_threshold": (0.01, 1e9),
+    "drift_forget": (0.0, 1.0),
+    "drift_recovery_candles": (1, 10_000_000),
     "save_interval": (1, 1_000_000),
     "keep_versions": (1, 1000),
     "slow_save_warning_s": (0.0, 3600.0),

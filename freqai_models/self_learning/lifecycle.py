@@ -16,7 +16,7 @@ from pathlib import Path
 
 from self_learning.autosave import BackgroundSaver, SaveJob
 from self_learning.config import SelfLearningConfig
-from self_learning.learner import FitReport, PairLearner
+from self_learning.learning.learner import FitReport, PairLearner
 from self_learning.predictions import Predictions
 from self_learning.samples import Candles
 from self_learning.store import ModelStore, assign_snapshot, snapshot_variables

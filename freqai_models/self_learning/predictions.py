@@ -3,7 +3,7 @@ here, so the adapter can build its null output when TensorFlow is missing)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,3 +18,6 @@ class Predictions:
     training_counter: np.ndarray
     ok: np.ndarray            # True where the prediction may be traded on
     learned: int = 0          # samples learned while producing these (observe only)
+    # Prequential scoreboard per row (ic, hit_rate, band_up, band_down, drift); NaN where the
+    # row was predicted without stepping (see learning/scoreboard.py).
+    scores: dict[str, np.ndarray] = field(default_factory=dict)

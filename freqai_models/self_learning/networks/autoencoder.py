@@ -1,8 +1,8 @@
 """MarketStructureAutoencoder: compresses a window of candles into a small latent vector.
 
-Separate encoder and decoder models (each its own SavedModel). The latent vector feeds the two
-other networks; the reconstruction error, as a z-score against its own recent history (kept
-by the learner), is the novelty score.
+Separate encoder and decoder models (each its own SavedModel). The latent vector can feed the
+deep parts of the two other networks; the reconstruction error, as a z-score against its own
+recent history (kept in the learner's state), is the novelty score.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import numpy as np
 import tensorflow as tf
 
 from self_learning.features import CHANNELS
-from self_learning.networks import backprop
 from self_learning.networks.base import Network, TrainableModule
 from self_learning.networks.blocks import dense_stack
 
@@ -43,9 +42,10 @@ def _decoder(latent_dim: int, output_dim: int, hidden: int, seed: int) -> keras.
 class MarketStructureAutoencoder(Network):
     """Window of `window` candles x 4 channels -> latent (`latent_dim`) -> reconstruction."""
 
+    NAME = "autoencoder"
+
     def __init__(self, window: int, latent_dim: int, hidden_units: int, learning_rate: float,
                  seed: int):
-        super().__init__(seed)
         self.window = int(window)
         self.input_dim = self.window * CHANNELS
         self.latent_dim = int(latent_dim)
@@ -61,19 +61,15 @@ class MarketStructureAutoencoder(Network):
             self.encode, input_signature=[tf.TensorSpec([None, self.input_dim], tf.float32)]
         )
         self.decoder.serve = tf.function(
-            self._decode, input_signature=[tf.TensorSpec([None, latent_dim], tf.float32)]
+            self.decode, input_signature=[tf.TensorSpec([None, latent_dim], tf.float32)]
         )
-        self._encoder_layers = backprop.dense_specs(
-            self.encoder.model, ["enc_dense0", "enc_dense1", "latent"])
-        self._decoder_layers = backprop.dense_specs(
-            self.decoder.model, ["dec_a_dense0", "dec_b_dense0", "reconstruction"])
 
     @property
     def modules(self) -> dict[str, TrainableModule]:
         return {"encoder": self.encoder, "decoder": self.decoder}
 
     def set_scaling(self, windows: np.ndarray) -> None:
-        # One mean/std per channel (shared over window positions): shift-invariant scaling.
+        """One mean/spread per channel, shared over window positions (shift-invariant)."""
         flat = np.asarray(windows, dtype=np.float64).reshape(-1, CHANNELS)
         mean = np.tile(np.nanmean(flat, axis=0), self.window)
         std = np.tile(np.maximum(np.nanstd(flat, axis=0), 1e-6), self.window)
@@ -83,40 +79,17 @@ class MarketStructureAutoencoder(Network):
     def encode(self, windows):
         return self.encoder.model(self.encoder.standardise(windows), training=False)
 
-    def _decode(self, latent):
+    def decode(self, latent):
         return self.decoder.model(latent, training=False)
 
-    def reconstruction_error(self, windows) -> tf.Tensor:
-        """Mean squared error per window, in standardised units."""
+    def forward(self, windows, training: bool = False):
+        """(latent, mean squared reconstruction error per window in standardised units)."""
         target = self.encoder.standardise(windows)
-        recon = self.decoder.model(self.encoder.model(target, training=False), training=False)
-        return tf.reduce_mean(tf.square(recon - target), axis=-1)
-
-    def loss(self, x, y, w):
-        err = self.reconstruction_error(x)
-        return tf.reduce_sum(err * w) / tf.maximum(tf.reduce_sum(w), 1e-8)
-
-    # -- the online step's hand-derived passes (see backprop.py) ----------------------------
-
-    def forward(self, windows):
-        """(latent, reconstruction error per window), as `encode` and `reconstruction_error`."""
-        target = self.encoder.standardise(windows)
-        latent, _ = backprop.forward(target, self._encoder_layers)
-        recon, _ = backprop.forward(latent, self._decoder_layers)
+        latent = self.encoder.model(target, training=training)
+        recon = self.decoder.model(latent, training=training)
         return latent, tf.reduce_mean(tf.square(recon - target), axis=-1)
 
-    def online_pass(self, windows, w):
-        """(latent, loss, gradients of encoder then decoder trainable variables) on a batch:
-        the latent comes from the same forward pass as the loss."""
-        target = self.encoder.standardise(windows)
-        latent, enc_cache = backprop.forward(target, self._encoder_layers)
-        recon, dec_cache = backprop.forward(latent, self._decoder_layers)
-        diff = recon - target
-        scale = w / tf.maximum(tf.reduce_sum(w), 1e-8)
-        loss = tf.reduce_sum(tf.reduce_mean(tf.square(diff), axis=-1) * scale)
-        d_recon = diff * (scale * (2.0 / self.input_dim))[:, None]
-        dec_grads, d_latent = backprop.backward(d_recon, self._decoder_layers, dec_cache, True)
-        enc_grads, _ = backprop.backward(d_latent, self._encoder_layers, enc_cache)
-        grads = {**enc_grads, **dec_grads}
-        variables = self.encoder.model.trainable_variables + self.decoder.model.trainable_variables
-        return latent, loss, backprop.ordered(grads, variables)
+    @staticmethod
+    def loss(errors, weights):
+        """Weighted mean of the per-window reconstruction errors of `forward`."""
+        return tf.reduce_sum(errors * weights) / tf.maximum(tf.reduce_sum(weights), 1e-8)

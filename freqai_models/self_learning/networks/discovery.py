@@ -1,8 +1,16 @@
-"""FeatureDiscoveryNetwork: gated wide-and-deep regressor of the FreqAI return target.
+"""FeatureDiscoveryNetwork: a gated wide-and-deep regressor of the return target `&-s_close`.
 
-Input: FreqAI's feature matrix plus the autoencoder's latent vector. A FeatureGate in front
-learns which inputs matter (`importances()`); a linear (wide) path and a small deep path are
-summed. Online updates take per-sample weights from the realized quality of its own signals.
+* Wide head: a robust ridge regression on the strategy's standardised features, learned in
+  closed form from decayed sufficient statistics (learning/linear.py) that can be pooled with
+  other pairs' (learning/pool.py). It carries most of the signal: at this signal-to-noise
+  ratio a closed-form linear model beats networks out of sample.
+* Deep head: a FeatureGate (learned per-input gates in (0, 1): the discovered feature
+  importances) in front of a small SiLU network over [features, latent], trained by gradient
+  steps on what the wide head leaves (its residual), and blended in with a weight
+  `deep_blend` chosen on a purged validation tail at the first training (0 when it does not
+  help out of sample).
+
+Both heads work in units of the pair's target spread (`output_scale`), so pairs pool.
 """
 
 from __future__ import annotations
@@ -11,73 +19,112 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from self_learning.networks import backprop
-from self_learning.networks.base import ConditionedNetwork
+from self_learning.networks.base import Network, TrainableModule, weighted_huber
 from self_learning.networks.blocks import FeatureGate, dense_stack
 
 L2 = 1e-4
+PENALTIES = (0.03, 0.1, 0.3, 1.0, 3.0)  # ridge penalties per sample the wide head chooses from
 
 
 def _model(input_dim: int, hidden: int, seed: int) -> keras.Model:
     inputs = keras.Input((input_dim,), name="inputs")
     gated = FeatureGate(name="gate")(inputs)
     deep = dense_stack(gated, hidden, 2, L2, "deep", seed)
-    deep = keras.layers.Dense(
+    out = keras.layers.Dense(
         1, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 50), name="deep_out"
     )(deep)
-    wide = keras.layers.Dense(
-        1, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 60),
-        kernel_regularizer=keras.regularizers.L2(L2), name="wide_out",
-    )(gated)
-    return keras.Model(inputs, keras.layers.Add(name="s_close")([deep, wide]), name="discovery")
+    return keras.Model(inputs, out, name="discovery")
 
 
-class FeatureDiscoveryNetwork(ConditionedNetwork):
-    """Predicts `&-s_close` from [features, latent]; gates are the feature importances."""
+class WideDeepModule(TrainableModule):
+    """The deep Keras model plus the wide head's coefficients and statistics."""
+
+    def __init__(self, model: keras.Model, n_features: int, latent_dim: int,
+                 learning_rate: float, name: str):
+        super().__init__(model, n_features + latent_dim, 1, learning_rate, name)
+        f = int(n_features)
+        var = lambda value, n, dtype=tf.float32: tf.Variable(  # noqa: E731
+            tf.constant(value, dtype), trainable=False, name=n)
+        self.wide_beta = var(np.zeros(f), "wide_beta")
+        self.ridge_lambda = var(0.3, "ridge_lambda")
+        self.deep_blend = var(0.0, "deep_blend")
+        # Statistics consolidated by FreqAI trainings, anchored (discounted) at `stats_ts`.
+        self.stats_a = var(np.zeros((f, f)), "stats_a")
+        self.stats_b = var(np.zeros(f), "stats_b")
+        self.stats_n = var(0.0, "stats_n")
+        self.stats_ts = var(0, "stats_ts", tf.int64)
+        # What per-candle steps learned since the last training (small weights; a training
+        # replaces it by the full-weight statistics of the same samples).
+        self.recent_a = var(np.zeros((f, f)), "recent_a")
+        self.recent_b = var(np.zeros(f), "recent_b")
+        self.recent_n = var(0.0, "recent_n")
+        # Out-of-sample record of each candidate ridge penalty (learning/wide.py): decayed
+        # sums of prediction x outcome and of prediction^2 over samples each was not fitted on.
+        self.penalty_gain = var(np.zeros(len(PENALTIES)), "penalty_gain")
+        self.penalty_power = var(np.zeros(len(PENALTIES)), "penalty_power")
+
+    def extra_variables(self) -> list:
+        return [self.wide_beta, self.ridge_lambda, self.deep_blend, self.stats_a, self.stats_b,
+                self.stats_n, self.stats_ts, self.recent_a, self.recent_b, self.recent_n,
+                self.penalty_gain, self.penalty_power]
+
+
+class FeatureDiscoveryNetwork(Network):
+    """Predicts `&-s_close` from the strategy's features (wide) and [features, latent] (deep)."""
 
     NAME = "feature_discovery"
 
     def __init__(self, n_features: int, latent_dim: int, hidden_units: int, learning_rate: float,
                  seed: int):
-        model = _model(int(n_features) + int(latent_dim), hidden_units, seed)
-        super().__init__(model, n_features, latent_dim, 1, learning_rate, seed)
-        self._deep = backprop.dense_specs(model, ["deep_dense0", "deep_dense1", "deep_out"])
-        self._wide = backprop.dense_specs(model, ["wide_out"])
-        self._gate_logits = model.get_layer("gate").logits
+        self.n_features, self.latent_dim = int(n_features), int(latent_dim)
+        model = _model(self.n_features + self.latent_dim, hidden_units, seed)
+        self.module = WideDeepModule(model, self.n_features, self.latent_dim, learning_rate,
+                                     self.NAME)
+        self.module.serve = tf.function(self.predict, input_signature=[
+            tf.TensorSpec([None, self.n_features], tf.float32),
+            tf.TensorSpec([None, self.latent_dim], tf.float32)])
 
-    def set_scaling(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.module.set_scaling(x, np.asarray(y).reshape(-1, 1))
+    @property
+    def modules(self) -> dict[str, TrainableModule]:
+        return {self.NAME: self.module}
+
+    def set_scaling(self, features: np.ndarray, target: np.ndarray) -> None:
+        self.module.set_input_scaling(features, dims=self.n_features)
+        scale = max(float(np.nanstd(np.asarray(target, np.float64))), 1e-6)
+        self.module.output_scale.assign([scale])
+
+    def wide_inputs(self, features):
+        """Standardised, clipped features: the z of the wide head's statistics."""
+        m = self.module
+        z = (tf.cast(features, tf.float32) - m.input_mean[: self.n_features]) / (
+            m.input_std[: self.n_features] + 1e-8)
+        return tf.clip_by_value(z, -5.0, 5.0)
+
+    def deep(self, features, latent, training=False):
+        """Deep head output (n,) in units of the target spread."""
+        x = tf.concat([tf.cast(features, tf.float32), tf.cast(latent, tf.float32)], axis=-1)
+        return self.module.model(self.module.standardise(x), training=training)[:, 0]
+
+    def scaled(self, features, latent):
+        """(prediction, wide part) in units of the target spread."""
+        wide = tf.linalg.matvec(self.wide_inputs(features), self.module.wide_beta)
+        return wide + self.module.deep_blend * self.deep(features, latent), wide
 
     def predict(self, features, latent):
-        return super().predict(features, latent)[:, 0]
+        """`&-s_close` in return units."""
+        return self.scaled(features, latent)[0] * self.module.output_scale[0]
+
+    def scaled_target(self, s_close):
+        return tf.cast(s_close, tf.float32) / self.module.output_scale[0]
+
+    def loss(self, features, latent, s_close, weights):
+        """Huber loss of the deep head on the wide head's residual (wide held fixed)."""
+        wide = tf.stop_gradient(tf.linalg.matvec(self.wide_inputs(features),
+                                                 self.module.wide_beta))
+        residual = self.scaled_target(s_close) - wide
+        pred = self.deep(features, latent, training=True)
+        return weighted_huber(residual[:, None], pred[:, None], weights)
 
     def importances(self) -> np.ndarray:
-        """Gate value per input (features first, then latent dims)."""
+        """Gate value per deep input (features first, then latent dims)."""
         return self.module.model.get_layer("gate").gates().numpy()
-
-    # -- the online step's hand-derived passes (see backprop.py) ----------------------------
-
-    def _gated(self, x):
-        z = self.module.standardise(x)
-        gate = tf.sigmoid(tf.convert_to_tensor(self._gate_logits))
-        return z, gate, z * gate
-
-    def forward(self, x):
-        """Prediction in target units for x = [features, latent], as `predict`."""
-        _, _, gated = self._gated(x)
-        deep, _ = backprop.forward(gated, self._deep)
-        wide, _ = backprop.forward(gated, self._wide)
-        return (deep + wide)[:, 0] * self.module.output_scale[0]
-
-    def online_pass(self, x, y, w):
-        """(loss, gradients of the trainable variables) of `loss` + L2, hand-derived."""
-        z, gate, gated = self._gated(x)
-        deep, deep_cache = backprop.forward(gated, self._deep)
-        wide, wide_cache = backprop.forward(gated, self._wide)
-        y_scaled = tf.reshape(y, [-1, 1]) / self.module.output_scale
-        loss, d_pred = backprop.weighted_huber_and_grad(y_scaled, deep + wide, w)
-        deep_grads, d_deep = backprop.backward(d_pred, self._deep, deep_cache, True)
-        wide_grads, d_wide = backprop.backward(d_pred, self._wide, wide_cache, True)
-        d_logits = tf.reduce_sum((d_deep + d_wide) * z, axis=0) * gate * (1.0 - gate)
-        grads = {**deep_grads, **wide_grads, id(self._gate_logits): d_logits}
-        return loss, backprop.ordered(grads, self.module.model.trainable_variables)

@@ -1,8 +1,8 @@
 """LiquidityPredictionModel: predicted upward and downward price excursions over H candles.
 
-Outputs `&-liq_up` >= 0 and `&-liq_down` <= 0 (softplus heads). Supervised on realized
-excursions; rows whose future is not known yet can be given trailing excursions as
-self-supervised targets with a lower weight (the learner decides).
+Outputs `&-liq_up` >= 0 and `&-liq_down` <= 0 (softplus heads), learned with a Huber loss in
+units of the pair's mean absolute excursions, from the strategy's features (and, optionally,
+the autoencoder's latent vector).
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from self_learning.networks import backprop
-from self_learning.networks.base import ConditionedNetwork
+from self_learning.networks.base import Network, TrainableModule, weighted_huber
 from self_learning.networks.blocks import dense_stack
 
 L2 = 1e-5
@@ -25,40 +24,42 @@ def _model(input_dim: int, hidden: int, seed: int) -> keras.Model:
     heads = keras.layers.Dense(
         2, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 70), name="heads"
     )(x)
-    up = keras.layers.Activation("softplus", name="up")(heads[:, :1])
-    down = keras.layers.Lambda(lambda t: -keras.ops.softplus(t), name="down")(heads[:, 1:])
-    return keras.Model(inputs, keras.layers.Concatenate(name="excursions")([up, down]))
+    return keras.Model(inputs, heads, name="liquidity")
 
 
-class LiquidityPredictionModel(ConditionedNetwork):
+class LiquidityPredictionModel(Network):
     """Predicts [&-liq_up, &-liq_down] from [features, latent]."""
 
     NAME = "liquidity"
 
     def __init__(self, n_features: int, latent_dim: int, hidden_units: int, learning_rate: float,
                  seed: int):
-        model = _model(int(n_features) + int(latent_dim), hidden_units, seed + 100)
-        super().__init__(model, n_features, latent_dim, 2, learning_rate, seed)
-        self._layers = backprop.dense_specs(model, ["liq_dense0", "liq_dense1", "heads"])
+        self.n_features, self.latent_dim = int(n_features), int(latent_dim)
+        input_dim = self.n_features + self.latent_dim
+        self.module = TrainableModule(_model(input_dim, hidden_units, seed + 100), input_dim, 2,
+                                      learning_rate, self.NAME)
+        self.module.serve = tf.function(self.predict, input_signature=[
+            tf.TensorSpec([None, self.n_features], tf.float32),
+            tf.TensorSpec([None, self.latent_dim], tf.float32)])
 
-    def set_scaling(self, x: np.ndarray, y: np.ndarray) -> None:
-        y = np.abs(np.asarray(y, dtype=np.float64))
-        self.module.set_scaling(x, None)
-        scale = np.maximum(np.nanmean(y, axis=0), 1e-6)
+    @property
+    def modules(self) -> dict[str, TrainableModule]:
+        return {self.NAME: self.module}
+
+    def set_scaling(self, features: np.ndarray, excursions: np.ndarray) -> None:
+        self.module.set_input_scaling(features, dims=self.n_features)
+        scale = np.maximum(np.nanmean(np.abs(np.asarray(excursions, np.float64)), axis=0), 1e-6)
         self.module.output_scale.assign(scale.astype(np.float32))
 
-    # -- the online step's hand-derived passes (see backprop.py) ----------------------------
+    def _scaled(self, features, latent, training=False):
+        x = tf.concat([tf.cast(features, tf.float32), tf.cast(latent, tf.float32)], axis=-1)
+        heads = self.module.model(self.module.standardise(x), training=training)
+        return tf.math.softplus(heads) * SIGNS
 
-    def forward(self, x):
-        """(n, 2) excursions in target units for x = [features, latent], as `predict`."""
-        heads, _ = backprop.forward(self.module.standardise(x), self._layers)
-        return tf.math.softplus(heads) * SIGNS * self.module.output_scale
+    def predict(self, features, latent):
+        """(n, 2) excursions [up >= 0, down <= 0] in return units."""
+        return self._scaled(features, latent) * self.module.output_scale
 
-    def online_pass(self, x, y, w):
-        """(loss, gradients of the trainable variables) of `loss` + L2, hand-derived."""
-        heads, cache = backprop.forward(self.module.standardise(x), self._layers)
-        y_scaled = tf.reshape(y, [-1, 2]) / self.module.output_scale
-        loss, d_out = backprop.weighted_huber_and_grad(y_scaled, tf.math.softplus(heads) * SIGNS,
-                                                       w)
-        grads, _ = backprop.backward(d_out * SIGNS * tf.sigmoid(heads), self._layers, cache)
-        return loss, backprop.ordered(grads, self.module.model.trainable_variables)
+    def loss(self, features, latent, excursions, weights):
+        y = tf.reshape(excursions, [-1, 2]) / self.module.output_scale
+        return weighted_huber(y, self._scaled(features, latent, training=True), weights)

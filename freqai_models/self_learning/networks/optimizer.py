@@ -32,10 +32,11 @@ class FusedAdam(tf.Module):
         self.m = tf.Variable(tf.zeros([total]), trainable=False, name="m")
         self.v = tf.Variable(tf.zeros([total]), trainable=False, name="v")
 
-    def apply_gradients(self, grads, variables) -> None:
+    def apply_gradients(self, grads, variables, lr_scale=1.0) -> None:
+        """One Adam step; `lr_scale` multiplies the learning rate of this step only."""
         b1, b2 = self.beta_1, self.beta_2
         step = tf.cast(self.iterations + 1, tf.float32)
-        lr = tf.cast(self.learning_rate, tf.float32)
+        lr = tf.cast(self.learning_rate, tf.float32) * lr_scale
         lr_t = lr * tf.sqrt(1.0 - tf.pow(b2, step)) / (1.0 - tf.pow(b1, step))
         g = tf.concat([tf.reshape(grad, [-1]) for grad in grads], axis=0)
         m = self.m + (g - self.m) * (1.0 - b1)

@@ -1,0 +1,1 @@
+"""The learning unit of one pair: candles to samples, the compiled programs, the learner."""

@@ -1,0 +1,111 @@
+"""CompiledPrograms: the traced forms of Programs, shared between pairs, and how they are fed.
+
+Each function is traced once per process and network shape and then called with every other
+pair's own variables (shared_program.py): the per-candle loop under XLA (`run`), the serving
+forward pass (`predict`), one training epoch and the validation losses (graph mode: their row
+counts vary from call to call).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from self_learning.learning import shared_program
+from self_learning.learning.program import BLOCK_CAPACITY, OUTPUTS, Programs, empty_outputs
+
+_COUNTS: dict[int, tf.Tensor] = {}  # candle counts as ready tensors (made once each)
+
+
+def _count_tensor(count: int) -> tf.Tensor:
+    if count not in _COUNTS:
+        _COUNTS[count] = tf.constant(count, tf.int32)
+    return _COUNTS[count]
+
+
+class CompiledPrograms:
+    def __init__(self, programs: Programs, variables: list, key: tuple):
+        self.p = programs
+        self._variables, self._key = variables, key
+        d, f = programs.d, programs.f
+        spec = tf.TensorSpec
+        self._dims = (d, f)
+        # The step takes two packed, padded inputs (each conversion costs ~50 us): floats
+        # [window | features | targets] and ints [ts, target_ts, input_ok, target_ok, reset].
+        # The buffers are reused (callers hold the learner's lock); rows past the real count
+        # keep stale values that the loop never reads.
+        self._floats = np.zeros((BLOCK_CAPACITY, d + f + 3), np.float32)
+        self._ints = np.zeros((BLOCK_CAPACITY, 5), np.int64)
+        rows = lambda *shape: spec([None, *shape], tf.float32)  # noqa: E731
+        self._fns = {
+            "step": tf.function(programs.step_block, jit_compile=True, input_signature=[
+                spec([], tf.int32), spec(self._floats.shape, tf.float32),
+                spec(self._ints.shape, tf.int64), spec([f, f], tf.float32),
+                spec([f], tf.float32), spec([], tf.float32)]),
+            "predict": tf.function(programs.predict_rows, input_signature=[rows(d), rows(f)]),
+            "epoch": tf.function(programs.epoch, input_signature=[
+                rows(d), rows(f), rows(3), spec([None], tf.float32), spec([None], tf.int32),
+                spec([], tf.int32)]),
+            "losses": tf.function(programs.losses, input_signature=[
+                rows(d), rows(f), rows(3), spec([None], tf.float32)]),
+        }
+        self._calls: dict[str, object] = {}
+
+    def _call(self, name: str):
+        call = self._calls.get(name)
+        if call is None:
+            call = shared_program.program_for(
+                self._variables, self._fns[name].get_concrete_function, (name, *self._key))
+            self._calls[name] = call
+        return call
+
+    @property
+    def step_compiled(self) -> bool:
+        """Whether the per-candle loop is ready here (its first run compiles it, seconds, or
+        borrows the program of an earlier pair of the same shape)."""
+        return "step" in self._calls
+
+    def predict(self, windows, features) -> np.ndarray:
+        """(n, 4) [s_close, liq_up, liq_down, novelty] with the state as it is."""
+        out = self._call("predict")(tf.constant(windows, tf.float32),
+                                    tf.constant(features, tf.float32))
+        return out.numpy()
+
+    def epoch(self, windows, features, targets, weights, order, batch_size: int) -> int:
+        return int(self._call("epoch")(
+            tf.constant(windows, tf.float32), tf.constant(features, tf.float32),
+            tf.constant(targets, tf.float32), tf.constant(weights, tf.float32),
+            tf.constant(order, tf.int32), tf.constant(batch_size, tf.int32)))
+
+    def losses(self, windows, features, targets, weights) -> np.ndarray:
+        return self._call("losses")(
+            tf.constant(windows, tf.float32), tf.constant(features, tf.float32),
+            tf.constant(targets, tf.float32), tf.constant(weights, tf.float32)).numpy()
+
+    def run(self, batch, others) -> dict[str, np.ndarray]:
+        """Step through a StepBatch, BLOCK_CAPACITY candles per call; others = (A, b, n) of
+        the other pairs' wide statistics. Returns a dict of (n,) arrays per output."""
+        d, f = self._dims
+        step = self._call("step")
+        o = (tf.constant(others[0], tf.float32), tf.constant(others[1], tf.float32),
+             tf.constant(others[2], tf.float32))
+        n, parts = len(batch.ts), []
+        for start in range(0, n, BLOCK_CAPACITY):
+            count = min(BLOCK_CAPACITY, n - start)
+            rows, head = slice(start, start + count), slice(0, count)
+            self._floats[head, :d] = batch.windows[rows]
+            self._floats[head, d : d + f] = batch.features[rows]
+            self._floats[head, d + f :] = batch.targets[rows]
+            self._ints[head, 0], self._ints[head, 1] = batch.ts[rows], batch.target_ts[rows]
+            self._ints[head, 2], self._ints[head, 3] = batch.input_ok[rows], batch.target_ok[rows]
+            self._ints[head, 4] = batch.reset[rows]
+            out, status = step(_count_tensor(count), tf.constant(self._floats),
+                               tf.constant(self._ints), *o)
+            parts.append((out.numpy()[:count], status.numpy()[:count]))
+        if not parts:
+            return empty_outputs()
+        out, status = (np.concatenate(p) for p in zip(*parts, strict=True))
+        result = {name: out[:, i] for i, name in enumerate(OUTPUTS)}
+        result["training_counter"] = status[:, 0]
+        result["learned"] = status[:, 1].astype(bool)
+        return result

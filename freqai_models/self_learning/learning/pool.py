@@ -1,0 +1,90 @@
+"""StatsPool: the wide head's statistics shared across pairs, never ahead of time.
+
+Each pair learns its own statistics (in its own standardised units, checkpointed with its
+networks); the pool holds what every pair has published and answers "what did the other pairs
+know at time t": the sum of each other pair's newest snapshot whose `as_of` is not later than
+t, discounted to t. In live trading all pairs move together, so the newest snapshot is enough
+(`keep_history=False`). In backtests FreqAI runs one pair over the whole timerange before the
+next one starts, so the pool keeps every snapshot and a later pair reads an earlier pair's
+statistics as of each of its own windows: nothing learned from candles after the candle being
+predicted can reach a prediction (tests/test_pool.py plants such a leak).
+
+Pure numpy and a lock; knows nothing of TensorFlow or freqtrade.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LinearStats:
+    """Decayed sufficient statistics (see learning/linear.py) known at candle time `as_of`."""
+
+    a: np.ndarray   # (F, F)
+    b: np.ndarray   # (F,)
+    n: float
+    as_of: int      # timestamp (s) of the newest candle these statistics have seen
+
+    @staticmethod
+    def zeros(n_features: int, as_of: int = 0) -> LinearStats:
+        return LinearStats(np.zeros((n_features, n_features), np.float32),
+                           np.zeros(n_features, np.float32), 0.0, as_of)
+
+    def discounted(self, to_ts: int, half_life_s: float) -> tuple[np.ndarray, np.ndarray, float]:
+        d = 0.5 ** (max(to_ts - self.as_of, 0) / half_life_s)
+        return self.a * d, self.b * d, self.n * d
+
+
+class StatsPool:
+    def __init__(self, n_features: int, half_life_s: float, keep_history: bool):
+        self.n_features = int(n_features)
+        self.half_life_s = float(half_life_s)
+        self.keep_history = bool(keep_history)
+        self._snapshots: dict[str, list[LinearStats]] = {}
+        self._lock = threading.Lock()
+
+    def publish(self, pair: str, stats: LinearStats) -> None:
+        if stats.b.shape != (self.n_features,):
+            raise ValueError(f"{pair}: statistics of {stats.b.shape[0]} features in a pool of "
+                             f"{self.n_features}")
+        frozen = LinearStats(np.array(stats.a, np.float32), np.array(stats.b, np.float32),
+                             float(stats.n), int(stats.as_of))
+        with self._lock:
+            history = self._snapshots.setdefault(pair, [])
+            if not self.keep_history:
+                history[:] = [frozen]
+                return
+            keys = [s.as_of for s in history]
+            at = bisect.bisect_right(keys, frozen.as_of)
+            if at and keys[at - 1] == frozen.as_of:
+                history[at - 1] = frozen
+            else:
+                history.insert(at, frozen)
+
+    def others(self, pair: str, as_of: int) -> LinearStats:
+        """Sum over every other pair of its newest snapshot with `as_of` <= `as_of`, discounted
+        to `as_of`; zeros when no other pair knows anything yet."""
+        a = np.zeros((self.n_features, self.n_features), np.float64)
+        b = np.zeros(self.n_features, np.float64)
+        n = 0.0
+        with self._lock:
+            for other, history in self._snapshots.items():
+                if other == pair:
+                    continue
+                at = bisect.bisect_right([s.as_of for s in history], as_of)
+                if at == 0:
+                    continue
+                da, db, dn = history[at - 1].discounted(as_of, self.half_life_s)
+                a += da
+                b += db
+                n += dn
+        return LinearStats(a.astype(np.float32), b.astype(np.float32), n, int(as_of))
+
+    def pairs(self) -> list[str]:
+        with self._lock:
+            return sorted(self._snapshots)

@@ -1,0 +1,308 @@
+"""The one learning path: every update of the three networks and the wide head, compiled.
+
+* `guarded_update(batch, lr_scale)`: one gradient step of the three networks (autoencoder
+  reconstruction, the discovery network's deep head on the wide head's residual, liquidity),
+  through one GradientTape; rejected whole, leaving weights and optimizer state untouched,
+  when any input, loss or gradient is not finite. Full fits and incremental fits run it over
+  mini-batches (`epoch`), the per-candle step runs it on the matured sample plus replay.
+* The wide head learns through `linear.moments` / `linear.solve` in all three paths too.
+* `step_block`: the fused predict-then-learn loop over up to BLOCK_CAPACITY candles, compiled
+  by XLA once per network shape and shared by every pair (shared_program.py). Live trading
+  calls it with one candle; a prequential backtest with whole windows: the same program, so
+  both learn and predict bit-identically.
+* `predict_rows`: the serving forward pass, the same the step and the SavedModels use.
+
+For candle i the step first learns the sample parked H candles earlier (its label has just
+matured) if it is usable and newer than the last sample learned: a per-candle update of the
+wide head's recent statistics (weight `online_weight`, raised after a drift alarm), one guarded
+update of the networks (learning rate scaled the same way), the scoreboard and the drift
+detector; then it re-solves the wide head and predicts candle i.
+
+XLA notes kept from the measured history of this loop: ring slots are read with `tf.gather`
+(a strided slice needs a compile-time index under XLA), and flags riding in the int64 input
+are compared one by one (`stamps[2] > 0`; a bool vector sliced out of it once compiled to a
+loop that never learned).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from self_learning.learning import drift, linear, scoreboard
+from self_learning.learning.quality import quality_weight, signal_quality
+from self_learning.learning.settings import LearningSettings
+from self_learning.networks.base import all_finite
+
+BLOCK_CAPACITY = 64  # candles per call of the compiled loop (inputs are padded to it)
+OUTPUTS = ("s_close", "liq_up", "liq_down", "novelty", "ic", "hit_rate", "band_up",
+           "band_down", "drift")
+
+
+class Programs:
+    """The traceable learning and prediction code of one pair's networks and state."""
+
+    def __init__(self, nets, state, settings: LearningSettings):
+        self.nets, self.state, self.s = nets, state, settings
+        self.ae, self.disc, self.liq = nets.autoencoder, nets.discovery, nets.liquidity
+        self.d, self.f = self.ae.input_dim, self.disc.n_features
+        self._latent_on = 1.0 if settings.use_latent else 0.0
+
+    # -- forward ------------------------------------------------------------------------------
+
+    def latent(self, windows, training=False):
+        latent, errors = self.ae.forward(windows, training=training)
+        return latent, errors
+
+    def outputs(self, windows, features):
+        """(n, 4) [s_close, liq_up, liq_down, novelty] and (n,) log reconstruction errors."""
+        latent, errors = self.latent(windows)
+        lat = latent * self._latent_on
+        log_error = tf.math.log(errors + 1e-8)
+        novelty = (log_error - self.state.novelty_mean) / tf.sqrt(self.state.novelty_var + 1e-8)
+        liq = self.liq.predict(features, lat)
+        s_close = self.disc.predict(features, lat)
+        return tf.stack([s_close, liq[:, 0], liq[:, 1], novelty], axis=1), log_error
+
+    def predict_rows(self, windows, features):
+        return self.outputs(windows, features)[0]
+
+    # -- the one guarded update ---------------------------------------------------------------
+
+    def guarded_update(self, windows, features, targets, weights, disc_weights, lr_scale):
+        """One gradient step of the three networks on a batch; True when applied."""
+        nets = [self.ae, self.liq] + ([self.disc] if self.s.train_deep else [])
+        variables = [v for net in nets for v in net.trainable_variables()]
+        with tf.GradientTape() as tape:
+            latent, errors = self.latent(windows, training=True)
+            lat = tf.stop_gradient(latent) * self._latent_on
+            losses = [self.ae.loss(errors, weights) + self.ae.regularisation(),
+                      self.liq.loss(features, lat, targets[:, 1:], weights)
+                      + self.liq.regularisation()]
+            if self.s.train_deep:
+                losses.append(self.disc.loss(features, lat, targets[:, 0], disc_weights)
+                              + self.disc.regularisation())
+            total = tf.add_n(losses)
+        grads = tape.gradient(total, variables)
+        ok = all_finite([windows, features, targets, weights, disc_weights, total, *grads])
+
+        def apply():
+            start = 0
+            for net in nets:
+                count = len(net.trainable_variables())
+                net.apply(grads[start : start + count], lr_scale)
+                start += count
+            return tf.constant(True)
+
+        return tf.cond(ok, apply, lambda: tf.constant(False))
+
+    def epoch(self, windows, features, targets, weights, order, batch_size):
+        """One pass over the rows in `order`, mini-batches of `batch_size`; returns how many
+        updates were applied (a rejected batch changes nothing)."""
+        n = tf.shape(order)[0]
+        batches = (n + batch_size - 1) // batch_size
+
+        def body(i, applied):
+            idx = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
+            w = tf.gather(weights, idx)
+            done = self.guarded_update(tf.gather(windows, idx), tf.gather(features, idx),
+                                       tf.gather(targets, idx), w, w, 1.0)
+            return i + 1, applied + tf.cast(done, tf.int32)
+
+        _, applied = tf.while_loop(lambda i, _: i < batches, body, (0, 0))
+        return applied
+
+    def losses(self, windows, features, targets, weights):
+        """Validation losses [autoencoder, discovery deep head, liquidity] (no regularisers)."""
+        latent, errors = self.latent(windows)
+        lat = latent * self._latent_on
+        return tf.stack([self.ae.loss(errors, weights),
+                         self.disc.loss(features, lat, targets[:, 0], weights),
+                         self.liq.loss(features, lat, targets[:, 1:], weights)])
+
+    # -- the wide head ------------------------------------------------------------------------
+
+    def wide_totals(self, ts, others):
+        """(A, b, n) the wide head solves with at candle time `ts`: the pair's consolidated and
+        recent statistics discounted from their anchor, plus the other pairs' (already
+        discounted to `ts`) weighted by the pair's trust in the pool."""
+        m = self.disc.module
+        g = linear.discount(ts - m.stats_ts, self.s.half_life_s)
+        trust = self.state.pool_trust
+        a = g * (m.stats_a + m.recent_a) + trust * others[0]
+        b = g * (m.stats_b + m.recent_b) + trust * others[1]
+        n = g * (m.stats_n + m.recent_n) + trust * others[2]
+        return a, b, n
+
+    def resolve_wide(self, ts, others):
+        a, b, n = self.wide_totals(ts, others)
+        beta = linear.solve(a, b, n, self.disc.module.ridge_lambda)
+        ok = tf.reduce_all(tf.math.is_finite(beta))
+        self.disc.module.wide_beta.assign(tf.where(ok, beta, self.disc.module.wide_beta))
+
+    def learn_recent(self, features, s_close, ts, weight):
+        """Add one matured sample to the wide head's recent statistics (Huber-weighted under
+        the current coefficients, `weight` times, grown to the anchor's scale)."""
+        m = self.disc.module
+        z = self.disc.wide_inputs(features[None])
+        y = self.disc.scaled_target(s_close)[None]
+        resid = y - tf.linalg.matvec(z, m.wide_beta)
+        grow = 1.0 / linear.discount(ts - m.stats_ts, self.s.half_life_s)
+        w = linear.huber_weights(resid, self.s.huber_delta) * weight * grow
+        a, b, n = linear.moments(z, y, w, weight * grow[None])
+        m.recent_a.assign_add(a)
+        m.recent_b.assign_add(b)
+        m.recent_n.assign_add(n)
+
+    # -- the per-candle step ------------------------------------------------------------------
+
+    def _adapt(self, pred, real):
+        """Scoreboard, drift detector and the adaptive response, for one matured sample."""
+        s, st = self.s, self.state
+        st.push_board(pred, real)
+        scale = self.disc.module.output_scale[0]
+        p, y = pred[0] / scale, real[0] / scale
+        var = st.drift[4] + s.pred_var_alpha * (p * p - st.drift[4])
+        ph, alarm = drift.page_hinkley(st.drift[:4], drift.signal(p, y, var),
+                                       delta=s.drift_delta, threshold=s.drift_threshold,
+                                       alpha=s.drift_alpha, min_instances=s.drift_min_instances)
+        st.drift.assign(tf.concat([ph, var[None]], 0))
+        st.boost.assign(st.boost * s.boost_decay)
+        st.pool_trust.assign(1.0 - (1.0 - st.pool_trust) * s.trust_decay)
+
+        st.drift_alarms.assign_add(tf.cast(alarm, tf.int64))
+        # An alarm is acted on once the scoreboard's rolling IC is below zero, if that
+        # happens within `scoreboard_size` matured samples: an alarm while the signal still
+        # pays is a false alarm as far as trading goes.
+        age = tf.where(alarm, 0.0, tf.where(st.alarm_age >= 0.0, st.alarm_age + 1.0, -1.0))
+        age = tf.where(age > float(st.scoreboard_size), -1.0, age)
+
+        def act():
+            m = self.disc.module
+            for var_ in (m.stats_a, m.stats_b, m.stats_n, m.recent_a, m.recent_b, m.recent_n):
+                var_.assign(var_ * s.forget)
+            st.boost.assign(1.0)
+            st.pool_trust.assign(s.forget)
+            st.drift_responses.assign_add(1)
+            return tf.constant(-1.0)
+
+        if s.drift_response:
+            age = tf.cond((age >= 0.0) & self._losing(), act, lambda: age)
+        st.alarm_age.assign(age)
+        return alarm
+
+    def _board(self):
+        st = self.state
+        return scoreboard.scores(
+            scoreboard.in_age_order(st.board_pred, st.board_count),
+            scoreboard.in_age_order(st.board_real, st.board_count),
+            tf.cast(tf.minimum(st.board_count, st.scoreboard_size), tf.int32))
+
+    def _losing(self):
+        """Whether the scoreboard's rolling IC is below zero: a drift alarm is acted on only
+        then (an alarm while the signal still pays is a false alarm for trading)."""
+        ic = self._board()[0]
+        return tf.math.is_finite(ic) & (ic < 0.0)
+
+    def _learn_matured(self, pos, target, target_ok, target_ts):
+        s, st = self.s, self.state
+        pending_ts = tf.gather(st.pending_ts, pos)
+        matured = (tf.gather(st.pending_ok, pos) > 0) & (st.steps >= st.horizon)
+        fresh = pending_ts > st.last_learned_ts
+        usable = matured & fresh & target_ok & tf.equal(pending_ts, target_ts)
+
+        def learn():
+            pred = tf.gather(st.pending_preds, pos)
+            feats = tf.gather(st.pending_features, pos)
+            step = s.online_weight + (1.0 - s.online_weight) * st.boost
+            quality = quality_weight(signal_quality(pred[0], target[0], st.quality_scale))
+            disc_w = quality if s.quality_weighting else tf.constant(1.0)
+            rw, rf, rt, have = st.sample_replay(s.replay_batch)
+            windows = tf.concat([tf.gather(st.pending_windows, pos[None]), rw], axis=0)
+            features = tf.concat([feats[None], rf], axis=0)
+            targets = tf.concat([target[None], rt], axis=0)
+            weights = tf.concat([[1.0], tf.fill([s.replay_batch], have)], 0)
+            disc_weights = tf.concat([disc_w[None], tf.fill([s.replay_batch], have)], 0)
+            applied = self.guarded_update(windows, features, targets, weights, disc_weights,
+                                          step)
+
+            def commit():
+                self.learn_recent(feats, target[0], pending_ts, step * disc_w)
+                alarm = self._adapt(pred, target)
+                st.push_replay(windows[:1], features[:1], target[None])
+                st.training_counter.assign_add(1)
+                st.last_learned_ts.assign(pending_ts)
+                st.last_learned_step.assign(st.steps)
+                return alarm
+
+            def reject():
+                st.rejected_updates.assign_add(1)
+                return tf.constant(False)
+
+            return tf.cond(applied, commit, reject), tf.constant(True)
+
+        def skip():
+            st.skipped_samples.assign_add(tf.cast(matured & fresh, tf.int64))
+            return tf.constant(False), tf.constant(False)
+
+        return tf.cond(usable, learn, skip)
+
+    def _predict_one(self, window, feats):
+        """Predict one candle, then fold its reconstruction error into the novelty stats."""
+        st, a = self.state, self.s.novelty_alpha
+        out, log_error = self.outputs(window[None], feats[None])
+        delta = log_error[0] - st.novelty_mean
+        st.novelty_mean.assign_add(a * delta)
+        st.novelty_var.assign((1.0 - a) * (st.novelty_var + a * delta**2))
+        return out[0]
+
+    def _step(self, window, feats, ok, ts, target, target_ok, target_ts, reset, others):
+        st = self.state
+        pos = st.steps % st.horizon
+
+        def clear():
+            st.skipped_samples.assign_add(tf.cast(tf.reduce_sum(st.pending_ok), tf.int64))
+            st.reset_pending()
+            return tf.constant(0)
+
+        tf.cond(reset, clear, lambda: tf.constant(0))
+        alarm, learned = self._learn_matured(pos, target, target_ok, target_ts)
+        self.resolve_wide(ts, others)
+        out = tf.cond(ok, lambda: self._predict_one(window, feats), lambda: tf.zeros([4]))
+        st.skipped_samples.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
+        at = tf.reshape(pos, [1, 1])
+        st.pending_windows.scatter_nd_update(at, window[None])
+        st.pending_features.scatter_nd_update(at, feats[None])
+        st.pending_preds.scatter_nd_update(at, out[None, :3])
+        st.pending_ok.scatter_nd_update(at, tf.cast(ok, tf.float32)[None])
+        st.pending_ts.scatter_nd_update(at, ts[None])
+        st.steps.assign_add(1)
+        st.last_seen_ts.assign(ts)
+        row = tf.concat([out, self._board(), tf.cast(alarm, tf.float32)[None]], 0)
+        return row, learned
+
+    def step_block(self, n, floats, ints, others_a, others_b, others_n):
+        """Steps the first n of BLOCK_CAPACITY packed, padded candles (static shapes, as XLA
+        needs): floats [window | features | targets], ints [ts, target_ts, input_ok,
+        target_ok, reset]; returns outputs (C, len(OUTPUTS)) and [counter, learned] (C, 2)."""
+        d, f = self.d, self.f
+        others = (others_a, others_b, others_n)
+        rows = tf.TensorArray(tf.float32, size=BLOCK_CAPACITY, element_shape=[len(OUTPUTS)])
+        status = tf.TensorArray(tf.int64, size=BLOCK_CAPACITY, element_shape=[2])
+
+        def body(i, rows, status):
+            row, stamps = floats[i], ints[i]
+            out, did = self._step(row[:d], row[d : d + f], stamps[2] > 0, stamps[0],
+                                  row[d + f :], stamps[3] > 0, stamps[1], stamps[4] > 0, others)
+            counter = self.state.training_counter.read_value()
+            return i + 1, rows.write(i, out), status.write(
+                i, tf.stack([counter, tf.cast(did, tf.int64)]))
+
+        _, rows, status = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), rows, status))
+        return rows.stack(), status.stack()
+
+
+def empty_outputs() -> dict[str, np.ndarray]:
+    z = np.zeros(0, dtype=np.float32)
+    return {**{name: z for name in OUTPUTS}, "training_counter": np.zeros(0, np.int64),
+            "learned": np.zeros(0, bool)}

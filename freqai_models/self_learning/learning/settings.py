@@ -1,0 +1,53 @@
+"""LearningSettings: the numbers the compiled programs are built with (static per process).
+
+Derived once from the validated config; everything here is a plain Python value, so a program
+traced for one set of settings can be shared by every pair built with the same settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+
+from self_learning.config import SelfLearningConfig
+
+
+@dataclass(frozen=True)
+class LearningSettings:
+    timeframe_s: int
+    horizon: int
+    replay_batch: int
+    half_life_s: float          # memory of the wide head's statistics
+    huber_delta: float          # in units of the target spread
+    online_weight: float        # weight of a per-candle sample in the wide head (and the
+                                # networks' per-candle learning-rate scale) on ordinary days
+    boost_decay: float          # per learned candle, of the step boost after a drift alarm
+    trust_decay: float          # per learned candle, of the distrust in the pool after one
+    forget: float               # what an alarm keeps of the pair's statistics and pool trust
+    drift_delta: float
+    drift_threshold: float
+    drift_alpha: float
+    drift_min_instances: int
+    drift_response: bool
+    quality_weighting: bool
+    use_latent: bool
+    train_deep: bool
+    novelty_alpha: float = 0.01  # weight of the newest error in the novelty statistics
+    pred_var_alpha: float = 0.002  # weight of the newest prediction in its running spread
+
+    @staticmethod
+    def from_config(c: SelfLearningConfig, timeframe_s: int) -> LearningSettings:
+        per_candle = lambda candles: 0.5 ** (1.0 / max(candles, 1.0))  # noqa: E731
+        return LearningSettings(
+            timeframe_s=int(timeframe_s), horizon=c.label_period_candles,
+            replay_batch=c.replay_batch, half_life_s=c.memory_candles * float(timeframe_s),
+            huber_delta=c.huber_delta, online_weight=c.online_step,
+            boost_decay=per_candle(c.drift_recovery_candles),
+            trust_decay=per_candle(c.drift_recovery_candles / 3.0),
+            forget=c.drift_forget, drift_delta=c.drift_delta,
+            drift_threshold=c.drift_threshold, drift_alpha=1.0 - 1.0 / c.memory_candles,
+            drift_min_instances=c.scoreboard_candles, drift_response=c.drift_response,
+            quality_weighting=c.quality_weighting, use_latent=c.use_latent,
+            train_deep=c.deep_head)
+
+    def key(self) -> tuple:
+        return astuple(self)

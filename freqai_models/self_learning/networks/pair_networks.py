@@ -1,0 +1,85 @@
+"""PairNetworks: the three networks of one pair, and everything that names them.
+
+It alone spells the networks' names, seeds, shapes and order: construction, `modules()` (what
+the store saves, in order), per-network metadata, the graph key (what must match for a saved
+graph to be reused) and the typed view of a restore.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+from self_learning.config import SelfLearningConfig
+from self_learning.networks.autoencoder import MarketStructureAutoencoder
+from self_learning.networks.discovery import FeatureDiscoveryNetwork
+from self_learning.networks.liquidity import LiquidityPredictionModel
+
+NETWORK_NAMES = {
+    "encoder": "MarketStructureAutoencoder.encoder",
+    "decoder": "MarketStructureAutoencoder.decoder",
+    "feature_discovery": "FeatureDiscoveryNetwork",
+    "liquidity": "LiquidityPredictionModel",
+    "learner_state": "LearnerState",
+}
+SEED_OFFSETS = {"autoencoder": 0, "feature_discovery": 1000, "liquidity": 2000}
+LAYOUT = "wide-deep-2"  # state layout of this code (checkpoints of other layouts are upgraded)
+
+
+@dataclass(frozen=True)
+class RestoredModels:
+    """What a restore found, typed (no digging in metadata dictionaries)."""
+
+    version: int
+    training_counter: int       # max over the networks
+    counters: dict[str, int]    # per network
+    features: list[str]
+    last_learned_ts: int
+    layout: str                 # LAYOUT of the code that saved it
+
+    @staticmethod
+    def from_metadata(version: int, metadata: dict[str, dict]) -> RestoredModels:
+        counters = {k: int(m.get("training_counter", 0)) for k, m in metadata.items()}
+        disc = metadata.get("feature_discovery", {})
+        return RestoredModels(version, max(counters.values(), default=0), counters,
+                              list(disc.get("features") or []),
+                              int(disc.get("last_learned_candle_ts", -1)),
+                              str(disc.get("layout", "wide-deep-1")))
+
+
+class PairNetworks:
+    def __init__(self, config: SelfLearningConfig, n_features: int):
+        c = self.config = config
+        self.n_features = int(n_features)
+        self.autoencoder = MarketStructureAutoencoder(
+            c.window_candles, c.latent_dim, c.hidden_units, c.learning_rate,
+            c.seed + SEED_OFFSETS["autoencoder"])
+        self.discovery = FeatureDiscoveryNetwork(
+            n_features, c.latent_dim, c.hidden_units, c.learning_rate,
+            c.seed + SEED_OFFSETS["feature_discovery"])
+        self.liquidity = LiquidityPredictionModel(
+            n_features, c.latent_dim, c.hidden_units, c.learning_rate,
+            c.seed + SEED_OFFSETS["liquidity"])
+
+    def modules(self) -> dict[str, tf.Module]:
+        """The networks' modules in the store's order (the learner adds its state)."""
+        return {**self.autoencoder.modules, **self.discovery.modules,
+                **self.liquidity.modules}
+
+    def graph_key(self) -> str:
+        c = self.config
+        return json.dumps({"layout": LAYOUT, "window": c.window_candles, "latent": c.latent_dim,
+                           "hidden": c.hidden_units, "features": self.n_features,
+                           "horizon": c.label_period_candles, "replay": c.replay_size,
+                           "scoreboard": c.scoreboard_candles})
+
+    def metadata(self, common: dict) -> dict[str, dict]:
+        """Per-network metadata for the store (it adds timestamps, versions, checksums)."""
+        d, f, lat = self.autoencoder.input_dim, self.n_features, self.config.latent_dim
+        shapes = {"encoder": [[None, d]], "decoder": [[None, lat]],
+                  "feature_discovery": [[None, f], [None, lat]],
+                  "liquidity": [[None, f], [None, lat]], "learner_state": []}
+        return {k: {**common, "layout": LAYOUT, "network": NETWORK_NAMES[k],
+                    "input_shapes": shapes[k]} for k in NETWORK_NAMES}
