@@ -30,12 +30,19 @@ from self_learning.networks import (
 from self_learning.online import OnlineStepper, empty_outputs
 from self_learning.predictions import Predictions
 from self_learning.quality import quality_weight, signal_quality
-from self_learning.samples import CandleHistory, Candles, Samples, prepare
+from self_learning.samples import (
+    MIN_FIT_SAMPLES,
+    CandleHistory,
+    Candles,
+    Samples,
+    SkipCounts,
+    prepare,
+    skip_counts,
+)
 from self_learning.state import NEVER, LearnerState
 
 logger = logging.getLogger(__name__)
 
-MIN_FIT_SAMPLES = 64
 PROXY_WEIGHT = 0.25  # weight of self-supervised liquidity targets (future not known yet)
 
 
@@ -48,9 +55,10 @@ class FitReport:
     mode: str          # "full" or "incremental"
     samples: int       # new samples learned
     replayed: int      # older samples replayed against forgetting
-    skipped: int       # rows that could not be used (NaN, broken or missing candles)
+    skipped: int       # rows that could not be used (NaN, broken or no-trade candles)
     seconds: float
     training_counter: int
+    skips: SkipCounts = SkipCounts()  # `skipped` by reason
 
 
 class PairLearner:
@@ -145,16 +153,16 @@ class PairLearner:
 
     def _samples(self, candles: Candles, proxy: bool = True) -> tuple[Samples, int]:
         ctx, start = self.history.with_context(candles)
-        self.history.remember(ctx)
         c = self.config
-        return prepare(ctx, c.window_candles, c.label_period_candles, self.timeframe_s,
-                       proxy), start
+        s = prepare(ctx, c.window_candles, c.label_period_candles, proxy)
+        self.history.remember(ctx, s.observed)
+        return s, start
 
     def fit(self, candles: Candles) -> FitReport:
         with self.lock:
             started = time.monotonic()
             s, start = self._samples(candles)
-            skipped = int((~s.input_ok[start:]).sum())
+            skips = skip_counts(candles, s, start, self.config.window_candles)
             if not self.trained:
                 learned, replayed = self._fit_full(s), 0
                 mode = "full"
@@ -162,8 +170,8 @@ class PairLearner:
                 learned, replayed = self._fit_incremental(s)
                 mode = "incremental"
             self.state.training_counter.assign_add(1)
-            return FitReport(mode, learned, replayed, skipped, time.monotonic() - started,
-                             self.training_counter)
+            return FitReport(mode, learned, replayed, skips.total, time.monotonic() - started,
+                             self.training_counter, skips)
 
     def _rng(self) -> np.random.Generator:
         # Derived from seed and counter: a restored learner shuffles exactly like the original.
@@ -178,8 +186,11 @@ class PairLearner:
         rows = s.target_ok
         if rows.sum() < MIN_FIT_SAMPLES:
             raise InsufficientDataError(
-                f"only {int(rows.sum())} usable samples, need at least {MIN_FIT_SAMPLES}: "
-                "give FreqAI more training data (train_period_days) or check the candles")
+                f"only {int(rows.sum())} usable samples, need at least {MIN_FIT_SAMPLES}: each "
+                f"needs freqai.self_learning.window_candles ({c.window_candles}) observed "
+                "candles up to it and freqai.feature_parameters.label_period_candles "
+                f"({c.label_period_candles}) after it; give FreqAI more training data "
+                "(freqai.train_period_days) or check the candles")
         fit = dict(epochs=c.epochs, batch_size=c.batch_size, rng=self._rng())
         self.autoencoder.set_scaling(s.windows[s.input_ok])
         self.autoencoder.fit(s.windows[s.input_ok], s.windows[s.input_ok], **fit)
@@ -239,7 +250,7 @@ class PairLearner:
         with self.lock:
             ctx, start = self.history.with_context(candles)
             c = self.config
-            s = prepare(ctx, c.window_candles, c.label_period_candles, self.timeframe_s)
+            s = prepare(ctx, c.window_candles, c.label_period_candles)
             sl = slice(start, None)
             out = self.stepper.predict(s.windows[sl], s.features[sl])
             n = len(candles)
@@ -256,7 +267,7 @@ class PairLearner:
             h = self.config.label_period_candles
             last_seen = self.last_seen_ts if self._last_seen is None else self._last_seen
             floor = last_seen if last_seen != NEVER else self.last_learned_ts
-            idx = np.flatnonzero(s.ts > floor)
+            idx = np.flatnonzero(s.observed & (s.ts > floor))  # only observations step
             if len(idx) == 0:
                 out = empty_outputs()
             else:
@@ -271,13 +282,15 @@ class PairLearner:
                                int(out["learned"].sum()))
 
     def _step_inputs(self, s: Samples, idx: np.ndarray, last_seen: int, h: int):
-        prev = idx - h
-        has_prev = prev >= 0
-        prev_c = np.where(has_prev, prev, 0)
+        # The stream is the sequence of observed candles: the sample that matures at a stepped
+        # candle is the observed candle h steps earlier, and the pending ring restarts only
+        # when the candle stepped before this block is not the observation before idx[0].
+        observed = np.flatnonzero(s.observed)
+        at = np.searchsorted(observed, idx)
+        has_prev = at >= h
+        prev_c = observed[np.where(has_prev, at - h, 0)]
         reset = np.zeros(len(idx), dtype=bool)
-        gaps = np.diff(s.ts[idx]) != self.timeframe_s
-        reset[1:] = gaps
-        reset[0] = last_seen != NEVER and s.ts[idx[0]] != last_seen + self.timeframe_s
+        reset[0] = last_seen != NEVER and (at[0] == 0 or s.ts[observed[at[0] - 1]] != last_seen)
         return (
             s.windows[idx], s.features[idx], s.input_ok[idx], s.ts[idx].astype(np.int64),
             s.targets[prev_c], s.target_ok[prev_c] & has_prev,
