@@ -2,7 +2,8 @@
 no-trade candles. The learner predicts every real candle once it has a window of real
 candles (Monday's first candle included), never predicts or learns a filled candle, and
 learns each real candle exactly once, whether the candles arrive in one block, one by one or
-in blocks that end inside a weekend."""
+in blocks that end inside a weekend. The strategy's indicators and targets run over the same
+real candles."""
 
 import numpy as np
 import pytest
@@ -98,3 +99,61 @@ def test_predict_marks_filled_candles_unusable(session):
     p = learner.predict(candles.rows(slice(FIT_HOURS, HOURS)))
     np.testing.assert_array_equal(p.ok, ~filled[FIT_HOURS:])
 
+
+# -- the strategy's features and targets on the same candles ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def strategy():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "user_data/strategies/SelfLearningStrategy.py"
+    spec = importlib.util.spec_from_file_location("SelfLearningStrategy", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    strat = module.SelfLearningStrategy({})
+    strat.freqai_info = {"feature_parameters": {"label_period_candles": H}}
+    return strat
+
+
+def test_strategy_features_run_over_real_candles(strategy):
+    """On a weekend-filled frame, every real candle's features equal those computed on the
+    real candles alone (indicators see the sequence of real candles, like the model), and a
+    filled candle carries the previous real candle's values, so FreqAI's shifted copies of
+    Sunday's first candle are finite."""
+    import pandas as pd
+    from synthetic import weekend_filled_frame
+
+    frame = weekend_filled_frame(24 * 21, seed=4).drop(columns="filled")
+    real = frame.loc[frame["volume"] > 0].reset_index(drop=True)
+    for compute in (lambda d: strategy.feature_engineering_expand_all(d, 20, metadata={}),
+                    lambda d: strategy.feature_engineering_expand_basic(d, metadata={})):
+        full, alone = compute(frame.copy()), compute(real.copy())
+        columns = [c for c in full.columns if c.startswith("%")]
+        on_real = full.loc[frame["volume"] > 0, columns].reset_index(drop=True)
+        pd.testing.assert_frame_equal(on_real, alone[columns])
+        carried = full[columns].where(frame["volume"] > 0).ffill()
+        pd.testing.assert_frame_equal(full[columns], carried)
+        assert full[columns].iloc[60:].notna().all().all()
+
+
+def test_strategy_targets_are_the_models_targets(strategy):
+    """set_freqai_targets gives each real candle the model's own targets over the next H real
+    candles (features.targets over observed candles) and filled candles NaN."""
+    from synthetic import weekend_filled_frame
+
+    from self_learning.samples import prepare
+
+    frame = weekend_filled_frame(24 * 14, seed=6)
+    targets = strategy.set_freqai_targets(frame.drop(columns="filled"), metadata={})
+    candles, filled = weekend_filled_candles(24 * 14, seed=6)
+    s = prepare(candles, 4, H)
+    names = ["&-s_close", "&-liq_up", "&-liq_down"]
+    assert targets.loc[filled, names].isna().all().all()
+    known = s.target_ok
+    np.testing.assert_allclose(targets.loc[known, names].to_numpy(), s.targets[known],
+                               rtol=1e-5, atol=1e-9)
+    observed = np.flatnonzero(~filled)
+    assert targets.loc[observed[-H:], names].isna().all().all()
+    assert targets.loc[observed[:-H], names].notna().all().all()
