@@ -142,7 +142,7 @@ def bench_predict(learner, candles, at: int, count: int = 200) -> tuple[float, f
 
         ctx, start = learner.history.with_context(row)  # what PairLearner.predict prepares
         c = learner.config
-        s = prepare(ctx, c.window_candles, c.label_period_candles, TIMEFRAME_S)
+        s = prepare(ctx, c.window_candles, c.label_period_candles)
         window, feats = s.windows[start:], s.features[start:]
         got = serve(window, feats)
         want = learner.predict(row)

@@ -18,6 +18,7 @@ from self_learning.runtime_env import (
     configure_tensorflow_threads,
     tensorflow_available,
 )
+from self_learning.startup_checks import enforce
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ class SelfLearningModel(BaseRegressionModel):
     online learning once a candle's label matures, and a crash-safe store of SavedModels under
     `user_data/models/<identifier>/self_learning/`.
 
-    Reads (all optional, validated at start-up; see README "Configuration"):
+    Reads (validated at start-up, all optional but label_period_candles; see README
+    "Configuration"):
         "freqai": {
             "continual_learning": true, "save_backtest_models": true,
             "feature_parameters": {"label_period_candles": 12, ...},
@@ -53,6 +55,9 @@ class SelfLearningModel(BaseRegressionModel):
             self.sl_config = parse_config(self.freqai_info)
         except ConfigError as err:
             raise OperationalException(f"{err}. Fix it in your config file.") from None
+        # API secrets and the training window (the strategy checks them too, before freqtrade
+        # starts its API server; this covers other strategies).
+        enforce(self.config, timeframe_to_seconds(self.config["timeframe"]), OperationalException)
         self.tf_ok = tensorflow_available()
         self._tf_warned = False
         self.runtime = None
@@ -103,10 +108,11 @@ class SelfLearningModel(BaseRegressionModel):
 
         candles = candles_from_frame(data_dictionary["frame"], dk.training_features_list)
         report = self.runtime.fit(dk.pair, dk.training_features_list, candles)
+        why = report.skips.describe()
         logger.info(
             f"{report.mode} {'update' if report.mode == 'incremental' else 'training'} of "
             f"{dk.pair}: {report.samples} new samples, {report.replayed} replayed, "
-            f"{report.skipped} skipped, {report.seconds:.2f} s, "
+            f"{report.skipped} skipped{f' ({why})' if why else ''}, {report.seconds:.2f} s, "
             f"training counter {report.training_counter}"
         )
         return ModelHandle(dk.pair, report.training_counter)

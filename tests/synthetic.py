@@ -61,3 +61,49 @@ def deterministic(seed: int = 7) -> None:
 
 def weights_of(learner) -> list[np.ndarray]:
     return [v.numpy().copy() for m in learner.modules().values() for v in m.state_variables()]
+
+
+HOUR_S = 3600
+
+
+def weekend_filled_frame(hours: int, seed: int = 0, start: str = "2024-01-01"):
+    """Hourly forex-like candles (a seeded random walk) as freqtrade hands them over: the
+    market is closed from Friday 22:00 to Sunday 22:00 UTC and freqtrade fills those hours with
+    open = high = low = close = the previous close and volume 0 (`ohlcv_fill_up_missing_data`).
+    Returns a DataFrame with date, open, high, low, close, volume, and a `filled` column."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range(start, periods=hours, freq="1h", tz="UTC")
+    week_hour = dates.dayofweek * 24 + dates.hour
+    closed = (week_hour >= 4 * 24 + 22) & (week_hour < 6 * 24 + 22)
+    ret = rng.normal(0, 0.001, hours)
+    close = 1.1 * np.exp(np.cumsum(ret))
+    open_ = np.r_[close[0], close[:-1]]
+    wick = np.abs(rng.normal(0, 0.0005, (2, hours)))
+    high = np.maximum(open_, close) * (1 + wick[0])
+    low = np.minimum(open_, close) * (1 - wick[1])
+    volume = rng.lognormal(5, 0.3, hours)
+    frame = pd.DataFrame({"date": dates, "open": open_, "high": high, "low": low,
+                          "close": close, "volume": volume, "filled": closed})
+    # freqtrade's fill: the last close before the closed hours, carried forward.
+    real_close = frame["close"].where(~frame["filled"]).ffill()
+    for column in ("open", "high", "low", "close"):
+        frame.loc[frame["filled"], column] = real_close[frame["filled"]]
+    frame.loc[frame["filled"], "volume"] = 0.0
+    # The walk went on while the market was closed: Sunday's first candle opens with a gap.
+    return frame
+
+
+def weekend_filled_candles(hours: int, seed: int = 0) -> tuple[Candles, np.ndarray]:
+    """`weekend_filled_frame` as learner Candles with five finite features, and its
+    filled-candle mask."""
+    frame = weekend_filled_frame(hours, seed)
+    import pandas as pd
+
+    ts = ((frame["date"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy()
+    ohlcv = frame[["open", "high", "low", "close", "volume"]].to_numpy(np.float64)
+    rng = np.random.default_rng(seed + 1)
+    features = rng.normal(0, 1, (hours, len(FEATURES)))
+    features[:, 0] = np.r_[0.0, np.diff(np.log(ohlcv[:, 3]))] * 1000
+    return Candles(ts.astype(np.int64), ohlcv, features), frame["filled"].to_numpy()

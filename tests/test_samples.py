@@ -1,13 +1,15 @@
-"""Sample preparation: a row's window, features and targets depend only on the candles around
-it, so a live candle prepared with a short remembered context (CandleHistory) gets exactly
-the values the whole series gives it; broken candles, gaps and non-finite features mark rows
-unusable and never leave NaN behind."""
+"""Sample preparation: a row's window, features and targets depend only on the observed
+candles around it, so a live candle prepared with a short remembered context (CandleHistory)
+gets exactly the values the whole series gives it; broken and no-trade candles and non-finite
+features mark rows unusable and never leave NaN behind, and gaps (missing or filled candles)
+do not break the windows around them."""
 
 import numpy as np
 import pytest
-from synthetic import TIMEFRAME_S, planted_candles
+from synthetic import TIMEFRAME_S, planted_candles, weekend_filled_candles
 
-from self_learning.samples import CandleHistory, Candles, prepare
+from self_learning import features as fx
+from self_learning.samples import CandleHistory, Candles, SkipCounts, prepare, skip_counts
 
 W, H = 8, 4
 
@@ -36,28 +38,31 @@ def damaged(seed: int) -> Candles:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_context_prepares_the_rows_the_step_needs_as_the_whole_series(seed):
-    """What `observe` feeds the step for candle r (its window and features) and for r - H
-    (its matured targets) is identical, bit for bit, whether prepared from the whole series
-    or from the W + H + 1 candles CandleHistory keeps."""
+    """What `observe` feeds the step for candle r (its window and features) and for the
+    observed candle H observations earlier (its matured targets) is identical, bit for bit,
+    whether prepared from the whole series or from the W + H + 1 observed candles
+    CandleHistory keeps."""
     candles = damaged(seed)
-    full = prepare(candles, W, H, TIMEFRAME_S, proxy=False)
+    full = prepare(candles, W, H, proxy=False)
+    observed = np.flatnonzero(full.observed)
     history = CandleHistory(keep=W + H + 1)
     for r in range(W + H + 1, len(candles)):
         ctx, start = history.with_context(candles.rows(slice(r, r + 1)))
-        history.remember(ctx)
-        if start < W + H:
-            continue  # still filling the history
-        part = prepare(ctx, W, H, TIMEFRAME_S, proxy=False)
+        part = prepare(ctx, W, H, proxy=False)
+        history.remember(ctx, part.observed)
+        if start < W + H or not full.observed[r]:
+            continue  # still filling the history, or nothing to step
+        matured = observed[np.searchsorted(observed, r) - H]
         for name in ("windows", "features", "input_ok"):
             np.testing.assert_array_equal(getattr(part, name)[start], getattr(full, name)[r])
         for name in ("targets", "target_ok"):
             np.testing.assert_array_equal(getattr(part, name)[start - H],
-                                          getattr(full, name)[r - H])
+                                          getattr(full, name)[matured])
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_unusable_rows_are_zeros_and_usable_rows_finite(seed):
-    s = prepare(damaged(seed), W, H, TIMEFRAME_S)
+    s = prepare(damaged(seed), W, H)
     assert 0 < s.target_ok.sum() < s.input_ok.sum() < len(s.ts)
     assert not (s.target_ok & ~s.input_ok).any()
     for array in (s.windows, s.features, s.targets, s.proxy):
@@ -68,18 +73,74 @@ def test_unusable_rows_are_zeros_and_usable_rows_finite(seed):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_targets_and_windows_follow_their_definitions(seed):
-    """Targets look at candles t+1..t+H only (the strategy's column contract); a window ends
-    with candle t's own log-return, range and body. Checked on a column-major OHLCV array."""
+    """Targets look at the next H observed candles only (the strategy's column contract); a
+    window ends with candle t's own log-return from the previous observed close, range and
+    body. Checked on a column-major OHLCV array."""
     candles = damaged(seed)
-    s = prepare(candles, W, H, TIMEFRAME_S)
+    s = prepare(candles, W, H)
     o = np.ascontiguousarray(candles.ohlcv)
+    observed = np.flatnonzero(fx.observed_candles(o))
+    np.testing.assert_array_equal(s.observed[observed], True)
     for t in np.flatnonzero(s.target_ok):
-        ahead = slice(t + 1, t + 1 + H)
+        at = np.searchsorted(observed, t)
+        ahead = observed[at + 1 : at + 1 + H]
         expected = [o[ahead, 3].mean() / o[t, 3] - 1, o[ahead, 1].max() / o[t, 3] - 1,
                     o[ahead, 2].min() / o[t, 3] - 1]
         np.testing.assert_allclose(s.targets[t], expected, rtol=1e-5, atol=1e-9)
     for t in np.flatnonzero(s.input_ok):
+        before = observed[np.searchsorted(observed, t) - 1]
         last = s.windows[t, -4:-1]
-        expected = [np.log(o[t, 3] / o[t - 1, 3]), np.log(o[t, 1] / o[t, 2]),
+        expected = [np.log(o[t, 3] / o[before, 3]), np.log(o[t, 1] / o[t, 2]),
                     np.log(o[t, 3] / o[t, 0])]
         np.testing.assert_allclose(last, expected, rtol=1e-5, atol=1e-9)
+
+
+def test_weekend_filled_candles_are_skipped_without_breaking_windows():
+    """Hourly candles with every weekend filled the way freqtrade fills it: each real candle
+    from the W-th on has a window and features (so it can be predicted, Monday's first candle
+    included), each one with H real candles after it has a target, and no filled candle is
+    ever predicted or learned."""
+    candles, filled = weekend_filled_candles(24 * 28, seed=3)
+    s = prepare(candles, W, H)
+    real = np.flatnonzero(~filled)
+    np.testing.assert_array_equal(s.observed, ~filled)
+    assert not (s.input_ok[filled].any() or s.target_ok[filled].any())
+    np.testing.assert_array_equal(s.input_ok[real], np.arange(len(real)) >= W - 1)
+    np.testing.assert_array_equal(s.target_ok[real], (np.arange(len(real)) >= W - 1)
+                                  & (np.arange(len(real)) < len(real) - H))
+    after_weekend = real[np.flatnonzero(np.diff(real) > 1) + 1]
+    assert len(after_weekend) == 4 and s.input_ok[after_weekend].all()
+
+
+def test_a_missing_timestamp_is_a_gap_not_a_break():
+    """Candles missing from the series (no row at all) leave the neighbouring rows usable: the
+    window of the candle after the gap is the W observed candles before it."""
+    c = planted_candles(80, seed=2)
+    ts = c.ts.copy()
+    ts[40:] += TIMEFRAME_S * 7
+    s = prepare(Candles(ts, c.ohlcv, c.features), W, H)
+    full = prepare(c, W, H)
+    for name in ("windows", "targets", "input_ok", "target_ok"):
+        np.testing.assert_array_equal(getattr(s, name), getattr(full, name))
+
+
+def test_skip_counts_name_each_reason():
+    """Skipped rows are counted by reason: indicator warm-up (NaN features at the start),
+    window warm-up, a later NaN feature, no-trade (filled) and broken candles; the counts add
+    up to the rows that cannot be predicted."""
+    c = planted_candles(120, seed=4)
+    ohlcv, feats = c.ohlcv.copy(), c.features.copy()
+    feats[:3, 1] = np.nan                 # indicator warm-up: rows 0..2
+    feats[60, 0] = np.nan                 # a NaN feature later on
+    ohlcv[70:73, :4] = ohlcv[69, 3]       # three filled candles
+    ohlcv[70:73, 4] = 0.0
+    ohlcv[90, 2] = ohlcv[90, 1] * 2       # broken: low above high
+    block = Candles(c.ts, ohlcv, feats)
+    s = prepare(block, W, H)
+    counts = skip_counts(block, s, 0, W)
+    assert counts == SkipCounts(indicator_warmup=3, window_warmup=W - 1 - 3, nan_feature=1,
+                                no_trade=3, broken=1)
+    assert counts.total == int((~s.input_ok).sum())
+    assert counts.describe() == ("3 indicator warm-up, 4 window warm-up, 1 NaN feature, "
+                                 "3 no-trade candles, 1 broken candle")
+    assert SkipCounts().describe() == ""

@@ -1,7 +1,10 @@
 """The `freqai.self_learning` config section, parsed once into a frozen dataclass.
 
-Every key is optional; a present key with a bad value is an error that names the key, so a
-typo or a wrong type stops the bot at start-up instead of surfacing hours later in a retrain.
+Every key of our section is optional; a present key with a bad value is an error that names
+the key, so a typo or a wrong type stops the bot at start-up instead of surfacing hours later
+in a retrain. `freqai.feature_parameters.label_period_candles` (the horizon of the targets,
+read by the strategy too) has no default: without it the model and the strategy refuse to
+start with an error naming it.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class SelfLearningConfig:
     slow_save_warning_s: float = 1.0
     shutdown_timeout_s: float = 30.0
     seed: int = 42
-    # Taken from freqai.feature_parameters, not from our section.
+    # Taken from freqai.feature_parameters, not from our section (required there).
     label_period_candles: int = 12
 
 
@@ -111,11 +114,21 @@ def parse_config(freqai_section: dict[str, Any]) -> SelfLearningConfig:
             f"Known keys: {', '.join(sorted(known))}"
         )
     values = {key: _check_value(key, section[key], getattr(defaults, key)) for key in section}
-    label_period = freqai_section.get("feature_parameters", {}).get("label_period_candles", 12)
+    values["label_period_candles"] = label_period_candles(freqai_section)
+    return SelfLearningConfig(**values)
+
+
+def label_period_candles(freqai_section: dict[str, Any]) -> int:
+    """`freqai.feature_parameters.label_period_candles`, checked; ConfigError if missing."""
+    params = freqai_section.get("feature_parameters")
+    if not isinstance(params, dict) or "label_period_candles" not in params:
+        raise ConfigError(
+            "freqai.feature_parameters.label_period_candles is missing: set the horizon of "
+            'the targets in candles, e.g. "feature_parameters": {"label_period_candles": 12}'
+        )
     try:
-        values["label_period_candles"] = _check_value("label_period_candles", label_period, 1)
+        return _check_value("label_period_candles", params["label_period_candles"], 1)
     except ConfigError as err:
         raise ConfigError(
             str(err).replace(f"freqai.{SECTION}.", "freqai.feature_parameters.")
         ) from None
-    return SelfLearningConfig(**values)

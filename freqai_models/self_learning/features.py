@@ -86,35 +86,28 @@ def trailing_excursions(ohlcv: np.ndarray, horizon: int) -> np.ndarray:
     return out
 
 
-def valid_candles(ohlcv: np.ndarray) -> np.ndarray:
-    """True where a candle is usable: finite, positive prices, high>=low, not a frozen market."""
+def broken_candles(ohlcv: np.ndarray) -> np.ndarray:
+    """True where a candle's values are impossible: non-finite, a price <= 0, a negative
+    volume or high < low."""
     ohlcv = np.asarray(ohlcv, dtype=np.float64)
     finite = np.isfinite(ohlcv).all(axis=1)
     with np.errstate(invalid="ignore"):
         positive = (ohlcv[:, :4] > 0).all(axis=1) & (ohlcv[:, VOLUME] >= 0)
         ordered = ohlcv[:, HIGH] >= ohlcv[:, LOW]
-        frozen = (ohlcv[:, HIGH] == ohlcv[:, LOW]) & (ohlcv[:, VOLUME] == 0)
-    return finite & positive & ordered & ~frozen
+    return ~(finite & positive & ordered)
 
 
-def window_valid(candle_ok: np.ndarray, window: int) -> np.ndarray:
-    """True where the candle and the window-1 candles before it are all valid."""
-    ok = np.asarray(candle_ok, dtype=np.int64)
-    out = np.zeros(len(ok), dtype=bool)
-    if len(ok) < window:
-        return out
-    sums = np.convolve(ok, np.ones(window, dtype=np.int64), mode="valid")
-    out[window - 1 :] = sums == window
-    return out
+def no_trade_candles(ohlcv: np.ndarray) -> np.ndarray:
+    """True where nothing traded: high == low with zero volume. That is how freqtrade fills a
+    missing candle (open = high = low = close = the previous close, volume 0; closed-market
+    hours, exchange outages) and how a market without trades looks."""
+    ohlcv = np.asarray(ohlcv, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return (ohlcv[:, HIGH] == ohlcv[:, LOW]) & (ohlcv[:, VOLUME] == 0)
 
 
-def target_valid(candle_ok: np.ndarray, horizon: int) -> np.ndarray:
-    """True where the candle and the `horizon` candles after it are all valid."""
-    ok = np.asarray(candle_ok, dtype=np.int64)
-    n = len(ok)
-    out = np.zeros(n, dtype=bool)
-    if n <= horizon:
-        return out
-    sums = np.convolve(ok, np.ones(horizon + 1, dtype=np.int64), mode="valid")
-    out[: n - horizon] = sums == horizon + 1
-    return out
+def observed_candles(ohlcv: np.ndarray) -> np.ndarray:
+    """True where a candle is a market observation: not broken and something traded. Windows
+    and targets run over observed candles only; the others are neither predicted nor learned
+    and never break a window (samples.prepare)."""
+    return ~broken_candles(ohlcv) & ~no_trade_candles(ohlcv)

@@ -4,6 +4,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import talib.abstract as ta
+from freqtrade.exceptions import OperationalException
+from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.persistence import Trade
 from freqtrade.strategy import (
     DecimalParameter,
@@ -13,16 +15,42 @@ from freqtrade.strategy import (
 )
 from pandas import DataFrame
 
+from self_learning import startup_checks
+from self_learning.config import ConfigError, label_period_candles
+from self_learning.features import observed_candles
+
 logger = logging.getLogger(__name__)
 
 # Bounds of the model-placed stop, as a ratio of the reference close (see custom_stoploss).
 STOP_WIDEST = -0.15
 STOP_TIGHTEST = -0.005
+OHLCV = ["open", "high", "low", "close", "volume"]
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """numerator / denominator with NaN instead of inf where the denominator is 0."""
     return numerator / denominator.replace(0.0, np.nan)
+
+
+def _observed(dataframe: DataFrame) -> np.ndarray:
+    """Rows that are market observations (self_learning.features.observed_candles): not the
+    candles freqtrade filled for closed-market hours or outages, nor broken ones."""
+    return observed_candles(dataframe[OHLCV].to_numpy(dtype=np.float64))
+
+
+def _over_observed(dataframe: DataFrame, compute) -> DataFrame:
+    """`compute(frame)` (which adds `%` columns) over the observed rows only, so indicators
+    run over the sequence of real candles, like the model's windows. A filled row carries the
+    previous observation's values, so FreqAI's shifted copies of the first candle after a
+    weekend are finite too."""
+    observed = _observed(dataframe)
+    if observed.all():
+        return compute(dataframe)
+    part = compute(dataframe.loc[observed].copy())
+    added = part[[c for c in part.columns if c not in dataframe.columns]]
+    added = added.reindex(dataframe.index)
+    filled_in = added.where(pd.Series(observed, index=dataframe.index), added.ffill(), axis=0)
+    return pd.concat([dataframe, filled_in], axis=1)
 
 
 class SelfLearningStrategy(IStrategy):
@@ -52,6 +80,11 @@ class SelfLearningStrategy(IStrategy):
         }
     Works with any FreqAI regressor that predicts the three targets; `&-novelty` is then absent
     and its entry filter is skipped.
+
+    Loading it checks the config before freqtrade starts its API server or FreqAI
+    (self_learning.startup_checks): weak API secrets, a missing `label_period_candles` and,
+    with SelfLearningModel, a training window too short for it stop the bot with an error
+    naming the keys.
     """
 
     INTERFACE_VERSION = 3
@@ -111,11 +144,26 @@ class SelfLearningStrategy(IStrategy):
         },
     }
 
+    def __init__(self, config: dict) -> None:
+        super().__init__(config)
+        timeframe = config.get("timeframe") or self.timeframe
+        startup_checks.enforce(config, timeframe_to_seconds(timeframe), OperationalException,
+                               model=config.get("freqaimodel") == "SelfLearningModel")
+
     # -- FreqAI features (all stationary ratios) ---------------------------------------------
 
     def feature_engineering_expand_all(
         self, dataframe: DataFrame, period: int, metadata: dict, **kwargs
     ) -> DataFrame:
+        return _over_observed(dataframe, lambda frame: self._expand_all(frame, period))
+
+    def feature_engineering_expand_basic(
+        self, dataframe: DataFrame, metadata: dict, **kwargs
+    ) -> DataFrame:
+        return _over_observed(dataframe, self._expand_basic)
+
+    @staticmethod
+    def _expand_all(dataframe: DataFrame, period: int) -> DataFrame:
         close = dataframe["close"]
         dataframe["%-rsi-period"] = ta.RSI(dataframe, timeperiod=period) / 100
         dataframe["%-mfi-period"] = ta.MFI(dataframe, timeperiod=period) / 100
@@ -133,9 +181,8 @@ class SelfLearningStrategy(IStrategy):
         )
         return dataframe
 
-    def feature_engineering_expand_basic(
-        self, dataframe: DataFrame, metadata: dict, **kwargs
-    ) -> DataFrame:
+    @staticmethod
+    def _expand_basic(dataframe: DataFrame) -> DataFrame:
         close = dataframe["close"]
         dataframe["%-pct_change"] = close.pct_change()
         dataframe["%-raw_volume_ratio"] = _ratio(
@@ -158,18 +205,24 @@ class SelfLearningStrategy(IStrategy):
 
     def set_freqai_targets(self, dataframe: DataFrame, metadata: dict, **kwargs) -> DataFrame:
         """
-        The column contract of DEVELOPERS.md, over candles t+1..t+H only: a rolling window that
-        ends at t+H, shifted back to t. The last H rows are NaN (FreqAI drops them from
-        training). FreqAI calls this on training/backtest slices only, never for features.
+        The column contract of DEVELOPERS.md, over the next H observed candles only: a rolling
+        window that ends at t+H, shifted back to t, over the candles where something traded
+        (the model's definition, self_learning.features.observed_candles). Candles freqtrade
+        filled (closed market, outage) and the last H observed rows are NaN (FreqAI drops them
+        from training). FreqAI calls this on training/backtest slices only.
         """
-        horizon = self.freqai_info["feature_parameters"]["label_period_candles"]
-        close = dataframe["close"]
-        mean_close = dataframe["close"].rolling(horizon).mean().shift(-horizon)
-        max_high = dataframe["high"].rolling(horizon).max().shift(-horizon)
-        min_low = dataframe["low"].rolling(horizon).min().shift(-horizon)
-        dataframe["&-s_close"] = mean_close / close - 1
-        dataframe["&-liq_up"] = max_high / close - 1
-        dataframe["&-liq_down"] = min_low / close - 1
+        try:
+            horizon = label_period_candles(self.freqai_info)
+        except ConfigError as err:
+            raise OperationalException(f"{err}. Fix it in your config file.") from None
+        candles = dataframe.loc[_observed(dataframe)]
+        close = candles["close"]
+        mean_close = close.rolling(horizon).mean().shift(-horizon)
+        max_high = candles["high"].rolling(horizon).max().shift(-horizon)
+        min_low = candles["low"].rolling(horizon).min().shift(-horizon)
+        for name, value in (("&-s_close", mean_close), ("&-liq_up", max_high),
+                            ("&-liq_down", min_low)):
+            dataframe[name] = (value / close - 1).reindex(dataframe.index)
         return dataframe
 
     # -- signals ------------------------------------------------------------------------------

@@ -31,11 +31,18 @@ from self_learning.learning.state import NEVER, LearnerState
 from self_learning.networks.discovery import PENALTIES
 from self_learning.networks.pair_networks import PairNetworks
 from self_learning.predictions import Predictions
-from self_learning.samples import CandleHistory, Candles, Samples, prepare
+from self_learning.samples import (
+    MIN_FIT_SAMPLES,
+    CandleHistory,
+    Candles,
+    Samples,
+    SkipCounts,
+    prepare,
+    skip_counts,
+)
 
 logger = logging.getLogger(__name__)
 
-MIN_FIT_SAMPLES = 64
 DEFAULT_PENALTY = 0.3  # the wide head's ridge penalty until the record chooses one
 BLENDS = (0.0, 0.25, 0.5, 1.0)  # deep-head weights tried on the validation tail
 VALIDATION_SHARE = 0.1
@@ -50,9 +57,10 @@ class FitReport:
     mode: str          # "full" or "incremental"
     samples: int       # new samples learned
     replayed: int      # older samples replayed against forgetting
-    skipped: int       # rows that could not be used (NaN, broken or missing candles)
+    skipped: int       # rows that could not be used (NaN, broken or no-trade candles)
     seconds: float
     training_counter: int
+    skips: SkipCounts = SkipCounts()  # `skipped` by reason
 
 
 @dataclass(frozen=True)
@@ -150,16 +158,16 @@ class PairLearner:
 
     def _samples(self, candles: Candles) -> tuple[Samples, int]:
         ctx, start = self.history.with_context(candles)
-        self.history.remember(ctx)
         c = self.config
-        return prepare(ctx, c.window_candles, c.label_period_candles, self.timeframe_s,
-                       proxy=False), start
+        s = prepare(ctx, c.window_candles, c.label_period_candles, proxy=False)
+        self.history.remember(ctx, s.observed)
+        return s, start
 
     def fit(self, candles: Candles) -> FitReport:
         with self.lock:
             started = time.monotonic()
             s, start = self._samples(candles)
-            skipped = int((~s.input_ok[start:]).sum())
+            skips = skip_counts(candles, s, start, self.config.window_candles)
             if not self.trained:
                 learned, replayed, mode = self._fit_full(s), 0, "full"
             else:
@@ -167,8 +175,8 @@ class PairLearner:
                 mode = "incremental"
             self.state.training_counter.assign_add(1)
             self._publish()
-            return FitReport(mode, learned, replayed, skipped, time.monotonic() - started,
-                             self.training_counter)
+            return FitReport(mode, learned, replayed, skips.total, time.monotonic() - started,
+                             self.training_counter, skips)
 
     def _rng(self) -> np.random.Generator:
         # Derived from seed and counter: a restored learner shuffles exactly like the original.
@@ -186,8 +194,11 @@ class PairLearner:
         rows = np.flatnonzero(s.target_ok)
         if len(rows) < MIN_FIT_SAMPLES:
             raise InsufficientDataError(
-                f"only {len(rows)} usable samples, need at least {MIN_FIT_SAMPLES}: "
-                "give FreqAI more training data (train_period_days) or check the candles")
+                f"only {len(rows)} usable samples, need at least {MIN_FIT_SAMPLES}: each "
+                f"needs freqai.self_learning.window_candles ({c.window_candles}) observed "
+                "candles up to it and freqai.feature_parameters.label_period_candles "
+                f"({c.label_period_candles}) after it; give FreqAI more training data "
+                "(freqai.train_period_days) or check the candles")
         nets.autoencoder.set_scaling(s.windows[s.input_ok])
         nets.discovery.set_scaling(s.features[rows], s.targets[rows, 0])
         nets.liquidity.set_scaling(s.features[rows], s.targets[rows, 1:])
@@ -340,8 +351,7 @@ class PairLearner:
         with self.lock:
             ctx, start = self.history.with_context(candles)
             c = self.config
-            s = prepare(ctx, c.window_candles, c.label_period_candles, self.timeframe_s,
-                        proxy=False)
+            s = prepare(ctx, c.window_candles, c.label_period_candles, proxy=False)
             sl = slice(start, None)
             out = self.programs.predict(s.windows[sl], s.features[sl])
             n = len(candles)
@@ -361,7 +371,7 @@ class PairLearner:
             h = self.config.label_period_candles
             last_seen = self.last_seen_ts if self._last_seen is None else self._last_seen
             floor = last_seen if last_seen != NEVER else self.last_learned_ts
-            idx = np.flatnonzero(s.ts > floor)
+            idx = np.flatnonzero(s.observed & (s.ts > floor))  # only observations step
             if len(idx) == 0:
                 out = empty_outputs()
             else:
@@ -382,12 +392,15 @@ class PairLearner:
                                                   "drift")})
 
     def _step_batch(self, s: Samples, idx: np.ndarray, last_seen: int, h: int) -> StepBatch:
-        prev = idx - h
-        has_prev = prev >= 0
-        prev_c = np.where(has_prev, prev, 0)
+        # The stream is the sequence of observed candles: the sample that matures at a stepped
+        # candle is the observed candle h steps earlier, and the pending ring restarts only
+        # when the candle stepped before this block is not the observation before idx[0].
+        observed = np.flatnonzero(s.observed)
+        at = np.searchsorted(observed, idx)
+        has_prev = at >= h
+        prev_c = observed[np.where(has_prev, at - h, 0)]
         reset = np.zeros(len(idx), dtype=bool)
-        reset[1:] = np.diff(s.ts[idx]) != self.timeframe_s
-        reset[0] = last_seen != NEVER and s.ts[idx[0]] != last_seen + self.timeframe_s
+        reset[0] = last_seen != NEVER and (at[0] == 0 or s.ts[observed[at[0] - 1]] != last_seen)
         return StepBatch(
             s.windows[idx], s.features[idx], s.input_ok[idx], s.ts[idx].astype(np.int64),
             s.targets[prev_c], s.target_ok[prev_c] & has_prev,

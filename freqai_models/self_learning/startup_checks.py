@@ -1,0 +1,163 @@
+"""Start-up checks of the whole freqtrade config, run by the strategy and the model at load.
+
+* API secrets: with `api_server.enabled`, a password or secret still at a `CHANGE-ME`
+  placeholder (what config.json ships), at a default freqtrade itself warns about, or shorter
+  than freqtrade's own minimum is refused in live trading and whenever the API listens beyond
+  loopback; a dry-run on loopback starts with one prominent warning.
+* The training window: `freqai.train_period_days` must hold enough candles for a first
+  training: `window_candles - 1` candles before the first full window, `label_period_candles`
+  after the last sample, and MIN_FIT_SAMPLES samples between them.
+
+`check_startup` is a pure function of the config dict returning a `Verdict`; `enforce` logs
+its warnings (once per process) and raises for its refusals. No freqtrade import: run modes
+are compared by their value (`RunMode.DRY_RUN.value == "dry_run"`), and callers pass the
+timeframe in seconds and the exception type to raise.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from self_learning.config import ConfigError, label_period_candles, parse_config
+from self_learning.samples import MIN_FIT_SAMPLES
+
+logger = logging.getLogger(__name__)
+
+PLACEHOLDER = "CHANGE-ME"
+MIN_PASSWORD_LENGTH = 6      # freqtrade's `new-config` asks for at least 6 characters
+MIN_JWT_SECRET_LENGTH = 32   # freqtrade's config schema: api_server.jwt_secret_key minLength
+# The keys freqtrade's webserver warns about ("seems to be default"); the first is its own
+# default when the key is absent, the schema's default is the last.
+FREQTRADE_DEFAULT_JWT_KEYS = ("super-secret", "somethingrandom",
+                              "somethingRandomSomethingRandom123")
+SERVING_MODES = ("live", "dry_run", "webserver")  # run modes that start the API server
+DAY_S = 86_400
+_warned: set[str] = set()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    refusals: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def _mode(config: dict[str, Any]) -> str | None:
+    runmode = config.get("runmode")
+    return getattr(runmode, "value", runmode)
+
+
+def weak_api_secrets(api: dict[str, Any]) -> list[str]:
+    """One phrase per weak password or secret of the `api_server` section, naming its key."""
+    found = []
+    password = str(api.get("password") or "")
+    if PLACEHOLDER.lower() in password.lower():
+        found.append(f"api_server.password is still the {PLACEHOLDER} placeholder")
+    elif len(password) < MIN_PASSWORD_LENGTH:
+        found.append(f"api_server.password is shorter than {MIN_PASSWORD_LENGTH} characters "
+                     "(freqtrade's minimum)")
+    jwt = str(api.get("jwt_secret_key") or FREQTRADE_DEFAULT_JWT_KEYS[0])
+    if PLACEHOLDER.lower() in jwt.lower():
+        found.append(f"api_server.jwt_secret_key is still the {PLACEHOLDER} placeholder")
+    elif jwt in FREQTRADE_DEFAULT_JWT_KEYS:
+        found.append("api_server.jwt_secret_key is freqtrade's documented default")
+    elif len(jwt) < MIN_JWT_SECRET_LENGTH:
+        found.append(f"api_server.jwt_secret_key is shorter than {MIN_JWT_SECRET_LENGTH} "
+                     "characters (freqtrade's minimum)")
+    tokens = api.get("ws_token") or []
+    tokens = [tokens] if isinstance(tokens, str) else list(tokens)
+    if any(PLACEHOLDER.lower() in str(token).lower() for token in tokens):
+        found.append(f"api_server.ws_token is still the {PLACEHOLDER} placeholder")
+    return found
+
+
+def _loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def api_secrets_verdict(config: dict[str, Any]) -> Verdict:
+    """Refuse weak secrets in live trading or beyond loopback; warn on a loopback dry-run."""
+    api = config.get("api_server") or {}
+    mode = _mode(config)
+    if not api.get("enabled") or mode not in SERVING_MODES:
+        return Verdict()
+    weak = weak_api_secrets(api)
+    if not weak:
+        return Verdict()
+    address = str(api.get("listen_ip_address", ""))
+    where = f"{address}:{api.get('listen_port', '')}"
+    problems = "; ".join(weak)
+    fix = ("Set real values in your config file (e.g. `python -c \"import secrets; "
+           "print(secrets.token_urlsafe(32))\"` for each) or through freqtrade's environment "
+           "variables FREQTRADE__API_SERVER__PASSWORD, FREQTRADE__API_SERVER__JWT_SECRET_KEY "
+           "and FREQTRADE__API_SERVER__WS_TOKEN, or set api_server.enabled to false.")
+    if mode == "live" or not _loopback(address):
+        reason = ("this is live trading" if mode == "live"
+                  else f"api_server.listen_ip_address {address} is reachable beyond loopback")
+        return Verdict(refusals=(
+            f"Refusing to start: {problems}, and {reason} (API server enabled on {where}). "
+            f"{fix}",))
+    return Verdict(warnings=(
+        f"SECURITY WARNING - {problems}: anyone who can reach {where} on this machine can log "
+        "into the bot's API with them. This dry-run starts anyway; live trading or an API "
+        f"listening beyond 127.0.0.1 would be refused. {fix}",))
+
+
+def training_window_error(freqai: dict[str, Any], timeframe_s: int) -> str | None:
+    """Why `train_period_days` is too short for a first training, or None."""
+    cfg = parse_config(freqai)
+    buffer = int(freqai["feature_parameters"].get("buffer_train_data_candles", 0) or 0)
+    days = freqai.get("train_period_days", 0)
+    available = int(days * DAY_S // timeframe_s) - 2 * buffer
+    window, horizon = cfg.window_candles, cfg.label_period_candles
+    needed = window - 1 + horizon + MIN_FIT_SAMPLES
+    if available >= needed:
+        return None
+    min_days = math.ceil((needed + 2 * buffer) * timeframe_s / DAY_S)
+    cut = f" minus 2 x buffer_train_data_candles ({buffer})" if buffer else ""
+    return (
+        f"freqai.train_period_days ({days}) gives {available} candles of {timeframe_s} s per "
+        f"training window{cut}, but a first training needs at least {needed}: "
+        f"freqai.self_learning.window_candles ({window}) - 1 candles before the first full "
+        f"window, freqai.feature_parameters.label_period_candles ({horizon}) candles after "
+        f"the last sample, and {MIN_FIT_SAMPLES} samples. Set train_period_days to at least "
+        f"{min_days} (more on a market with closed hours, whose filled candles are not "
+        "learned), or lower window_candles or label_period_candles."
+    )
+
+
+def check_startup(config: dict[str, Any], timeframe_s: int, model: bool = True) -> Verdict:
+    """Every start-up check: API secrets, and with FreqAI enabled the label period and (for
+    SelfLearningModel, `model`) the training window and our config section."""
+    verdict = api_secrets_verdict(config)
+    freqai = config.get("freqai") or {}
+    if not freqai.get("enabled"):
+        return verdict
+    try:
+        label_period_candles(freqai)
+        problem = training_window_error(freqai, timeframe_s) if model else None
+    except ConfigError as err:
+        problem = str(err)
+    refusals = verdict.refusals + ((problem,) if problem else ())
+    return Verdict(refusals, verdict.warnings)
+
+
+def enforce(config: dict[str, Any], timeframe_s: int, error: type[Exception],
+            model: bool = True) -> None:
+    """Log `check_startup`'s warnings (each once per process) and raise `error` for its
+    refusals."""
+    verdict = check_startup(config, timeframe_s, model)
+    for warning in verdict.warnings:
+        if warning not in _warned:
+            _warned.add(warning)
+            logger.warning(warning)
+    if verdict.refusals:
+        raise error(" ".join(verdict.refusals))

@@ -1,0 +1,224 @@
+"""Start-up checks: weak API secrets are refused in live trading and beyond loopback and warned
+about in a loopback dry-run; a missing label_period_candles and a training window too short
+for window_candles + label_period_candles stop the strategy and the model with an error that
+names the keys and the numbers."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import logging
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from freqtrade.enums import RunMode
+from freqtrade.exceptions import OperationalException
+
+from self_learning import startup_checks
+from self_learning.config import ConfigError, parse_config
+from self_learning.startup_checks import api_secrets_verdict, check_startup, enforce
+
+ROOT = Path(__file__).resolve().parents[1]
+STRATEGY_FILE = ROOT / "user_data" / "strategies" / "SelfLearningStrategy.py"
+GOOD = {"password": "a-long-enough-password", "jwt_secret_key": "j" * 40, "ws_token": "w" * 34}
+FIVE_MINUTES = 300
+
+
+def api_config(base_config: dict, mode: RunMode, address="127.0.0.1", **api) -> dict:
+    config = copy.deepcopy(base_config)
+    config["runmode"] = mode
+    config["api_server"].update(listen_ip_address=address, **api)
+    return config
+
+
+# -- API secrets ----------------------------------------------------------------------------
+
+
+def test_shipped_placeholders_are_warned_about_in_a_loopback_dry_run(base_config):
+    """The shipped config.json in a dry-run on 127.0.0.1: no refusal, one warning naming every
+    placeholder key and saying what would be refused."""
+    verdict = api_secrets_verdict(api_config(base_config, RunMode.DRY_RUN))
+    assert verdict.refusals == ()
+    (warning,) = verdict.warnings
+    assert warning.startswith("SECURITY WARNING - api_server.password is still the CHANGE-ME")
+    for key in ("api_server.jwt_secret_key", "api_server.ws_token"):
+        assert f"{key} is still the CHANGE-ME placeholder" in warning
+    assert "live trading or an API listening beyond 127.0.0.1 would be refused" in warning
+
+
+@pytest.mark.parametrize("mode,address,api,match", [
+    (RunMode.LIVE, "127.0.0.1", {},
+     r"^Refusing to start: api_server\.password is still the CHANGE-ME placeholder.*"
+     r"this is live trading"),
+    (RunMode.DRY_RUN, "0.0.0.0", {},
+     r"api_server\.listen_ip_address 0\.0\.0\.0 is reachable beyond loopback"),
+    (RunMode.WEBSERVER, "192.168.1.5", {}, r"192\.168\.1\.5 is reachable beyond loopback"),
+    (RunMode.LIVE, "127.0.0.1", {**GOOD, "password": "abc12"},
+     r"api_server\.password is shorter than 6 characters \(freqtrade's minimum\)"),
+    (RunMode.LIVE, "127.0.0.1", {**GOOD, "password": ""}, r"api_server\.password is shorter"),
+    (RunMode.LIVE, "127.0.0.1", {**GOOD, "jwt_secret_key": "x" * 31},
+     r"api_server\.jwt_secret_key is shorter than 32 characters"),
+    (RunMode.LIVE, "127.0.0.1", {**GOOD, "jwt_secret_key": "somethingrandom"},
+     r"api_server\.jwt_secret_key is freqtrade's documented default"),
+    (RunMode.DRY_RUN, "0.0.0.0", {**GOOD, "ws_token": ["w" * 30, "change-me-too"]},
+     r"api_server\.ws_token is still the CHANGE-ME placeholder"),
+])
+def test_weak_secrets_are_refused_in_live_or_beyond_loopback(base_config, mode, address, api,
+                                                             match):
+    """Each weak secret (placeholder, too short, freqtrade's default) is refused, naming its
+    key, when trading live or when the API listens beyond loopback."""
+    verdict = api_secrets_verdict(api_config(base_config, mode, address, **api))
+    assert verdict.warnings == ()
+    (refusal,) = verdict.refusals
+    assert refusal.count("Refusing to start") == 1
+    assert re.search(match, refusal), refusal
+
+
+def test_refusal_does_not_print_the_secret(base_config):
+    """A refused password is named by its key, never echoed into the log."""
+    config = api_config(base_config, RunMode.LIVE, **{**GOOD, "password": "hunt2"})
+    (refusal,) = api_secrets_verdict(config).refusals
+    assert "hunt2" not in refusal and "api_server.password" in refusal
+
+
+@pytest.mark.parametrize("mode,address,api", [
+    (RunMode.LIVE, "0.0.0.0", GOOD),                       # strong secrets: freqtrade's call
+    (RunMode.BACKTEST, "0.0.0.0", {}),                     # no API server in a backtest
+    (RunMode.HYPEROPT, "127.0.0.1", {}),
+    (RunMode.LIVE, "127.0.0.1", {"enabled": False}),       # API server off
+])
+def test_strong_secrets_disabled_api_or_no_api_mode_pass(base_config, mode, address, api):
+    assert api_secrets_verdict(api_config(base_config, mode, address, **api)) == \
+        startup_checks.Verdict()
+
+
+def test_enforce_raises_refusals_and_logs_each_warning_once(base_config, caplog):
+    """`enforce` raises the caller's exception type for a refusal, and logs a warning once per
+    process even when both the strategy and the model run the checks."""
+    startup_checks._warned.clear()
+    with pytest.raises(OperationalException, match=r"Refusing to start: api_server\.password"):
+        enforce(api_config(base_config, RunMode.LIVE), FIVE_MINUTES, OperationalException)
+    with caplog.at_level(logging.WARNING, logger="self_learning.startup_checks"):
+        for _ in range(2):
+            enforce(api_config(base_config, RunMode.DRY_RUN), FIVE_MINUTES, OperationalException)
+    assert [r.message for r in caplog.records].count(
+        api_secrets_verdict(api_config(base_config, RunMode.DRY_RUN)).warnings[0]) == 1
+
+
+# -- config: label period and training window ---------------------------------------------
+
+
+def freqai_config(base_config: dict, train_days: int = 5, **self_learning) -> dict:
+    config = copy.deepcopy(base_config)
+    config["runmode"] = RunMode.BACKTEST
+    config["freqai"]["train_period_days"] = train_days
+    config["freqai"]["self_learning"].update(self_learning)
+    return config
+
+
+def test_missing_label_period_is_an_error_naming_the_key(base_config):
+    freqai = copy.deepcopy(base_config["freqai"])
+    del freqai["feature_parameters"]["label_period_candles"]
+    with pytest.raises(ConfigError, match=r"^freqai\.feature_parameters\.label_period_candles "
+                                          r"is missing"):
+        parse_config(freqai)
+    config = freqai_config(base_config)
+    del config["freqai"]["feature_parameters"]["label_period_candles"]
+    (refusal,) = check_startup(config, FIVE_MINUTES, model=False).refusals
+    assert refusal.startswith("freqai.feature_parameters.label_period_candles is missing")
+
+
+def test_training_window_too_short_names_the_keys_and_numbers(base_config):
+    """One 5m day (288 candles) against window_candles 300 + label_period_candles 12: the error
+    names train_period_days, window_candles and label_period_candles, the candles available
+    and needed, and the days that would do."""
+    config = freqai_config(base_config, train_days=1, window_candles=300)
+    (refusal,) = check_startup(config, FIVE_MINUTES).refusals
+    assert refusal.startswith("freqai.train_period_days (1) gives 288 candles of 300 s per "
+                              "training window, but a first training needs at least 375: ")
+    assert "freqai.self_learning.window_candles (300) - 1 candles" in refusal
+    assert "freqai.feature_parameters.label_period_candles (12) candles" in refusal
+    assert "Set train_period_days to at least 2" in refusal
+
+
+def test_training_window_counts_the_buffered_candles(base_config):
+    """buffer_train_data_candles cuts both ends of every training window (FreqAI)."""
+    config = freqai_config(base_config, train_days=1, window_candles=200)
+    assert check_startup(config, FIVE_MINUTES).refusals == ()  # 288 >= 199 + 12 + 64
+    config["freqai"]["feature_parameters"]["buffer_train_data_candles"] = 10
+    (refusal,) = check_startup(config, FIVE_MINUTES).refusals
+    assert "gives 268 candles" in refusal and "minus 2 x buffer_train_data_candles (10)" in refusal
+
+
+def test_shipped_config_passes_and_other_models_skip_the_window_check(base_config):
+    assert check_startup(freqai_config(base_config), FIVE_MINUTES).refusals == ()
+    short = freqai_config(base_config, train_days=1, window_candles=300)
+    assert check_startup(short, FIVE_MINUTES, model=False).refusals == ()
+
+
+# -- the strategy and the model refuse at load ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def strategy_class():
+    spec = importlib.util.spec_from_file_location("SelfLearningStrategy", STRATEGY_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.SelfLearningStrategy
+
+
+@pytest.mark.parametrize("case,match", [
+    ("no_label_period", r"freqai\.feature_parameters\.label_period_candles is missing"),
+    ("short_window", r"freqai\.train_period_days \(1\) gives 288 candles.*"
+                     r"freqai\.self_learning\.window_candles \(300\)"),
+    ("live_placeholders", r"Refusing to start: api_server\.password"),
+])
+def test_strategy_refuses_to_load(base_config, strategy_class, case, match):
+    """Loading the strategy (which freqtrade does before it starts its API server or FreqAI)
+    raises OperationalException naming the key."""
+    config = freqai_config(base_config, train_days=1, window_candles=300) \
+        if case == "short_window" else freqai_config(base_config)
+    if case == "no_label_period":
+        del config["freqai"]["feature_parameters"]["label_period_candles"]
+    if case == "live_placeholders":
+        config["runmode"] = RunMode.LIVE
+    config["freqaimodel"] = "SelfLearningModel"
+    with pytest.raises(OperationalException, match=match):
+        strategy_class(config)
+
+
+def test_strategy_targets_without_label_period_name_the_key(strategy_class, base_config):
+    """A strategy whose config lost label_period_candles after loading (FreqAI hands it its
+    `freqai` section) fails with the key's name, not a KeyError."""
+    import pandas as pd
+
+    strategy = strategy_class({})
+    strategy.freqai_info = {"feature_parameters": {}}
+    frame = pd.DataFrame({"open": [1.0] * 5, "high": [1.1] * 5, "low": [0.9] * 5,
+                          "close": [1.0] * 5, "volume": [1.0] * 5})
+    with pytest.raises(OperationalException, match=r"label_period_candles is missing"):
+        strategy.set_freqai_targets(frame, metadata={})
+
+
+@pytest.mark.parametrize("case,match", [
+    ("short_window", r"freqai\.train_period_days \(1\) gives 288 candles"),
+    ("no_label_period", r"freqai\.feature_parameters\.label_period_candles is missing"),
+])
+def test_model_refuses_to_load(ft_config, case, match):
+    """SelfLearningModel (for any strategy) refuses the same configs at construction, before
+    it builds a network."""
+    sys.path.insert(0, str(ROOT / "freqai_models"))
+    from SelfLearningModel import SelfLearningModel
+
+    config = ft_config.data
+    config["runmode"] = RunMode.BACKTEST
+    config["user_data_dir"] = Path(config["user_data_dir"])  # as freqtrade's Configuration
+    config["freqai"]["train_period_days"] = 1
+    if case == "short_window":
+        config["freqai"]["self_learning"]["window_candles"] = 300
+    else:
+        del config["freqai"]["feature_parameters"]["label_period_candles"]
+    with pytest.raises(OperationalException, match=match):
+        SelfLearningModel(config=config)
