@@ -1,5 +1,6 @@
-"""PairLearner behaviour: continual fits, signal-quality weighting, online learning parity,
-bad input, and concurrent use from several threads."""
+"""PairLearner behaviour: continual fits, the wide head's consolidation, signal-quality
+weighting, online learning parity, bad input, drift response, and concurrent use from
+several threads."""
 
 import threading
 
@@ -14,9 +15,8 @@ from synthetic import (
     weights_of,
 )
 
-from self_learning.learner import PairLearner
-from self_learning.networks import FeatureDiscoveryNetwork
-from self_learning.quality import quality_weight
+from self_learning.learning.learner import PairLearner
+from self_learning.learning.quality import quality_weight
 
 H = 6
 
@@ -47,31 +47,33 @@ def test_incremental_fit_learns_only_new_samples(candles):
     assert again.samples == 0 and learner.training_counter == 3
 
 
-@pytest.mark.parametrize("quality", [1.0, 0.0])
-def test_signal_quality_weighting_moves_predictions_in_stated_direction(quality):
-    """Reinforced samples (quality > 0.6) pull predictions towards their target more than
-    neutral ones; weakened samples (quality < 0.4) pull less."""
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(256, 6)).astype(np.float32)
-    group = np.arange(256) < 128
-    y = np.where(group, 0.01, -0.01).astype(np.float32)
+def test_incremental_fit_consolidates_what_steps_learned_at_full_weight(candles):
+    """Per-candle steps add a small-weight preview of each matured sample to the wide head's
+    recent statistics; the next FreqAI training drops the preview and learns the same samples
+    at full weight, once: afterwards the statistics equal those of a learner that never
+    stepped, and the networks do not learn the stepped samples again."""
+    stepped, plain = fitted(candles), fitted(candles)
+    stepped.observe(candles.rows(slice(1500, 1700)))
+    m = stepped.nets.discovery.module
+    assert float(m.recent_n.numpy()) > 0
+    report = stepped.fit(candles.rows(slice(200, 1700)))
+    plain.fit(candles.rows(slice(200, 1700)))
+    assert float(m.recent_n.numpy()) == 0.0
+    assert report.replayed == 0  # the networks learned those samples per candle already
+    p = plain.nets.discovery.module
+    assert int(m.stats_ts.numpy()) == int(p.stats_ts.numpy())
+    np.testing.assert_allclose(m.stats_n.numpy(), p.stats_n.numpy(), rtol=1e-5)
+    # Huber weights differ only by the coefficients each learner had when it consolidated.
+    np.testing.assert_allclose(m.stats_b.numpy(), p.stats_b.numpy(), rtol=0.2, atol=1e-3)
 
-    def moved(weight):
-        deterministic()
-        net = FeatureDiscoveryNetwork(2, 4, 16, 1e-2, seed=3)
-        net.set_scaling(x, y)
-        before = net.raw(x[group]).numpy().mean()
-        w = np.where(group, weight, 1.0).astype(np.float32)
-        for _ in range(5):
-            net.train_step(x, y, w)
-        return net.raw(x[group]).numpy().mean() - before
 
-    neutral = moved(float(quality_weight(0.5)))
-    weighted = moved(float(quality_weight(quality)))
-    if quality > 0.6:
-        assert weighted > neutral > 0
-    else:
-        assert neutral > weighted
+def test_signal_quality_weighting_scales_the_discovery_sample_in_the_stated_direction():
+    """quality > 0.6 reinforces a sample (weight 1..2), < 0.4 weakens it (0.25..1), in between
+    is neutral: the weight the per-candle update gives the discovery network's sample."""
+    q = np.array([0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0], np.float32)
+    w = quality_weight(q).numpy()
+    np.testing.assert_allclose(w, [0.25, 0.625, 1.0, 1.0, 1.0, 1.5, 2.0], rtol=1e-6)
+    assert np.all(np.diff(w) >= 0)
 
 
 def test_online_block_equals_candle_by_candle(candles):
@@ -86,6 +88,9 @@ def test_online_block_equals_candle_by_candle(candles):
     assert len(preds_block.ts) == len(s_close) == 300
     np.testing.assert_array_equal(preds_block.s_close, s_close)
     np.testing.assert_array_equal(preds_block.novelty, np.concatenate([p.novelty for p in pieces]))
+    for name in ("ic", "hit_rate", "band_up", "band_down", "drift"):
+        np.testing.assert_array_equal(preds_block.scores[name],
+                                      np.concatenate([p.scores[name] for p in pieces]))
     assert block.training_counter == single.training_counter > 1 + 250
     for a, b in zip(weights_of(block), weights_of(single), strict=True):
         np.testing.assert_array_equal(a, b)

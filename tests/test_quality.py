@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from self_learning.quality import quality_weight, signal_quality
+from self_learning.learning.quality import quality_weight, signal_quality
 
 
 @pytest.mark.parametrize("quality,weight", [

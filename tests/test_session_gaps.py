@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from synthetic import FEATURES, HOUR_S, deterministic, small_config, weekend_filled_candles
 
-from self_learning.learner import PairLearner
+from self_learning.learning.learner import PairLearner
 
 H = 6          # label_period_candles of small_config
 FIT_HOURS = 24 * 21

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
-from self_learning.learner import PairLearner
+from self_learning.learning.learner import PairLearner
 from self_learning.store.layout import VARIABLES_PREFIX
 from self_learning.store.network import read_network
 

@@ -35,14 +35,14 @@ class SelfLearningConfig:
     shared_across_pairs: bool = True
     memory_candles: int = 576
     huber_delta: float = 0.5
-    deep_head: bool = True
+    deep_head: bool = False
     use_latent: bool = True
     quality_weighting: bool = False
     online_step: float = 0.02
     scoreboard_candles: int = 288
     drift_response: bool = True
     drift_delta: float = 0.05
-    drift_threshold: float = 50.0
+    drift_threshold: float = 100.0
     drift_forget: float = 0.1
     drift_recovery_candles: int = 864
     save_interval: int = 100

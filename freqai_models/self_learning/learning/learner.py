@@ -61,6 +61,7 @@ class FitReport:
     seconds: float
     training_counter: int
     skips: SkipCounts = SkipCounts()  # `skipped` by reason
+    consolidated: int = 0  # samples the wide head's statistics took at full weight
 
 
 @dataclass(frozen=True)
@@ -170,13 +171,14 @@ class PairLearner:
             skips = skip_counts(candles, s, start, self.config.window_candles)
             if not self.trained:
                 learned, replayed, mode = self._fit_full(s), 0, "full"
+                consolidated = learned
             else:
-                learned, replayed = self._fit_incremental(s)
+                learned, replayed, consolidated = self._fit_incremental(s)
                 mode = "incremental"
             self.state.training_counter.assign_add(1)
             self._publish()
             return FitReport(mode, learned, replayed, skips.total, time.monotonic() - started,
-                             self.training_counter, skips)
+                             self.training_counter, skips, consolidated)
 
     def _rng(self) -> np.random.Generator:
         # Derived from seed and counter: a restored learner shuffles exactly like the original.
@@ -285,14 +287,15 @@ class PairLearner:
         losses = [_huber(y - wide_part - a * deep_part) for a in BLENDS]
         return float(BLENDS[int(np.argmin(losses))])
 
-    def _fit_incremental(self, s: Samples) -> tuple[int, int]:
+    def _fit_incremental(self, s: Samples) -> tuple[int, int, int]:
+        """(samples the networks learned, replayed, samples consolidated in the wide head)."""
         c, st = self.config, self.state
         lin = np.flatnonzero(s.target_ok & (s.ts > int(st.linear_learned_ts.numpy())))
         if len(lin):
             self._consolidate(s, lin)
         new = np.flatnonzero(s.target_ok & (s.ts > self.last_learned_ts))
         if len(new) == 0:
-            return len(lin), 0
+            return 0, 0, len(lin)
         replay = min(len(new), int(min(st.replay_count.numpy(), c.replay_size)))
         windows, feats, tgt = s.windows[new], s.features[new], s.targets[new]
         if replay:
@@ -306,7 +309,7 @@ class PairLearner:
             self.programs.epoch(windows, feats, tgt, weights,
                                 rng.permutation(len(windows)).astype(np.int32), c.batch_size)
         self._remember_learned(s, new)
-        return max(len(new), len(lin)), replay
+        return len(new), replay, len(lin)
 
     def _consolidate(self, s: Samples, rows: np.ndarray) -> None:
         """Move the wide head's statistics to the newest learned sample: the consolidated

@@ -1,0 +1,47 @@
+"""Sharing the wide head across pairs never lets a later candle reach an earlier prediction.
+
+FreqAI's backtesting runs one pair over every window before the next pair starts, so when pair
+B predicts a window, pair A has already learned the whole timerange. The pool must hand B
+only what A knew at B's candle: planted here by changing A's candles after a date X and
+checking that B's predictions before X do not move by one bit (and that after X they do, so
+the test can fail).
+"""
+
+import numpy as np
+from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
+
+from self_learning.learning.learner import PairLearner
+from self_learning.learning.pool import StatsPool
+from self_learning.samples import Candles
+
+TRAIN, DAY = 1200, 288
+
+
+def backtest(a: Candles, b: Candles) -> np.ndarray:
+    """A over every window, then B; returns B's predictions of all its windows."""
+    config = small_config()
+    pool = StatsPool(len(FEATURES), config.memory_candles * TIMEFRAME_S, keep_history=True)
+    out = []
+    for pair, candles in (("A", a), ("B", b)):
+        deterministic()
+        learner = PairLearner(config, FEATURES, TIMEFRAME_S, pool)
+        learner.pair = pair
+        for start in range(TRAIN, len(candles.ts) - DAY + 1, DAY):
+            learner.fit(candles.rows(slice(start - TRAIN, start)))
+            p = learner.observe(candles.rows(slice(start, start + DAY)))
+            if pair == "B":
+                out.append(p.s_close)
+    return np.concatenate(out)
+
+
+def test_a_later_candle_of_another_pair_never_reaches_an_earlier_prediction():
+    a, b = planted_candles(TRAIN + 4 * DAY, seed=31), planted_candles(TRAIN + 4 * DAY, seed=32)
+    x = TRAIN + 2 * DAY  # A's candles from the third backtest window on are replaced
+    changed = planted_candles(TRAIN + 4 * DAY, seed=99)
+    a2 = Candles(a.ts, np.concatenate([a.ohlcv[:x], changed.ohlcv[x:] * a.ohlcv[x - 1, 3]
+                                       / changed.ohlcv[x - 1, 3]]),
+                 np.concatenate([a.features[:x], changed.features[x:]]))
+    first, second = backtest(a, b), backtest(a2, b)
+    before = 2 * DAY  # B's first two windows end at x
+    np.testing.assert_array_equal(first[:before], second[:before])
+    assert not np.array_equal(first[before:], second[before:])
