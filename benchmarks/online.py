@@ -88,7 +88,11 @@ def load_candles(pair: str):
 
 def build_learner(names: list[str], **section):
     from self_learning.config import parse_config
-    from self_learning.learner import PairLearner
+
+    try:
+        from self_learning.learning.learner import PairLearner
+    except ImportError:  # commits before the learning/ package
+        from self_learning.learner import PairLearner
 
     config = parse_config({"self_learning": section,
                            "feature_parameters": {"label_period_candles": 12}})
@@ -102,11 +106,11 @@ def pct(values, q: float) -> float:
 def bench_update(learner, candles, start: int, count: int):
     """`observe` of one new candle, `count` times after a warm-up: the whole live path
     (windows and targets from the candle history, the compiled step, the predictions), and
-    inside it the compiled step alone (`OnlineStepper.run`: update of the three networks plus
+    inside it the compiled step alone (`CompiledPrograms.run`: update of the three networks plus
     the prediction of the new candle). Returns both lists of seconds and candles/s."""
     for i in range(start, start + WARMUP):
         learner.observe(candles.rows(slice(i, i + 1)))
-    stepper, run, steps = learner.stepper, learner.stepper.run, []
+    stepper, run, steps = learner.programs, learner.programs.run, []
 
     def timed_run(*args):
         t0 = time.perf_counter()
@@ -135,7 +139,7 @@ def bench_predict(learner, candles, at: int, count: int = 200) -> tuple[float, f
         t0 = time.perf_counter()
         learner.predict(row)
         direct.append(time.perf_counter() - t0)
-    serve = getattr(learner.stepper, "predict", None)
+    serve = learner.programs.predict
     compiled = []
     if serve is not None:
         from self_learning.samples import prepare

@@ -73,7 +73,8 @@ def test_learns_planted_signal(name, data):
     args = [tf.constant(data[k][train]) for k in ("windows", "features", "targets")]
     for epoch in range(12):
         order = np.random.default_rng(epoch).permutation(len(train)).astype(np.int32)
-        programs.epoch(*args, tf.ones([len(train)]), tf.constant(order), tf.constant(128))
+        programs.epoch(*args, tf.ones([len(train)]), tf.constant(order), len(train),
+                       batch(data, held)[:4], 128)
     after = val_loss(programs, data, held, name)
     assert after < before
     if name == "liquidity":
@@ -130,7 +131,8 @@ def test_learning_does_not_mutate_its_inputs(name, data):
     inputs = {k: data[k][rows].copy() for k in ("windows", "features", "targets")}
     copies = {k: v.copy() for k, v in inputs.items()}
     programs.epoch(*(tf.constant(inputs[k]) for k in ("windows", "features", "targets")),
-                   tf.ones([64]), tf.constant(np.arange(64, dtype=np.int32)), tf.constant(32))
+                   tf.ones([64]), tf.constant(np.arange(64, dtype=np.int32)), 64,
+                   batch(data, rows)[:4], 32)
     for k in inputs:
         np.testing.assert_array_equal(inputs[k], copies[k])
 

@@ -25,6 +25,7 @@ class SelfLearningConfig:
     latent_dim: int = 8
     hidden_units: int = 64
     epochs: int = 30
+    patience: int = 5
     incremental_epochs: int = 3
     batch_size: int = 256
     learning_rate: float = 1e-3
@@ -59,6 +60,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "latent_dim": (1, 128),
     "hidden_units": (4, 1024),
     "epochs": (1, 1000),
+    "patience": (1, 1000),
     "incremental_epochs": (1, 100),
     "batch_size": (1, 65536),
     "learning_rate": (1e-6, 1.0),

@@ -15,6 +15,17 @@ from self_learning.learning import shared_program
 from self_learning.learning.program import BLOCK_CAPACITY, OUTPUTS, Programs, empty_outputs
 
 _COUNTS: dict[int, tf.Tensor] = {}  # candle counts as ready tensors (made once each)
+MIN_CAPACITY = 256
+
+
+def _padded(a, rows: int, dtype) -> tf.Tensor:
+    a = np.asarray(a, dtype)
+    return tf.constant(np.concatenate([a, np.zeros((rows - len(a), *a.shape[1:]), dtype)]))
+
+
+def _capacity(rows: int) -> int:
+    """Rows a training program is compiled for: the next power of two (few programs)."""
+    return max(MIN_CAPACITY, 1 << max(rows - 1, 0).bit_length())
 
 
 def _count_tensor(count: int) -> tf.Tensor:
@@ -43,9 +54,9 @@ class CompiledPrograms:
                 spec(self._ints.shape, tf.int64), spec([f, f], tf.float32),
                 spec([f], tf.float32), spec([], tf.float32)]),
             "predict": tf.function(programs.predict_rows, input_signature=[rows(d), rows(f)]),
-            "epoch": tf.function(programs.epoch, input_signature=[
-                rows(d), rows(f), rows(3), spec([None], tf.float32), spec([None], tf.int32),
-                spec([], tf.int32)]),
+            # One XLA program per capacity bucket of rows (_capacity) for the fits.
+            "epoch": tf.function(programs.epoch, jit_compile=True),
+            "weights": tf.function(programs.trainable_values, input_signature=[]),
             "losses": tf.function(programs.losses, input_signature=[
                 rows(d), rows(f), rows(3), spec([None], tf.float32)]),
         }
@@ -71,11 +82,36 @@ class CompiledPrograms:
                                     tf.constant(features, tf.float32))
         return out.numpy()
 
-    def epoch(self, windows, features, targets, weights, order, batch_size: int) -> int:
-        return int(self._call("epoch")(
-            tf.constant(windows, tf.float32), tf.constant(features, tf.float32),
-            tf.constant(targets, tf.float32), tf.constant(weights, tf.float32),
-            tf.constant(order, tf.int32), tf.constant(batch_size, tf.int32)))
+    def epoch(self, windows, features, targets, weights, order, batch_size: int,
+              val=None) -> tuple[int, np.ndarray]:
+        """One training pass over the rows in `order`, then the validation losses on `val`
+        (windows, features, targets, weights; zeros when None)."""
+        n = len(order)
+        d, f = self._dims
+        if val is None:
+            val = (np.zeros((0, d)), np.zeros((0, f)), np.zeros((0, 3)), np.zeros(0))
+        cap, vcap = _capacity(n), _capacity(len(val[0]))
+        name = f"epoch-{cap}-{vcap}-{batch_size}"
+        call = self._calls.get(name)
+        if call is None:
+            d, f = self._dims
+            spec = tf.TensorSpec
+            fn = self._fns["epoch"]
+            trace = lambda: fn.get_concrete_function(  # noqa: E731
+                spec([cap, d], tf.float32), spec([cap, f], tf.float32), spec([cap, 3], tf.float32),
+                spec([cap], tf.float32), spec([cap], tf.int32), spec([], tf.int32),
+                (spec([vcap, d], tf.float32), spec([vcap, f], tf.float32),
+                 spec([vcap, 3], tf.float32), spec([vcap], tf.float32)), batch_size)
+            call = shared_program.program_for(self._variables, trace, (name, *self._key))
+            self._calls[name] = call
+        applied, losses = call(*(_padded(a, cap, np.float32)
+                                 for a in (windows, features, targets, weights)),
+                               _padded(order, cap, np.int32), tf.constant(n, tf.int32),
+                               *(_padded(a, vcap, np.float32) for a in val))
+        return int(applied), losses.numpy()
+
+    def trainable_values(self) -> list[np.ndarray]:
+        return [t.numpy() for t in self._call("weights")()]
 
     def losses(self, windows, features, targets, weights) -> np.ndarray:
         return self._call("losses")(

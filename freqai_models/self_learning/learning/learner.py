@@ -213,9 +213,10 @@ class PairLearner:
         lam = DEFAULT_PENALTY
         disc = nets.discovery.module
         disc.ridge_lambda.assign(lam)
-        ntr = len(train)
-        disc.wide_beta.assign(wide.irls(z[:ntr], y[:ntr], ts[:ntr], int(ts[ntr - 1]),
-                                        self.wide_spec, lam, others))
+        if c.deep_head:  # the deep head learns the residual of a wide head without the tail
+            ntr = len(train)
+            disc.wide_beta.assign(wide.irls(z[:ntr], y[:ntr], ts[:ntr], int(ts[ntr - 1]),
+                                            self.wide_spec, lam, others))
         self._train_networks(s, train, val, c.epochs)
         disc.deep_blend.assign(self._choose_blend(s, val) if c.deep_head else 0.0)
         beta = wide.irls(z, y, ts, int(ts[-1]), self.wide_spec, lam, others)
@@ -251,21 +252,30 @@ class PairLearner:
     def _train_networks(self, s: Samples, train: np.ndarray, val: np.ndarray,
                         epochs: int) -> None:
         """Epochs of the one guarded update over the training rows; each network keeps the
-        weights of its epoch with the lowest validation loss."""
+        weights of its epoch with the lowest validation loss, and training stops once no
+        network improved for `patience` epochs (early stopping on the purged tail)."""
         c = self.config
         args = (s.windows[train], s.features[train], s.targets[train],
                 np.ones(len(train), np.float32))
         vargs = (s.windows[val], s.features[val], s.targets[val], np.ones(len(val), np.float32))
         groups = [self.nets.autoencoder, self.nets.discovery, self.nets.liquidity]
+        counts = [len(net.trainable_variables()) for net in groups]
+        spans = np.cumsum([0, *counts])
         best = [(np.inf, None)] * 3
         rng = self._rng()
+        stale = 0
         for _ in range(epochs):
             order = rng.permutation(len(train)).astype(np.int32)
-            self.programs.epoch(*args, order, c.batch_size)
-            losses = self.programs.losses(*vargs) if len(val) else np.zeros(3)
-            for i, net in enumerate(groups):
-                if losses[i] < best[i][0]:
-                    best[i] = (losses[i], [v.numpy() for v in net.trainable_variables()])
+            _, losses = self.programs.epoch(*args, order, c.batch_size, vargs)
+            stale += 1
+            improved = [i for i in range(3) if losses[i] < best[i][0]]
+            if improved:
+                values = self.programs.trainable_values()
+                for i in improved:
+                    best[i] = (losses[i], values[spans[i] : spans[i + 1]])
+                stale = 0
+            if len(val) and stale >= c.patience:
+                break
         for (_, values), net in zip(best, groups, strict=True):
             if values is not None:
                 for var, value in zip(net.trainable_variables(), values, strict=True):

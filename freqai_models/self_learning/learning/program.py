@@ -96,21 +96,31 @@ class Programs:
 
         return tf.cond(ok, apply, lambda: tf.constant(False))
 
-    def epoch(self, windows, features, targets, weights, order, batch_size):
-        """One pass over the rows in `order`, mini-batches of `batch_size`; returns how many
-        updates were applied (a rejected batch changes nothing)."""
-        n = tf.shape(order)[0]
+    def epoch(self, windows, features, targets, weights, order, n, val, batch_size: int):
+        """One pass over the first `n` rows in `order` (rows padded to a static capacity, as
+        XLA needs), mini-batches of `batch_size` (the last one padded with zero-weight rows),
+        then the validation losses on `val` (windows, features, targets, weights; padding
+        weighted 0). Returns (updates applied, losses): a rejected batch changes nothing."""
         batches = (n + batch_size - 1) // batch_size
+        capacity = tf.shape(order)[0]
+        offsets = tf.range(batch_size)
 
         def body(i, applied):
-            idx = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
-            w = tf.gather(weights, idx)
+            pos = i * batch_size + offsets
+            idx = tf.gather(order, tf.minimum(pos, capacity - 1))
+            w = tf.gather(weights, idx) * tf.cast(pos < n, tf.float32)
             done = self.guarded_update(tf.gather(windows, idx), tf.gather(features, idx),
                                        tf.gather(targets, idx), w, w, 1.0)
             return i + 1, applied + tf.cast(done, tf.int32)
 
         _, applied = tf.while_loop(lambda i, _: i < batches, body, (0, 0))
-        return applied
+        return applied, self.losses(*val)
+
+    def trainable_values(self):
+        """The three networks' trainable weights, in order (one call instead of one read per
+        variable: a fit keeps its best epoch's weights)."""
+        return [tf.identity(v) for net in (self.ae, self.disc, self.liq)
+                for v in net.trainable_variables()]
 
     def losses(self, windows, features, targets, weights):
         """Validation losses [autoencoder, discovery deep head, liquidity] (no regularisers)."""
