@@ -3,7 +3,7 @@ from time import time
 from typing import Any
 
 import numpy as np
-import pandas as pd
+from freqtrade.configuration import TimeRange
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_seconds
@@ -12,41 +12,28 @@ from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 from pandas import DataFrame
 
 from self_learning.config import ConfigError, parse_config
+from self_learning.frames import candles_from_frame, fix_date_dtypes, null_predictions
+from self_learning.frames import prediction_frame, prepare_kitchen
 from self_learning.handle import ModelHandle
-from self_learning.runtime_env import (
-    TF_MISSING_MESSAGE,
-    configure_tensorflow_threads,
-    tensorflow_available,
-)
+from self_learning.runtime_env import TF_MISSING_MESSAGE, configure_tensorflow_threads
+from self_learning.runtime_env import tensorflow_available
 from self_learning.startup_checks import enforce
+from self_learning.timeline import RestoreRefused, iso_utc
 
 logger = logging.getLogger(__name__)
 
 
 class SelfLearningModel(BaseRegressionModel):
     """
-    Three TensorFlow networks that keep learning: a market-structure autoencoder (latent
-    features, novelty), a gated feature-discovery network (`&-s_close`) and a liquidity model
-    (`&-liq_up`, `&-liq_down`). Continual learning inside FreqAI's retraining, per-candle
-    online learning once a candle's label matures, and a crash-safe store of SavedModels under
-    `user_data/models/<identifier>/self_learning/`.
+    Three TensorFlow networks that keep learning: a market-structure autoencoder (latent,
+    novelty), a gated wide-and-deep feature-discovery network (`&-s_close`; its wide head is a
+    robust ridge shared across pairs) and a liquidity model (`&-liq_up`, `&-liq_down`).
+    Continual learning in FreqAI's retrains, per-candle learning once a label matures, and a
+    crash-safe store of SavedModels under `user_data/models/<identifier>/self_learning/`.
 
-    Reads (validated at start-up, all optional but label_period_candles; see README
-    "Configuration"):
-        "freqai": {
-            "continual_learning": true, "save_backtest_models": true,
-            "feature_parameters": {"label_period_candles": 12, ...},
-            "self_learning": {"window_candles": 32, "latent_dim": 8, "hidden_units": 64,
-                              "epochs": 30, "incremental_epochs": 3, "batch_size": 256,
-                              "learning_rate": 0.001, "replay_size": 2048, "replay_batch": 8,
-                              "online_learning": true, "prequential_backtest": false,
-                              "save_interval": 100, "keep_versions": 3,
-                              "slow_save_warning_s": 1.0, "shutdown_timeout_s": 30,
-                              "seed": 42}
-        }
-    FreqAI's own feature pipeline (per-window MinMax scaling, variance filter) is bypassed:
-    the networks keep their own input scaling, fixed at the first training of a pair, so that
-    continual learning sees inputs with a stable meaning.
+    Reads `freqai.feature_parameters.label_period_candles` (required) and the optional
+    `freqai.self_learning` section (README "Configuration"), validated at start-up. FreqAI's
+    feature pipeline is bypassed: the networks keep their own input scaling.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -55,112 +42,80 @@ class SelfLearningModel(BaseRegressionModel):
             self.sl_config = parse_config(self.freqai_info)
         except ConfigError as err:
             raise OperationalException(f"{err}. Fix it in your config file.") from None
-        # API secrets and the training window (the strategy checks them too, before freqtrade
-        # starts its API server; this covers other strategies).
-        enforce(self.config, timeframe_to_seconds(self.config["timeframe"]), OperationalException)
-        self.tf_ok = tensorflow_available()
-        self._tf_warned = False
+        timeframe_s = timeframe_to_seconds(self.config["timeframe"])
+        enforce(self.config, timeframe_s, OperationalException)  # secrets, training window
         self.runtime = None
-        if not self.tf_ok:
+        if not tensorflow_available():
             logger.warning(TF_MISSING_MESSAGE)
             return
         configure_tensorflow_threads()
         from self_learning.lifecycle import SelfLearningRuntime
 
-        self.runtime = SelfLearningRuntime(
-            self.sl_config, self.full_path / "self_learning",
-            timeframe_to_seconds(self.config["timeframe"]),
-            background_saves=self.config.get("runmode") in (RunMode.DRY_RUN, RunMode.LIVE),
-        )
-
-    # -- FreqAI callbacks --------------------------------------------------------------------
+        span = self.config.get("timerange")
+        mode = self.config.get("runmode")
+        try:
+            self.runtime = SelfLearningRuntime.for_run(
+                self.sl_config, self.full_path, timeframe_s, getattr(mode, "value", mode), span,
+                TimeRange.parse_timerange(span).startts if span else None,
+                self.config["exchange"]["pair_whitelist"])
+        except RestoreRefused as err:
+            raise OperationalException(str(err)) from None
 
     def extract_data_and_train_model(self, *args, **kwargs) -> None:
-        # freqtrade 2026.9 on pandas 3: live retrains concat history loaded from disk
-        # (datetime64[ms, zoneinfo UTC]) with new candles (datetime64[us, timezone.utc]) into an
-        # object-dtype "date" column that the strategy's `.dt` features cannot use.
-        with self.dd.history_lock:
-            for frames in self.dd.historic_data.values():
-                for frame in frames.values():
-                    if not pd.api.types.is_datetime64_any_dtype(frame["date"]):
-                        frame["date"] = pd.to_datetime(frame["date"], utc=True)
+        fix_date_dtypes(self.dd)  # freqtrade 2026.9 on pandas 3, see frames.py
         return super().extract_data_and_train_model(*args, **kwargs)
 
     def train(self, unfiltered_df: DataFrame, pair: str, dk: FreqaiDataKitchen, **kwargs) -> Any:
         logger.info(f"-------------------- Starting training {pair} --------------------")
         start = time()
-        features, labels = dk.filter_features(
-            unfiltered_df, dk.training_features_list, dk.label_list, training_filter=True
-        )
-        dk.data_dictionary = {"train_features": features, "train_labels": labels,
-                              "train_dates": dk.train_dates, "frame": unfiltered_df}
-        dk.fit_labels()
-        model = self.fit(dk.data_dictionary, dk)
+        model = self.fit({"frame": unfiltered_df}, dk)
         logger.info(f"-------------------- Done training {pair} "
                     f"({time() - start:.2f} secs) --------------------")
         return model
 
     def fit(self, data_dictionary: dict, dk: FreqaiDataKitchen, **kwargs) -> Any:
+        prepare_kitchen(dk, data_dictionary["frame"])
         if self.runtime is None:
             self._warn_tf_missing()
             return ModelHandle(dk.pair, 0, available=False)
-        from self_learning.frames import candles_from_frame
-
         candles = candles_from_frame(data_dictionary["frame"], dk.training_features_list)
-        report = self.runtime.fit(dk.pair, dk.training_features_list, candles)
-        why = report.skips.describe()
-        logger.info(
-            f"{report.mode} {'update' if report.mode == 'incremental' else 'training'} of "
-            f"{dk.pair}: {report.samples} new samples, {report.replayed} replayed, "
-            f"{report.skipped} skipped{f' ({why})' if why else ''}, {report.seconds:.2f} s, "
-            f"training counter {report.training_counter}"
-        )
-        return ModelHandle(dk.pair, report.training_counter)
+        try:
+            r = self.runtime.fit(dk.pair, dk.training_features_list, candles)
+        except RestoreRefused:  # logged once by the runtime; the pair gets do_predict = 0
+            return ModelHandle(dk.pair, 0, available=False)
+        why = f" ({r.skips.describe()})" if r.skipped else ""
+        logger.info(f"{r.mode} {'update' if r.mode == 'incremental' else 'training'} of "
+                    f"{dk.pair}: {r.samples} new samples, {r.replayed} replayed, {r.skipped} "
+                    f"skipped{why}, {r.seconds:.2f} s, training counter {r.training_counter}, "
+                    f"last learned candle {iso_utc(self.runtime.known(dk.pair).last_learned_ts)}")
+        return ModelHandle(dk.pair, r.training_counter)
 
     def predict(self, unfiltered_df: DataFrame, dk: FreqaiDataKitchen, **kwargs
                 ) -> tuple[DataFrame, np.ndarray]:
-        from self_learning.frames import null_predictions, prediction_frame
-
-        dk.find_features(unfiltered_df)
-        dk.DI_values = np.zeros(len(unfiltered_df))
-        for name in ("&-novelty", "&-training_counter"):
-            dk.data.setdefault("labels_mean", {}).setdefault(name, 0.0)
-            dk.data.setdefault("labels_std", {}).setdefault(name, 0.0)
-        learner = self.runtime.known(dk.pair) if self.runtime else None
-        if learner is None and self.runtime is not None:
-            learner = self.runtime.learner(dk.pair, dk.training_features_list)
-        if learner is None or not learner.trained:
+        prepare_kitchen(dk, unfiltered_df, predicting=True)
+        candles = candles_from_frame(unfiltered_df, dk.training_features_list)
+        c = self.sl_config
+        learn = c.online_learning if self.live else c.prequential_backtest
+        try:
+            p = (self.runtime.predict(dk.pair, dk.training_features_list, candles, learn)
+                 if self.runtime is not None and len(candles.ts) else None)
+        except RestoreRefused:  # logged once by the runtime
+            p = None
+        if p is None or not p.ok.any():
             self._warn_tf_missing()
-            pred_df, do_predict = null_predictions(len(unfiltered_df))
-        else:
-            pred_df, do_predict = prediction_frame(self._predictions(unfiltered_df, dk))
-        dk.do_predict = do_predict
-        return pred_df, do_predict
-
-    def _predictions(self, df: DataFrame, dk: FreqaiDataKitchen):
-        from self_learning.frames import candles_from_frame, merge_predictions
-
-        candles = candles_from_frame(df, dk.training_features_list)
-        learner = self.runtime.learner(dk.pair, dk.training_features_list)
-        cfg = self.sl_config
-        online = cfg.online_learning if self.live else cfg.prequential_backtest
-        if online:
-            stepped = self.runtime.observe(dk.pair, dk.training_features_list, candles)
-            if stepped.learned:
-                logger.info(f"learned {stepped.learned} candles for {dk.pair}, "
-                            f"counter {learner.training_counter}")
-            if len(stepped.ts) == len(candles):
-                return stepped
-            return merge_predictions(learner.predict(candles), stepped)
-        return learner.predict(candles)
+            pred_df, dk.do_predict = null_predictions(len(unfiltered_df))
+            return pred_df, dk.do_predict
+        if p.learned:
+            logger.info(f"learned {p.learned} candles for {dk.pair}, counter "
+                        f"{int(p.training_counter[-1])}")
+        pred_df, dk.do_predict = prediction_frame(p)
+        return pred_df, dk.do_predict
 
     def _warn_tf_missing(self) -> None:
-        if self.tf_ok or self._tf_warned:
-            return
-        self._tf_warned = True
-        logger.warning(TF_MISSING_MESSAGE)
-        if self.data_provider is not None:
-            self.data_provider.send_msg(TF_MISSING_MESSAGE, always_send=True)
+        if self.runtime is None and not getattr(self, "_tf_warned", False):
+            self._tf_warned = True
+            if self.data_provider is not None:
+                self.data_provider.send_msg(TF_MISSING_MESSAGE, always_send=True)
 
     def shutdown(self) -> None:
         # FreqAI runs `_on_stop` before it joins its training thread: save after the join, or

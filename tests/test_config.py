@@ -17,10 +17,19 @@ def test_defaults_when_section_is_absent():
     ("learning_rate", True, r"freqai\.self_learning\.learning_rate must be a number"),
     ("online_learning", 1, r"freqai\.self_learning\.online_learning must be true or false"),
     ("save_interval", 0, r"freqai\.self_learning\.save_interval must be between"),
+    ("backtest_from_live_model", "yes",
+     r"freqai\.self_learning\.backtest_from_live_model must be true or false"),
 ])
 def test_bad_value_names_the_key(key, value, match):
     with pytest.raises(ConfigError, match=match):
         parse_config({"self_learning": {key: value}})
+
+
+def test_backtest_from_live_model_is_off_unless_asked():
+    """Backtests never start from the live store unless the user opts in."""
+    assert parse_config({}).backtest_from_live_model is False
+    assert parse_config({"self_learning": {"backtest_from_live_model": True}}
+                        ).backtest_from_live_model is True
 
 
 def test_unknown_key_is_an_error_listing_known_keys():

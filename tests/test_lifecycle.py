@@ -2,6 +2,7 @@
 failed saves that keep trading and retry, shutdown that saves what changed."""
 
 import logging
+import re
 import shutil
 
 import pytest
@@ -69,7 +70,8 @@ def test_autosave_every_save_interval_updates_and_shutdown_saves_the_rest(
     caplog.set_level(logging.INFO)
     assert rt.shutdown()
     counter = rt.known(PAIR).training_counter
-    assert f"models saved (training counter {counter}" in caplog.text
+    assert re.search(rf"models saved: 1 pair\(s\) written at shutdown in [0-9.]+ s; training "
+                     rf"counter per pair: BTC/USDT {counter}$", caplog.text, re.MULTILINE)
     assert runtime(tmp_path).learner(PAIR, FEATURES).training_counter == counter
 
 

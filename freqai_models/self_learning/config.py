@@ -51,6 +51,8 @@ class SelfLearningConfig:
     slow_save_warning_s: float = 1.0
     shutdown_timeout_s: float = 30.0
     seed: int = 42
+    # Backtests, hyperopt and analyses start from the live store (read only) instead of fresh.
+    backtest_from_live_model: bool = False
     # Taken from freqai.feature_parameters, not from our section (required there).
     label_period_candles: int = 12
 

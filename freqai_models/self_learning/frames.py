@@ -9,8 +9,42 @@ from self_learning.predictions import Predictions
 from self_learning.samples import Candles
 
 OHLCV = ["open", "high", "low", "close", "volume"]
-OUTPUT_COLUMNS = ["&-s_close", "&-liq_up", "&-liq_down", "&-novelty", "&-training_counter"]
-EXTRA_OUTPUTS = ["&-novelty", "&-training_counter"]
+TARGET_COLUMNS = ["&-s_close", "&-liq_up", "&-liq_down"]
+# Columns the model adds to the strategy's dataframe besides the targets: novelty, the
+# training counter and the prequential scoreboard (learning/scoreboard.py).
+EXTRA_COLUMNS = {"&-novelty": "novelty", "&-training_counter": "training_counter",
+                 "&-score_ic": "ic", "&-score_hit_rate": "hit_rate",
+                 "&-score_band_up": "band_up", "&-score_band_down": "band_down",
+                 "&-drift": "drift"}
+OUTPUT_COLUMNS = TARGET_COLUMNS + list(EXTRA_COLUMNS)
+
+
+def fix_date_dtypes(dd) -> None:
+    """freqtrade 2026.9 on pandas 3: live retrains concat history loaded from disk
+    (datetime64[ms, zoneinfo UTC]) with new candles (datetime64[us, timezone.utc]) into an
+    object-dtype "date" column that the strategy's `.dt` features cannot use."""
+    with dd.history_lock:
+        for frames in dd.historic_data.values():
+            for frame in frames.values():
+                if not pd.api.types.is_datetime64_any_dtype(frame["date"]):
+                    frame["date"] = pd.to_datetime(frame["date"], utc=True)
+
+
+def prepare_kitchen(dk, df: pd.DataFrame, predicting: bool = False) -> None:
+    """What FreqAI's data kitchen needs from a model: the feature list, and label statistics
+    (for the targets from the training labels; zeros for our extra columns)."""
+    if predicting:
+        dk.find_features(df)
+        dk.DI_values = np.zeros(len(df))
+    else:
+        features, labels = dk.filter_features(df, dk.training_features_list, dk.label_list,
+                                              training_filter=True)
+        dk.data_dictionary = {"train_features": features, "train_labels": labels,
+                              "train_dates": dk.train_dates}
+        dk.fit_labels()
+    for name in EXTRA_COLUMNS:
+        dk.data.setdefault("labels_mean", {}).setdefault(name, 0.0)
+        dk.data.setdefault("labels_std", {}).setdefault(name, 0.0)
 
 
 def candles_from_frame(df: pd.DataFrame, feature_names: list[str]) -> Candles:
@@ -24,31 +58,22 @@ def candles_from_frame(df: pd.DataFrame, feature_names: list[str]) -> Candles:
     return Candles(ts.astype(np.int64), df[OHLCV].to_numpy(dtype=np.float64), feats)
 
 
-def merge_predictions(base: Predictions, stepped: Predictions | None) -> Predictions:
-    """`base` covers every row; rows that were stepped online take the online prediction."""
-    if stepped is None or len(stepped.ts) == 0:
-        return base
-    pos = np.searchsorted(base.ts, stepped.ts)
-    fields = {}
-    for name in ("s_close", "liq_up", "liq_down", "novelty", "training_counter", "ok"):
-        values = np.array(getattr(base, name), copy=True)
-        values[pos] = getattr(stepped, name)
-        fields[name] = values
-    return Predictions(base.ts, learned=stepped.learned, **fields)
-
-
 def prediction_frame(p: Predictions) -> tuple[pd.DataFrame, np.ndarray]:
-    frame = pd.DataFrame({
-        "&-s_close": p.s_close.astype(np.float64),
-        "&-liq_up": p.liq_up.astype(np.float64),
-        "&-liq_down": p.liq_down.astype(np.float64),
-        "&-novelty": p.novelty.astype(np.float64),
-        "&-training_counter": p.training_counter.astype(np.float64),
-    })
-    finite = np.isfinite(frame.to_numpy()).all(axis=1)
-    frame = frame.where(np.isfinite(frame), 0.0)
+    """The model's columns for FreqAI, and do_predict (1 where the row may be traded on:
+    usable and finite predictions). Scoreboard values stay NaN where not known yet."""
+    n = len(p.ts)
+    columns = {"&-s_close": p.s_close, "&-liq_up": p.liq_up, "&-liq_down": p.liq_down,
+               "&-novelty": p.novelty, "&-training_counter": p.training_counter}
+    for column, name in EXTRA_COLUMNS.items():
+        if column not in columns:
+            columns[column] = p.scores.get(name, np.full(n, np.nan))
+    frame = pd.DataFrame({k: np.asarray(v, np.float64) for k, v in columns.items()})
+    core = frame[TARGET_COLUMNS + ["&-novelty", "&-training_counter"]]
+    finite = np.isfinite(core.to_numpy()).all(axis=1)
+    frame[core.columns] = core.where(np.isfinite(core), 0.0)
     return frame, (p.ok & finite).astype(np.int_)
 
 
 def null_predictions(n: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows no trade may be opened on (no model, or TensorFlow missing)."""
     return pd.DataFrame(0.0, index=range(n), columns=OUTPUT_COLUMNS), np.zeros(n, dtype=np.int_)

@@ -1,9 +1,16 @@
 """SelfLearningRuntime: the learners of all pairs, their store, autosave and shutdown.
 
 One object per FreqAI model instance. It creates or restores a PairLearner on first use of a
-pair, counts updates, hands snapshots to the BackgroundSaver every `save_interval` updates (and
+pair, counts updates, queues saves with the BackgroundSaver every `save_interval` updates (and
 after every FreqAI training), and on shutdown saves every pair that changed and waits for the
 writes, bounded by `shutdown_timeout_s`. Knows nothing of freqtrade.
+
+Restore order for a pair: its own store (`store_root`), then, when given, a read-only `seed`
+store (a backtest started from the live model). A stored learner that knows candles later
+than the data it is first used on is never loaded (timeline.py): in the live store that is
+refused (the pair gets no model and nothing is written over the store until the data catches
+up), in a run's own store it means an earlier run of the same backtest, which is replaced by
+fresh models; a seed that travels in time is refused.
 """
 
 from __future__ import annotations
@@ -14,28 +21,66 @@ import threading
 import time
 from pathlib import Path
 
-from self_learning.autosave import BackgroundSaver, SaveJob
+import numpy as np
+
+from self_learning.autosave import BackgroundSaver, SaveJob, SaveOutcome
 from self_learning.config import SelfLearningConfig
 from self_learning.learning.learner import FitReport, PairLearner
+from self_learning.learning.pool import StatsPool
+from self_learning.networks.pair_networks import RestoredModels
+from self_learning.prediction_history import PredictionHistory, merge
+from self_learning.run_stores import plan_store
 from self_learning.predictions import Predictions
 from self_learning.samples import Candles
 from self_learning.store import ModelStore, assign_snapshot, snapshot_variables
+from self_learning.store.templates import PROCESS_TEMPLATES
+from self_learning.timeline import (
+    NEVER,
+    RestoreRefused,
+    iso_utc,
+    known_until,
+    travels_in_time,
+)
 
 logger = logging.getLogger(__name__)
 
 
 class SelfLearningRuntime:
+    @staticmethod
+    def for_run(config: SelfLearningConfig, identifier_dir: Path, timeframe_s: int,
+                runmode: str | None, timerange: str | None, start_ts: int | None,
+                pairs: list[str]) -> SelfLearningRuntime:
+        """The runtime on the store of this run mode (run_stores.py); with
+        backtest_from_live_model, RestoreRefused when the live model learned candles after
+        the run's start."""
+        plan = plan_store(identifier_dir, runmode, timerange, start_ts,
+                          config.backtest_from_live_model)
+        runtime = SelfLearningRuntime(config, plan.root, timeframe_s,
+                                      background_saves=plan.background_saves,
+                                      seed_root=plan.seed, store_is_live=plan.live_store)
+        seed = f", starting from the live model in {plan.seed}" if plan.seed else ""
+        logger.info(f"SelfLearning store for this {plan.mode} run: {plan.root}{seed}")
+        if plan.seed is not None and plan.not_after_ts is not None:
+            runtime.check_seed(pairs, plan.not_after_ts)
+        return runtime
+
     def __init__(self, config: SelfLearningConfig, store_root: Path, timeframe_s: int,
-                 background_saves: bool = True):
+                 background_saves: bool = True, *, seed_root: Path | None = None,
+                 store_is_live: bool | None = None):
         self.config = config
         self.timeframe_s = int(timeframe_s)
-        self.store = ModelStore(Path(store_root), keep_versions=config.keep_versions)
+        self.store = ModelStore(Path(store_root), keep_versions=config.keep_versions,
+                                templates=PROCESS_TEMPLATES)
+        self.seed = ModelStore(Path(seed_root), config.keep_versions) if seed_root else None
+        self.store_is_live = background_saves if store_is_live is None else store_is_live
         self._learners: dict[str, PairLearner] = {}
-        self._shadows: dict[str, PairLearner] = {}
+        self._pools: dict[tuple[str, ...], StatsPool] = {}  # per feature list
+        self._history: dict[str, PredictionHistory] = {}
+        self._refused: dict[str, tuple[int, str]] = {}  # pair -> (stored candle, message)
         self._submitted: dict[str, int] = {}  # counter at the last save handed over
         self._durable: dict[str, int] = {}    # counter of the last version that landed
         self._lock = threading.Lock()
-        self.last_blocking_ms = 0.0
+        self.last_snapshot_ms = 0.0
         self.saver = BackgroundSaver(config.slow_save_warning_s, self._saved,
                                      background=background_saves)
         # Backtesting never calls FreqAI's shutdown: let queued saves land before exit. It
@@ -45,97 +90,187 @@ class SelfLearningRuntime:
 
     # -- learners ------------------------------------------------------------------------
 
-    def learner(self, pair: str, feature_names: list[str]) -> PairLearner:
+    def learner(self, pair: str, feature_names: list[str],
+                newest_ts: int | None = None) -> PairLearner:
+        """The pair's learner, restored or created on first use; `newest_ts` (the newest
+        candle of the data it is about to see) guards that restore. RestoreRefused when the
+        only stored learner knows later candles."""
         with self._lock:
             current = self._learners.get(pair)
             if current is not None and current.feature_names == list(feature_names):
                 return current
             if current is not None:
                 logger.warning(f"Feature list of {pair} changed; starting fresh models for it.")
-            learner = self._restore_or_create(pair, list(feature_names))
+            refused = self._refused.get(pair)
+            if refused is not None and travels_in_time(refused[0], newest_ts):
+                raise RestoreRefused(refused[1])
+            learner = self._restore_or_create(pair, list(feature_names), newest_ts)
+            self._refused.pop(pair, None)
             self._learners[pair] = learner
             self._submitted[pair] = self._durable[pair] = learner.training_counter
             return learner
 
+    def check_seed(self, pairs: list[str], first_candle_ts: int) -> None:
+        """Before a run starts from the seed store: RestoreRefused naming every pair whose
+        stored model learned or saw a candle at or after the run's first candle."""
+        late = []
+        for pair in pairs:
+            docs = self.seed.pair(pair).newest_metadata() if self.seed else None
+            until = max((known_until(d.get("last_learned_candle_ts", NEVER),
+                                     d.get("last_seen_candle_ts", NEVER))
+                         for d in (docs or {}).values()), default=NEVER)
+            if travels_in_time(until, first_candle_ts - self.timeframe_s):
+                late.append(f"{pair} up to {iso_utc(until)}")
+        if late:
+            raise RestoreRefused(
+                "freqai.self_learning.backtest_from_live_model: the live model in "
+                f"{self.seed.root} learned candles after this run's start "
+                f"({iso_utc(first_candle_ts)}): {', '.join(late)}. Starting from it would "
+                "backtest on what it already knows; choose a timerange that starts after "
+                "those candles, or set backtest_from_live_model to false.")
+
     def known(self, pair: str) -> PairLearner | None:
         return self._learners.get(pair)
 
-    def _restore_or_create(self, pair: str, feature_names: list[str]) -> PairLearner:
-        learner = PairLearner(self.config, feature_names, self.timeframe_s)
-        pair_store = self.store.pair(pair)
-        restored = pair_store.restore(learner.modules()) if pair_store.versions else None
-        if restored is not None:
-            features = restored.metadata.get("feature_discovery", {}).get("features")
-            if features != feature_names:
-                logger.warning(
-                    f"Stored models of {pair} were trained on other features; "
-                    "starting fresh models (the stored versions are kept).")
-                restored = None
-                learner = PairLearner(self.config, feature_names, self.timeframe_s)
-        if restored is None:
-            for name in learner.modules():
-                logger.info(f"created new model {name} for {pair}")
-            return learner
-        counters = [int(m.get("training_counter", 0)) for m in restored.metadata.values()]
-        learner.state.training_counter.assign(max(counters))
-        for name, meta in restored.metadata.items():
-            logger.info(f"loaded {name} for {pair} (training counter "
-                        f"{meta.get('training_counter', 0)}) from v{restored.version:06d}")
-        logger.info(f"Restored {pair}: training counter {max(counters)} (max over networks), "
-                    f"last learned candle {learner.last_learned_ts}")
+    def _new_learner(self, pair: str, feature_names: list[str]) -> PairLearner:
+        """A learner sharing the wide head's statistics with the pairs of the same features:
+        in live trading the newest of each; in any other run every snapshot, so a pair
+        FreqAI backtests later reads an earlier pair's as of each of its own windows."""
+        key = tuple(feature_names)
+        pool = self._pools.get(key)
+        if pool is None:
+            half_life_s = self.config.memory_candles * float(self.timeframe_s)
+            pool = StatsPool(len(feature_names), half_life_s, keep_history=not self.store_is_live)
+            self._pools[key] = pool
+        learner = PairLearner(self.config, feature_names, self.timeframe_s, pool)
+        learner.pair = pair
         return learner
+
+    def _restore_or_create(self, pair: str, feature_names: list[str],
+                           newest_ts: int | None) -> PairLearner:
+        learner = self._restored(self.store, pair, feature_names, newest_ts, seed=False)
+        if learner is None and self.seed is not None:
+            learner = self._restored(self.seed, pair, feature_names, newest_ts, seed=True)
+        if learner is not None:
+            learner.share()
+            return learner
+        learner = self._new_learner(pair, feature_names)
+        for name in learner.modules():
+            logger.info(f"created new model {name} for {pair}")
+        return learner
+
+    def _restored(self, store: ModelStore, pair: str, feature_names: list[str],
+                  newest_ts: int | None, seed: bool) -> PairLearner | None:
+        pair_store = store.pair(pair)
+        if not pair_store.versions:
+            return None
+        learner = self._new_learner(pair, feature_names)
+        found = pair_store.restore(learner.modules())
+        if found is None:
+            return None
+        restored = RestoredModels.from_metadata(found.version, found.metadata)
+        if restored.features != feature_names:
+            logger.warning(f"Stored models of {pair} in {pair_store.path} were trained on other "
+                           "features; starting fresh models (the stored versions are kept).")
+            return None
+        until = known_until(learner.last_learned_ts, learner.last_seen_ts)
+        if travels_in_time(until, newest_ts):
+            self._time_travel(pair, pair_store.path, until, newest_ts, seed)
+            return None
+        learner.state.training_counter.assign(restored.training_counter)
+        for name, counter in restored.counters.items():
+            logger.info(f"loaded {name} for {pair} (training counter {counter}) from "
+                        f"v{restored.version:06d}")
+        logger.info(f"Restored {pair}{' from the live model' if seed else ''}: training "
+                    f"counter {restored.training_counter} (max over networks), last learned "
+                    f"candle {iso_utc(learner.last_learned_ts)}")
+        return learner
+
+    def _time_travel(self, pair: str, path: Path, until: int, newest_ts: int,
+                     seed: bool) -> None:
+        """Refuse (raise) or, for a run's own store, replace an earlier run (one warning)."""
+        what = (f"the models of {pair} in {path} learned candles up to {iso_utc(until)}, "
+                f"later than the newest candle of the data now ({iso_utc(newest_ts)})")
+        if not seed and not self.store_is_live:
+            logger.warning(f"Not resuming {pair}: {what}, so they are from an earlier run of "
+                           "this backtest; training fresh models into the same folder (use a "
+                           "new identifier to keep that run's models).")
+            return
+        if seed:
+            message = (f"Refusing to start {pair} from the live model: {what}. Choose a "
+                       "timerange that starts after that candle, or set "
+                       "freqai.self_learning.backtest_from_live_model to false.")
+        else:
+            message = (f"Refusing to load {pair}: {what}; it gets no predictions "
+                       "(do_predict = 0) and its store is left untouched. Check the exchange's "
+                       f"candles and the system clock, or move {path} away to start it fresh.")
+        logger.error(message)
+        self._refused[pair] = (until, message)
+        raise RestoreRefused(message)
 
     # -- learning entry points -----------------------------------------------------------
 
     def fit(self, pair: str, feature_names: list[str], candles: Candles) -> FitReport:
-        learner = self.learner(pair, feature_names)
+        learner = self.learner(pair, feature_names, _newest(candles))
         report = learner.fit(candles)
         self.save_async(pair)
         return report
 
-    def observe(self, pair: str, feature_names: list[str], candles: Candles) -> Predictions:
-        learner = self.learner(pair, feature_names)
+    def predict(self, pair: str, feature_names: list[str], candles: Candles,
+                learn: bool) -> Predictions:
+        """Predictions for every candle. With `learn`, every candle newer than the last one
+        seen is stepped (learn what matured, then predict); the older rows keep what was
+        predicted for them when they were the newest (PredictionHistory)."""
+        learner = self.learner(pair, feature_names, _newest(candles))
+        if not learn:
+            return learner.predict(candles)
         compiled = learner.step_compiled
         started = time.perf_counter()
-        predictions = learner.observe(candles)
+        stepped = learner.observe(candles)
         if not compiled and learner.step_compiled:
             logger.info(f"Online learning step ready for {pair} (XLA compiles it once per "
-                        f"process and network shape): stepped {len(predictions.ts)} candles in "
+                        f"process and network shape): stepped {len(stepped.ts)} candles in "
                         f"{time.perf_counter() - started:.1f} s")
         if learner.training_counter - self._submitted[pair] >= self.config.save_interval:
             self.save_async(pair)
-        return predictions
+        if len(stepped.ts) == len(candles.ts):
+            return stepped
+        history = self._history.setdefault(pair, PredictionHistory(keep=len(candles.ts) + 64))
+        history.keep = max(history.keep, len(candles.ts) + 64)
+        older = ~np.isin(candles.ts, stepped.ts)
+        if history.missing(candles.ts[older]).any():  # first call, restart: predict them once
+            history.remember(learner.predict(candles))
+        history.remember(stepped)
+        return merge(history.lookup(candles.ts), stepped)
 
     # -- saving --------------------------------------------------------------------------
 
     def save_async(self, pair: str) -> None:
-        """Snapshot on the caller thread (the only blocking part), write in the background."""
+        """Queue a save of the pair; the saver snapshots it when it starts writing."""
         learner = self._learners[pair]
+        self._submitted[pair] = learner.training_counter
+        self.saver.submit(SaveJob(pair, lambda: self._write(pair, learner)))
+
+    def _write(self, pair: str, learner: PairLearner) -> SaveOutcome:
         started = time.perf_counter()
-        with learner.lock:
+        with learner.lock:  # the only part that holds up learning: numpy copies, a few ms
             values = snapshot_variables(learner.modules())
             metadata = learner.metadata()
             counter = learner.training_counter
-        self.last_blocking_ms = (time.perf_counter() - started) * 1000
-        self._submitted[pair] = counter
+        self.last_snapshot_ms = (time.perf_counter() - started) * 1000
+        keys = {name: learner.graph_key() for name in values}
+        info = self.store.pair(pair).save_snapshot(
+            values, metadata, keys, lambda: self._copy_of(learner, values))
+        return SaveOutcome(counter, info.graphs_reused)
 
-        def write():
-            shadow = self._shadow(pair, learner)
-            assign_snapshot(shadow.modules(), values)
-            keys = {name: learner.graph_key() for name in shadow.modules()}
-            return self.store.pair(pair).save(shadow.modules(), metadata, keys)
+    def _copy_of(self, learner: PairLearner, values) -> dict:
+        """Modules holding `values`, for a full SavedModel (once per network shape)."""
+        copy = PairLearner(self.config, learner.feature_names, self.timeframe_s)  # no pool
+        assign_snapshot(copy.modules(), values)
+        return copy.modules()
 
-        self.saver.submit(SaveJob(pair, write, counter))
-
-    def _shadow(self, pair: str, learner: PairLearner) -> PairLearner:
-        shadow = self._shadows.get(pair)
-        if shadow is None or shadow.feature_names != learner.feature_names:
-            shadow = PairLearner(self.config, learner.feature_names, self.timeframe_s)
-            self._shadows[pair] = shadow
-        return shadow
-
-    def _saved(self, job: SaveJob) -> None:
-        self._durable[job.pair] = max(self._durable.get(job.pair, 0), job.training_counter)
+    def _saved(self, pair: str, outcome: SaveOutcome) -> None:
+        self._durable[pair] = max(self._durable.get(pair, 0), outcome.training_counter)
 
     def dirty_pairs(self) -> list[str]:
         return [p for p, lrn in self._learners.items()
@@ -143,16 +278,23 @@ class SelfLearningRuntime:
 
     def shutdown(self) -> bool:
         """Save every pair that changed, wait for all writes (bounded); True if all landed."""
-        for pair in self.dirty_pairs():
+        started = time.perf_counter()
+        dirty = self.dirty_pairs()
+        for pair in dirty:
             self.save_async(pair)
         done = self.saver.stop(self.config.shutdown_timeout_s)
-        total = max((lrn.training_counter for lrn in self._learners.values()), default=0)
         if done:
-            logger.info(f"models saved (training counter {total}, "
-                        f"{len(self._learners)} pair(s))")
+            counters = ", ".join(f"{pair} {lrn.training_counter}"
+                                 for pair, lrn in self._learners.items()) or "none"
+            logger.info(f"models saved: {len(dirty)} pair(s) written at shutdown in "
+                        f"{time.perf_counter() - started:.2f} s; training counter per pair: "
+                        f"{counters}")
         else:
             logger.error(f"Saving models did not finish within shutdown_timeout_s = "
                          f"{self.config.shutdown_timeout_s:g} s; the last complete versions "
                          "stay on disk and are loaded at the next start.")
         return done
 
+
+def _newest(candles: Candles) -> int | None:
+    return int(candles.ts.max()) if len(candles.ts) else None

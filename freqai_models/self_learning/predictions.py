@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+SCORE_NAMES = ("ic", "hit_rate", "band_up", "band_down", "drift")
+
+
 @dataclass(frozen=True)
 class Predictions:
     ts: np.ndarray

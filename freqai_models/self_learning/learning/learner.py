@@ -353,6 +353,11 @@ class PairLearner:
         self.state.push_replay(s.windows[keep], s.features[keep], s.targets[keep])
         self.state.last_learned_ts.assign(max(int(s.ts[rows].max()), self.last_learned_ts))
 
+    def share(self) -> None:
+        """Hand the pair's wide statistics to the pool (after a restore)."""
+        with self.lock:
+            self._publish()
+
     def _publish(self) -> None:
         if self.pool is not None and self.pair is not None:
             self.pool.publish(self.pair, self.wide_stats())

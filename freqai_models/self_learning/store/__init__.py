@@ -3,6 +3,8 @@
     store = ModelStore(root, keep_versions=3)
     pair_store = store.pair("BTC/USDT")
     info = pair_store.save(modules, metadata, graph_keys)   # VersionInfo
+    info = pair_store.save_snapshot(snapshot_variables(modules), metadata, graph_keys,
+                                    build_modules=lambda: modules)  # only for a full save
     restored = pair_store.restore(modules)                  # RestoreResult | None
 
 See pair_store.py for the on-disk layout and the guarantees.

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +21,19 @@ from self_learning.store.layout import tmp_name
 
 _CHUNK = 1 << 20
 # fsync releases the GIL; a few at once lets the filesystem batch them into one journal commit.
+# One pool for the process: threads made per save would each cost a malloc arena over time.
 _FSYNC_THREADS = 4
+_POOL: ThreadPoolExecutor | None = None
+_POOL_GUARD = threading.Lock()
+
+
+def _fsync_pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_GUARD:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=_FSYNC_THREADS,
+                                       thread_name_prefix="self-learning-fsync")
+        return _POOL
 
 
 def fsync_path(path: Path) -> None:
@@ -39,8 +52,7 @@ def fsync_many(paths: Iterable[Path]) -> None:
         for path in paths:
             fsync_path(path)
         return
-    with ThreadPoolExecutor(max_workers=_FSYNC_THREADS) as pool:
-        list(pool.map(fsync_path, paths))
+    list(_fsync_pool().map(fsync_path, paths))
 
 
 def sha256_file(path: Path) -> str:

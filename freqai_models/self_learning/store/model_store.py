@@ -6,27 +6,35 @@ import threading
 from pathlib import Path
 
 from self_learning.store.pair_store import PairStore
+from self_learning.store.templates import GraphTemplates
 
 
 class ModelStore:
     """`root` is `user_data/models/<identifier>/self_learning`; created on the first save.
 
     `keep_versions` versions are kept per pair (the newest ones); older versions written by
-    the store are removed after each save, anything else in the folders is left alone.
+    the store are removed after each save, anything else in the folders is left alone. Pairs
+    share graph templates: a graph key's SavedModel graph is traced and written in full once
+    per process, every other save of any pair with that key writes only its variables.
     """
 
-    def __init__(self, root: Path, keep_versions: int = 3):
+    def __init__(self, root: Path, keep_versions: int = 3,
+                 templates: GraphTemplates | None = None):
         if isinstance(keep_versions, bool) or not isinstance(keep_versions, int) \
                 or keep_versions < 1:
             raise ValueError(f"keep_versions must be an int >= 1, got {keep_versions!r}")
         self.root = Path(root)
         self.keep_versions = keep_versions
         self._pairs: dict[str, PairStore] = {}
+        # Graphs by (network, graph key), for every pair (pass PROCESS_TEMPLATES to share them
+        # with every store of the process).
+        self.templates = templates if templates is not None else GraphTemplates()
         self._guard = threading.Lock()
 
     def pair(self, pair: str) -> PairStore:
         """The store of one pair; ValueError for names that could escape the root."""
         with self._guard:
             if pair not in self._pairs:
-                self._pairs[pair] = PairStore(self.root, pair, self.keep_versions)
+                self._pairs[pair] = PairStore(self.root, pair, self.keep_versions,
+                                               self.templates)
             return self._pairs[pair]

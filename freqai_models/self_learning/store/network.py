@@ -1,79 +1,92 @@
-"""One network on disk: a SavedModel folder, written in full or by reusing the previous graph.
+"""One network on disk: a SavedModel folder, written from a graph template or in full.
 
-A full `tf.saved_model.save` traces and serialises every function (~200-400 ms per network).
-When the caller says the graph is unchanged (same graph key as the previous version), the
-previous version's graph files are copied and only `variables/variables` is rewritten with
-`tf.train.Checkpoint(root=module).write`. The first such write of a module object runs
-eagerly (~15-30 ms); from the second on it runs inside a tf.function cached per module
-(traced once, ~200 ms, then ~4 ms), so a restarted process's first save stays cheap and
-frequent autosaves get cheaper. The traced write produces two data shards instead of one,
-which loaders handle transparently. The result is still an ordinary
-SavedModel: `tf.saved_model.load` restores the new values into the copied object graph.
-As a guard, the checkpoint's variable layout (names, shapes, dtypes) must equal the previous
-one; otherwise the graph key lied (e.g. an optimizer built lazily after the first save) and
-the network is written in full.
+Given a snapshot of the module's variables (`snapshot.snapshot_variables`) and the caller's
+graph key, the graph files come from a template (`templates.py`: this process's earlier full
+save with that key, for any pair, or the pair's previous version on disk) and only the
+checkpoint is written, from the snapshot, with one SaveV2 op: no tracing, a few ms. Without a
+fitting template the module itself is saved with `tf.saved_model.save` (it must hold the
+snapshot's values), and that save becomes the template for its key. As a guard, a template is
+used only when the snapshot's variable layout (checkpoint keys, shapes, dtypes) equals the
+template's; otherwise the graph key lied (e.g. an optimizer built lazily after the first
+save) and the network is written in full.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import shutil
-import threading
-import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from self_learning.store.atomic import copy_file, list_dirs, list_files, sha256_file
-from self_learning.store.layout import VARIABLES_DIR, VARIABLES_PREFIX
+from self_learning.store.layout import VARIABLES_PREFIX
 from self_learning.store.snapshot import module_variables
+from self_learning.store.templates import (
+    OBJECT_GRAPH_KEY,
+    VALUE_SUFFIX,
+    GraphTemplate,
+    GraphTemplates,
+    variables_layout,
+)
 
 logger = logging.getLogger(__name__)
 
-# Checkpoint keys: a variable's value at `<object path>/.ATTRIBUTES/VARIABLE_VALUE`.
-_VALUE, _OBJECT_GRAPH = "/.ATTRIBUTES/VARIABLE_VALUE", "_CHECKPOINTABLE_OBJECT_GRAPH"
-_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_WRITERS_GUARD = threading.Lock()
 
-
-def variables_layout(folder: Path) -> str:
-    """sha256 of the sorted (key, shape, dtype) list of the network's checkpoint."""
-    reader = tf.train.load_checkpoint(str(folder / VARIABLES_PREFIX))
-    shapes = reader.get_variable_to_shape_map()
-    dtypes = reader.get_variable_to_dtype_map()
-    rows = sorted((key, list(shape), dtypes[key].name) for key, shape in shapes.items())
-    return hashlib.sha256(json.dumps(rows).encode("utf-8")).hexdigest()
-
-
-def save_network(module: tf.Module, dest: Path, graph_key: str,
+def save_network(dest: Path, graph_key: str, values: Mapping[str, np.ndarray],
+                 module: Callable[[], tf.Module], templates: GraphTemplates,
                  previous: tuple[Path, Mapping[str, Any]] | None) -> tuple[bool, str]:
-    """Write `module` into the new folder `dest`; returns (graph reused, variables layout)."""
-    if previous is not None and _can_reuse(previous, graph_key):
-        prev_dir, prev_doc = previous
-        for sub in list_dirs(prev_dir):  # keep empty folders such as assets/
-            (dest / sub.relative_to(prev_dir)).mkdir(parents=True, exist_ok=True)
-        for rel in _graph_files(prev_doc):
-            copy_file(prev_dir / rel, dest / rel)
-        (dest / VARIABLES_DIR).mkdir(parents=True, exist_ok=True)
-        _write_checkpoint(module, dest / VARIABLES_PREFIX)
-        layout = variables_layout(dest)
-        if layout == prev_doc["variables_layout"]:
-            return True, layout
+    """Write one network into the new folder `dest`; returns (graph reused, variables layout).
+
+    `module()` is called only for a full save and must return the module holding `values`."""
+    name = dest.name
+    template = templates.get(name, graph_key) or _template_from(previous, graph_key)
+    if template is not None and _write_from(template, dest, values):
+        templates.put(name, graph_key, template)
+        return True, template.layout_hash
+    if template is not None:
         logger.warning(
-            "%s: graph key %r is unchanged but the variables differ from %s; writing the full "
-            "SavedModel (build every variable, incl. optimizer slots, before the first save).",
-            dest.name, graph_key, prev_dir,
-        )
-        shutil.rmtree(dest)
-    with _WRITERS_GUARD:  # the module may have new variables: trace its writer again later
-        _WRITERS.pop(module, None)
-    tf.saved_model.save(module, str(dest))
-    return False, variables_layout(dest)
+            "%s: graph key %r is unchanged but the variables differ from its saved graph; "
+            "writing the full SavedModel (build every variable, incl. optimizer slots, before "
+            "the first save).", name, graph_key)
+    with templates.making(name, graph_key):
+        made = templates.get(name, graph_key)  # another pair's writer may have made it
+        if made is not None and made is not template and _write_from(made, dest, values):
+            return True, made.layout_hash
+        tf.saved_model.save(module(), str(dest))
+        template = GraphTemplate.from_saved_model(dest)
+        templates.put(name, graph_key, template)
+    return False, template.layout_hash
+
+
+def _write_from(template: GraphTemplate, dest: Path, values: Mapping[str, np.ndarray]) -> bool:
+    """Write `dest` from the template; False (nothing left behind) when it does not fit."""
+    if not template.fits(values):
+        return False
+    template.write(dest, values)
+    if variables_layout(dest) == template.layout_hash:
+        return True
+    shutil.rmtree(dest)
+    return False
+
+
+def _template_from(previous: tuple[Path, Mapping[str, Any]] | None,
+                   graph_key: str) -> GraphTemplate | None:
+    """The template of the pair's previous version when its graph key matches and its graph
+    files are intact (a damaged one is passed over with a warning)."""
+    if previous is None:
+        return None
+    prev_dir, doc = previous
+    if doc.get("graph_key") != graph_key or not doc.get("variables_layout"):
+        return None
+    try:
+        template = GraphTemplate.from_saved_model(prev_dir, doc["files"])
+    except Exception as err:  # noqa: BLE001 - any unreadable file means "write in full"
+        logger.warning("Not reusing the graph of %s: %s", prev_dir, err)
+        return None
+    return template if template.layout_hash == doc["variables_layout"] else None
 
 
 def read_network(module: tf.Module, folder: Path) -> None:
@@ -91,41 +104,6 @@ def read_network(module: tf.Module, folder: Path) -> None:
         logger.info("%s: read optimizer slots saved one per weight into flat slots", folder.name)
 
 
-def _write_checkpoint(module: tf.Module, prefix: Path) -> None:
-    """Eager on a module's first write, then through a cached tf.function (holds it weakly)."""
-    with _WRITERS_GUARD:
-        writer = _WRITERS.get(module)
-        if writer is None:
-            _WRITERS[module] = "eager-once"
-        elif isinstance(writer, str):
-            checkpoint = tf.train.Checkpoint(root=weakref.ref(module))
-            writer = tf.function(checkpoint.write,
-                                 input_signature=[tf.TensorSpec([], tf.string)])
-            _WRITERS[module] = writer
-    if callable(writer):
-        writer(tf.constant(str(prefix)))
-    else:
-        tf.train.Checkpoint(root=module).write(str(prefix))
-
-
-def _graph_files(doc: Mapping[str, Any]) -> list[str]:
-    return [rel for rel in doc["files"] if not rel.startswith(VARIABLES_DIR + "/")]
-
-
-def _can_reuse(previous: tuple[Path, Mapping[str, Any]], graph_key: str) -> bool:
-    """Same graph key, and the previous graph files are present and intact."""
-    prev_dir, doc = previous
-    if doc.get("graph_key") != graph_key or not doc.get("variables_layout"):
-        return False
-    files = doc["files"]
-    present = set(list_files(prev_dir))
-    for rel in _graph_files(doc):
-        if rel not in present or sha256_file(prev_dir / rel) != files[rel]["sha256"]:
-            logger.warning("Not reusing the graph of %s: %s is missing or changed.", prev_dir, rel)
-            return False
-    return True
-
-
 def read_split_variables(module: tf.Module, prefix: str) -> bool:
     """Upgrade a checkpoint in which a variable of `module` was saved as a list of pieces
     (`path/0`, `path/1`, ...: FusedAdam's slots before they became flat): each such variable
@@ -133,16 +111,16 @@ def read_split_variables(module: tf.Module, prefix: str) -> bool:
     unless every variable is then accounted for and every saved value used exactly once (the
     other variables were already read by `tf.train.Checkpoint.read`)."""
     reader = tf.train.load_checkpoint(prefix)
-    saved = set(reader.get_variable_to_shape_map()) - {_OBJECT_GRAPH}
+    saved = set(reader.get_variable_to_shape_map()) - {OBJECT_GRAPH_KEY}
     used, upgrades = set(), {}
     for path, variable in module_variables(module).items():
-        key = f"{path}{_VALUE}"
+        key = f"{path}{VALUE_SUFFIX}"
         if key in saved:
             used.add(key)
             continue
         pieces = []
-        while f"{path}/{len(pieces)}{_VALUE}" in saved:
-            pieces.append(f"{path}/{len(pieces)}{_VALUE}")
+        while f"{path}/{len(pieces)}{VALUE_SUFFIX}" in saved:
+            pieces.append(f"{path}/{len(pieces)}{VALUE_SUFFIX}")
         if not pieces:
             return False
         value = np.concatenate([reader.get_tensor(k).reshape(-1) for k in pieces])

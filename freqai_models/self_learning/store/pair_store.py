@@ -12,6 +12,11 @@ crash at any moment leaves every earlier version intact. Restore trusts only wha
 (schema, checksums, every file present), newest version first; CURRENT is for people and
 tools, so a crash between publishing and updating CURRENT loses nothing.
 
+`save(modules, ...)` writes modules as they are; `save_snapshot(values, ...)` writes a
+snapshot taken earlier (the lifecycle's path: it needs no copy of the modules except for a
+network's very first full SavedModel). Graphs come from templates shared by all pairs of the
+store (templates.py), so only the first save of a graph key in a process traces anything.
+
 Thread safety: `save` and `restore` hold a per-pair lock shared by every PairStore of the same
 folder in this process, so two concurrent saves of one pair (e.g. the autosave thread and a
 shutdown save) run one after the other. Only one process may write a pair folder at a time.
@@ -20,11 +25,10 @@ shutdown save) run one after the other. Only one process may write a pair folder
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,9 +41,14 @@ from self_learning.store.atomic import (
     publish_dir,
     remove_dir_atomic,
     replace_json_atomic,
-    sha256_file,
     sync_tree,
     write_json,
+)
+from self_learning.store.checks import (
+    carries_our_metadata,
+    check_file,
+    check_modules,
+    check_save_args,
 )
 from self_learning.store.layout import (
     CURRENT_FILE,
@@ -53,7 +62,8 @@ from self_learning.store.layout import (
 )
 from self_learning.store.network import read_network, save_network
 from self_learning.store.retention import versions_to_remove
-from self_learning.store.snapshot import assign_snapshot, snapshot_variables
+from self_learning.store.snapshot import Snapshot, assign_snapshot, snapshot_variables
+from self_learning.store.templates import GraphTemplates
 
 logger = logging.getLogger(__name__)
 
@@ -85,36 +95,81 @@ class RestoreResult:
 class PairStore:
     """Versions of one pair's networks below `<root>/<safe pair name>`."""
 
-    def __init__(self, root: Path, pair: str, keep_versions: int = 3):
+    def __init__(self, root: Path, pair: str, keep_versions: int = 3,
+                 templates: GraphTemplates | None = None):
         self.pair = pair
         self.path = pair_dir(root, pair)
         self.keep_versions = keep_versions
+        self._templates = templates if templates is not None else GraphTemplates()
         self._lock = _folder_lock(self.path)
 
     @property
     def versions(self) -> list[int]:
         """Version numbers written by this store (foreign `vNNNNNN` folders excluded), oldest
         first. Listed, not verified: restore still checks each one."""
-        return [n for n, folder in self._version_folders() if _carries_our_metadata(folder)]
+        return [n for n, folder in self._version_folders() if carries_our_metadata(folder)]
 
     @property
     def latest(self) -> int | None:
         versions = self.versions
         return versions[-1] if versions else None
 
+    def newest_metadata(self) -> dict[str, dict[str, Any]] | None:
+        """The metadata documents of the newest version this store wrote, by network; read,
+        not verified (for quick checks before a restore, which verifies everything)."""
+        for _, folder in reversed(self._version_folders()):
+            if carries_our_metadata(folder):
+                return {path.name[: -len(METADATA_SUFFIX)]: meta.read(path)
+                        for path in sorted(folder.glob(f"*{METADATA_SUFFIX}"))}
+        return None
+
     def save(self, modules: Mapping[str, tf.Module], metadata: Mapping[str, Mapping[str, Any]],
              graph_keys: Mapping[str, str]) -> VersionInfo:
         """Write all networks as a new version; returns once it is published and durable."""
-        fields = _check_save_args(modules, metadata, graph_keys)
+        check_modules(modules)
+        fields = check_save_args(list(modules), metadata, graph_keys)
+        # Walked afresh: a module may have gained variables since an earlier save.
+        values = snapshot_variables(modules, cached=False)
+        return self._save(values, lambda: modules, fields, graph_keys)
+
+    def save_snapshot(self, values: Snapshot, metadata: Mapping[str, Mapping[str, Any]],
+                      graph_keys: Mapping[str, str],
+                      build_modules: Callable[[], Mapping[str, tf.Module]]) -> VersionInfo:
+        """Write a snapshot taken earlier (`snapshot_variables`) as a new version.
+
+        The graphs come from the store's templates (any pair's, same graph key);
+        `build_modules()` is called at most once, only when a network has no template yet,
+        and must return modules of the same architecture holding exactly `values`."""
+        if not isinstance(values, Mapping) or not values:
+            raise ValueError("values must be a non-empty snapshot (snapshot_variables)")
+        for name in values:
+            check_network_name(name)
+        fields = check_save_args(list(values), metadata, graph_keys)
+        return self._save(values, build_modules, fields, graph_keys)
+
+    def _save(self, values: Snapshot, build_modules, fields, graph_keys) -> VersionInfo:
+        built: list[Mapping[str, tf.Module]] = []
+
+        def module(name: str) -> tf.Module:
+            if not built:
+                modules = build_modules()
+                check_modules(modules)
+                if set(modules) != set(values):
+                    raise ValueError(f"build_modules() gave {sorted(modules)}, the snapshot "
+                                     f"has {sorted(values)}")
+                built.append(modules)
+            return built[0][name]
+
         with self._lock:
             start = time.perf_counter()
             self.path.mkdir(parents=True, exist_ok=True)
             self._remove_leftovers()
             number = max([n for n, _ in self._version_folders()], default=0) + 1
-            previous = self._previous_docs(list(modules))
+            previous = self._previous_docs(list(values))
             tmp = self.path / tmp_name(version_dirname(number))
             try:
-                reused = self._write_version(tmp, number, modules, fields, graph_keys, previous)
+                reused = self._write_version(tmp, number, values, module, fields, graph_keys,
+                                             previous)
                 sync_tree(tmp)
                 final = self.path / version_dirname(number)
                 publish_dir(tmp, final)
@@ -126,7 +181,7 @@ class PairStore:
             self._apply_retention(number)
             info = VersionInfo(number, final, (time.perf_counter() - start) * 1e3, reused)
         logger.info("Saved %s %s (%d networks, %d graphs reused, %.0f ms)", self.pair,
-                    final.name, len(modules), len(reused), info.duration_ms)
+                    final.name, len(values), len(reused), info.duration_ms)
         return info
 
     def restore(self, modules: Mapping[str, tf.Module]) -> RestoreResult | None:
@@ -166,12 +221,13 @@ class PairStore:
                         self.pair, self.path)
         return None
 
-    def _write_version(self, tmp: Path, number: int, modules, fields, graph_keys,
-                       previous) -> tuple[str, ...]:
+    def _write_version(self, tmp: Path, number: int, values: Snapshot, module, fields,
+                       graph_keys, previous) -> tuple[str, ...]:
         tmp.mkdir()
         reused = []
-        for name, module in modules.items():
-            was_reused, layout = save_network(module, tmp / name, graph_keys[name],
+        for name in values:
+            was_reused, layout = save_network(tmp / name, graph_keys[name], values[name],
+                                              lambda n=name: module(n), self._templates,
                                               previous.get(name))
             if was_reused:
                 reused.append(name)
@@ -191,7 +247,7 @@ class PairStore:
             if doc["version"] != number:
                 raise meta.MetadataError(f"{name}.json says version {doc['version']!r}")
             for rel, expected in doc["files"].items():
-                _check_file(folder / name / rel, f"{name}/{rel}", expected)
+                check_file(folder / name / rel, f"{name}/{rel}", expected)
             docs[name] = doc
         return docs
 
@@ -232,53 +288,8 @@ class PairStore:
             logger.info("Removed %s left by an interrupted save.", entry)
 
     def _apply_retention(self, newest: int) -> None:
-        ours = {n: folder for n, folder in self._version_folders() if _carries_our_metadata(folder)}
+        ours = {n: folder for n, folder in self._version_folders() if carries_our_metadata(folder)}
         for number in versions_to_remove(ours, self.keep_versions, protect=[newest]):
             remove_dir_atomic(ours[number])
             logger.debug("Removed %s (keeping the last %d versions).", ours[number],
                          self.keep_versions)
-
-
-def _carries_our_metadata(folder: Path) -> bool:
-    """True when the folder holds metadata of this store in a schema this build understands."""
-    docs = list(folder.glob(f"*{METADATA_SUFFIX}"))
-    if not docs:
-        return False
-    for path in docs:
-        try:
-            doc = meta.read(path)
-        except meta.MetadataError:
-            return False
-        if doc.get("schema_version") != meta.SCHEMA_VERSION:
-            return False
-    return True
-
-
-def _check_file(path: Path, label: str, expected: Mapping[str, Any]) -> None:
-    if not path.is_file():
-        raise meta.MetadataError(f"file {label} is missing")
-    size = os.path.getsize(path)
-    if size != expected.get("bytes"):
-        raise meta.MetadataError(
-            f"file {label} has {size} bytes, expected {expected.get('bytes')} (truncated?)"
-        )
-    if sha256_file(path) != expected.get("sha256"):
-        raise meta.MetadataError(f"file {label} fails its sha256 checksum (corrupted)")
-
-
-def _check_save_args(modules, metadata, graph_keys) -> dict[str, dict[str, Any]]:
-    """Validate everything before writing anything; returns the JSON-ready caller fields."""
-    if not isinstance(modules, Mapping) or not modules:
-        raise ValueError("modules must be a non-empty mapping of name -> tf.Module")
-    for name, module in modules.items():
-        check_network_name(name)
-        if not isinstance(module, tf.Module):
-            raise ValueError(f"modules[{name!r}] must be a tf.Module, got {type(module).__name__}")
-    for label, given in (("metadata", metadata), ("graph_keys", graph_keys)):
-        if not isinstance(given, Mapping) or set(given) != set(modules):
-            keys = sorted(given) if isinstance(given, Mapping) else type(given).__name__
-            raise ValueError(f"{label} must have exactly the keys {sorted(modules)}, got {keys}")
-    for name, key in graph_keys.items():
-        if not isinstance(key, str) or not key:
-            raise ValueError(f"graph_keys[{name!r}] must be a non-empty string, got {key!r}")
-    return {name: meta.caller_fields(name, metadata[name]) for name in modules}

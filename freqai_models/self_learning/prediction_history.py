@@ -1,0 +1,69 @@
+"""PredictionHistory: what the model said for each recent candle of a pair, when it said it.
+
+In live trading FreqAI hands the model the whole recent dataframe every candle, but only the
+newest candle is new. Its rows keep the predictions made when each was the newest (the
+training counter of those rows therefore never falls, and nothing is recomputed); rows never
+predicted before (a fresh start, a restart) are predicted once with the model as it is.
+Pure numpy; the runtime owns one per pair.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from self_learning.predictions import SCORE_NAMES, Predictions
+
+FIELDS = ("s_close", "liq_up", "liq_down", "novelty", "training_counter", "ok")
+
+
+class PredictionHistory:
+    def __init__(self, keep: int):
+        self.keep = int(keep)
+        self._ts = np.zeros(0, np.int64)
+        self._values: dict[str, np.ndarray] = {}
+
+    def remember(self, p: Predictions) -> None:
+        """Add (or overwrite) the rows of `p`, keeping the newest `keep` candles."""
+        if len(p.ts) == 0:
+            return
+        incoming = {**{f: np.asarray(getattr(p, f)) for f in FIELDS},
+                    **{f"score_{k}": np.asarray(p.scores.get(k, np.full(len(p.ts), np.nan)))
+                       for k in SCORE_NAMES}}
+        if len(self._ts):
+            old = ~np.isin(self._ts, p.ts)
+            ts = np.concatenate([self._ts[old], p.ts])
+            values = {k: np.concatenate([self._values[k][old], v]) for k, v in incoming.items()}
+        else:
+            ts, values = np.asarray(p.ts, np.int64), incoming
+        order = np.argsort(ts, kind="stable")[-self.keep:]
+        self._ts = ts[order]
+        self._values = {k: v[order] for k, v in values.items()}
+
+    def missing(self, ts: np.ndarray) -> np.ndarray:
+        """Mask of the timestamps never predicted (or forgotten)."""
+        return ~np.isin(ts, self._ts)
+
+    def lookup(self, ts: np.ndarray) -> Predictions:
+        """The remembered rows for `ts` (every one must be remembered)."""
+        pos = np.searchsorted(self._ts, ts)
+        fields = {f: self._values[f][pos] for f in FIELDS}
+        scores = {k: self._values[f"score_{k}"][pos] for k in SCORE_NAMES}
+        return Predictions(np.asarray(ts), **fields, scores=scores)
+
+
+def merge(base: Predictions, rows: Predictions) -> Predictions:
+    """`base` covers every candle; the candles of `rows` take their values from it."""
+    if len(rows.ts) == 0:
+        return base
+    pos = np.searchsorted(base.ts, rows.ts)
+    fields = {}
+    for name in FIELDS:
+        values = np.array(getattr(base, name), copy=True)
+        values[pos] = getattr(rows, name)
+        fields[name] = values
+    scores = {}
+    for name in SCORE_NAMES:
+        values = np.array(base.scores.get(name, np.full(len(base.ts), np.nan)), copy=True)
+        values[pos] = rows.scores.get(name, np.full(len(rows.ts), np.nan))
+        scores[name] = values
+    return Predictions(base.ts, learned=rows.learned, scores=scores, **fields)

@@ -1,0 +1,93 @@
+"""BackgroundSaver: pairs are written concurrently, one pair never twice at once, a waiting
+save is replaced by a newer one, a failure is logged and retried later, and backtests write
+in place on the caller's thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from self_learning.autosave import BackgroundSaver, SaveJob, SaveOutcome
+
+TIMEOUT_S = 10
+
+
+class Recorder:
+    """Jobs that block until released and record who ran when (and how many at once)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.running: dict[str, int] = {}
+        self.most_at_once = 0
+        self.same_pair_overlap = False
+        self.ran: list[str] = []
+        self.saved: list[tuple[str, int]] = []
+        self.release = threading.Event()
+        self.started = threading.Semaphore(0)
+
+    def job(self, pair: str, label: str, counter: int = 1) -> SaveJob:
+        def write() -> SaveOutcome:
+            with self.lock:
+                self.same_pair_overlap |= self.running.get(pair, 0) > 0
+                self.running[pair] = self.running.get(pair, 0) + 1
+                self.most_at_once = max(self.most_at_once, sum(self.running.values()))
+                self.ran.append(label)
+            self.started.release()
+            assert self.release.wait(TIMEOUT_S)
+            with self.lock:
+                self.running[pair] -= 1
+            return SaveOutcome(counter, ("net",))
+
+        return SaveJob(pair, write)
+
+    def on_saved(self, pair: str, outcome: SaveOutcome) -> None:
+        self.saved.append((pair, outcome.training_counter))
+
+
+def test_pairs_are_written_concurrently_and_a_waiting_save_is_replaced():
+    """Two workers write A and B at the same time; while A is written, A's next two requests
+    coalesce into the newest one, which runs after A's first save, never beside it."""
+    rec = Recorder()
+    saver = BackgroundSaver(60, rec.on_saved, workers=2)
+    saver.submit(rec.job("A", "A1", 1))
+    saver.submit(rec.job("B", "B1", 1))
+    assert rec.started.acquire(timeout=TIMEOUT_S) and rec.started.acquire(timeout=TIMEOUT_S)
+    saver.submit(rec.job("A", "A2", 2))
+    saver.submit(rec.job("A", "A3", 3))
+    time.sleep(0.2)  # a free worker must not pick A while A1 is being written
+    assert sorted(rec.ran) == ["A1", "B1"]
+    rec.release.set()
+    assert saver.stop(TIMEOUT_S)
+    assert rec.ran[2:] == ["A3"] and rec.most_at_once == 2 and not rec.same_pair_overlap
+    assert sorted(rec.saved) == [("A", 1), ("A", 3), ("B", 1)]
+
+
+def test_failed_save_is_logged_and_not_counted_as_saved(caplog):
+    """A write that raises logs one error naming the pair and the error; on_saved is not
+    called (the pair stays dirty, so the next interval retries)."""
+    saved = []
+
+    def fail() -> SaveOutcome:
+        raise OSError("disk full")
+
+    saver = BackgroundSaver(60, lambda pair, outcome: saved.append(pair))
+    caplog.set_level(logging.ERROR)
+    saver.submit(SaveJob("A", fail))
+    assert saver.stop(TIMEOUT_S)
+    assert saved == []
+    assert "Saving models for A failed (OSError: disk full)" in caplog.text
+
+
+def test_without_background_saves_are_written_on_the_callers_thread():
+    """Backtests: submit returns after the write, done by the calling thread."""
+    threads = []
+
+    def write() -> SaveOutcome:
+        threads.append(threading.current_thread())
+        return SaveOutcome(1, ())
+
+    saver = BackgroundSaver(60, lambda pair, outcome: None, background=False)
+    saver.submit(SaveJob("A", write))
+    assert threads == [threading.current_thread()]
+    assert saver.wait_idle(0.1)

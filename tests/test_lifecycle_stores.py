@@ -1,0 +1,137 @@
+"""Which stored learner a run may load: restores that travel in time are refused, a run's
+own store is replaced when it holds a later run, a backtest can start from the live model
+(read only) when asked, and the shutdown line names every pair's counter."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
+
+from self_learning.lifecycle import SelfLearningRuntime
+from self_learning.timeline import RestoreRefused, iso_utc
+
+PAIR = "BTC/USDT"
+ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+
+
+@pytest.fixture(scope="module")
+def candles():
+    return planted_candles(1600, seed=5)
+
+
+def files_of(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def live_runtime(root: Path) -> SelfLearningRuntime:
+    deterministic()
+    return SelfLearningRuntime(small_config(), root, TIMEFRAME_S)
+
+
+def backtest_runtime(root: Path, seed: Path | None = None) -> SelfLearningRuntime:
+    deterministic()
+    return SelfLearningRuntime(small_config(), root, TIMEFRAME_S, background_saves=False,
+                               seed_root=seed, store_is_live=False)
+
+
+def trained_store(root: Path, candles, end: int) -> int:
+    """A live store whose pair learned candles[:end]; returns its last learned candle."""
+    runtime = live_runtime(root)
+    runtime.fit(PAIR, FEATURES, candles.rows(slice(0, end)))
+    assert runtime.shutdown()
+    return runtime.known(PAIR).last_learned_ts
+
+
+def test_live_store_refuses_a_restore_that_travels_in_time(tmp_path, candles, caplog):
+    """Data that ends before the stored learner's last candle: one error line saying what to
+    do, RestoreRefused on every try (logged once), nothing written to the store; once the
+    data reaches past that candle the learner loads and learns on."""
+    root = tmp_path / "self_learning"
+    learned = trained_store(root, candles, 1200)
+    before = files_of(root)
+    caplog.set_level(logging.INFO)
+    runtime = live_runtime(root)
+    older = candles.rows(slice(0, 800))
+    message = (rf"Refusing to load {PAIR}: the models of {PAIR} in \S+ learned candles up to "
+               rf"{iso_utc(learned)}, later than the newest candle of the data now "
+               rf"\({iso_utc(int(older.ts[-1]))}\).*move \S+ away to start it fresh")
+    for _ in range(2):
+        with pytest.raises(RestoreRefused, match=message):
+            runtime.fit(PAIR, FEATURES, older)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and re.search(message, errors[0].getMessage())
+    assert runtime.known(PAIR) is None and runtime.shutdown()
+    assert files_of(root) == before
+
+    report = runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1300)))
+    assert report.mode == "incremental" and report.samples > 0
+    assert re.search(rf"Restored {PAIR}: training counter 1 .*last learned candle {ISO}$",
+                     caplog.text, re.MULTILINE)
+
+
+def test_backtest_store_replaces_an_earlier_run_that_knows_later_candles(tmp_path, candles,
+                                                                        caplog):
+    """A run's own store holding a later run of the same backtest is not resumed: one
+    warning, then fresh models trained on this run's data, saved into the same folder."""
+    root = tmp_path / "self_learning_runs" / "backtest-x"
+    first = backtest_runtime(root)
+    first.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+    caplog.set_level(logging.INFO)
+    again = backtest_runtime(root)
+    report = again.fit(PAIR, FEATURES, candles.rows(slice(0, 800)))
+    assert report.mode == "full" and report.training_counter == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith(f"Not resuming {PAIR}: ")
+    assert "from an earlier run of this backtest" in warnings[0]
+    assert f"created new model encoder for {PAIR}" in caplog.text
+    assert again.store.pair(PAIR).versions == [1, 2]
+
+
+def test_backtest_resumes_its_own_store_when_it_knows_only_earlier_candles(tmp_path, candles):
+    """An interrupted backtest's store (learned up to an earlier window) is resumed."""
+    root = tmp_path / "run"
+    backtest_runtime(root).fit(PAIR, FEATURES, candles.rows(slice(0, 1000)))
+    report = backtest_runtime(root).fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+    assert report.mode == "incremental" and report.samples > 0 and report.training_counter == 2
+
+
+def test_backtest_starts_from_the_live_model_only_when_it_learned_nothing_later(
+        tmp_path, candles, caplog):
+    """backtest_from_live_model: check_seed refuses a live model that learned candles at or
+    after the run's first candle; for a later start the run loads it, learns the new
+    candles, and saves into its own store; the live store stays byte-identical."""
+    live = tmp_path / "self_learning"
+    learned = trained_store(live, candles, 1000)
+    before = files_of(live)
+    runtime = backtest_runtime(tmp_path / "run", seed=live)
+    with pytest.raises(RestoreRefused, match=(
+            rf"backtest_from_live_model: the live model in \S+ learned candles after this "
+            rf"run's start \({iso_utc(learned)}\): {PAIR} up to {ISO}\. .*set "
+            "backtest_from_live_model to false")):
+        runtime.check_seed([PAIR], learned)
+    runtime.check_seed([PAIR, "ETH/USDT"], int(candles.ts[1000]))  # starts after: allowed
+
+    caplog.set_level(logging.INFO)
+    report = runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+    assert f"Restored {PAIR} from the live model: training counter 1" in caplog.text
+    assert report.mode == "incremental" and report.samples > 0
+    assert runtime.store.pair(PAIR).versions == [1]
+    assert files_of(live) == before
+
+
+def test_shutdown_line_names_each_pairs_counter(tmp_path, candles, caplog):
+    """`models saved: ...` lists every pair with its own training counter."""
+    runtime = live_runtime(tmp_path)
+    runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 900)))
+    runtime.fit("ETH/USDT", FEATURES, candles.rows(slice(0, 900)))
+    runtime.fit("ETH/USDT", FEATURES, candles.rows(slice(0, 1000)))
+    caplog.set_level(logging.INFO)
+    assert runtime.shutdown()
+    assert re.search(r"models saved: \d pair\(s\) written at shutdown in [0-9.]+ s; training "
+                     rf"counter per pair: {PAIR} 1, ETH/USDT 2$", caplog.text, re.MULTILINE)
