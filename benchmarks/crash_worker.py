@@ -79,9 +79,9 @@ def main() -> int:
     total = len(candles)
     seen = np.searchsorted(candles.ts, learner.last_seen_ts, side="right")
     start = max(int(seen), FIT_CANDLES)
-    runtime.observe(pair, names, candles.rows(slice(0, start + 1)))  # history first, as live
+    runtime.predict(pair, names, candles.rows(slice(0, start + 1)), learn=True)  # history first, as live
     for i in range(start + 1, total):
-        runtime.observe(pair, names, candles.rows(slice(i, i + 1)))
+        runtime.predict(pair, names, candles.rows(slice(i, i + 1)), learn=True)
         print(json.dumps({"event": "progress", "candle": i}), flush=True)
     runtime.shutdown()
     print(json.dumps({"event": "done", "counter": learner.training_counter}), flush=True)

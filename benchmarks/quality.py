@@ -366,6 +366,8 @@ def print_tables(out: dict[str, float], pairs: list[str], models: list[str]) -> 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", nargs="+", default=PAIRS, help="X/BTC pairs of the data")
+    parser.add_argument("--datadir", default=str(DATA),
+                        help="folder of <PAIR>-5m.feather candles (default ../shared/data)")
     parser.add_argument("--timerange", default=DEFAULT_TIMERANGE,
                         help="backtest range YYYYMMDD-YYYYMMDD (training days come before it)")
     parser.add_argument("--self-learning-config", default="{}", metavar="JSON",
@@ -408,6 +410,8 @@ def run_models(args: argparse.Namespace, tmp: Path) -> dict[str, tuple[Path, str
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    global DATA
+    DATA = Path(args.datadir)
     began = time.monotonic()
     fp = json.loads(CONFIG.read_text())["freqai"]["feature_parameters"]
     truth = {p: load_truth(p, fp["label_period_candles"]) for p in args.pairs}

@@ -27,8 +27,9 @@ def test_bad_value_names_the_key(key, value, match):
 
 def test_backtest_from_live_model_is_off_unless_asked():
     """Backtests never start from the live store unless the user opts in."""
-    assert parse_config({}).backtest_from_live_model is False
-    assert parse_config({"self_learning": {"backtest_from_live_model": True}}
+    fp = {"feature_parameters": {"label_period_candles": 12}}
+    assert parse_config(fp).backtest_from_live_model is False
+    assert parse_config({**fp, "self_learning": {"backtest_from_live_model": True}}
                         ).backtest_from_live_model is True
 
 

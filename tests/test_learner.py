@@ -17,6 +17,7 @@ from synthetic import (
 
 from self_learning.learning.learner import PairLearner
 from self_learning.learning.quality import quality_weight
+from self_learning.predictions import SCORE_NAMES
 
 H = 6
 
@@ -88,7 +89,7 @@ def test_online_block_equals_candle_by_candle(candles):
     assert len(preds_block.ts) == len(s_close) == 300
     np.testing.assert_array_equal(preds_block.s_close, s_close)
     np.testing.assert_array_equal(preds_block.novelty, np.concatenate([p.novelty for p in pieces]))
-    for name in ("ic", "hit_rate", "band_up", "band_down", "drift"):
+    for name in SCORE_NAMES:
         np.testing.assert_array_equal(preds_block.scores[name],
                                       np.concatenate([p.scores[name] for p in pieces]))
     assert block.training_counter == single.training_counter > 1 + 250

@@ -62,11 +62,11 @@ def test_autosave_every_save_interval_updates_and_shutdown_saves_the_rest(
         tmp_path, caplog, candles):
     rt = runtime(tmp_path, save_interval=20)
     rt.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
-    rt.observe(PAIR, FEATURES, candles.rows(slice(0, 1260)))
+    rt.predict(PAIR, FEATURES, candles.rows(slice(0, 1260)), learn=True)
     assert rt.saver.wait_idle(120)
     saved = rt.store.pair(PAIR).versions
     assert len(saved) >= 2  # after the fit and after >= 20 online updates
-    rt.observe(PAIR, FEATURES, candles.rows(slice(1260, 1265)))
+    rt.predict(PAIR, FEATURES, candles.rows(slice(1260, 1265)), learn=True)
     caplog.set_level(logging.INFO)
     assert rt.shutdown()
     counter = rt.known(PAIR).training_counter
@@ -89,7 +89,7 @@ def test_failed_save_keeps_learning_keeps_last_good_version_and_retries(
     root.write_text("not a folder")
     caplog.set_level(logging.INFO)
     before = rt.known(PAIR).training_counter
-    rt.observe(PAIR, FEATURES, candles.rows(slice(0, 1230)))
+    rt.predict(PAIR, FEATURES, candles.rows(slice(0, 1230)), learn=True)
     assert rt.saver.wait_idle(120)
     assert "Saving models for BTC/USDT failed" in caplog.text
     assert rt.known(PAIR).training_counter > before + 10
@@ -98,7 +98,7 @@ def test_failed_save_keeps_learning_keeps_last_good_version_and_retries(
     root.unlink()
     shutil.move(tmp_path / "moved", root)
     assert sorted(p.name for p in (root / "BTC_USDT").iterdir()) == good
-    rt.observe(PAIR, FEATURES, candles.rows(slice(1230, 1245)))
+    rt.predict(PAIR, FEATURES, candles.rows(slice(1230, 1245)), learn=True)
     assert rt.saver.wait_idle(120)
     assert rt.dirty_pairs() == [] or rt.shutdown()
     assert runtime(root).learner(PAIR, FEATURES).training_counter == \

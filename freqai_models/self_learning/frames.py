@@ -15,7 +15,7 @@ TARGET_COLUMNS = ["&-s_close", "&-liq_up", "&-liq_down"]
 EXTRA_COLUMNS = {"&-novelty": "novelty", "&-training_counter": "training_counter",
                  "&-score_ic": "ic", "&-score_hit_rate": "hit_rate",
                  "&-score_band_up": "band_up", "&-score_band_down": "band_down",
-                 "&-drift": "drift"}
+                 "&-drift": "drift", "&-since_learned": "since_learned"}
 OUTPUT_COLUMNS = TARGET_COLUMNS + list(EXTRA_COLUMNS)
 
 

@@ -136,7 +136,7 @@ class SelfLearningRuntime:
         """A learner sharing the wide head's statistics with the pairs of the same features:
         in live trading the newest of each; in any other run every snapshot, so a pair
         FreqAI backtests later reads an earlier pair's as of each of its own windows."""
-        key = tuple(feature_names)
+        key = pool_key(pair, feature_names)
         pool = self._pools.get(key)
         if pool is None:
             half_life_s = self.config.memory_candles * float(self.timeframe_s)
@@ -294,6 +294,12 @@ class SelfLearningRuntime:
                          f"{self.config.shutdown_timeout_s:g} s; the last complete versions "
                          "stay on disk and are loaded at the next start.")
         return done
+
+
+def pool_key(pair: str, feature_names: list[str]) -> tuple[str, ...]:
+    """Which pairs pool their wide statistics: those whose features are the same up to the
+    pair's own name (FreqAI names a feature `%-rsi-period_10_BTC/USDT_5m`)."""
+    return tuple(name.replace(pair, "{pair}") for name in feature_names)
 
 
 def _newest(candles: Candles) -> int | None:

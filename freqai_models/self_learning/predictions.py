@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-SCORE_NAMES = ("ic", "hit_rate", "band_up", "band_down", "drift")
+# Per stepped row: the prequential scoreboard (rolling IC, hit-rate, band coverage), a drift
+# alarm flag, candles since the last learned update, and the online losses of the networks.
+SCORE_NAMES = ("ic", "hit_rate", "band_up", "band_down", "drift", "since_learned",
+               "loss_autoencoder", "loss_discovery", "loss_liquidity")
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from self_learning.learning.settings import LearningSettings
 from self_learning.learning.state import NEVER, LearnerState
 from self_learning.networks.discovery import PENALTIES
 from self_learning.networks.pair_networks import PairNetworks
-from self_learning.predictions import Predictions
+from self_learning.predictions import SCORE_NAMES, Predictions
 from self_learning.samples import (
     MIN_FIT_SAMPLES,
     CandleHistory,
@@ -373,11 +373,9 @@ class PairLearner:
             sl = slice(start, None)
             out = self.programs.predict(s.windows[sl], s.features[sl])
             n = len(candles)
-            nan = np.full(n, np.nan, np.float32)
             return Predictions(candles.ts, out[:, 0], out[:, 1], out[:, 2], out[:, 3],
                                np.full(n, self.training_counter), s.input_ok[sl] & self.trained,
-                               scores={"ic": nan, "hit_rate": nan, "band_up": nan,
-                                       "band_down": nan, "drift": np.zeros(n, np.float32)})
+                               scores={k: np.full(n, np.nan, np.float32) for k in SCORE_NAMES})
 
     def observe(self, candles: Candles) -> Predictions:
         """Step every candle newer than the last one seen: learn what matured, then predict.
@@ -406,8 +404,7 @@ class PairLearner:
                 s.ts[idx][mine], out["s_close"][mine], out["liq_up"][mine],
                 out["liq_down"][mine], out["novelty"][mine], out["training_counter"][mine],
                 ok[mine], int(out["learned"].sum()),
-                scores={k: out[k][mine] for k in ("ic", "hit_rate", "band_up", "band_down",
-                                                  "drift")})
+                scores={k: out[k][mine] for k in SCORE_NAMES})
 
     def _step_batch(self, s: Samples, idx: np.ndarray, last_seen: int, h: int) -> StepBatch:
         # The stream is the sequence of observed candles: the sample that matures at a stepped

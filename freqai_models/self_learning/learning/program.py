@@ -36,7 +36,8 @@ from self_learning.networks.base import all_finite
 
 BLOCK_CAPACITY = 64  # candles per call of the compiled loop (inputs are padded to it)
 OUTPUTS = ("s_close", "liq_up", "liq_down", "novelty", "ic", "hit_rate", "band_up",
-           "band_down", "drift")
+           "band_down", "drift", "since_learned", "loss_autoencoder", "loss_discovery",
+           "loss_liquidity")
 
 
 class Programs:
@@ -69,19 +70,21 @@ class Programs:
 
     # -- the one guarded update ---------------------------------------------------------------
 
-    def guarded_update(self, windows, features, targets, weights, disc_weights, lr_scale):
-        """One gradient step of the three networks on a batch; True when applied."""
+    def guarded_update(self, windows, features, targets, weights, disc_weights, lr_scale,
+                       with_losses: bool = False):
+        """One gradient step of the three networks on a batch; True when applied (and, with
+        `with_losses`, the batch's losses [autoencoder, discovery deep head, liquidity])."""
         nets = [self.ae, self.liq] + ([self.disc] if self.s.train_deep else [])
         variables = [v for net in nets for v in net.trainable_variables()]
         with tf.GradientTape() as tape:
             latent, errors = self.latent(windows, training=True)
             lat = tf.stop_gradient(latent) * self._latent_on
-            losses = [self.ae.loss(errors, weights) + self.ae.regularisation(),
-                      self.liq.loss(features, lat, targets[:, 1:], weights)
-                      + self.liq.regularisation()]
+            l_ae = self.ae.loss(errors, weights)
+            l_liq = self.liq.loss(features, lat, targets[:, 1:], weights)
+            l_disc = self.disc.loss(features, lat, targets[:, 0], disc_weights)
+            losses = [l_ae + self.ae.regularisation(), l_liq + self.liq.regularisation()]
             if self.s.train_deep:
-                losses.append(self.disc.loss(features, lat, targets[:, 0], disc_weights)
-                              + self.disc.regularisation())
+                losses.append(l_disc + self.disc.regularisation())
             total = tf.add_n(losses)
         grads = tape.gradient(total, variables)
         ok = all_finite([windows, features, targets, weights, disc_weights, total, *grads])
@@ -94,7 +97,10 @@ class Programs:
                 start += count
             return tf.constant(True)
 
-        return tf.cond(ok, apply, lambda: tf.constant(False))
+        applied = tf.cond(ok, apply, lambda: tf.constant(False))
+        if with_losses:
+            return applied, tf.stack([l_ae, l_disc, l_liq])
+        return applied
 
     def epoch(self, windows, features, targets, weights, order, n, val, batch_size: int):
         """One pass over the first `n` rows in `order` (rows padded to a static capacity, as
@@ -233,8 +239,8 @@ class Programs:
             targets = tf.concat([target[None], rt], axis=0)
             weights = tf.concat([[1.0], tf.fill([s.replay_batch], have)], 0)
             disc_weights = tf.concat([disc_w[None], tf.fill([s.replay_batch], have)], 0)
-            applied = self.guarded_update(windows, features, targets, weights, disc_weights,
-                                          step)
+            applied, losses = self.guarded_update(windows, features, targets, weights,
+                                                  disc_weights, step, with_losses=True)
 
             def commit():
                 self.learn_recent(feats, target[0], pending_ts, step * disc_w)
@@ -249,11 +255,11 @@ class Programs:
                 st.rejected_updates.assign_add(1)
                 return tf.constant(False)
 
-            return tf.cond(applied, commit, reject), tf.constant(True)
+            return tf.cond(applied, commit, reject), tf.constant(True), losses
 
         def skip():
             st.skipped_samples.assign_add(tf.cast(matured & fresh, tf.int64))
-            return tf.constant(False), tf.constant(False)
+            return tf.constant(False), tf.constant(False), tf.fill([3], float("nan"))
 
         return tf.cond(usable, learn, skip)
 
@@ -276,7 +282,7 @@ class Programs:
             return tf.constant(0)
 
         tf.cond(reset, clear, lambda: tf.constant(0))
-        alarm, learned = self._learn_matured(pos, target, target_ok, target_ts)
+        alarm, learned, losses = self._learn_matured(pos, target, target_ok, target_ts)
         self.resolve_wide(ts, others)
         out = tf.cond(ok, lambda: self._predict_one(window, feats), lambda: tf.zeros([4]))
         st.skipped_samples.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
@@ -288,7 +294,9 @@ class Programs:
         st.pending_ts.scatter_nd_update(at, ts[None])
         st.steps.assign_add(1)
         st.last_seen_ts.assign(ts)
-        row = tf.concat([out, self._board(), tf.cast(alarm, tf.float32)[None]], 0)
+        since = tf.cast(st.steps - 1 - st.last_learned_step, tf.float32)
+        row = tf.concat([out, self._board(), tf.cast(alarm, tf.float32)[None], since[None],
+                         losses], 0)
         return row, learned
 
     def step_block(self, n, floats, ints, others_a, others_b, others_n):
