@@ -32,7 +32,7 @@ class SelfLearningConfig:
     replay_size: int = 2048
     replay_batch: int = 8
     online_learning: bool = True
-    prequential_backtest: bool = False
+    prequential_backtest: bool = True
     shared_across_pairs: bool = True
     memory_candles: int = 576
     huber_delta: float = 0.5

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import tensorflow as tf
@@ -76,6 +76,9 @@ class StepBatch:
     target_ok: np.ndarray
     target_ts: np.ndarray    # timestamp of that earlier candle (checked against the ring)
     reset: np.ndarray        # a gap before this candle: pending samples are dropped
+
+    def rows(self, sl: slice) -> StepBatch:
+        return StepBatch(*(getattr(self, f.name)[sl] for f in fields(self)))
 
 
 class PairLearner:
@@ -145,15 +148,17 @@ class PairLearner:
             })
 
     def wide_stats(self) -> LinearStats:
-        """The pair's own wide statistics (consolidated plus recent), discounted to the last
-        candle they know: what the pool shares with the other pairs."""
+        """The pair's own wide statistics (consolidated plus recent) as of the moment all
+        they hold was known: the newest sample's label matured `label_period_candles` after
+        it. What the pool shares with the other pairs."""
         m = self.nets.discovery.module
         anchor = int(m.stats_ts.numpy())
-        seen = max(self.last_seen_ts, int(self.state.linear_learned_ts.numpy()), anchor)
-        d = 0.5 ** ((seen - anchor) / self.settings.half_life_s)
+        newest = max(int(self.state.linear_learned_ts.numpy()), self.last_learned_ts, anchor)
+        known = newest + self.config.label_period_candles * self.timeframe_s
+        d = 0.5 ** ((known - anchor) / self.settings.half_life_s)
         return LinearStats((m.stats_a.numpy() + m.recent_a.numpy()) * d,
                            (m.stats_b.numpy() + m.recent_b.numpy()) * d,
-                           float(m.stats_n.numpy() + m.recent_n.numpy()) * d, seen)
+                           float(m.stats_n.numpy() + m.recent_n.numpy()) * d, known)
 
     # -- training ------------------------------------------------------------------------------
 
@@ -209,7 +214,7 @@ class PairLearner:
         # The wide head first (the deep head learns its residual), chosen on a purged tail.
         z, y = self._wide_rows(s, rows)
         ts = s.ts[rows]
-        others = self._others(int(ts[-1]))
+        others = self._others(int(s.ts[-1]))  # what the other pairs knew by the newest candle
         lam = DEFAULT_PENALTY
         disc = nets.discovery.module
         disc.ridge_lambda.assign(lam)
@@ -221,7 +226,8 @@ class PairLearner:
         disc.deep_blend.assign(self._choose_blend(s, val) if c.deep_head else 0.0)
         beta = wide.irls(z, y, ts, int(ts[-1]), self.wide_spec, lam, others)
         own = wide.own_moments(z, y, ts, int(ts[-1]), self.wide_spec, beta)
-        self._set_wide(own, int(ts[-1]), wide.solve(own + others, lam))
+        self._set_wide(own, int(ts[-1]), wide.solve(own + others.discounted(
+            int(s.ts[-1]), int(ts[-1]), self.settings.half_life_s), lam))
         errors = np.log(self._errors(s.windows[s.input_ok]) + 1e-8)
         self.state.novelty_mean.assign(float(errors.mean()))
         self.state.novelty_var.assign(float(max(errors.var(), 1e-6)))
@@ -302,7 +308,7 @@ class PairLearner:
         c, st = self.config, self.state
         lin = np.flatnonzero(s.target_ok & (s.ts > int(st.linear_learned_ts.numpy())))
         if len(lin):
-            self._consolidate(s, lin)
+            self._consolidate(s, lin, int(s.ts[-1]))
         new = np.flatnonzero(s.target_ok & (s.ts > self.last_learned_ts))
         if len(new) == 0:
             return 0, 0, len(lin)
@@ -321,7 +327,7 @@ class PairLearner:
         self._remember_learned(s, new)
         return len(new), replay, len(lin)
 
-    def _consolidate(self, s: Samples, rows: np.ndarray) -> None:
+    def _consolidate(self, s: Samples, rows: np.ndarray, newest_ts: int) -> None:
         """Move the wide head's statistics to the newest learned sample: the consolidated
         ones discounted to it plus these rows at full weight; what the per-candle steps
         learned of the same rows is dropped (it was a small-weight preview of them)."""
@@ -334,7 +340,8 @@ class PairLearner:
         beta = m.wide_beta.numpy()
         own = wide.Moments(m.stats_a.numpy() * d, m.stats_b.numpy() * d,
                            float(m.stats_n.numpy()) * d)
-        others = self._others(anchor)
+        others = self._others(newest_ts).discounted(newest_ts, anchor,
+                                                    self.settings.half_life_s)
         # Each candidate penalty is scored on the new rows before they are learned (rows
         # whose label overlaps one already learned are left out: purged).
         fresh = ts > old_anchor + self.config.label_period_candles * self.timeframe_s
@@ -392,9 +399,7 @@ class PairLearner:
                 out = empty_outputs()
             else:
                 self._last_seen = None  # unknown if the run fails part-way
-                others = self._others(int(s.ts[idx[0]]))
-                out = self.programs.run(self._step_batch(s, idx, last_seen, h),
-                                        (others.a, others.b, others.n))
+                out = self._run(self._step_batch(s, idx, last_seen, h))
                 self._last_seen = int(s.ts[idx[-1]])  # what the step wrote
                 if self.pool is not None and not self.pool.keep_history:
                     self._publish()
@@ -405,6 +410,21 @@ class PairLearner:
                 out["liq_down"][mine], out["novelty"][mine], out["training_counter"][mine],
                 ok[mine], int(out["learned"].sum()),
                 scores={k: out[k][mine] for k in SCORE_NAMES})
+
+    def _run(self, batch: StepBatch) -> dict[str, np.ndarray]:
+        """Step the batch, in parts where another pair's statistics become known (each part
+        with the pool as of its first candle)."""
+        ts = batch.ts
+        cuts = (self.pool.change_points(self.pair or "", int(ts[0]), int(ts[-1]))
+                if self.pool is not None and self.config.shared_across_pairs else [])
+        bounds = [0, *np.searchsorted(ts, cuts).tolist(), len(ts)]
+        parts = []
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            if hi > lo:
+                others = self._others(int(ts[lo]))
+                parts.append(self.programs.run(batch.rows(slice(lo, hi)),
+                                               (others.a, others.b, others.n)))
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     def _step_batch(self, s: Samples, idx: np.ndarray, last_seen: int, h: int) -> StepBatch:
         # The stream is the sequence of observed candles: the sample that matures at a stepped

@@ -85,6 +85,15 @@ class StatsPool:
                 n += dn
         return LinearStats(a.astype(np.float32), b.astype(np.float32), n, int(as_of))
 
+    def change_points(self, pair: str, after: int, until: int) -> list[int]:
+        """The times in (after, until] at which what `others(pair, t)` returns changes (an
+        other pair's snapshot becomes known): a block of candles spanning one is stepped in
+        parts, so no candle uses statistics that were not known yet, nor staler ones."""
+        with self._lock:
+            times = {s.as_of for other, history in self._snapshots.items() if other != pair
+                     for s in history if after < s.as_of <= until}
+        return sorted(times)
+
     def pairs(self) -> list[str]:
         with self._lock:
             return sorted(self._snapshots)

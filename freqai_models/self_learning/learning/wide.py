@@ -26,6 +26,12 @@ class Moments:
     def __add__(self, other: Moments) -> Moments:
         return Moments(self.a + other.a, self.b + other.b, self.n + other.n)
 
+    def discounted(self, from_ts: int, to_ts: int, half_life_s: float) -> Moments:
+        """The moments valued at `to_ts` instead of `from_ts` (earlier: grown, later:
+        discounted), so they add up with moments anchored at `to_ts`."""
+        d = 0.5 ** ((to_ts - from_ts) / half_life_s)
+        return Moments(self.a * d, self.b * d, self.n * d)
+
     @staticmethod
     def zeros(f: int) -> Moments:
         return Moments(np.zeros((f, f), np.float32), np.zeros(f, np.float32), 0.0)
