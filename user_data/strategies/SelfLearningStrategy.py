@@ -25,6 +25,19 @@ logger = logging.getLogger(__name__)
 STOP_WIDEST = -0.15
 STOP_TIGHTEST = -0.005
 OHLCV = ["open", "high", "low", "close", "volume"]
+# The prediction's own recent distribution: its last day of 5m candles (at least a quarter
+# of it predicted before a z-score exists).
+Z_CANDLES = 288
+
+
+def prediction_z(dataframe: DataFrame) -> pd.Series:
+    """z-score of `&-s_close` against its own last Z_CANDLES predictions (rows with
+    do_predict == 1; the others are neither scored nor part of the distribution). Uses past
+    rows only, so a signal never depends on later candles."""
+    prediction = dataframe.loc[dataframe["do_predict"] == 1, "&-s_close"]
+    recent = prediction.rolling(Z_CANDLES, min_periods=Z_CANDLES // 4)
+    z = (prediction - recent.mean()) / recent.std().replace(0.0, np.nan)
+    return z.reindex(dataframe.index)
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
@@ -51,6 +64,17 @@ def _over_observed(dataframe: DataFrame, compute) -> DataFrame:
     added = added.reindex(dataframe.index)
     filled_in = added.where(pd.Series(observed, index=dataframe.index), added.ffill(), axis=0)
     return pd.concat([dataframe, filled_in], axis=1)
+
+
+def scoreboard_ic(dataframe: DataFrame) -> pd.Series:
+    """The model's rolling IC (`&-score_ic`), NaN where its scoreboard holds no matured
+    prediction yet (or the model does not learn per candle). FreqAI's backtests hand the
+    model's NaN back as 0 (data_kitchen.fill_predictions), so a row whose IC and hit-rate
+    are both exactly 0 - which no filled scoreboard shows - counts as unknown too."""
+    ic = dataframe["&-score_ic"]
+    if "&-score_hit_rate" in dataframe.columns:
+        ic = ic.mask((ic == 0.0) & (dataframe["&-score_hit_rate"] == 0.0))
+    return ic
 
 
 class SelfLearningStrategy(IStrategy):
@@ -114,14 +138,20 @@ class SelfLearningStrategy(IStrategy):
         "stoploss_on_exchange": False,
     }
 
-    # Default above the 0.2 % round trip of spot fees.
-    entry_threshold = DecimalParameter(0.0, 0.02, default=0.003, decimals=4, space="buy")
-    # Fraction of the model's label spread (`&-s_close_std`) a prediction must also clear.
-    entry_spread_frac = DecimalParameter(0.0, 1.0, default=0.25, decimals=2, space="buy")
+    # Entries (README "Trading rules"): `&-s_close` is a calibrated, shrunk expected return
+    # (its spread is a fraction of the target's), so it must clear the round trip of fees
+    # (0.2 % on Binance spot) plus a margin ...
+    entry_threshold = DecimalParameter(0.0, 0.01, default=0.003, decimals=4, space="buy")
+    # ... and stand out from the model's own recent predictions (z-score, prediction_z) ...
+    entry_z = DecimalParameter(0.0, 3.0, default=1.0, decimals=2, space="buy")
+    # ... in a market the autoencoder knows (novelty z-score) ...
     novelty_max = DecimalParameter(1.0, 5.0, default=2.5, decimals=1, space="buy")
+    # ... while the model's own rolling IC over its last matured predictions is at least this.
+    min_score_ic = DecimalParameter(-1.0, 0.5, default=0.1, decimals=2, space="buy")
+    # Exit when the expected return turns below this (a predicted reversal).
     exit_threshold = DecimalParameter(-0.01, 0.0, default=0.0, decimals=4, space="sell")
     # The stop sits this multiple of the predicted downward excursion below the close.
-    stop_buffer = DecimalParameter(1.0, 2.0, default=1.25, decimals=2, space="sell")
+    stop_buffer = DecimalParameter(1.0, 3.0, default=2.0, decimals=2, space="sell")
 
     plot_config = {
         "main_plot": {},
@@ -226,18 +256,22 @@ class SelfLearningStrategy(IStrategy):
         return self.freqai.start(dataframe, metadata, self)
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        """Long when the expected return clears `entry_threshold`, stands `entry_z` above the
+        prediction's own recent mean, the market is not novel and the model's rolling IC
+        (`&-score_ic`, the prequential scoreboard) is at least `min_score_ic`. Filters whose
+        column a model does not provide (other FreqAI models) are skipped; a scoreboard not
+        filled yet (scoreboard_ic NaN) does not block."""
         prediction = dataframe["&-s_close"]
-        threshold = pd.Series(float(self.entry_threshold.value), index=dataframe.index)
-        if "&-s_close_std" in dataframe.columns:
-            spread = dataframe["&-s_close_std"] * float(self.entry_spread_frac.value)
-            threshold = np.maximum(threshold, spread.fillna(0.0))
         conditions = (
             (dataframe["do_predict"] == 1)
-            & (prediction > threshold)
             & (dataframe["volume"] > 0)
+            & (prediction > float(self.entry_threshold.value))
+            & (prediction_z(dataframe) > float(self.entry_z.value))
         )
         if "&-novelty" in dataframe.columns:
             conditions &= dataframe["&-novelty"] < float(self.novelty_max.value)
+        if "&-score_ic" in dataframe.columns:
+            conditions &= ~(scoreboard_ic(dataframe) < float(self.min_score_ic.value))
         dataframe.loc[conditions, ["enter_long", "enter_tag"]] = (1, "ai_long")
         return dataframe
 

@@ -1,0 +1,262 @@
+"""Real `freqtrade backtesting` runs for benchmarks/quality.py: the edges (processes, files).
+
+* `ReplayExchange`: the project's offline Binance on a free port, serving a candle folder;
+* `Backtests`: one `freqtrade backtesting` per `RunSpec` (own identifier and user_data folder,
+  so no stored prediction is reused), `--jobs` of them at a time, each exporting its trades;
+* `load_predictions`: FreqAI's per-window prediction files of a run;
+* `trade_stats`: trade count, total profit and max drawdown from freqtrade's own result file
+  (freqtrade 2026.9: `backtest-result-<date>.zip` in the export folder, named by
+  `.last_result.json`, read with freqtrade's `load_backtest_stats`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "config.json"
+OVERLAY = ROOT / "config.replay.json"
+STRATEGY = "SelfLearningStrategy"
+STRATEGY_DIR = ROOT / "user_data" / "strategies"
+REPLAY_ADDRESS = "127.0.0.1:8701"
+DONE_TRAINING = re.compile(r"Done training (\S+) \(([\d.]+) secs\)")
+TRAIN_FAILED = re.compile(r"Training \S+ raised exception .*")
+PRED_FILE = re.compile(r"cb_(\w+)_(\d+)_prediction\.feather$")
+LOG_TAIL = 60
+
+
+class BenchError(RuntimeError):
+    """A missing input or a failed run; the message says which and what to look at."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One backtest: `name` (folder and identifier), the FreqAI model class and overrides of
+    the `freqai` config section (`self_learning` keys go into its own section). With
+    `predictions_of`, the run uses the user_data folder and identifier of that earlier run,
+    so FreqAI reuses its predictions (give it the same `freqai` overrides) and only the
+    strategy runs again, with `strategy_params` ({"buy": {...}, "sell": {...}}) if given."""
+
+    name: str
+    freqai_model: str
+    freqai: dict = field(default_factory=dict)
+    strategy_params: dict | None = None
+    predictions_of: str | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    spec: RunSpec
+    models_dir: Path
+    log: str
+    results_dir: Path
+    wall_s: float
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class ReplayExchange:
+    """`with ReplayExchange(datadir, log_path) as port:` serves `datadir` on 127.0.0.1."""
+
+    def __init__(self, datadir: Path, log_path: Path, timeout: float = 30.0):
+        self.datadir, self.log_path, self.timeout = datadir, log_path, timeout
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> int:
+        port = free_port()
+        with self.log_path.open("w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "self_learning.replay_exchange", "--datadir",
+                 str(self.datadir), "--port", str(port)],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"replay exchange exited with {self.proc.returncode}:\n"
+                                 f"{self.log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v3/ping", timeout=1):
+                    return port
+            except OSError:
+                time.sleep(0.2)
+        stop_process(self.proc)
+        raise BenchError(f"replay exchange silent for {self.timeout:.0f} s:\n"
+                         f"{self.log_path.read_text()}")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(
+            out.get(key), dict) else value
+    return out
+
+
+class Backtests:
+    """Runs backtests of SelfLearningStrategy over `pairs` of `datadir` in `tmp`."""
+
+    def __init__(self, tmp: Path, datadir: Path, pairs: list[str], timerange: str,
+                 common_freqai: dict, timeout: float, jobs: int = 1):
+        self.tmp, self.datadir, self.pairs, self.timerange = tmp, datadir, pairs, timerange
+        self.common_freqai, self.timeout, self.jobs = common_freqai, timeout, max(1, jobs)
+
+    def run_all(self, specs: list[RunSpec]) -> dict[str, RunResult]:
+        with ReplayExchange(self.datadir, self.tmp / "replay.log") as port:
+            overlay = self.tmp / "config.replay.json"
+            overlay.write_text(OVERLAY.read_text().replace(REPLAY_ADDRESS, f"127.0.0.1:{port}"))
+            with ThreadPoolExecutor(self.jobs) as pool:
+                results = list(pool.map(self.run, specs))
+        return {r.spec.name: r for r in results}
+
+    def config(self, spec: RunSpec) -> dict:
+        """One open trade per pair at most, the wallet split evenly between them."""
+        identifier = f"quality-{spec.predictions_of or spec.name}"
+        return {
+            "stake_currency": "BTC", "stake_amount": "unlimited", "dry_run_wallet": 1,
+            "max_open_trades": len(self.pairs), "exchange": {"pair_whitelist": self.pairs},
+            "freqai": _merge({**self.common_freqai, "identifier": identifier}, spec.freqai),
+        }
+
+    def strategy_dir(self, spec: RunSpec) -> Path:
+        """The strategy's folder, or a copy of the strategy with its parameter file."""
+        if spec.strategy_params is None:
+            return STRATEGY_DIR
+        folder = self.tmp / f"strategy_{spec.name}"
+        folder.mkdir()
+        shutil.copy2(STRATEGY_DIR / f"{STRATEGY}.py", folder / f"{STRATEGY}.py")
+        (folder / f"{STRATEGY}.json").write_text(json.dumps(
+            {"strategy_name": STRATEGY, "params": spec.strategy_params}, indent=2))
+        return folder
+
+    def run(self, spec: RunSpec) -> RunResult:
+        """One `freqtrade backtesting` run with its trades exported."""
+        userdir = self.tmp / f"user_data_{spec.predictions_of or spec.name}"
+        results = self.tmp / f"results_{spec.name}"
+        userdir.mkdir(exist_ok=spec.predictions_of is not None)
+        results.mkdir()
+        config = self.config(spec)
+        path = self.tmp / f"config.{spec.name}.json"
+        path.write_text(json.dumps(config, indent=2))
+        cmd = [sys.executable, "-m", "freqtrade", "backtesting", "-c", str(CONFIG),
+               "-c", str(self.tmp / "config.replay.json"), "-c", str(path),
+               "--userdir", str(userdir), "--datadir", str(self.datadir),
+               "--timerange", self.timerange, "--strategy", STRATEGY,
+               "--strategy-path", str(self.strategy_dir(spec)),
+               "--freqaimodel", spec.freqai_model,
+               "--freqaimodel-path", str(ROOT / "freqai_models"), "--cache", "none",
+               "--export", "trades", "--backtest-directory", str(results)]
+        log_path = self.tmp / f"{spec.name}.log"
+        env = {**os.environ, "COLUMNS": "200", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        print(f"running {spec.name} ({spec.freqai_model}) ...", flush=True)
+        began = time.monotonic()
+        with log_path.open("w") as log:
+            try:
+                rc = subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                    env=env, timeout=self.timeout).returncode
+            except subprocess.TimeoutExpired:
+                rc = f"timeout after {self.timeout:.0f} s"
+        wall = time.monotonic() - began
+        text = log_path.read_text()
+        check_log(spec, rc, text, log_path)
+        print(f"  {spec.name}: {wall:.0f} s", flush=True)
+        return RunResult(spec, userdir / "models" / config["freqai"]["identifier"], text,
+                         results, wall)
+
+
+def check_log(spec: RunSpec, rc, text: str, log_path: Path) -> None:
+    """Raise BenchError when the run failed or any FreqAI training window failed."""
+    tail = "\n".join(text.splitlines()[-LOG_TAIL:])
+    if rc != 0:
+        raise BenchError(f"freqtrade backtesting ({spec.name}, {spec.freqai_model}) failed "
+                         f"({rc}); log {log_path}, last lines:\n{tail}")
+    failures = TRAIN_FAILED.findall(text)
+    if failures:
+        raise BenchError(f"{spec.name}: {len(failures)} training window(s) failed (FreqAI "
+                         f"wrote null predictions), first: {failures[0]}\nlog {log_path}")
+
+
+def train_seconds(log_text: str) -> dict[str, list[float]]:
+    """Pair -> the X of each "Done training PAIR (X secs)" log line, in order."""
+    out: dict[str, list[float]] = {}
+    for pair, secs in DONE_TRAINING.findall(log_text):
+        out.setdefault(pair, []).append(float(secs))
+    return out
+
+
+def load_predictions(models_dir: Path, pairs: list[str]) -> pd.DataFrame:
+    """pair, date, pred, do_predict from FreqAI's per-window prediction files."""
+    folder = models_dir / "backtesting_predictions"
+    by_coin = {p.split("/")[0].lower(): p for p in pairs}
+    frames = []
+    for path in sorted(folder.glob("*_prediction.feather")):
+        match = PRED_FILE.search(path.name)
+        if not match or match.group(1) not in by_coin:
+            continue
+        frame = pd.read_feather(path)
+        missing = {"date", "&-s_close", "do_predict"} - set(frame.columns)
+        if missing:
+            raise BenchError(f"{path} lacks column(s) {sorted(missing)}")
+        frames.append(pd.DataFrame({
+            "pair": by_coin[match.group(1)],
+            "date": pd.to_datetime(frame["date"], utc=True).astype("datetime64[ns, UTC]"),
+            "pred": frame["&-s_close"].astype(float), "do_predict": frame["do_predict"]}))
+    found = {f["pair"].iloc[0] for f in frames if len(f)}
+    if set(pairs) - found:
+        raise BenchError(f"no prediction files in {folder} for {sorted(set(pairs) - found)}")
+    return pd.concat(frames, ignore_index=True)
+
+
+def trade_stats(stats: dict, strategy: str = STRATEGY) -> dict[str, float]:
+    """trades, profit_pct (total profit, % of the starting balance), max_drawdown_pct
+    (freqtrade's account drawdown, %) and profit_mean_pct (mean profit per trade, %) from
+    freqtrade's backtest statistics."""
+    try:
+        s = stats["strategy"][strategy]
+    except KeyError:
+        raise BenchError(f"backtest result holds no strategy {strategy!r}; has "
+                         f"{sorted(stats.get('strategy', {}))}") from None
+    return {"trades": float(s["total_trades"]), "profit_pct": 100.0 * float(s["profit_total"]),
+            "max_drawdown_pct": 100.0 * float(s.get("max_drawdown_account", 0.0)),
+            "profit_mean_pct": 100.0 * float(s.get("profit_mean", 0.0))}
+
+
+def read_trades(results_dir: Path) -> dict[str, float]:
+    """trade_stats of the newest backtest result in `results_dir` (freqtrade's own file)."""
+    from freqtrade.data.btanalysis import load_backtest_stats
+
+    try:
+        return trade_stats(load_backtest_stats(results_dir))
+    except ValueError as err:
+        raise BenchError(f"no freqtrade backtest result in {results_dir}: {err}") from None

@@ -1,0 +1,89 @@
+"""Trade figures of SelfLearningStrategy's parameters on the predictions of a finished run.
+
+    .venv/bin/python benchmarks/quality.py --datadir /work/devdata/bench \\
+        --pairs ETH/BTC NXT/BTC TRX/BTC ZEC/BTC --no-ablation --no-seed --keep-tmp
+    .venv/bin/python benchmarks/strategy_grid.py --from /tmp/quality-bench-XXXX \\
+        --datadir /work/devdata/bench --grid '{"buy": {"entry_z": [0, 1, 1.5]}}' \\
+        [--run full] [--timerange 20180117-20180130]
+
+`--grid` maps spaces to parameters to lists of values; every combination is one real
+`freqtrade backtesting` that reuses the predictions of the run `--run` of the kept
+quality.py folder (same identifier and user_data folder, so FreqAI trains nothing) with the
+parameters in a parameter file next to a copy of the strategy; parameters not in the grid
+keep their defaults. Prints trades, total profit, max drawdown and mean profit per trade of
+each combination (freqtrade's own result file), then one JSON line. Choose the strategy's
+defaults on development pairs or generated data only, never on the default shared pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+
+from backtest_runs import Backtests, BenchError, RunSpec, read_trades
+
+DEFAULT_TIMERANGE = "20180117-20180130"
+
+
+def combinations(grid: dict[str, dict[str, list]]) -> list[dict[str, dict]]:
+    """{"buy": {"a": [1, 2]}, "sell": {"b": [3]}} -> [{"buy": {"a": 1}, "sell": {"b": 3}},
+    {"buy": {"a": 2}, "sell": {"b": 3}}] (the last parameter varies fastest)."""
+    keys = [(space, name) for space, params in grid.items() for name in params]
+    out = []
+    for values in itertools.product(*(grid[space][name] for space, name in keys)):
+        combo: dict[str, dict] = {}
+        for (space, name), value in zip(keys, values, strict=True):
+            combo.setdefault(space, {})[name] = value
+        out.append(combo)
+    return out
+
+
+def label(combo: dict[str, dict]) -> str:
+    return " ".join(f"{k}={v}" for params in combo.values() for k, v in params.items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--from", dest="source", type=Path, required=True,
+                   help="a folder kept by quality.py --keep-tmp")
+    p.add_argument("--run", default="full", help="the run whose predictions are reused")
+    p.add_argument("--datadir", type=Path, required=True)
+    p.add_argument("--timerange", default=DEFAULT_TIMERANGE)
+    p.add_argument("--grid", required=True, metavar="JSON")
+    p.add_argument("--timeout", type=float, default=1800.0)
+    args = p.parse_args(argv)
+    config_path = args.source / f"config.{args.run}.json"
+    if not config_path.is_file():
+        raise BenchError(f"{config_path} missing: --from must be a folder kept by quality.py "
+                         f"--keep-tmp and --run one of its runs")
+    config = json.loads(config_path.read_text())
+    freqai = {k: v for k, v in config["freqai"].items() if k != "identifier"}
+    grid = combinations(json.loads(args.grid))
+    stamp = time.strftime("%H%M%S")
+    specs = [RunSpec(f"grid{stamp}_{i}", "SelfLearningModel", freqai, combo, args.run)
+             for i, combo in enumerate(grid)]
+    began = time.monotonic()
+    runs = Backtests(args.source, args.datadir, config["exchange"]["pair_whitelist"],
+                     args.timerange, {}, args.timeout).run_all(specs)
+    rows = {label(s.strategy_params): read_trades(runs[s.name].results_dir) for s in specs}
+    width = max(len(k) for k in rows)
+    print(f"\n{'parameters':<{width}}{'trades':>8}{'profit %':>10}{'max dd %':>10}"
+          f"{'mean %':>9}")
+    for key, t in rows.items():
+        print(f"{key:<{width}}{t['trades']:>8.0f}{t['profit_pct']:>10.2f}"
+              f"{t['max_drawdown_pct']:>10.2f}{t['profit_mean_pct']:>9.3f}")
+    print(f"\nwall time {time.monotonic() - began:.0f} s ({len(specs)} backtests)")
+    print(json.dumps({k: {m: round(v, 6) for m, v in t.items()} for k, t in rows.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        sys.exit(1)
