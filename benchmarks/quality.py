@@ -129,7 +129,8 @@ def common_rows(first: pd.DataFrame, *others: pd.DataFrame) -> pd.DataFrame:
 
 def score_models(rows: dict[str, pd.DataFrame], pairs: list[str]) -> dict[str, float]:
     """`pair.model.metric`, `mean.model.metric` and `window.day.model.ic` of each model and
-    of the yardstick (on the rows all models scored)."""
+    of the yardstick (on the rows all models scored); `mean.model.vs_naive` (+ `_se`): the
+    model's paired per-window IC difference to the yardstick."""
     out: dict[str, float] = {}
     naive = common_rows(*rows.values())
     columns = {**{m: (r, "pred") for m, r in rows.items()}, "naive": (naive, "naive")}
@@ -144,7 +145,10 @@ def score_models(rows: dict[str, pd.DataFrame], pairs: list[str]) -> dict[str, f
     for model, (r, column) in columns.items():  # the earlier definition: pooled per pair
         out[f"mean.{model}.ic_pooled"] = float(np.nanmean(
             [ev.spearman_ic(g[column], g["target"]) for _, g in r.groupby("pair")]))
-    for model, r in rows.items():
+    naive_ics = ev.window_ics(naive, "naive")
+    for model, r in rows.items():  # paired per-window IC difference to the yardstick
+        out[f"mean.{model}.vs_naive"], out[f"mean.{model}.vs_naive_se"] = \
+            ev.paired_difference(ev.window_ics(r, "pred"), naive_ics)
         spread = r["target"].std()
         out[f"mean.{model}.std_ratio"] = r["pred"].std() / spread if spread else float("nan")
         out[f"mean.{model}.ic_vs_naive"] = float(np.nanmean(

@@ -29,7 +29,9 @@ def print_tables(out: dict[str, float], pairs: list[str], models: list[str]) -> 
     print("\ndiagnostics: std_ratio = std(pred) / std(target); ic_vs_naive = IC(pred, naive)")
     for m in models:
         print(f"{m:<16}" + "".join(f"{s} {out[f'mean.{m}.{s}']:.4f}   " for s in
-                                   ("std_ratio", "ic_vs_naive", "train_s")))
+                                   ("std_ratio", "ic_vs_naive", "train_s"))
+              + f"IC - naive IC {out[f'mean.{m}.vs_naive']:+.4f} +- "
+              f"{out[f'mean.{m}.vs_naive_se']:.4f}")
     if "mean.self_learning.seed_agreement" in out:
         print(f"seed agreement (rank correlation of two seeds' &-s_close): "
               f"{out['mean.self_learning.seed_agreement']:.4f}")

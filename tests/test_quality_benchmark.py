@@ -80,6 +80,10 @@ def test_score_models_reports_means_errors_pairs_and_windows():
     assert out["mean.self_learning.ic_se"] == pytest.approx(want["ic_se"])
     assert out["mean.naive.rows"] == len(quality.common_rows(sl, lgbm))
     assert out["mean.naive.ic"] == pytest.approx(-1.0)
+    naive_ics = ev.window_ics(quality.common_rows(sl, lgbm), "naive")
+    diff, se = ev.paired_difference(ev.window_ics(sl, "pred"), naive_ics)
+    assert (out["mean.self_learning.vs_naive"], out["mean.self_learning.vs_naive_se"]) == (
+        pytest.approx(diff), pytest.approx(se))
     for key in ("A/BTC.lightgbm.ic", "B/BTC.naive.hit_rate", "window.2018-01-18.lightgbm.ic",
                 "mean.lightgbm.std_ratio", "mean.self_learning.ic_pooled"):
         assert np.isfinite(out[key]), key
