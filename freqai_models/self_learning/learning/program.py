@@ -35,6 +35,7 @@ from self_learning.learning.settings import LearningSettings
 from self_learning.networks.base import all_finite
 
 BLOCK_CAPACITY = 64  # candles per call of the compiled loop (inputs are padded to it)
+REFINE_STEPS = 6     # conjugate-gradient steps per candle on the wide head's coefficients
 OUTPUTS = ("s_close", "liq_up", "liq_down", "novelty", "ic", "hit_rate", "band_up",
            "band_down", "drift", "since_learned", "loss_autoencoder", "loss_discovery",
            "loss_liquidity")
@@ -150,11 +151,15 @@ class Programs:
         n = g * (m.stats_n + m.recent_n) + trust * others[2]
         return a, b, n
 
-    def resolve_wide(self, ts, others):
+    def _follow(self, ts, others):
+        """Move the wide head's coefficients towards the solution of the statistics as they
+        are at candle `ts` (a few conjugate-gradient steps from the current ones; a training
+        solves exactly)."""
+        m = self.disc.module
         a, b, n = self.wide_totals(ts, others)
-        beta = linear.solve(a, b, n, self.disc.module.ridge_lambda)
+        beta = linear.refine(a, b, n, m.ridge_lambda, m.wide_beta, REFINE_STEPS)
         ok = tf.reduce_all(tf.math.is_finite(beta))
-        self.disc.module.wide_beta.assign(tf.where(ok, beta, self.disc.module.wide_beta))
+        m.wide_beta.assign(tf.where(ok, beta, m.wide_beta))
 
     def learn_recent(self, features, s_close, ts, weight):
         """Add one matured sample to the wide head's recent statistics (Huber-weighted under
@@ -203,7 +208,8 @@ class Programs:
             return tf.constant(-1.0)
 
         if s.drift_response:
-            age = tf.cond((age >= 0.0) & self._losing(), act, lambda: age)
+            age = tf.cond(age >= 0.0,
+                          lambda: tf.cond(self._losing(), act, lambda: age), lambda: age)
         st.alarm_age.assign(age)
         return alarm
 
@@ -283,7 +289,7 @@ class Programs:
 
         tf.cond(reset, clear, lambda: tf.constant(0))
         alarm, learned, losses = self._learn_matured(pos, target, target_ok, target_ts)
-        self.resolve_wide(ts, others)
+        self._follow(ts, others)
         out = tf.cond(ok, lambda: self._predict_one(window, feats), lambda: tf.zeros([4]))
         st.skipped_samples.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
         at = tf.reshape(pos, [1, 1])
