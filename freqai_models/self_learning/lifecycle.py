@@ -25,6 +25,7 @@ import numpy as np
 
 from self_learning.autosave import BackgroundSaver, SaveJob, SaveOutcome
 from self_learning.config import SelfLearningConfig
+from self_learning.learning import layouts
 from self_learning.learning.learner import FitReport, PairLearner
 from self_learning.learning.pool import StatsPool
 from self_learning.networks.pair_networks import RestoredModels
@@ -165,9 +166,14 @@ class SelfLearningRuntime:
         if not pair_store.versions:
             return None
         learner = self._new_learner(pair, feature_names)
-        found = pair_store.restore(learner.modules())
+        found = pair_store.restore(learner.modules(), upgrade=layouts.upgrade)
         if found is None:
             return None
+        if found.upgraded:
+            learner.after_upgrade()
+            logger.info(f"Upgraded the stored models of {pair} from an earlier layout "
+                        f"({', '.join(found.upgraded)}); the wide head is re-learned at the "
+                        "next training.")
         restored = RestoredModels.from_metadata(found.version, found.metadata)
         if restored.features != feature_names:
             logger.warning(f"Stored models of {pair} in {pair_store.path} were trained on other "

@@ -224,17 +224,37 @@ class PairLearner:
                                             self.wide_spec, lam, others))
         self._train_networks(s, train, val, c.epochs)
         disc.deep_blend.assign(self._choose_blend(s, val) if c.deep_head else 0.0)
-        beta = wide.irls(z, y, ts, int(ts[-1]), self.wide_spec, lam, others)
-        own = wide.own_moments(z, y, ts, int(ts[-1]), self.wide_spec, beta)
-        self._set_wide(own, int(ts[-1]), wide.solve(own + others.discounted(
-            int(s.ts[-1]), int(ts[-1]), self.settings.half_life_s), lam))
+        self._first_wide(s, rows, others)
         errors = np.log(self._errors(s.windows[s.input_ok]) + 1e-8)
         self.state.novelty_mean.assign(float(errors.mean()))
         self.state.novelty_var.assign(float(max(errors.var(), 1e-6)))
         self.state.quality_scale.assign(float(max(s.targets[rows, 0].std(), 1e-6)))
         self._remember_learned(s, rows)
-        self.state.linear_learned_ts.assign(int(ts[-1]))
         return len(rows)
+
+    def _first_wide(self, s: Samples, rows: np.ndarray, others: wide.Moments) -> None:
+        """The wide head from scratch on the window's rows (plus the pool): Huber IRLS, then
+        its statistics anchored at the newest row."""
+        z, y = self._wide_rows(s, rows)
+        ts = s.ts[rows]
+        lam = float(self.nets.discovery.module.ridge_lambda.numpy())
+        beta = wide.irls(z, y, ts, int(ts[-1]), self.wide_spec, lam, others)
+        own = wide.own_moments(z, y, ts, int(ts[-1]), self.wide_spec, beta)
+        self._set_wide(own, int(ts[-1]), wide.solve(own + others.discounted(
+            int(s.ts[-1]), int(ts[-1]), self.settings.half_life_s), lam))
+        self.state.linear_learned_ts.assign(int(ts[-1]))
+
+    @property
+    def wide_ready(self) -> bool:
+        """Whether the wide head has learned anything (not after an upgrade from a layout
+        without it, until the next training)."""
+        return int(self.state.linear_learned_ts.numpy()) != NEVER
+
+    def after_upgrade(self) -> None:
+        """A restore read an earlier layout (learning/layouts.py): the wide head starts from
+        the next training's window."""
+        with self.lock:
+            self.state.linear_learned_ts.assign(NEVER)
 
     def _wide_rows(self, s: Samples, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         d = self.nets.discovery
@@ -307,7 +327,9 @@ class PairLearner:
         """(samples the networks learned, replayed, samples consolidated in the wide head)."""
         c, st = self.config, self.state
         lin = np.flatnonzero(s.target_ok & (s.ts > int(st.linear_learned_ts.numpy())))
-        if len(lin):
+        if not self.wide_ready and len(lin) >= MIN_FIT_SAMPLES:
+            self._first_wide(s, lin, self._others(int(s.ts[-1])))
+        elif len(lin) and self.wide_ready:
             self._consolidate(s, lin, int(s.ts[-1]))
         new = np.flatnonzero(s.target_ok & (s.ts > self.last_learned_ts))
         if len(new) == 0:
@@ -380,8 +402,9 @@ class PairLearner:
             sl = slice(start, None)
             out = self.programs.predict(s.windows[sl], s.features[sl])
             n = len(candles)
+            ready = self.trained and self.wide_ready
             return Predictions(candles.ts, out[:, 0], out[:, 1], out[:, 2], out[:, 3],
-                               np.full(n, self.training_counter), s.input_ok[sl] & self.trained,
+                               np.full(n, self.training_counter), s.input_ok[sl] & ready,
                                scores={k: np.full(n, np.nan, np.float32) for k in SCORE_NAMES})
 
     def observe(self, candles: Candles) -> Predictions:
@@ -404,7 +427,7 @@ class PairLearner:
                 if self.pool is not None and not self.pool.keep_history:
                     self._publish()
             mine = idx >= start
-            ok = s.input_ok[idx] & (out["training_counter"] > 0)
+            ok = s.input_ok[idx] & (out["training_counter"] > 0) & self.wide_ready
             return Predictions(
                 s.ts[idx][mine], out["s_close"][mine], out["liq_up"][mine],
                 out["liq_down"][mine], out["novelty"][mine], out["training_counter"][mine],
