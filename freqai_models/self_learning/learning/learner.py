@@ -413,9 +413,10 @@ class PairLearner:
         Returns the predictions of the stepped rows that belong to `candles` (remembered
         older candles may be stepped too, e.g. after a restore, but are not returned)."""
         with self.lock:
+            last_seen = self.last_seen_ts if self._last_seen is None else self._last_seen
+            candles = self._new_tail(candles, last_seen)
             s, start = self._samples(candles)
             h = self.config.label_period_candles
-            last_seen = self.last_seen_ts if self._last_seen is None else self._last_seen
             floor = last_seen if last_seen != NEVER else self.last_learned_ts
             idx = np.flatnonzero(s.observed & (s.ts > floor))  # only observations step
             if len(idx) == 0:
@@ -433,6 +434,17 @@ class PairLearner:
                 out["liq_down"][mine], out["novelty"][mine], out["training_counter"][mine],
                 ok[mine], int(out["learned"].sum()),
                 scores={k: out[k][mine] for k in SCORE_NAMES})
+
+    def _new_tail(self, candles: Candles, last_seen: int) -> Candles:
+        """The rows a step needs: those newer than the last candle seen, preceded by enough
+        rows for their windows and matured targets (the candle history supplies the rest).
+        Live trading hands over the whole recent dataframe every candle; preparing only its
+        tail keeps a candle's cost independent of the dataframe's length."""
+        if last_seen == NEVER or len(candles.ts) == 0:
+            return candles
+        first_new = int(np.searchsorted(candles.ts, last_seen, side="right"))
+        start = max(first_new - 2 * self.history.keep, 0)
+        return candles.rows(slice(start, None)) if start else candles
 
     def _run(self, batch: StepBatch) -> dict[str, np.ndarray]:
         """Step the batch, in parts where another pair's statistics become known (each part
