@@ -64,6 +64,10 @@ class WideHead:
         own = wide.own_moments(z, y, ts, anchor, self.spec, beta)
         pooled = others.discounted(int(s.ts[-1]), anchor, self.spec.half_life_s)
         self._set(own, anchor, wide.solve(own + pooled, lam))
+        # The drift detector's scale of the prediction starts from its in-sample spread.
+        p = z @ self.m.wide_beta.numpy()
+        self.state.drift.assign(np.concatenate([self.state.drift.numpy()[:4],
+                                                [float(np.mean(p * p))]]).astype(np.float32))
 
     def consolidate(self, s: Samples, rows: np.ndarray, others: Others) -> None:
         """Move the statistics to the newest learned sample: the consolidated ones
