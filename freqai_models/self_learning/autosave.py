@@ -7,8 +7,8 @@ buffer), whatever the number of pairs. Jobs of one pair are coalesced: a pair is
 most one worker at a time, and a newer request replaces one still waiting. Different pairs are
 written concurrently (`workers`): a save is mostly file writes and fsyncs, which release the
 GIL. A failed save is logged and the pair stays dirty, so the next interval retries; the last
-good version on disk is untouched. When the queue runs empty, freed heap memory is handed back
-to the operating system (heap.py, at most once a minute), so a long run's RSS stays flat.
+good version on disk is untouched. While idle, a worker hands freed heap memory back to the
+operating system once a minute (heap.py), so a long run's RSS stays flat.
 """
 
 from __future__ import annotations
@@ -109,17 +109,19 @@ class BackgroundSaver:
                 while job is None:
                     if self._stopping and not self._pending:
                         return
-                    self._cond.wait()
+                    # Woken by a job, or idle for a while: then hand freed memory back.
+                    if not self._cond.wait(self._trimmer.min_interval_s):
+                        break
                     job = self._next()
+            if job is None:
+                self._trimmer.maybe_trim()
+                continue
             try:
                 self._run(job)
             finally:
                 with self._cond:
                     self._active.discard(job.pair)
-                    idle = not self._pending and not self._active
                     self._cond.notify_all()
-            if idle:
-                self._trimmer.maybe_trim()
 
     def _run(self, job: SaveJob) -> None:
         started = time.monotonic()

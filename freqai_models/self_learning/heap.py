@@ -4,8 +4,8 @@ A bot that runs for days allocates and frees all the time: the frames FreqAI gro
 per candle, the numpy copies of every save, TensorFlow's tensors. glibc keeps most freed
 chunks in its arenas, so the process's RSS creeps up although the memory in use does not
 (benchmarks/soak.py, 20 pairs at 1m: ~1 MB per minute without trimming, flat with it).
-`malloc_trim(0)` returns those pages (0.3-3 ms measured). It is called from the saver's
-thread after writes, at most once per `min_interval_s`; without glibc it does nothing.
+`malloc_trim(0)` returns those pages (0.3-3 ms measured). The saver's idle worker calls it
+once per `min_interval_s` (never the trading thread); without glibc it does nothing.
 """
 
 from __future__ import annotations
