@@ -285,21 +285,30 @@ class SelfLearningRuntime:
     def shutdown(self) -> bool:
         """Save every pair that changed, wait for all writes (bounded); True if all landed."""
         started = time.perf_counter()
-        dirty = self.dirty_pairs()
-        for pair in dirty:
+        changed = [p for p, lrn in self._learners.items()
+                   if lrn.training_counter != self._submitted.get(p)]
+        for pair in changed:  # pairs already handed over are being written: not again
             self.save_async(pair)
-        done = self.saver.stop(self.config.shutdown_timeout_s)
-        if done:
+        in_time = self.saver.stop(self.config.shutdown_timeout_s)
+        retry = self.dirty_pairs() if in_time else []  # a save that failed in flight
+        for pair in retry:
+            self.save_async(pair)  # the saver has stopped: written here, now
+        unsaved = self.dirty_pairs()
+        if in_time and not unsaved:
             counters = ", ".join(f"{pair} {lrn.training_counter}"
                                  for pair, lrn in self._learners.items()) or "none"
-            logger.info(f"models saved: {len(dirty)} pair(s) written at shutdown in "
-                        f"{time.perf_counter() - started:.2f} s; training counter per pair: "
-                        f"{counters}")
+            logger.info(f"models saved: {len(set(changed) | set(retry))} pair(s) written at "
+                        f"shutdown in {time.perf_counter() - started:.2f} s; training counter "
+                        f"per pair: {counters}")
+            return True
+        if in_time:
+            logger.error(f"Saving models failed at shutdown for {', '.join(unsaved)}; their "
+                         "last complete versions stay on disk and are loaded at the next start.")
         else:
             logger.error(f"Saving models did not finish within shutdown_timeout_s = "
                          f"{self.config.shutdown_timeout_s:g} s; the last complete versions "
                          "stay on disk and are loaded at the next start.")
-        return done
+        return False
 
 
 def pool_key(pair: str, feature_names: list[str]) -> tuple[str, ...]:
