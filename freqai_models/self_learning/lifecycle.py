@@ -230,6 +230,13 @@ class SelfLearningRuntime:
         learner = self.learner(pair, feature_names, _newest(candles))
         if not learn:
             return learner.predict(candles)
+        history = self._history.setdefault(pair, PredictionHistory(keep=len(candles.ts) + 64))
+        history.keep = max(history.keep, len(candles.ts) + 64)
+        if history.missing(candles.ts[candles.ts <= learner.step_floor]).any():
+            # A first call, or a restart: the rows never predicted get a prediction from the
+            # model as it is *before* this call steps the new ones, so the training counter
+            # never falls from one row to the next.
+            history.remember(learner.predict(candles))
         compiled = learner.step_compiled
         started = time.perf_counter()
         stepped = learner.observe(candles)
@@ -239,15 +246,8 @@ class SelfLearningRuntime:
                         f"{time.perf_counter() - started:.1f} s")
         if learner.training_counter - self._submitted[pair] >= self.config.save_interval:
             self.save_async(pair)
-        if len(stepped.ts) == len(candles.ts):
-            return stepped
-        history = self._history.setdefault(pair, PredictionHistory(keep=len(candles.ts) + 64))
-        history.keep = max(history.keep, len(candles.ts) + 64)
-        older = ~np.isin(candles.ts, stepped.ts)
-        if history.missing(candles.ts[older]).any():  # first call, restart: predict them once
-            history.remember(learner.predict(candles))
         history.remember(stepped)
-        return merge(history.lookup(candles.ts), stepped)
+        return merge(history.lookup(candles.ts), stepped)  # rows not stepped: not tradable
 
     # -- saving --------------------------------------------------------------------------
 

@@ -87,6 +87,7 @@ class PairLearner:
         # Mirror of state.last_seen_ts, kept by `observe` (the only writer after the store's
         # restore at creation): reading a variable eagerly costs ~0.3 ms per candle here.
         self._last_seen: int | None = None
+        self._unshared = 0  # candles stepped since the pool last got this pair's statistics
 
     # -- what the store and the adapter read ---------------------------------------------------
 
@@ -111,6 +112,12 @@ class PairLearner:
     @property
     def last_learned_ts(self) -> int:
         return int(self.state.last_learned_ts.numpy())
+
+    @property
+    def step_floor(self) -> int:
+        """`observe` steps the observed candles newer than this."""
+        seen = self.last_seen_ts if self._last_seen is None else self._last_seen
+        return seen if seen != NEVER else self.last_learned_ts
 
     @property
     def last_seen_ts(self) -> int:
@@ -150,6 +157,7 @@ class PairLearner:
             self._publish()
 
     def _publish(self) -> None:
+        self._unshared = 0
         if self.pool is not None and self.pair is not None:
             self.pool.publish(self.pair, self.wide_stats())
 
@@ -280,8 +288,10 @@ class PairLearner:
                 self._last_seen = None  # unknown if the run fails part-way
                 out = self._run(step_batch(s, idx, last_seen, h))
                 self._last_seen = int(s.ts[idx[-1]])  # what the step wrote
-                if self.pool is not None and not self.pool.keep_history:
-                    self._publish()
+                self._unshared += len(idx)
+                if (self.pool is not None and not self.pool.keep_history
+                        and self._unshared >= self.config.label_period_candles):
+                    self._publish()  # live: every H candles (reading the statistics costs)
             mine = idx >= start
             ok = s.input_ok[idx] & (out["training_counter"] > 0) & self.wide_ready
             return Predictions(
