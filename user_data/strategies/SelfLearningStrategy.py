@@ -17,7 +17,7 @@ from pandas import DataFrame
 
 from self_learning import startup_checks
 from self_learning.config import ConfigError, label_period_candles
-from self_learning.features import observed_candles
+from self_learning.features import TARGET_NAMES, observed_candles, observed_targets
 
 logger = logging.getLogger(__name__)
 
@@ -234,24 +234,19 @@ class SelfLearningStrategy(IStrategy):
 
     def set_freqai_targets(self, dataframe: DataFrame, metadata: dict, **kwargs) -> DataFrame:
         """
-        The column contract of DEVELOPERS.md, over the next H observed candles only: a rolling
-        window that ends at t+H, shifted back to t, over the candles where something traded
-        (the model's definition, self_learning.features.observed_candles). Candles freqtrade
-        filled (closed market, outage) and the last H observed rows are NaN (FreqAI drops them
-        from training). FreqAI calls this on training/backtest slices only.
+        The column contract of DEVELOPERS.md, over the next H observed candles only, through
+        the one target formula the model and the quality benchmark use
+        (self_learning.features.observed_targets). Candles freqtrade filled (closed market,
+        outage), broken ones and the last H observed rows are NaN (FreqAI drops them from
+        training). FreqAI calls this on training/backtest slices only.
         """
         try:
             horizon = label_period_candles(self.freqai_info)
         except ConfigError as err:
             raise OperationalException(f"{err}. Fix it in your config file.") from None
-        candles = dataframe.loc[_observed(dataframe)]
-        close = candles["close"]
-        mean_close = close.rolling(horizon).mean().shift(-horizon)
-        max_high = candles["high"].rolling(horizon).max().shift(-horizon)
-        min_low = candles["low"].rolling(horizon).min().shift(-horizon)
-        for name, value in (("&-s_close", mean_close), ("&-liq_up", max_high),
-                            ("&-liq_down", min_low)):
-            dataframe[name] = (value / close - 1).reindex(dataframe.index)
+        values = observed_targets(dataframe[OHLCV].to_numpy(dtype=np.float64), horizon)
+        for column, name in enumerate(TARGET_NAMES):
+            dataframe[name] = values[:, column]
         return dataframe
 
     # -- signals ------------------------------------------------------------------------------
