@@ -12,9 +12,10 @@ tag whose step goes backwards, and a training's newest candle is ahead of the fi
 stepped after it.
 
 Hooks only put references on a bounded queue (never blocking: when it is full the event is
-dropped and counted); one daemon thread builds the protocol buffers and writes them with
-TensorBoard's own EventFileWriter. `tensorboard --logdir <identifier>/tensorboard` shows
-them. Without the tensorboard package this is a no-op with one warning.
+dropped and counted); one daemon thread, every BATCH_S seconds, builds the protocol buffers of
+what is queued and writes them with TensorBoard's own EventFileWriter.
+`tensorboard --logdir <identifier>/tensorboard` shows them. Without the tensorboard package
+this is a no-op with one warning.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ logger = logging.getLogger(__name__)
 
 FOLDER = "tensorboard"
 QUEUE_SIZE = 20_000  # items (one per hook call), a few hours of 100 pairs at 5m
-FLUSH_S = 10.0
+FLUSH_S = 10.0    # TensorBoard's writer flushes its file at least this often
+BATCH_S = 2.0     # our thread writes what is queued, then sleeps this long
 CLOSE_TIMEOUT_S = 10.0
 # tag -> Predictions.scores name, for every stepped row
 SCORE_TAGS = {
@@ -80,10 +82,12 @@ def step_scalars(p: Predictions, timeframe_s: int) -> Iterator[tuple[int, float,
 
 class TensorBoardWriter(RuntimeObserver):
     def __init__(self, logdir: Path, timeframe_s: int, queue_size: int = QUEUE_SIZE,
-                 flush_s: float = FLUSH_S):
+                 flush_s: float = FLUSH_S, batch_s: float = BATCH_S):
         self.logdir = Path(logdir)
         self.timeframe_s = int(timeframe_s)
         self.flush_s = float(flush_s)
+        self.batch_s = float(batch_s)
+        self._wake = threading.Event()  # set by close(): stop sleeping between bursts
         self.dropped = 0
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._writers: dict[str, object] = {}
@@ -133,6 +137,7 @@ class TensorBoardWriter(RuntimeObserver):
         """Write what is queued and close the files (bounded by `timeout`)."""
         if self._thread is None or not self._thread.is_alive():
             return
+        self._wake.set()
         try:
             self._queue.put(_STOP, timeout=timeout)
         except queue.Full:
@@ -143,17 +148,29 @@ class TensorBoardWriter(RuntimeObserver):
     # -- the writer thread ------------------------------------------------------------------
 
     def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                break
-            try:
-                self._write(*item)
-            except Exception as err:
-                if not self._broken:
-                    self._broken = True
-                    logger.exception(f"TensorBoard: writing to {self.logdir} failed ({err}); "
-                                     "trading goes on, this is logged once.")
+        """Write in bursts: everything queued, then sleep `batch_s`, so the protocol buffers
+        (pure Python, they hold the GIL) are built between candles, not during one."""
+        stop = False
+        while not stop:
+            items = [self._queue.get()]
+            while True:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for item in items:
+                if item is _STOP:
+                    stop = True
+                    continue
+                try:
+                    self._write(*item)
+                except Exception as err:
+                    if not self._broken:
+                        self._broken = True
+                        logger.exception(f"TensorBoard: writing to {self.logdir} failed "
+                                         f"({err}); trading goes on, this is logged once.")
+            if not stop:
+                self._wake.wait(self.batch_s)
         for writer in self._writers.values():
             writer.close()
 
