@@ -52,7 +52,12 @@ def render(rows: dict[str, pd.DataFrame], path: Path, window: int, horizon: int,
                      "against the realized target")
     bottom.legend(loc="lower left", fontsize=7, ncol=3)
     bottom.grid(alpha=0.3)
-    fig.autofmt_xdate()
+    import matplotlib.dates as mdates
+
+    for ax in (top, bottom):
+        locator = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
