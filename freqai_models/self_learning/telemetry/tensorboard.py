@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 
 from self_learning.predictions import Predictions
-from self_learning.store.layout import safe_pair_dirname
 from self_learning.telemetry.observer import FitDone, RuntimeObserver, SaveDone
 
 logger = logging.getLogger(__name__)
@@ -195,6 +194,10 @@ class TensorBoardWriter(RuntimeObserver):
     def _emit(self, pair: str, step: int, wall: float, scalars: Scalars) -> None:
         writer = self._writers.get(pair)
         if writer is None:
+            # Imported here: the store package imports TensorFlow, and the adapter imports
+            # this module even where TensorFlow is missing (tests/test_tf_missing.py).
+            from self_learning.store.layout import safe_pair_dirname
+
             folder = self.logdir / safe_pair_dirname(pair)
             writer = self._file_writer(str(folder), max_queue_size=1000,
                                        flush_secs=self.flush_s)
