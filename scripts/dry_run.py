@@ -27,8 +27,9 @@ from self_learning.replay_exchange.overlay import replay_url, write_replay_overl
 ROOT = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT_S = 120  # the bot's shutdown save (shutdown_timeout_s 30) plus freqtrade's own
 START_TIMEOUT_S = 30
-# Candles in the past at start: 5 training days plus FreqAI's 250 startup candles of 1h.
-DEFAULT_HISTORY = 5000
+# Candles in the past at start: 5 training days plus FreqAI's 250 startup candles of 1h
+# (15.4 days of 5m candles), with room for retrains; the demo data holds 30 days.
+DEFAULT_HISTORY = 6500
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
