@@ -4,7 +4,6 @@ from typing import Any
 
 import numpy as np
 from freqtrade.configuration import TimeRange
-from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.freqai.base_models.BaseRegressionModel import BaseRegressionModel
@@ -12,12 +11,21 @@ from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 from pandas import DataFrame
 
 from self_learning.config import ConfigError, parse_config
-from self_learning.frames import candles_from_frame, fix_date_dtypes, null_predictions
-from self_learning.frames import prediction_frame, prepare_kitchen
+from self_learning.frames import (
+    candles_from_frame,
+    fix_date_dtypes,
+    null_predictions,
+    prediction_frame,
+    prepare_kitchen,
+)
 from self_learning.handle import ModelHandle
-from self_learning.runtime_env import TF_MISSING_MESSAGE, configure_tensorflow_threads
-from self_learning.runtime_env import tensorflow_available
+from self_learning.runtime_env import (
+    TF_MISSING_MESSAGE,
+    configure_tensorflow_threads,
+    tensorflow_available,
+)
 from self_learning.startup_checks import enforce
+from self_learning.telemetry import observers_for
 from self_learning.timeline import RestoreRefused, iso_utc
 
 logger = logging.getLogger(__name__)
@@ -51,15 +59,17 @@ class SelfLearningModel(BaseRegressionModel):
         configure_tensorflow_threads()
         from self_learning.lifecycle import SelfLearningRuntime
 
-        span = self.config.get("timerange")
-        mode = self.config.get("runmode")
+        span, pairs = self.config.get("timerange"), self.config["exchange"]["pair_whitelist"]
+        mode = getattr(self.config.get("runmode"), "value", self.config.get("runmode"))
         try:
             self.runtime = SelfLearningRuntime.for_run(
-                self.sl_config, self.full_path, timeframe_s, getattr(mode, "value", mode), span,
-                TimeRange.parse_timerange(span).startts if span else None,
-                self.config["exchange"]["pair_whitelist"])
+                self.sl_config, self.full_path, timeframe_s, mode, span,
+                TimeRange.parse_timerange(span).startts if span else None, pairs)
         except RestoreRefused as err:
             raise OperationalException(str(err)) from None
+        self.runtime.observer = observers_for(  # notifications; TensorBoard when activated
+            self.sl_config, self.full_path, self.runtime.store.root, timeframe_s, pairs,
+            str(mode), self._send, self.activate_tensorboard)
 
     def extract_data_and_train_model(self, *args, **kwargs) -> None:
         fix_date_dtypes(self.dd)  # freqtrade 2026.9 on pandas 3, see frames.py
@@ -111,11 +121,14 @@ class SelfLearningModel(BaseRegressionModel):
         pred_df, dk.do_predict = prediction_frame(p)
         return pred_df, dk.do_predict
 
+    def _send(self, text: str) -> None:  # freqtrade's notifications (Telegram, webhooks)
+        if self.data_provider is not None:
+            self.data_provider.send_msg(text, always_send=True)
+
     def _warn_tf_missing(self) -> None:
         if self.runtime is None and not getattr(self, "_tf_warned", False):
             self._tf_warned = True
-            if self.data_provider is not None:
-                self.data_provider.send_msg(TF_MISSING_MESSAGE, always_send=True)
+            self._send(TF_MISSING_MESSAGE)
 
     def shutdown(self) -> None:
         # FreqAI runs `_on_stop` before it joins its training thread: save after the join, or

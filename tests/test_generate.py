@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from self_learning.generate import generate_candles, main
+from self_learning.evaluation import naive_signal, realized_targets, spearman_ic
+from self_learning.generate import EdgeFlip, generate_candles, main
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 PRICE_COLUMNS = ["open", "high", "low", "close"]
@@ -118,6 +119,65 @@ def test_regimes_trend_both_ways():
     assert ten_day.max() > 0.08 and ten_day.min() < -0.08
 
 
+FLIP_PAIRS = ["ETH/BTC", "LTC/BTC", "ADA/BTC"]
+FLIP = EdgeFlip(datetime(2025, 1, 5, tzinfo=UTC))  # day 4 of 8
+
+
+def yardstick_ic(frame: pd.DataFrame) -> float:
+    """IC of -(close / SMA20 - 1) against the realized 1-hour target of 5m candles."""
+    target = realized_targets(frame, 12)["&-s_close"].to_numpy()
+    signal = naive_signal(frame["close"].to_numpy())
+    usable = np.isfinite(target) & np.isfinite(signal)
+    return spearman_ic(signal[usable], target[usable])
+
+
+@pytest.mark.parametrize("pair", FLIP_PAIRS)
+def test_flip_scenario_edge_changes_sign_at_the_flip(pair):
+    """In the flip scenario the mean-reversion yardstick has a clearly positive IC on the 5m
+    candles before the flip and a clearly negative one after it, for every pair."""
+    frame = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=FLIP)
+    before = frame[frame["date"] < pd.Timestamp(FLIP.flip_at)]
+    after = frame[frame["date"] >= pd.Timestamp(FLIP.flip_at)]
+    assert yardstick_ic(before) > 0.1
+    assert yardstick_ic(after) < -0.1
+
+
+def test_flip_scenario_is_seeded_and_pure():
+    """Same arguments, same frame; the candles before a flip do not depend on the flip date
+    (a later flip only changes what comes after the earlier one)."""
+    first = generate_candles("ETH/BTC", "5m", START, 6 * 288, seed=3, scenario=FLIP)
+    again = generate_candles("ETH/BTC", "5m", START, 6 * 288, seed=3, scenario=FLIP)
+    later = generate_candles("ETH/BTC", "5m", START, 6 * 288, seed=3,
+                             scenario=EdgeFlip(datetime(2025, 1, 6, tzinfo=UTC)))
+    pd.testing.assert_frame_equal(first, again)
+    flip = first["date"] < pd.Timestamp(FLIP.flip_at)
+    pd.testing.assert_frame_equal(first[flip], later[flip])
+    assert not np.allclose(first.loc[~flip, "close"], later.loc[~flip, "close"])
+    ohlc_ok = (first["high"] >= first[["open", "close"]].max(axis=1)) & (
+        first["low"] <= first[["open", "close"]].min(axis=1))
+    assert ohlc_ok.all()
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"flip_at": datetime(2025, 1, 5)}, "timezone-aware"),
+    ({"flip_at": START, "strength": 0.05}, "strength 0.05 must be in"),
+])
+def test_edge_flip_rejects_bad_arguments(kwargs, match):
+    """A naive flip date and a push strong enough to explode are refused by name."""
+    with pytest.raises(ValueError, match=match):
+        EdgeFlip(**kwargs)
+
+
+def test_cli_flip_day_writes_the_scenario(tmp_path):
+    """--flip-day N flips the edge at 00:00 UTC of day N of the generated days."""
+    args = ["--pairs", "ETH/BTC", "--days", "6", "--seed", "42", "--end", "20250107"]
+    assert main(["--out", str(tmp_path), *args, "--flip-day", "3"]) == 0
+    written = pd.read_feather(tmp_path / "ETH_BTC-5m.feather")
+    want = generate_candles("ETH/BTC", "5m", START, 6 * 288, seed=42,
+                            scenario=EdgeFlip(datetime(2025, 1, 4, tzinfo=UTC)))
+    pd.testing.assert_frame_equal(written, want)
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"pair": "BTCUSDT"}, "pair"),
     ({"timeframe": "30s"}, "timeframe"),
@@ -137,6 +197,8 @@ def test_generate_candles_rejects_bad_arguments(kwargs, match):
     (["--pairs", "BTC/USDT", "--days", "0"], "--days"),
     (["--pairs", "BTC/USDT", "--seed", "-1"], "--seed"),
     (["--pairs", "BTC/USDT", "--end", "2025-01-14"], "--end"),
+    (["--pairs", "BTC/USDT", "--days", "3", "--flip-day", "3"], "--flip-day"),
+    (["--pairs", "BTC/USDT", "--flip-day", "x"], "--flip-day"),
 ])
 def test_cli_bad_args_name_the_flag(tmp_path, capsys, args, flag):
     """Invalid CLI arguments exit with code 2 and a message naming the offending flag."""

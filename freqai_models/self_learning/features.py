@@ -42,10 +42,11 @@ def market_windows(channels: np.ndarray, window: int) -> np.ndarray:
 
 
 def targets(ohlcv: np.ndarray, horizon: int) -> np.ndarray:
-    """(n, 3): mean future close return, max upward and min downward excursion over `horizon`.
-
-    Identical to the strategy's `set_freqai_targets`; the last `horizon` rows are NaN.
-    """
+    """(n, 3): mean future close return, max upward and min downward excursion over `horizon`,
+    the columns of TARGET_NAMES; the last `horizon` rows are NaN. The one formula of the
+    targets: the model (samples.prepare, over the observed rows), the strategy's
+    `set_freqai_targets` and the quality benchmark (evaluation.realized_targets, both through
+    `observed_targets`) use it."""
     ohlcv = np.asarray(ohlcv, dtype=np.float64)
     n = len(ohlcv)
     out = np.full((n, 3), np.nan)
@@ -54,6 +55,18 @@ def targets(ohlcv: np.ndarray, horizon: int) -> np.ndarray:
     # One strided view of the next `horizon` candles of every row (no copies): per-call
     # overhead, not arithmetic, is what a live candle's preparation costs.
     out[: n - horizon] = _excursions(_rolling(ohlcv[1:], horizon), ohlcv[: n - horizon, CLOSE])
+    return out
+
+
+def observed_targets(ohlcv: np.ndarray, horizon: int) -> np.ndarray:
+    """(n, 3) `targets` over the observed candles only (`observed_candles`): row t looks at
+    the next `horizon` observed candles; rows that are not observations are NaN."""
+    ohlcv = np.asarray(ohlcv, dtype=np.float64)
+    observed = observed_candles(ohlcv)
+    if observed.all():
+        return targets(ohlcv, horizon)
+    out = np.full((len(ohlcv), 3), np.nan)
+    out[observed] = targets(ohlcv[observed], horizon)
     return out
 
 

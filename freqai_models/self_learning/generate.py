@@ -12,8 +12,16 @@ market. The one-minute model:
 * prices rounded to about six significant digits (a tick), so high >= max(open, close) and
   low <= min(open, close) hold exactly.
 
+Scenario `EdgeFlip` (CLI `--flip-day N`): a market whose predictable edge changes sign at a
+given moment. The regimes keep their volatility but lose their drift and range pull; instead
+every minute's return is pulled towards an exponential moving average of the price (mean
+reversion: the yardstick -(close / SMA20 - 1) of 5m candles has a positive IC) until
+`flip_at`, and pushed away from it (trend following: the same yardstick's IC turns negative)
+from then on. For benchmarks of how fast a model notices that its edge flipped.
+
 CLI: `python -m self_learning.generate --out DIR --pairs BTC/USDT ETH/USDT --timeframe 5m
---days 30 --seed 42 [--end YYYYMMDD]` writes freqtrade's `BTC_USDT-5m.feather` layout.
+--days 30 --seed 42 [--end YYYYMMDD] [--flip-day N]` writes freqtrade's `BTC_USDT-5m.feather`
+layout.
 """
 
 from __future__ import annotations
@@ -61,6 +69,35 @@ RANGE_HALF_LIFE_MINUTES = 6 * 60  # mean reversion towards the episode's anchor
 REGIMES = ("range", "up", "down")
 REGIME_VOL = {"range": 0.85, "up": 1.1, "down": 1.25}
 STREAMS = 6  # independent random streams: innovations, slow vol, regimes, wicks, volume, model
+# EdgeFlip: per-minute pull towards (before the flip) or push away from (after) the price's
+# exponential moving average, as a fraction of the gap; below the average's own per-minute
+# weight (2 / (FLIP_AVERAGE_MINUTES + 1)), so the trend-following half stays stationary.
+FLIP_STRENGTH = 0.02
+FLIP_AVERAGE_MINUTES = 60.0
+
+
+@dataclass(frozen=True)
+class EdgeFlip:
+    """Scenario: mean reversion towards the price's moving average until `flip_at` (UTC),
+    trend following away from it after (see the module docstring)."""
+
+    flip_at: datetime
+    strength: float = FLIP_STRENGTH
+    average_minutes: float = FLIP_AVERAGE_MINUTES
+
+    def __post_init__(self):
+        if self.flip_at.tzinfo is None:
+            raise ValueError(f"flip_at {self.flip_at} must be timezone-aware (UTC).")
+        if not 0.0 < self.strength < 2.0 / (self.average_minutes + 1.0):
+            raise ValueError(
+                f"strength {self.strength} must be in (0, 2 / (average_minutes + 1)) = "
+                f"(0, {2.0 / (self.average_minutes + 1.0):.4f}): a stronger push makes the "
+                "trend-following half explode.")
+
+    def edge(self, minutes: pd.DatetimeIndex) -> np.ndarray:
+        """Per-minute coefficient on (log price - its average): -strength, then +strength."""
+        after = minutes >= pd.Timestamp(self.flip_at)
+        return np.where(after, self.strength, -self.strength)
 
 
 @dataclass(frozen=True)
@@ -140,30 +177,37 @@ def slow_volatility(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def log_returns(
     shocks: np.ndarray, vol_factor: np.ndarray, drift: np.ndarray, kappa: np.ndarray,
-    starts: np.ndarray, minute_vol: float,
+    starts: np.ndarray, minute_vol: float, edge: np.ndarray | None = None,
+    average_minutes: float = FLIP_AVERAGE_MINUTES,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """GARCH(1,1) scaled by `vol_factor`, plus regime drift or mean reversion.
+    """GARCH(1,1) scaled by `vol_factor`, plus regime drift or mean reversion, plus
+    `edge[i]` times the gap between the log price and its exponential moving average.
 
     Returns (log returns, conditional sigma) per minute.
     """
     variance_bar = minute_vol**2
     omega = variance_bar * (1.0 - GARCH_ALPHA - GARCH_BETA)
     returns, sigmas = np.empty(len(shocks)), np.empty(len(shocks))
-    variance, level, anchor = variance_bar, 0.0, 0.0
+    edge = np.zeros(len(shocks)) if edge is None else edge  # adding 0.0 changes no bit
+    weight = 2.0 / (average_minutes + 1.0)
+    variance, level, anchor, average = variance_bar, 0.0, 0.0, 0.0
     for i in range(len(shocks)):
         if starts[i]:
             anchor = level
         sigma = math.sqrt(variance)
         innovation = sigma * shocks[i]
-        step = drift[i] - kappa[i] * (level - anchor) + innovation * vol_factor[i]
+        step = (drift[i] - kappa[i] * (level - anchor) + edge[i] * (level - average)
+                + innovation * vol_factor[i])
         level += step
+        average += weight * (level - average)
         returns[i], sigmas[i] = step, sigma * vol_factor[i]
         variance = omega + GARCH_ALPHA * innovation * innovation + GARCH_BETA * variance
     return returns, sigmas
 
 
 def minute_candles(
-    model: MarketModel, streams: list[np.random.Generator], start: datetime, minutes: int
+    model: MarketModel, streams: list[np.random.Generator], start: datetime, minutes: int,
+    scenario: EdgeFlip | None = None,
 ) -> pd.DataFrame:
     """Unrounded one-minute OHLCV from `start`, each random stream used for one purpose only.
 
@@ -175,7 +219,11 @@ def minute_candles(
     shocks = shock_rng.standard_t(TAIL_DF, minutes) * math.sqrt((TAIL_DF - 2) / TAIL_DF)
     drift, kappa, regime_vol, starts = regime_path(minutes, regime_rng)
     vol_factor = vol_season * regime_vol * slow_volatility(minutes, slow_rng)
-    returns, sigmas = log_returns(shocks, vol_factor, drift, kappa, starts, model.minute_vol)
+    edge = None
+    if scenario is not None:  # the regimes keep their volatility, the edge replaces the rest
+        drift, kappa, edge = np.zeros(minutes), np.zeros(minutes), scenario.edge(index)
+    returns, sigmas = log_returns(shocks, vol_factor, drift, kappa, starts, model.minute_vol,
+                                  edge, scenario.average_minutes if scenario else 1.0)
     close = model.start_price * np.exp(np.cumsum(returns))
     open_ = np.r_[model.start_price, close[:-1]]
     wicks = np.abs(wick_rng.standard_normal((minutes, 2))).T * 0.6 * sigmas
@@ -219,12 +267,13 @@ def round_prices(frame: pd.DataFrame, tick: float) -> pd.DataFrame:
 
 
 def generate_candles(
-    pair: str, timeframe: str, start: datetime, periods: int, seed: int
+    pair: str, timeframe: str, start: datetime, periods: int, seed: int,
+    scenario: EdgeFlip | None = None,
 ) -> pd.DataFrame:
     """`periods` candles of `pair` from `start` (UTC, on the timeframe grid), freqtrade layout.
 
     Pure and deterministic: the same arguments give the same frame; different timeframes with the
-    same pair, seed and start aggregate the same one-minute market.
+    same pair, seed, start and scenario aggregate the same one-minute market.
     """
     if not PAIR_PATTERN.match(pair):
         raise ValueError(f"Invalid pair '{pair}': expected BASE/QUOTE, e.g. BTC/USDT.")
@@ -236,7 +285,7 @@ def generate_candles(
         raise ValueError(f"start {start} is not on the {timeframe} grid.")
     streams = [np.random.default_rng(child) for child in pair_seed(pair, seed).spawn(STREAMS)]
     model = market_model(pair, streams.pop())
-    minutes = minute_candles(model, streams, start.to_pydatetime(), periods * size)
+    minutes = minute_candles(model, streams, start.to_pydatetime(), periods * size, scenario)
     frame = round_prices(aggregate(minutes, size), model.tick)
     frame["date"] = pd.to_datetime(frame["date"], utc=True).astype("datetime64[ns, UTC]")
     return frame[COLUMNS]
@@ -315,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=_seed, default=42, help="random seed (42)")
     parser.add_argument("--end", type=_date, default=None,
                         help="YYYYMMDD, exclusive end at 00:00 UTC (default: today 00:00 UTC)")
+    parser.add_argument("--flip-day", type=_seed, default=None, metavar="N",
+                        help="scenario: mean reversion until 00:00 UTC of day N of the data "
+                             "(0 = its first day), trend following after")
     return parser
 
 
@@ -323,20 +375,27 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s - %(name)s - %(levelname)s - %(message)s")
     end = args.end or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    scenario = None
+    if args.flip_day is not None:
+        if args.flip_day >= args.days:
+            build_parser().error(f"argument --flip-day: {args.flip_day} is not a day of the "
+                                 f"{args.days} days generated")
+        scenario = EdgeFlip(end - timedelta(days=args.days - args.flip_day))
     for timeframe in args.timeframe:
         start, periods = span(end, args.days, timeframe)
         if periods < 1:
             build_parser().error(f"argument --days: {args.days} days hold no {timeframe} candle")
         for pair in args.pairs:
             started = time.perf_counter()
-            frame = generate_candles(pair, timeframe, start, periods, args.seed)
+            frame = generate_candles(pair, timeframe, start, periods, args.seed, scenario)
             path = args.out / pair_filename(pair, timeframe)
             write_feather(frame, path)
             first, last = frame["date"].iloc[0], frame["date"].iloc[-1]
+            flip = f", edge flips {scenario.flip_at:%Y-%m-%d %H:%M}" if scenario else ""
             logger.info(
                 f"Generated {periods} {timeframe} candles for {pair} "
-                f"({first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M}, seed {args.seed}) -> {path} "
-                f"in {time.perf_counter() - started:.2f}s"
+                f"({first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M}, seed {args.seed}{flip}) "
+                f"-> {path} in {time.perf_counter() - started:.2f}s"
             )
     return 0
 

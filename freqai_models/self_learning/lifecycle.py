@@ -30,11 +30,12 @@ from self_learning.learning.learner import FitReport, PairLearner
 from self_learning.learning.pool import StatsPool
 from self_learning.networks.pair_networks import RestoredModels
 from self_learning.prediction_history import PredictionHistory, merge
-from self_learning.run_stores import plan_store
 from self_learning.predictions import Predictions
+from self_learning.run_stores import plan_store
 from self_learning.samples import Candles
 from self_learning.store import ModelStore, assign_snapshot, snapshot_variables
 from self_learning.store.templates import PROCESS_TEMPLATES
+from self_learning.telemetry.observer import FitDone, Observers, PairStart, SaveDone
 from self_learning.timeline import (
     NEVER,
     RestoreRefused,
@@ -80,6 +81,8 @@ class SelfLearningRuntime:
         self._refused: dict[str, tuple[int, str]] = {}  # pair -> (stored candle, message)
         self._submitted: dict[str, int] = {}  # counter at the last save handed over
         self._durable: dict[str, int] = {}    # counter of the last version that landed
+        self._newest: dict[str, int] = {}     # newest candle handed in per pair (telemetry)
+        self.observer = Observers()           # TensorBoard, notifications (telemetry/)
         self._lock = threading.Lock()
         self.last_snapshot_ms = 0.0
         self.saver = BackgroundSaver(config.slow_save_warning_s, self._saved,
@@ -87,7 +90,11 @@ class SelfLearningRuntime:
         # Backtesting never calls FreqAI's shutdown: let queued saves land before exit. It
         # must run before concurrent.futures refuses new work at interpreter shutdown (TF's
         # writers use it), hence threading's exit hooks (run in reverse order), not atexit.
-        threading._register_atexit(self.saver.wait_idle, config.shutdown_timeout_s)
+        threading._register_atexit(self._at_exit)
+
+    def _at_exit(self) -> None:
+        self.saver.wait_idle(self.config.shutdown_timeout_s)
+        self.observer.close()
 
     # -- learners ------------------------------------------------------------------------
 
@@ -158,6 +165,7 @@ class SelfLearningRuntime:
         learner = self._new_learner(pair, feature_names)
         for name in learner.modules():
             logger.info(f"created new model {name} for {pair}")
+        self.observer.pair_started(PairStart(pair, "created"))
         return learner
 
     def _restored(self, store: ModelStore, pair: str, feature_names: list[str],
@@ -190,6 +198,8 @@ class SelfLearningRuntime:
         logger.info(f"Restored {pair}{' from the live model' if seed else ''}: training "
                     f"counter {restored.training_counter} (max over networks), last learned "
                     f"candle {iso_utc(learner.last_learned_ts)}")
+        self.observer.pair_started(PairStart(pair, "loaded", restored.version,
+                                             restored.training_counter, learner.last_learned_ts))
         return learner
 
     def _time_travel(self, pair: str, path: Path, until: int, newest_ts: int,
@@ -212,6 +222,7 @@ class SelfLearningRuntime:
                        f"candles and the system clock, or move {path} away to start it fresh.")
         logger.error(message)
         self._refused[pair] = (until, message)
+        self.observer.pair_started(PairStart(pair, "refused", detail=message))
         raise RestoreRefused(message)
 
     # -- learning entry points -----------------------------------------------------------
@@ -219,7 +230,10 @@ class SelfLearningRuntime:
     def fit(self, pair: str, feature_names: list[str], candles: Candles) -> FitReport:
         learner = self.learner(pair, feature_names, _newest(candles))
         report = learner.fit(candles)
+        self._newest[pair] = _newest(candles) or -1
         self.save_async(pair)
+        self.observer.fitted(FitDone(pair, report.mode, report.samples, report.seconds,
+                                     report.training_counter, self._newest[pair]))
         return report
 
     def predict(self, pair: str, feature_names: list[str], candles: Candles,
@@ -240,6 +254,8 @@ class SelfLearningRuntime:
         compiled = learner.step_compiled
         started = time.perf_counter()
         stepped = learner.observe(candles)
+        self._newest[pair] = _newest(candles) or -1
+        self.observer.stepped(pair, stepped)
         if not compiled and learner.step_compiled:
             logger.info(f"Online learning step ready for {pair} (XLA compiles it once per "
                         f"process and network shape): stepped {len(stepped.ts)} candles in "
@@ -265,8 +281,12 @@ class SelfLearningRuntime:
             counter = learner.training_counter
         self.last_snapshot_ms = (time.perf_counter() - started) * 1000
         keys = {name: learner.graph_key() for name in values}
-        info = self.store.pair(pair).save_snapshot(
-            values, metadata, keys, lambda: self._copy_of(learner, values))
+        try:
+            info = self.store.pair(pair).save_snapshot(
+                values, metadata, keys, lambda: self._copy_of(learner, values))
+        except Exception as err:  # the saver logs it; observers notify
+            self.observer.save_failed(pair, err)
+            raise
         return SaveOutcome(counter, info.graphs_reused)
 
     def _copy_of(self, learner: PairLearner, values) -> dict:
@@ -277,6 +297,8 @@ class SelfLearningRuntime:
 
     def _saved(self, pair: str, outcome: SaveOutcome) -> None:
         self._durable[pair] = max(self._durable.get(pair, 0), outcome.training_counter)
+        self.observer.saved(SaveDone(pair, outcome.training_counter, outcome.seconds,
+                                     self._newest.get(pair, -1)))
 
     def dirty_pairs(self) -> list[str]:
         return [p for p, lrn in self._learners.items()
@@ -294,6 +316,7 @@ class SelfLearningRuntime:
         for pair in retry:
             self.save_async(pair)  # the saver has stopped: written here, now
         unsaved = self.dirty_pairs()
+        self.observer.close()
         if in_time and not unsaved:
             counters = ", ".join(f"{pair} {lrn.training_counter}"
                                  for pair, lrn in self._learners.items()) or "none"

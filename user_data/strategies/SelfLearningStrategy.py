@@ -17,7 +17,7 @@ from pandas import DataFrame
 
 from self_learning import startup_checks
 from self_learning.config import ConfigError, label_period_candles
-from self_learning.features import observed_candles
+from self_learning.features import TARGET_NAMES, observed_candles, observed_targets
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,18 @@ def _over_observed(dataframe: DataFrame, compute) -> DataFrame:
     added = added.reindex(dataframe.index)
     filled_in = added.where(pd.Series(observed, index=dataframe.index), added.ffill(), axis=0)
     return pd.concat([dataframe, filled_in], axis=1)
+
+
+def band_levels(dataframe: DataFrame) -> DataFrame:
+    """Price levels of the prediction for the chart: `band_high` / `band_low` = close times
+    (1 + `&-liq_up` / `&-liq_down`), `predicted_close` = close times (1 + `&-s_close`), each
+    known at its candle's close; NaN where the row is not usable (do_predict != 1)."""
+    usable = dataframe["do_predict"] == 1 if "do_predict" in dataframe else False
+    for level, column in (("band_high", "&-liq_up"), ("band_low", "&-liq_down"),
+                          ("predicted_close", "&-s_close")):
+        if column in dataframe.columns:
+            dataframe[level] = (dataframe["close"] * (1 + dataframe[column])).where(usable)
+    return dataframe
 
 
 class SelfLearningStrategy(IStrategy):
@@ -123,23 +135,40 @@ class SelfLearningStrategy(IStrategy):
     # The stop sits this multiple of the predicted downward excursion below the close.
     stop_buffer = DecimalParameter(1.0, 2.0, default=1.25, decimals=2, space="sell")
 
+    # FreqUI and `freqtrade plot-dataframe`: the predicted range as price levels on the chart
+    # (band_high / band_low: the excursions the model expects over the next H candles; the
+    # stop is placed from band_low), the prequential scoreboard, novelty and drift, learning.
     plot_config = {
-        "main_plot": {},
+        "main_plot": {
+            "band_high": {
+                "color": "#26a69a",
+                "fill_to": "band_low",
+                "fill_label": "predicted range (next H candles)",
+                "fill_color": "rgba(38,166,154,0.12)",
+            },
+            "band_low": {"color": "#ef5350"},
+            "predicted_close": {"color": "#2962ff"},
+        },
         "subplots": {
-            "Predictions": {
+            "Prediction": {
                 "&-s_close": {"color": "#2962ff"},
-                "&-liq_up": {
-                    "color": "#26a69a",
-                    "fill_to": "&-liq_down",
-                    "fill_label": "predicted range",
-                    "fill_color": "rgba(38,166,154,0.15)",
-                },
+                "&-liq_up": {"color": "#26a69a"},
                 "&-liq_down": {"color": "#ef5350"},
             },
-            "Novelty": {"&-novelty": {"color": "#ff9800"}},
-            "Model": {
+            "Scoreboard": {
+                "&-score_ic": {"color": "#2962ff"},
+                "&-score_hit_rate": {"color": "#ff9800"},
+                "&-score_band_up": {"color": "#26a69a"},
+                "&-score_band_down": {"color": "#ef5350"},
+            },
+            "Novelty and drift": {
+                "&-novelty": {"color": "#ff9800"},
+                "&-drift": {"color": "#d50000", "type": "bar"},
+            },
+            "Learning": {
                 "&-training_counter": {"color": "#7e57c2"},
-                "do_predict": {"color": "#8d6e63", "type": "bar"},
+                "&-since_learned": {"color": "#8d6e63"},
+                "do_predict": {"color": "#90a4ae", "type": "bar"},
             },
         },
     }
@@ -205,30 +234,26 @@ class SelfLearningStrategy(IStrategy):
 
     def set_freqai_targets(self, dataframe: DataFrame, metadata: dict, **kwargs) -> DataFrame:
         """
-        The column contract of DEVELOPERS.md, over the next H observed candles only: a rolling
-        window that ends at t+H, shifted back to t, over the candles where something traded
-        (the model's definition, self_learning.features.observed_candles). Candles freqtrade
-        filled (closed market, outage) and the last H observed rows are NaN (FreqAI drops them
-        from training). FreqAI calls this on training/backtest slices only.
+        The column contract of DEVELOPERS.md, over the next H observed candles only, through
+        the one target formula the model and the quality benchmark use
+        (self_learning.features.observed_targets). Candles freqtrade filled (closed market,
+        outage), broken ones and the last H observed rows are NaN (FreqAI drops them from
+        training). FreqAI calls this on training/backtest slices only.
         """
         try:
             horizon = label_period_candles(self.freqai_info)
         except ConfigError as err:
             raise OperationalException(f"{err}. Fix it in your config file.") from None
-        candles = dataframe.loc[_observed(dataframe)]
-        close = candles["close"]
-        mean_close = close.rolling(horizon).mean().shift(-horizon)
-        max_high = candles["high"].rolling(horizon).max().shift(-horizon)
-        min_low = candles["low"].rolling(horizon).min().shift(-horizon)
-        for name, value in (("&-s_close", mean_close), ("&-liq_up", max_high),
-                            ("&-liq_down", min_low)):
-            dataframe[name] = (value / close - 1).reindex(dataframe.index)
+        values = observed_targets(dataframe[OHLCV].to_numpy(dtype=np.float64), horizon)
+        for column, name in enumerate(TARGET_NAMES):
+            dataframe[name] = values[:, column]
         return dataframe
 
     # -- signals ------------------------------------------------------------------------------
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        return self.freqai.start(dataframe, metadata, self)
+        dataframe = self.freqai.start(dataframe, metadata, self)
+        return band_levels(dataframe)
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         prediction = dataframe["&-s_close"]

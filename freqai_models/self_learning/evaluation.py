@@ -1,0 +1,135 @@
+"""Out-of-sample quality of return predictions: pure numpy/pandas, no TensorFlow, no freqtrade.
+
+Used by benchmarks/quality.py and the demo. Scored rows are a DataFrame with one row per
+(pair, candle): columns `pair`, `window` (the FreqAI backtest window the row was predicted
+in, any hashable), a prediction column and `target` (the realized `&-s_close`). Filter the
+rows first (do_predict == 1, finite prediction and target); these functions score what they
+are given.
+
+* IC: Spearman rank correlation of prediction and target (average ranks for ties).
+* Per-window IC: the IC of each pair within the window, averaged over the pairs (pairs are
+  not pooled: their targets differ in scale, and pooling would rank the pairs, not the
+  candles). The mean IC is the mean of the per-window ICs; its standard error is their
+  standard deviation / sqrt(windows), treating windows (days) as independent.
+* Paired difference of two models: per-window IC of one minus the other's on the same
+  windows, mean +- standard error.
+* Rank agreement of two prediction series (e.g. two seeds): Spearman correlation of the two
+  on the rows both predicted, per pair, averaged over pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from self_learning.features import TARGET_NAMES, observed_targets
+
+OHLCV = ["open", "high", "low", "close", "volume"]
+SMA_PERIOD = 20
+
+
+def realized_targets(candles: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """`date` and the three targets (TARGET_NAMES) of freqtrade candles, through the one
+    formula the model and the strategy use (features.observed_targets): row t looks at the
+    next `horizon` observed candles; filled or broken candles and the last rows are NaN."""
+    missing = [c for c in ["date", *OHLCV] if c not in candles.columns]
+    if missing:
+        raise ValueError(f"candles lack column(s) {missing}; have {list(candles.columns)}")
+    values = observed_targets(candles[OHLCV].to_numpy(dtype=np.float64), horizon)
+    out = pd.DataFrame(values, columns=list(TARGET_NAMES), index=candles.index)
+    out.insert(0, "date", candles["date"])
+    return out
+
+
+def naive_signal(close, period: int = SMA_PERIOD) -> np.ndarray:
+    """The training-free yardstick -(close / SMA(close, period) - 1): bet on mean reversion.
+    NaN until the SMA exists."""
+    close = np.asarray(close, dtype=np.float64)
+    sma = pd.Series(close).rolling(period).mean().to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -(close / sma - 1)
+
+
+def spearman_ic(pred, target) -> float:
+    """Spearman rank correlation (average ranks for ties); NaN if < 3 rows or one side is
+    constant (a model that outputs a constant has no IC, not 0)."""
+    pred, target = np.asarray(pred, dtype=float), np.asarray(target, dtype=float)
+    if len(pred) != len(target):
+        raise ValueError(f"pred has {len(pred)} rows, target {len(target)}")
+    if len(pred) < 3:
+        return float("nan")
+    a, b = pd.Series(pred).rank().to_numpy(), pd.Series(target).rank().to_numpy()
+    if a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def hit_rate(pred, target) -> float:
+    """Share of rows with target != 0 where sign(pred) == sign(target); pred 0 is a miss.
+    NaN when every target is 0."""
+    pred, target = np.asarray(pred, dtype=float), np.asarray(target, dtype=float)
+    keep = target != 0
+    if not keep.any():
+        return float("nan")
+    return float(np.mean(np.sign(pred[keep]) == np.sign(target[keep])))
+
+
+def _per_window(rows: pd.DataFrame, metric, column: str, target: str) -> pd.Series:
+    """metric(prediction, target) per (window, pair), averaged over pairs: window -> value."""
+    if rows.empty:
+        return pd.Series(dtype=float, name=column)
+    keys = ["window", "pair"] if "pair" in rows.columns else ["window"]
+    cells = rows.groupby(keys, sort=True)[[column, target]].apply(
+        lambda g: metric(g[column].to_numpy(), g[target].to_numpy()))
+    by_window = cells.groupby(level="window").mean() if len(keys) == 2 else cells
+    return by_window.astype(float).rename(column)
+
+
+def window_ics(rows: pd.DataFrame, column: str, target: str = "target") -> pd.Series:
+    """window -> IC of `column` in that window (mean over pairs), sorted by window."""
+    return _per_window(rows, spearman_ic, column, target)
+
+
+def window_hit_rates(rows: pd.DataFrame, column: str, target: str = "target") -> pd.Series:
+    """window -> hit-rate of `column` in that window (mean over pairs)."""
+    return _per_window(rows, hit_rate, column, target)
+
+
+def mean_and_se(values) -> tuple[float, float]:
+    """Mean of the finite values and its standard error std(ddof=1) / sqrt(n); the error is
+    NaN with fewer than 2 values."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return float("nan"), float("nan")
+    if len(v) == 1:
+        return float(v[0]), float("nan")
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v)))
+
+
+def summarize(rows: pd.DataFrame, column: str, target: str = "target") -> dict[str, float]:
+    """ic (mean of the per-window ICs), ic_se, hit_rate (mean of the per-window hit-rates),
+    windows and rows."""
+    ic, se = mean_and_se(window_ics(rows, column, target))
+    hit, _ = mean_and_se(window_hit_rates(rows, column, target))
+    windows = int(rows["window"].nunique()) if len(rows) else 0
+    return {"ic": ic, "ic_se": se, "hit_rate": hit, "windows": float(windows),
+            "rows": float(len(rows))}
+
+
+def paired_difference(ics: pd.Series, baseline: pd.Series) -> tuple[float, float]:
+    """Mean and standard error of ics[w] - baseline[w] over the windows both have a value."""
+    both = pd.concat([ics.rename("a"), baseline.rename("b")], axis=1).dropna()
+    return mean_and_se(both["a"] - both["b"])
+
+
+def rank_agreement(first: pd.DataFrame, second: pd.DataFrame, column: str = "pred") -> float:
+    """Spearman correlation of `column` of two runs on the (pair, date) rows both have,
+    per pair, averaged over pairs (NaN when they share fewer than 3 rows of any pair)."""
+    keys = ["pair", "date"] if "pair" in first.columns else ["date"]
+    both = first[[*keys, column]].merge(second[[*keys, column]], on=keys, suffixes=("_a", "_b"))
+    if both.empty:
+        return float("nan")
+    groups = both.groupby("pair") if "pair" in keys else [(None, both)]
+    values = [spearman_ic(g[f"{column}_a"], g[f"{column}_b"]) for _, g in groups]
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
