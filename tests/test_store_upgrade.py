@@ -9,13 +9,13 @@
   wide head is re-learned at the next training, and nothing is predicted before it.
 """
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
-
-import shutil
-from pathlib import Path
 
 from self_learning.learning import layouts
 from self_learning.learning.learner import PairLearner

@@ -19,9 +19,9 @@ import concurrent.futures.thread  # noqa: F401  (its exit hook must be registere
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from self_learning.autosave import BackgroundSaver, SaveJob, SaveOutcome
 from self_learning.config import SelfLearningConfig
@@ -47,23 +47,39 @@ from self_learning.timeline import (
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What the host tells the runtime about the run (the adapter reads it off freqtrade)."""
+
+    identifier_dir: Path
+    timeframe_s: int
+    mode: str | None               # freqtrade's run mode value ("live", "backtest", ...)
+    timerange: str | None
+    start_ts: int | None           # the timerange's first second
+    pairs: list[str]
+    send: Callable[[str], None]    # a notification to the user (freqtrade's send_msg)
+    tensorboard: bool
+
+
 class SelfLearningRuntime:
     @staticmethod
-    def for_run(config: SelfLearningConfig, identifier_dir: Path, timeframe_s: int,
-                runmode: str | None, timerange: str | None, start_ts: int | None,
-                pairs: list[str]) -> SelfLearningRuntime:
-        """The runtime on the store of this run mode (run_stores.py); with
-        backtest_from_live_model, RestoreRefused when the live model learned candles after
-        the run's start."""
-        plan = plan_store(identifier_dir, runmode, timerange, start_ts,
+    def for_run(config: SelfLearningConfig, run: RunContext) -> SelfLearningRuntime:
+        """The runtime on the store of this run mode (run_stores.py), with its observers
+        (notifications; TensorBoard when asked); with backtest_from_live_model,
+        RestoreRefused when the live model learned candles after the run's start."""
+        plan = plan_store(run.identifier_dir, run.mode, run.timerange, run.start_ts,
                           config.backtest_from_live_model)
-        runtime = SelfLearningRuntime(config, plan.root, timeframe_s,
+        runtime = SelfLearningRuntime(config, plan.root, run.timeframe_s,
                                       background_saves=plan.background_saves,
                                       seed_root=plan.seed, store_is_live=plan.live_store)
         seed = f", starting from the live model in {plan.seed}" if plan.seed else ""
         logger.info(f"SelfLearning store for this {plan.mode} run: {plan.root}{seed}")
         if plan.seed is not None and plan.not_after_ts is not None:
-            runtime.check_seed(pairs, plan.not_after_ts)
+            runtime.check_seed(run.pairs, plan.not_after_ts)
+        from self_learning.telemetry import observers_for
+
+        runtime.observer = observers_for(config, run.identifier_dir, plan.root, run.timeframe_s,
+                                         run.pairs, str(run.mode), run.send, run.tensorboard)
         return runtime
 
     def __init__(self, config: SelfLearningConfig, store_root: Path, timeframe_s: int,

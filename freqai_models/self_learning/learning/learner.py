@@ -41,6 +41,7 @@ from self_learning.samples import (
     prepare,
     skip_counts,
 )
+from self_learning.timeline import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,16 @@ class FitReport:
     training_counter: int
     skips: SkipCounts = SkipCounts()  # `skipped` by reason
     consolidated: int = 0  # samples the wide head's statistics took at full weight
+    last_learned_ts: int = NEVER
+
+    def describe(self, pair: str) -> str:
+        """The training's log line (README, "Log lines")."""
+        why = f" ({self.skips.describe()})" if self.skipped else ""
+        what = "update" if self.mode == "incremental" else "training"
+        return (f"{self.mode} {what} of {pair}: {self.samples} new samples, {self.replayed} "
+                f"replayed, {self.skipped} skipped{why}, {self.seconds:.2f} s, training "
+                f"counter {self.training_counter}, last learned candle "
+                f"{iso_utc(self.last_learned_ts)}")
 
 
 class PairLearner:
@@ -184,7 +195,7 @@ class PairLearner:
             self.state.training_counter.assign_add(1)
             self._publish()
             return FitReport(mode, learned, replayed, skips.total, time.monotonic() - started,
-                             self.training_counter, skips, consolidated)
+                             self.training_counter, skips, consolidated, self.last_learned_ts)
 
     def _rng(self) -> np.random.Generator:
         # Derived from seed and counter: a restored learner shuffles exactly like the original.

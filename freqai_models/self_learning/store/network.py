@@ -23,10 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from self_learning.store.layout import VARIABLES_PREFIX
-from self_learning.store.snapshot import module_variables
 from self_learning.store.templates import (
-    OBJECT_GRAPH_KEY,
-    VALUE_SUFFIX,
     GraphTemplate,
     GraphTemplates,
     variables_layout,
