@@ -10,7 +10,7 @@ DEMO_PAIRS := BTC/USDT ETH/USDT
 DEMO_DAYS ?= 30
 DEMO_TIMERANGE ?= 20250108-20250114
 
-.PHONY: install demo test lint bench data clean-demo
+.PHONY: install demo dry-run test lint bench data clean-demo
 
 install: $(STAMP)
 
@@ -30,6 +30,11 @@ data: $(STAMP)
 
 demo: data
 	$(PY) scripts/demo.py --port $(DEMO_PORT) --timerange $(DEMO_TIMERANGE)
+
+# Offline dry-run: realtime replay exchange, bot and FreqUI/API on 127.0.0.1; Ctrl-C stops all.
+DRY_RUN_API_PORT ?= 8080
+dry-run: data
+	$(PY) scripts/dry_run.py --port $(DEMO_PORT) --api-port $(DRY_RUN_API_PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -79,7 +79,8 @@ def main() -> int:
     total = len(candles)
     seen = np.searchsorted(candles.ts, learner.last_seen_ts, side="right")
     start = max(int(seen), FIT_CANDLES)
-    runtime.predict(pair, names, candles.rows(slice(0, start + 1)), learn=True)  # history first, as live
+    # the history first, as live
+    runtime.predict(pair, names, candles.rows(slice(0, start + 1)), learn=True)
     for i in range(start + 1, total):
         runtime.predict(pair, names, candles.rows(slice(i, i + 1)), learn=True)
         print(json.dumps({"event": "progress", "candle": i}), flush=True)

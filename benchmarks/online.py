@@ -12,6 +12,8 @@ replay_batch 8), fitted on 1,500 candles. Then, in this one process:
 * predict: `PairLearner.predict` on one row and the compiled serve path (`predict_one`) (p50);
 * prequential: one `observe` over `--block` candles after a warm-up block (candles/s), and its
   ratio to the candle-by-candle throughput of the update measurement;
+* telemetry: `SelfLearningRuntime.predict` of one new candle with the adapter's observers,
+  TensorBoard writer off / on in alternating blocks (p50 each), and the hook's own cost;
 * peak RSS (ru_maxrss) of fresh subprocesses holding 1, 10 and 50 pairs' learners, each
   fitted with 1 epoch on 200 candles and stepped over 30 more, so that its online step is
   in memory too (the first learner compiles it, ~8 s; the others share that program).
@@ -169,6 +171,56 @@ def bench_prequential(learner, candles, start: int, block: int) -> float:
     return block / seconds
 
 
+def bench_telemetry(names, candles, start: int, count: int, block: int = 25) -> dict:
+    """`SelfLearningRuntime.predict` of one new candle (the path FreqAI calls, with the
+    observers the adapter attaches), in alternating blocks of `block` candles with and without
+    the TensorBoard writer (the Notifier is on in both, as in every bot), so both see the same
+    phase of a drifting VM. Also the time the hooks take on the calling thread."""
+    import tempfile
+
+    from self_learning.config import parse_config
+    from self_learning.lifecycle import SelfLearningRuntime
+    from self_learning.telemetry import Notifier, Observers, TensorBoardWriter
+
+    config = parse_config({"self_learning": {},
+                           "feature_parameters": {"label_period_candles": 12}})
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime = SelfLearningRuntime(config, Path(tmp) / "self_learning", TIMEFRAME_S)
+        writer = TensorBoardWriter(Path(tmp) / "tensorboard", TIMEFRAME_S)
+        plain = Observers([Notifier(lambda text: None, ["P"], "dry_run")])
+        with_tb = Observers([*plain.observers, writer])
+        runtime.fit("P", names, candles.rows(slice(0, FIT_CANDLES)))
+        for i in range(start, start + WARMUP):  # compiles the step
+            runtime.predict("P", names, candles.rows(slice(i, i + 1)), learn=True)
+        runtime.saver.wait_idle(300)  # the first save writes full SavedModels (seconds of CPU)
+        times = {False: [], True: []}
+        hooks = []
+        timed = with_tb.stepped
+
+        def timed_stepped(pair, p):
+            t0 = time.perf_counter()
+            timed(pair, p)
+            hooks.append(time.perf_counter() - t0)
+
+        with_tb.stepped = timed_stepped
+        for k, i in enumerate(range(start + WARMUP, start + WARMUP + count)):
+            on = (k // block) % 2 == 1
+            runtime.observer = with_tb if on else plain
+            t0 = time.perf_counter()
+            runtime.predict("P", names, candles.rows(slice(i, i + 1)), learn=True)
+            times[on].append(time.perf_counter() - t0)
+        runtime.observer = with_tb
+        runtime.shutdown()
+        files = list((Path(tmp) / "tensorboard").rglob("events.out.tfevents.*"))
+        return {"runtime_update_ms_p50_tensorboard_off": round(pct(times[False], 50), 3),
+                "runtime_update_ms_p50_tensorboard_on": round(pct(times[True], 50), 3),
+                "runtime_update_ms_p99_tensorboard_off": round(pct(times[False], 99), 3),
+                "runtime_update_ms_p99_tensorboard_on": round(pct(times[True], 99), 3),
+                "tensorboard_hook_us_p50": round(pct(hooks, 50) * 1e3, 1),
+                "tensorboard_dropped": writer.dropped,
+                "tensorboard_bytes": sum(f.stat().st_size for f in files)}
+
+
 def rss_child(pairs: int) -> None:
     """Subprocess body: hold `pairs` fitted learners, print peak RSS in MB."""
     candles, names = load_candles("ETC/BTC")
@@ -197,6 +249,10 @@ def main() -> None:
     parser.add_argument("--candles", type=int, default=300)
     parser.add_argument("--block", type=int, default=2000)
     parser.add_argument("--no-rss", action="store_true")
+    parser.add_argument("--no-telemetry", action="store_true",
+                        help="skip the runtime path with TensorBoard on / off")
+    parser.add_argument("--telemetry-only", action="store_true",
+                        help="only the runtime path with TensorBoard on / off")
     parser.add_argument("--rss-child", type=int, default=0)
     parser.add_argument("--tf-threads", default="", metavar="INTRA,INTER",
                         help="TF intra/inter-op thread pools (default: what SelfLearningModel "
@@ -213,6 +269,12 @@ def main() -> None:
         rss_child(args.rss_child)
         return
     candles, names = load_candles(args.pair)
+    if args.telemetry_only:
+        result = bench_telemetry(names, candles, FIT_CANDLES + 1, args.candles)
+        for key, value in result.items():
+            print(f"  {key:<40} {value}")
+        print(json.dumps(result))
+        return
     learner = build_learner(names)
     t0 = time.perf_counter()
     learner.fit(candles.rows(slice(0, FIT_CANDLES)))
@@ -237,6 +299,8 @@ def main() -> None:
         "replaced_design_update_ms": REPLACED_DESIGN_UPDATE_MS,
         "update_speedup_vs_replaced": round(REPLACED_DESIGN_UPDATE_MS / p50, 1),
     }
+    if not args.no_telemetry:
+        result.update(bench_telemetry(names, candles, at + args.block + 60, args.candles))
     if not args.no_rss:
         result.update(bench_rss())
     print(f"pair {args.pair}, {len(names)} features, fit {FIT_CANDLES} candles in {fit_s:.1f} s")

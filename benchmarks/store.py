@@ -4,10 +4,11 @@
 
 Per pair: the first save (full SavedModels), then `--saves` subsequent saves that reuse the
 graphs (only the variables are rewritten), each preceded by a few training steps so the
-values change. The blocking part is `snapshot_variables` on the caller thread (what the
-lifecycle does before handing the values to a background thread, which assigns them to
-shadow modules and saves those). save_call = `PairStore.save` alone; save_total = snapshot +
-assign + save. Load = `PairStore.restore` into freshly built modules.
+values change. The blocking part is `snapshot_variables` under the learner's lock (what the
+lifecycle's writer thread does before `PairStore.save_snapshot`, which writes the snapshot's
+variables into the graph template; copies of the modules are built only for a full save).
+save_call = `save_snapshot` alone; save_total = snapshot + save_snapshot. Load =
+`PairStore.restore` into freshly built modules.
 Prints a table, then one JSON line (last line) with the p50 figures.
 """
 
@@ -119,24 +120,22 @@ def bench_pair(root: Path, pair: str, saves: int, seed: int) -> dict[str, float]
     store = ModelStore(root, keep_versions=3)
     pair_store = store.pair(pair)
     live = build_benchmark_modules(seed)
-    shadow = build_benchmark_modules(seed)  # what the background thread saves
+    shadow = build_benchmark_modules(seed)  # receives the snapshot only for a full save
     keys = {name: f"{name}-bench-v1" for name in live}
     rng = np.random.default_rng(seed)
     _train(live, rng)
     first = pair_store.save(live, _metadata(live, 0), keys).duration_ms
-    blocking, assign, saving, total = [], [], [], []
+    blocking, saving, total = [], [], []
     for i in range(saves):
         _train(live, rng)
         start = time.perf_counter()
         snapshot = snapshot_variables(live)
         blocked = time.perf_counter()
-        assign_snapshot(shadow, snapshot)
-        assigned = time.perf_counter()
-        pair_store.save(shadow, _metadata(shadow, i + 1), keys)
+        pair_store.save_snapshot(snapshot, _metadata(shadow, i + 1), keys,
+                                 lambda s=snapshot: (assign_snapshot(shadow, s), shadow)[1])
         done = time.perf_counter()
         blocking.append((blocked - start) * 1e3)
-        assign.append((assigned - blocked) * 1e3)
-        saving.append((done - assigned) * 1e3)
+        saving.append((done - blocked) * 1e3)
         total.append((done - start) * 1e3)
     loads = []
     for _ in range(5):
@@ -151,7 +150,6 @@ def bench_pair(root: Path, pair: str, saves: int, seed: int) -> dict[str, float]
     return {
         "first_save_ms": first,
         "save_blocking_ms": statistics.median(blocking),
-        "assign_ms": statistics.median(assign),
         "save_call_ms": statistics.median(saving),
         "save_total_ms": statistics.median(total),
         "save_total_ms_max": max(total),

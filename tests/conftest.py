@@ -30,10 +30,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from self_learning.replay_exchange.overlay import write_replay_overlay
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "binance"
 CONFIG_FILE = ROOT / "config.json"
 REPLAY_OVERLAY = ROOT / "config.replay.json"
+# The address in the committed config.replay.json; write_replay_overlay(path, port) writes
+# the overlay for any other port (self_learning.replay_exchange.overlay).
 REPLAY_DEFAULT_ADDRESS = "127.0.0.1:8701"
 # Pairs of the shared data (X/BTC, 5m, 2018-01-10 .. 2018-01-30); see ../shared/data/README.md.
 SHARED_PAIRS = ["ETC/BTC", "LTC/BTC", "ADA/BTC", "DASH/BTC", "XLM/BTC", "XMR/BTC"]
@@ -116,12 +120,8 @@ def replay_exchange(tmp_path_factory) -> ReplayServer:
 
 @pytest.fixture
 def replay_overlay(replay_exchange: ReplayServer, tmp_path: Path) -> Path:
-    """config.replay.json with its port replaced by the running replay exchange's."""
-    text = REPLAY_OVERLAY.read_text()
-    assert REPLAY_DEFAULT_ADDRESS in text, f"{REPLAY_OVERLAY} no longer points at port 8701"
-    path = tmp_path / "config.replay.json"
-    path.write_text(text.replace(REPLAY_DEFAULT_ADDRESS, f"127.0.0.1:{replay_exchange.port}"))
-    return path
+    """config.replay.json for the running replay exchange's port."""
+    return write_replay_overlay(tmp_path / "config.replay.json", replay_exchange.port)
 
 
 # -- candles --------------------------------------------------------------------------------

@@ -91,3 +91,19 @@ def test_without_background_saves_are_written_on_the_callers_thread():
     saver.submit(SaveJob("A", write))
     assert threads == [threading.current_thread()]
     assert saver.wait_idle(0.1)
+
+
+def test_idle_workers_hand_freed_memory_back_without_any_save():
+    """With nothing to write, a worker still trims the heap once per interval (a bot whose
+    pairs save rarely must not creep either)."""
+    from self_learning.heap import HeapTrimmer
+
+    calls = []
+    trimmer = HeapTrimmer(0.05, trim=lambda: calls.append(time.monotonic()))
+    saver = BackgroundSaver(60, lambda pair, outcome: None, trimmer=trimmer)
+    deadline = time.monotonic() + TIMEOUT_S
+    while len(calls) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert saver.stop(TIMEOUT_S)
+    assert len(calls) >= 3
+    assert all(b - a >= 0.05 for a, b in zip(calls[:-1], calls[1:], strict=True))

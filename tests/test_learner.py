@@ -125,8 +125,8 @@ def test_bad_input_is_skipped_counted_and_never_reaches_weights(candles, kind):
     skipped_before = int(learner.state.skipped_samples.numpy())
     bad = _corrupt(candles, kind)
     preds = learner.observe(bad)
-    for w in weights_of(learner):
-        assert np.isfinite(w).all() if w.dtype.kind == "f" else True
+    floats = [w for w in weights_of(learner) if w.dtype.kind == "f"]
+    assert len(floats) > 50 and all(np.isfinite(w).all() for w in floats)
     assert bad.ts[20] not in preds.ts[preds.ok]
     if kind.endswith("feature"):
         assert int(learner.state.skipped_samples.numpy()) > skipped_before

@@ -21,6 +21,7 @@ import pytest
 from self_learning.generate import generate_candles
 from self_learning.replay_exchange import BackgroundServer, build_exchange
 from self_learning.replay_exchange.candles import MINUTE_MS, load_recordings, select_window
+from self_learning.replay_exchange.overlay import replay_overlay
 from self_learning.replay_exchange.realtime import RealtimeSource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,8 +51,8 @@ def ms(dates: pd.Series) -> np.ndarray:
 
 
 def overlay_for(url: str) -> dict:
-    """config.replay.json with its 127.0.0.1:8701 URLs moved to `url`."""
-    return json.loads(OVERLAY.read_text().replace("http://127.0.0.1:8701", url))
+    """config.replay.json for the server at `url`."""
+    return replay_overlay(int(url.rsplit(":", 1)[1]))
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +188,18 @@ def test_ccxt_loads_markets_and_ohlcv_through_overlay(static_server):
     book = exchange.fetch_order_book("ETC/BTC", limit=5)
     assert book["bids"][0][0] < ticker["last"] < book["asks"][0][0]
     assert abs(exchange.fetch_time() - time.time() * 1000) < 5_000
+
+
+def test_committed_overlay_is_the_generated_one_for_the_default_port():
+    """config.replay.json is overlay.py's output for port 8701, and every Binance API base
+    URL ccxt knows points at the replay exchange (an API group added by a ccxt upgrade
+    fails here until the file is regenerated)."""
+    committed = json.loads(OVERLAY.read_text())
+    assert committed == replay_overlay(8701)
+    urls = replay_overlay(9123)["exchange"]["ccxt_config"]["urls"]["api"]
+    assert set(urls) == set(ccxt.binance().urls["api"])
+    assert all(url.startswith("http://127.0.0.1:9123/") for url in urls.values())
+    assert urls["public"] == "http://127.0.0.1:9123/api/v3"
 
 
 def test_realtime_mapping_is_deterministic_and_advances(generated_dir):

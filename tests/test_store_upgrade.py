@@ -1,15 +1,30 @@
-"""Models saved before the optimizer's slots became flat (one first- and one second-moment
-variable per weight, `optimizer/m/0`, `optimizer/m/1`, ...) still load: every value lands in
-the current networks, which then learn on exactly as a learner that never left memory."""
+"""Stores written by earlier layouts still load (learning/layouts.py):
+
+* models saved before the optimizer's slots became flat (one first- and one second-moment
+  variable per weight) load every value into the flat slots and learn on exactly as a learner
+  that never left memory;
+* a live store written by the previous release (tests/fixtures/store_d109fea, made by
+  tests/fixtures/make_store_d109fea.py on commit d109fea, before the wide head's statistics
+  existed) loads through the runtime: networks, counters, replay and novelty are kept, the
+  wide head is re-learned at the next training, and nothing is predicted before it.
+"""
+
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
+from self_learning.learning import layouts
 from self_learning.learning.learner import PairLearner
+from self_learning.lifecycle import SelfLearningRuntime
 from self_learning.store.layout import VARIABLES_PREFIX
 from self_learning.store.network import read_network
+
+FIXTURE = Path(__file__).parent / "fixtures" / "store_d109fea"
+CURRENT_LAYOUT = {"layout": "wide-deep-2"}
 
 
 class SplitSlots(tf.Module):
@@ -58,12 +73,12 @@ def test_slots_saved_per_weight_load_into_flat_slots_and_learning_resumes(candle
             tf.train.Checkpoint(root=module).write(str(tmp_path / name / VARIABLES_PREFIX))
     restored = learner(candles, steps=False)
     for name, module in restored.modules().items():
-        read_network(module, tmp_path / name)
+        read_network(module, tmp_path / name, name, CURRENT_LAYOUT, layouts.upgrade)
     pairs = zip(original.modules().values(), restored.modules().values(), strict=True)
     for a, b in pairs:
         for x, y in zip(a.state_variables(), b.state_variables(), strict=True):
             np.testing.assert_array_equal(x.numpy(), y.numpy())
-    assert np.abs(restored.discovery.modules["feature_discovery"].optimizer.m.numpy()).sum() > 0
+    assert np.abs(restored.nets.liquidity.module.optimizer.m.numpy()).sum() > 0
     # Both learn the next candles bit-identically (the block carries its own window context,
     # as freqtrade's candle history does after a restart).
     ahead = candles.rows(slice(1560, 1700))
@@ -74,9 +89,51 @@ def test_slots_saved_per_weight_load_into_flat_slots_and_learning_resumes(candle
 
 def test_a_slot_piece_missing_is_not_loaded(candles, tmp_path):
     original = learner(candles, steps=True)
-    module = original.discovery.modules["feature_discovery"]
+    module = original.nets.discovery.module
     write_split_layout(module, tmp_path, drop_last=True)
-    target = learner(candles, steps=False).discovery.modules["feature_discovery"]
+    target = learner(candles, steps=False).nets.discovery.module
     with pytest.raises(AssertionError):
-        read_network(target, tmp_path)
+        read_network(target, tmp_path, "feature_discovery", CURRENT_LAYOUT, layouts.upgrade)
     assert not target.optimizer.m.numpy().any() and not target.optimizer.v.numpy().any()
+
+
+def test_the_previous_releases_live_store_loads_and_keeps_learning(candles, tmp_path):
+    root = tmp_path / "self_learning"
+    shutil.copytree(FIXTURE, root)
+    before = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    rt = SelfLearningRuntime(small_config(), root, TIMEFRAME_S, background_saves=False)
+    restored = rt.learner("BTC/USDT", FEATURES, int(candles.ts[1599]))
+    assert restored.training_counter > 100  # the old store's counter
+    assert int(restored.state.replay_count.numpy()) > 0
+    enc = restored.nets.autoencoder.encoder
+    assert np.abs(enc.model.trainable_variables[0].numpy()).sum() > 0
+    assert not restored.wide_ready
+    early = restored.predict(candles.rows(slice(1500, 1600)))
+    assert not early.ok.any()  # no trade on a wide head that has not learned yet
+    report = rt.fit("BTC/USDT", FEATURES, candles.rows(slice(100, 1700)))
+    assert report.mode == "incremental" and restored.wide_ready
+    later = restored.observe(candles.rows(slice(1700, 1800)))
+    assert later.ok.all() and np.isfinite(later.s_close).all()
+    assert np.corrcoef(later.s_close, candles.features[1700:1800, 0])[0, 1] > 0.2
+    rt.shutdown()
+    for rel, data in before.items():  # the old version is kept as it was
+        if rel.name != "CURRENT":
+            assert (root / rel).read_bytes() == data
+    again = SelfLearningRuntime(small_config(), root, TIMEFRAME_S, background_saves=False)
+    back = again.learner("BTC/USDT", FEATURES, int(candles.ts[1799]))
+    assert back.wide_ready and back.training_counter == restored.training_counter
+    np.testing.assert_array_equal(back.nets.discovery.module.wide_beta.numpy(),
+                                  restored.nets.discovery.module.wide_beta.numpy())
+
+
+def test_a_foreign_checkpoint_is_not_upgraded(candles, tmp_path):
+    """A checkpoint with values this code does not know is refused (nothing assigned)."""
+    other = PairLearner(small_config(hidden_units=24), FEATURES, TIMEFRAME_S)
+    module = other.nets.liquidity.module
+    tf.train.Checkpoint(root=module).write(str(tmp_path / VARIABLES_PREFIX))
+    target = learner(candles, steps=False).nets.liquidity.module
+    before = [v.numpy().copy() for v in target.state_variables()]
+    prefix = str(tmp_path / VARIABLES_PREFIX)
+    assert not layouts.upgrade("liquidity", target, prefix, {})
+    for v, b in zip(target.state_variables(), before, strict=True):
+        np.testing.assert_array_equal(v.numpy(), b)

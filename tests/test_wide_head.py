@@ -89,3 +89,15 @@ def test_pool_refuses_statistics_of_another_shape():
     pool = StatsPool(F, half_life_s=100.0, keep_history=True)
     with pytest.raises(ValueError, match="3 features in a pool of 5"):
         pool.publish("A", LinearStats(np.eye(3), np.zeros(3), 1.0, 0))
+
+
+def test_history_stays_within_its_budget_and_never_answers_with_a_later_snapshot():
+    size = (F + 1) * F * 4
+    pool = StatsPool(F, half_life_s=1e9, keep_history=True, budget_bytes=40 * size)
+    for t in range(200):
+        pool.publish("A", _stats(float(t + 1), t * 100))
+    held = pool._snapshots["A"]
+    assert len(held) <= 40 and held[-1].as_of == 19900  # the newest is always kept
+    for as_of in range(0, 20000, 370):
+        got = pool.others("B", as_of)
+        assert got.n <= as_of // 100 + 1  # never a snapshot from after `as_of`

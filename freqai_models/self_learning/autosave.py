@@ -7,7 +7,8 @@ buffer), whatever the number of pairs. Jobs of one pair are coalesced: a pair is
 most one worker at a time, and a newer request replaces one still waiting. Different pairs are
 written concurrently (`workers`): a save is mostly file writes and fsyncs, which release the
 GIL. A failed save is logged and the pair stays dirty, so the next interval retries; the last
-good version on disk is untouched.
+good version on disk is untouched. While idle, a worker hands freed heap memory back to the
+operating system once a minute (heap.py), so a long run's RSS stays flat.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from self_learning.heap import HeapTrimmer
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +42,14 @@ class SaveJob:
 
 class BackgroundSaver:
     def __init__(self, slow_warning_s: float, on_saved: Callable[[str, SaveOutcome], None],
-                 background: bool = True, workers: int | None = None):
+                 background: bool = True, workers: int | None = None,
+                 trimmer: HeapTrimmer | None = None):
         self.slow_warning_s = float(slow_warning_s)
         # Backtests and analyses have no trading loop to protect, and freqtrade's analysis
         # commands delete the model folder between runs: there, saves are written in place.
         self.background = bool(background)
         self._on_saved = on_saved
+        self._trimmer = trimmer if trimmer is not None else HeapTrimmer()
         self._pending: dict[str, SaveJob] = {}
         self._active: set[str] = set()
         self._cond = threading.Condition()
@@ -104,8 +109,13 @@ class BackgroundSaver:
                 while job is None:
                     if self._stopping and not self._pending:
                         return
-                    self._cond.wait()
+                    # Woken by a job, or idle for a while: then hand freed memory back.
+                    if not self._cond.wait(self._trimmer.min_interval_s):
+                        break
                     job = self._next()
+            if job is None:
+                self._trimmer.maybe_trim()
+                continue
             try:
                 self._run(job)
             finally:

@@ -53,6 +53,8 @@ class SelfLearningConfig:
     seed: int = 42
     # Backtests, hyperopt and analyses start from the live store (read only) instead of fresh.
     backtest_from_live_model: bool = False
+    # Telemetry (h5): the scoreboard of every pair as a notification every N hours, 0 = off.
+    scoreboard_summary_hours: float = 0.0
     # Taken from freqai.feature_parameters, not from our section (required there).
     label_period_candles: int = 12
 
@@ -81,6 +83,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "slow_save_warning_s": (0.0, 3600.0),
     "shutdown_timeout_s": (0.1, 3600.0),
     "seed": (0, 2**31 - 1),
+    "scoreboard_summary_hours": (0.0, 8760.0),
     "label_period_candles": (1, 10_000),
 }
 

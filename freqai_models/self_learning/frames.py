@@ -67,11 +67,12 @@ def prediction_frame(p: Predictions) -> tuple[pd.DataFrame, np.ndarray]:
     for column, name in EXTRA_COLUMNS.items():
         if column not in columns:
             columns[column] = p.scores.get(name, np.full(n, np.nan))
-    frame = pd.DataFrame({k: np.asarray(v, np.float64) for k, v in columns.items()})
-    core = frame[TARGET_COLUMNS + ["&-novelty", "&-training_counter"]]
-    finite = np.isfinite(core.to_numpy()).all(axis=1)
-    frame[core.columns] = core.where(np.isfinite(core), 0.0)
-    return frame, (p.ok & finite).astype(np.int_)
+    arrays = {k: np.asarray(v, np.float64) for k, v in columns.items()}
+    core = TARGET_COLUMNS + ["&-novelty", "&-training_counter"]
+    finite = np.logical_and.reduce([np.isfinite(arrays[k]) for k in core])
+    for k in core:
+        arrays[k] = np.where(np.isfinite(arrays[k]), arrays[k], 0.0)
+    return pd.DataFrame(arrays, copy=False), (p.ok & finite).astype(np.int_)
 
 
 def null_predictions(n: int) -> tuple[pd.DataFrame, np.ndarray]:

@@ -19,21 +19,23 @@ import concurrent.futures.thread  # noqa: F401  (its exit hook must be registere
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from self_learning.autosave import BackgroundSaver, SaveJob, SaveOutcome
 from self_learning.config import SelfLearningConfig
+from self_learning.learning import layouts
 from self_learning.learning.learner import FitReport, PairLearner
 from self_learning.learning.pool import StatsPool
 from self_learning.networks.pair_networks import RestoredModels
 from self_learning.prediction_history import PredictionHistory, merge
-from self_learning.run_stores import plan_store
 from self_learning.predictions import Predictions
+from self_learning.run_stores import plan_store
 from self_learning.samples import Candles
 from self_learning.store import ModelStore, assign_snapshot, snapshot_variables
 from self_learning.store.templates import PROCESS_TEMPLATES
+from self_learning.telemetry.observer import FitDone, Observers, PairStart, SaveDone
 from self_learning.timeline import (
     NEVER,
     RestoreRefused,
@@ -45,23 +47,39 @@ from self_learning.timeline import (
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What the host tells the runtime about the run (the adapter reads it off freqtrade)."""
+
+    identifier_dir: Path
+    timeframe_s: int
+    mode: str | None               # freqtrade's run mode value ("live", "backtest", ...)
+    timerange: str | None
+    start_ts: int | None           # the timerange's first second
+    pairs: list[str]
+    send: Callable[[str], None]    # a notification to the user (freqtrade's send_msg)
+    tensorboard: bool
+
+
 class SelfLearningRuntime:
     @staticmethod
-    def for_run(config: SelfLearningConfig, identifier_dir: Path, timeframe_s: int,
-                runmode: str | None, timerange: str | None, start_ts: int | None,
-                pairs: list[str]) -> SelfLearningRuntime:
-        """The runtime on the store of this run mode (run_stores.py); with
-        backtest_from_live_model, RestoreRefused when the live model learned candles after
-        the run's start."""
-        plan = plan_store(identifier_dir, runmode, timerange, start_ts,
+    def for_run(config: SelfLearningConfig, run: RunContext) -> SelfLearningRuntime:
+        """The runtime on the store of this run mode (run_stores.py), with its observers
+        (notifications; TensorBoard when asked); with backtest_from_live_model,
+        RestoreRefused when the live model learned candles after the run's start."""
+        plan = plan_store(run.identifier_dir, run.mode, run.timerange, run.start_ts,
                           config.backtest_from_live_model)
-        runtime = SelfLearningRuntime(config, plan.root, timeframe_s,
+        runtime = SelfLearningRuntime(config, plan.root, run.timeframe_s,
                                       background_saves=plan.background_saves,
                                       seed_root=plan.seed, store_is_live=plan.live_store)
         seed = f", starting from the live model in {plan.seed}" if plan.seed else ""
         logger.info(f"SelfLearning store for this {plan.mode} run: {plan.root}{seed}")
         if plan.seed is not None and plan.not_after_ts is not None:
-            runtime.check_seed(pairs, plan.not_after_ts)
+            runtime.check_seed(run.pairs, plan.not_after_ts)
+        from self_learning.telemetry import observers_for
+
+        runtime.observer = observers_for(config, run.identifier_dir, plan.root, run.timeframe_s,
+                                         run.pairs, str(run.mode), run.send, run.tensorboard)
         return runtime
 
     def __init__(self, config: SelfLearningConfig, store_root: Path, timeframe_s: int,
@@ -79,6 +97,8 @@ class SelfLearningRuntime:
         self._refused: dict[str, tuple[int, str]] = {}  # pair -> (stored candle, message)
         self._submitted: dict[str, int] = {}  # counter at the last save handed over
         self._durable: dict[str, int] = {}    # counter of the last version that landed
+        self._newest: dict[str, int] = {}     # newest candle handed in per pair (telemetry)
+        self.observer = Observers()           # TensorBoard, notifications (telemetry/)
         self._lock = threading.Lock()
         self.last_snapshot_ms = 0.0
         self.saver = BackgroundSaver(config.slow_save_warning_s, self._saved,
@@ -86,7 +106,11 @@ class SelfLearningRuntime:
         # Backtesting never calls FreqAI's shutdown: let queued saves land before exit. It
         # must run before concurrent.futures refuses new work at interpreter shutdown (TF's
         # writers use it), hence threading's exit hooks (run in reverse order), not atexit.
-        threading._register_atexit(self.saver.wait_idle, config.shutdown_timeout_s)
+        threading._register_atexit(self._at_exit)
+
+    def _at_exit(self) -> None:
+        self.saver.wait_idle(self.config.shutdown_timeout_s)
+        self.observer.close()
 
     # -- learners ------------------------------------------------------------------------
 
@@ -157,6 +181,7 @@ class SelfLearningRuntime:
         learner = self._new_learner(pair, feature_names)
         for name in learner.modules():
             logger.info(f"created new model {name} for {pair}")
+        self.observer.pair_started(PairStart(pair, "created"))
         return learner
 
     def _restored(self, store: ModelStore, pair: str, feature_names: list[str],
@@ -165,9 +190,14 @@ class SelfLearningRuntime:
         if not pair_store.versions:
             return None
         learner = self._new_learner(pair, feature_names)
-        found = pair_store.restore(learner.modules())
+        found = pair_store.restore(learner.modules(), upgrade=layouts.upgrade)
         if found is None:
             return None
+        if found.upgraded:
+            learner.after_upgrade()
+            logger.info(f"Upgraded the stored models of {pair} from an earlier layout "
+                        f"({', '.join(found.upgraded)}); the wide head is re-learned at the "
+                        "next training.")
         restored = RestoredModels.from_metadata(found.version, found.metadata)
         if restored.features != feature_names:
             logger.warning(f"Stored models of {pair} in {pair_store.path} were trained on other "
@@ -184,6 +214,8 @@ class SelfLearningRuntime:
         logger.info(f"Restored {pair}{' from the live model' if seed else ''}: training "
                     f"counter {restored.training_counter} (max over networks), last learned "
                     f"candle {iso_utc(learner.last_learned_ts)}")
+        self.observer.pair_started(PairStart(pair, "loaded", restored.version,
+                                             restored.training_counter, learner.last_learned_ts))
         return learner
 
     def _time_travel(self, pair: str, path: Path, until: int, newest_ts: int,
@@ -206,6 +238,7 @@ class SelfLearningRuntime:
                        f"candles and the system clock, or move {path} away to start it fresh.")
         logger.error(message)
         self._refused[pair] = (until, message)
+        self.observer.pair_started(PairStart(pair, "refused", detail=message))
         raise RestoreRefused(message)
 
     # -- learning entry points -----------------------------------------------------------
@@ -213,7 +246,10 @@ class SelfLearningRuntime:
     def fit(self, pair: str, feature_names: list[str], candles: Candles) -> FitReport:
         learner = self.learner(pair, feature_names, _newest(candles))
         report = learner.fit(candles)
+        self._newest[pair] = _newest(candles) or -1
         self.save_async(pair)
+        self.observer.fitted(FitDone(pair, report.mode, report.samples, report.seconds,
+                                     report.training_counter, self._newest[pair]))
         return report
 
     def predict(self, pair: str, feature_names: list[str], candles: Candles,
@@ -224,24 +260,26 @@ class SelfLearningRuntime:
         learner = self.learner(pair, feature_names, _newest(candles))
         if not learn:
             return learner.predict(candles)
+        history = self._history.setdefault(pair, PredictionHistory(keep=len(candles.ts) + 64))
+        history.keep = max(history.keep, len(candles.ts) + 64)
+        if history.missing(candles.ts[candles.ts <= learner.step_floor]).any():
+            # A first call, or a restart: the rows never predicted get a prediction from the
+            # model as it is *before* this call steps the new ones, so the training counter
+            # never falls from one row to the next.
+            history.remember(learner.predict(candles))
         compiled = learner.step_compiled
         started = time.perf_counter()
         stepped = learner.observe(candles)
+        self._newest[pair] = _newest(candles) or -1
+        self.observer.stepped(pair, stepped)
         if not compiled and learner.step_compiled:
             logger.info(f"Online learning step ready for {pair} (XLA compiles it once per "
                         f"process and network shape): stepped {len(stepped.ts)} candles in "
                         f"{time.perf_counter() - started:.1f} s")
         if learner.training_counter - self._submitted[pair] >= self.config.save_interval:
             self.save_async(pair)
-        if len(stepped.ts) == len(candles.ts):
-            return stepped
-        history = self._history.setdefault(pair, PredictionHistory(keep=len(candles.ts) + 64))
-        history.keep = max(history.keep, len(candles.ts) + 64)
-        older = ~np.isin(candles.ts, stepped.ts)
-        if history.missing(candles.ts[older]).any():  # first call, restart: predict them once
-            history.remember(learner.predict(candles))
         history.remember(stepped)
-        return merge(history.lookup(candles.ts), stepped)
+        return merge(history.lookup(candles.ts), stepped)  # rows not stepped: not tradable
 
     # -- saving --------------------------------------------------------------------------
 
@@ -259,8 +297,12 @@ class SelfLearningRuntime:
             counter = learner.training_counter
         self.last_snapshot_ms = (time.perf_counter() - started) * 1000
         keys = {name: learner.graph_key() for name in values}
-        info = self.store.pair(pair).save_snapshot(
-            values, metadata, keys, lambda: self._copy_of(learner, values))
+        try:
+            info = self.store.pair(pair).save_snapshot(
+                values, metadata, keys, lambda: self._copy_of(learner, values))
+        except Exception as err:  # the saver logs it; observers notify
+            self.observer.save_failed(pair, err)
+            raise
         return SaveOutcome(counter, info.graphs_reused)
 
     def _copy_of(self, learner: PairLearner, values) -> dict:
@@ -271,6 +313,8 @@ class SelfLearningRuntime:
 
     def _saved(self, pair: str, outcome: SaveOutcome) -> None:
         self._durable[pair] = max(self._durable.get(pair, 0), outcome.training_counter)
+        self.observer.saved(SaveDone(pair, outcome.training_counter, outcome.seconds,
+                                     self._newest.get(pair, -1)))
 
     def dirty_pairs(self) -> list[str]:
         return [p for p, lrn in self._learners.items()
@@ -279,21 +323,31 @@ class SelfLearningRuntime:
     def shutdown(self) -> bool:
         """Save every pair that changed, wait for all writes (bounded); True if all landed."""
         started = time.perf_counter()
-        dirty = self.dirty_pairs()
-        for pair in dirty:
+        changed = [p for p, lrn in self._learners.items()
+                   if lrn.training_counter != self._submitted.get(p)]
+        for pair in changed:  # pairs already handed over are being written: not again
             self.save_async(pair)
-        done = self.saver.stop(self.config.shutdown_timeout_s)
-        if done:
+        in_time = self.saver.stop(self.config.shutdown_timeout_s)
+        retry = self.dirty_pairs() if in_time else []  # a save that failed in flight
+        for pair in retry:
+            self.save_async(pair)  # the saver has stopped: written here, now
+        unsaved = self.dirty_pairs()
+        self.observer.close()
+        if in_time and not unsaved:
             counters = ", ".join(f"{pair} {lrn.training_counter}"
                                  for pair, lrn in self._learners.items()) or "none"
-            logger.info(f"models saved: {len(dirty)} pair(s) written at shutdown in "
-                        f"{time.perf_counter() - started:.2f} s; training counter per pair: "
-                        f"{counters}")
+            logger.info(f"models saved: {len(set(changed) | set(retry))} pair(s) written at "
+                        f"shutdown in {time.perf_counter() - started:.2f} s; training counter "
+                        f"per pair: {counters}")
+            return True
+        if in_time:
+            logger.error(f"Saving models failed at shutdown for {', '.join(unsaved)}; their "
+                         "last complete versions stay on disk and are loaded at the next start.")
         else:
             logger.error(f"Saving models did not finish within shutdown_timeout_s = "
                          f"{self.config.shutdown_timeout_s:g} s; the last complete versions "
                          "stay on disk and are loaded at the next start.")
-        return done
+        return False
 
 
 def pool_key(pair: str, feature_names: list[str]) -> tuple[str, ...]:

@@ -44,11 +44,22 @@ class PredictionHistory:
         return ~np.isin(ts, self._ts)
 
     def lookup(self, ts: np.ndarray) -> Predictions:
-        """The remembered rows for `ts` (every one must be remembered)."""
-        pos = np.searchsorted(self._ts, ts)
+        """The remembered rows for `ts`. A candle never predicted (one that was not stepped:
+        nothing traded in it) takes the values of the remembered candle before it, marked not
+        tradable, so the training counter still never falls."""
+        ts = np.asarray(ts)
+        if len(self._ts) == 0:
+            n = len(ts)
+            return Predictions(ts, *(np.zeros(n) for _ in FIELDS[:5]), np.zeros(n, bool),
+                               scores={k: np.full(n, np.nan) for k in SCORE_NAMES})
+        pos = np.searchsorted(self._ts, ts, side="right") - 1
+        exact = (pos >= 0) & (self._ts[np.maximum(pos, 0)] == ts)
+        pos = np.maximum(pos, 0)
         fields = {f: self._values[f][pos] for f in FIELDS}
-        scores = {k: self._values[f"score_{k}"][pos] for k in SCORE_NAMES}
-        return Predictions(np.asarray(ts), **fields, scores=scores)
+        fields["ok"] = fields["ok"] & exact
+        scores = {k: np.where(exact, self._values[f"score_{k}"][pos], np.nan)
+                  for k in SCORE_NAMES}
+        return Predictions(ts, **fields, scores=scores)
 
 
 def merge(base: Predictions, rows: Predictions) -> Predictions:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
 # Per stepped row: the prequential scoreboard (rolling IC, hit-rate, band coverage), a drift
 # alarm flag, candles since the last learned update, and the online losses of the networks.
 SCORE_NAMES = ("ic", "hit_rate", "band_up", "band_down", "drift", "since_learned",

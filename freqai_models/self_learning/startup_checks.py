@@ -22,7 +22,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from self_learning.config import ConfigError, label_period_candles, parse_config
+from self_learning.config import (
+    ConfigError,
+    SelfLearningConfig,
+    label_period_candles,
+    parse_config,
+)
 from self_learning.samples import MIN_FIT_SAMPLES
 
 logger = logging.getLogger(__name__)
@@ -161,3 +166,12 @@ def enforce(config: dict[str, Any], timeframe_s: int, error: type[Exception],
             logger.warning(warning)
     if verdict.refusals:
         raise error(" ".join(verdict.refusals))
+
+
+def load_config(freqai_info: dict[str, Any], error: type[Exception]) -> SelfLearningConfig:
+    """Our config section, parsed once; `error` (freqtrade's OperationalException) names the
+    bad key."""
+    try:
+        return parse_config(freqai_info)
+    except ConfigError as err:
+        raise error(f"{err}. Fix it in your config file.") from None

@@ -82,8 +82,10 @@ def learned_lines(log: str) -> list[tuple[int, int]]:
 
 
 def saved_counter(log: str) -> int | None:
-    found = re.findall(r"models saved \(training counter (\d+), (\d+) pair\(s\)\)", log)
-    return int(found[-1][0]) if found else None
+    """PAIR's counter in the last shutdown line (`models saved: ... per pair: PAIR N`)."""
+    found = re.findall(rf"models saved: .*training counter per pair: .*{re.escape(PAIR)} (\d+)",
+                       log)
+    return int(found[-1]) if found else None
 
 
 def loaded_lines(log: str) -> dict[str, tuple[int, int]]:
@@ -102,8 +104,9 @@ def learning_counters(log: str) -> list[int]:
 
 
 def error_lines(log: str) -> list[str]:
+    """Errors, tracebacks and TensorFlow's retracing warnings (a save must not retrace)."""
     return [line for line in log.splitlines()
-            if " - ERROR - " in line or line.startswith("Traceback")]
+            if " - ERROR - " in line or line.startswith("Traceback") or "retracing" in line]
 
 
 def training_running(log: str) -> bool:
@@ -199,7 +202,7 @@ def test_live_bot_keeps_its_learning_across_sigterm_and_sigkill(bot_configs, tmp
         log = bot.log()
         assert code in CLEAN_EXIT_CODES, f"exit code {code} after SIGTERM\n{bot.describe()}"
         n = saved_counter(log)
-        assert n is not None, f"no 'models saved (training counter N)' line\n{bot.describe()}"
+        assert n is not None, f"no 'models saved: ... {PAIR} N' line\n{bot.describe()}"
         assert n == highest_counter(log), \
             f"saved counter {n}, but the log reports learning up to {highest_counter(log)}: " \
             f"an update finished after the final save and was lost\n{bot.describe()}"
@@ -221,6 +224,9 @@ def test_live_bot_keeps_its_learning_across_sigterm_and_sigkill(bot_configs, tmp
             loaded_lines(log) if set(loaded_lines(log)) >= set(NETWORKS) else None),
             START_TIMEOUT_S)
         assert max(c for c, _ in loaded.values()) == n, f"loaded {loaded}, saved counter {n}"
+        bot.wait_for("the restore line with an ISO candle date", lambda log: re.search(
+            rf"Restored {re.escape(PAIR)}: training counter {n} \(max over networks\), last "
+            r"learned candle \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", log), 30)
         assert {v for _, v in loaded.values()} == {stored.number}, loaded
         assert "created new model" not in bot.log(), bot.describe()
 

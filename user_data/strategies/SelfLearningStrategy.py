@@ -77,6 +77,18 @@ def scoreboard_ic(dataframe: DataFrame) -> pd.Series:
     return ic
 
 
+def band_levels(dataframe: DataFrame) -> DataFrame:
+    """Price levels of the prediction for the chart: `band_high` / `band_low` = close times
+    (1 + `&-liq_up` / `&-liq_down`), `predicted_close` = close times (1 + `&-s_close`), each
+    known at its candle's close; NaN where the row is not usable (do_predict != 1)."""
+    usable = dataframe["do_predict"] == 1 if "do_predict" in dataframe else False
+    for level, column in (("band_high", "&-liq_up"), ("band_low", "&-liq_down"),
+                          ("predicted_close", "&-s_close")):
+        if column in dataframe.columns:
+            dataframe[level] = (dataframe["close"] * (1 + dataframe[column])).where(usable)
+    return dataframe
+
+
 class SelfLearningStrategy(IStrategy):
     """
     Long-only spot strategy trading the predictions of the SelfLearningModel FreqAI model.
@@ -153,23 +165,40 @@ class SelfLearningStrategy(IStrategy):
     # The stop sits this multiple of the predicted downward excursion below the close.
     stop_buffer = DecimalParameter(1.0, 3.0, default=2.0, decimals=2, space="sell")
 
+    # FreqUI and `freqtrade plot-dataframe`: the predicted range as price levels on the chart
+    # (band_high / band_low: the excursions the model expects over the next H candles; the
+    # stop is placed from band_low), the prequential scoreboard, novelty and drift, learning.
     plot_config = {
-        "main_plot": {},
+        "main_plot": {
+            "band_high": {
+                "color": "#26a69a",
+                "fill_to": "band_low",
+                "fill_label": "predicted range (next H candles)",
+                "fill_color": "rgba(38,166,154,0.12)",
+            },
+            "band_low": {"color": "#ef5350"},
+            "predicted_close": {"color": "#2962ff"},
+        },
         "subplots": {
-            "Predictions": {
+            "Prediction": {
                 "&-s_close": {"color": "#2962ff"},
-                "&-liq_up": {
-                    "color": "#26a69a",
-                    "fill_to": "&-liq_down",
-                    "fill_label": "predicted range",
-                    "fill_color": "rgba(38,166,154,0.15)",
-                },
+                "&-liq_up": {"color": "#26a69a"},
                 "&-liq_down": {"color": "#ef5350"},
             },
-            "Novelty": {"&-novelty": {"color": "#ff9800"}},
-            "Model": {
+            "Scoreboard": {
+                "&-score_ic": {"color": "#2962ff"},
+                "&-score_hit_rate": {"color": "#ff9800"},
+                "&-score_band_up": {"color": "#26a69a"},
+                "&-score_band_down": {"color": "#ef5350"},
+            },
+            "Novelty and drift": {
+                "&-novelty": {"color": "#ff9800"},
+                "&-drift": {"color": "#d50000", "type": "bar"},
+            },
+            "Learning": {
                 "&-training_counter": {"color": "#7e57c2"},
-                "do_predict": {"color": "#8d6e63", "type": "bar"},
+                "&-since_learned": {"color": "#8d6e63"},
+                "do_predict": {"color": "#90a4ae", "type": "bar"},
             },
         },
     }
@@ -253,7 +282,8 @@ class SelfLearningStrategy(IStrategy):
     # -- signals ------------------------------------------------------------------------------
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        return self.freqai.start(dataframe, metadata, self)
+        dataframe = self.freqai.start(dataframe, metadata, self)
+        return band_levels(dataframe)
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Long when the expected return clears `entry_threshold`, stands `entry_z` above the

@@ -8,11 +8,15 @@ counts vary from call to call).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 import tensorflow as tf
 
 from self_learning.learning import shared_program
 from self_learning.learning.program import BLOCK_CAPACITY, OUTPUTS, Programs, empty_outputs
+from self_learning.learning.state import NEVER
+from self_learning.samples import Samples
 
 _COUNTS: dict[int, tf.Tensor] = {}  # candle counts as ready tensors (made once each)
 MIN_CAPACITY = 256
@@ -32,6 +36,23 @@ def _count_tensor(count: int) -> tf.Tensor:
     if count not in _COUNTS:
         _COUNTS[count] = tf.constant(count, tf.int32)
     return _COUNTS[count]
+
+
+@dataclass(frozen=True)
+class StepBatch:
+    """What the compiled loop steps through, one row per candle (see Programs.step_block)."""
+
+    windows: np.ndarray
+    features: np.ndarray
+    input_ok: np.ndarray
+    ts: np.ndarray
+    targets: np.ndarray      # of the candle H steps earlier, matured now
+    target_ok: np.ndarray
+    target_ts: np.ndarray    # timestamp of that earlier candle (checked against the ring)
+    reset: np.ndarray        # a gap before this candle: pending samples are dropped
+
+    def rows(self, sl: slice) -> StepBatch:
+        return StepBatch(*(getattr(self, f.name)[sl] for f in fields(self)))
 
 
 class CompiledPrograms:
@@ -145,3 +166,21 @@ class CompiledPrograms:
         result["training_counter"] = status[:, 0]
         result["learned"] = status[:, 1].astype(bool)
         return result
+
+
+def step_batch(s: Samples, idx: np.ndarray, last_seen: int, h: int) -> StepBatch:
+    """The rows `idx` of prepared samples as the compiled loop steps them."""
+    # The stream is the sequence of observed candles: the sample that matures at a stepped
+    # candle is the observed candle h steps earlier, and the pending ring restarts only
+    # when the candle stepped before this block is not the observation before idx[0].
+    observed = np.flatnonzero(s.observed)
+    at = np.searchsorted(observed, idx)
+    has_prev = at >= h
+    prev_c = observed[np.where(has_prev, at - h, 0)]
+    reset = np.zeros(len(idx), dtype=bool)
+    reset[0] = last_seen != NEVER and (at[0] == 0 or s.ts[observed[at[0] - 1]] != last_seen)
+    return StepBatch(
+        s.windows[idx], s.features[idx], s.input_ok[idx], s.ts[idx].astype(np.int64),
+        s.targets[prev_c], s.target_ok[prev_c] & has_prev,
+        np.where(has_prev, s.ts[prev_c], NEVER).astype(np.int64), reset)
+

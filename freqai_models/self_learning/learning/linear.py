@@ -45,6 +45,35 @@ def moments(z, y, weights, counts):
             tf.reduce_sum(counts))
 
 
+def refine(a, b, n, lam, beta, iterations: int):
+    """`iterations` steps of Jacobi-preconditioned conjugate gradients on the ridge system of
+    `solve`, from `beta`: what the per-candle step uses to follow the coefficients as the
+    statistics move (XLA's CPU Cholesky costs ~0.6 ms at 60 features, ~9 ms at 220; these
+    steps cost microseconds, and start from the previous solution, which is close)."""
+    ridge = tf.cast(lam, tf.float32) * tf.maximum(n, 1.0)
+    diag = tf.linalg.diag_part(a) + ridge
+    inv = 1.0 / tf.maximum(diag, EPS)
+
+    def matvec(v):
+        return tf.linalg.matvec(a, v) + ridge * v
+
+    x = beta
+    r = b - matvec(x)
+    z = inv * r
+    p = z
+    rz = tf.reduce_sum(r * z)
+    for _ in range(iterations):
+        ap = matvec(p)
+        alpha = rz / tf.maximum(tf.reduce_sum(p * ap), EPS)
+        x = x + alpha * p
+        r = r - alpha * ap
+        z = inv * r
+        rz_new = tf.reduce_sum(r * z)
+        p = z + (rz_new / tf.maximum(rz, EPS)) * p
+        rz = rz_new
+    return tf.where(n > 0.0, x, tf.zeros_like(x))
+
+
 def solve(a, b, n, lam):
     """Ridge coefficients solve(A + lam * max(n, 1) * I, b); zeros when nothing was learned."""
     f = tf.shape(b)[0]

@@ -9,16 +9,24 @@ next one starts, so the pool keeps every snapshot and a later pair reads an earl
 statistics as of each of its own windows: nothing learned from candles after the candle being
 predicted can reach a prediction (tests/test_pool.py plants such a leak).
 
+The history is bounded (`budget_bytes`): when it would grow past it (long backtests of many
+pairs), every other snapshot of the older half of the longest history is dropped, so a later
+pair reads a somewhat staler snapshot, never a later one.
+
 Pure numpy and a lock; knows nothing of TensorFlow or freqtrade.
 """
 
 from __future__ import annotations
 
 import bisect
+import logging
 import threading
 from dataclasses import dataclass
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
+BUDGET_BYTES = 256 * 2**20  # snapshot history kept for backtests
 
 
 @dataclass(frozen=True)
@@ -41,12 +49,15 @@ class LinearStats:
 
 
 class StatsPool:
-    def __init__(self, n_features: int, half_life_s: float, keep_history: bool):
+    def __init__(self, n_features: int, half_life_s: float, keep_history: bool,
+                 budget_bytes: int = BUDGET_BYTES):
         self.n_features = int(n_features)
         self.half_life_s = float(half_life_s)
         self.keep_history = bool(keep_history)
+        self.budget_bytes = int(budget_bytes)
         self._snapshots: dict[str, list[LinearStats]] = {}
         self._lock = threading.Lock()
+        self._thinned = False
 
     def publish(self, pair: str, stats: LinearStats) -> None:
         if stats.b.shape != (self.n_features,):
@@ -65,6 +76,21 @@ class StatsPool:
                 history[at - 1] = frozen
             else:
                 history.insert(at, frozen)
+            self._bound()
+
+    def _bound(self) -> None:
+        size = (self.n_features + 1) * self.n_features * 4
+        while sum(len(h) for h in self._snapshots.values()) * size > self.budget_bytes:
+            longest = max(self._snapshots.values(), key=len)
+            if len(longest) < 4:
+                return
+            half = len(longest) // 2
+            longest[:half] = longest[:half][1::2]
+            if not self._thinned:
+                self._thinned = True
+                logger.info("Cross-pair statistics of this run exceed %d MB: older snapshots "
+                            "are thinned out (later pairs read staler ones, never later ones).",
+                            self.budget_bytes // 2**20)
 
     def others(self, pair: str, as_of: int) -> LinearStats:
         """Sum over every other pair of its newest snapshot with `as_of` <= `as_of`, discounted

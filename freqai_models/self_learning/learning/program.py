@@ -29,12 +29,14 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from self_learning.learning import drift, linear, scoreboard
+from self_learning.learning import linear
+from self_learning.learning.adaptation import Adaptation
 from self_learning.learning.quality import quality_weight, signal_quality
 from self_learning.learning.settings import LearningSettings
 from self_learning.networks.base import all_finite
 
 BLOCK_CAPACITY = 64  # candles per call of the compiled loop (inputs are padded to it)
+REFINE_STEPS = 6     # conjugate-gradient steps per candle on the wide head's coefficients
 OUTPUTS = ("s_close", "liq_up", "liq_down", "novelty", "ic", "hit_rate", "band_up",
            "band_down", "drift", "since_learned", "loss_autoencoder", "loss_discovery",
            "loss_liquidity")
@@ -48,6 +50,7 @@ class Programs:
         self.ae, self.disc, self.liq = nets.autoencoder, nets.discovery, nets.liquidity
         self.d, self.f = self.ae.input_dim, self.disc.n_features
         self._latent_on = 1.0 if settings.use_latent else 0.0
+        self.adapt = Adaptation(self.disc.module, state, settings)
 
     # -- forward ------------------------------------------------------------------------------
 
@@ -150,11 +153,15 @@ class Programs:
         n = g * (m.stats_n + m.recent_n) + trust * others[2]
         return a, b, n
 
-    def resolve_wide(self, ts, others):
+    def _follow(self, ts, others):
+        """Move the wide head's coefficients towards the solution of the statistics as they
+        are at candle `ts` (a few conjugate-gradient steps from the current ones; a training
+        solves exactly)."""
+        m = self.disc.module
         a, b, n = self.wide_totals(ts, others)
-        beta = linear.solve(a, b, n, self.disc.module.ridge_lambda)
+        beta = linear.refine(a, b, n, m.ridge_lambda, m.wide_beta, REFINE_STEPS)
         ok = tf.reduce_all(tf.math.is_finite(beta))
-        self.disc.module.wide_beta.assign(tf.where(ok, beta, self.disc.module.wide_beta))
+        m.wide_beta.assign(tf.where(ok, beta, m.wide_beta))
 
     def learn_recent(self, features, s_close, ts, weight):
         """Add one matured sample to the wide head's recent statistics (Huber-weighted under
@@ -171,54 +178,6 @@ class Programs:
         m.recent_n.assign_add(n)
 
     # -- the per-candle step ------------------------------------------------------------------
-
-    def _adapt(self, pred, real):
-        """Scoreboard, drift detector and the adaptive response, for one matured sample."""
-        s, st = self.s, self.state
-        st.push_board(pred, real)
-        scale = self.disc.module.output_scale[0]
-        p, y = pred[0] / scale, real[0] / scale
-        var = st.drift[4] + s.pred_var_alpha * (p * p - st.drift[4])
-        ph, alarm = drift.page_hinkley(st.drift[:4], drift.signal(p, y, var),
-                                       delta=s.drift_delta, threshold=s.drift_threshold,
-                                       alpha=s.drift_alpha, min_instances=s.drift_min_instances)
-        st.drift.assign(tf.concat([ph, var[None]], 0))
-        st.boost.assign(st.boost * s.boost_decay)
-        st.pool_trust.assign(1.0 - (1.0 - st.pool_trust) * s.trust_decay)
-
-        st.drift_alarms.assign_add(tf.cast(alarm, tf.int64))
-        # An alarm is acted on once the scoreboard's rolling IC is below zero, if that
-        # happens within `scoreboard_size` matured samples: an alarm while the signal still
-        # pays is a false alarm as far as trading goes.
-        age = tf.where(alarm, 0.0, tf.where(st.alarm_age >= 0.0, st.alarm_age + 1.0, -1.0))
-        age = tf.where(age > float(st.scoreboard_size), -1.0, age)
-
-        def act():
-            m = self.disc.module
-            for var_ in (m.stats_a, m.stats_b, m.stats_n, m.recent_a, m.recent_b, m.recent_n):
-                var_.assign(var_ * s.forget)
-            st.boost.assign(1.0)
-            st.pool_trust.assign(s.forget)
-            st.drift_responses.assign_add(1)
-            return tf.constant(-1.0)
-
-        if s.drift_response:
-            age = tf.cond((age >= 0.0) & self._losing(), act, lambda: age)
-        st.alarm_age.assign(age)
-        return alarm
-
-    def _board(self):
-        st = self.state
-        return scoreboard.scores(
-            scoreboard.in_age_order(st.board_pred, st.board_count),
-            scoreboard.in_age_order(st.board_real, st.board_count),
-            tf.cast(tf.minimum(st.board_count, st.scoreboard_size), tf.int32))
-
-    def _losing(self):
-        """Whether the scoreboard's rolling IC is below zero: a drift alarm is acted on only
-        then (an alarm while the signal still pays is a false alarm for trading)."""
-        ic = self._board()[0]
-        return tf.math.is_finite(ic) & (ic < 0.0)
 
     def _learn_matured(self, pos, target, target_ok, target_ts):
         s, st = self.s, self.state
@@ -244,7 +203,7 @@ class Programs:
 
             def commit():
                 self.learn_recent(feats, target[0], pending_ts, step * disc_w)
-                alarm = self._adapt(pred, target)
+                alarm = self.adapt.matured(pred, target)
                 st.push_replay(windows[:1], features[:1], target[None])
                 st.training_counter.assign_add(1)
                 st.last_learned_ts.assign(pending_ts)
@@ -283,7 +242,7 @@ class Programs:
 
         tf.cond(reset, clear, lambda: tf.constant(0))
         alarm, learned, losses = self._learn_matured(pos, target, target_ok, target_ts)
-        self.resolve_wide(ts, others)
+        self._follow(ts, others)
         out = tf.cond(ok, lambda: self._predict_one(window, feats), lambda: tf.zeros([4]))
         st.skipped_samples.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
         at = tf.reshape(pos, [1, 1])
@@ -295,7 +254,7 @@ class Programs:
         st.steps.assign_add(1)
         st.last_seen_ts.assign(ts)
         since = tf.cast(st.steps - 1 - st.last_learned_step, tf.float32)
-        row = tf.concat([out, self._board(), tf.cast(alarm, tf.float32)[None], since[None],
+        row = tf.concat([out, self.adapt.board(), tf.cast(alarm, tf.float32)[None], since[None],
                          losses], 0)
         return row, learned
 

@@ -17,8 +17,10 @@ SCORE_NAMES = ("ic", "hit_rate", "band_up", "band_down")
 
 
 def _ranks(x):
+    """Ordinal ranks, ties broken by position (one stable sort and a scatter)."""
     order = tf.argsort(x, stable=True)
-    return tf.cast(tf.argsort(order, stable=True), tf.float32)
+    n = tf.shape(x)[0]
+    return tf.scatter_nd(order[:, None], tf.range(n, dtype=tf.float32), [n])
 
 
 def scores(pred, real, filled):

@@ -23,10 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from self_learning.store.layout import VARIABLES_PREFIX
-from self_learning.store.snapshot import module_variables
 from self_learning.store.templates import (
-    OBJECT_GRAPH_KEY,
-    VALUE_SUFFIX,
     GraphTemplate,
     GraphTemplates,
     variables_layout,
@@ -89,48 +86,28 @@ def _template_from(previous: tuple[Path, Mapping[str, Any]] | None,
     return template if template.layout_hash == doc["variables_layout"] else None
 
 
-def read_network(module: tf.Module, folder: Path) -> None:
-    """Read a network's checkpoint into `module`; raises when they do not match exactly
-    (an earlier layout that `read_split_variables` can upgrade counts as a match)."""
+# An upgrade reads a checkpoint of an earlier layout into a module: (network name, module,
+# checkpoint prefix, that network's stored metadata) -> True when it did (every saved value
+# accounted for), False to refuse. The store knows no layouts; the learner supplies this.
+Upgrade = Callable[[str, tf.Module, str, Mapping[str, Any]], bool]
+
+
+def read_network(module: tf.Module, folder: Path, name: str = "",
+                 doc: Mapping[str, Any] | None = None, upgrade: Upgrade | None = None) -> bool:
+    """Read a network's checkpoint into `module`; raises when they do not match exactly and
+    `upgrade` (if given) cannot read it either. Returns True when it was upgraded."""
     prefix = str(folder / VARIABLES_PREFIX)
-    status = tf.train.Checkpoint(root=module).read(prefix)
     try:
-        status.assert_existing_objects_matched()
-        status.assert_consumed()
-    except AssertionError:
-        status.expect_partial()  # the error says what did not match; no warnings at exit
-        if not read_split_variables(module, prefix):
+        status = tf.train.Checkpoint(root=module).read(prefix)
+        try:
+            status.assert_existing_objects_matched()
+            status.assert_consumed()
+        except AssertionError:
+            status.expect_partial()  # the error says what did not match; no warnings at exit
             raise
-        logger.info("%s: read optimizer slots saved one per weight into flat slots", folder.name)
-
-
-def read_split_variables(module: tf.Module, prefix: str) -> bool:
-    """Upgrade a checkpoint in which a variable of `module` was saved as a list of pieces
-    (`path/0`, `path/1`, ...: FusedAdam's slots before they became flat): each such variable
-    gets its pieces flattened and concatenated in order. Returns False, assigning nothing,
-    unless every variable is then accounted for and every saved value used exactly once (the
-    other variables were already read by `tf.train.Checkpoint.read`)."""
-    reader = tf.train.load_checkpoint(prefix)
-    saved = set(reader.get_variable_to_shape_map()) - {OBJECT_GRAPH_KEY}
-    used, upgrades = set(), {}
-    for path, variable in module_variables(module).items():
-        key = f"{path}{VALUE_SUFFIX}"
-        if key in saved:
-            used.add(key)
-            continue
-        pieces = []
-        while f"{path}/{len(pieces)}{VALUE_SUFFIX}" in saved:
-            pieces.append(f"{path}/{len(pieces)}{VALUE_SUFFIX}")
-        if not pieces:
-            return False
-        value = np.concatenate([reader.get_tensor(k).reshape(-1) for k in pieces])
-        if value.shape != tuple(variable.shape) or value.dtype != variable.dtype.as_numpy_dtype:
-            return False
-        used.update(pieces)
-        upgrades[path] = (variable, value)
-    if not upgrades or used != saved:
-        return False
-    for variable, value in upgrades.values():
-        variable.assign(value)
-    return True
-
+    except (AssertionError, ValueError):  # a value missing, left over, or of another shape
+        if upgrade is None or not upgrade(name, module, prefix, doc or {}):
+            raise
+        logger.info("%s: read a checkpoint of an earlier layout (upgraded)", folder)
+        return True
+    return False

@@ -60,7 +60,7 @@ from self_learning.store.layout import (
     tmp_name,
     version_dirname,
 )
-from self_learning.store.network import read_network, save_network
+from self_learning.store.network import Upgrade, read_network, save_network
 from self_learning.store.retention import versions_to_remove
 from self_learning.store.snapshot import Snapshot, assign_snapshot, snapshot_variables
 from self_learning.store.templates import GraphTemplates
@@ -90,6 +90,7 @@ class RestoreResult:
     version: int
     path: Path
     metadata: dict[str, dict[str, Any]]
+    upgraded: tuple[str, ...] = ()  # networks read from an earlier layout
 
 
 class PairStore:
@@ -184,7 +185,8 @@ class PairStore:
                     final.name, len(values), len(reused), info.duration_ms)
         return info
 
-    def restore(self, modules: Mapping[str, tf.Module]) -> RestoreResult | None:
+    def restore(self, modules: Mapping[str, tf.Module],
+                upgrade: Upgrade | None = None) -> RestoreResult | None:
         """Read the newest good version into `modules` (freshly built, same architecture).
 
         A version that fails verification is skipped with one warning naming it and the reason;
@@ -199,8 +201,9 @@ class PairStore:
             for number, folder in candidates:
                 try:
                     docs = self._verify(number, folder, modules)
-                    for name, module in modules.items():
-                        read_network(module, folder / name)
+                    upgraded = tuple(name for name, module in modules.items()
+                                     if read_network(module, folder / name, name,
+                                                     docs.get(name), upgrade))
                 except meta.MetadataError as err:
                     logger.warning("Skipping saved version %s: %s", folder, err)
                     continue
@@ -212,7 +215,7 @@ class PairStore:
                     continue
                 logger.info("Restored %s %s (%d networks, %.0f ms)", self.pair, folder.name,
                             len(modules), (time.perf_counter() - start) * 1e3)
-                return RestoreResult(number, folder, docs)
+                return RestoreResult(number, folder, docs, upgraded)
         if candidates:
             logger.warning("No usable saved version for %s in %s; fresh models will be "
                            "started.", self.pair, self.path)

@@ -1,0 +1,69 @@
+"""Adaptation: what the per-candle step does with each matured prediction (traceable).
+
+It fills the scoreboard ring, feeds the drift detector (learning/drift.py) the prequential
+error of the return signal, and responds to an alarm once the scoreboard's rolling IC is
+below zero: the pair's wide statistics keep only `forget` of their weight, its trust in the
+other pairs' statistics drops to `forget` (recovering over a third of `drift_recovery_candles`)
+and the per-candle step size is boosted to a full sample's weight (decaying over
+`drift_recovery_candles`), so the model re-learns from what the market does now. An alarm
+while the signal still pays is a false alarm as far as trading goes: not acted on.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from self_learning.learning import drift, scoreboard
+from self_learning.learning.settings import LearningSettings
+
+
+class Adaptation:
+    def __init__(self, wide_module, state, settings: LearningSettings):
+        self.m, self.state, self.s = wide_module, state, settings
+
+    def board(self):
+        """[ic, hit_rate, band_up, band_down] of the scoreboard ring as it is."""
+        st = self.state
+        return scoreboard.scores(
+            scoreboard.in_age_order(st.board_pred, st.board_count),
+            scoreboard.in_age_order(st.board_real, st.board_count),
+            tf.cast(tf.minimum(st.board_count, st.scoreboard_size), tf.int32))
+
+    def _losing(self):
+        ic = self.board()[0]
+        return tf.math.is_finite(ic) & (ic < 0.0)
+
+    def matured(self, pred, real):
+        """Record one matured sample ([s_close, liq_up, liq_down] predicted and realized);
+        returns whether the drift detector raised an alarm on it."""
+        s, st = self.s, self.state
+        st.push_board(pred, real)
+        scale = self.m.output_scale[0]
+        p, y = pred[0] / scale, real[0] / scale
+        var = st.drift[4] + s.pred_var_alpha * (p * p - st.drift[4])
+        ph, alarm = drift.page_hinkley(st.drift[:4], drift.signal(p, y, var),
+                                       delta=s.drift_delta, threshold=s.drift_threshold,
+                                       alpha=s.drift_alpha, min_instances=s.drift_min_instances)
+        st.drift.assign(tf.concat([ph, var[None]], 0))
+        st.boost.assign(st.boost * s.boost_decay)
+        st.pool_trust.assign(1.0 - (1.0 - st.pool_trust) * s.trust_decay)
+        st.drift_alarms.assign_add(tf.cast(alarm, tf.int64))
+        # Samples since an alarm not acted on yet (-1: none pending); it expires after
+        # `scoreboard_size` matured samples.
+        age = tf.where(alarm, 0.0, tf.where(st.alarm_age >= 0.0, st.alarm_age + 1.0, -1.0))
+        age = tf.where(age > float(st.scoreboard_size), -1.0, age)
+        if s.drift_response:
+            age = tf.cond(age >= 0.0,
+                          lambda: tf.cond(self._losing(), self._respond, lambda: age),
+                          lambda: age)
+        st.alarm_age.assign(age)
+        return alarm
+
+    def _respond(self):
+        s, st, m = self.s, self.state, self.m
+        for var in (m.stats_a, m.stats_b, m.stats_n, m.recent_a, m.recent_b, m.recent_n):
+            var.assign(var * s.forget)
+        st.boost.assign(1.0)
+        st.pool_trust.assign(s.forget)
+        st.drift_responses.assign_add(1)
+        return tf.constant(-1.0)

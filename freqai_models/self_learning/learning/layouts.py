@@ -1,0 +1,81 @@
+"""Reading checkpoints written by earlier layouts of the learner's state (store upgrades).
+
+The store reads a checkpoint only when it matches the modules exactly; otherwise it asks
+`upgrade` (store/network.py), which knows the layouts this code grew out of. An upgrade reads
+a checkpoint only when every value in it is accounted for: loaded into a variable of the same
+object path and shape, or listed below as deliberately dropped. Anything else (a foreign or
+damaged checkpoint) is refused and the store skips that version, as before.
+
+* `split-slots`: FusedAdam kept one first- and one second-moment slot per weight
+  (`optimizer/m/0`, `optimizer/m/1`, ...); they are concatenated into the flat slots.
+* `wide-deep-1` (the layout before the wide head became a closed-form ridge): the
+  discovery network had a gradient-trained `wide_out` layer and no wide statistics, the
+  learner state had a one-column `pending_pred` ring. Kept: the autoencoder, the liquidity
+  network, the discovery network's gate and deep layers, input scaling, counters, replay
+  buffer and novelty statistics. Dropped: `wide_out` (the wide head is re-learned from the
+  next training's window), the discovery optimizer's moments (their size changed), and the
+  pending ring (its samples are learned by the next training instead: nothing is lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from self_learning.store.snapshot import module_variables
+from self_learning.store.templates import OBJECT_GRAPH_KEY, VALUE_SUFFIX
+
+LAYOUT_BEFORE_WIDE_STATS = "wide-deep-1"
+DROPPED = {  # per network: object paths an upgrade from wide-deep-1 may leave unread
+    "feature_discovery": ("model/_operations/5/_kernel", "model/_operations/5/bias",
+                          "optimizer/m", "optimizer/v"),
+    "learner_state": ("pending_pred",),
+}
+RESET_ON_UPGRADE = {"learner_state": ("pending_ok",)}  # values not to trust after one
+
+
+def upgrade(name: str, module: tf.Module, prefix: str, doc: Mapping[str, Any]) -> bool:
+    """Read a checkpoint of an earlier layout into `module` (see the module docstring);
+    False, assigning nothing, when it is not one this code knows."""
+    reader = tf.train.load_checkpoint(prefix)
+    shapes = reader.get_variable_to_shape_map()
+    saved = {k[: -len(VALUE_SUFFIX)] for k in shapes if k.endswith(VALUE_SUFFIX)}
+    variables = module_variables(module)
+    plan: dict[str, np.ndarray] = {}
+    used: set[str] = set()
+    for path, var in variables.items():
+        if path in saved and tuple(shapes[path + VALUE_SUFFIX]) == tuple(var.shape):
+            plan[path] = reader.get_tensor(path + VALUE_SUFFIX)
+            used.add(path)
+            continue
+        pieces = _pieces(saved, path)
+        if pieces:
+            value = np.concatenate([reader.get_tensor(p + VALUE_SUFFIX).reshape(-1)
+                                    for p in pieces])
+            if value.shape == tuple(var.shape):
+                plan[path] = value
+                used.update(pieces)
+    unread = saved - used - {OBJECT_GRAPH_KEY}
+    old_layout = doc.get("layout", LAYOUT_BEFORE_WIDE_STATS) == LAYOUT_BEFORE_WIDE_STATS
+    allowed = set(DROPPED.get(name, ())) if old_layout else set()
+    if not plan or unread - allowed:
+        return False
+    fresh_ok = old_layout or set(plan) == set(variables)  # split slots: everything read
+    if not fresh_ok:
+        return False
+    for path, value in plan.items():
+        variables[path].assign(np.asarray(value, variables[path].dtype.as_numpy_dtype))
+    if old_layout:
+        for path in RESET_ON_UPGRADE.get(name, ()):
+            variables[path].assign(tf.zeros_like(variables[path]))
+    return True
+
+
+def _pieces(saved: set[str], path: str) -> list[str]:
+    pieces = []
+    while f"{path}/{len(pieces)}" in saved:
+        pieces.append(f"{path}/{len(pieces)}")
+    return pieces

@@ -1,0 +1,36 @@
+"""Telemetry of the model: TensorBoard scalars and notifications, as runtime observers.
+
+`observers_for` builds what a run gets: the Notifier always (its texts go to freqtrade's
+`dp.send_msg`, which sends nothing outside dry-run and live) and the TensorBoardWriter when
+`freqai.activate_tensorboard` is on. The runtime calls them through `Observers`
+(observer.py), which keeps a failing observer away from trading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from self_learning.config import SelfLearningConfig
+from self_learning.telemetry.notify import Notifier
+from self_learning.telemetry.observer import (
+    FitDone,
+    Observers,
+    PairStart,
+    RuntimeObserver,
+    SaveDone,
+)
+from self_learning.telemetry.tensorboard import TensorBoardWriter, logdir_for
+
+__all__ = ["FitDone", "Notifier", "Observers", "PairStart", "RuntimeObserver", "SaveDone",
+           "TensorBoardWriter", "logdir_for", "observers_for"]
+
+
+def observers_for(config: SelfLearningConfig, identifier_dir: Path, store_root: Path,
+                  timeframe_s: int, pairs: list[str], mode: str, send: Callable[[str], None],
+                  tensorboard: bool) -> Observers:
+    observers = Observers([Notifier(send, pairs, mode, config.scoreboard_summary_hours,
+                                    config.scoreboard_candles)])
+    if tensorboard:
+        observers.add(TensorBoardWriter(logdir_for(identifier_dir, store_root), timeframe_s))
+    return observers

@@ -1,0 +1,112 @@
+"""Notifications of the model through freqtrade's `dp.send_msg` (Telegram, Discord, webhooks).
+
+* one start-up summary once every whitelisted pair has its learner (loaded version and
+  training counter, new models, or refused);
+* a save failure (the first of a run of failures per pair) and the first save that works
+  again after it;
+* every drift alarm (also logged, one line each);
+* with `freqai.self_learning.scoreboard_summary_hours` > 0, the scoreboard of every pair at
+  that interval of wall clock (off by default).
+
+`send` is called on the thread of the hook (dp.send_msg only queues the text; freqtrade's
+main loop sends it). freqtrade sends nothing in backtests; the log lines are written there too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from self_learning.predictions import Predictions
+from self_learning.telemetry import messages
+from self_learning.telemetry.observer import PairStart, RuntimeObserver, SaveDone
+
+logger = logging.getLogger(__name__)
+
+
+class Notifier(RuntimeObserver):
+    def __init__(self, send: Callable[[str], None], pairs: list[str], mode: str,
+                 summary_hours: float = 0.0, scoreboard_candles: int = 288,
+                 clock: Callable[[], float] = time.monotonic):
+        self._send = send
+        self.expected = set(pairs)
+        self.mode = mode
+        self.summary_s = float(summary_hours) * 3600.0
+        self.scoreboard_candles = int(scoreboard_candles)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._starts: dict[str, PairStart] = {}
+        self._started_sent = False
+        self._alarms: dict[str, int] = {}
+        self._latest: dict[str, messages.ScoreLine] = {}
+        self._failing: set[str] = set()
+        self._last_summary = clock()
+
+    def send(self, text: str) -> None:
+        self._send(text)
+
+    def pair_started(self, start: PairStart) -> None:
+        with self._lock:
+            self._starts[start.pair] = start
+            if self._started_sent or not self.expected <= set(self._starts):
+                return
+            self._started_sent = True
+            text = messages.startup(list(self._starts.values()), self.mode)
+        logger.info(text.replace("\n", " | "))
+        self.send(text)
+
+    def stepped(self, pair: str, predictions: Predictions) -> None:
+        drift = np.asarray(predictions.scores.get("drift", ()), np.float64)
+        alarms = np.flatnonzero(drift > 0.5)
+        texts = []
+        with self._lock:
+            for i in alarms:
+                self._alarms[pair] = self._alarms.get(pair, 0) + 1
+                line = messages.latest_scores(pair, _row(predictions, i))
+                texts.append(messages.drift_alarm(pair, int(predictions.ts[i]),
+                                                  self._alarms[pair], line))
+            line = messages.latest_scores(pair, predictions, self._alarms.get(pair, 0))
+            if line is not None:
+                self._latest[pair] = line
+            summary = self._summary_due()
+        for text in texts:
+            logger.warning(text)
+            self.send(text)
+        if summary:
+            logger.info(summary.replace("\n", " | "))
+            self.send(summary)
+
+    def _summary_due(self) -> str | None:
+        if self.summary_s <= 0 or not self._latest:
+            return None
+        now = self._clock()
+        if now - self._last_summary < self.summary_s:
+            return None
+        self._last_summary = now
+        return messages.scoreboard(list(self._latest.values()), self.scoreboard_candles)
+
+    def save_failed(self, pair: str, error: BaseException) -> None:
+        with self._lock:
+            first = pair not in self._failing
+            self._failing.add(pair)
+        if first:
+            self.send(messages.save_failed(pair, error))
+
+    def saved(self, save: SaveDone) -> None:
+        with self._lock:
+            recovered = save.pair in self._failing
+            self._failing.discard(save.pair)
+        if recovered:
+            self.send(messages.save_recovered(save.pair, save.training_counter))
+
+
+def _row(p: Predictions, i: int) -> Predictions:
+    """Row i of a block, as a one-row Predictions."""
+    at = slice(i, i + 1)
+    return Predictions(p.ts[at], p.s_close[at], p.liq_up[at], p.liq_down[at], p.novelty[at],
+                       p.training_counter[at], p.ok[at],
+                       scores={k: np.asarray(v)[at] for k, v in p.scores.items()})

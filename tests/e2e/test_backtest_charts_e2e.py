@@ -1,0 +1,90 @@
+"""End to end, after a real `freqtrade backtesting` with `freqai.activate_tensorboard`:
+
+* the model wrote TensorBoard event files for the run, one event per predicted candle, read
+  back with TensorBoard's own EventAccumulator and equal to FreqAI's stored predictions;
+* `freqtrade plot-dataframe` of the finished backtest (FreqAI reuses its stored predictions,
+  nothing is retrained) draws the strategy's plot_config: band levels, scoreboard, novelty;
+* the demo's report turns the same predictions into a PNG and scores them against the
+  realized target and the yardstick.
+
+One pair of real candles, two backtest days (about a minute on two shared cores).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from self_learning.reports.backtest import load_rows, out_of_sample
+from self_learning.reports.chart import render
+
+PAIR = "ETC/BTC"
+TIMERANGE = "20180117-20180119"
+TIMEOUT_S = 300
+TRACES = ["band_high", "band_low", "predicted_close", "&-score_ic", "&-score_hit_rate",
+          "&-score_band_up", "&-novelty", "&-drift", "&-training_counter"]
+
+
+@pytest.mark.e2e
+def test_backtest_writes_tensorboard_and_its_predictions_chart(
+        ft_config, replay_overlay, market_datadir, freqtrade_cli):
+    identifier = f"charts-{uuid.uuid4().hex[:8]}"
+    config = ft_config.data
+    config["exchange"]["pair_whitelist"] = [PAIR]
+    config["freqai"].update(identifier=identifier, activate_tensorboard=True)
+    user_data = Path(config["user_data_dir"])
+    common = ["-c", str(ft_config.write()), "-c", str(replay_overlay), "--datadir",
+              str(market_datadir), "--timerange", TIMERANGE, "--strategy",
+              "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel"]
+    run = freqtrade_cli(["backtesting", *common, "--export", "trades", "--cache", "none"],
+                        timeout=TIMEOUT_S)
+    assert run.returncode == 0, run.describe()
+    models = user_data / "models" / identifier
+
+    # TensorBoard: what the model stepped is what FreqAI stored.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logdir = models / "tensorboard" / f"backtest-{TIMERANGE}" / "ETC_BTC"
+    assert list(logdir.glob("events.out.tfevents.*")), sorted(models.rglob("*tfevents*"))
+    acc = EventAccumulator(str(logdir), size_guidance={"scalars": 0})
+    acc.Reload()
+    counter = {e.step: e.value for e in acc.Scalars("model/training_counter")}
+    preds = pd.concat([pd.read_feather(p) for p in
+                       sorted((models / "backtesting_predictions").glob("*.feather"))])
+    seconds = (pd.to_datetime(preds["date"], utc=True) - pd.Timestamp(0, tz="UTC")
+               ) // pd.Timedelta(seconds=1)
+    steps = (seconds // 300).tolist()
+    assert set(steps) <= set(counter)
+    assert [counter[s] for s in steps] == preds["&-training_counter"].astype(float).tolist()
+    ic = {e.step: e.value for e in acc.Scalars("scoreboard/ic")}
+    known = preds["&-score_ic"].notna().to_numpy()
+    np.testing.assert_allclose([ic[s] for s, k in zip(steps, known, strict=True) if k],
+                               preds["&-score_ic"][known].to_numpy(), rtol=1e-6)
+    for tag in ("loss/autoencoder", "loss/feature_discovery", "loss/liquidity",
+                "scoreboard/hit_rate", "model/novelty", "drift/alarm", "save/seconds",
+                "fit/seconds"):
+        assert acc.Scalars(tag), tag
+
+    # plot-dataframe of the finished backtest: no retraining, the plot_config's traces.
+    plot = freqtrade_cli(["plot-dataframe", *common], timeout=TIMEOUT_S)
+    assert plot.returncode == 0, plot.describe()
+    plot_log = plot.log[len(run.log):] if plot.log.startswith(run.log) else plot.log
+    assert "Found backtesting prediction file" in plot_log, plot.describe()
+    assert "Starting training" not in plot_log, plot.describe()  # the same log file
+    html = (user_data / "plot" / "freqtrade-plot-ETC_BTC-5m.html").read_text()
+    for trace in TRACES:
+        assert f'"name":"{trace}"' in html, trace
+
+    # The demo's report on the same predictions.
+    datadir = market_datadir
+    rows = load_rows(models, datadir, [PAIR], "5m", config["freqai"]["feature_parameters"]
+                     ["label_period_candles"])[PAIR]
+    scores = out_of_sample(rows)
+    assert scores["rows"] == rows["usable"].sum() > 400
+    assert -1 < scores["ic"] < 1 and -1 < scores["naive_ic"] < 1
+    png = render({PAIR: rows}, user_data / "plot" / "demo.png", window=144, horizon=12)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000

@@ -1,0 +1,159 @@
+"""End to end: `scripts/dry_run.py` (what `make dry-run` runs) starts the realtime replay
+exchange, `freqtrade trade --dry-run` and the API server on 127.0.0.1 with a generated
+password, and the model's notifications reach freqtrade's own webhook notifier, pointed at an
+HTTP listener of the test on 127.0.0.1. Ctrl-C (SIGINT to the script) stops all of it.
+
+One pair of real candles (../shared/data) replayed on a 1m grid, one training day, three
+epochs; the scoreboard summary interval is a few seconds so that one arrives in the test.
+About a minute on two shared cores; every wait has a hard timeout.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SHARED_DATA, free_port, freqtrade_env
+
+PAIR = "ETC/BTC"
+TIMEOUT_S = 150
+STOP_TIMEOUT_S = 150
+
+
+class Webhook:
+    """An HTTP listener on 127.0.0.1 that keeps the JSON bodies POSTed to it."""
+
+    def __init__(self):
+        self.bodies: list[dict] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length", 0))
+                owner.bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def texts(self) -> list[str]:
+        return [b.get("text", "") for b in self.bodies]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def login(api_port: int, password: str) -> int:
+    request = urllib.request.Request(f"http://127.0.0.1:{api_port}/api/v1/token/login",
+                                     method="POST")
+    token = base64.b64encode(f"freqtrader:{password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def wait(what: str, condition, proc: subprocess.Popen, output: Path, timeout: float,
+         webhook: Webhook | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        if proc.poll() is not None:
+            break
+        time.sleep(0.3)
+    state = "running" if proc.poll() is None else f"exited with {proc.returncode}"
+    got = f"webhook got {webhook.bodies}\n" if webhook else ""
+    pytest.fail(f"no {what} within {timeout:.0f} s (dry_run.py {state})\n{got}"
+                f"{output.read_text()[-4000:]}", pytrace=False)
+
+
+@pytest.mark.e2e
+def test_dry_run_serves_the_ui_sends_notifications_and_stops_on_ctrl_c(tmp_path):
+    if not (SHARED_DATA / "ETC_BTC-5m.feather").is_file():
+        pytest.skip(f"real candles missing in {SHARED_DATA}")
+    datadir = tmp_path / "data"
+    datadir.mkdir()
+    (datadir / "ETC_BTC-5m.feather").symlink_to(SHARED_DATA / "ETC_BTC-5m.feather")
+    webhook = Webhook()
+    extra = tmp_path / "test.json"
+    extra.write_text(json.dumps({
+        "user_data_dir": str(tmp_path / "user_data"),
+        "db_url": f"sqlite:///{tmp_path / 'trades.sqlite'}",
+        "stake_currency": "BTC", "dry_run_wallet": 1.0, "timeframe": "1m",
+        "exchange": {"pair_whitelist": [PAIR]},
+        "webhook": {"enabled": True, "url": webhook.url, "format": "json",
+                    "allow_custom_messages": True,  # freqtrade forwards dp.send_msg only then
+                    "strategy_msg": {"text": "{msg}"}},
+        "freqai": {"identifier": f"dry-{uuid.uuid4().hex[:8]}", "train_period_days": 1,
+                   "live_retrain_hours": 1,
+                   "feature_parameters": {"include_timeframes": ["1m"]},
+                   "self_learning": {"epochs": 3, "incremental_epochs": 1,
+                                     "scoreboard_summary_hours": 0.001}},
+    }))
+    (tmp_path / "user_data").mkdir()
+    port, api_port = free_port(), free_port()
+    output = tmp_path / "dry_run.out"
+    with output.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "dry_run.py"), "--port", str(port),
+             "--api-port", str(api_port), "--datadir", str(datadir), "--history", "2600",
+             "--logdir", str(tmp_path / "logs"), "-c", str(extra)],
+            cwd=tmp_path, env=freqtrade_env(), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        password = wait("password line", lambda: re.search(
+            r"user freqtrader, password (\S+)", output.read_text()), proc, output, 60)[1]
+        assert output.read_text().count(password) == 1  # printed once
+        wait("API server", lambda: listening(api_port), proc, output, 120)
+        assert login(api_port, password) == 200
+        assert login(api_port, password + "x") == 401
+
+        def startup():
+            return [t for t in webhook.texts() if t.startswith("SelfLearning model started")]
+
+        def summary():
+            return [t for t in webhook.texts() if t.startswith("SelfLearning scoreboard")]
+
+        first = wait("start-up notification", startup, proc, output, TIMEOUT_S, webhook)
+        assert first[0].splitlines() == ["SelfLearning model started (dry-run) for 1 pair(s):",
+                                         "ETC/BTC: new models (nothing stored yet)"]
+        board = wait("scoreboard notification", summary, proc, output, TIMEOUT_S, webhook)
+        assert re.search(r"^ETC/BTC: IC \S+, hit-rate \S+, in band up \S+ / down \S+, "
+                         r"novelty \S+, training counter \d+, drift alarms \d+", board[0],
+                         re.MULTILINE), board[0]
+        assert len(startup()) == 1
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # what Ctrl-C sends to the foreground script
+        code = proc.wait(timeout=STOP_TIMEOUT_S)
+        webhook.server.shutdown()
+    text = output.read_text()
+    assert code in (0, 130, -2), text[-3000:]
+    assert "Dry-run stopped." in text
+    assert not listening(port) and not listening(api_port)
+    log = (tmp_path / "logs" / "dry_run.log").read_text()
+    assert "models saved:" in log, log[-3000:]

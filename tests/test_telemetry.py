@@ -1,0 +1,192 @@
+"""Telemetry on a real runtime (real TensorFlow, real saves): TensorBoard event files read
+back with TensorBoard's own reader, and the notifications the model hands to freqtrade."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import numpy as np
+import pytest
+from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
+
+from self_learning.lifecycle import SelfLearningRuntime
+from self_learning.telemetry import (
+    Notifier,
+    RuntimeObserver,
+    TensorBoardWriter,
+    logdir_for,
+    messages,
+)
+
+PAIRS = ["BTC/USDT", "ETH/USDT"]
+MARKDOWN = set("_*`[")
+
+
+@pytest.fixture(scope="module")
+def candles():
+    return planted_candles(1500, seed=5)
+
+
+class Recorder(RuntimeObserver):
+    """Keeps what the runtime reported, to compare the files and messages against."""
+
+    def __init__(self):
+        self.steps = []
+        self.saves = []
+
+    def stepped(self, pair, predictions):
+        self.steps.append((pair, predictions))
+
+    def saved(self, save):
+        self.saves.append(save)
+
+
+def runtime(root, **overrides):
+    deterministic()
+    return SelfLearningRuntime(small_config(**overrides), root, TIMEFRAME_S)
+
+
+def read_scalars(folder):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+    acc.Reload()
+    return {tag: acc.Scalars(tag) for tag in acc.Tags()["scalars"]}
+
+
+def test_tensorboard_files_hold_every_stepped_candle_and_save(tmp_path, candles):
+    """Every stepped candle is one event per scalar at step ts/timeframe with the candle's
+    time; losses, scoreboard, novelty, drift, training counter, save and fit durations are
+    what the runtime computed; TensorBoard's EventAccumulator reads them back."""
+    rt = runtime(tmp_path / "models" / "id" / "self_learning", save_interval=20)
+    logdir = logdir_for(tmp_path / "models" / "id", rt.store.root)
+    assert logdir == tmp_path / "models" / "id" / "tensorboard"
+    recorder = Recorder()
+    rt.observer.add(recorder)
+    rt.observer.add(TensorBoardWriter(logdir, TIMEFRAME_S))
+    rt.fit(PAIRS[0], FEATURES, candles.rows(slice(0, 1200)))
+    rt.predict(PAIRS[0], FEATURES, candles.rows(slice(0, 1260)), learn=True)
+    for end in range(1261, 1271):  # live: one new candle per call
+        rt.predict(PAIRS[0], FEATURES, candles.rows(slice(end - 300, end)), learn=True)
+    assert rt.shutdown()
+
+    scalars = read_scalars(logdir / "BTC_USDT")
+    ts = np.concatenate([p.ts for _, p in recorder.steps])
+    assert len(ts) == len(np.unique(ts)) >= 70  # from the last learned candle on
+    counter = scalars["model/training_counter"]
+    stepped = list(counter)
+    assert [e.step for e in stepped] == (ts // TIMEFRAME_S).tolist()
+    assert [e.wall_time for e in stepped] == ts.astype(float).tolist()
+    want = np.concatenate([p.training_counter for _, p in recorder.steps])
+    assert [e.value for e in stepped] == want.astype(float).tolist()
+    for tag, name in (("scoreboard/ic", "ic"), ("loss/feature_discovery", "loss_discovery"),
+                      ("drift/alarm", "drift"), ("model/since_learned", "since_learned")):
+        values = np.concatenate([p.scores[name] for _, p in recorder.steps]).astype(np.float32)
+        finite = values[np.isfinite(values)]
+        assert len(finite) > 0, name
+        np.testing.assert_array_equal([e.value for e in scalars[tag]], finite)
+    for tag in ("loss/autoencoder", "loss/liquidity", "scoreboard/hit_rate",
+                "scoreboard/band_up", "scoreboard/band_down", "model/novelty", "drift/alarms"):
+        assert scalars[tag], tag
+    assert len(scalars["save/seconds"]) == len(recorder.saves) >= 2
+    assert [e.value for e in scalars["save/seconds"]] == pytest.approx(
+        [s.seconds for s in recorder.saves])
+    assert len(scalars["fit/seconds"]) == 1
+
+
+def test_notifications_startup_summary_drift_alarms_and_scoreboard(tmp_path, candles, caplog):
+    """One start-up summary once both pairs have models (created, then loaded with version
+    and counter after a restart), one message and one log line per drift alarm, and the
+    scoreboard summary when its interval has passed (a clock the test moves)."""
+    sent: list[str] = []
+    now = [0.0]
+    touchy = {"drift_threshold": 0.01, "drift_delta": 0.0, "scoreboard_candles": 10}
+    rt = runtime(tmp_path, save_interval=1000, **touchy)
+    rt.observer.add(Notifier(sent.append, PAIRS, "dry_run", summary_hours=1.0,
+                             scoreboard_candles=rt.config.scoreboard_candles,
+                             clock=lambda: now[0]))
+    for pair in PAIRS:
+        rt.fit(pair, FEATURES, candles.rows(slice(0, 1200)))
+        assert len(sent) == (pair == PAIRS[-1])
+    assert sent[0].splitlines() == ["SelfLearning model started (dry-run) for 2 pair(s):",
+                                    "BTC/USDT: new models (nothing stored yet)",
+                                    "ETH/USDT: new models (nothing stored yet)"]
+    recorder = Recorder()
+    rt.observer.add(recorder)
+    caplog.set_level(logging.INFO)
+    rt.predict(PAIRS[0], FEATURES, candles.rows(slice(0, 1400)), learn=True)
+    alarms = int(sum((p.scores["drift"] > 0.5).sum() for _, p in recorder.steps))
+    assert alarms == int(rt.known(PAIRS[0]).state.drift_alarms.numpy()) > 0
+    drift = [m for m in sent if m.startswith("SelfLearning: drift alarm for BTC/USDT")]
+    assert len(drift) == alarms
+    assert caplog.text.count("drift alarm for BTC/USDT") == alarms
+    assert not any(m.startswith("SelfLearning scoreboard") for m in sent)
+
+    now[0] = 3601.0
+    rt.predict(PAIRS[0], FEATURES, candles.rows(slice(1100, 1401)), learn=True)
+    summary = [m for m in sent if m.startswith("SelfLearning scoreboard")]
+    assert len(summary) == 1
+    last = recorder.steps[-1][1]
+    assert f"BTC/USDT: IC {last.scores['ic'][-1]:.3f}, hit-rate " in summary[0]
+    assert f"drift alarms {alarms}" in summary[0]
+    assert all(not MARKDOWN & set(m) for m in sent)
+    assert rt.shutdown()
+
+    sent.clear()
+    again = runtime(tmp_path, **touchy)
+    again.observer.add(Notifier(sent.append, PAIRS, "live"))
+    for pair in PAIRS:
+        again.learner(pair, FEATURES)
+    versions = {p: again.store.pair(p).versions[-1] for p in PAIRS}
+    lines = sent[0].splitlines()
+    assert lines[0] == "SelfLearning model started (live) for 2 pair(s):"
+    for pair, line in zip(PAIRS, lines[1:], strict=True):
+        counter = again.known(pair).training_counter
+        assert line.startswith(f"{pair}: loaded version {versions[pair]}, training counter "
+                               f"{counter}, last learned candle 20")
+
+
+def test_save_failure_is_notified_once_per_streak_and_its_recovery(tmp_path, candles):
+    """A store that cannot be written sends one message however many saves fail; the next
+    save that lands sends one 'works again'."""
+    sent: list[str] = []
+    root = tmp_path / "store"
+    rt = runtime(root, save_interval=5)
+    rt.observer.add(Notifier(sent.append, [PAIRS[0]], "dry_run"))
+    rt.fit(PAIRS[0], FEATURES, candles.rows(slice(0, 1200)))
+    assert rt.saver.wait_idle(120)
+    shutil.move(root, tmp_path / "moved")
+    root.write_text("not a folder")
+    for end in (1215, 1230):
+        rt.predict(PAIRS[0], FEATURES, candles.rows(slice(0, end)), learn=True)
+        assert rt.saver.wait_idle(120)
+    failed = [m for m in sent if "failed" in m]
+    assert failed == [messages.save_failed(PAIRS[0], NotADirectoryError())]
+    root.unlink()
+    shutil.move(tmp_path / "moved", root)
+    rt.predict(PAIRS[0], FEATURES, candles.rows(slice(0, 1245)), learn=True)
+    assert rt.saver.wait_idle(120)
+    assert sent[-1].startswith("SelfLearning: saving BTC/USDT works again (training counter")
+    assert rt.shutdown()
+
+
+@pytest.mark.parametrize(("start", "line"), [
+    (messages.PairStart("BTC/USDT", "loaded", 12, 340, 1736848800),
+     "BTC/USDT: loaded version 12, training counter 340, last learned candle "
+     "2025-01-14T10:00:00Z"),
+    (messages.PairStart("ETH/USDT", "created"), "ETH/USDT: new models (nothing stored yet)"),
+    (messages.PairStart("XRP/USDT", "refused", detail="x"),
+     "XRP/USDT: REFUSED, no predictions (see the log)"),
+])
+def test_startup_message_line_per_pair(start, line):
+    assert messages.startup([start], "live").splitlines() == [
+        "SelfLearning model started (live) for 1 pair(s):", line]
+
+
+def test_long_pair_lists_are_capped():
+    """A message for 100 pairs stays far below Telegram's 4096 characters."""
+    starts = [messages.PairStart(f"P{i:03d}/USDT", "created") for i in range(100)]
+    text = messages.startup(starts, "live")
+    assert len(text) < 4096
+    assert text.endswith("... and 60 more pairs")
