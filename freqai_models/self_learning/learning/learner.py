@@ -68,9 +68,11 @@ class FitReport:
         """The training's log line (README, "Log lines")."""
         why = f" ({self.skips.describe()})" if self.skipped else ""
         what = "update" if self.mode == "incremental" else "training"
-        return (f"{self.mode} {what} of {pair}: {self.samples} new samples, {self.replayed} "
-                f"replayed, {self.skipped} skipped{why}, {self.seconds:.2f} s, training "
-                f"counter {self.training_counter}, last learned candle "
+        stepped = max(self.consolidated - self.samples, 0)
+        per_candle = f", {stepped} learned per candle since the last training" if stepped else ""
+        return (f"{self.mode} {what} of {pair}: {self.samples} new samples{per_candle}, "
+                f"{self.replayed} replayed, {self.skipped} skipped{why}, {self.seconds:.2f} s, "
+                f"training counter {self.training_counter}, last learned candle "
                 f"{iso_utc(self.last_learned_ts)}")
 
 
