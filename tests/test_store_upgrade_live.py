@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
-from self_learning.learner import PairLearner
+from self_learning.learning.learner import PairLearner
 from self_learning.lifecycle import SelfLearningRuntime
 from self_learning.run_stores import plan_store
 from self_learning.store import metadata as meta
