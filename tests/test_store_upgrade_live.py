@@ -17,13 +17,14 @@ import numpy as np
 import tensorflow as tf
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
+from self_learning import lifecycle
 from self_learning.learning.learner import PairLearner
 from self_learning.lifecycle import SelfLearningRuntime
 from self_learning.run_stores import plan_store
 from self_learning.store import metadata as meta
 from self_learning.store.atomic import checksum_tree, replace_json_atomic, write_json
 from self_learning.store.layout import VARIABLES_PREFIX
-from self_learning.store.templates import variables_layout
+from self_learning.store.templates import GraphTemplates, variables_layout
 
 PAIR, PAIR_DIR = "BTC/USDT", "BTC_USDT"
 
@@ -51,7 +52,7 @@ def old_version(pair_dir: Path, number: int, learner: PairLearner) -> None:
     replace_json_atomic(pair_dir / "CURRENT", {"version": number, "folder": folder.name})
 
 
-def test_a_live_store_of_the_earlier_layout_loads_and_learns_on(tmp_path):
+def test_a_live_store_of_the_earlier_layout_loads_and_learns_on(tmp_path, monkeypatch):
     """Versions in the earlier layout (v2: two-shard traced checkpoint) restore in a dry-run
     with their counter; the next save reuses their graph and restores exactly."""
     candles = planted_candles(1500, seed=5)
@@ -66,6 +67,9 @@ def test_a_live_store_of_the_earlier_layout_loads_and_learns_on(tmp_path):
     old_version(pair_dir, 2, old)
     assert len(list((pair_dir / "v000002" / "encoder" / "variables").glob("*.data-*"))) == 2
 
+    # A process that has not saved these networks yet (no graph template of its own, which
+    # would be written instead of the stored graph).
+    monkeypatch.setattr(lifecycle, "PROCESS_TEMPLATES", GraphTemplates())
     runtime = SelfLearningRuntime(small_config(), plan.root, TIMEFRAME_S,
                                   background_saves=plan.background_saves)
     report = runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))

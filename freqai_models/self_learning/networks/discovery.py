@@ -124,7 +124,3 @@ class FeatureDiscoveryNetwork(Network):
         residual = self.scaled_target(s_close) - wide
         pred = self.deep(features, latent, training=True)
         return weighted_huber(residual[:, None], pred[:, None], weights)
-
-    def importances(self) -> np.ndarray:
-        """Gate value per deep input (features first, then latent dims)."""
-        return self.module.model.get_layer("gate").gates().numpy()

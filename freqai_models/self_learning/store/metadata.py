@@ -104,14 +104,6 @@ def read(path: Path) -> dict[str, Any]:
     return document
 
 
-def is_ours(path: Path) -> bool:
-    try:
-        read(path)
-    except MetadataError:
-        return False
-    return True
-
-
 def validate(document: Mapping[str, Any], name: str, pair: str) -> None:
     """Raise MetadataError with the reason when a document cannot be used for `name`/`pair`."""
     schema = document.get("schema_version")

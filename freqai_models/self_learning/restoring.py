@@ -1,0 +1,131 @@
+"""Restoring a pair's learner from the stores of a run (one concern: which stored version may
+be used, and what is logged when it is used or refused).
+
+Order: the run's own store, then, when given, a read-only `seed` store (a backtest started
+from the live model). A stored learner that knows candles later than the data it is first
+used on is never loaded (timeline.py): in the live store that is refused (the pair gets no
+model and nothing is written over the store until the data catches up), in a run's own store
+it means an earlier run of the same backtest, which is replaced by fresh models; a seed that
+travels in time is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from self_learning.learning import layouts
+from self_learning.learning.learner import PairLearner
+from self_learning.networks.pair_networks import RestoredModels
+from self_learning.store import ModelStore
+from self_learning.telemetry.observer import Observers, PairStart
+from self_learning.timeline import NEVER, RestoreRefused, iso_utc, known_until, travels_in_time
+
+logger = logging.getLogger(__name__)
+
+
+class Refusal(RestoreRefused):
+    """A refused restore, with the newest candle the stored learner knows."""
+
+    def __init__(self, message: str, until: int):
+        super().__init__(message)
+        self.until = until
+
+
+class LearnerRestorer:
+    def __init__(self, store: ModelStore, seed: ModelStore | None, store_is_live: bool,
+                 timeframe_s: int, new_learner: Callable[[str, list[str]], PairLearner],
+                 observer: Observers):
+        self.store, self.seed, self.store_is_live = store, seed, store_is_live
+        self.timeframe_s = timeframe_s
+        self._new_learner, self.observer = new_learner, observer
+
+    def check_seed(self, pairs: list[str], first_candle_ts: int) -> None:
+        """Before a run starts from the seed store: RestoreRefused naming every pair whose
+        stored model learned or saw a candle at or after the run's first candle."""
+        late = []
+        for pair in pairs:
+            docs = self.seed.pair(pair).newest_metadata() if self.seed else None
+            until = max((known_until(d.get("last_learned_candle_ts", NEVER),
+                                     d.get("last_seen_candle_ts", NEVER))
+                         for d in (docs or {}).values()), default=NEVER)
+            if travels_in_time(until, first_candle_ts - self.timeframe_s):
+                late.append(f"{pair} up to {iso_utc(until)}")
+        if late:
+            raise RestoreRefused(
+                "freqai.self_learning.backtest_from_live_model: the live model in "
+                f"{self.seed.root} learned candles after this run's start "
+                f"({iso_utc(first_candle_ts)}): {', '.join(late)}. Starting from it would "
+                "backtest on what it already knows; choose a timerange that starts after "
+                "those candles, or set backtest_from_live_model to false.")
+
+    def restore_or_create(self, pair: str, feature_names: list[str],
+                           newest_ts: int | None) -> PairLearner:
+        learner = self._restored(self.store, pair, feature_names, newest_ts, seed=False)
+        if learner is None and self.seed is not None:
+            learner = self._restored(self.seed, pair, feature_names, newest_ts, seed=True)
+        if learner is not None:
+            learner.share()
+            return learner
+        learner = self._new_learner(pair, feature_names)
+        for name in learner.modules():
+            logger.info(f"created new model {name} for {pair}")
+        self.observer.pair_started(PairStart(pair, "created"))
+        return learner
+
+    def _restored(self, store: ModelStore, pair: str, feature_names: list[str],
+                  newest_ts: int | None, seed: bool) -> PairLearner | None:
+        pair_store = store.pair(pair)
+        if not pair_store.versions:
+            return None
+        learner = self._new_learner(pair, feature_names)
+        found = pair_store.restore(learner.modules(), upgrade=layouts.upgrade)
+        if found is None:
+            return None
+        if found.upgraded:
+            learner.after_upgrade()
+            logger.info(f"Upgraded the stored models of {pair} from an earlier layout "
+                        f"({', '.join(found.upgraded)}); the wide head is re-learned at the "
+                        "next training.")
+        restored = RestoredModels.from_metadata(found.version, found.metadata)
+        if restored.features != feature_names:
+            logger.warning(f"Stored models of {pair} in {pair_store.path} were trained on other "
+                           "features; starting fresh models (the stored versions are kept).")
+            return None
+        until = known_until(learner.last_learned_ts, learner.last_seen_ts)
+        if travels_in_time(until, newest_ts):
+            self._time_travel(pair, pair_store.path, until, newest_ts, seed)
+            return None
+        learner.state.training_counter.assign(restored.training_counter)
+        for name, counter in restored.counters.items():
+            logger.info(f"loaded {name} for {pair} (training counter {counter}) from "
+                        f"v{restored.version:06d}")
+        logger.info(f"Restored {pair}{' from the live model' if seed else ''}: training "
+                    f"counter {restored.training_counter} (max over networks), last learned "
+                    f"candle {iso_utc(learner.last_learned_ts)}")
+        self.observer.pair_started(PairStart(pair, "loaded", restored.version,
+                                             restored.training_counter, learner.last_learned_ts))
+        return learner
+
+    def _time_travel(self, pair: str, path: Path, until: int, newest_ts: int,
+                     seed: bool) -> None:
+        """Refuse (raise) or, for a run's own store, replace an earlier run (one warning)."""
+        what = (f"the models of {pair} in {path} learned candles up to {iso_utc(until)}, "
+                f"later than the newest candle of the data now ({iso_utc(newest_ts)})")
+        if not seed and not self.store_is_live:
+            logger.warning(f"Not resuming {pair}: {what}, so they are from an earlier run of "
+                           "this backtest; training fresh models into the same folder (use a "
+                           "new identifier to keep that run's models).")
+            return
+        if seed:
+            message = (f"Refusing to start {pair} from the live model: {what}. Choose a "
+                       "timerange that starts after that candle, or set "
+                       "freqai.self_learning.backtest_from_live_model to false.")
+        else:
+            message = (f"Refusing to load {pair}: {what}; it gets no predictions "
+                       "(do_predict = 0) and its store is left untouched. Check the exchange's "
+                       f"candles and the system clock, or move {path} away to start it fresh.")
+        logger.error(message)
+        self.observer.pair_started(PairStart(pair, "refused", detail=message))
+        raise Refusal(message, until)
