@@ -50,8 +50,11 @@ def test_hyperopt_reuses_backtest_predictions_and_leaves_the_store_alone(
     backtest = freqtrade_cli(["backtesting", *common, "--cache", "none"], timeout=TIMEOUT_S)
     assert backtest.returncode == 0, backtest.describe()
     assert "Starting training" in backtest.log, backtest.describe()
-    store = user_data / "models" / identifier / "self_learning"
+    # Backtests learn into a store of their own (run_stores.py); the live store stays absent.
+    models = user_data / "models" / identifier
+    store = models / "self_learning_runs"
     before = store_files(store)
+    assert any(p.startswith(f"backtest-{TIMERANGE}") for p in before), sorted(before)
     assert any(name.endswith("feature_discovery.json") for name in before), sorted(before)
     params_file = Path(config["strategy_path"]) / "SelfLearningStrategy.json"
     params_existed = params_file.exists()
@@ -74,4 +77,5 @@ def test_hyperopt_reuses_backtest_predictions_and_leaves_the_store_alone(
     assert "Starting training" not in log, \
         "hyperopt retrained instead of reusing the backtest's predictions\n" + hyperopt.describe()
     assert store_files(store) == before, "hyperopt changed the model store"
+    assert not (models / "self_learning").exists(), "hyperopt created a live store"
     assert params_file.exists() == params_existed, f"hyperopt wrote {params_file}"
