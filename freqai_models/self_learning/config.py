@@ -42,6 +42,7 @@ class SelfLearningConfig:
     online_step: float = 0.02
     scoreboard_candles: int = 288
     drift_response: bool = True
+    drift_response_z: float = 0.5
     drift_delta: float = 0.05
     drift_threshold: float = 100.0
     drift_forget: float = 0.1
@@ -74,6 +75,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "huber_delta": (0.01, 100.0),
     "online_step": (0.0, 1.0),
     "scoreboard_candles": (10, 100_000),
+    "drift_response_z": (0.0, 10.0),
     "drift_delta": (0.0, 100.0),
     "drift_threshold": (0.01, 1e9),
     "drift_forget": (0.0, 1.0),

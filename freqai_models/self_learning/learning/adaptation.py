@@ -2,11 +2,12 @@
 
 It fills the scoreboard ring, feeds the drift detector (learning/drift.py) the prequential
 error of the return signal, and responds to an alarm once the scoreboard's rolling IC is
-below zero: the pair's wide statistics keep only `forget` of their weight, its trust in the
-other pairs' statistics drops to `forget` (recovering over a third of `drift_recovery_candles`)
-and the per-candle step size is boosted to a full sample's weight (decaying over
-`drift_recovery_candles`), so the model re-learns from what the market does now. An alarm
-while the signal still pays is a false alarm as far as trading goes: not acted on.
+clearly below zero (by `drift_response_z` standard errors): the pair's wide statistics keep
+only `forget` of their weight, its trust in the other pairs' statistics drops to `forget`
+(recovering over a third of `drift_recovery_candles`) and the per-candle step size is boosted
+to a full sample's weight (decaying over `drift_recovery_candles`), so the model re-learns
+from what the market does now. An alarm while the signal still pays, or whose IC dip is
+within the noise of a weak pair, is a false alarm as far as trading goes: not acted on.
 """
 
 from __future__ import annotations
@@ -30,8 +31,13 @@ class Adaptation:
             tf.cast(tf.minimum(st.board_count, st.scoreboard_size), tf.int32))
 
     def _losing(self):
+        """The rolling IC is below zero by `drift_response_z` of its standard error under no
+        signal (~sqrt(H / n) for n matured samples whose H-candle labels overlap)."""
+        st = self.state
         ic = self.board()[0]
-        return tf.math.is_finite(ic) & (ic < 0.0)
+        n = tf.cast(tf.maximum(tf.minimum(st.board_count, st.scoreboard_size), 1), tf.float32)
+        se = tf.sqrt(tf.cast(st.horizon, tf.float32) / n)
+        return tf.math.is_finite(ic) & (ic < -self.s.drift_response_z * se)
 
     def matured(self, pred, real):
         """Record one matured sample ([s_close, liq_up, liq_down] predicted and realized);
