@@ -96,3 +96,34 @@ def test_scores_equal_a_direct_computation_over_the_last_matured(count):
                             tf.constant(min(count, size), tf.int32)).numpy()
     want = scoreboard.reference_scores(pred[-size:], real[-size:])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("ic, responds", [(-0.02, False), (-0.6, True)])
+def test_the_drift_response_acts_only_on_a_clearly_negative_rolling_ic(ic, responds):
+    """An alarm is acted on (statistics forgotten, step boosted) only when the rolling IC is
+    below 0 by drift_response_z standard errors (~sqrt(H / n)): a dip within the noise of a
+    weak pair keeps every statistic."""
+    from synthetic import FEATURES, TIMEFRAME_S, small_config
+
+    from self_learning.learning.learner import PairLearner
+
+    learner = PairLearner(small_config(drift_response_z=0.5), FEATURES, TIMEFRAME_S)
+    st, adapt = learner.state, learner.programs.p.adapt
+    m = learner.nets.discovery.module
+    n = st.scoreboard_size
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=n)
+    noise = rng.normal(size=n)
+    pred = ic * real + np.sqrt(1 - ic * ic) * noise  # rank correlation close to `ic`
+    for p, y in zip(pred, real, strict=True):
+        st.push_board(tf.constant([p, 0.01, -0.01], tf.float32),
+                      tf.constant([y, 0.01, -0.01], tf.float32))
+    m.stats_n.assign(100.0)
+    st.alarm_age.assign(0.0)  # an alarm just raised, not acted on yet
+    rolling_ic = float(adapt.board()[0].numpy())
+    noise_se = np.sqrt(int(st.horizon) / n)
+    assert rolling_ic < 0 and (rolling_ic < -0.5 * noise_se) == responds, (rolling_ic, noise_se)
+    adapt.matured(tf.constant([0.0, 0.01, -0.01]), tf.constant([0.0, 0.01, -0.01]))
+    assert int(st.drift_responses.numpy()) == int(responds)
+    assert float(m.stats_n.numpy()) == pytest.approx(10.0 if responds else 100.0)
+    assert float(st.boost.numpy()) == pytest.approx(1.0 if responds else 0.0, abs=1e-6)
