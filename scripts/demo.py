@@ -21,7 +21,7 @@ from pathlib import Path
 from self_learning.config import label_period_candles
 from self_learning.replay_exchange.overlay import write_replay_overlay
 from self_learning.replay_exchange.server import BackgroundServer, build_exchange
-from self_learning.reports.backtest import last_scoreboard, load_rows, out_of_sample
+from self_learning.reports.backtest import last_scoreboard, load_rows, out_of_sample, per_window
 from self_learning.reports.chart import render
 from self_learning.telemetry.messages import scoreboard
 
@@ -52,6 +52,13 @@ def report(config: dict, identifier: str, args: argparse.Namespace) -> None:
         s = out_of_sample(frame)
         print(f"{pair}: model {s['ic']:.3f} / {s['hit_rate']:.3f}, yardstick -(close/SMA20 - 1) "
               f"{s['naive_ic']:.3f} / {s['naive_hit_rate']:.3f} ({int(s['rows'])} candles)")
+    windows = per_window(rows)
+    print("\nPer backtest window (day), IC of &-s_close against the realized target, mean over "
+          "pairs:\nwindow        model   yardstick")
+    for day, w in windows.iterrows():
+        print(f"{day}   {w['model']:+.3f}   {w['naive']:+.3f}")
+    if len(windows):
+        print(f"mean         {windows['model'].mean():+.3f}   {windows['naive'].mean():+.3f}")
     png = render(rows, Path(args.png), ROLLING_CANDLES, horizon)
     print(f"\nChart (price with the predicted band, rolling IC against the yardstick): "
           f"{png.resolve()}", flush=True)

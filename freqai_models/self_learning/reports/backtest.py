@@ -12,7 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from self_learning.evaluation import hit_rate, naive_signal, realized_targets, spearman_ic
+from self_learning.evaluation import (
+    hit_rate,
+    naive_signal,
+    realized_targets,
+    spearman_ic,
+    window_ics,
+)
 from self_learning.telemetry.messages import ScoreLine
 
 PREDICTION_FILE = re.compile(r"cb_(?P<coin>[a-z0-9]+)_(?P<window>\d+)_prediction\.feather$")
@@ -75,6 +81,22 @@ def out_of_sample(rows: pd.DataFrame) -> dict[str, float]:
             "hit_rate": hit_rate(u["&-s_close"], u["target"]),
             "naive_ic": spearman_ic(u["naive"], u["target"]),
             "naive_hit_rate": hit_rate(u["naive"], u["target"]), "rows": float(len(u))}
+
+
+def per_window(rows: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per backtest window (UTC day): IC of the model and of the yardstick, averaged over the
+    pairs, on the usable rows (evaluation.window_ics)."""
+    frames = []
+    for pair, r in rows.items():
+        u = r[r["usable"] & np.isfinite(r["naive"])]
+        frames.append(pd.DataFrame({"pair": pair, "window": pd.to_datetime(u["date"]).dt.date,
+                                    "model": u["&-s_close"].to_numpy(),
+                                    "naive": u["naive"].to_numpy(),
+                                    "target": u["target"].to_numpy()}))
+    if not frames:
+        return pd.DataFrame(columns=["model", "naive"])
+    both = pd.concat(frames, ignore_index=True)
+    return pd.DataFrame({"model": window_ics(both, "model"), "naive": window_ics(both, "naive")})
 
 
 def last_scoreboard(pair: str, rows: pd.DataFrame) -> ScoreLine:

@@ -1,0 +1,33 @@
+"""reports/backtest.py: the demo's per-window IC of the model against the yardstick."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from self_learning.evaluation import spearman_ic
+from self_learning.reports.backtest import per_window
+
+
+def rows(seed: int, sign_day_two: float) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2025-01-01", periods=576, freq="5min", tz="UTC")
+    target = rng.normal(size=576)
+    model = np.where(dates.day == 1, target, sign_day_two * target)
+    naive = rng.normal(size=576)
+    usable = np.ones(576, dtype=bool)
+    usable[:10] = False
+    naive[10:20] = np.nan  # a yardstick without its SMA yet: not scored
+    return pd.DataFrame({"date": dates, "&-s_close": model, "naive": naive, "target": target,
+                         "usable": usable})
+
+
+def test_per_window_averages_each_days_ic_over_pairs_on_usable_rows():
+    data = {"A/BTC": rows(1, -1.0), "B/BTC": rows(2, 1.0)}
+    got = per_window(data)
+    assert [str(d) for d in got.index] == ["2025-01-01", "2025-01-02"]
+    assert got.loc[got.index[0], "model"] == pytest.approx(1.0)
+    assert got.loc[got.index[1], "model"] == pytest.approx(0.0)  # -1 and +1 averaged
+    day_one = [r[(r["date"].dt.day == 1) & r["usable"] & np.isfinite(r["naive"])]
+               for r in data.values()]
+    want = np.mean([spearman_ic(r["naive"], r["target"]) for r in day_one])
+    assert got.loc[got.index[0], "naive"] == pytest.approx(want)
