@@ -86,9 +86,8 @@ class SelfLearningRuntime:
         self._submitted: dict[str, int] = {}  # counter at the last save handed over
         self._durable: dict[str, int] = {}    # counter of the last version that landed
         self._newest: dict[str, int] = {}     # newest candle handed in per pair (telemetry)
-        self.observer = Observers()           # TensorBoard, notifications (telemetry/)
         self.restorer = LearnerRestorer(self.store, self.seed, self.store_is_live,
-                                        self.timeframe_s, self._new_learner, self.observer)
+                                        self.timeframe_s, self._new_learner, Observers())
         self._lock = threading.Lock()
         self.last_snapshot_ms = 0.0
         self.saver = BackgroundSaver(config.slow_save_warning_s, self._saved,
@@ -97,6 +96,15 @@ class SelfLearningRuntime:
         # must run before concurrent.futures refuses new work at interpreter shutdown (TF's
         # writers use it), hence threading's exit hooks (run in reverse order), not atexit.
         threading._register_atexit(self._at_exit)
+
+    @property
+    def observer(self) -> Observers:
+        """TensorBoard and notifications (telemetry/); the restorer reports to the same."""
+        return self.restorer.observer
+
+    @observer.setter
+    def observer(self, observer: Observers) -> None:
+        self.restorer.observer = observer
 
     def _at_exit(self) -> None:
         self.saver.wait_idle(self.config.shutdown_timeout_s)
