@@ -91,6 +91,28 @@ class Network:
             start += count
 
 
+class FeatureLatentNetwork(Network):
+    """A network of one module whose `serve` reads (features, latent): feature discovery and
+    liquidity. Subclasses build the module and call `_attach` with it."""
+
+    n_features: int
+    latent_dim: int
+    module: TrainableModule
+
+    def _attach(self, module: TrainableModule) -> None:
+        self.module = module
+        module.serve = tf.function(self.predict, input_signature=[
+            tf.TensorSpec([None, self.n_features], tf.float32),
+            tf.TensorSpec([None, self.latent_dim], tf.float32)])
+
+    @property
+    def modules(self) -> dict[str, TrainableModule]:
+        return {self.NAME: self.module}
+
+    def predict(self, features, latent):
+        raise NotImplementedError
+
+
 def all_finite(tensors) -> tf.Tensor:
     """True when every tensor is finite: one IsFinite over all of them, flattened."""
     flat = tf.concat([tf.reshape(tf.cast(t, tf.float32), [-1]) for t in tensors if t is not None],

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from self_learning.networks.base import Network, TrainableModule, weighted_huber
+from self_learning.networks.base import FeatureLatentNetwork, TrainableModule, weighted_huber
 from self_learning.networks.blocks import FeatureGate, dense_stack
 
 L2 = 1e-4
@@ -69,7 +69,7 @@ class WideDeepModule(TrainableModule):
                 self.penalty_gain, self.penalty_power]
 
 
-class FeatureDiscoveryNetwork(Network):
+class FeatureDiscoveryNetwork(FeatureLatentNetwork):
     """Predicts `&-s_close` from the strategy's features (wide) and [features, latent] (deep)."""
 
     NAME = "feature_discovery"
@@ -78,15 +78,8 @@ class FeatureDiscoveryNetwork(Network):
                  seed: int):
         self.n_features, self.latent_dim = int(n_features), int(latent_dim)
         model = _model(self.n_features + self.latent_dim, hidden_units, seed)
-        self.module = WideDeepModule(model, self.n_features, self.latent_dim, learning_rate,
-                                     self.NAME)
-        self.module.serve = tf.function(self.predict, input_signature=[
-            tf.TensorSpec([None, self.n_features], tf.float32),
-            tf.TensorSpec([None, self.latent_dim], tf.float32)])
-
-    @property
-    def modules(self) -> dict[str, TrainableModule]:
-        return {self.NAME: self.module}
+        self._attach(WideDeepModule(model, self.n_features, self.latent_dim, learning_rate,
+                                    self.NAME))
 
     def set_scaling(self, features: np.ndarray, target: np.ndarray) -> None:
         self.module.set_input_scaling(features, dims=self.n_features)

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from self_learning.networks.base import Network, TrainableModule, weighted_huber
+from self_learning.networks.base import FeatureLatentNetwork, TrainableModule, weighted_huber
 from self_learning.networks.blocks import dense_stack
 
 L2 = 1e-5
@@ -27,7 +27,7 @@ def _model(input_dim: int, hidden: int, seed: int) -> keras.Model:
     return keras.Model(inputs, heads, name="liquidity")
 
 
-class LiquidityPredictionModel(Network):
+class LiquidityPredictionModel(FeatureLatentNetwork):
     """Predicts [&-liq_up, &-liq_down] from [features, latent]."""
 
     NAME = "liquidity"
@@ -36,15 +36,8 @@ class LiquidityPredictionModel(Network):
                  seed: int):
         self.n_features, self.latent_dim = int(n_features), int(latent_dim)
         input_dim = self.n_features + self.latent_dim
-        self.module = TrainableModule(_model(input_dim, hidden_units, seed + 100), input_dim, 2,
-                                      learning_rate, self.NAME)
-        self.module.serve = tf.function(self.predict, input_signature=[
-            tf.TensorSpec([None, self.n_features], tf.float32),
-            tf.TensorSpec([None, self.latent_dim], tf.float32)])
-
-    @property
-    def modules(self) -> dict[str, TrainableModule]:
-        return {self.NAME: self.module}
+        self._attach(TrainableModule(_model(input_dim, hidden_units, seed + 100), input_dim, 2,
+                                     learning_rate, self.NAME))
 
     def set_scaling(self, features: np.ndarray, excursions: np.ndarray) -> None:
         self.module.set_input_scaling(features, dims=self.n_features)
