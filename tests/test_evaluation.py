@@ -3,20 +3,19 @@ shared by the strategy, the model and the benchmark."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from freqtrade.data.converter import ohlcv_fill_up_missing_data
+from strategy_support import load_strategy_module
 
 from self_learning import evaluation as ev
 from self_learning.features import TARGET_NAMES
 from self_learning.samples import Candles, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
-STRATEGY_FILE = ROOT / "user_data" / "strategies" / "SelfLearningStrategy.py"
 GAPPY_PAIRS = ["ADA/BTC", "DASH/BTC", "XMR/BTC"]  # the shared pairs with missing candles
 
 
@@ -145,10 +144,7 @@ def test_realized_targets_by_hand_and_names_missing_columns():
 
 @pytest.fixture(scope="module")
 def strategy(base_config):
-    spec = importlib.util.spec_from_file_location("SelfLearningStrategy", STRATEGY_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    strat = module.SelfLearningStrategy({})
+    strat = load_strategy_module().SelfLearningStrategy({})
     strat.freqai_info = base_config["freqai"]
     return strat
 

@@ -105,14 +105,9 @@ def test_predict_marks_filled_candles_unusable(session):
 
 @pytest.fixture(scope="module")
 def strategy():
-    import importlib.util
-    from pathlib import Path
+    from strategy_support import load_strategy_module
 
-    path = Path(__file__).resolve().parents[1] / "user_data/strategies/SelfLearningStrategy.py"
-    spec = importlib.util.spec_from_file_location("SelfLearningStrategy", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    strat = module.SelfLearningStrategy({})
+    strat = load_strategy_module().SelfLearningStrategy({})
     strat.freqai_info = {"feature_parameters": {"label_period_candles": H}}
     return strat
 

@@ -6,7 +6,6 @@ names the keys and the numbers."""
 from __future__ import annotations
 
 import copy
-import importlib.util
 import logging
 import re
 import sys
@@ -15,13 +14,13 @@ from pathlib import Path
 import pytest
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
+from strategy_support import load_strategy_module
 
 from self_learning import startup_checks
 from self_learning.config import ConfigError, parse_config
 from self_learning.startup_checks import api_secrets_verdict, check_startup, enforce
 
 ROOT = Path(__file__).resolve().parents[1]
-STRATEGY_FILE = ROOT / "user_data" / "strategies" / "SelfLearningStrategy.py"
 GOOD = {"password": "a-long-enough-password", "jwt_secret_key": "j" * 40, "ws_token": "w" * 34}
 FIVE_MINUTES = 300
 
@@ -163,10 +162,7 @@ def test_shipped_config_passes_and_other_models_skip_the_window_check(base_confi
 
 @pytest.fixture(scope="module")
 def strategy_class():
-    spec = importlib.util.spec_from_file_location("SelfLearningStrategy", STRATEGY_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.SelfLearningStrategy
+    return load_strategy_module().SelfLearningStrategy
 
 
 @pytest.mark.parametrize("case,match", [

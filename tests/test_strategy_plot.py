@@ -4,25 +4,17 @@ as prices on the same row, drawn only where the row may be traded on."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from strategy_support import load_strategy_module
 
 from self_learning.frames import OUTPUT_COLUMNS
-
-STRATEGY_FILE = Path(__file__).resolve().parents[1] / "user_data" / "strategies" / \
-    "SelfLearningStrategy.py"
 
 
 @pytest.fixture(scope="module")
 def module():
-    spec = importlib.util.spec_from_file_location("SelfLearningStrategy", STRATEGY_FILE)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_strategy_module()
 
 
 def model_frame(n: int = 6) -> pd.DataFrame:
