@@ -15,17 +15,21 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from self_learning.replay_exchange.process import (
+    ReplayExchangeError,
+    start_replay_exchange,
+    stop_replay_exchange,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config.json"
@@ -73,14 +77,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def stop_process(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def run_cli(main) -> None:
+    """Exit with `main()`'s code; a BenchError is one line on stderr and exit code 1."""
+    try:
+        sys.exit(main())
+    except BenchError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        sys.exit(1)
 
 
 class ReplayExchange:
@@ -92,28 +95,16 @@ class ReplayExchange:
 
     def __enter__(self) -> int:
         port = free_port()
-        with self.log_path.open("w") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "self_learning.replay_exchange", "--datadir",
-                 str(self.datadir), "--port", str(port)],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"replay exchange exited with {self.proc.returncode}:\n"
-                                 f"{self.log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v3/ping", timeout=1):
-                    return port
-            except OSError:
-                time.sleep(0.2)
-        stop_process(self.proc)
-        raise BenchError(f"replay exchange silent for {self.timeout:.0f} s:\n"
-                         f"{self.log_path.read_text()}")
+        try:
+            self.proc = start_replay_exchange(self.datadir, port, self.log_path,
+                                              timeout=self.timeout, cwd=ROOT)
+        except ReplayExchangeError as err:
+            raise BenchError(str(err)) from err
+        return port
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None:
-            stop_process(self.proc)
+            stop_replay_exchange(self.proc, timeout=15)
 
 
 def _merge(base: dict, extra: dict) -> dict:

@@ -46,6 +46,7 @@ from backtest_runs import (
     RunSpec,
     load_predictions,
     read_trades,
+    run_cli,
     train_seconds,
 )
 from quality_tables import print_ablation, print_flip, print_tables
@@ -318,8 +319,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as err:
-        print(f"ERROR: {err}", file=sys.stderr)
-        sys.exit(1)
+    run_cli(main)

@@ -29,8 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from self_learning.replay_exchange.process import start_replay_exchange, stop_replay_exchange
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLAY_ADDRESS = "127.0.0.1:8701"  # what config.replay.json points at
@@ -60,24 +61,6 @@ def generate(datadir: Path, pairs: list[str], days: int) -> None:
                     "--pairs", *pairs, "--timeframe", "1m", "--days", str(days),
                     "--seed", "42"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
-
-
-def start_exchange(datadir: Path, port: int, history: int, log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "self_learning.replay_exchange", "--datadir", str(datadir),
-         "--port", str(port), "--realtime", "--history", str(history),
-         "--ticker-interval", "1m"], cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"replay exchange exited:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v3/ping", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("replay exchange did not answer within 60 s")
 
 
 def write_configs(folder: Path, port: int, pairs: list[str], retrain_hours: float) -> list[str]:
@@ -120,12 +103,12 @@ def soak(args, folder: Path) -> dict:
     generate(datadir, pairs, days=3)
     port = free_port()
     history = 1440 + STARTUP_CANDLES + int(args.minutes) + 60
-    exchange = start_exchange(datadir, port, history, folder / "replay_exchange.log")
+    exchange = start_replay_exchange(datadir, port, folder / "replay_exchange.log", timeout=60,
+                                     realtime=True, history=history, interval="1m", cwd=ROOT)
     try:
         return_value = run_bot(args, folder, port, pairs)
     finally:
-        exchange.send_signal(signal.SIGTERM)
-        exchange.wait(timeout=30)
+        stop_replay_exchange(exchange, timeout=30)
     return return_value
 
 

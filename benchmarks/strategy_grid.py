@@ -20,11 +20,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import sys
 import time
 from pathlib import Path
 
-from backtest_runs import Backtests, BenchError, RunSpec, read_trades
+from backtest_runs import Backtests, BenchError, RunSpec, read_trades, run_cli
 
 DEFAULT_TIMERANGE = "20180117-20180130"
 
@@ -82,8 +81,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as err:
-        print(f"ERROR: {err}", file=sys.stderr)
-        sys.exit(1)
+    run_cli(main)

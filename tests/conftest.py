@@ -23,7 +23,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import pandas as pd
 import pytest
 
 from self_learning.replay_exchange.overlay import write_replay_overlay
+from self_learning.replay_exchange.process import start_replay_exchange, stop_replay_exchange
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "binance"
@@ -71,51 +71,18 @@ class ReplayServer:
         return f"http://127.0.0.1:{self.port}"
 
 
-def _wait_until_serving(proc: subprocess.Popen, url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + REPLAY_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"replay exchange exited with {proc.returncode}:\n{log_path.read_text()}"
-            )
-        try:
-            with urllib.request.urlopen(f"{url}/api/v3/ping", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"replay exchange did not answer at {url} within "
-                       f"{REPLAY_START_TIMEOUT_S:.0f} s:\n{log_path.read_text()}")
-
-
-def _stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=timeout)
-
-
 @pytest.fixture(scope="session")
 def replay_exchange(tmp_path_factory) -> ReplayServer:
     """The replay exchange on ../shared/data/binance, stopped (SIGTERM) after the session."""
     _require_shared_data()
     port = free_port()
     log_path = tmp_path_factory.mktemp("replay") / "replay_exchange.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "self_learning.replay_exchange",
-             "--datadir", str(SHARED_DATA), "--port", str(port)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )
-    server = ReplayServer(port, log_path)
+    proc = start_replay_exchange(SHARED_DATA, port, log_path, timeout=REPLAY_START_TIMEOUT_S,
+                                 cwd=ROOT)
     try:
-        _wait_until_serving(proc, server.url, log_path)
-        yield server
+        yield ReplayServer(port, log_path)
     finally:
-        _stop(proc)
+        stop_replay_exchange(proc)
 
 
 @pytest.fixture

@@ -17,14 +17,15 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, free_port, freqtrade_env
+from conftest import ROOT, SHARED_DATA, free_port, freqtrade_env
+
+from self_learning.replay_exchange.process import start_replay_exchange, stop_replay_exchange
 
 NETWORKS = ("encoder", "decoder", "feature_discovery", "liquidity", "learner_state")
 VERSION_DIR = re.compile(r"v\d{6}")
@@ -50,38 +51,27 @@ class RealtimeExchange:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
+    def on_shared_candles(cls, folder: Path, pair_dir: str, history: int) -> RealtimeExchange:
+        """A 1m realtime exchange in `folder` replaying the real 5m candles of one shared pair
+        (../shared/data); the test is skipped when they are missing."""
+        shared = SHARED_DATA / f"{pair_dir}-5m.feather"
+        if not shared.is_file():
+            pytest.skip(f"real candles missing in {SHARED_DATA} (see ../shared/data/README.md)")
+        datadir = folder / "data"
+        datadir.mkdir()
+        (datadir / shared.name).symlink_to(shared)
+        return cls.start(datadir, folder / "replay_exchange.log", history=history, interval="1m")
+
+    @classmethod
     def start(cls, datadir: Path, log_path: Path, history: int, interval: str,
               timeout: float = 30.0) -> RealtimeExchange:
         port = free_port()
-        with log_path.open("w") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "self_learning.replay_exchange", "--datadir", str(datadir),
-                 "--port", str(port), "--realtime", "--history", str(history),
-                 "--ticker-interval", interval],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            )
-        exchange = cls(proc, port, log_path)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"replay exchange exited with {proc.returncode}:\n"
-                                   f"{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{exchange.url}/api/v3/ping", timeout=1):
-                    return exchange
-            except OSError:
-                time.sleep(POLL_S)
-        exchange.stop()
-        raise RuntimeError(f"replay exchange silent for {timeout:.0f} s:\n{log_path.read_text()}")
+        proc = start_replay_exchange(datadir, port, log_path, timeout=timeout, realtime=True,
+                                     history=history, interval=interval, cwd=ROOT)
+        return cls(proc, port, log_path)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_replay_exchange(self.proc)
 
 
 # -- freqtrade trade ------------------------------------------------------------------------

@@ -3,8 +3,6 @@ shared by the strategy, the model and the benchmark."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +13,6 @@ from self_learning import evaluation as ev
 from self_learning.features import TARGET_NAMES
 from self_learning.samples import Candles, prepare
 
-ROOT = Path(__file__).resolve().parents[1]
 GAPPY_PAIRS = ["ADA/BTC", "DASH/BTC", "XMR/BTC"]  # the shared pairs with missing candles
 
 

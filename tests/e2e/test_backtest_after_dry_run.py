@@ -76,14 +76,8 @@ def files_of(root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def exchange(tmp_path_factory):
-    if not (SHARED_DATA / f"{PAIR_DIR}-5m.feather").is_file():
-        pytest.skip(f"real candles missing in {SHARED_DATA} (see ../shared/data/README.md)")
-    folder = tmp_path_factory.mktemp("realtime")
-    datadir = folder / "data"
-    datadir.mkdir()
-    (datadir / f"{PAIR_DIR}-5m.feather").symlink_to(SHARED_DATA / f"{PAIR_DIR}-5m.feather")
-    exchange = RealtimeExchange.start(datadir, folder / "replay_exchange.log",
-                                      history=HISTORY_CANDLES, interval="1m")
+    exchange = RealtimeExchange.on_shared_candles(tmp_path_factory.mktemp("realtime"), PAIR_DIR,
+                                                  HISTORY_CANDLES)
     yield exchange
     exchange.stop()
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import CONFIG_FILE, REPLAY_DEFAULT_ADDRESS, REPLAY_OVERLAY, ROOT, SHARED_DATA
+from conftest import CONFIG_FILE, REPLAY_DEFAULT_ADDRESS, REPLAY_OVERLAY, ROOT
 from live_support import (
     NETWORKS,
     LiveBot,
@@ -123,14 +123,8 @@ def historic_predictions(user_data: Path, identifier: str) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def realtime_exchange(tmp_path_factory):
-    if not (SHARED_DATA / f"{PAIR_DIR}-5m.feather").is_file():
-        pytest.skip(f"real candles missing in {SHARED_DATA} (see ../shared/data/README.md)")
-    folder = tmp_path_factory.mktemp("realtime")
-    datadir = folder / "data"
-    datadir.mkdir()
-    (datadir / f"{PAIR_DIR}-5m.feather").symlink_to(SHARED_DATA / f"{PAIR_DIR}-5m.feather")
-    exchange = RealtimeExchange.start(datadir, folder / "replay_exchange.log",
-                                      history=HISTORY_CANDLES, interval="1m")
+    exchange = RealtimeExchange.on_shared_candles(tmp_path_factory.mktemp("realtime"), PAIR_DIR,
+                                                  HISTORY_CANDLES)
     yield exchange
     exchange.stop()
 
