@@ -74,9 +74,14 @@ def rolling_ic(rows: pd.DataFrame, column: str, window: int, step: int = 12) -> 
     return pd.Series(values, index=pd.DatetimeIndex(dates), name=column, dtype=float)
 
 
+def _scored(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows both the model and the yardstick are scored on."""
+    return rows[rows["usable"] & np.isfinite(rows["naive"])]
+
+
 def out_of_sample(rows: pd.DataFrame) -> dict[str, float]:
     """IC and hit-rate of the model and of the yardstick over every usable row."""
-    u = rows[rows["usable"] & np.isfinite(rows["naive"])]
+    u = _scored(rows)
     return {"ic": spearman_ic(u["&-s_close"], u["target"]),
             "hit_rate": hit_rate(u["&-s_close"], u["target"]),
             "naive_ic": spearman_ic(u["naive"], u["target"]),
@@ -88,7 +93,7 @@ def per_window(rows: dict[str, pd.DataFrame]) -> pd.DataFrame:
     pairs, on the usable rows (evaluation.window_ics)."""
     frames = []
     for pair, r in rows.items():
-        u = r[r["usable"] & np.isfinite(r["naive"])]
+        u = _scored(r)
         frames.append(pd.DataFrame({"pair": pair, "window": pd.to_datetime(u["date"]).dt.date,
                                     "model": u["&-s_close"].to_numpy(),
                                     "naive": u["naive"].to_numpy(),
