@@ -12,8 +12,6 @@ training log names the filled candles it skipped. About 40 s on two shared cores
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -23,11 +21,11 @@ from conftest import (
     REPLAY_DEFAULT_ADDRESS,
     REPLAY_OVERLAY,
     ROOT,
-    _stop,
-    _wait_until_serving,
     free_port,
 )
 from synthetic import weekend_filled_frame
+
+from self_learning.replay_exchange.process import start_replay_exchange, stop_replay_exchange
 
 PAIR = "EUR/USDT"
 START = "2023-12-25"  # a Monday
@@ -51,18 +49,14 @@ def session_market(tmp_path_factory):
     recorded.reset_index(drop=True).to_feather(datadir / "EUR_USDT-1h.feather")
     port = free_port()
     log_path = folder / "replay_exchange.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "self_learning.replay_exchange", "--datadir", str(datadir),
-             "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    proc = start_replay_exchange(datadir, port, log_path, cwd=ROOT)
     try:
-        _wait_until_serving(proc, f"http://127.0.0.1:{port}", log_path)
         overlay = folder / "config.replay.json"
         overlay.write_text(REPLAY_OVERLAY.read_text().replace(REPLAY_DEFAULT_ADDRESS,
                                                               f"127.0.0.1:{port}"))
         yield datadir, frame, overlay
     finally:
-        _stop(proc)
+        stop_replay_exchange(proc)
 
 
 @pytest.mark.e2e
