@@ -53,7 +53,7 @@ def test_incremental_fit_consolidates_what_steps_learned_at_full_weight(candles)
     recent statistics; the next FreqAI training drops the preview and learns the same samples
     at full weight, once: afterwards the statistics equal those of a learner that never
     stepped, and the networks do not learn the stepped samples again."""
-    stepped, plain = fitted(candles), fitted(candles)
+    stepped, plain = fitted(candles, wide_online_step=0.02), fitted(candles, wide_online_step=0.02)
     stepped.observe(candles.rows(slice(1500, 1700)))
     m = stepped.nets.discovery.module
     assert float(m.recent_n.numpy()) > 0
@@ -66,6 +66,21 @@ def test_incremental_fit_consolidates_what_steps_learned_at_full_weight(candles)
     np.testing.assert_allclose(m.stats_n.numpy(), p.stats_n.numpy(), rtol=1e-5)
     # Huber weights differ only by the coefficients each learner had when it consolidated.
     np.testing.assert_allclose(m.stats_b.numpy(), p.stats_b.numpy(), rtol=0.2, atol=1e-3)
+
+
+def test_wide_head_learns_per_candle_only_while_a_drift_response_boosts_it(candles):
+    """By default (wide_online_step 0) an ordinary per-candle step leaves the wide head's
+    statistics alone while the networks still learn; once a drift response has boosted the
+    step, each matured sample enters the wide statistics at up to a full sample's weight."""
+    learner = fitted(candles)
+    m = learner.nets.discovery.module
+    before = learner.training_counter
+    learner.observe(candles.rows(slice(1500, 1600)))
+    assert learner.training_counter > before  # the networks learned per candle
+    assert float(m.recent_n.numpy()) == 0.0
+    learner.state.boost.assign(1.0)  # what Adaptation._respond sets
+    learner.observe(candles.rows(slice(1600, 1700)))
+    assert float(m.recent_n.numpy()) > 1.0  # several samples at (decaying) full weight
 
 
 def test_signal_quality_weighting_scales_the_discovery_sample_in_the_stated_direction():

@@ -45,3 +45,31 @@ def test_a_later_candle_of_another_pair_never_reaches_an_earlier_prediction():
     before = 2 * DAY  # B's first two windows end at x
     np.testing.assert_array_equal(first[:before], second[:before])
     assert not np.array_equal(first[before:], second[before:])
+
+
+def test_a_window_stepped_at_once_predicts_like_live_candle_by_candle():
+    """A backtest steps a whole window with one snapshot of the other pairs' statistics; live
+    steps one candle per call. The pool's weight must decay over the window exactly as its
+    per-candle discount does in live (it once stayed at the window start's: the wide head drifted
+    towards the pool over a backtest day, a backtest/live difference of several percent)."""
+    config = small_config()
+    a, b = planted_candles(TRAIN + 2 * DAY, seed=41), planted_candles(TRAIN + 2 * DAY, seed=42)
+    outs = []
+    for one_by_one in (False, True):
+        pool = StatsPool(len(FEATURES), config.memory_candles * TIMEFRAME_S, keep_history=True)
+        deterministic()
+        other = PairLearner(config, FEATURES, TIMEFRAME_S, pool)
+        other.pair = "A"
+        other.fit(a.rows(slice(0, TRAIN)))  # published as known before B's window
+        deterministic()
+        learner = PairLearner(config, FEATURES, TIMEFRAME_S, pool)
+        learner.pair = "B"
+        learner.fit(b.rows(slice(0, TRAIN)))
+        window = range(TRAIN, TRAIN + DAY)
+        if one_by_one:
+            parts = [learner.observe(b.rows(slice(i - 40, i + 1))).s_close for i in window]
+            outs.append(np.concatenate(parts))
+        else:
+            outs.append(learner.observe(b.rows(slice(TRAIN - 40, TRAIN + DAY))).s_close)
+    assert pool.others("B", int(b.ts[TRAIN + DAY - 1])).n > 0  # the pool took part
+    np.testing.assert_allclose(outs[0], outs[1], rtol=2e-4, atol=1e-7)

@@ -40,6 +40,7 @@ class SelfLearningConfig:
     use_latent: bool = True
     quality_weighting: bool = False
     online_step: float = 0.02
+    wide_online_step: float = 0.0
     scoreboard_candles: int = 288
     drift_response: bool = True
     drift_response_z: float = 0.5
@@ -74,6 +75,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "memory_candles": (12, 10_000_000),
     "huber_delta": (0.01, 100.0),
     "online_step": (0.0, 1.0),
+    "wide_online_step": (0.0, 1.0),
     "scoreboard_candles": (10, 100_000),
     "drift_response_z": (0.0, 10.0),
     "drift_delta": (0.0, 100.0),

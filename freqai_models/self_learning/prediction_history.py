@@ -29,6 +29,13 @@ class PredictionHistory:
         incoming = {**{f: np.asarray(getattr(p, f)) for f in FIELDS},
                     **{f"score_{k}": np.asarray(p.scores.get(k, np.full(len(p.ts), np.nan)))
                        for k in SCORE_NAMES}}
+        if len(self._ts) and p.ts[0] > self._ts[-1] and np.all(np.diff(p.ts) > 0):
+            # live: only newer candles, appended (no search, no sort)
+            ts = np.concatenate([self._ts, p.ts])[-self.keep:]
+            self._values = {k: np.concatenate([self._values[k], v])[-self.keep:]
+                            for k, v in incoming.items()}
+            self._ts = ts
+            return
         if len(self._ts):
             old = ~np.isin(self._ts, p.ts)
             ts = np.concatenate([self._ts[old], p.ts])

@@ -73,7 +73,7 @@ class CompiledPrograms:
             "step": tf.function(programs.step_block, jit_compile=True, input_signature=[
                 spec([], tf.int32), spec(self._floats.shape, tf.float32),
                 spec(self._ints.shape, tf.int64), spec([f, f], tf.float32),
-                spec([f], tf.float32), spec([], tf.float32)]),
+                spec([f], tf.float32), spec([], tf.float32), spec([], tf.int64)]),
             "predict": tf.function(programs.predict_rows, input_signature=[rows(d), rows(f)]),
             # One XLA program per capacity bucket of rows (_capacity) for the fits.
             "epoch": tf.function(programs.epoch, jit_compile=True),
@@ -140,12 +140,12 @@ class CompiledPrograms:
             tf.constant(targets, tf.float32), tf.constant(weights, tf.float32)).numpy()
 
     def run(self, batch, others) -> dict[str, np.ndarray]:
-        """Step through a StepBatch, BLOCK_CAPACITY candles per call; others = (A, b, n) of
-        the other pairs' wide statistics. Returns a dict of (n,) arrays per output."""
+        """Step through a StepBatch, BLOCK_CAPACITY candles per call; others = (A, b, n, as_of)
+        of the other pairs' wide statistics. Returns a dict of (n,) arrays per output."""
         d, f = self._dims
         step = self._call("step")
         o = (tf.constant(others[0], tf.float32), tf.constant(others[1], tf.float32),
-             tf.constant(others[2], tf.float32))
+             tf.constant(others[2], tf.float32), tf.constant(others[3], tf.int64))
         n, parts = len(batch.ts), []
         for start in range(0, n, BLOCK_CAPACITY):
             count = min(BLOCK_CAPACITY, n - start)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -24,57 +23,24 @@ import tensorflow as tf
 from self_learning.config import SelfLearningConfig
 from self_learning.learning import wide
 from self_learning.learning.compiled import CompiledPrograms, StepBatch, step_batch
+from self_learning.learning.fitting import FitReport, PairFitter
 from self_learning.learning.pool import LinearStats, StatsPool
 from self_learning.learning.program import Programs, empty_outputs
 from self_learning.learning.settings import LearningSettings
 from self_learning.learning.state import NEVER, LearnerState
 from self_learning.learning.training import NetworkTrainer
-from self_learning.learning.wide_head import DEFAULT_PENALTY, WideHead
+from self_learning.learning.wide_head import WideHead
 from self_learning.networks.pair_networks import PairNetworks
 from self_learning.predictions import SCORE_NAMES, Predictions
 from self_learning.samples import (
-    MIN_FIT_SAMPLES,
     CandleHistory,
     Candles,
     Samples,
-    SkipCounts,
     prepare,
     skip_counts,
 )
-from self_learning.timeline import iso_utc
 
 logger = logging.getLogger(__name__)
-
-VALIDATION_SHARE = 0.1
-
-
-class InsufficientDataError(ValueError):
-    """Too few usable samples to train from scratch."""
-
-
-@dataclass(frozen=True)
-class FitReport:
-    mode: str          # "full" or "incremental"
-    samples: int       # new samples learned
-    replayed: int      # older samples replayed against forgetting
-    skipped: int       # rows that could not be used (NaN, broken or no-trade candles)
-    seconds: float
-    training_counter: int
-    skips: SkipCounts = SkipCounts()  # `skipped` by reason
-    consolidated: int = 0  # samples the wide head's statistics took at full weight
-    last_learned_ts: int = NEVER
-
-    def describe(self, pair: str) -> str:
-        """The training's log line (README, "Log lines")."""
-        why = f" ({self.skips.describe()})" if self.skipped else ""
-        what = "update" if self.mode == "incremental" else "training"
-        stepped = max(self.consolidated - self.samples, 0)
-        per_candle = f", {stepped} learned per candle since the last training" if stepped else ""
-        return (f"{self.mode} {what} of {pair}: {self.samples} new samples{per_candle}, "
-                f"{self.replayed} replayed, {self.skipped} skipped{why}, {self.seconds:.2f} s, "
-                f"training counter {self.training_counter}, last learned candle "
-                f"{iso_utc(self.last_learned_ts)}")
-
 
 class PairLearner:
     def __init__(self, config: SelfLearningConfig, feature_names: list[str], timeframe_s: int,
@@ -96,6 +62,7 @@ class PairLearner:
         variables = [v for m in self.modules().values() for v in m.state_variables()]
         self.programs = CompiledPrograms(programs, variables, self.settings.key())
         self.trainer = NetworkTrainer(c, self.nets, self.programs)
+        self.fitter = PairFitter(c, self.nets, self.state, self.wide, self.trainer, self._others)
         self.history = CandleHistory(keep=c.window_candles + c.label_period_candles + 1)
         # Mirror of state.last_seen_ts, kept by `observe` (the only writer after the store's
         # restore at creation): reading a variable eagerly costs ~0.3 ms per candle here.
@@ -189,10 +156,10 @@ class PairLearner:
             s, start = self._samples(candles)
             skips = skip_counts(candles, s, start, self.config.window_candles)
             if not self.trained:
-                learned, replayed, mode = self._fit_full(s), 0, "full"
+                learned, replayed, mode = self.fitter.full(s, self._rng()), 0, "full"
                 consolidated = learned
             else:
-                learned, replayed, consolidated = self._fit_incremental(s)
+                learned, replayed, consolidated = self.fitter.incremental(s, self._rng())
                 mode = "incremental"
             self.state.training_counter.assign_add(1)
             self._publish()
@@ -208,64 +175,6 @@ class PairLearner:
             return wide.Moments.zeros(len(self.feature_names))
         o = self.pool.others(self.pair or "", as_of)
         return wide.Moments(o.a, o.b, o.n)
-
-    def _fit_full(self, s: Samples) -> int:
-        c, nets = self.config, self.nets
-        rows = np.flatnonzero(s.target_ok)
-        if len(rows) < MIN_FIT_SAMPLES:
-            raise InsufficientDataError(
-                f"only {len(rows)} usable samples, need at least {MIN_FIT_SAMPLES}: each "
-                f"needs freqai.self_learning.window_candles ({c.window_candles}) observed "
-                "candles up to it and freqai.feature_parameters.label_period_candles "
-                f"({c.label_period_candles}) after it; give FreqAI more training data "
-                "(freqai.train_period_days) or check the candles")
-        nets.autoencoder.set_scaling(s.windows[s.input_ok])
-        nets.discovery.set_scaling(s.features[rows], s.targets[rows, 0])
-        nets.liquidity.set_scaling(s.features[rows], s.targets[rows, 1:])
-        cut = int(len(rows) * (1.0 - VALIDATION_SHARE))
-        train, val = rows[: max(cut - c.label_period_candles, 1)], rows[cut:]  # purged tail
-        others = self._others(int(s.ts[-1]))  # what the other pairs knew by the newest candle
-        nets.discovery.module.ridge_lambda.assign(DEFAULT_PENALTY)
-        if c.deep_head:
-            self.wide.fit_train_part(s, train, others)
-        self.trainer.full(s, train, val, self._rng())
-        nets.discovery.module.deep_blend.assign(
-            self.trainer.choose_blend(s, val) if c.deep_head else 0.0)
-        self.wide.first_fit(s, rows, others)
-        errors = np.log(nets.autoencoder.forward(tf.constant(s.windows[s.input_ok]))[1].numpy()
-                        + 1e-8)
-        self.state.novelty_mean.assign(float(errors.mean()))
-        self.state.novelty_var.assign(float(max(errors.var(), 1e-6)))
-        self.state.quality_scale.assign(float(max(s.targets[rows, 0].std(), 1e-6)))
-        self._remember_learned(s, rows)
-        return len(rows)
-
-    def _fit_incremental(self, s: Samples) -> tuple[int, int, int]:
-        """(samples the networks learned, replayed, samples consolidated in the wide head)."""
-        c, st = self.config, self.state
-        lin = np.flatnonzero(s.target_ok & (s.ts > int(st.linear_learned_ts.numpy())))
-        if not self.wide.ready and len(lin) >= MIN_FIT_SAMPLES:
-            self.wide.first_fit(s, lin, self._others(int(s.ts[-1])))
-        elif len(lin) and self.wide.ready:
-            self.wide.consolidate(s, lin, self._others)
-        new = np.flatnonzero(s.target_ok & (s.ts > self.last_learned_ts))
-        if len(new) == 0:
-            return 0, 0, len(lin)
-        replay = min(len(new), int(min(st.replay_count.numpy(), c.replay_size)))
-        windows, feats, tgt = s.windows[new], s.features[new], s.targets[new]
-        if replay:
-            rw, rf, rt, _ = st.sample_replay(replay)
-            windows = np.concatenate([windows, rw.numpy()])
-            feats = np.concatenate([feats, rf.numpy()])
-            tgt = np.concatenate([tgt, rt.numpy()])
-        self.trainer.incremental(windows, feats, tgt, self._rng())
-        self._remember_learned(s, new)
-        return len(new), replay, len(lin)
-
-    def _remember_learned(self, s: Samples, rows: np.ndarray) -> None:
-        keep = rows[-self.config.replay_size:]
-        self.state.push_replay(s.windows[keep], s.features[keep], s.targets[keep])
-        self.state.last_learned_ts.assign(max(int(s.ts[rows].max()), self.last_learned_ts))
 
     # -- prediction and per-candle learning -------------------------------------------------
 
@@ -336,5 +245,5 @@ class PairLearner:
             if hi > lo:
                 others = self._others(int(ts[lo]))
                 parts.append(self.programs.run(batch.rows(slice(lo, hi)),
-                                               (others.a, others.b, others.n)))
+                                               (others.a, others.b, others.n, int(ts[lo]))))
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -14,9 +14,12 @@
 
 For candle i the step first learns the sample parked H candles earlier (its label has just
 matured) if it is usable and newer than the last sample learned: a per-candle update of the
-wide head's recent statistics (weight `online_weight`, raised after a drift alarm), one guarded
-update of the networks (learning rate scaled the same way), the scoreboard and the drift
-detector; then it re-solves the wide head and predicts candle i.
+wide head's recent statistics (weight `wide_online_weight`, 0 by default: on ordinary days
+the wide head takes its own samples at the next training and per candle only follows the
+other pairs' statistics; raised to a full sample's weight after a drift response), one
+guarded update of the networks (learning rate scaled by `online_weight`, raised the same
+way), the scoreboard and the drift detector; then it re-solves the wide head and predicts
+candle i.
 
 XLA notes kept from the measured history of this loop: ring slots are read with `tf.gather`
 (a strided slice needs a compile-time index under XLA), and flags riding in the int64 input
@@ -143,14 +146,15 @@ class Programs:
 
     def wide_totals(self, ts, others):
         """(A, b, n) the wide head solves with at candle time `ts`: the pair's consolidated and
-        recent statistics discounted from their anchor, plus the other pairs' (already
-        discounted to `ts`) weighted by the pair's trust in the pool."""
+        recent statistics discounted from their anchor, plus the other pairs' (A, b, n, as_of),
+        discounted from `as_of` to `ts` too (a backtest steps many candles with one snapshot
+        of the pool), weighted by the pair's trust in the pool."""
         m = self.disc.module
         g = linear.discount(ts - m.stats_ts, self.s.half_life_s)
-        trust = self.state.pool_trust
-        a = g * (m.stats_a + m.recent_a) + trust * others[0]
-        b = g * (m.stats_b + m.recent_b) + trust * others[1]
-        n = g * (m.stats_n + m.recent_n) + trust * others[2]
+        pooled = self.state.pool_trust * linear.discount(ts - others[3], self.s.half_life_s)
+        a = g * (m.stats_a + m.recent_a) + pooled * others[0]
+        b = g * (m.stats_b + m.recent_b) + pooled * others[1]
+        n = g * (m.stats_n + m.recent_n) + pooled * others[2]
         return a, b, n
 
     def _follow(self, ts, others):
@@ -190,6 +194,7 @@ class Programs:
             pred = tf.gather(st.pending_preds, pos)
             feats = tf.gather(st.pending_features, pos)
             step = s.online_weight + (1.0 - s.online_weight) * st.boost
+            wide_step = s.wide_online_weight + (1.0 - s.wide_online_weight) * st.boost
             quality = quality_weight(signal_quality(pred[0], target[0], st.quality_scale))
             disc_w = quality if s.quality_weighting else tf.constant(1.0)
             rw, rf, rt, have = st.sample_replay(s.replay_batch)
@@ -202,7 +207,7 @@ class Programs:
                                                   disc_weights, step, with_losses=True)
 
             def commit():
-                self.learn_recent(feats, target[0], pending_ts, step * disc_w)
+                self.learn_recent(feats, target[0], pending_ts, wide_step * disc_w)
                 alarm = self.adapt.matured(pred, target)
                 st.push_replay(windows[:1], features[:1], target[None])
                 st.training_counter.assign_add(1)
@@ -258,12 +263,13 @@ class Programs:
                          losses], 0)
         return row, learned
 
-    def step_block(self, n, floats, ints, others_a, others_b, others_n):
+    def step_block(self, n, floats, ints, others_a, others_b, others_n, others_ts):
         """Steps the first n of BLOCK_CAPACITY packed, padded candles (static shapes, as XLA
         needs): floats [window | features | targets], ints [ts, target_ts, input_ok,
-        target_ok, reset]; returns outputs (C, len(OUTPUTS)) and [counter, learned] (C, 2)."""
+        target_ok, reset]; the other pairs' statistics as known at `others_ts`; returns outputs
+        (C, len(OUTPUTS)) and [counter, learned] (C, 2)."""
         d, f = self.d, self.f
-        others = (others_a, others_b, others_n)
+        others = (others_a, others_b, others_n, others_ts)
         rows = tf.TensorArray(tf.float32, size=BLOCK_CAPACITY, element_shape=[len(OUTPUTS)])
         status = tf.TensorArray(tf.int64, size=BLOCK_CAPACITY, element_shape=[2])
 

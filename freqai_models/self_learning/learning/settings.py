@@ -18,8 +18,8 @@ class LearningSettings:
     replay_batch: int
     half_life_s: float          # memory of the wide head's statistics
     huber_delta: float          # in units of the target spread
-    online_weight: float        # weight of a per-candle sample in the wide head (and the
-                                # networks' per-candle learning-rate scale) on ordinary days
+    online_weight: float        # the networks' per-candle learning-rate scale on ordinary days
+    wide_online_weight: float   # weight of a per-candle sample in the wide head on those days
     boost_decay: float          # per learned candle, of the step boost after a drift alarm
     trust_decay: float          # per learned candle, of the distrust in the pool after one
     forget: float               # what an alarm keeps of the pair's statistics and pool trust
@@ -42,6 +42,7 @@ class LearningSettings:
             timeframe_s=int(timeframe_s), horizon=c.label_period_candles,
             replay_batch=c.replay_batch, half_life_s=c.memory_candles * float(timeframe_s),
             huber_delta=c.huber_delta, online_weight=c.online_step,
+            wide_online_weight=c.wide_online_step,
             boost_decay=per_candle(c.drift_recovery_candles),
             trust_decay=per_candle(c.drift_recovery_candles / 3.0),
             forget=c.drift_forget, drift_delta=c.drift_delta,

@@ -1,0 +1,122 @@
+"""PairFitter: what one FreqAI training does to a pair's networks and wide head.
+
+The first training (`full`) sets the input scaling, trains the networks on the window with a
+purged validation tail, and fits the wide head from scratch; later ones (`incremental`,
+continual learning) consolidate the samples learned since into the wide head's statistics
+and take an incremental pass of the networks on the new samples plus replayed older ones.
+The learner (learning/learner.py) holds the lock and counts the training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from self_learning.learning import wide
+from self_learning.learning.state import NEVER
+from self_learning.learning.wide_head import DEFAULT_PENALTY
+from self_learning.samples import MIN_FIT_SAMPLES, Samples, SkipCounts
+from self_learning.timeline import iso_utc
+
+VALIDATION_SHARE = 0.1
+
+
+class InsufficientDataError(ValueError):
+    """Too few usable samples to train from scratch."""
+
+
+@dataclass(frozen=True)
+class FitReport:
+    mode: str          # "full" or "incremental"
+    samples: int       # new samples learned
+    replayed: int      # older samples replayed against forgetting
+    skipped: int       # rows that could not be used (NaN, broken or no-trade candles)
+    seconds: float
+    training_counter: int
+    skips: SkipCounts = SkipCounts()  # `skipped` by reason
+    consolidated: int = 0  # samples the wide head's statistics took at full weight
+    last_learned_ts: int = NEVER
+
+    def describe(self, pair: str) -> str:
+        """The training's log line (README, "Log lines")."""
+        why = f" ({self.skips.describe()})" if self.skipped else ""
+        what = "update" if self.mode == "incremental" else "training"
+        stepped = max(self.consolidated - self.samples, 0)
+        per_candle = f", {stepped} learned per candle since the last training" if stepped else ""
+        return (f"{self.mode} {what} of {pair}: {self.samples} new samples{per_candle}, "
+                f"{self.replayed} replayed, {self.skipped} skipped{why}, {self.seconds:.2f} s, "
+                f"training counter {self.training_counter}, last learned candle "
+                f"{iso_utc(self.last_learned_ts)}")
+
+
+class PairFitter:
+    def __init__(self, config, nets, state, wide_head, trainer,
+                 others: Callable[[int], wide.Moments]):
+        self.config, self.nets, self.state = config, nets, state
+        self.wide, self.trainer, self.others = wide_head, trainer, others
+
+    @property
+    def _last_learned_ts(self) -> int:
+        return int(self.state.last_learned_ts.numpy())
+
+    def full(self, s: Samples, rng: np.random.Generator) -> int:
+        """Train from scratch on every usable sample; returns how many."""
+        c, nets = self.config, self.nets
+        rows = np.flatnonzero(s.target_ok)
+        if len(rows) < MIN_FIT_SAMPLES:
+            raise InsufficientDataError(
+                f"only {len(rows)} usable samples, need at least {MIN_FIT_SAMPLES}: each "
+                f"needs freqai.self_learning.window_candles ({c.window_candles}) observed "
+                "candles up to it and freqai.feature_parameters.label_period_candles "
+                f"({c.label_period_candles}) after it; give FreqAI more training data "
+                "(freqai.train_period_days) or check the candles")
+        nets.autoencoder.set_scaling(s.windows[s.input_ok])
+        nets.discovery.set_scaling(s.features[rows], s.targets[rows, 0])
+        nets.liquidity.set_scaling(s.features[rows], s.targets[rows, 1:])
+        cut = int(len(rows) * (1.0 - VALIDATION_SHARE))
+        train, val = rows[: max(cut - c.label_period_candles, 1)], rows[cut:]  # purged tail
+        others = self.others(int(s.ts[-1]))  # what the other pairs knew by the newest candle
+        nets.discovery.module.ridge_lambda.assign(DEFAULT_PENALTY)
+        if c.deep_head:
+            self.wide.fit_train_part(s, train, others)
+        self.trainer.full(s, train, val, rng)
+        nets.discovery.module.deep_blend.assign(
+            self.trainer.choose_blend(s, val) if c.deep_head else 0.0)
+        self.wide.first_fit(s, rows, others)
+        errors = np.log(nets.autoencoder.forward(tf.constant(s.windows[s.input_ok]))[1].numpy()
+                        + 1e-8)
+        self.state.novelty_mean.assign(float(errors.mean()))
+        self.state.novelty_var.assign(float(max(errors.var(), 1e-6)))
+        self.state.quality_scale.assign(float(max(s.targets[rows, 0].std(), 1e-6)))
+        self._remember(s, rows)
+        return len(rows)
+
+    def incremental(self, s: Samples, rng: np.random.Generator) -> tuple[int, int, int]:
+        """(samples the networks learned, replayed, samples consolidated in the wide head)."""
+        c, st = self.config, self.state
+        lin = np.flatnonzero(s.target_ok & (s.ts > int(st.linear_learned_ts.numpy())))
+        if not self.wide.ready and len(lin) >= MIN_FIT_SAMPLES:
+            self.wide.first_fit(s, lin, self.others(int(s.ts[-1])))
+        elif len(lin) and self.wide.ready:
+            self.wide.consolidate(s, lin, self.others)
+        new = np.flatnonzero(s.target_ok & (s.ts > self._last_learned_ts))
+        if len(new) == 0:
+            return 0, 0, len(lin)
+        replay = min(len(new), int(min(st.replay_count.numpy(), c.replay_size)))
+        windows, feats, tgt = s.windows[new], s.features[new], s.targets[new]
+        if replay:
+            rw, rf, rt, _ = st.sample_replay(replay)
+            windows = np.concatenate([windows, rw.numpy()])
+            feats = np.concatenate([feats, rf.numpy()])
+            tgt = np.concatenate([tgt, rt.numpy()])
+        self.trainer.incremental(windows, feats, tgt, rng)
+        self._remember(s, new)
+        return len(new), replay, len(lin)
+
+    def _remember(self, s: Samples, rows: np.ndarray) -> None:
+        keep = rows[-self.config.replay_size:]
+        self.state.push_replay(s.windows[keep], s.features[keep], s.targets[keep])
+        self.state.last_learned_ts.assign(max(int(s.ts[rows].max()), self._last_learned_ts))

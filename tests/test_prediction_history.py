@@ -1,0 +1,40 @@
+"""PredictionHistory keeps the newest `keep` candles' predictions, each as it was when made:
+live appends (one newer candle per call) and overlapping batches (a restart, a backtest
+window) give the same rows as a plain dictionary of timestamp -> prediction."""
+
+import numpy as np
+
+from self_learning.prediction_history import PredictionHistory
+from self_learning.predictions import SCORE_NAMES, Predictions
+
+
+def _predictions(ts, rng) -> Predictions:
+    n = len(ts)
+    return Predictions(np.asarray(ts, np.int64), *(rng.normal(size=n) for _ in range(4)),
+                       rng.integers(1, 9, size=n), rng.random(n) > 0.3,
+                       scores={k: rng.normal(size=n) for k in SCORE_NAMES})
+
+
+def test_appends_and_overlaps_keep_the_newest_rows_as_predicted():
+    rng = np.random.default_rng(3)
+    history, reference, keep = PredictionHistory(keep=50), {}, 50
+    newest = 0
+    for call in range(300):
+        if call % 25 == 7:  # an overlapping batch: older rows overwritten, some new ones
+            ts = np.arange(newest - 30, newest + 5) * 60
+        else:               # live: the next candle
+            ts = np.array([newest + 1]) * 60
+        p = _predictions(ts, rng)
+        history.remember(p)
+        for i, t in enumerate(p.ts):
+            reference[int(t)] = (p.s_close[i], bool(p.ok[i]), p.scores["ic"][i])
+        newest = int(p.ts[-1]) // 60
+        kept = sorted(reference)[-keep:]
+        reference = {t: reference[t] for t in kept}
+        got = history.lookup(np.array(kept))
+        expected = np.array([reference[t][0] for t in kept])
+        np.testing.assert_array_equal(got.s_close, expected)
+        np.testing.assert_array_equal(got.ok, [reference[t][1] for t in kept])
+        np.testing.assert_array_equal(got.scores["ic"], [reference[t][2] for t in kept])
+        assert not history.missing(np.array(kept)).any()
+    assert history.missing(np.array([kept[0] - 60])).all()  # forgotten past `keep`
