@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/soak.py [--minutes 120] [--pairs 20] [--rss-every 10]
 
-Seeded synthetic markets (`self_learning.generate`, 1m, one per pair) served by
+Seeded synthetic markets (`self_learning_offline.market`, 1m, one per pair) served by
 `python -m self_learning_offline.replay_exchange --realtime` on a free port; the real
 `freqtrade trade --dry-run` with config.json + config.replay.json and an override (1m
 timeframe and features, one training day, FreqAI retrains every `--retrain-hours`, the
@@ -60,7 +60,7 @@ def pairs_of(count: int) -> list[str]:
 
 
 def generate(datadir: Path, pairs: list[str], days: int) -> None:
-    subprocess.run([sys.executable, "-m", "self_learning.generate", "--out", str(datadir),
+    subprocess.run([sys.executable, "-m", "self_learning_offline.market", "--out", str(datadir),
                     "--pairs", *pairs, "--timeframe", "1m", "--days", str(days),
                     "--seed", "42"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)

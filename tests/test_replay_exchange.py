@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from self_learning.generate import generate_candles
+from self_learning_offline.market import generate_candles
 from self_learning_offline.replay_exchange import BackgroundServer, build_exchange
 from self_learning_offline.replay_exchange.candles import MINUTE_MS, load_recordings, select_window
 from self_learning_offline.replay_exchange.overlay import replay_overlay

@@ -19,7 +19,7 @@ reversion: the yardstick -(close / SMA20 - 1) of 5m candles has a positive IC) u
 `flip_at`, and pushed away from it (trend following: the same yardstick's IC turns negative)
 from then on. For benchmarks of how fast a model notices that its edge flipped.
 
-CLI: `python -m self_learning.generate --out DIR --pairs BTC/USDT ETH/USDT --timeframe 5m
+CLI: `python -m self_learning_offline.market --out DIR --pairs BTC/USDT ETH/USDT --timeframe 5m
 --days 30 --seed 42 [--end YYYYMMDD] [--flip-day N]` writes freqtrade's `BTC_USDT-5m.feather`
 layout.
 """
@@ -352,7 +352,7 @@ def _date(value: str) -> datetime:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m self_learning.generate",
+        prog="python -m self_learning_offline.market",
         description="Write seeded synthetic crypto candles in freqtrade's feather layout.",
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
