@@ -24,7 +24,7 @@ data: $(STAMP)
 	@if ls $(DEMO_DATA)/*-5m.feather >/dev/null 2>&1; then \
 		echo "Demo data present in $(DEMO_DATA)"; \
 	else \
-		$(PY) -m self_learning.generate --out $(DEMO_DATA) --pairs $(DEMO_PAIRS) \
+		$(PY) -m self_learning_offline.market --out $(DEMO_DATA) --pairs $(DEMO_PAIRS) \
 			--timeframe 5m 15m 1h --days $(DEMO_DAYS) --end 20250114 --seed 42; \
 	fi
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from self_learning.replay_exchange.process import (
+from self_learning_offline.replay_exchange.process import (
     ReplayExchangeError,
     start_replay_exchange,
     stop_replay_exchange,

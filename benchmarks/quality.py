@@ -19,7 +19,7 @@ labels; the single-target regressor fails every window).
 
 Ablation: one SelfLearning backtest per row, its per-window IC differences to `full` (the
 defaults; the default model is the linear wide head only, so `full` is `linear_only`).
-`--scenario flip`: generated markets (self_learning.generate, EdgeFlip) whose edge flips sign
+`--scenario flip`: generated markets (self_learning_offline.market, EdgeFlip) whose edge flips sign
 after 3 of 6 backtest days; IC before and after the flip of the full model, the model without
 per-candle learning, and a frozen one (one FreqAI window over all 6 days, never updated).
 Prints tables, then one JSON line (the last line). Settings are never chosen on the default
@@ -52,7 +52,13 @@ from backtest_runs import (
 from quality_tables import print_ablation, print_flip, print_tables
 
 from self_learning import evaluation as ev
-from self_learning.generate import EdgeFlip, generate_candles, pair_filename, span, write_feather
+from self_learning_offline.market import (
+    EdgeFlip,
+    generate_candles,
+    pair_filename,
+    span,
+    write_feather,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "binance"

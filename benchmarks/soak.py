@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/soak.py [--minutes 120] [--pairs 20] [--rss-every 10]
 
-Seeded synthetic markets (`self_learning.generate`, 1m, one per pair) served by
-`python -m self_learning.replay_exchange --realtime` on a free port; the real
+Seeded synthetic markets (`self_learning_offline.market`, 1m, one per pair) served by
+`python -m self_learning_offline.replay_exchange --realtime` on a free port; the real
 `freqtrade trade --dry-run` with config.json + config.replay.json and an override (1m
 timeframe and features, one training day, FreqAI retrains every `--retrain-hours`, the
 shipped freqai.self_learning settings), everything in a temp folder. The freqtrade process's
@@ -31,7 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from self_learning.replay_exchange.process import start_replay_exchange, stop_replay_exchange
+from self_learning_offline.replay_exchange.process import (
+    start_replay_exchange,
+    stop_replay_exchange,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLAY_ADDRESS = "127.0.0.1:8701"  # what config.replay.json points at
@@ -57,7 +60,7 @@ def pairs_of(count: int) -> list[str]:
 
 
 def generate(datadir: Path, pairs: list[str], days: int) -> None:
-    subprocess.run([sys.executable, "-m", "self_learning.generate", "--out", str(datadir),
+    subprocess.run([sys.executable, "-m", "self_learning_offline.market", "--out", str(datadir),
                     "--pairs", *pairs, "--timeframe", "1m", "--days", str(days),
                     "--seed", "42"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)

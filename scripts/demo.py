@@ -19,11 +19,11 @@ import tempfile
 from pathlib import Path
 
 from self_learning.config import label_period_candles
-from self_learning.replay_exchange.overlay import write_replay_overlay
-from self_learning.replay_exchange.server import BackgroundServer, build_exchange
 from self_learning.reports.backtest import last_scoreboard, load_rows, out_of_sample, per_window
 from self_learning.reports.chart import render
 from self_learning.telemetry.messages import scoreboard
+from self_learning_offline.replay_exchange.overlay import write_replay_overlay
+from self_learning_offline.replay_exchange.server import BackgroundServer, build_exchange
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLLING_CANDLES = 288  # one day of 5m candles

@@ -22,7 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from self_learning.replay_exchange.overlay import replay_url, write_replay_overlay
+from self_learning_offline.replay_exchange.overlay import replay_url, write_replay_overlay
 
 ROOT = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT_S = 120  # the bot's shutdown save (shutdown_timeout_s 30) plus freqtrade's own
@@ -103,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         secret_file.write_text(json.dumps(api_overlay(args.api_port, password)))
         secret_file.chmod(0o600)
         replay = write_replay_overlay(Path(tmp) / "replay.json", args.port)
-        exchange = start([sys.executable, "-m", "self_learning.replay_exchange", "--realtime",
-                          "--datadir", str(args.datadir), "--port", str(args.port),
+        exchange = start([sys.executable, "-m", "self_learning_offline.replay_exchange",
+                          "--realtime", "--datadir", str(args.datadir), "--port", str(args.port),
                           "--history", str(args.history)], logs / "replay_exchange.log")
         bot = None
         try:

@@ -1,7 +1,8 @@
 """Shared fixtures for the tests that drive the real freqtrade CLI.
 
-* `replay_exchange`: the project's offline Binance (`python -m self_learning.replay_exchange`)
-  serving ../shared/data/binance on a free port, one subprocess for the session.
+* `replay_exchange`: the project's offline Binance
+  (`python -m self_learning_offline.replay_exchange`) serving ../shared/data/binance on a free
+  port, one subprocess for the session.
 * `replay_overlay`: a copy of config.replay.json pointing ccxt at that port.
 * `market_datadir`: a --datadir for freqtrade: the shared 5m candles (symlinked, read-only) plus
   15m and 1h candles resampled from them, because FreqAI's `include_timeframes` needs them;
@@ -29,15 +30,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from self_learning.replay_exchange.overlay import write_replay_overlay
-from self_learning.replay_exchange.process import start_replay_exchange, stop_replay_exchange
+from self_learning_offline.replay_exchange.overlay import write_replay_overlay
+from self_learning_offline.replay_exchange.process import (
+    start_replay_exchange,
+    stop_replay_exchange,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "binance"
 CONFIG_FILE = ROOT / "config.json"
 REPLAY_OVERLAY = ROOT / "config.replay.json"
 # The address in the committed config.replay.json; write_replay_overlay(path, port) writes
-# the overlay for any other port (self_learning.replay_exchange.overlay).
+# the overlay for any other port (self_learning_offline.replay_exchange.overlay).
 REPLAY_DEFAULT_ADDRESS = "127.0.0.1:8701"
 # Pairs of the shared data (X/BTC, 5m, 2018-01-10 .. 2018-01-30); see ../shared/data/README.md.
 SHARED_PAIRS = ["ETC/BTC", "LTC/BTC", "ADA/BTC", "DASH/BTC", "XLM/BTC", "XMR/BTC"]

@@ -25,7 +25,10 @@ import numpy as np
 import pytest
 from conftest import ROOT, SHARED_DATA, free_port, freqtrade_env
 
-from self_learning.replay_exchange.process import start_replay_exchange, stop_replay_exchange
+from self_learning_offline.replay_exchange.process import (
+    start_replay_exchange,
+    stop_replay_exchange,
+)
 
 NETWORKS = ("encoder", "decoder", "feature_discovery", "liquidity", "learner_state")
 VERSION_DIR = re.compile(r"v\d{6}")

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from self_learning.evaluation import naive_signal, realized_targets, spearman_ic
-from self_learning.generate import EdgeFlip, generate_candles, main
+from self_learning_offline.market import EdgeFlip, generate_candles
+from self_learning_offline.market.__main__ import main
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 PRICE_COLUMNS = ["open", "high", "low", "close"]

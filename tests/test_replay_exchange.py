@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from self_learning.generate import generate_candles
-from self_learning.replay_exchange import BackgroundServer, build_exchange
-from self_learning.replay_exchange.candles import MINUTE_MS, load_recordings, select_window
-from self_learning.replay_exchange.overlay import replay_overlay
-from self_learning.replay_exchange.realtime import RealtimeSource
+from self_learning_offline.market import generate_candles
+from self_learning_offline.replay_exchange import BackgroundServer, build_exchange
+from self_learning_offline.replay_exchange.candles import MINUTE_MS, load_recordings, select_window
+from self_learning_offline.replay_exchange.overlay import replay_overlay
+from self_learning_offline.replay_exchange.realtime import RealtimeSource
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT.parent / "shared" / "data" / "binance"
@@ -257,7 +257,7 @@ def test_realtime_server_serves_live_1s_candles(generated_dir):
 
 
 def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "self_learning.replay_exchange", *args],
+    return subprocess.run([sys.executable, "-m", "self_learning_offline.replay_exchange", *args],
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -284,8 +284,9 @@ def test_cli_empty_datadir_names_the_flag(tmp_path):
 def test_cli_logs_url_and_stops_on_sigterm(generated_dir):
     """The CLI logs one start line with URL and markets, serves, and exits 0 on SIGTERM."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "self_learning.replay_exchange", "--datadir", str(generated_dir),
-         "--port", "0", "--realtime"], stderr=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "self_learning_offline.replay_exchange",
+         "--datadir", str(generated_dir), "--port", "0", "--realtime"],
+        stderr=subprocess.PIPE, text=True)
     try:
         line = process.stderr.readline()
         match = re.search(r"serving at (http://127\.0\.0\.1:\d+) - 2 markets: BTC/USDT, ETH/USDT",

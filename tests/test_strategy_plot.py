@@ -10,6 +10,7 @@ import pytest
 from strategy_support import load_strategy_module
 
 from self_learning.frames import OUTPUT_COLUMNS
+from self_learning.strategy_columns import band_levels
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def model_frame(n: int = 6) -> pd.DataFrame:
 
 
 def test_plot_config_names_only_columns_the_dataframe_has(module):
-    frame = module.band_levels(model_frame())
+    frame = band_levels(model_frame())
     plot = module.SelfLearningStrategy.plot_config
     named = set(plot["main_plot"]) | {c for sub in plot["subplots"].values() for c in sub}
     named |= {spec["fill_to"] for spec in plot["main_plot"].values() if "fill_to" in spec}
@@ -34,8 +35,8 @@ def test_plot_config_names_only_columns_the_dataframe_has(module):
     assert {"band_high", "band_low", "&-score_ic", "&-novelty", "&-drift"} <= named
 
 
-def test_band_levels_are_the_predictions_as_prices_where_tradable(module):
-    frame = module.band_levels(model_frame())
+def test_band_levels_are_the_predictions_as_prices_where_tradable():
+    frame = band_levels(model_frame())
     ok = frame["do_predict"] == 1
     np.testing.assert_allclose(frame.loc[ok, "band_high"],
                                frame.loc[ok, "close"] * (1 + frame.loc[ok, "&-liq_up"]))

@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from strategy_support import load_strategy_module
 
+from self_learning.strategy_columns import Z_CANDLES, prediction_z, scoreboard_ic
+
 N = 600
 
 
@@ -46,12 +48,12 @@ def test_entry_needs_return_above_threshold_and_z_above_entry_z(strategy):
     assert entries(strategy, df) == [400]
 
 
-def test_entry_needs_a_prediction_that_stands_out_from_its_own_distribution(strategy, module):
+def test_entry_needs_a_prediction_that_stands_out_from_its_own_distribution(strategy):
     """When every prediction clears the threshold, clearing it is not enough: only the rows
     whose z-score against the recent predictions exceeds entry_z enter (a minority)."""
     rng = np.random.default_rng(1)
     df = frame({}, **{"&-s_close": 0.0045 + rng.normal(0, 0.0003, N)})
-    z = module.prediction_z(df)
+    z = prediction_z(df)
     got = entries(strategy, df)
     assert got == list(np.flatnonzero(z > float(strategy.entry_z.value)))
     assert 0 < len(got) < 0.25 * N
@@ -75,13 +77,13 @@ def test_scoreboard_not_filled_yet_does_not_block(strategy):
     assert entries(strategy, frame({400: 0.004}, **{"&-score_ic": np.nan})) == [400]
 
 
-def test_scoreboard_zero_filled_by_freqai_backtests_does_not_block(strategy, module):
+def test_scoreboard_zero_filled_by_freqai_backtests_does_not_block(strategy):
     """FreqAI's backtests return the model's NaN as 0: IC and hit-rate both exactly 0 mean
     "no scoreboard yet", not "no skill"; an IC of 0 with a real hit-rate still blocks."""
     df = frame({400: 0.004, 500: 0.004}, **{"&-score_ic": 0.0, "&-score_hit_rate": 0.0})
     df.loc[500, "&-score_hit_rate"] = 0.52
     assert entries(strategy, df) == [400]
-    assert module.scoreboard_ic(df).iloc[[400, 500]].isna().tolist() == [True, False]
+    assert scoreboard_ic(df).iloc[[400, 500]].isna().tolist() == [True, False]
 
 
 def test_other_models_without_novelty_or_scoreboard_still_trade(strategy):
@@ -90,17 +92,17 @@ def test_other_models_without_novelty_or_scoreboard_still_trade(strategy):
     assert entries(strategy, df) == [400]
 
 
-def test_prediction_z_ignores_rows_without_a_prediction(module):
+def test_prediction_z_ignores_rows_without_a_prediction():
     """Rows with do_predict == 0 (zero-filled by FreqAI) are neither scored nor part of the
     distribution: zeros inserted between the predictions leave every z-score unchanged."""
     df = frame({400: 0.004})
-    z = module.prediction_z(df)
+    z = prediction_z(df)
     padded = pd.concat([df, df.assign(**{"&-s_close": 0.0, "do_predict": 0})])
     padded = padded.sort_index(kind="stable").reset_index(drop=True)
-    z_padded = module.prediction_z(padded)
+    z_padded = prediction_z(padded)
     assert z_padded[padded["do_predict"] == 0].isna().all()
     np.testing.assert_allclose(z_padded[padded["do_predict"] == 1].to_numpy(), z.to_numpy())
-    assert z.iloc[: module.Z_CANDLES // 4 - 1].isna().all()
+    assert z.iloc[: Z_CANDLES // 4 - 1].isna().all()
 
 
 def test_signals_use_only_past_candles(strategy):

@@ -25,7 +25,10 @@ from conftest import (
 )
 from synthetic import weekend_filled_frame
 
-from self_learning.replay_exchange.process import start_replay_exchange, stop_replay_exchange
+from self_learning_offline.replay_exchange.process import (
+    start_replay_exchange,
+    stop_replay_exchange,
+)
 
 PAIR = "EUR/USDT"
 START = "2023-12-25"  # a Monday

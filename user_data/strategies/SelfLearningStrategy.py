@@ -2,7 +2,6 @@ import logging
 from datetime import datetime
 
 import numpy as np
-import pandas as pd
 import talib.abstract as ta
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_seconds
@@ -17,76 +16,20 @@ from pandas import DataFrame
 
 from self_learning import startup_checks
 from self_learning.config import ConfigError, label_period_candles
-from self_learning.features import TARGET_NAMES, observed_candles, observed_targets
+from self_learning.strategy_columns import (
+    add_target_labels,
+    band_levels,
+    over_observed,
+    prediction_z,
+    ratio,
+    scoreboard_ic,
+)
 
 logger = logging.getLogger(__name__)
 
 # Bounds of the model-placed stop, as a ratio of the reference close (see custom_stoploss).
 STOP_WIDEST = -0.15
 STOP_TIGHTEST = -0.005
-OHLCV = ["open", "high", "low", "close", "volume"]
-# The prediction's own recent distribution: its last day of 5m candles (at least a quarter
-# of it predicted before a z-score exists).
-Z_CANDLES = 288
-
-
-def prediction_z(dataframe: DataFrame) -> pd.Series:
-    """z-score of `&-s_close` against its own last Z_CANDLES predictions (rows with
-    do_predict == 1; the others are neither scored nor part of the distribution). Uses past
-    rows only, so a signal never depends on later candles."""
-    prediction = dataframe.loc[dataframe["do_predict"] == 1, "&-s_close"]
-    recent = prediction.rolling(Z_CANDLES, min_periods=Z_CANDLES // 4)
-    z = (prediction - recent.mean()) / recent.std().replace(0.0, np.nan)
-    return z.reindex(dataframe.index)
-
-
-def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    """numerator / denominator with NaN instead of inf where the denominator is 0."""
-    return numerator / denominator.replace(0.0, np.nan)
-
-
-def _observed(dataframe: DataFrame) -> np.ndarray:
-    """Rows that are market observations (self_learning.features.observed_candles): not the
-    candles freqtrade filled for closed-market hours or outages, nor broken ones."""
-    return observed_candles(dataframe[OHLCV].to_numpy(dtype=np.float64))
-
-
-def _over_observed(dataframe: DataFrame, compute) -> DataFrame:
-    """`compute(frame)` (which adds `%` columns) over the observed rows only, so indicators
-    run over the sequence of real candles, like the model's windows. A filled row carries the
-    previous observation's values, so FreqAI's shifted copies of the first candle after a
-    weekend are finite too."""
-    observed = _observed(dataframe)
-    if observed.all():
-        return compute(dataframe)
-    part = compute(dataframe.loc[observed].copy())
-    added = part[[c for c in part.columns if c not in dataframe.columns]]
-    added = added.reindex(dataframe.index)
-    filled_in = added.where(pd.Series(observed, index=dataframe.index), added.ffill(), axis=0)
-    return pd.concat([dataframe, filled_in], axis=1)
-
-
-def scoreboard_ic(dataframe: DataFrame) -> pd.Series:
-    """The model's rolling IC (`&-score_ic`), NaN where its scoreboard holds no matured
-    prediction yet (or the model does not learn per candle). FreqAI's backtests hand the
-    model's NaN back as 0 (data_kitchen.fill_predictions), so a row whose IC and hit-rate
-    are both exactly 0 - which no filled scoreboard shows - counts as unknown too."""
-    ic = dataframe["&-score_ic"]
-    if "&-score_hit_rate" in dataframe.columns:
-        ic = ic.mask((ic == 0.0) & (dataframe["&-score_hit_rate"] == 0.0))
-    return ic
-
-
-def band_levels(dataframe: DataFrame) -> DataFrame:
-    """Price levels of the prediction for the chart: `band_high` / `band_low` = close times
-    (1 + `&-liq_up` / `&-liq_down`), `predicted_close` = close times (1 + `&-s_close`), each
-    known at its candle's close; NaN where the row is not usable (do_predict != 1)."""
-    usable = dataframe["do_predict"] == 1 if "do_predict" in dataframe else False
-    for level, column in (("band_high", "&-liq_up"), ("band_low", "&-liq_down"),
-                          ("predicted_close", "&-s_close")):
-        if column in dataframe.columns:
-            dataframe[level] = (dataframe["close"] * (1 + dataframe[column])).where(usable)
-    return dataframe
 
 
 class SelfLearningStrategy(IStrategy):
@@ -214,12 +157,12 @@ class SelfLearningStrategy(IStrategy):
     def feature_engineering_expand_all(
         self, dataframe: DataFrame, period: int, metadata: dict, **kwargs
     ) -> DataFrame:
-        return _over_observed(dataframe, lambda frame: self._expand_all(frame, period))
+        return over_observed(dataframe, lambda frame: self._expand_all(frame, period))
 
     def feature_engineering_expand_basic(
         self, dataframe: DataFrame, metadata: dict, **kwargs
     ) -> DataFrame:
-        return _over_observed(dataframe, self._expand_basic)
+        return over_observed(dataframe, self._expand_basic)
 
     @staticmethod
     def _expand_all(dataframe: DataFrame, period: int) -> DataFrame:
@@ -227,15 +170,15 @@ class SelfLearningStrategy(IStrategy):
         dataframe["%-rsi-period"] = ta.RSI(dataframe, timeperiod=period) / 100
         dataframe["%-mfi-period"] = ta.MFI(dataframe, timeperiod=period) / 100
         dataframe["%-adx-period"] = ta.ADX(dataframe, timeperiod=period) / 100
-        dataframe["%-sma_dist-period"] = _ratio(close, ta.SMA(dataframe, timeperiod=period)) - 1
-        dataframe["%-ema_dist-period"] = _ratio(close, ta.EMA(dataframe, timeperiod=period)) - 1
+        dataframe["%-sma_dist-period"] = ratio(close, ta.SMA(dataframe, timeperiod=period)) - 1
+        dataframe["%-ema_dist-period"] = ratio(close, ta.EMA(dataframe, timeperiod=period)) - 1
         dataframe["%-roc-period"] = ta.ROCP(dataframe, timeperiod=period)
         bands = ta.BBANDS(dataframe, timeperiod=period, nbdevup=2.0, nbdevdn=2.0)
         band_range = bands["upperband"] - bands["lowerband"]
-        dataframe["%-bb_width-period"] = _ratio(band_range, bands["middleband"])
-        dataframe["%-bb_pctb-period"] = _ratio(close - bands["lowerband"], band_range)
-        dataframe["%-atr_ratio-period"] = _ratio(ta.ATR(dataframe, timeperiod=period), close)
-        dataframe["%-rel_volume-period"] = _ratio(
+        dataframe["%-bb_width-period"] = ratio(band_range, bands["middleband"])
+        dataframe["%-bb_pctb-period"] = ratio(close - bands["lowerband"], band_range)
+        dataframe["%-atr_ratio-period"] = ratio(ta.ATR(dataframe, timeperiod=period), close)
+        dataframe["%-rel_volume-period"] = ratio(
             dataframe["volume"], dataframe["volume"].rolling(period).mean()
         )
         return dataframe
@@ -244,11 +187,11 @@ class SelfLearningStrategy(IStrategy):
     def _expand_basic(dataframe: DataFrame) -> DataFrame:
         close = dataframe["close"]
         dataframe["%-pct_change"] = close.pct_change()
-        dataframe["%-raw_volume_ratio"] = _ratio(
+        dataframe["%-raw_volume_ratio"] = ratio(
             dataframe["volume"], dataframe["volume"].rolling(24).mean()
         )
-        dataframe["%-close_sma_ratio"] = _ratio(close, close.rolling(24).mean()) - 1
-        dataframe["%-hl_range"] = _ratio(dataframe["high"] - dataframe["low"], close)
+        dataframe["%-close_sma_ratio"] = ratio(close, close.rolling(24).mean()) - 1
+        dataframe["%-hl_range"] = ratio(dataframe["high"] - dataframe["low"], close)
         return dataframe
 
     def feature_engineering_standard(
@@ -266,18 +209,16 @@ class SelfLearningStrategy(IStrategy):
         """
         The column contract of DEVELOPERS.md, over the next H observed candles only, through
         the one target formula the model and the quality benchmark use
-        (self_learning.features.observed_targets). Candles freqtrade filled (closed market,
-        outage), broken ones and the last H observed rows are NaN (FreqAI drops them from
-        training). FreqAI calls this on training/backtest slices only.
+        (self_learning.features.observed_targets, via strategy_columns.add_target_labels).
+        Candles freqtrade filled (closed market, outage), broken ones and the last H observed
+        rows are NaN (FreqAI drops them from training). FreqAI calls this on training/backtest
+        slices only.
         """
         try:
             horizon = label_period_candles(self.freqai_info)
         except ConfigError as err:
             raise OperationalException(f"{err}. Fix it in your config file.") from None
-        values = observed_targets(dataframe[OHLCV].to_numpy(dtype=np.float64), horizon)
-        for column, name in enumerate(TARGET_NAMES):
-            dataframe[name] = values[:, column]
-        return dataframe
+        return add_target_labels(dataframe, horizon)
 
     # -- signals ------------------------------------------------------------------------------
 

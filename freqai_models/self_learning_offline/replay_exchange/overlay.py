@@ -3,7 +3,7 @@
 ccxt reaches Binance through 22 API base URLs (`ccxt.binance().urls["api"]`); the overlay
 points every one of them at the replay exchange on 127.0.0.1, keeping each URL's path, so
 no request can leave the machine. They are derived here from the port, never edited by
-hand: `python -m self_learning.replay_exchange.overlay --port 8801 --out my.replay.json`.
+hand: `python -m self_learning_offline.replay_exchange.overlay --port 8801 --out my.replay.json`.
 The committed config.replay.json is this module's output for the default port (a test keeps
 them equal, so a ccxt upgrade that adds an API group shows up there).
 """
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from self_learning.replay_exchange.server import DEFAULT_PORT, HOST
+from self_learning_offline.replay_exchange.server import DEFAULT_PORT, HOST
 
 OVERLAY_NAME = "config.replay.json"
 

@@ -1,4 +1,4 @@
-"""CLI: `python -m self_learning.replay_exchange --datadir DIR [--port P] [--realtime ...]`.
+"""CLI: `python -m self_learning_offline.replay_exchange --datadir DIR [--port P] [--realtime ...]`.
 
 Runs until SIGTERM or SIGINT, then shuts the server down cleanly (exit code 0).
 """
@@ -12,8 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
-from self_learning.replay_exchange.candles import INTERVALS_MS
-from self_learning.replay_exchange.server import (
+from self_learning_offline.replay_exchange.candles import INTERVALS_MS
+from self_learning_offline.replay_exchange.server import (
     DEFAULT_HISTORY,
     DEFAULT_PORT,
     DEFAULT_TICKER_INTERVAL,
@@ -64,7 +64,7 @@ def _interval(value: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m self_learning.replay_exchange",
+        prog="python -m self_learning_offline.replay_exchange",
         description="Offline Binance spot REST exchange on 127.0.0.1 replaying feather candles.",
     )
     parser.add_argument("--datadir", type=_existing_dir, required=True,

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from self_learning.replay_exchange.candles import DAY_MS, MINUTE_MS, Candles, Market, slot_open
+from self_learning_offline.replay_exchange.candles import (
+    DAY_MS,
+    MINUTE_MS,
+    Candles,
+    Market,
+    slot_open,
+)
 
 
 def partial_candle(candles: Candles, index: int, fraction: float) -> tuple[float, ...]:

@@ -11,7 +11,7 @@ import zlib
 
 import numpy as np
 
-from self_learning.replay_exchange.candles import Candles, Market
+from self_learning_offline.replay_exchange.candles import Candles, Market
 
 TRADING = "TRADING"
 SPOT = "SPOT"

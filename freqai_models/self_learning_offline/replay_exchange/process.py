@@ -1,6 +1,6 @@
 """The replay exchange as a subprocess on 127.0.0.1: started, waited for, stopped.
 
-What tests, benchmarks and scripts share to run `python -m self_learning.replay_exchange`:
+What tests, benchmarks and scripts share to run `python -m self_learning_offline.replay_exchange`:
 `start_replay_exchange` returns once the exchange answers `/api/v3/ping` (or raises
 ReplayExchangeError with its log), `stop_replay_exchange` sends SIGTERM and kills after a grace
 period.
@@ -15,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from self_learning.replay_exchange.overlay import replay_url
+from self_learning_offline.replay_exchange.overlay import replay_url
 
 POLL_S = 0.2
 
@@ -30,7 +30,7 @@ def start_replay_exchange(datadir: Path, port: int, log_path: Path, *, timeout: 
                           ) -> subprocess.Popen:
     """Serve `datadir` on 127.0.0.1:`port` (`realtime`: `--history` candles in the past, one
     new candle per `interval` of wall clock), logging to `log_path`; returns when it answers."""
-    cmd = [sys.executable, "-m", "self_learning.replay_exchange", "--datadir", str(datadir),
+    cmd = [sys.executable, "-m", "self_learning_offline.replay_exchange", "--datadir", str(datadir),
            "--port", str(port)]
     if realtime:
         cmd += ["--realtime", "--history", str(history), "--ticker-interval", str(interval)]

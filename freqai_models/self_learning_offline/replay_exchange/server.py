@@ -16,14 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from self_learning.replay_exchange import binance_api as api
-from self_learning.replay_exchange.candles import (
+from self_learning_offline.replay_exchange import binance_api as api
+from self_learning_offline.replay_exchange.candles import (
     Market,
     StaticSource,
     interval_ms,
     load_recordings,
 )
-from self_learning.replay_exchange.realtime import RealtimeSource
+from self_learning_offline.replay_exchange.realtime import RealtimeSource
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,12 @@
+"""Offline tools of the project: everything that stands in for the outside world.
+
+* `replay_exchange/`: a Binance-compatible spot REST exchange on 127.0.0.1 that replays
+  freqtrade feather candles (`python -m self_learning_offline.replay_exchange`), used by the
+  tests, the demo, the offline dry-run and the benchmarks.
+* `market/`: the seeded synthetic market generator, the project's default data
+  (`python -m self_learning_offline.market`).
+
+The model never imports this package: `self_learning` (and freqtrade's loaded
+`SelfLearningModel.py`) must run without it. The dependency may only point the other way,
+offline -> model; today neither tool imports anything from `self_learning`.
+"""

@@ -1,0 +1,46 @@
+"""Scenario `EdgeFlip`: a generated market whose predictable edge changes sign at a moment.
+
+The regimes keep their volatility but lose their drift and range pull; instead every minute's
+return is pulled towards an exponential moving average of the price (mean reversion: the
+yardstick -(close / SMA20 - 1) of 5m candles has a positive IC) until `flip_at`, and pushed
+away from it (trend following: the same yardstick's IC turns negative) from then on. For
+benchmarks of how fast a model notices that its edge flipped (CLI `--flip-day N`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+# Per-minute pull towards (before the flip) or push away from (after) the price's exponential
+# moving average, as a fraction of the gap; below the average's own per-minute weight
+# (2 / (FLIP_AVERAGE_MINUTES + 1)), so the trend-following half stays stationary.
+FLIP_STRENGTH = 0.02
+FLIP_AVERAGE_MINUTES = 60.0
+
+
+@dataclass(frozen=True)
+class EdgeFlip:
+    """Scenario: mean reversion towards the price's moving average until `flip_at` (UTC),
+    trend following away from it after (see the module docstring)."""
+
+    flip_at: datetime
+    strength: float = FLIP_STRENGTH
+    average_minutes: float = FLIP_AVERAGE_MINUTES
+
+    def __post_init__(self):
+        if self.flip_at.tzinfo is None:
+            raise ValueError(f"flip_at {self.flip_at} must be timezone-aware (UTC).")
+        if not 0.0 < self.strength < 2.0 / (self.average_minutes + 1.0):
+            raise ValueError(
+                f"strength {self.strength} must be in (0, 2 / (average_minutes + 1)) = "
+                f"(0, {2.0 / (self.average_minutes + 1.0):.4f}): a stronger push makes the "
+                "trend-following half explode.")
+
+    def edge(self, minutes: pd.DatetimeIndex) -> np.ndarray:
+        """Per-minute coefficient on (log price - its average): -strength, then +strength."""
+        after = minutes >= pd.Timestamp(self.flip_at)
+        return np.where(after, self.strength, -self.strength)
