@@ -39,6 +39,25 @@ def _count_tensor(count: int) -> tf.Tensor:
 
 
 @dataclass(frozen=True)
+class TrainingRows:
+    """A training's rows (windows, features, targets, weights), padded once to the capacity
+    its epoch program is compiled for, so every epoch reuses the same input tensors."""
+
+    tensors: tuple
+    count: int
+
+    @staticmethod
+    def of(windows, features, targets, weights) -> TrainingRows:
+        cap = _capacity(len(windows))
+        return TrainingRows(tuple(_padded(a, cap, np.float32)
+                                  for a in (windows, features, targets, weights)), len(windows))
+
+    @property
+    def capacity(self) -> int:
+        return int(self.tensors[0].shape[0])
+
+
+@dataclass(frozen=True)
 class StepBatch:
     """What the compiled loop steps through, one row per candle (see Programs.step_block)."""
 
@@ -103,15 +122,16 @@ class CompiledPrograms:
                                     tf.constant(features, tf.float32))
         return out.numpy()
 
-    def epoch(self, windows, features, targets, weights, order, batch_size: int,
-              val=None) -> tuple[int, np.ndarray]:
+    def epoch(self, rows: TrainingRows, order, batch_size: int,
+              val: TrainingRows | None = None) -> tuple[int, np.ndarray]:
         """One training pass over the rows in `order`, then the validation losses on `val`
-        (windows, features, targets, weights; zeros when None)."""
+        (zeros when None)."""
         n = len(order)
         d, f = self._dims
         if val is None:
-            val = (np.zeros((0, d)), np.zeros((0, f)), np.zeros((0, 3)), np.zeros(0))
-        cap, vcap = _capacity(n), _capacity(len(val[0]))
+            val = TrainingRows.of(np.zeros((0, d)), np.zeros((0, f)), np.zeros((0, 3)),
+                                  np.zeros(0))
+        cap, vcap = rows.capacity, val.capacity
         name = f"epoch-{cap}-{vcap}-{batch_size}"
         call = self._calls.get(name)
         if call is None:
@@ -125,10 +145,8 @@ class CompiledPrograms:
                  spec([vcap, 3], tf.float32), spec([vcap], tf.float32)), batch_size)
             call = shared_program.program_for(self._variables, trace, (name, *self._key))
             self._calls[name] = call
-        applied, losses = call(*(_padded(a, cap, np.float32)
-                                 for a in (windows, features, targets, weights)),
-                               _padded(order, cap, np.int32), tf.constant(n, tf.int32),
-                               *(_padded(a, vcap, np.float32) for a in val))
+        applied, losses = call(*rows.tensors, _padded(order, cap, np.int32),
+                               tf.constant(n, tf.int32), *val.tensors)
         return int(applied), losses.numpy()
 
     def trainable_values(self) -> list[np.ndarray]:

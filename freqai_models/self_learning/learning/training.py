@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from self_learning.learning.compiled import TrainingRows
 from self_learning.samples import Samples
 
 BLENDS = (0.0, 0.25, 0.5, 1.0)  # deep-head weights tried on the validation tail
@@ -24,16 +25,17 @@ class NetworkTrainer:
     def full(self, s: Samples, train: np.ndarray, val: np.ndarray,
              rng: np.random.Generator) -> None:
         c = self.config
-        args = (s.windows[train], s.features[train], s.targets[train],
-                np.ones(len(train), np.float32))
-        vargs = (s.windows[val], s.features[val], s.targets[val], np.ones(len(val), np.float32))
+        rows = TrainingRows.of(s.windows[train], s.features[train], s.targets[train],
+                               np.ones(len(train), np.float32))
+        vrows = TrainingRows.of(s.windows[val], s.features[val], s.targets[val],
+                                np.ones(len(val), np.float32))
         groups = [self.nets.autoencoder, self.nets.discovery, self.nets.liquidity]
         spans = np.cumsum([0, *(len(net.trainable_variables()) for net in groups)])
         best = [(np.inf, None)] * 3
         stale = 0
         for _ in range(c.epochs):
             order = rng.permutation(len(train)).astype(np.int32)
-            _, losses = self.programs.epoch(*args, order, c.batch_size, vargs)
+            _, losses = self.programs.epoch(rows, order, c.batch_size, vrows)
             stale += 1
             improved = [i for i in range(3) if losses[i] < best[i][0]]
             if improved:
@@ -50,10 +52,10 @@ class NetworkTrainer:
 
     def incremental(self, windows, features, targets, rng: np.random.Generator) -> None:
         c = self.config
-        weights = np.ones(len(windows), np.float32)
+        rows = TrainingRows.of(windows, features, targets, np.ones(len(windows), np.float32))
         for _ in range(c.incremental_epochs):
-            self.programs.epoch(windows, features, targets, weights,
-                                rng.permutation(len(windows)).astype(np.int32), c.batch_size)
+            self.programs.epoch(rows, rng.permutation(len(windows)).astype(np.int32),
+                                c.batch_size)
 
     def choose_blend(self, s: Samples, val: np.ndarray) -> float:
         """The deep-head weight with the lowest Huber loss on the validation tail (the wide
