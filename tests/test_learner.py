@@ -190,3 +190,25 @@ def test_threads_share_a_learner_without_torn_state(candles):
     # learned are not learned again online).
     assert learner.training_counter == fits + sum(learned)
     assert all(np.isfinite(v).all() for _, vals in snapshots for v in vals if v.dtype.kind == "f")
+
+
+def test_the_deep_heads_blend_weight_is_chosen_by_its_validation_loss(candles, monkeypatch):
+    """choose_blend keeps the deep head's correction where it lowers the Huber loss of the
+    validation tail (a correction equal to the wide head's residual: weight 1) and drops it
+    where it raises the loss (the residual's opposite: weight 0)."""
+    import tensorflow as tf
+
+    from self_learning.samples import prepare
+
+    learner = fitted(candles, deep_head=True)
+    c = learner.config
+    s = prepare(candles.rows(slice(0, 1500)), c.window_candles, c.label_period_candles,
+                proxy=False)
+    val = np.flatnonzero(s.target_ok)[-100:]
+    d = learner.nets.discovery
+    wide_part = tf.linalg.matvec(d.wide_inputs(tf.constant(s.features[val])),
+                                 d.module.wide_beta).numpy()
+    residual = d.scaled_target(s.targets[val, 0]).numpy() - wide_part
+    for correction, weight in ((residual, 1.0), (-residual, 0.0)):
+        monkeypatch.setattr(d, "deep", lambda feats, latent, r=correction: tf.constant(r))
+        assert learner.trainer.choose_blend(s, val) == weight

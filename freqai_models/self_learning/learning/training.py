@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from self_learning.learning.compiled import TrainingRows
+from self_learning.networks.base import weighted_huber
 from self_learning.samples import Samples
 
 BLENDS = (0.0, 0.25, 0.5, 1.0)  # deep-head weights tried on the validation tail
@@ -70,10 +71,7 @@ class NetworkTrainer:
         wide_part = tf.linalg.matvec(d.wide_inputs(feats), d.module.wide_beta).numpy()
         deep_part = d.deep(feats, latent).numpy()
         y = d.scaled_target(s.targets[val, 0]).numpy()
-        losses = [_huber(y - wide_part - a * deep_part) for a in BLENDS]
+        ones = tf.ones([len(y)])
+        losses = [float(weighted_huber(y[:, None], (wide_part + a * deep_part)[:, None], ones))
+                  for a in BLENDS]
         return float(BLENDS[int(np.argmin(losses))])
-
-
-def _huber(r: np.ndarray) -> float:
-    a = np.abs(r)
-    return float(np.mean(np.where(a < 1.0, 0.5 * a * a, a - 0.5)))
