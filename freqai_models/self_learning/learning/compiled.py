@@ -44,13 +44,12 @@ class TrainingRows:
     its epoch program is compiled for, so every epoch reuses the same input tensors."""
 
     tensors: tuple
-    count: int
 
     @staticmethod
     def of(windows, features, targets, weights) -> TrainingRows:
         cap = _capacity(len(windows))
         return TrainingRows(tuple(_padded(a, cap, np.float32)
-                                  for a in (windows, features, targets, weights)), len(windows))
+                                  for a in (windows, features, targets, weights)))
 
     @property
     def capacity(self) -> int:
