@@ -82,8 +82,8 @@ def scoreboard(lines: list[ScoreLine], candles: int) -> str:
     predictions, novelty, training counter and drift alarms of this run."""
     rows = [f"{s.pair}: IC {_num(s.ic)}, hit-rate {_num(s.hit_rate)}, in band up "
             f"{_num(s.band_up, 2)} / down {_num(s.band_down, 2)}, novelty {_num(s.novelty, 2)}, "
-            f"training counter {s.training_counter}, drift alarms {s.drift_alarms} "
-            f"(at {iso_utc(s.ts)})" for s in sorted(lines, key=lambda s: s.pair)]
+            f"training counter {s.training_counter}, drift alarms {s.drift_alarms}; as of "
+            f"candle {iso_utc(s.ts)}" for s in sorted(lines, key=lambda s: s.pair)]
     head = f"{PREFIX} scoreboard over the last {candles} matured predictions per pair:"
     return "\n".join([head, *_capped(rows)])
 
