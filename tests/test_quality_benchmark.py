@@ -1,5 +1,6 @@
-"""The pure parts of benchmarks/quality.py, backtest_runs.py and strategy_grid.py: scoring
-tables, run specifications, configs and result parsing (no freqtrade run)."""
+"""The pure parts of benchmarks/quality.py (its quality_scoring.py), backtest_runs.py and
+strategy_grid.py: scoring tables, run specifications, configs and result parsing (no freqtrade
+run)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def _load(name: str):
 
 quality = _load("quality")
 runs = sys.modules["backtest_runs"]  # the module quality.py imported (its BenchError)
+scoring = sys.modules["quality_scoring"]  # its pure scoring
 grid = _load("strategy_grid")
 
 DAY = pd.Timestamp("2018-01-17", tz="UTC")
@@ -56,7 +58,7 @@ def test_scored_rows_keep_predicted_rows_with_known_targets_and_day_windows():
                           "do_predict": [1, 1, 0, 1]})
     truth = {"A/BTC": pd.DataFrame({"date": dates, "target": [0.5, 0.5, 0.5, np.nan],
                                     "naive": 0.0})}
-    rows = quality.scored_rows(preds, truth)
+    rows = scoring.scored_rows(preds, truth)
     assert list(rows["date"]) == [dates[0]]
     assert rows["window"].iloc[0] == DAY
 
@@ -64,7 +66,7 @@ def test_scored_rows_keep_predicted_rows_with_known_targets_and_day_windows():
 def test_common_rows_keep_pair_dates_every_frame_has():
     first = rows_of({0: 0.5})
     second = first.iloc[::2]
-    got = quality.common_rows(first, second)
+    got = scoring.common_rows(first, second)
     assert len(got) == len(second)
     assert set(zip(got["pair"], got["date"], strict=True)) == set(
         zip(second["pair"], second["date"], strict=True))
@@ -74,13 +76,13 @@ def test_score_models_reports_means_errors_pairs_and_windows():
     """mean.<model>.ic and ic_se are evaluation.summarize's; the yardstick is scored on the
     rows every model scored; per-pair and per-window keys exist for each model."""
     sl, lgbm = rows_of({0: 0.6, 1: 0.2}), rows_of({0: 0.1, 1: 0.1}, seed=1).iloc[:-10]
-    out = quality.score_models({"self_learning": sl, "lightgbm": lgbm}, ["A/BTC", "B/BTC"])
+    out = scoring.score_models({"self_learning": sl, "lightgbm": lgbm}, ["A/BTC", "B/BTC"])
     want = ev.summarize(sl, "pred")
     assert out["mean.self_learning.ic"] == pytest.approx(want["ic"])
     assert out["mean.self_learning.ic_se"] == pytest.approx(want["ic_se"])
-    assert out["mean.naive.rows"] == len(quality.common_rows(sl, lgbm))
+    assert out["mean.naive.rows"] == len(scoring.common_rows(sl, lgbm))
     assert out["mean.naive.ic"] == pytest.approx(-1.0)
-    naive_ics = ev.window_ics(quality.common_rows(sl, lgbm), "naive")
+    naive_ics = ev.window_ics(scoring.common_rows(sl, lgbm), "naive")
     diff, se = ev.paired_difference(ev.window_ics(sl, "pred"), naive_ics)
     assert (out["mean.self_learning.vs_naive"], out["mean.self_learning.vs_naive_se"]) == (
         pytest.approx(diff), pytest.approx(se))
@@ -92,7 +94,7 @@ def test_score_models_reports_means_errors_pairs_and_windows():
 def test_score_ablation_pairs_each_row_with_full():
     """diff = mean per-window IC difference to `full` (0 for full itself), with its error."""
     full, other = rows_of({0: 0.5, 1: 0.3, 2: 0.4}), rows_of({0: 0.1, 1: 0.2, 2: 0.0}, seed=3)
-    out = quality.score_ablation({"full": full, "no_latent": other})
+    out = scoring.score_ablation({"full": full, "no_latent": other})
     diff, se = ev.paired_difference(ev.window_ics(other, "pred"), ev.window_ics(full, "pred"))
     assert out["ablation.full.diff"] == 0.0
     assert out["ablation.no_latent.diff"] == pytest.approx(diff)
@@ -103,7 +105,7 @@ def test_score_ablation_pairs_each_row_with_full():
 def test_score_flip_splits_days_at_the_flip():
     """ic_before averages the days before the flip, ic_after the days from it on."""
     rows = rows_of({0: 0.6, 1: 0.6, 2: -0.5, 3: -0.5}, n=200)
-    out = quality.score_flip({"frozen": rows}, DAY + pd.Timedelta(days=2))
+    out = scoring.score_flip({"frozen": rows}, DAY + pd.Timedelta(days=2))
     ics = ev.window_ics(rows, "pred")
     assert out["flip.frozen.ic_before"] == pytest.approx(ics.iloc[:2].mean())
     assert out["flip.frozen.ic_after"] == pytest.approx(ics.iloc[2:].mean())
