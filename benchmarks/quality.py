@@ -75,6 +75,7 @@ ABLATION = {  # row -> freqai.self_learning overrides on top of the defaults
     "per_pair": {"shared_across_pairs": False}, "no_latent": {"use_latent": False},
     "no_replay": {"replay_batch": 0}, "quality_weighting": {"quality_weighting": True},
     "deep_head": {"deep_head": True}, "no_drift_response": {"drift_response": False},
+    "no_challenge": {"drift_challenge": False},
 }
 FLIP_PAIRS = ["ETH/BTC", "LTC/BTC", "ADA/BTC", "XRP/BTC"]
 FLIP_END = datetime(2025, 1, 14, tzinfo=UTC)  # exclusive end of the generated candles
@@ -152,7 +153,8 @@ def run_specs(args: argparse.Namespace) -> list[RunSpec]:
     if args.scenario == "flip":
         return [sl("full"), sl("no_online", ABLATION["no_online"]),
                 sl("frozen", {"prequential_backtest": False},
-                   backtest_period_days=FLIP_TEST_DAYS)]
+                   backtest_period_days=FLIP_TEST_DAYS),
+                sl("no_challenge", ABLATION["no_challenge"])]
     specs = [sl("full")]
     if not args.no_lightgbm:
         specs.append(RunSpec("lightgbm", LGBM, {"model_training_parameters":

@@ -123,7 +123,7 @@ def test_the_drift_response_acts_only_on_a_clearly_negative_rolling_ic(ic, respo
     rolling_ic = float(adapt.board()[0].numpy())
     noise_se = np.sqrt(int(st.horizon) / n)
     assert rolling_ic < 0 and (rolling_ic < -0.5 * noise_se) == responds, (rolling_ic, noise_se)
-    adapt.matured(tf.constant([0.0, 0.01, -0.01]), tf.constant([0.0, 0.01, -0.01]))
+    adapt.matured(tf.constant([0.0, 0.01, -0.01]), tf.constant([0.0, 0.01, -0.01]), 0.0)
     assert int(st.drift_responses.numpy()) == int(responds)
     assert float(m.stats_n.numpy()) == pytest.approx(10.0 if responds else 100.0)
     assert float(st.boost.numpy()) == pytest.approx(1.0 if responds else 0.0, abs=1e-6)

@@ -115,10 +115,10 @@ def test_score_flip_splits_days_at_the_flip():
 
 @pytest.mark.parametrize(("argv", "names"), [
     ([], ["full", "lightgbm", "seed", "no_online", "per_pair", "no_latent", "no_replay",
-          "quality_weighting", "deep_head", "no_drift_response"]),
+          "quality_weighting", "deep_head", "no_drift_response", "no_challenge"]),
     (["--no-ablation", "--no-seed"], ["full", "lightgbm"]),
     (["--no-ablation", "--no-lightgbm", "--no-seed"], ["full"]),
-    (["--scenario", "flip"], ["full", "no_online", "frozen"]),
+    (["--scenario", "flip"], ["full", "no_online", "frozen", "no_challenge"]),
 ])
 def test_run_specs_table(argv, names):
     """Which backtests a run makes; the skip options drop theirs."""

@@ -20,11 +20,12 @@ from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, sma
 from self_learning.learning import layouts
 from self_learning.learning.learner import PairLearner
 from self_learning.lifecycle import SelfLearningRuntime
+from self_learning.networks.pair_networks import LAYOUT
 from self_learning.store.layout import VARIABLES_PREFIX
 from self_learning.store.network import read_network
 
 FIXTURE = Path(__file__).parent / "fixtures" / "store_d109fea"
-CURRENT_LAYOUT = {"layout": "wide-deep-2"}
+CURRENT_LAYOUT = {"layout": LAYOUT}
 
 
 class SplitSlots(tf.Module):

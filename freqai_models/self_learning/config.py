@@ -44,6 +44,7 @@ class SelfLearningConfig:
     scoreboard_candles: int = 288
     drift_response: bool = True
     drift_response_z: float = 0.5
+    drift_challenge: bool = True
     drift_delta: float = 0.05
     drift_threshold: float = 100.0
     drift_forget: float = 0.1

@@ -84,10 +84,13 @@ class LearnerRestorer:
         if found is None:
             return None
         if found.upgraded:
-            learner.after_upgrade()
+            relearn = layouts.relearns_wide_head(found.metadata)
+            if relearn:
+                learner.after_upgrade()
             logger.info(f"Upgraded the stored models of {pair} from an earlier layout "
-                        f"({', '.join(found.upgraded)}); the wide head is re-learned at the "
-                        "next training.")
+                        f"({', '.join(found.upgraded)}); "
+                        + ("the wide head is re-learned at the next training." if relearn
+                           else "everything they learned is kept."))
         restored = RestoredModels.from_metadata(found.version, found.metadata)
         if restored.features != feature_names:
             logger.warning(f"Stored models of {pair} in {pair_store.path} were trained on other "

@@ -7,7 +7,9 @@ only `forget` of their weight, its trust in the other pairs' statistics drops to
 (recovering over a third of `drift_recovery_candles`) and the per-candle step size is boosted
 to a full sample's weight (decaying over `drift_recovery_candles`), so the model re-learns
 from what the market does now. An alarm while the signal still pays, or whose IC dip is
-within the noise of a weak pair, is a false alarm as far as trading goes: not acted on.
+within the noise of a weak pair, is a false alarm as far as trading goes: not acted on. A
+response is only a challenger: its predictions are served once they beat those of the model
+it replaced (learning/challenge.py).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from self_learning.learning.settings import LearningSettings
 
 
 class Adaptation:
-    def __init__(self, wide_module, state, settings: LearningSettings):
+    def __init__(self, wide_module, state, settings: LearningSettings, challenge):
         self.m, self.state, self.s = wide_module, state, settings
+        self.challenge = challenge
 
     def board(self):
         """[ic, hit_rate, band_up, band_down] of the scoreboard ring as it is."""
@@ -39,13 +42,15 @@ class Adaptation:
         se = tf.sqrt(tf.cast(st.horizon, tf.float32) / n)
         return tf.math.is_finite(ic) & (ic < -self.s.drift_response_z * se)
 
-    def matured(self, pred, real):
-        """Record one matured sample ([s_close, liq_up, liq_down] predicted and realized);
-        returns whether the drift detector raised an alarm on it."""
+    def matured(self, pred, real, own):
+        """Record one matured sample ([s_close, liq_up, liq_down] served and realized; `own`:
+        the wide head's own s_close in target-spread units, which differs from the served one
+        while a challenge serves the incumbent); returns whether the drift detector, which
+        watches the model that learns, raised an alarm on it."""
         s, st = self.s, self.state
         st.push_board(pred, real)
         scale = self.m.output_scale[0]
-        p, y = pred[0] / scale, real[0] / scale
+        p, y = own, real[0] / scale
         var = st.drift[4] + s.pred_var_alpha * (p * p - st.drift[4])
         ph, alarm = drift.page_hinkley(st.drift[:4], drift.signal(p, y, var),
                                        delta=s.drift_delta, threshold=s.drift_threshold,
@@ -58,8 +63,8 @@ class Adaptation:
         # `scoreboard_size` matured samples.
         age = tf.where(alarm, 0.0, tf.where(st.alarm_age >= 0.0, st.alarm_age + 1.0, -1.0))
         age = tf.where(age > float(st.scoreboard_size), -1.0, age)
-        if s.drift_response:
-            age = tf.cond(age >= 0.0,
+        if s.drift_response:  # the challenger of a response on trial is not forgotten again
+            age = tf.cond((age >= 0.0) & tf.logical_not(self.challenge.active()),
                           lambda: tf.cond(self._losing(), self._respond, lambda: age),
                           lambda: age)
         st.alarm_age.assign(age)
@@ -67,6 +72,7 @@ class Adaptation:
 
     def _respond(self):
         s, st, m = self.s, self.state, self.m
+        self.challenge.begin()  # the model as it is now keeps competing
         for var in (m.stats_a, m.stats_b, m.stats_n, m.recent_a, m.recent_b, m.recent_n):
             var.assign(var * s.forget)
         st.boost.assign(1.0)

@@ -39,6 +39,7 @@ class FitReport:
     skips: SkipCounts = SkipCounts()  # `skipped` by reason
     consolidated: int = 0  # samples the wide head's statistics took at full weight
     last_learned_ts: int = NEVER
+    challenge: str | None = None  # how it settled a drift response's challenge, if one was on
 
     def describe(self, pair: str) -> str:
         """The training's log line (README, "Log lines")."""
@@ -46,10 +47,16 @@ class FitReport:
         what = "update" if self.mode == "incremental" else "training"
         stepped = max(self.consolidated - self.samples, 0)
         per_candle = f", {stepped} learned per candle since the last training" if stepped else ""
+        settled = {"kept": "; drift response kept (it predicted better than the model before "
+                           "it)",
+                   "restored": "; drift response undone (the model before it predicted "
+                               "better)",
+                   "on trial": "; drift response still on trial (no clear winner yet)"
+                   }.get(self.challenge or "", "")
         return (f"{self.mode} {what} of {pair}: {self.samples} new samples{per_candle}, "
                 f"{self.replayed} replayed, {self.skipped} skipped{why}, {self.seconds:.2f} s, "
                 f"training counter {self.training_counter}, last learned candle "
-                f"{iso_utc(self.last_learned_ts)}")
+                f"{iso_utc(self.last_learned_ts)}{settled}")
 
 
 class PairFitter:
@@ -101,7 +108,8 @@ class PairFitter:
         if not self.wide.ready and len(lin) >= MIN_FIT_SAMPLES:
             self.wide.first_fit(s, lin, self.others(int(s.ts[-1])))
         elif len(lin) and self.wide.ready:
-            self.wide.consolidate(s, lin, self.others)
+            self.wide.consolidate(s, lin, self.others,
+                                  with_shadow=float(st.challenge_on.numpy()) > 0.5)
         new = np.flatnonzero(s.target_ok & (s.ts > self._last_learned_ts))
         if len(new) == 0:
             return 0, 0, len(lin)

@@ -15,6 +15,9 @@ damaged checkpoint) is refused and the store skips that version, as before.
   buffer and novelty statistics. Dropped: `wide_out` (the wide head is re-learned from the
   next training's window), the discovery optimizer's moments (their size changed), and the
   pending ring (its samples are learned by the next training instead: nothing is lost).
+* `wide-deep-2` (the layout before a drift response became a challenge, learning/challenge.py):
+  everything is kept; the challenge's variables start as "no challenge on", and the learner
+  state's `last_alarm_ts` (written by no code) is dropped.
 """
 
 from __future__ import annotations
@@ -29,12 +32,24 @@ from self_learning.store.snapshot import module_variables
 from self_learning.store.templates import OBJECT_GRAPH_KEY, VALUE_SUFFIX
 
 LAYOUT_BEFORE_WIDE_STATS = "wide-deep-1"
-DROPPED = {  # per network: object paths an upgrade from wide-deep-1 may leave unread
-    "feature_discovery": ("model/_operations/5/_kernel", "model/_operations/5/bias",
-                          "optimizer/m", "optimizer/v"),
-    "learner_state": ("pending_pred",),
+LAYOUT_BEFORE_CHALLENGE = "wide-deep-2"
+DROPPED = {  # per layout and network: object paths an upgrade may leave unread
+    LAYOUT_BEFORE_WIDE_STATS: {
+        "feature_discovery": ("model/_operations/5/_kernel", "model/_operations/5/bias",
+                              "optimizer/m", "optimizer/v"),
+        "learner_state": ("pending_pred", "last_alarm_ts")},
+    LAYOUT_BEFORE_CHALLENGE: {"learner_state": ("last_alarm_ts",)},
 }
-RESET_ON_UPGRADE = {"learner_state": ("pending_ok",)}  # values not to trust after one
+ADDED = {  # per layout and network: variables that layout lacks (they keep their start values)
+    LAYOUT_BEFORE_CHALLENGE: {
+        "feature_discovery": ("shadow_wide_beta", "shadow_stats_a", "shadow_stats_b",
+                              "shadow_stats_n", "shadow_recent_a", "shadow_recent_b",
+                              "shadow_recent_n", "serve_shadow"),
+        "learner_state": ("challenge_on", "challenge_record", "challenge_power",
+                          "challenge_samples", "shadow_trust", "shadow_boost",
+                          "responses_undone", "pending_rival")},
+}
+RESET_ON_UPGRADE = {"learner_state": ("pending_ok",)}  # values not to trust after wide-deep-1
 
 
 def upgrade(name: str, module: tf.Module, prefix: str, doc: Mapping[str, Any]) -> bool:
@@ -59,12 +74,14 @@ def upgrade(name: str, module: tf.Module, prefix: str, doc: Mapping[str, Any]) -
                 plan[path] = value
                 used.update(pieces)
     unread = saved - used - {OBJECT_GRAPH_KEY}
-    old_layout = doc.get("layout", LAYOUT_BEFORE_WIDE_STATS) == LAYOUT_BEFORE_WIDE_STATS
-    allowed = set(DROPPED.get(name, ())) if old_layout else set()
-    if not plan or unread - allowed:
+    layout = doc.get("layout", LAYOUT_BEFORE_WIDE_STATS)
+    old_layout = layout == LAYOUT_BEFORE_WIDE_STATS
+    if not plan or unread - set(DROPPED.get(layout, {}).get(name, ())):
         return False
-    fresh_ok = old_layout or set(plan) == set(variables)  # split slots: everything read
-    if not fresh_ok:
+    # wide-deep-1 may lack anything (the wide head is re-learned); later layouts only what
+    # the code added since (split slots: everything read).
+    missing = set(variables) - set(plan)
+    if not old_layout and missing - set(ADDED.get(layout, {}).get(name, ())):
         return False
     for path, value in plan.items():
         variables[path].assign(np.asarray(value, variables[path].dtype.as_numpy_dtype))
@@ -72,6 +89,12 @@ def upgrade(name: str, module: tf.Module, prefix: str, doc: Mapping[str, Any]) -
         for path in RESET_ON_UPGRADE.get(name, ()):
             variables[path].assign(tf.zeros_like(variables[path]))
     return True
+
+
+def relearns_wide_head(metadata: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether a restore read a layout whose wide head is re-learned (wide-deep-1)."""
+    return any(doc.get("layout", LAYOUT_BEFORE_WIDE_STATS) == LAYOUT_BEFORE_WIDE_STATS
+               for doc in metadata.values())
 
 
 def _pieces(saved: set[str], path: str) -> list[str]:

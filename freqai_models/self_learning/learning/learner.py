@@ -155,16 +155,20 @@ class PairLearner:
             started = time.monotonic()
             s, start = self._samples(candles)
             skips = skip_counts(candles, s, start, self.config.window_candles)
+            challenge = self.programs.p.challenge
             if not self.trained:
+                challenge.clear()
                 learned, replayed, mode = self.fitter.full(s, self._rng()), 0, "full"
-                consolidated = learned
+                consolidated, settled = learned, None
             else:
+                settled = challenge.settle()  # before the statistics move on
                 learned, replayed, consolidated = self.fitter.incremental(s, self._rng())
                 mode = "incremental"
             self.state.training_counter.assign_add(1)
             self._publish()
             return FitReport(mode, learned, replayed, skips.total, time.monotonic() - started,
-                             self.training_counter, skips, consolidated, self.last_learned_ts)
+                             self.training_counter, skips, consolidated, self.last_learned_ts,
+                             settled)
 
     def _rng(self) -> np.random.Generator:
         # Derived from seed and counter: a restored learner shuffles exactly like the original.

@@ -13,18 +13,16 @@
 * `predict_rows`: the serving forward pass, the same the step and the SavedModels use.
 
 For candle i the step first learns the sample parked H candles earlier (its label has just
-matured) if it is usable and newer than the last sample learned: a per-candle update of the
-wide head's recent statistics (weight `wide_online_weight`, 0 by default: on ordinary days
-the wide head takes its own samples at the next training and per candle only follows the
-other pairs' statistics; raised to a full sample's weight after a drift response), one
+matured) if it is usable and newer than the last sample learned: the wide head's recent
+statistics (weight `wide_online_weight`, 0 by default: between trainings the wide head only
+follows the other pairs' statistics; a full sample's weight after a drift response), one
 guarded update of the networks (learning rate scaled by `online_weight`, raised the same
-way), the scoreboard and the drift detector; then it re-solves the wide head and predicts
-candle i.
+way), the scoreboard, a drift response's challenge (learning/challenge.py) and the drift
+detector; then it re-solves the wide head and predicts candle i.
 
-XLA notes kept from the measured history of this loop: ring slots are read with `tf.gather`
-(a strided slice needs a compile-time index under XLA), and flags riding in the int64 input
-are compared one by one (`stamps[2] > 0`; a bool vector sliced out of it once compiled to a
-loop that never learned).
+XLA notes from this loop's history: ring slots are read with `tf.gather` (a strided slice
+needs a compile-time index), and flags in the int64 input are compared one by one
+(`stamps[2] > 0`; a bool vector sliced out of it once compiled to a loop that never learned).
 """
 
 from __future__ import annotations
@@ -34,6 +32,7 @@ import tensorflow as tf
 
 from self_learning.learning import linear
 from self_learning.learning.adaptation import Adaptation
+from self_learning.learning.challenge import Challenge
 from self_learning.learning.quality import quality_weight, signal_quality
 from self_learning.learning.settings import LearningSettings
 from self_learning.networks.base import all_finite
@@ -53,7 +52,9 @@ class Programs:
         self.ae, self.disc, self.liq = nets.autoencoder, nets.discovery, nets.liquidity
         self.d, self.f = self.ae.input_dim, self.disc.n_features
         self._latent_on = 1.0 if settings.use_latent else 0.0
-        self.adapt = Adaptation(self.disc.module, state, settings)
+        self.challenge = Challenge(self.disc.module, state, settings.drift_challenge,
+                                   settings.challenge_expiry)
+        self.adapt = Adaptation(self.disc.module, state, settings, self.challenge)
 
     # -- forward ------------------------------------------------------------------------------
 
@@ -62,14 +63,17 @@ class Programs:
         return latent, errors
 
     def outputs(self, windows, features):
-        """(n, 4) [s_close, liq_up, liq_down, novelty] and (n,) log reconstruction errors."""
+        """(n, 4) [s_close, liq_up, liq_down, novelty], (n,) log reconstruction errors, (n, 2)
+        the challenger's and incumbent's s_close in target-spread units (learning/challenge.py)."""
         latent, errors = self.latent(windows)
         lat = latent * self._latent_on
         log_error = tf.math.log(errors + 1e-8)
         novelty = (log_error - self.state.novelty_mean) / tf.sqrt(self.state.novelty_var + 1e-8)
         liq = self.liq.predict(features, lat)
-        s_close = self.disc.predict(features, lat)
-        return tf.stack([s_close, liq[:, 0], liq[:, 1], novelty], axis=1), log_error
+        served, own, shadow = self.disc.experts(features, lat)
+        s_close = served * self.disc.module.output_scale[0]
+        out = tf.stack([s_close, liq[:, 0], liq[:, 1], novelty], axis=1)
+        return out, log_error, tf.stack([own, shadow], axis=1)
 
     def predict_rows(self, windows, features):
         return self.outputs(windows, features)[0]
@@ -208,7 +212,9 @@ class Programs:
 
             def commit():
                 self.learn_recent(feats, target[0], pending_ts, wide_step * disc_w)
-                alarm = self.adapt.matured(pred, target)
+                self.challenge.score(pos, self.disc.scaled_target(target[0]))
+                own = tf.gather(st.pending_rival, pos)[0]
+                alarm = self.adapt.matured(pred, target, own)
                 st.push_replay(windows[:1], features[:1], target[None])
                 st.training_counter.assign_add(1)
                 st.last_learned_ts.assign(pending_ts)
@@ -228,13 +234,14 @@ class Programs:
         return tf.cond(usable, learn, skip)
 
     def _predict_one(self, window, feats):
-        """Predict one candle, then fold its reconstruction error into the novelty stats."""
+        """Predict one candle, then fold its reconstruction error into the novelty stats;
+        returns [s_close, liq_up, liq_down, novelty, challenger's, incumbent's s_close]."""
         st, a = self.state, self.s.novelty_alpha
-        out, log_error = self.outputs(window[None], feats[None])
+        out, log_error, experts = self.outputs(window[None], feats[None])
         delta = log_error[0] - st.novelty_mean
         st.novelty_mean.assign_add(a * delta)
         st.novelty_var.assign((1.0 - a) * (st.novelty_var + a * delta**2))
-        return out[0]
+        return tf.concat([out[0], experts[0]], 0)
 
     def _step(self, window, feats, ok, ts, target, target_ok, target_ts, reset, others):
         st = self.state
@@ -248,7 +255,9 @@ class Programs:
         tf.cond(reset, clear, lambda: tf.constant(0))
         alarm, learned, losses = self._learn_matured(pos, target, target_ok, target_ts)
         self._follow(ts, others)
-        out = tf.cond(ok, lambda: self._predict_one(window, feats), lambda: tf.zeros([4]))
+        both = tf.cond(ok, lambda: self._predict_one(window, feats), lambda: tf.zeros([6]))
+        out = both[:4]
+        self.challenge.remember(pos, both[4], both[5])
         st.skipped_samples.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
         at = tf.reshape(pos, [1, 1])
         st.pending_windows.scatter_nd_update(at, window[None])

@@ -3,7 +3,8 @@
 Counters; the last candle learned (by the networks; by the wide head's consolidated
 statistics) and seen; novelty statistics; the replay buffer; the ring of pending samples whose
 label has not matured yet; the scoreboard ring of matured predictions and what happened; the
-drift detector and the adaptive step it drives; the random generator. Because it is a
+drift detector, the adaptive step it drives and the challenge a response starts; the random
+generator. Because it is a
 tf.Module, a store checkpoint captures all of it, so a restart resumes bit for bit.
 """
 
@@ -52,9 +53,20 @@ class LearnerState(tf.Module):
         self.drift_alarms = i64(0, "drift_alarms")
         self.drift_responses = i64(0, "drift_responses")
         self.alarm_age = f32(-1.0, "alarm_age")  # matured samples since an alarm not acted on
-        self.last_alarm_ts = i64(NEVER, "last_alarm_ts")
         self.boost = f32(0.0, "boost")            # 1 right after an alarm, decays to 0
         self.pool_trust = f32(1.0, "pool_trust")  # weight of other pairs' statistics
+        # The challenge a drift response starts (learning/challenge.py): whether one is on,
+        # the incumbent's Huber loss minus the challenger's over the samples matured since,
+        # the incumbent's pool trust and boost, responses a training undid, and per pending
+        # sample [challenger's, incumbent's prediction (target-spread units), in challenge].
+        self.challenge_on = f32(0.0, "challenge_on")
+        self.challenge_record = f32(0.0, "challenge_record")
+        self.challenge_power = f32(0.0, "challenge_power")  # sum of the record's squares
+        self.challenge_samples = f32(0.0, "challenge_samples")  # samples in the record
+        self.shadow_trust = f32(1.0, "shadow_trust")
+        self.shadow_boost = f32(0.0, "shadow_boost")
+        self.responses_undone = i64(0, "responses_undone")
+        self.pending_rival = zeros([horizon, 3], "pending_rival")
         self.rng = tf.random.Generator.from_seed(seed)
 
     def state_variables(self) -> list:
@@ -99,3 +111,4 @@ class LearnerState(tf.Module):
 
     def reset_pending(self) -> None:
         self.pending_ok.assign(tf.zeros_like(self.pending_ok))
+        self.pending_rival.assign(tf.zeros_like(self.pending_rival))

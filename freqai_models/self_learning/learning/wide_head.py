@@ -69,10 +69,13 @@ class WideHead:
         self.state.drift.assign(np.concatenate([self.state.drift.numpy()[:4],
                                                 [float(np.mean(p * p))]]).astype(np.float32))
 
-    def consolidate(self, s: Samples, rows: np.ndarray, others: Others) -> None:
+    def consolidate(self, s: Samples, rows: np.ndarray, others: Others,
+                    with_shadow: bool = False) -> None:
         """Move the statistics to the newest learned sample: the consolidated ones
         discounted to it plus these rows at full weight; what per-candle steps learned of the
-        same rows is dropped (it was a small-weight preview of them)."""
+        same rows is dropped (it was a small-weight preview of them). `with_shadow`: the
+        incumbent a drift response's challenge keeps aside (learning/challenge.py) takes the
+        same rows, so either can win later."""
         m = self.m
         z, y = self.rows(s, rows)
         ts = s.ts[rows]
@@ -90,6 +93,17 @@ class WideHead:
         lam = wide.best_penalty(m.penalty_gain.numpy(), m.penalty_power.numpy(), PENALTIES,
                                 float(m.ridge_lambda.numpy()))
         m.ridge_lambda.assign(lam)
+        if with_shadow:
+            kept = wide.Moments(m.shadow_stats_a.numpy() * d, m.shadow_stats_b.numpy() * d,
+                                float(m.shadow_stats_n.numpy()) * d)
+            kept = kept + wide.own_moments(z, y, ts, anchor, self.spec,
+                                           m.shadow_wide_beta.numpy())
+            m.shadow_stats_a.assign(kept.a)
+            m.shadow_stats_b.assign(kept.b)
+            m.shadow_stats_n.assign(kept.n)
+            for var in (m.shadow_recent_a, m.shadow_recent_b, m.shadow_recent_n):
+                var.assign(tf.zeros_like(var))
+            m.shadow_wide_beta.assign(wide.solve(kept + pooled, lam))
         own = own + wide.own_moments(z, y, ts, anchor, self.spec, m.wide_beta.numpy())
         self._set(own, anchor, wide.solve(own + pooled, lam))
 

@@ -62,11 +62,24 @@ class WideDeepModule(TrainableModule):
         # sums of prediction x outcome and of prediction^2 over samples each was not fitted on.
         self.penalty_gain = var(np.zeros(len(PENALTIES)), "penalty_gain")
         self.penalty_power = var(np.zeros(len(PENALTIES)), "penalty_power")
+        # The wide head as it was before a drift response, while the response has to prove
+        # itself (learning/challenge.py), and whether it is the one served.
+        self.shadow_wide_beta = var(np.zeros(f), "shadow_wide_beta")
+        self.shadow_stats_a = var(np.zeros((f, f)), "shadow_stats_a")
+        self.shadow_stats_b = var(np.zeros(f), "shadow_stats_b")
+        self.shadow_stats_n = var(0.0, "shadow_stats_n")
+        self.shadow_recent_a = var(np.zeros((f, f)), "shadow_recent_a")
+        self.shadow_recent_b = var(np.zeros(f), "shadow_recent_b")
+        self.shadow_recent_n = var(0.0, "shadow_recent_n")
+        self.serve_shadow = var(0.0, "serve_shadow")
 
     def extra_variables(self) -> list:
         return [self.wide_beta, self.ridge_lambda, self.deep_blend, self.stats_a, self.stats_b,
                 self.stats_n, self.stats_ts, self.recent_a, self.recent_b, self.recent_n,
-                self.penalty_gain, self.penalty_power]
+                self.penalty_gain, self.penalty_power, self.shadow_wide_beta,
+                self.shadow_stats_a, self.shadow_stats_b, self.shadow_stats_n,
+                self.shadow_recent_a, self.shadow_recent_b, self.shadow_recent_n,
+                self.serve_shadow]
 
 
 class FeatureDiscoveryNetwork(FeatureLatentNetwork):
@@ -98,9 +111,25 @@ class FeatureDiscoveryNetwork(FeatureLatentNetwork):
         x = tf.concat([tf.cast(features, tf.float32), tf.cast(latent, tf.float32)], axis=-1)
         return self.module.model(self.module.standardise(x), training=training)[:, 0]
 
+    def served_beta(self):
+        """The wide coefficients predictions use: the incumbent's while a drift response has
+        not beaten it yet (learning/challenge.py), else the wide head's own."""
+        m = self.module
+        return tf.where(m.serve_shadow > 0.5, m.shadow_wide_beta, m.wide_beta)
+
+    def experts(self, features, latent):
+        """(served, challenger, incumbent) predictions in units of the target spread: the
+        wide head's own coefficients and the ones kept aside by a challenge."""
+        m = self.module
+        z = self.wide_inputs(features)
+        deep = m.deep_blend * self.deep(features, latent)
+        own = tf.linalg.matvec(z, m.wide_beta) + deep
+        shadow = tf.linalg.matvec(z, m.shadow_wide_beta) + deep
+        return tf.where(m.serve_shadow > 0.5, shadow, own), own, shadow
+
     def scaled(self, features, latent):
         """(prediction, wide part) in units of the target spread."""
-        wide = tf.linalg.matvec(self.wide_inputs(features), self.module.wide_beta)
+        wide = tf.linalg.matvec(self.wide_inputs(features), self.served_beta())
         return wide + self.module.deep_blend * self.deep(features, latent), wide
 
     def predict(self, features, latent):

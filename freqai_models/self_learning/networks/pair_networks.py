@@ -25,7 +25,7 @@ NETWORK_NAMES = {
     "learner_state": "LearnerState",
 }
 SEED_OFFSETS = {"autoencoder": 0, "feature_discovery": 1000, "liquidity": 2000}
-LAYOUT = "wide-deep-2"  # state layout of this code (checkpoints of other layouts are upgraded)
+LAYOUT = "wide-deep-3"  # state layout of this code (checkpoints of other layouts are upgraded)
 
 
 @dataclass(frozen=True)
