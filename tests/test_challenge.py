@@ -59,7 +59,7 @@ def test_a_response_keeps_the_model_before_it_and_serves_it_until_beaten(candles
         learner.predict(candles.rows(slice(START, START + 50))).s_close, before)
     # A matured sample the challenger predicted better turns the record: it is served.
     st.pending_rival.assign(tf.constant([[0.5, 3.0, 1.0]] + [[0.0, 0.0, 0.0]] * 5))
-    learner.programs.p.challenge.score(tf.constant(0), tf.constant(0.5))
+    learner.programs.p.challenge.score(st.pending_rival[0], tf.constant(0.5))
     assert float(st.challenge_record.numpy()) > 0 and float(m.serve_shadow.numpy()) == 0.0
     np.testing.assert_allclose(
         learner.predict(candles.rows(slice(START, START + 50))).s_close, -before, rtol=1e-5,
@@ -67,7 +67,7 @@ def test_a_response_keeps_the_model_before_it_and_serves_it_until_beaten(candles
     # A sample predicted before the challenge began (flag 0) does not count.
     record = float(st.challenge_record.numpy())
     st.pending_rival.assign(tf.constant([[3.0, 0.5, 0.0]] * 6))
-    learner.programs.p.challenge.score(tf.constant(0), tf.constant(0.5))
+    learner.programs.p.challenge.score(st.pending_rival[0], tf.constant(0.5))
     assert float(st.challenge_record.numpy()) == record
 
 
@@ -114,7 +114,7 @@ def test_without_drift_challenge_a_response_takes_over_at_once(candles):
 
 
 def test_a_store_from_before_challenges_loads_with_everything_it_learned(tmp_path):
-    candles = planted_candles(2000, seed=5)  # what tests/fixtures/make_store_a645a97.py ran
+    candles = planted_candles(2000, seed=5)  # what tests/fixtures/make_store.py ran
     root = tmp_path / "self_learning"
     shutil.copytree(FIXTURE, root)
     saved = tf.train.load_checkpoint(

@@ -4,7 +4,7 @@
   variable per weight) load every value into the flat slots and learn on exactly as a learner
   that never left memory;
 * a live store written by the previous release (tests/fixtures/store_d109fea, made by
-  tests/fixtures/make_store_d109fea.py on commit d109fea, before the wide head's statistics
+  `tests/fixtures/make_store.py d109fea` on commit d109fea, before the wide head's statistics
   existed) loads through the runtime: networks, counters, replay and novelty are kept, the
   wide head is re-learned at the next training, and nothing is predicted before it.
 """

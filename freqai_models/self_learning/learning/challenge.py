@@ -66,13 +66,13 @@ class Challenge:
 
         tf.cond(self.active(), lambda: tf.constant(0), keep_incumbent)
 
-    def score(self, pos, target_scaled):
-        """Score the matured sample in ring slot `pos` if it was predicted during the
-        challenge, and serve whichever of the two leads (traceable)."""
+    def score(self, rival, target_scaled):
+        """Score a matured sample (`rival`: its pending_rival row [challenger's, incumbent's
+        prediction, predicted during the challenge]) if it was predicted during the challenge,
+        and serve whichever of the two leads (traceable)."""
         if not self.enabled:
             return
         m, st = self.m, self.state
-        rival = tf.gather(st.pending_rival, pos)  # challenger, incumbent, in the challenge
         y = target_scaled[None, None]
         one = tf.ones([1])
         gain = (weighted_huber(y, rival[1][None, None], one)

@@ -212,9 +212,9 @@ class Programs:
 
             def commit():
                 self.learn_recent(feats, target[0], pending_ts, wide_step * disc_w)
-                self.challenge.score(pos, self.disc.scaled_target(target[0]))
-                own = tf.gather(st.pending_rival, pos)[0]
-                alarm = self.adapt.matured(pred, target, own)
+                rival = tf.gather(st.pending_rival, pos)  # challenger, incumbent, flag
+                self.challenge.score(rival, self.disc.scaled_target(target[0]))
+                alarm = self.adapt.matured(pred, target, rival[0])
                 st.push_replay(windows[:1], features[:1], target[None])
                 st.training_counter.assign_add(1)
                 st.last_learned_ts.assign(pending_ts)

@@ -81,8 +81,7 @@ class WideHead:
         ts = s.ts[rows]
         anchor, old_anchor, newest = int(ts[-1]), int(m.stats_ts.numpy()), int(s.ts[-1])
         d = 0.5 ** ((anchor - old_anchor) / self.spec.half_life_s)
-        own = wide.Moments(m.stats_a.numpy() * d, m.stats_b.numpy() * d,
-                           float(m.stats_n.numpy()) * d)
+        own = self._consolidated("", d)
         pooled = others(newest).discounted(newest, anchor, self.spec.half_life_s)
         # Each candidate penalty is scored on the new rows before they are learned (rows
         # whose label overlaps one already learned are left out: purged).
@@ -94,28 +93,35 @@ class WideHead:
                                 float(m.ridge_lambda.numpy()))
         m.ridge_lambda.assign(lam)
         if with_shadow:
-            kept = wide.Moments(m.shadow_stats_a.numpy() * d, m.shadow_stats_b.numpy() * d,
-                                float(m.shadow_stats_n.numpy()) * d)
-            kept = kept + wide.own_moments(z, y, ts, anchor, self.spec,
-                                           m.shadow_wide_beta.numpy())
-            m.shadow_stats_a.assign(kept.a)
-            m.shadow_stats_b.assign(kept.b)
-            m.shadow_stats_n.assign(kept.n)
-            for var in (m.shadow_recent_a, m.shadow_recent_b, m.shadow_recent_n):
-                var.assign(tf.zeros_like(var))
-            m.shadow_wide_beta.assign(wide.solve(kept + pooled, lam))
+            kept = self._consolidated("shadow_", d) + wide.own_moments(
+                z, y, ts, anchor, self.spec, m.shadow_wide_beta.numpy())
+            self._store("shadow_", kept, wide.solve(kept + pooled, lam))
         own = own + wide.own_moments(z, y, ts, anchor, self.spec, m.wide_beta.numpy())
         self._set(own, anchor, wide.solve(own + pooled, lam))
 
-    def _set(self, own: wide.Moments, anchor: int, beta: np.ndarray) -> None:
+    def _consolidated(self, prefix: str, d: float) -> wide.Moments:
+        """The consolidated statistics of the wide head ("") or of the incumbent a challenge
+        keeps aside ("shadow_"), times the discount `d`."""
         m = self.m
-        m.stats_a.assign(own.a)
-        m.stats_b.assign(own.b)
-        m.stats_n.assign(own.n)
-        m.stats_ts.assign(anchor)
-        for var in (m.recent_a, m.recent_b, m.recent_n):
+        return wide.Moments(getattr(m, prefix + "stats_a").numpy() * d,
+                            getattr(m, prefix + "stats_b").numpy() * d,
+                            float(getattr(m, prefix + "stats_n").numpy()) * d)
+
+    def _store(self, prefix: str, own: wide.Moments, beta: np.ndarray) -> None:
+        """Consolidated statistics and coefficients of the wide head or the incumbent; the
+        recent (per-candle) statistics start again from zero."""
+        m = self.m
+        getattr(m, prefix + "stats_a").assign(own.a)
+        getattr(m, prefix + "stats_b").assign(own.b)
+        getattr(m, prefix + "stats_n").assign(own.n)
+        for name in ("recent_a", "recent_b", "recent_n"):
+            var = getattr(m, prefix + name)
             var.assign(tf.zeros_like(var))
-        m.wide_beta.assign(beta)
+        getattr(m, prefix + "wide_beta").assign(beta)
+
+    def _set(self, own: wide.Moments, anchor: int, beta: np.ndarray) -> None:
+        self._store("", own, beta)
+        self.m.stats_ts.assign(anchor)
         self.state.linear_learned_ts.assign(anchor)
 
     def stats(self, newest_learned: int) -> LinearStats:

@@ -111,15 +111,11 @@ class FeatureDiscoveryNetwork(FeatureLatentNetwork):
         x = tf.concat([tf.cast(features, tf.float32), tf.cast(latent, tf.float32)], axis=-1)
         return self.module.model(self.module.standardise(x), training=training)[:, 0]
 
-    def served_beta(self):
-        """The wide coefficients predictions use: the incumbent's while a drift response has
-        not beaten it yet (learning/challenge.py), else the wide head's own."""
-        m = self.module
-        return tf.where(m.serve_shadow > 0.5, m.shadow_wide_beta, m.wide_beta)
-
     def experts(self, features, latent):
         """(served, challenger, incumbent) predictions in units of the target spread: the
-        wide head's own coefficients and the ones kept aside by a challenge."""
+        wide head's own coefficients and the ones a drift response's challenge keeps aside
+        (learning/challenge.py); served is the incumbent's while the response has not beaten
+        it yet."""
         m = self.module
         z = self.wide_inputs(features)
         deep = m.deep_blend * self.deep(features, latent)
@@ -127,14 +123,9 @@ class FeatureDiscoveryNetwork(FeatureLatentNetwork):
         shadow = tf.linalg.matvec(z, m.shadow_wide_beta) + deep
         return tf.where(m.serve_shadow > 0.5, shadow, own), own, shadow
 
-    def scaled(self, features, latent):
-        """(prediction, wide part) in units of the target spread."""
-        wide = tf.linalg.matvec(self.wide_inputs(features), self.served_beta())
-        return wide + self.module.deep_blend * self.deep(features, latent), wide
-
     def predict(self, features, latent):
-        """`&-s_close` in return units."""
-        return self.scaled(features, latent)[0] * self.module.output_scale[0]
+        """`&-s_close` in return units (the served prediction)."""
+        return self.experts(features, latent)[0] * self.module.output_scale[0]
 
     def scaled_target(self, s_close):
         return tf.cast(s_close, tf.float32) / self.module.output_scale[0]
