@@ -41,6 +41,7 @@ DONE_TRAINING = re.compile(r"Done training (\S+) \(([\d.]+) secs\)")
 TRAIN_FAILED = re.compile(r"Training \S+ raised exception .*")
 PRED_FILE = re.compile(r"cb_(\w+)_(\d+)_prediction\.feather$")
 LOG_TAIL = 60
+WALLET = {"BTC": 1, "ETH": 10}  # starting balance per stake currency; others 1000
 
 
 class BenchError(RuntimeError):
@@ -119,11 +120,14 @@ class Backtests:
     """Runs backtests of SelfLearningStrategy over `pairs` of `datadir` in `tmp`."""
 
     def __init__(self, tmp: Path, datadir: Path, pairs: list[str], timerange: str,
-                 common_freqai: dict, timeout: float, jobs: int = 1):
+                 common_freqai: dict, timeout: float, jobs: int = 1, stake: str = "BTC",
+                 timeframe: str = "5m"):
         self.tmp, self.datadir, self.pairs, self.timerange = tmp, datadir, pairs, timerange
         self.common_freqai, self.timeout, self.jobs = common_freqai, timeout, max(1, jobs)
+        self.stake, self.timeframe = stake, timeframe
 
     def run_all(self, specs: list[RunSpec]) -> dict[str, RunResult]:
+        self.tmp.mkdir(parents=True, exist_ok=True)
         with ReplayExchange(self.datadir, self.tmp / "replay.log") as port:
             overlay = self.tmp / "config.replay.json"
             overlay.write_text(OVERLAY.read_text().replace(REPLAY_ADDRESS, f"127.0.0.1:{port}"))
@@ -135,7 +139,8 @@ class Backtests:
         """One open trade per pair at most, the wallet split evenly between them."""
         identifier = f"quality-{spec.predictions_of or spec.name}"
         return {
-            "stake_currency": "BTC", "stake_amount": "unlimited", "dry_run_wallet": 1,
+            "stake_currency": self.stake, "stake_amount": "unlimited", "timeframe": self.timeframe,
+            "dry_run_wallet": WALLET.get(self.stake, 1000),
             "max_open_trades": len(self.pairs), "exchange": {"pair_whitelist": self.pairs},
             "freqai": _merge({**self.common_freqai, "identifier": identifier}, spec.freqai),
         }

@@ -1,5 +1,16 @@
-"""The pure scoring of benchmarks/quality.py: scored rows, per-model, ablation and flip
-figures, all through self_learning.evaluation (tested in tests/test_quality_benchmark.py)."""
+"""The pure scoring of benchmarks/quality.py: scored rows, the headline IC of each model with
+its interval, paired differences, ablation and flip figures, all through
+self_learning.evaluation (tested in tests/test_quality_benchmark.py and, for being unbiased on
+random walks, tests/test_evaluation.py).
+
+Headline (`mean.<model>.ic`, `_ci_low`, `_ci_high`, `_se`): per pair, the Spearman IC over all
+scored rows of the evaluated timerange, averaged over pairs, bias-corrected by a
+leave-one-day-out jackknife that also gives the 95 % interval. Paired differences
+(`mean.self_learning.vs_naive`, `.vs_lightgbm`, `ablation.<row>.diff`) are the same statistic
+of the difference on the rows both sides scored, jackknifed over the same days. The per-window
+(per-day) IC is kept only as a diagnostic: ranked inside one day it scores a market with no
+edge above 0.
+"""
 
 from __future__ import annotations
 
@@ -8,83 +19,102 @@ import pandas as pd
 
 from self_learning import evaluation as ev
 
+KEYS = ["pair", "date"]
+
 
 def scored_rows(preds: pd.DataFrame, truth: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Predictions with do_predict == 1 and a finite prediction and target, joined with the
-    target and the yardstick; window = the candle's day (FreqAI's 1-day backtest window)."""
+    target and the yardstick; `day` = the candle's UTC day (the jackknife's unit), `window` =
+    the same day (the per-window diagnostic)."""
     rows = pd.concat([g.merge(truth[pair], on="date", how="left")
                       for pair, g in preds.groupby("pair")], ignore_index=True)
     keep = (rows["do_predict"] == 1) & np.isfinite(rows["pred"]) & np.isfinite(rows["target"])
     rows = rows[keep].reset_index(drop=True)
-    rows["window"] = rows["date"].dt.floor("D")
+    rows["day"] = rows["date"].dt.floor("D")
+    rows["window"] = rows["day"]
     return rows
 
 
 def common_rows(first: pd.DataFrame, *others: pd.DataFrame) -> pd.DataFrame:
     """Rows of `first` whose (pair, date) every other frame scored too."""
-    keys = first[["pair", "date"]]
     mask = np.ones(len(first), dtype=bool)
     for other in others:
-        mask &= pd.MultiIndex.from_frame(keys).isin(
-            pd.MultiIndex.from_frame(other[["pair", "date"]]))
+        mask &= pd.MultiIndex.from_frame(first[KEYS]).isin(pd.MultiIndex.from_frame(other[KEYS]))
     return first[mask]
 
 
+def panel(rows: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The rows every model scored: pair, date, day, window, target, naive and one prediction
+    column per model (named after it)."""
+    names = list(rows)
+    base = rows[names[0]][[*KEYS, "day", "window", "target", "naive"]]
+    out = common_rows(base, *rows.values()).reset_index(drop=True)
+    for name in names:
+        out = out.merge(rows[name][[*KEYS, "pred"]].rename(columns={"pred": name}), on=KEYS)
+    return out
+
+
+def pooled_hit_rate(rows: pd.DataFrame, column: str) -> float:
+    values = [ev.hit_rate(g[column], g["target"]) for _, g in rows.groupby("pair")]
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+
+
+def headline(rows: pd.DataFrame, column: str, prefix: str) -> dict[str, float]:
+    """`prefix.ic` (+ _se, _ci_low, _ci_high), `.ic_plain`, `.hit_rate`, `.days`, `.rows`."""
+    estimate = ev.day_jackknife(rows, column)
+    return {**estimate.as_dict(f"{prefix}.ic"), f"{prefix}.ic_plain": estimate.plain,
+            f"{prefix}.hit_rate": pooled_hit_rate(rows, column),
+            f"{prefix}.days": float(estimate.days), f"{prefix}.rows": float(len(rows))}
+
+
 def score_models(rows: dict[str, pd.DataFrame], pairs: list[str]) -> dict[str, float]:
-    """`pair.model.metric`, `mean.model.metric` and `window.day.model.ic` of each model and
-    of the yardstick (on the rows all models scored); `mean.model.vs_naive` (+ `_se`): the
-    model's paired per-window IC difference to the yardstick."""
+    """Headline, per-pair and per-window figures of each model and of the yardstick (on the
+    rows every model scored), and the paired differences `mean.<model>.vs_naive` and
+    `mean.self_learning.vs_lightgbm` with their intervals."""
     out: dict[str, float] = {}
-    naive = common_rows(*rows.values())
-    columns = {**{m: (r, "pred") for m, r in rows.items()}, "naive": (naive, "naive")}
+    common = panel(rows)
+    columns = {**{m: (r, "pred") for m, r in rows.items()}, "naive": (common, "naive")}
     for model, (r, column) in columns.items():
-        for key, value in ev.summarize(r, column).items():
-            out[f"mean.{model}.{key}"] = value
+        out.update(headline(r, column, f"mean.{model}"))
         for pair in pairs:
-            summary = ev.summarize(r[r["pair"] == pair], column)
-            out.update({f"{pair}.{model}.{k}": summary[k] for k in ("ic", "hit_rate")})
+            own = r[r["pair"] == pair]
+            out[f"{pair}.{model}.ic"] = ev.spearman_ic(own[column], own["target"])
+            out[f"{pair}.{model}.hit_rate"] = ev.hit_rate(own[column], own["target"])
         for day, ic in ev.window_ics(r, column).items():
             out[f"window.{day:%Y-%m-%d}.{model}.ic"] = ic
-    for model, (r, column) in columns.items():  # the earlier definition: pooled per pair
-        out[f"mean.{model}.ic_pooled"] = float(np.nanmean(
-            [ev.spearman_ic(g[column], g["target"]) for _, g in r.groupby("pair")]))
-    naive_ics = ev.window_ics(naive, "naive")
-    for model, r in rows.items():  # paired per-window IC difference to the yardstick
-        out[f"mean.{model}.vs_naive"], out[f"mean.{model}.vs_naive_se"] = \
-            ev.paired_difference(ev.window_ics(r, "pred"), naive_ics)
+        out[f"mean.{model}.ic_per_window"] = ev.mean_and_se(ev.window_ics(r, column))[0]
+    for model, r in rows.items():
+        out.update(ev.paired_jackknife(common, model, "naive").as_dict(f"mean.{model}.vs_naive"))
         spread = r["target"].std()
         out[f"mean.{model}.std_ratio"] = r["pred"].std() / spread if spread else float("nan")
-        out[f"mean.{model}.ic_vs_naive"] = float(np.nanmean(
-            [ev.spearman_ic(g["pred"], g["naive"]) for _, g in r.groupby("pair")]))
+        out[f"mean.{model}.ic_vs_naive"] = ev.pooled_ic(common, model, "naive")
+    if {"self_learning", "lightgbm"} <= set(rows):
+        out.update(ev.paired_jackknife(common, "self_learning", "lightgbm").as_dict(
+            "mean.self_learning.vs_lightgbm"))
     return out
 
 
 def score_ablation(rows: dict[str, pd.DataFrame]) -> dict[str, float]:
-    """`ablation.name.{ic,ic_se,hit_rate,diff,diff_se}`; diff = paired per-window IC
-    difference to `full`."""
+    """`ablation.<row>.ic` (+ interval) on its own rows and `ablation.<row>.diff` (+ interval):
+    the row minus `full` on the rows both scored, jackknifed over days."""
     out: dict[str, float] = {}
-    base = ev.window_ics(rows["full"], "pred")
     for name, r in rows.items():
-        summary = ev.summarize(r, "pred")
-        diff, diff_se = ev.paired_difference(ev.window_ics(r, "pred"), base)
-        out.update({f"ablation.{name}.{k}": summary[k] for k in ("ic", "ic_se", "hit_rate")})
-        out.update({f"ablation.{name}.diff": diff, f"ablation.{name}.diff_se": diff_se})
+        out.update(headline(r, "pred", f"ablation.{name}"))
+        both = panel({name: r, "full": rows["full"]}) if name != "full" else None
+        if both is not None:
+            out.update(ev.paired_jackknife(both, name, "full").as_dict(f"ablation.{name}.diff"))
     return out
 
 
 def score_flip(rows: dict[str, pd.DataFrame], flip_at: pd.Timestamp) -> dict[str, float]:
-    """`flip.model.{ic_before,ic_before_se,ic_after,ic_after_se}` and per-day ICs."""
+    """`flip.<model>.ic_before` / `ic_after` (+ intervals) and per-day ICs of each model and
+    of the yardstick (on the rows every model scored)."""
     out: dict[str, float] = {}
-    naive = common_rows(*rows.values())
+    common = panel(rows)
     for model, (r, column) in {**{m: (r, "pred") for m, r in rows.items()},
-                               "naive": (naive, "naive")}.items():
-        ics = ev.window_ics(r, column)
-        for day, ic in ics.items():
+                               "naive": (common, "naive")}.items():
+        for day, ic in ev.window_ics(r, column).items():
             out[f"window.{day:%Y-%m-%d}.{model}.ic"] = ic
-        for part, sel in (("before", ics.index < flip_at), ("after", ics.index >= flip_at)):
-            out[f"flip.{model}.ic_{part}"], out[f"flip.{model}.ic_{part}_se"] = \
-                ev.mean_and_se(ics[sel])
+        for part, sel in (("before", r["date"] < flip_at), ("after", r["date"] >= flip_at)):
+            out.update(ev.day_jackknife(r[sel], column).as_dict(f"flip.{model}.ic_{part}"))
     return out
-
-
-# -- main -------------------------------------------------------------------------------------

@@ -6,66 +6,92 @@ import numpy as np
 import pandas as pd
 
 
-def fmt(value: float, width: int = 9, digits: int = 4) -> str:
-    return f"{value:>{width}.{digits}f}" if np.isfinite(value) else f"{'-':>{width}}"
+def fmt(value: float | None, width: int = 9, digits: int = 4, sign: bool = False) -> str:
+    if value is None or not np.isfinite(value):
+        return f"{'-':>{width}}"
+    return f"{value:>+{width}.{digits}f}" if sign else f"{value:>{width}.{digits}f}"
+
+
+def interval(out: dict, key: str, width: int = 20) -> str:
+    """`[low, high]` of `key`'s 95 % interval."""
+    low, high = out.get(f"{key}_ci_low", np.nan), out.get(f"{key}_ci_high", np.nan)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{'-':>{width}}"
+    return f"{f'[{low:+.4f}, {high:+.4f}]':>{width}}"
 
 
 def print_windows(out: dict[str, float], names: list[str]) -> None:
-    print(f"\nper-window IC (mean over pairs)\n{'window':<12}"
-          + "".join(f"{n:>19}" for n in names))
+    print(f"\nper-window IC, mean over pairs (a diagnostic: ranked inside one day it scores a "
+          f"market with no edge above 0)\n{'window':<12}" + "".join(f"{n:>15}" for n in names))
     for day in sorted({k.split(".")[1] for k in out if k.startswith("window.")}):
-        print(f"{day:<12}" + "".join(fmt(out.get(f"window.{day}.{n}.ic", np.nan), 19)
+        print(f"{day:<12}" + "".join(fmt(out.get(f"window.{day}.{n}.ic", np.nan), 15)
                                      for n in names))
 
 
 def print_tables(out: dict[str, float], pairs: list[str], models: list[str]) -> None:
     names = [*models, "naive"]
-    print(f"\n{'pair':<10}" + "".join(f"{n + ' IC':>19}{'hit':>7}" for n in names))
-    for scope in [*pairs, "mean"]:
-        print(f"{scope:<10}" + "".join(fmt(out[f"{scope}.{n}.ic"], 19)
-                                       + fmt(out[f"{scope}.{n}.hit_rate"], 7, 3) for n in names))
-    print(f"{'IC s.e.':<10}" + "".join(fmt(out[f"mean.{n}.ic_se"], 19) + " " * 7 for n in names))
     print_windows(out, names)
-    print("\ndiagnostics: std_ratio = std(pred) / std(target); ic_vs_naive = IC(pred, naive)")
+    print(f"\nper-pair IC over the whole timerange (hit-rate)\n{'pair':<11}"
+          + "".join(f"{n:>15}{'hit':>7}" for n in names))
+    for pair in pairs:
+        print(f"{pair:<11}" + "".join(fmt(out[f"{pair}.{n}.ic"], 15)
+                                      + fmt(out[f"{pair}.{n}.hit_rate"], 7, 3) for n in names))
+    print("\nheadline: per-pair IC over the whole timerange, mean over pairs, jackknife over "
+          "days (bias-corrected, 95 % interval)")
+    print(f"{'model':<15}{'IC':>9}{'95 % interval':>22}{'days':>6}{'rows':>8}"
+          f"{'per-window':>12}{'std_ratio':>11}")
+    for n in names:
+        print(f"{n:<15}{fmt(out[f'mean.{n}.ic'], sign=True)}{interval(out, f'mean.{n}.ic', 22)}"
+              f"{out[f'mean.{n}.days']:>6.0f}{out[f'mean.{n}.rows']:>8.0f}"
+              f"{fmt(out[f'mean.{n}.ic_per_window'], 12)}"
+              f"{fmt(out.get(f'mean.{n}.std_ratio', np.nan), 11)}")
+    print("\npaired differences (same rows, same deleted days)")
     for m in models:
-        print(f"{m:<16}" + "".join(f"{s} {out[f'mean.{m}.{s}']:.4f}   " for s in
-                                   ("std_ratio", "ic_vs_naive", "train_s"))
-              + f"IC - naive IC {out[f'mean.{m}.vs_naive']:+.4f} +- "
-              f"{out[f'mean.{m}.vs_naive_se']:.4f}")
+        for other in ("naive", "lightgbm"):
+            key = f"mean.{m}.vs_{other}"
+            if key in out:
+                print(f"{m + ' - ' + other:<28}{fmt(out[key], sign=True)}{interval(out, key)}")
     if "mean.self_learning.seed_agreement" in out:
         print(f"seed agreement (rank correlation of two seeds' &-s_close): "
               f"{out['mean.self_learning.seed_agreement']:.4f}")
-    trades = sorted({k.split(".")[1] for k in out if k.startswith("trades.")})
-    if trades:
-        print(f"\ntrades (freqtrade, default strategy parameters)\n{'model':<20}{'trades':>8}"
-              f"{'profit %':>10}{'max dd %':>10}")
-    for m in trades:
-        print(f"{m:<20}{out[f'trades.{m}.trades']:>8.0f}"
-              + fmt(out[f"trades.{m}.profit_pct"], 10, 2)
-              + fmt(out[f"trades.{m}.max_drawdown_pct"], 10, 2))
+    print_trades(out)
+
+
+def print_trades(out: dict[str, float]) -> None:
+    names = sorted({k.split(".")[1] for k in out if k.startswith("trades.")})
+    if not names:
+        return
+    print(f"\ntrades (freqtrade, default strategy parameters, after fees; entries: mean "
+          f"prediction and realized &-s_close at the signal candle, %)\n{'model':<15}"
+          f"{'trades':>8}{'profit %':>10}{'max dd %':>10}{'mean %':>9}{'entry pred':>12}"
+          f"{'realized':>10}{'fee':>7}")
+    for m in names:
+        g = lambda k, w, d=2, n=m: fmt(out.get(f"trades.{n}.{k}", np.nan), w, d)  # noqa: E731
+        print(f"{m:<15}{g('trades', 8, 0)}{g('profit_pct', 10)}{g('max_drawdown_pct', 10)}"
+              f"{g('profit_mean_pct', 9, 3)}{g('entry_pred_pct', 12, 3)}"
+              f"{g('entry_realized_pct', 10, 3)}{g('fee_round_trip_pct', 7, 2)}")
 
 
 def print_ablation(out: dict[str, float], names: list[str]) -> None:
-    print("\nablation (IC = mean of per-window ICs +- s.e.; diff = paired per-window "
-          "difference to full)")
-    print(f"{'row':<28}{'IC':>8}{'s.e.':>8}{'hit':>7}{'diff':>9}{'s.e.':>8}{'trades':>8}"
-          f"{'profit %':>10}")
+    print("\nablation (IC: headline of the row; diff: row - full on the rows both scored, "
+          "95 % interval)")
+    print(f"{'row':<22}{'IC':>9}{'diff':>9}{'95 % interval':>22}{'trades':>8}{'profit %':>10}")
     for name in names:
         if f"ablation.{name}.ic" not in out:
             continue
-        label = "full (= linear_only)" if name == "full" else name
-        g = lambda k, w=8, d=4, n=name: fmt(out.get(f"ablation.{n}.{k}", np.nan), w, d)  # noqa: E731
-        print(f"{label:<28}{g('ic')}{g('ic_se')}{g('hit_rate', 7, 3)}{g('diff', 9)}"
-              f"{g('diff_se')}{g('trades', 8, 0)}{g('profit_pct', 10, 2)}")
+        g = lambda k, w=9, d=4, n=name: fmt(out.get(f"ablation.{n}.{k}", np.nan), w, d)  # noqa: E731
+        print(f"{name:<22}{g('ic')}{g('diff')}{interval(out, f'ablation.{name}.diff', 22)}"
+              f"{g('trades', 8, 0)}{g('profit_pct', 10, 2)}")
 
 
 def print_flip(out: dict[str, float], models: list[str], flip_at: pd.Timestamp) -> None:
     print_windows(out, [*models, "naive"])
-    print(f"\nflip at {flip_at:%Y-%m-%d %H:%M}: mean IC over the days before / after "
-          f"(+- s.e. over days)\n{'model':<14}{'before':>9}{'s.e.':>8}{'after':>9}{'s.e.':>8}")
+    print(f"\nflip at {flip_at:%Y-%m-%d %H:%M}: headline IC of the days before / after "
+          f"(95 % interval)\n{'model':<14}{'before':>9}{'interval':>22}{'after':>9}"
+          f"{'interval':>22}")
     for m in [*models, "naive"]:
-        print(f"{m:<14}" + "".join(fmt(out[f"flip.{m}.{k}"], w) for k, w in
-                                   (("ic_before", 9), ("ic_before_se", 8), ("ic_after", 9),
-                                    ("ic_after_se", 8))))
-
-
+        print(f"{m:<14}{fmt(out[f'flip.{m}.ic_before'], sign=True)}"
+              f"{interval(out, f'flip.{m}.ic_before', 22)}"
+              f"{fmt(out[f'flip.{m}.ic_after'], sign=True)}"
+              f"{interval(out, f'flip.{m}.ic_after', 22)}")
+    print_trades(out)

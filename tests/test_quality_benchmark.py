@@ -30,6 +30,9 @@ def _load(name: str):
 quality = _load("quality")
 runs = sys.modules["backtest_runs"]  # the module quality.py imported (its BenchError)
 scoring = sys.modules["quality_scoring"]  # its pure scoring
+plan = sys.modules["quality_plan"]  # its runs and groups
+sets = sys.modules["quality_sets"]  # its data sets
+trades = _load("quality_trades")
 grid = _load("strategy_grid")
 
 DAY = pd.Timestamp("2018-01-17", tz="UTC")
@@ -47,7 +50,7 @@ def rows_of(ic_by_window: dict[int, float], pairs=("A/BTC", "B/BTC"), n=40, seed
             frames.append(pd.DataFrame({"pair": pair, "date": dates, "pred": pred,
                                         "target": target, "naive": -target}))
     rows = pd.concat(frames, ignore_index=True)
-    rows["window"] = rows["date"].dt.floor("D")
+    rows["day"] = rows["window"] = rows["date"].dt.floor("D")
     return rows
 
 
@@ -72,44 +75,59 @@ def test_common_rows_keep_pair_dates_every_frame_has():
         zip(second["pair"], second["date"], strict=True))
 
 
-def test_score_models_reports_means_errors_pairs_and_windows():
-    """mean.<model>.ic and ic_se are evaluation.summarize's; the yardstick is scored on the
-    rows every model scored; per-pair and per-window keys exist for each model."""
-    sl, lgbm = rows_of({0: 0.6, 1: 0.2}), rows_of({0: 0.1, 1: 0.1}, seed=1).iloc[:-10]
+
+
+def test_score_models_reports_headline_intervals_and_paired_differences():
+    """mean.<model>.ic is the jackknifed pooled IC with its interval; the yardstick is scored
+    on the rows every model scored; vs_naive and vs_lightgbm are paired jackknifes on those
+    rows; per-pair and per-window keys exist for each model."""
+    sl, lgbm = rows_of({0: 0.6, 1: 0.2, 2: 0.4}), rows_of({0: 0.1, 1: 0.1, 2: 0.0}, seed=1)
+    lgbm = lgbm.iloc[:-10]
     out = scoring.score_models({"self_learning": sl, "lightgbm": lgbm}, ["A/BTC", "B/BTC"])
-    want = ev.summarize(sl, "pred")
-    assert out["mean.self_learning.ic"] == pytest.approx(want["ic"])
-    assert out["mean.self_learning.ic_se"] == pytest.approx(want["ic_se"])
-    assert out["mean.naive.rows"] == len(scoring.common_rows(sl, lgbm))
+    want = ev.day_jackknife(sl, "pred")
+    assert out["mean.self_learning.ic"] == pytest.approx(want.value)
+    assert out["mean.self_learning.ic_ci_low"] == pytest.approx(want.low)
+    assert out["mean.self_learning.ic_ci_high"] == pytest.approx(want.high)
+    common = scoring.panel({"self_learning": sl, "lightgbm": lgbm})
+    assert out["mean.naive.rows"] == len(common) == len(scoring.common_rows(sl, lgbm))
     assert out["mean.naive.ic"] == pytest.approx(-1.0)
-    naive_ics = ev.window_ics(scoring.common_rows(sl, lgbm), "naive")
-    diff, se = ev.paired_difference(ev.window_ics(sl, "pred"), naive_ics)
-    assert (out["mean.self_learning.vs_naive"], out["mean.self_learning.vs_naive_se"]) == (
-        pytest.approx(diff), pytest.approx(se))
+    vs = ev.paired_jackknife(common, "self_learning", "lightgbm")
+    assert out["mean.self_learning.vs_lightgbm"] == pytest.approx(vs.value)
+    assert out["mean.self_learning.vs_lightgbm_ci_low"] == pytest.approx(vs.low)
+    assert out["mean.self_learning.vs_naive"] == pytest.approx(
+        ev.paired_jackknife(common, "self_learning", "naive").value)
+    assert out["mean.self_learning.vs_naive_ci_low"] > 1.0  # naive = -target here
     for key in ("A/BTC.lightgbm.ic", "B/BTC.naive.hit_rate", "window.2018-01-18.lightgbm.ic",
-                "mean.lightgbm.std_ratio", "mean.self_learning.ic_pooled"):
+                "mean.lightgbm.std_ratio", "mean.self_learning.ic_per_window",
+                "mean.lightgbm.vs_naive_ci_high"):
         assert np.isfinite(out[key]), key
 
 
 def test_score_ablation_pairs_each_row_with_full():
-    """diff = mean per-window IC difference to `full` (0 for full itself), with its error."""
-    full, other = rows_of({0: 0.5, 1: 0.3, 2: 0.4}), rows_of({0: 0.1, 1: 0.2, 2: 0.0}, seed=3)
+    """diff = the row's pooled IC minus full's on the rows both scored, jackknifed over the
+    same days (no diff for full itself)."""
+    full = rows_of({0: 0.5, 1: 0.3, 2: 0.4})
+    noise = np.random.default_rng(3).standard_normal(len(full))
+    other = full.assign(pred=0.1 * full["target"] + noise).iloc[5:]  # same targets, less IC
     out = scoring.score_ablation({"full": full, "no_latent": other})
-    diff, se = ev.paired_difference(ev.window_ics(other, "pred"), ev.window_ics(full, "pred"))
-    assert out["ablation.full.diff"] == 0.0
-    assert out["ablation.no_latent.diff"] == pytest.approx(diff)
-    assert out["ablation.no_latent.diff_se"] == pytest.approx(se)
-    assert out["ablation.no_latent.ic"] == pytest.approx(ev.summarize(other, "pred")["ic"])
+    both = scoring.panel({"no_latent": other, "full": full})
+    want = ev.paired_jackknife(both, "no_latent", "full")
+    assert "ablation.full.diff" not in out
+    assert out["ablation.no_latent.diff"] == pytest.approx(want.value)
+    assert out["ablation.no_latent.diff_ci_high"] == pytest.approx(want.high)
+    assert want.high < 0
+    assert out["ablation.no_latent.ic"] == pytest.approx(ev.day_jackknife(other, "pred").value)
 
 
 def test_score_flip_splits_days_at_the_flip():
-    """ic_before averages the days before the flip, ic_after the days from it on."""
-    rows = rows_of({0: 0.6, 1: 0.6, 2: -0.5, 3: -0.5}, n=200)
-    out = scoring.score_flip({"frozen": rows}, DAY + pd.Timedelta(days=2))
-    ics = ev.window_ics(rows, "pred")
-    assert out["flip.frozen.ic_before"] == pytest.approx(ics.iloc[:2].mean())
-    assert out["flip.frozen.ic_after"] == pytest.approx(ics.iloc[2:].mean())
+    """ic_before scores the days before the flip, ic_after the days from it on."""
+    rows = rows_of({0: 0.6, 1: 0.6, 2: 0.6, 3: -0.5, 4: -0.5, 5: -0.5}, n=200)
+    flip_at = DAY + pd.Timedelta(days=3)
+    out = scoring.score_flip({"frozen": rows}, flip_at)
+    assert out["flip.frozen.ic_before"] == pytest.approx(
+        ev.day_jackknife(rows[rows["date"] < flip_at], "pred").value)
     assert out["flip.frozen.ic_before"] > 0.4 > -0.4 > out["flip.frozen.ic_after"]
+    assert out["flip.frozen.ic_after_ci_high"] < 0
     assert out["flip.naive.ic_after"] == pytest.approx(-1.0)  # rows_of: naive = -target
 
 
@@ -117,27 +135,30 @@ def test_score_flip_splits_days_at_the_flip():
     ([], ["full", "lightgbm", "seed", "no_online", "per_pair", "no_latent", "no_replay",
           "quality_weighting", "deep_head", "no_drift_response", "no_challenge"]),
     (["--no-ablation", "--no-seed"], ["full", "lightgbm"]),
+    (["--ablation", "no_online", "--no-seed"], ["full", "lightgbm", "no_online"]),
     (["--no-ablation", "--no-lightgbm", "--no-seed"], ["full"]),
     (["--scenario", "flip"], ["full", "no_online", "frozen", "no_challenge"]),
 ])
 def test_run_specs_table(argv, names):
     """Which backtests a run makes; the skip options drop theirs."""
-    assert [s.name for s in quality.run_specs(quality.parse_args(argv))] == names
+    assert [s.name for s in plan.plan_runs(quality.parse_args(argv))] == names
 
 
 def test_run_specs_carry_the_ablation_and_user_overrides():
     """Each row's self_learning overrides sit on top of --self-learning-config; the seed run
     adds one to the seed; the frozen model is one window over the test days, never stepped."""
-    specs = {s.name: s for s in quality.run_specs(quality.parse_args(
+    specs = {s.name: s for s in plan.plan_runs(quality.parse_args(
         ["--self-learning-config", '{"epochs": 5, "seed": 7}']))}
     assert specs["full"].freqai == {"self_learning": {"epochs": 5, "seed": 7}}
     assert specs["deep_head"].freqai["self_learning"] == {"epochs": 5, "seed": 7,
                                                           "deep_head": True}
     assert specs["seed"].freqai["self_learning"]["seed"] == 8
     assert specs["lightgbm"].freqai_model == "LightGBMRegressorMultiTarget"
-    flip = {s.name: s for s in quality.run_specs(quality.parse_args(["--scenario", "flip"]))}
-    assert flip["frozen"].freqai == {"backtest_period_days": quality.FLIP_TEST_DAYS,
+    flip = {s.name: s for s in plan.plan_runs(quality.parse_args(["--scenario", "flip"]))}
+    assert flip["frozen"].freqai == {"backtest_period_days": plan.FLIP_TEST_DAYS,
                                      "self_learning": {"prequential_backtest": False}}
+    with pytest.raises(runs.BenchError, match="rows are"):
+        plan.plan_runs(quality.parse_args(["--ablation", "no_such_row"]))
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -145,6 +166,7 @@ def test_run_specs_carry_the_ablation_and_user_overrides():
     (["--self-learning-config", "{epochs"], "--self-learning-config is not JSON"),
     (["--self-learning-config", "[1]"], "must be a JSON object"),
     (["--pairs", "UNITTEST/BTC"], "1m candles only"),
+    (["--set", "usdt-15m"], "invalid choice"),
 ])
 def test_bad_arguments_exit_naming_the_option(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -153,40 +175,115 @@ def test_bad_arguments_exit_naming_the_option(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_check_coverage_names_the_earliest_possible_start():
+@pytest.mark.parametrize(("argv", "name", "stake", "timeframe", "windows"), [
+    ([], "usdt-5m", "USDT", "5m", ["jan", "feb", "mar", "apr"]),
+    (["--windows", "holdout"], "usdt-5m", "USDT", "5m", ["mar", "apr"]),
+    (["--set", "usdt-1h", "--windows", "dev"], "usdt-1h", "USDT", "1h", ["nov-dec", "jan-feb"]),
+    (["--set", "btc-2018"], "btc-2018", "BTC", "5m", ["jan-2018"]),
+    (["--datadir", "/x", "--pairs", "A/ETH", "--timeframe", "1h", "--timerange",
+      "20250101-20250201"], "custom", "ETH", "1h", ["custom"]),
+])
+def test_plan_of_sets_windows_and_explicit_options(argv, name, stake, timeframe, windows,
+                                                   tmp_path):
+    """The default set walks forward over the USDT 5m windows; stake and timeframe follow
+    the set or the options (the stake from the pairs' quote)."""
+    got = quality.make_plan(quality.parse_args(argv), tmp_path)
+    assert (got.name, got.stake, got.timeframe.name) == (name, stake, timeframe)
+    assert [w.name for w in got.windows] == windows
+
+
+def test_walk_forward_windows_are_dev_first_and_inside_the_shared_data():
+    """Every set's dev windows come before its holdout windows, which never overlap; each
+    window leaves room for the timeframe's training days and startup candles."""
+    for data in sets.SETS.values():
+        roles = [w.role for w in data.windows]
+        assert roles == sorted(roles), data.name  # "dev" < "holdout"
+        ranges = [w.timerange.split("-") for w in data.windows]
+        assert all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:], strict=False)), data.name
+    with pytest.raises(ValueError, match="has windows jan, feb, mar, apr"):
+        sets.SETS["usdt-5m"].selected(["may"])
+
+
+def test_check_coverage_names_the_earliest_possible_start(tmp_path):
     """Candles must reach back over the training days and the startup candles."""
     dates = pd.date_range("2018-01-10", "2018-01-31", freq="5min", tz="UTC")
-    truth = {"A/BTC": pd.DataFrame({"date": dates})}
-    quality.check_coverage("20180117-20180130", truth)
+    candles = pd.DataFrame({"date": dates})
+    of = lambda timerange: plan.Plan(  # noqa: E731
+        "t", tmp_path, ["A/BTC"], "BTC", sets.TIMEFRAMES["5m"],
+        [sets.Window("w", timerange, "holdout")], None)
+    of("20180117-20180130").check_coverage("A/BTC", candles)
     with pytest.raises(runs.BenchError, match="start it 20180116 or later"):
-        quality.check_coverage("20180115-20180130", truth)
+        of("20180115-20180130").check_coverage("A/BTC", candles)
     with pytest.raises(runs.BenchError, match="candles end"):
-        quality.check_coverage("20180117-20180202", truth)
+        of("20180117-20180202").check_coverage("A/BTC", candles)
 
 
-def test_load_truth_uses_the_one_target_formula(tmp_path):
+def test_truth_uses_the_one_target_formula(tmp_path):
     """target is evaluation.realized_targets' &-s_close, naive the yardstick."""
-    close = 1.0 + 0.01 * np.sin(np.arange(300) / 7.0)
-    dates = pd.date_range("2018-01-10", periods=300, freq="5min", tz="UTC")
+    close = 1.0 + 0.01 * np.sin(np.arange(3000) / 7.0)
+    dates = pd.date_range("2018-01-01", periods=3000, freq="5min", tz="UTC")
     candles = pd.DataFrame({"date": dates, "open": close, "high": close * 1.01,
                             "low": close * 0.99, "close": close, "volume": 1.0})
     candles.to_feather(tmp_path / "A_BTC-5m.feather")
-    truth = quality.load_truth(tmp_path, "A/BTC", 12)
+    window = sets.Window("w", "20180107-20180110", "holdout")
+    got = plan.Plan("t", tmp_path, ["A/BTC"], "BTC", sets.TIMEFRAMES["5m"], [window], None)
+    truth = got.truth(12)["A/BTC"]
     np.testing.assert_array_equal(truth["target"],
                                   ev.realized_targets(candles, 12)["&-s_close"])
     np.testing.assert_array_equal(truth["naive"], ev.naive_signal(close))
+    missing = plan.Plan("t", tmp_path, ["B/BTC"], "BTC", sets.TIMEFRAMES["5m"], [window], None)
     with pytest.raises(runs.BenchError, match="candle file missing"):
-        quality.load_truth(tmp_path, "B/BTC", 12)
+        missing.truth(12)
 
 
-def test_flip_data_puts_three_test_days_on_each_side_of_the_flip(tmp_path):
-    """Generated candles cover training, startup and test days; the timerange is the six
-    test days, the flip at the start of the fourth."""
-    datadir, timerange, flip_at = quality.flip_data(tmp_path, ["ETH/BTC"], seed=1)
-    assert timerange == "20250107-20250113"
-    assert flip_at == pd.Timestamp("2025-01-10", tz="UTC")
-    candles = pd.read_feather(datadir / "ETH_BTC-5m.feather")
-    quality.check_coverage(timerange, {"ETH/BTC": candles})
+@pytest.mark.parametrize(("scenario", "timerange", "flip"), [
+    ("flip", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
+    ("null", "20250103-20250113", None),
+])
+def test_scenario_data_covers_training_and_test_days(scenario, timerange, flip, tmp_path):
+    """Generated candles cover training, startup and test days; flip: six test days, the
+    flip at the start of the fourth; null: ten days of a random walk."""
+    datadir, window, flip_at = quality.scenario_data(tmp_path, ["ETH/USDT"], scenario, seed=1)
+    assert (window.timerange, flip_at) == (timerange, flip)
+    candles = pd.read_feather(datadir / "ETH_USDT-5m.feather")
+    plan.Plan("t", datadir, ["ETH/USDT"], "USDT", sets.TIMEFRAMES["5m"], [window],
+              flip_at).check_coverage("ETH/USDT", candles)
+
+
+def test_buy_and_hold_is_the_equal_weight_portfolio_after_fees():
+    """Two pairs, one doubling and one flat: +50 % before fees; the drawdown is the worst fall
+    of the portfolio's value from its peak."""
+    dates = pd.date_range("2025-01-01", periods=4, freq="1h", tz="UTC")
+    candles = {"A/USDT": pd.DataFrame({"date": dates, "open": [1.0, 1, 1, 1],
+                                       "close": [1.0, 3.0, 1.0, 2.0]}),
+               "B/USDT": pd.DataFrame({"date": dates, "open": 1.0, "close": 1.0})}
+    got = trades.buy_and_hold(candles, "20250101-20250102", fee=0.0)
+    assert got == pytest.approx({"profit_pct": 50.0, "max_drawdown_pct": 50.0})
+    assert trades.buy_and_hold(candles, "20250101-20250102", 0.002)["profit_pct"] == \
+        pytest.approx(100 * (1.5 * 0.999 * 0.999 - 1))
+
+
+def test_entry_quality_reads_the_signal_candle_before_each_entry():
+    """An entry at 10:05 was signalled by the 10:00 candle: its prediction and target."""
+    dates = pd.date_range("2025-01-01 10:00", periods=3, freq="5min", tz="UTC")
+    rows = pd.DataFrame({"pair": "A/USDT", "date": dates, "pred": [0.01, 0.02, 0.03],
+                         "target": [0.004, -0.002, 0.0]})
+    fills = pd.DataFrame({"pair": ["A/USDT", "A/USDT"], "open_date": dates[[1, 2]],
+                          "profit_ratio": 0.0, "fee_open": 0.001, "fee_close": 0.001})
+    got = trades.entry_quality(fills, rows, pd.Timedelta(minutes=5))
+    assert got == pytest.approx({"entries": 2, "entry_pred_pct": 1.5,
+                                 "entry_realized_pct": 0.1, "fee_round_trip_pct": 0.2})
+
+
+def test_combine_sums_windows_and_weights_entry_means():
+    parts = [{"trades": 2, "entries": 2, "profit_pct": 1.0, "max_drawdown_pct": 3.0,
+              "entry_realized_pct": 0.3, "profit_mean_pct": 0.5},
+             {"trades": 6, "entries": 6, "profit_pct": -2.0, "max_drawdown_pct": 1.0,
+              "entry_realized_pct": -0.1, "profit_mean_pct": -0.5}]
+    got = trades.combine(parts)
+    assert (got["trades"], got["profit_pct"], got["max_drawdown_pct"]) == (8, -1.0, 3.0)
+    assert got["entry_realized_pct"] == pytest.approx(0.0)
+    assert got["profit_mean_pct"] == pytest.approx(-0.25)
 
 
 def test_backtest_config_splits_the_wallet_and_reuses_identifiers(tmp_path):
@@ -249,3 +346,9 @@ def test_grid_combinations_table():
     assert combos == [{"buy": {"a": 1}, "sell": {"b": 3}}, {"buy": {"a": 1}, "sell": {"b": 4}},
                       {"buy": {"a": 2}, "sell": {"b": 3}}, {"buy": {"a": 2}, "sell": {"b": 4}}]
     assert grid.label(combos[1]) == "a=1 b=4"
+
+
+def test_figure_command_drops_only_the_options_that_change_no_figure():
+    argv = ["--scenario", "null", "--jobs", "2", "--keep-tmp", "--out", "x.json",
+            "--timeout=9", "--no-seed"]
+    assert quality.figure_command(argv) == "benchmarks/quality.py --scenario null --no-seed"

@@ -7,10 +7,18 @@ rows first (do_predict == 1, finite prediction and target); these functions scor
 are given.
 
 * IC: Spearman rank correlation of prediction and target (average ranks for ties).
-* Per-window IC: the IC of each pair within the window, averaged over the pairs (pairs are
-  not pooled: their targets differ in scale, and pooling would rank the pairs, not the
-  candles). The mean IC is the mean of the per-window ICs; its standard error is their
-  standard deviation / sqrt(windows), treating windows (days) as independent.
+* Headline IC (`day_jackknife` of `pooled_ic`): per pair, the IC over all its scored rows,
+  averaged over pairs, bias-corrected and given an interval by a leave-one-day-out jackknife.
+  A signal and an overlapping H-candle target share increments, so any correlation whose
+  centre is estimated from the same rows is biased upward by O(1/rows) on a market with no
+  edge (ranked inside one day: +0.06 to +0.5); pooling over the whole timerange shrinks the
+  bias and the jackknife removes its 1/rows term (tests/test_evaluation.py checks both on
+  random walks). Paired differences use the same deleted days for both sides.
+* Per-window IC (a biased diagnostic, see above): the IC of each pair within the window,
+  averaged over the pairs (pairs are not pooled: their targets differ in scale, and pooling
+  would rank the pairs, not the candles). The mean IC is the mean of the per-window ICs;
+  its standard error is their standard deviation / sqrt(windows), treating windows (days)
+  as independent.
 * Paired difference of two models: per-window IC of one minus the other's on the same
   windows, mean +- standard error.
 * Rank agreement of two prediction series (e.g. two seeds): Spearman correlation of the two
@@ -18,6 +26,8 @@ are given.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -133,3 +143,81 @@ def rank_agreement(first: pd.DataFrame, second: pd.DataFrame, column: str = "pre
     groups = both.groupby("pair") if "pair" in keys else [(None, both)]
     values = [spearman_ic(g[f"{column}_a"], g[f"{column}_b"]) for _, g in groups]
     return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+
+
+# -- the headline IC: pooled per pair, jackknifed over days ----------------------------------
+
+
+def pooled_ic(rows: pd.DataFrame, column: str, target: str = "target") -> float:
+    """Per pair, the IC of `column` over all of that pair's rows; averaged over the pairs that
+    have one (NaN if none)."""
+    if rows.empty:
+        return float("nan")
+    groups = rows.groupby("pair") if "pair" in rows.columns else [(None, rows)]
+    values = [spearman_ic(g[column].to_numpy(), g[target].to_numpy()) for _, g in groups]
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A statistic over days with its leave-one-day-out jackknife: `value` bias-corrected,
+    `se` its standard error, [`low`, `high`] the `level` interval (Student t, days - 1
+    degrees of freedom), `plain` the statistic on all rows, `days` the days it saw."""
+
+    value: float
+    se: float
+    low: float
+    high: float
+    plain: float
+    days: int
+
+    def as_dict(self, prefix: str) -> dict[str, float]:
+        """`prefix` -> value, `prefix_se`, `prefix_ci_low`, `prefix_ci_high`."""
+        return {prefix: self.value, f"{prefix}_se": self.se, f"{prefix}_ci_low": self.low,
+                f"{prefix}_ci_high": self.high}
+
+
+def jackknife(plain: float, deleted, level: float = 0.95) -> Estimate:
+    """Jackknife of a statistic from its value on all days (`plain`) and with each day left
+    out in turn (`deleted`, one value per day): bias-corrected value n*plain - (n-1)*mean,
+    standard error sqrt((n-1)/n * sum((deleted - mean)^2)). NaN with fewer than 3 days."""
+    from scipy.stats import t as student_t
+
+    deleted = np.asarray(deleted, dtype=float)
+    n = len(deleted)
+    if n < 3 or not np.isfinite(plain) or not np.isfinite(deleted).all():
+        nan = float("nan")
+        return Estimate(nan, nan, nan, nan, float(plain), n)
+    mean = deleted.mean()
+    value = n * plain - (n - 1) * mean
+    se = float(np.sqrt((n - 1) / n * np.sum((deleted - mean) ** 2)))
+    half = float(student_t.ppf(0.5 + level / 2, n - 1)) * se
+    return Estimate(float(value), se, float(value - half), float(value + half), float(plain), n)
+
+
+def days_left_out(rows: pd.DataFrame, columns: list[str], target: str = "target",
+                  day: str = "day") -> tuple[pd.Series, pd.DataFrame]:
+    """pooled_ic of each column on all rows (Series column -> IC) and with each day left out
+    (DataFrame day x column), the inputs of `jackknife` for one column or, by subtraction, for
+    a paired difference of two columns on the same rows."""
+    plain = pd.Series({c: pooled_ic(rows, c, target) for c in columns}, dtype=float)
+    days = sorted(rows[day].unique())
+    deleted = pd.DataFrame(
+        [[pooled_ic(rest, c, target) for c in columns]
+         for rest in (rows[rows[day] != d] for d in days)], index=days, columns=columns)
+    return plain, deleted
+
+
+def day_jackknife(rows: pd.DataFrame, column: str, target: str = "target",
+                  day: str = "day") -> Estimate:
+    """The headline IC of one prediction column: pooled_ic, jackknifed over days."""
+    plain, deleted = days_left_out(rows, [column], target, day)
+    return jackknife(plain[column], deleted[column])
+
+
+def paired_jackknife(rows: pd.DataFrame, first: str, second: str, target: str = "target",
+                     day: str = "day") -> Estimate:
+    """pooled_ic(first) - pooled_ic(second) on the same rows, jackknifed over days."""
+    plain, deleted = days_left_out(rows, [first, second], target, day)
+    return jackknife(plain[first] - plain[second], deleted[first] - deleted[second])

@@ -1,4 +1,7 @@
-"""Scenario `EdgeFlip`: a generated market whose predictable edge changes sign at a moment.
+"""Scenarios of the generated market: `EdgeFlip`, whose predictable edge changes sign at a
+moment, and `RandomWalk`, which has no edge at all (the quality benchmark's null control).
+
+EdgeFlip:
 
 The regimes keep their volatility but lose their drift and range pull; instead every minute's
 return is pulled towards an exponential moving average of the price (mean reversion: the
@@ -44,3 +47,17 @@ class EdgeFlip:
         """Per-minute coefficient on (log price - its average): -strength, then +strength."""
         after = minutes >= pd.Timestamp(self.flip_at)
         return np.where(after, self.strength, -self.strength)
+
+
+@dataclass(frozen=True)
+class RandomWalk:
+    """Scenario: no edge at any horizon. The regimes keep their volatility (GARCH clustering,
+    fat tails, seasonality) but lose their drift and range pull, and no edge replaces them: the
+    log price is a martingale, so no signal of past candles predicts a later return. The null
+    control of `benchmarks/quality.py --scenario null`."""
+
+    average_minutes: float = FLIP_AVERAGE_MINUTES
+
+    def edge(self, minutes: pd.DatetimeIndex) -> np.ndarray:
+        """Per-minute coefficient on (log price - its average): always 0."""
+        return np.zeros(len(minutes))

@@ -1,0 +1,185 @@
+"""What benchmarks/quality.py runs and how one group of windows (dev or holdout) is scored:
+the plan (data, pairs, stake, timeframe, windows), the runs of each window, the model specs,
+and `score_group` which joins predictions with the realized targets, scores them
+(quality_scoring.py), adds the trades (quality_trades.py) and prints the tables."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from backtest_runs import (
+    BenchError,
+    RunResult,
+    RunSpec,
+    load_predictions,
+    read_trades,
+    train_seconds,
+)
+from quality_scoring import score_ablation, score_flip, score_models, scored_rows
+from quality_sets import Timeframe, Window
+from quality_tables import print_ablation, print_flip, print_tables
+from quality_trades import buy_and_hold, combine, entry_quality, read_trade_list
+
+from self_learning import evaluation as ev
+from self_learning_offline.market import pair_filename
+
+SL, LGBM = "SelfLearningModel", "LightGBMRegressorMultiTarget"
+ABLATION = {  # row -> freqai.self_learning overrides on top of the defaults
+    "full": {}, "no_online": {"prequential_backtest": False},
+    "per_pair": {"shared_across_pairs": False}, "no_latent": {"use_latent": False},
+    "no_replay": {"replay_batch": 0}, "quality_weighting": {"quality_weighting": True},
+    "deep_head": {"deep_head": True}, "no_drift_response": {"drift_response": False},
+    "no_challenge": {"drift_challenge": False},
+}
+FLIP_TEST_DAYS = 6
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The data of one benchmark run and its windows (flip_at: the flip scenario's moment)."""
+
+    name: str
+    datadir: Path
+    pairs: list[str]
+    stake: str
+    timeframe: Timeframe
+    windows: list[Window]
+    flip_at: pd.Timestamp | None
+
+    def candles(self, pair: str) -> pd.DataFrame:
+        path = self.datadir / pair_filename(pair, self.timeframe.name)
+        if not path.is_file():
+            raise BenchError(f"candle file missing: {path} (see ../shared/data/README.md)")
+        frame = pd.read_feather(path)
+        frame["date"] = pd.to_datetime(frame["date"], utc=True).astype("datetime64[ns, UTC]")
+        return frame
+
+    def truth(self, horizon: int) -> dict[str, pd.DataFrame]:
+        """pair -> date, target (the realized &-s_close), naive, and the candles' open/close;
+        fails unless every window is covered (training days + startup candles before it)."""
+        out = {}
+        for pair in self.pairs:
+            candles = self.candles(pair)
+            self.check_coverage(pair, candles)
+            truth = ev.realized_targets(candles, horizon)[["date", "&-s_close"]]
+            out[pair] = truth.rename(columns={"&-s_close": "target"}).assign(
+                naive=ev.naive_signal(candles["close"].to_numpy()),
+                open=candles["open"].to_numpy(), close=candles["close"].to_numpy())
+        return out
+
+    def check_coverage(self, pair: str, candles: pd.DataFrame) -> None:
+        first, last = candles["date"].iloc[0], candles["date"].iloc[-1]
+        lead = self.timeframe.lead()
+        for window in self.windows:
+            start, _, stop = window.timerange.partition("-")
+            begin, end = pd.Timestamp(start, tz="UTC"), pd.Timestamp(stop, tz="UTC")
+            if first > begin - lead:
+                raise BenchError(
+                    f"{pair}: candles start {first}, but window {window.name} "
+                    f"({window.timerange}) needs them from {begin - lead} "
+                    f"({self.timeframe.train_days} training days + startup candles); start it "
+                    f"{(first + lead).ceil('D'):%Y%m%d} or later")
+            if last < end:
+                raise BenchError(f"{pair}: candles end {last}, before {end} ({window.name})")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One model's backtest of one window."""
+
+    window: Window
+    result: RunResult
+
+
+def plan_runs(args: argparse.Namespace) -> list[RunSpec]:
+    """The backtests of every window: full, LightGBM, a second seed and the ablation rows
+    (flip scenario: full, no_online, frozen, no_challenge)."""
+    sl = lambda name, extra=None, **freqai: RunSpec(  # noqa: E731
+        name, SL, {**freqai, "self_learning": {**args.sl, **(extra or {})}})
+    if args.scenario == "flip":
+        return [sl("full"), sl("no_online", ABLATION["no_online"]),
+                sl("frozen", {"prequential_backtest": False},
+                   backtest_period_days=FLIP_TEST_DAYS),
+                sl("no_challenge", ABLATION["no_challenge"])]
+    specs = [sl("full")]
+    if not args.no_lightgbm:
+        specs.append(RunSpec("lightgbm", LGBM, {"model_training_parameters":
+                                                {"n_jobs": 1, "verbosity": -1}}))
+    if not args.no_seed:
+        specs.append(sl("seed", {"seed": int(args.sl.get("seed", 42)) + 1}))
+    if not args.no_ablation:
+        rows = args.ablation or [n for n in ABLATION if n != "full"]
+        unknown = set(rows) - set(ABLATION)
+        if unknown:
+            raise BenchError(f"--ablation {sorted(unknown)}: rows are {sorted(ABLATION)}")
+        specs += [sl(name, ABLATION[name]) for name in rows if name != "full"]
+    return specs
+
+
+def group_rows(group: list[dict[str, Run]], plan: Plan, truth: dict[str, pd.DataFrame]
+               ) -> dict[str, pd.DataFrame]:
+    """run name -> its scored rows over all windows of the group."""
+    names = list(group[0])
+    return {n: pd.concat([scored_rows(load_predictions(runs[n].result.models_dir, plan.pairs),
+                                      truth) for runs in group], ignore_index=True)
+            for n in names}
+
+
+def trade_figures(group: list[dict[str, Run]], name: str, rows: pd.DataFrame,
+                  candle: pd.Timedelta) -> dict[str, float]:
+    parts = []
+    for runs in group:
+        folder = runs[name].result.results_dir
+        parts.append({**read_trades(folder),
+                      **entry_quality(read_trade_list(folder), rows, candle)})
+    return combine(parts)
+
+
+def hold_figures(group: list[dict[str, Run]], plan: Plan, truth: dict[str, pd.DataFrame],
+                 fee: float) -> dict[str, float]:
+    candles = {p: t[["date", "open", "close"]] for p, t in truth.items()}
+    windows = [next(iter(runs.values())).window for runs in group]
+    return combine([buy_and_hold(candles, w.timerange, fee) for w in windows])
+
+
+def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.DataFrame],
+                horizon: int) -> dict[str, float]:
+    """Scores, trades, buy-and-hold, seed agreement and ablation of a group of windows."""
+    rows = group_rows(group, plan, truth)
+    candle = plan.timeframe.candle
+    out: dict[str, float] = {}
+    if plan.flip_at is not None:
+        out.update(score_flip(rows, plan.flip_at))
+        for name in rows:
+            out.update({f"trades.{name}.{k}": v
+                        for k, v in trade_figures(group, name, rows[name], candle).items()})
+        print_flip(out, list(rows), plan.flip_at)
+        return out
+    models = {m: n for m, n in {"self_learning": "full", "lightgbm": "lightgbm"}.items()
+              if n in rows}
+    out.update(score_models({m: rows[n] for m, n in models.items()}, plan.pairs))
+    for model, name in models.items():
+        times = sum((sum(train_seconds(runs[name].result.log).values(), [])
+                     for runs in group), [])
+        out[f"mean.{model}.train_s"] = float(np.median(times)) if times else np.nan
+        out.update({f"trades.{model}.{k}": v
+                    for k, v in trade_figures(group, name, rows[name], candle).items()})
+    fee = out.get("trades.self_learning.fee_round_trip_pct", 0.2) / 100
+    out.update({f"trades.buy_and_hold.{k}": v
+                for k, v in hold_figures(group, plan, truth, fee).items()})
+    if "seed" in rows:
+        out["mean.self_learning.seed_agreement"] = ev.rank_agreement(rows["full"], rows["seed"])
+    ablation = {n: rows[n] for n in ABLATION if n in rows}
+    if len(ablation) > 1:
+        out.update(score_ablation(ablation))
+        for name in ablation:
+            out.update({f"ablation.{name}.{k}": v for k, v in
+                        trade_figures(group, name, rows[name], candle).items()
+                        if k in ("trades", "profit_pct")})
+        print_ablation(out, list(ABLATION))
+    print_tables(out, plan.pairs, list(models))
+    return out
