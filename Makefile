@@ -45,4 +45,5 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/online.py
 	$(PY) benchmarks/store.py
-	$(PY) benchmarks/quality.py
+	$(PY) benchmarks/quality.py --scenario null --no-seed --ablation no_online --jobs 2
+	$(PY) benchmarks/quality.py --windows holdout --no-seed --ablation no_online --jobs 2

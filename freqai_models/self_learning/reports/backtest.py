@@ -13,8 +13,11 @@ import numpy as np
 import pandas as pd
 
 from self_learning.evaluation import (
+    Estimate,
+    day_jackknife,
     hit_rate,
     naive_signal,
+    paired_jackknife,
     realized_targets,
     spearman_ic,
     window_ics,
@@ -86,6 +89,24 @@ def out_of_sample(rows: pd.DataFrame) -> dict[str, float]:
             "hit_rate": hit_rate(u["&-s_close"], u["target"]),
             "naive_ic": spearman_ic(u["naive"], u["target"]),
             "naive_hit_rate": hit_rate(u["naive"], u["target"]), "rows": float(len(u))}
+
+
+def _panel(rows: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """pair, day, model, naive, target of the rows both the model and the yardstick score."""
+    frames = [pd.DataFrame({"pair": pair, "day": pd.to_datetime(u["date"]).dt.floor("D"),
+                            "model": u["&-s_close"].to_numpy(), "naive": u["naive"].to_numpy(),
+                            "target": u["target"].to_numpy()})
+              for pair, u in ((p, _scored(r)) for p, r in rows.items())]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["pair", "day", "model", "naive", "target"])
+
+
+def headline(rows: dict[str, pd.DataFrame]) -> dict[str, Estimate]:
+    """The quality benchmark's headline IC (pooled per pair, jackknifed over days) of the
+    model, of the yardstick, and of the model minus the yardstick on the same rows."""
+    both = _panel(rows)
+    return {"model": day_jackknife(both, "model"), "naive": day_jackknife(both, "naive"),
+            "model_minus_naive": paired_jackknife(both, "model", "naive")}
 
 
 def per_window(rows: dict[str, pd.DataFrame]) -> pd.DataFrame:
