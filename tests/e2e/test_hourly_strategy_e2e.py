@@ -84,5 +84,3 @@ def test_hourly_trades_follow_the_rules_in_candles(ft_config, hourly_market, fre
     assert early_break_even.empty, \
         f"{len(early_break_even)} of {len(trades)} trades closed at break-even by ROI early:\n" \
         + early_break_even[["pair", "open_date", "trade_duration", "profit_ratio"]].to_string()
-    print(trades["exit_reason"].value_counts().to_dict(),
-          trades["trade_duration"].describe().to_dict())
