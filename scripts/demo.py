@@ -121,7 +121,7 @@ def run(config: dict, args: argparse.Namespace, files: DemoFiles) -> int:
                     code = freqtrade("plot-dataframe", configs, args)
     finally:
         for folder in watched:
-            files.record_changes(folder, before[folder])
+            files.record_new(folder, before[folder])
     return code
 
 

@@ -2,7 +2,8 @@
 
 The demo lists every path it writes in `.demo/written.txt` (git-ignored) as it goes: its model
 folder (before the backtest starts, so an interrupted run is listed too), the backtest result
-files and charts that appeared or changed during the run, its PNG. `.demo/demo.json` holds the
+files and charts that appeared during the run (not files that were there before, such as
+freqtrade's `.last_result.json` or a user's own chart), its PNG. `.demo/demo.json` holds the
 last demo's identifier, so `freqtrade plot-dataframe -c config.json -c config.replay.json
 -c .demo/demo.json` reuses its predictions. `clean` removes the listed paths that still exist,
 only inside user_data/ and .demo/.
@@ -47,10 +48,9 @@ class DemoFiles:
         """Every file under `folder` -> its mtime (ns)."""
         return {p: p.stat().st_mtime_ns for p in Path(folder).rglob("*") if p.is_file()}
 
-    def record_changes(self, folder: Path, before: dict[Path, int]) -> None:
-        """Record the files under `folder` that appeared or changed since `before`."""
-        after = self.snapshot(folder)
-        self.record(*sorted(p for p, mtime in after.items() if before.get(p) != mtime))
+    def record_new(self, folder: Path, before: dict[Path, int]) -> None:
+        """Record the files under `folder` that appeared since `before` (a snapshot)."""
+        self.record(*sorted(set(self.snapshot(folder)) - set(before)))
 
     def clean(self) -> list[str]:
         """Remove every listed path (inside user_data/ or .demo/), then the list; returns the

@@ -18,19 +18,21 @@ from demo_files import DemoFiles  # noqa: E402
 
 
 def test_clean_removes_what_the_demo_wrote_and_nothing_else(tmp_path):
-    """Listed model folder, new result file, overwritten chart and the demo's config go; the
-    user's own model, result and chart (there before, unchanged) stay."""
+    """The listed model folder, a new result file and the demo's config go; the user's own
+    model and results stay, also a file there before that the demo changed."""
     models, results = tmp_path / "user_data" / "models", tmp_path / "user_data" / "backtest_results"
     (models / "mine").mkdir(parents=True)
     results.mkdir(parents=True)
     (results / "mine.zip").write_text("user")
+    (results / ".last_result.json").write_text("{}")
     files = DemoFiles(tmp_path)
     before = DemoFiles.snapshot(results)
     files.record(models / "self-learning-demo-1")
     files.write_config("self-learning-demo-1")
     (models / "self-learning-demo-1" / "sub").mkdir(parents=True)
     (results / "demo.zip").write_text("demo")
-    files.record_changes(results, before)
+    (results / ".last_result.json").write_text('{"latest_backtest": "demo.zip"}')
+    files.record_new(results, before)
     files.record(tmp_path / "outside.txt")  # never removed: not in user_data/ or .demo/
     (tmp_path / "outside.txt").write_text("x")
 
@@ -41,6 +43,7 @@ def test_clean_removes_what_the_demo_wrote_and_nothing_else(tmp_path):
     assert sorted(removed) == sorted(["user_data/models/self-learning-demo-1", ".demo/demo.json",
                                       "user_data/backtest_results/demo.zip"])
     assert (models / "mine").is_dir() and (results / "mine.zip").exists()
+    assert (results / ".last_result.json").exists()
     assert (tmp_path / "outside.txt").exists()
     assert files.clean() == []
 
