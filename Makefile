@@ -31,6 +31,10 @@ data: $(STAMP)
 demo: data
 	$(PY) scripts/demo.py --port $(DEMO_PORT) --timerange $(DEMO_TIMERANGE)
 
+# Removes what `make demo` wrote (listed in .demo/written.txt): models, results, charts.
+clean-demo:
+	@if [ -x $(PY) ]; then $(PY) scripts/demo.py --clean; else echo "nothing to clean"; fi
+
 # Offline dry-run: realtime replay exchange, bot and FreqUI/API on 127.0.0.1; Ctrl-C stops all.
 DRY_RUN_API_PORT ?= 8080
 dry-run: data

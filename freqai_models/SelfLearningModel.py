@@ -60,7 +60,24 @@ class SelfLearningModel(BaseRegressionModel):
         if report is None:
             return ModelHandle(dk.pair, 0, available=False)
         logger.info(report.describe(dk.pair))
+        if self.sl_config.label_scale:
+            self._fit_label_scale(dk, candles)
         return ModelHandle(dk.pair, report.training_counter)
+
+    def _fit_label_scale(self, dk, candles) -> None:
+        """label_scale: the factor putting `&-s_close` on its label's scale, from the label's
+        training std (FreqAI's `&-s_close_std`) and the model's predictions of the training
+        candles; kept in dk.data, which FreqAI saves with the model."""
+        p = self._ask("predict", dk.pair, dk.training_features_list, candles, False)
+        label_std = dk.data.get("labels_std", {}).get("&-s_close")
+        factor = None if p is None else frames.label_scale_factor(label_std, p.s_close, p.ok)
+        dk.data[frames.SCALE_KEY] = factor
+        if factor is None:
+            logger.warning(f"freqai.self_learning.label_scale: no label or prediction spread "
+                           f"for {dk.pair} yet, &-s_close stays calibrated until a retrain")
+        else:
+            logger.info(f"{dk.pair}: &-s_close served on its label's scale (x {factor:.2f}, "
+                        f"label std {label_std:.5f})")
 
     def predict(self, unfiltered_df: DataFrame, dk, **kwargs) -> tuple:
         frames.prepare_kitchen(dk, unfiltered_df, predicting=True)
@@ -73,7 +90,8 @@ class SelfLearningModel(BaseRegressionModel):
         usable = p is not None and p.ok.any()
         pred_df, dk.do_predict = (frames.prediction_frame(p) if usable
                                   else frames.null_predictions(len(unfiltered_df)))
-        return pred_df, dk.do_predict
+        scale = dk.data.get(frames.SCALE_KEY) if self.sl_config.label_scale else None
+        return frames.served(pred_df, scale), dk.do_predict
 
     def _ask(self, method: str, *args):
         """The runtime's answer; None without TensorFlow (said once, to the user too) or for

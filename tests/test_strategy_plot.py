@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from strategy_support import load_strategy_module
 
-from self_learning.frames import OUTPUT_COLUMNS
-from self_learning.strategy_columns import band_levels
+from self_learning.frames import OUTPUT_COLUMNS, label_scale_factor, served
+from self_learning.strategy_columns import band_levels, scoreboard_or_nan
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +45,39 @@ def test_band_levels_are_the_predictions_as_prices_where_tradable():
     np.testing.assert_allclose(frame.loc[ok, "predicted_close"],
                                frame.loc[ok, "close"] * (1 + frame.loc[ok, "&-s_close"]))
     assert frame.loc[~ok, ["band_high", "band_low", "predicted_close"]].isna().all().all()
+
+
+def test_scoreboard_is_absent_not_zero_before_the_first_matured_prediction():
+    """FreqAI's stand-ins (IC and hit-rate exactly 0) become NaN in every scoreboard column, so
+    FreqUI draws no flat 0 line; a filled scoreboard is kept as it is."""
+    frame = model_frame()
+    frame.loc[:2, ["&-score_ic", "&-score_hit_rate", "&-score_band_up", "&-score_band_down"]] = 0.0
+    frame.loc[3, "&-score_ic"] = np.nan
+    out = scoreboard_or_nan(frame.copy())
+    scores = ["&-score_ic", "&-score_hit_rate", "&-score_band_up", "&-score_band_down"]
+    assert out.loc[:3, scores].isna().all().all()
+    pd.testing.assert_frame_equal(out.loc[4:, scores], frame.loc[4:, scores])
+
+
+def test_chart_and_served_values_print_short():
+    """The band levels carry 8 significant digits, the served model columns 7 (float32's
+    precision); counts are kept whole."""
+    frame = band_levels(model_frame())
+    assert all(len(repr(float(v))) <= 10 for v in frame["band_high"].dropna())
+    raw = pd.DataFrame({"&-s_close": [float(np.float32(0.0012345678))],
+                        "&-training_counter": [123456789.0]})
+    out = served(raw.copy(), None)
+    assert repr(float(out.loc[0, "&-s_close"])) == "0.001234568"
+    assert out.loc[0, "&-training_counter"] == 123456789.0
+    scaled = served(raw.copy(), 5.0)
+    assert scaled.loc[0, "&-s_close"] == pytest.approx(5 * 0.0012345678, rel=1e-6)
+
+
+def test_label_scale_factor_is_label_spread_over_prediction_spread():
+    """label std / std of the usable predictions; None when either spread is unknown."""
+    pred = np.array([0.001, -0.001, 0.002, -0.002, 50.0])
+    ok = np.array([True, True, True, True, False])
+    assert label_scale_factor(0.01, pred, ok) == pytest.approx(0.01 / np.std(pred[:4]))
+    assert label_scale_factor(None, pred, ok) is None
+    assert label_scale_factor(0.01, np.zeros(5), ok) is None
+    assert label_scale_factor(0.01, pred, np.zeros(5, bool)) is None

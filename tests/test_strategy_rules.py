@@ -124,3 +124,29 @@ def test_exit_on_a_predicted_reversal(strategy):
     df.loc[3, "do_predict"] = 0
     out = strategy.populate_exit_trend(df.copy(), {})
     assert list(np.flatnonzero(out["exit_long"] == 1)[:3]) == [1, 5, 7]
+
+
+@pytest.mark.parametrize(("timeframe", "horizon", "roi", "window"), [
+    ("5m", 12, {"0": 0.03, "60": 0.01, "180": 0.0}, 288),
+    ("1h", 12, {"0": 0.03, "720": 0.01, "2160": 0.0}, 24),
+    ("15m", 6, {"0": 0.03, "90": 0.01, "270": 0.0}, 96),
+])
+def test_roi_and_z_window_are_in_candles_of_the_configured_timeframe(module, timeframe, horizon,
+                                                                     roi, window):
+    """minimal_roi (minutes) steps at H and 3H candles of the timeframe, and the z-score
+    window is one day of its candles: on 1h a 5m table would break even after 3 candles."""
+    config = {"timeframe": timeframe,
+              "freqai": {"enabled": True, "feature_parameters": {"label_period_candles": horizon}}}
+    strategy = module.SelfLearningStrategy(config)
+    assert strategy.minimal_roi == roi
+    assert strategy.z_candles == window
+
+
+def test_entries_use_the_z_window_of_the_timeframe(module):
+    """On 1h the prediction is compared with its last 24 predictions, not 288."""
+    hourly = module.SelfLearningStrategy({"timeframe": "1h"})
+    rng = np.random.default_rng(1)
+    df = frame({}, **{"&-s_close": 0.0045 + rng.normal(0, 0.0003, N) + np.linspace(0, 0.002, N)})
+    got = entries(hourly, df)
+    assert got == list(np.flatnonzero(prediction_z(df, 24) > float(hourly.entry_z.value)))
+    assert got != list(np.flatnonzero(prediction_z(df, 288) > float(hourly.entry_z.value)))

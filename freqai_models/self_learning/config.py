@@ -58,6 +58,10 @@ class SelfLearningConfig:
     backtest_from_live_model: bool = False
     # Telemetry (h5): the scoreboard of every pair as a notification every N hours, 0 = off.
     scoreboard_summary_hours: float = 0.0
+    # Serve `&-s_close` on the scale of the strategy's own `&-s_close` label (its training std
+    # over the in-sample predictions' std) instead of the calibrated expected return, for
+    # strategies that threshold the label's scale (freqtrade's FreqaiExampleStrategy: 1 %).
+    label_scale: bool = False
     # Taken from freqai.feature_parameters, not from our section (required there).
     label_period_candles: int = 12
 

@@ -17,6 +17,13 @@ EXTRA_COLUMNS = {"&-novelty": "novelty", "&-training_counter": "training_counter
                  "&-score_band_up": "band_up", "&-score_band_down": "band_down",
                  "&-drift": "drift", "&-since_learned": "since_learned"}
 OUTPUT_COLUMNS = TARGET_COLUMNS + list(EXTRA_COLUMNS)
+# dk.data key of the factor that puts `&-s_close` on its label's scale (label_scale); FreqAI
+# saves dk.data with the model's metadata, so a reloaded model serves the same scale.
+SCALE_KEY = "self_learning_s_close_scale"
+# Significant digits of the served columns: the networks compute in float32 (~7 digits), and
+# FreqUI prints every digit of a float64 (0.0012345678432178497).
+SERVED_DIGITS = 7
+COUNT_COLUMNS = ("&-training_counter", "&-since_learned", "&-drift")  # whole numbers: kept
 
 
 def fix_date_dtypes(dd) -> None:
@@ -76,6 +83,38 @@ def prediction_frame(p: Predictions) -> tuple[pd.DataFrame, np.ndarray]:
     for k in core:
         arrays[k] = np.where(np.isfinite(arrays[k]), arrays[k], 0.0)
     return pd.DataFrame(arrays, copy=False), (p.ok & finite).astype(np.int_)
+
+
+def significant(values: np.ndarray, digits: int) -> np.ndarray:
+    """`values` rounded to `digits` significant digits (0, NaN and inf stay as they are)."""
+    values = np.asarray(values, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(values)))
+    scale = 10.0 ** (digits - 1 - np.where(np.isfinite(magnitude), magnitude, 0.0))
+    return np.where(np.isfinite(magnitude), np.round(values * scale) / scale, values)
+
+
+def served(pred_df: pd.DataFrame, scale: float | None) -> pd.DataFrame:
+    """The frame handed to FreqAI: `&-s_close` times `scale` (label_scale; unchanged when
+    None), every other column than the counts to SERVED_DIGITS significant digits."""
+    if scale is not None:
+        pred_df["&-s_close"] = pred_df["&-s_close"] * scale
+    for column in pred_df.columns.difference(COUNT_COLUMNS):
+        pred_df[column] = significant(pred_df[column].to_numpy(), SERVED_DIGITS)
+    return pred_df
+
+
+def label_scale_factor(label_std: float | None, s_close: np.ndarray,
+                       ok: np.ndarray) -> float | None:
+    """std of the `&-s_close` label over std of the usable predictions (`freqai.self_learning.
+    label_scale`): the factor that gives a calibrated prediction its label's spread. None when
+    either is unknown or zero (fewer than 2 finite predictions, a constant prediction)."""
+    values = np.asarray(s_close, np.float64)[np.asarray(ok, bool)]
+    values = values[np.isfinite(values)]
+    if label_std is None or not np.isfinite(label_std) or label_std <= 0 or len(values) < 2:
+        return None
+    spread = float(np.std(values))
+    return float(label_std) / spread if spread > 0 else None
 
 
 def null_predictions(n: int) -> tuple[pd.DataFrame, np.ndarray]:

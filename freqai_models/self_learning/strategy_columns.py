@@ -7,7 +7,9 @@ interface (parameters, populate_* methods, callbacks):
 * indicator plumbing: `ratio` (NaN instead of inf), `over_observed` (indicators over the
   observed candles only, like the model's windows);
 * entry-filter inputs: `prediction_z` (the prediction against its own recent distribution),
-  `scoreboard_ic` (the model's rolling IC, NaN while unknown);
+  `scoreboard_ic` (the model's rolling IC, NaN while unknown), and the filters themselves,
+  `entry_filters` (one mask per rule, also what `make demo` counts to say why it traded);
+* timing in candles of the configured timeframe: `z_candles`, `roi_table`;
 * chart levels: `band_levels` (the predictions as prices).
 
 Every function maps a DataFrame (or Series) to a Series or DataFrame. Only the labels look
@@ -18,16 +20,66 @@ earlier ones only (for `over_observed`, as far as its `compute` does).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from self_learning.features import TARGET_NAMES, observed_candles, observed_targets
-from self_learning.frames import OHLCV
+from self_learning.frames import OHLCV, significant
 
-# The prediction's own recent distribution: its last day of 5m candles (at least a quarter
-# of it predicted before a z-score exists).
-Z_CANDLES = 288
+DAY_S = 86_400
+# The prediction's own recent distribution: its last day of candles of the timeframe, at
+# least MIN_Z_CANDLES (at least a quarter of it predicted before a z-score exists).
+MIN_Z_CANDLES = 24
+Z_CANDLES = DAY_S // 300  # 288 at 5m
+# The ROI table in multiples of the horizon H (label_period_candles): take 3 % at once, 1 %
+# after H candles (the predicted horizon has passed), break even after 3H candles.
+ROI_STEPS = ((0, 0.03), (1, 0.01), (3, 0.0))
+
+
+def z_candles(timeframe_s: int) -> int:
+    """Candles of one day of the timeframe (288 at 5m, 24 at 1h), at least MIN_Z_CANDLES."""
+    return max(MIN_Z_CANDLES, DAY_S // int(timeframe_s))
+
+
+def roi_table(horizon: int, timeframe_s: int) -> dict[str, float]:
+    """freqtrade's `minimal_roi` (minutes -> ratio) for ROI_STEPS in candles of the
+    timeframe: {"0": 0.03, "60": 0.01, "180": 0.0} at 5m and H = 12, the same candles at 1h
+    ({"0": 0.03, "720": 0.01, "2160": 0.0})."""
+    minutes = int(timeframe_s) // 60
+    return {str(steps * horizon * minutes): roi for steps, roi in ROI_STEPS}
+
+
+@dataclass(frozen=True)
+class EntryRules:
+    """The entry parameters (README "Trading rules"; the strategy's hyperoptable defaults)."""
+
+    threshold: float = 0.003   # `&-s_close` above: Binance spot's 0.2 % round trip + margin
+    z: float = 1.0             # prediction_z above
+    novelty_max: float = 2.5   # `&-novelty` below
+    min_score_ic: float = 0.1  # scoreboard_ic at least (unknown does not block)
+    z_candles: int = Z_CANDLES
+
+
+def entry_filters(dataframe: pd.DataFrame, rules: EntryRules) -> dict[str, pd.Series]:
+    """One boolean mask per entry rule, in the order of the README; a long entry needs all.
+    Rules whose column the model does not provide (`&-novelty`, `&-score_ic`) are left out."""
+    prediction = dataframe["&-s_close"]
+    filters = {
+        "do_predict == 1 and volume > 0": (dataframe["do_predict"] == 1)
+        & (dataframe["volume"] > 0),
+        f"&-s_close > entry_threshold {rules.threshold:g}": prediction > rules.threshold,
+        f"prediction z-score > entry_z {rules.z:g}":
+            prediction_z(dataframe, rules.z_candles) > rules.z,
+    }
+    if "&-novelty" in dataframe.columns:
+        filters[f"&-novelty < novelty_max {rules.novelty_max:g}"] = (
+            dataframe["&-novelty"] < rules.novelty_max)
+    if "&-score_ic" in dataframe.columns:
+        filters[f"&-score_ic >= min_score_ic {rules.min_score_ic:g} (or not known yet)"] = ~(
+            scoreboard_ic(dataframe) < rules.min_score_ic)
+    return filters
 
 
 def add_target_labels(dataframe: pd.DataFrame, horizon: int) -> pd.DataFrame:
@@ -40,12 +92,12 @@ def add_target_labels(dataframe: pd.DataFrame, horizon: int) -> pd.DataFrame:
     return dataframe
 
 
-def prediction_z(dataframe: pd.DataFrame) -> pd.Series:
-    """z-score of `&-s_close` against its own last Z_CANDLES predictions (rows with
+def prediction_z(dataframe: pd.DataFrame, candles: int = Z_CANDLES) -> pd.Series:
+    """z-score of `&-s_close` against its own last `candles` predictions (rows with
     do_predict == 1; the others are neither scored nor part of the distribution). Uses past
     rows only, so a signal never depends on later candles."""
     prediction = dataframe.loc[dataframe["do_predict"] == 1, "&-s_close"]
-    recent = prediction.rolling(Z_CANDLES, min_periods=Z_CANDLES // 4)
+    recent = prediction.rolling(candles, min_periods=candles // 4)
     z = (prediction - recent.mean()) / recent.std().replace(0.0, np.nan)
     return z.reindex(dataframe.index)
 
@@ -88,14 +140,32 @@ def scoreboard_ic(dataframe: pd.DataFrame) -> pd.Series:
     return ic
 
 
+SCORE_COLUMNS = ("&-score_ic", "&-score_hit_rate", "&-score_band_up", "&-score_band_down")
+CHART_DIGITS = 8  # significant digits of the chart levels (FreqUI prints every digit)
+
+
+def scoreboard_or_nan(dataframe: pd.DataFrame) -> pd.DataFrame:
+    """The scoreboard columns NaN where no matured prediction stands behind them yet
+    (scoreboard_ic NaN, e.g. FreqAI's zero stand-ins): FreqUI draws no line there instead of
+    a flat 0, and the IC filter reads them as unknown, as before. In place; returned."""
+    if "&-score_ic" in dataframe.columns:
+        unknown = scoreboard_ic(dataframe).isna()
+        for column in SCORE_COLUMNS:
+            if column in dataframe.columns:
+                dataframe[column] = dataframe[column].mask(unknown)
+    return dataframe
+
+
 def band_levels(dataframe: pd.DataFrame) -> pd.DataFrame:
     """Price levels of the prediction for the chart: `band_high` / `band_low` = close times
     (1 + `&-liq_up` / `&-liq_down`), `predicted_close` = close times (1 + `&-s_close`), each
-    known at its candle's close; NaN where the row is not usable (do_predict != 1). Adds the
-    columns to `dataframe` in place and returns it."""
+    known at its candle's close, to CHART_DIGITS significant digits; NaN where the row is not
+    usable (do_predict != 1). Adds the columns to `dataframe` in place and returns it."""
     usable = dataframe["do_predict"] == 1 if "do_predict" in dataframe else False
     for level, column in (("band_high", "&-liq_up"), ("band_low", "&-liq_down"),
                           ("predicted_close", "&-s_close")):
         if column in dataframe.columns:
-            dataframe[level] = (dataframe["close"] * (1 + dataframe[column])).where(usable)
+            price = dataframe["close"] * (1 + dataframe[column])
+            dataframe[level] = pd.Series(significant(price.to_numpy(), CHART_DIGITS),
+                                         index=dataframe.index).where(usable)
     return dataframe

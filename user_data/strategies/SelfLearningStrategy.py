@@ -17,12 +17,15 @@ from pandas import DataFrame
 from self_learning import startup_checks
 from self_learning.config import ConfigError, label_period_candles
 from self_learning.strategy_columns import (
+    EntryRules,
     add_target_labels,
     band_levels,
+    entry_filters,
     over_observed,
-    prediction_z,
     ratio,
-    scoreboard_ic,
+    roi_table,
+    scoreboard_or_nan,
+    z_candles,
 )
 
 logger = logging.getLogger(__name__)
@@ -30,6 +33,9 @@ logger = logging.getLogger(__name__)
 # Bounds of the model-placed stop, as a ratio of the reference close (see custom_stoploss).
 STOP_WIDEST = -0.15
 STOP_TIGHTEST = -0.005
+# The shipped horizon (config.json), for a config without FreqAI (unit tests, list-strategies).
+DEFAULT_HORIZON = 12
+RULES = EntryRules()  # the entry defaults (self_learning.strategy_columns)
 
 
 class SelfLearningStrategy(IStrategy):
@@ -80,7 +86,9 @@ class SelfLearningStrategy(IStrategy):
     # smoothing to forget the start (< 0.1 % drift; see tests/test_strategy_bias.py).
     startup_candle_count: int = 250
 
-    minimal_roi = {"0": 0.03, "60": 0.01, "180": 0.0}
+    # In candles of the configured timeframe: 3 % at once, 1 % after H candles, break-even
+    # after 3H (strategy_columns.roi_table); set for the config's timeframe in __init__.
+    minimal_roi = roi_table(DEFAULT_HORIZON, 300)
     # The widest stop the model may place; also the stop while it has no usable prediction.
     stoploss = STOP_WIDEST
     use_custom_stoploss = True
@@ -96,13 +104,16 @@ class SelfLearningStrategy(IStrategy):
     # Entries (README "Trading rules"): `&-s_close` is a calibrated, shrunk expected return
     # (its spread is a fraction of the target's), so it must clear the round trip of fees
     # (0.2 % on Binance spot) plus a margin ...
-    entry_threshold = DecimalParameter(0.0, 0.01, default=0.003, decimals=4, space="buy")
-    # ... and stand out from the model's own recent predictions (z-score, prediction_z) ...
-    entry_z = DecimalParameter(0.0, 3.0, default=1.0, decimals=2, space="buy")
+    entry_threshold = DecimalParameter(0.0, 0.01, default=RULES.threshold, decimals=4,
+                                       space="buy")
+    # ... and stand out from the model's own predictions of the last day (z-score over
+    # z_candles(timeframe), prediction_z) ...
+    entry_z = DecimalParameter(0.0, 3.0, default=RULES.z, decimals=2, space="buy")
     # ... in a market the autoencoder knows (novelty z-score) ...
-    novelty_max = DecimalParameter(1.0, 5.0, default=2.5, decimals=1, space="buy")
+    novelty_max = DecimalParameter(1.0, 5.0, default=RULES.novelty_max, decimals=1, space="buy")
     # ... while the model's own rolling IC over its last matured predictions is at least this.
-    min_score_ic = DecimalParameter(-1.0, 0.5, default=0.1, decimals=2, space="buy")
+    min_score_ic = DecimalParameter(-1.0, 0.5, default=RULES.min_score_ic, decimals=2,
+                                    space="buy")
     # Exit when the expected return turns below this (a predicted reversal).
     exit_threshold = DecimalParameter(-0.01, 0.0, default=0.0, decimals=4, space="sell")
     # The stop sits this multiple of the predicted downward excursion below the close.
@@ -148,9 +159,15 @@ class SelfLearningStrategy(IStrategy):
 
     def __init__(self, config: dict) -> None:
         super().__init__(config)
-        timeframe = config.get("timeframe") or self.timeframe
-        startup_checks.enforce(config, timeframe_to_seconds(timeframe), OperationalException,
+        timeframe_s = timeframe_to_seconds(config.get("timeframe") or self.timeframe)
+        startup_checks.enforce(config, timeframe_s, OperationalException,
                                model=config.get("freqaimodel") == "SelfLearningModel")
+        # Every window in candles of the configured timeframe (a minimal_roi in the config
+        # still wins: freqtrade applies it after __init__).
+        freqai = config.get("freqai") or {}
+        horizon = label_period_candles(freqai) if freqai.get("enabled") else DEFAULT_HORIZON
+        self.minimal_roi = roi_table(horizon, timeframe_s)
+        self.z_candles = z_candles(timeframe_s)
 
     # -- FreqAI features (all stationary ratios) ---------------------------------------------
 
@@ -224,25 +241,21 @@ class SelfLearningStrategy(IStrategy):
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         dataframe = self.freqai.start(dataframe, metadata, self)
-        return band_levels(dataframe)
+        return band_levels(scoreboard_or_nan(dataframe))
+
+    def entry_rules(self) -> EntryRules:
+        return EntryRules(float(self.entry_threshold.value), float(self.entry_z.value),
+                          float(self.novelty_max.value), float(self.min_score_ic.value),
+                          self.z_candles)
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Long when the expected return clears `entry_threshold`, stands `entry_z` above the
         prediction's own recent mean, the market is not novel and the model's rolling IC
         (`&-score_ic`, the prequential scoreboard) is at least `min_score_ic`. Filters whose
         column a model does not provide (other FreqAI models) are skipped; a scoreboard not
-        filled yet (scoreboard_ic NaN) does not block."""
-        prediction = dataframe["&-s_close"]
-        conditions = (
-            (dataframe["do_predict"] == 1)
-            & (dataframe["volume"] > 0)
-            & (prediction > float(self.entry_threshold.value))
-            & (prediction_z(dataframe) > float(self.entry_z.value))
-        )
-        if "&-novelty" in dataframe.columns:
-            conditions &= dataframe["&-novelty"] < float(self.novelty_max.value)
-        if "&-score_ic" in dataframe.columns:
-            conditions &= ~(scoreboard_ic(dataframe) < float(self.min_score_ic.value))
+        filled yet (scoreboard_ic NaN) does not block (strategy_columns.entry_filters)."""
+        conditions = np.logical_and.reduce(
+            list(entry_filters(dataframe, self.entry_rules()).values()))
         dataframe.loc[conditions, ["enter_long", "enter_tag"]] = (1, "ai_long")
         return dataframe
 

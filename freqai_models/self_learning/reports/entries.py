@@ -1,0 +1,49 @@
+"""Why a backtest traded or not: how many predicted candles passed each entry filter of
+SelfLearningStrategy in turn (self_learning.strategy_columns.entry_filters, the strategy's own
+masks), over a finished backtest's stored predictions. Pure pandas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from self_learning.strategy_columns import EntryRules, entry_filters
+
+# The strategy's buy parameters (freqtrade hyperopt's SelfLearningStrategy.json) -> EntryRules.
+BUY_PARAMETERS = {"entry_threshold": "threshold", "entry_z": "z",
+                  "novelty_max": "novelty_max", "min_score_ic": "min_score_ic"}
+
+
+def rules_from_hyperopt(params: dict) -> EntryRules:
+    """EntryRules with the buy parameters of a hyperopt parameter file (its "params")."""
+    buy = params.get("buy", {})
+    return EntryRules(**{field: float(buy[name]) for name, field in BUY_PARAMETERS.items()
+                         if name in buy})
+
+
+def entry_funnel(rows: dict[str, pd.DataFrame], rules: EntryRules) -> list[tuple[str, int]]:
+    """[("predicted candles", n), (filter, candles passing it and every filter before), ...]
+    summed over pairs; the last count is the number of entry signals."""
+    totals: dict[str, int] = {"predicted candles": 0}
+    for frame in rows.values():
+        frame = frame.reset_index(drop=True)
+        totals["predicted candles"] += len(frame)
+        passing = np.ones(len(frame), dtype=bool)
+        for name, mask in entry_filters(frame, rules).items():
+            passing &= mask.fillna(False).to_numpy(dtype=bool)
+            totals[name] = totals.get(name, 0) + int(passing.sum())
+    return list(totals.items())
+
+
+def describe_funnel(funnel: list[tuple[str, int]], trades: int) -> str:
+    """The funnel as lines, then the trades freqtrade opened on the signals and, when there
+    were none, the filter that stopped them."""
+    width = max(len(name) for name, _ in funnel)
+    lines = [f"  {name:<{width}}  {count:>6}" for name, count in funnel]
+    signals = funnel[-1][1]
+    lines.append(f"  -> {signals} entry signals, {trades} trades (freqtrade opens one trade per "
+                 "pair at a time, up to max_open_trades)")
+    if signals == 0:
+        blocking = next((name for (name, count) in funnel[1:] if count == 0), funnel[-1][0])
+        lines.append(f"  No trade: no candle passed '{blocking}' (README \"Trading rules\").")
+    return "\n".join(lines)

@@ -1,0 +1,86 @@
+"""End to end: SelfLearningStrategy on 1h candles keeps its rules in candles, not minutes.
+
+`minimal_roi` is in minutes; a table written for 5m candles ({"0": 0.03, "60": 0.01, "180": 0})
+makes a 1h trade break even after 3 candles, and a z-score window of 288 candles spans 12 days.
+The strategy derives both from the configured timeframe (strategy_columns.roi_table /
+z_candles). Generated 1h candles (`python -m self_learning_offline.market --timeframe 1h`, two
+pairs, 30 days) served by the replay exchange, ten backtest days in two FreqAI windows, a small
+model (about 40 s on two shared cores).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, free_port
+from freqtrade.data.btanalysis import load_backtest_data
+
+from self_learning_offline.replay_exchange.overlay import write_replay_overlay
+from self_learning_offline.replay_exchange.process import (
+    start_replay_exchange,
+    stop_replay_exchange,
+)
+
+PAIRS = ["BTC/USDT", "ETH/USDT"]
+TIMERANGE = "20250104-20250114"
+TRAIN_PERIOD_DAYS = 5
+BACKTEST_PERIOD_DAYS = 5
+HORIZON = 12  # label_period_candles of config.json
+FAST_MODEL = {"epochs": 3, "incremental_epochs": 1}
+TIMEOUT_S = 240
+HOUR_MIN = 60
+
+
+@pytest.fixture(scope="module")
+def hourly_market(tmp_path_factory):
+    """(datadir, overlay): generated 1h candles and a replay exchange serving them."""
+    folder = tmp_path_factory.mktemp("hourly")
+    datadir = folder / "data"
+    subprocess.run([sys.executable, "-m", "self_learning_offline.market", "--out", str(datadir),
+                    "--pairs", *PAIRS, "--timeframe", "1h", "--days", "30",
+                    "--end", "20250114", "--seed", "42"], check=True, cwd=ROOT)
+    port = free_port()
+    proc = start_replay_exchange(datadir, port, folder / "replay_exchange.log", cwd=ROOT)
+    try:
+        yield datadir, write_replay_overlay(folder / "config.replay.json", port)
+    finally:
+        stop_replay_exchange(proc)
+
+
+@pytest.mark.e2e
+def test_hourly_trades_follow_the_rules_in_candles(ft_config, hourly_market, freqtrade_cli):
+    """The 1h backtest trades, and no trade is closed by the ROI table at break-even before
+    3H candles (the 5m table in minutes closed them after 3 candles); its summary shows the
+    ROI table in hours."""
+    datadir, overlay = hourly_market
+    config = ft_config.data
+    config.update(timeframe="1h", stake_currency="USDT", dry_run_wallet=1000)
+    config["exchange"]["pair_whitelist"] = PAIRS
+    config["freqai"].update(identifier=f"hourly-{uuid.uuid4().hex[:8]}",
+                            train_period_days=TRAIN_PERIOD_DAYS,
+                            backtest_period_days=BACKTEST_PERIOD_DAYS)
+    config["freqai"]["feature_parameters"]["include_timeframes"] = ["1h"]
+    config["freqai"]["self_learning"].update(FAST_MODEL)
+    user_data = Path(config["user_data_dir"])
+
+    run = freqtrade_cli([
+        "backtesting", "-c", str(ft_config.write()), "-c", str(overlay),
+        "--datadir", str(datadir), "--timerange", TIMERANGE,
+        "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel",
+        "--export", "trades", "--cache", "none",
+    ], timeout=TIMEOUT_S)
+
+    assert run.returncode == 0, run.describe()
+    assert "raised exception" not in run.log, run.describe()
+    trades = load_backtest_data(user_data / "backtest_results", strategy="SelfLearningStrategy")
+    assert len(trades) > 0, "no trades on 1h candles\n" + run.describe()
+    roi = trades[trades["exit_reason"] == "roi"]
+    early_break_even = roi[(roi["trade_duration"] < 3 * HORIZON * HOUR_MIN)
+                           & (roi["profit_ratio"] < 0.005)]
+    assert early_break_even.empty, \
+        f"{len(early_break_even)} of {len(trades)} trades closed at break-even by ROI early:\n" \
+        + early_break_even[["pair", "open_date", "trade_duration", "profit_ratio"]].to_string()

@@ -1,0 +1,78 @@
+"""`make demo`'s bookkeeping: what it wrote is listed, `make clean-demo` removes exactly that;
+and its "why it traded" lines count the candles passing each entry filter in turn."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from self_learning.reports.entries import describe_funnel, entry_funnel, rules_from_hyperopt
+from self_learning.strategy_columns import EntryRules
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from demo_files import DemoFiles  # noqa: E402
+
+
+def test_clean_removes_what_the_demo_wrote_and_nothing_else(tmp_path):
+    """The listed model folder, a new result file and the demo's config go; the user's own
+    model and results stay, also a file there before that the demo changed."""
+    models, results = tmp_path / "user_data" / "models", tmp_path / "user_data" / "backtest_results"
+    (models / "mine").mkdir(parents=True)
+    results.mkdir(parents=True)
+    (results / "mine.zip").write_text("user")
+    (results / ".last_result.json").write_text("{}")
+    files = DemoFiles(tmp_path)
+    before = DemoFiles.snapshot(results)
+    files.record(models / "self-learning-demo-1")
+    files.write_config("self-learning-demo-1")
+    (models / "self-learning-demo-1" / "sub").mkdir(parents=True)
+    (results / "demo.zip").write_text("demo")
+    (results / ".last_result.json").write_text('{"latest_backtest": "demo.zip"}')
+    files.record_new(results, before)
+    files.record(tmp_path / "outside.txt")  # never removed: not in user_data/ or .demo/
+    (tmp_path / "outside.txt").write_text("x")
+
+    config = json.loads(files.config.read_text())
+    assert config == {"freqai": {"identifier": "self-learning-demo-1"}}
+    removed = files.clean()
+
+    assert sorted(removed) == sorted(["user_data/models/self-learning-demo-1", ".demo/demo.json",
+                                      "user_data/backtest_results/demo.zip"])
+    assert (models / "mine").is_dir() and (results / "mine.zip").exists()
+    assert (results / ".last_result.json").exists()
+    assert (tmp_path / "outside.txt").exists()
+    assert files.clean() == []
+
+
+def rows(pred: list[float], **columns) -> pd.DataFrame:
+    n = len(pred)
+    data = {"volume": 1.0, "do_predict": 1, "&-s_close": pred, "&-novelty": 0.0,
+            "&-score_ic": 0.3, "&-score_hit_rate": 0.5}
+    data.update(columns)
+    return pd.DataFrame(data, index=range(n))
+
+
+def test_funnel_counts_each_filter_in_turn_and_names_the_blocking_one():
+    rng = np.random.default_rng(0)
+    pred = list(rng.normal(0.0, 0.0005, 300))
+    pred[200] = pred[250] = 0.004
+    ic = np.full(300, 0.3)
+    ic[250] = -0.2
+    funnel = entry_funnel({"A/B": rows(pred, **{"&-score_ic": ic})}, EntryRules())
+    counts = [count for _, count in funnel]
+    assert counts[0] == counts[1] == 300
+    assert counts[2] == 2 and counts[-1] == 1  # two clear the threshold, the IC stops one
+    assert counts == sorted(counts, reverse=True)
+    quiet = entry_funnel({"A/B": rows([0.0001] * 300)}, EntryRules())
+    text = describe_funnel(quiet, trades=0)
+    assert "0 entry signals, 0 trades" in text
+    assert "no candle passed '&-s_close > entry_threshold 0.003'" in text
+
+
+def test_hyperopt_parameters_replace_the_defaults():
+    rules = rules_from_hyperopt({"buy": {"entry_threshold": 0.005, "entry_z": 0.5}})
+    assert rules == EntryRules(threshold=0.005, z=0.5)
