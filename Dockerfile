@@ -1,9 +1,10 @@
 # The bot with this package: freqtrade 2026.9 (FreqAI) and TensorFlow 2.21 (CPU) installed
 # from PyPI on the official Python image, laid out like freqtrade's own images (user ftuser,
-# /freqtrade, FreqUI, `freqtrade` as entrypoint). Not FROM freqtradeorg/freqtrade: its 2026.9
-# images run Python 3.14, for which TensorFlow 2.21 has no wheel. 3.13 is the newest Python
-# TensorFlow 2.21 ships for, on x86_64 (tensorflow-cpu) and aarch64 (tensorflow);
-# `python scripts/check_deps.py` resolves this image's dependency set for both.
+# /freqtrade, FreqUI, `freqtrade` as entrypoint). Not FROM freqtradeorg/freqtrade: its images
+# moved to Python 3.14 in 2026 (python:3.14.x-slim-trixie), for which TensorFlow 2.21 has no
+# wheel. 3.13 is the newest Python TensorFlow 2.21 ships for, on x86_64 (tensorflow-cpu) and
+# aarch64 (tensorflow): `python scripts/check_deps.py` resolves this image's dependency set
+# for both.
 ARG PYTHON_VERSION=3.13
 FROM python:${PYTHON_VERSION}-slim-trixie
 

@@ -11,6 +11,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import yaml
 from freqtrade.config_schema.config_schema import CONF_SCHEMA
 from freqtrade.configuration.environment_vars import environment_vars_to_dict
 from freqtrade.misc import deep_merge_dicts
+from packaging.specifiers import SpecifierSet
 
 from self_learning.startup_checks import api_secrets_verdict
 
@@ -38,6 +40,13 @@ def test_dependencies_resolve_for_the_docker_python_on_x86_64_and_aarch64():
     assert targets["x86_64"]["tensorflow"] == {"tensorflow-cpu": "2.21.0"}
     assert targets["aarch64"]["tensorflow"] == {"tensorflow": "2.21.0"}
     assert {t["python"] for t in targets.values()} == {_dockerfile_python()}
+
+
+def test_requires_python_admits_the_docker_python():
+    """pip refuses a package whose requires-python excludes the interpreter ("requires a
+    different Python"): the image's Python must be admitted."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert SpecifierSet(project["requires-python"]).contains(f"{_dockerfile_python()}.0")
 
 
 def _dockerfile_python() -> str:
