@@ -17,6 +17,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	@# xgboost's CUDA build (from freqtrade[freqai] before) would clash with xgboost-cpu
+	-@$(PY) -m pip uninstall --quiet --yes xgboost nvidia-nccl-cu12 nvidia-nccl-cu13 2>/dev/null
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $@
 

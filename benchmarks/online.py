@@ -186,7 +186,7 @@ def bench_telemetry(names, candles, start: int, count: int, block: int = 25) -> 
                            "feature_parameters": {"label_period_candles": 12}})
     with tempfile.TemporaryDirectory() as tmp:
         runtime = SelfLearningRuntime(config, Path(tmp) / "self_learning", TIMEFRAME_S)
-        writer = TensorBoardWriter(Path(tmp) / "tensorboard", TIMEFRAME_S)
+        writer = TensorBoardWriter(Path(tmp) / "tensorboard")
         plain = Observers([Notifier(lambda text: None, ["P"], "dry_run")])
         with_tb = Observers([*plain.observers, writer])
         runtime.fit("P", names, candles.rows(slice(0, FIT_CANDLES)))

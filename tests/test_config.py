@@ -46,3 +46,20 @@ def test_bad_label_period_names_feature_parameters():
 def test_section_must_be_an_object():
     with pytest.raises(ConfigError, match="must be an object"):
         parse_config({"self_learning": [1, 2]})
+
+
+@pytest.mark.parametrize("params", [{}, None])
+def test_empty_model_training_parameters_are_fine(params):
+    fp = {"feature_parameters": {"label_period_candles": 12}}
+    assert parse_config({**fp, "model_training_parameters": params}) == parse_config(fp)
+
+
+def test_model_training_parameters_are_refused_naming_their_keys():
+    """FreqAI's section for its own models would be silently ignored: refused, naming the
+    keys and where our settings live."""
+    freqai = {"feature_parameters": {"label_period_candles": 12},
+              "model_training_parameters": {"n_estimators": 800, "learning_rate": 0.02}}
+    with pytest.raises(ConfigError, match=r"^freqai\.model_training_parameters \(learning_rate, "
+                       r"n_estimators\) is not read by SelfLearningModel: its settings are in "
+                       r"freqai\.self_learning \(.*\bepochs\b.*\)"):
+        parse_config(freqai)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
 from self_learning.lifecycle import SelfLearningRuntime
+from self_learning.predictions import Predictions
 from self_learning.telemetry import (
     Notifier,
     RuntimeObserver,
@@ -56,15 +58,16 @@ def read_scalars(folder):
 
 
 def test_tensorboard_files_hold_every_stepped_candle_and_save(tmp_path, candles):
-    """Every stepped candle is one event per scalar at step ts/timeframe with the candle's
-    time; losses, scoreboard, novelty, drift, training counter, save and fit durations are
-    what the runtime computed; TensorBoard's EventAccumulator reads them back."""
+    """Every stepped candle is one event per scalar at step = the pair's training counter
+    with the candle's time as wall time; losses, scoreboard (and how many matured predictions
+    it holds), novelty, drift, training counter, save and fit durations are what the runtime
+    computed; TensorBoard's EventAccumulator reads them back."""
     rt = runtime(tmp_path / "models" / "id" / "self_learning", save_interval=20)
     logdir = logdir_for(tmp_path / "models" / "id", rt.store.root)
     assert logdir == tmp_path / "models" / "id" / "tensorboard"
     recorder = Recorder()
     rt.observer.add(recorder)
-    rt.observer.add(TensorBoardWriter(logdir, TIMEFRAME_S))
+    rt.observer.add(TensorBoardWriter(logdir))
     rt.fit(PAIRS[0], FEATURES, candles.rows(slice(0, 1200)))
     rt.predict(PAIRS[0], FEATURES, candles.rows(slice(0, 1260)), learn=True)
     for end in range(1261, 1271):  # live: one new candle per call
@@ -74,12 +77,15 @@ def test_tensorboard_files_hold_every_stepped_candle_and_save(tmp_path, candles)
     scalars = read_scalars(logdir / "BTC_USDT")
     ts = np.concatenate([p.ts for _, p in recorder.steps])
     assert len(ts) == len(np.unique(ts)) >= 70  # from the last learned candle on
-    counter = scalars["model/training_counter"]
-    stepped = list(counter)
-    assert [e.step for e in stepped] == (ts // TIMEFRAME_S).tolist()
-    assert [e.wall_time for e in stepped] == ts.astype(float).tolist()
+    stepped = scalars["model/training_counter"]
     want = np.concatenate([p.training_counter for _, p in recorder.steps])
+    assert [e.step for e in stepped] == want.tolist()  # learned samples, not candle indexes
+    assert want[-1] - want[0] >= 60 and np.all(np.diff(want) >= 0)
+    assert [e.wall_time for e in stepped] == ts.astype(float).tolist()
     assert [e.value for e in stepped] == want.astype(float).tolist()
+    matured = np.concatenate([p.scores["board_n"] for _, p in recorder.steps])
+    assert [e.value for e in scalars["scoreboard/matured"]] == matured.tolist()
+    assert 0 < matured[-1] <= rt.config.scoreboard_candles
     for tag, name in (("scoreboard/ic", "ic"), ("loss/feature_discovery", "loss_discovery"),
                       ("drift/alarm", "drift"), ("model/since_learned", "since_learned")):
         values = np.concatenate([p.scores[name] for _, p in recorder.steps]).astype(np.float32)
@@ -92,7 +98,9 @@ def test_tensorboard_files_hold_every_stepped_candle_and_save(tmp_path, candles)
     assert len(scalars["save/seconds"]) == len(recorder.saves) >= 2
     assert [e.value for e in scalars["save/seconds"]] == pytest.approx(
         [s.seconds for s in recorder.saves])
-    assert len(scalars["fit/seconds"]) == 1
+    assert [e.step for e in scalars["save/seconds"]] == [s.training_counter
+                                                         for s in recorder.saves]
+    assert [e.step for e in scalars["fit/seconds"]] == [1]  # the counter after the training
 
 
 def test_notifications_startup_summary_drift_alarms_and_scoreboard(tmp_path, candles, caplog):
@@ -129,7 +137,8 @@ def test_notifications_startup_summary_drift_alarms_and_scoreboard(tmp_path, can
     assert len(summary) == 1
     last = recorder.steps[-1][1]
     assert f"BTC/USDT: IC {last.scores['ic'][-1]:.3f}, hit-rate " in summary[0]
-    assert f"drift alarms {alarms}" in summary[0]
+    assert f"drift alarms {alarms}; scores over 10 matured predictions; as of" in summary[0]
+    assert int(last.scores["board_n"][-1]) == 10 == rt.config.scoreboard_candles
     assert all(not MARKDOWN & set(m) for m in sent)
     assert rt.shutdown()
 
@@ -190,3 +199,20 @@ def test_long_pair_lists_are_capped():
     text = messages.startup(starts, "live")
     assert len(text) < 4096
     assert text.endswith("... and 60 more pairs")
+
+
+def test_scoreboard_says_how_many_matured_predictions_it_is_over():
+    """A pair with fewer matured predictions than the window says its real count; a line
+    whose count is not known (a backtest report) claims none."""
+    line = messages.ScoreLine("BTC/USDT", 1736848800, 0.1, 0.5, 0.5, 0.5, 0.0, 20, 0, 12)
+    text = messages.scoreboard([line, replace(line, pair="ETH/USDT", matured=None)], 288)
+    head, btc, eth = text.splitlines()
+    assert head == ("SelfLearning scoreboard per pair, rolling over its last matured "
+                    "predictions (at most 288):")
+    assert btc.endswith("drift alarms 0; scores over 12 matured predictions; as of candle "
+                        "2025-01-14T10:00:00Z")
+    assert "matured" not in eth
+    one = messages.latest_scores("BTC/USDT", Predictions(
+        np.array([1736848800]), *np.zeros((3, 1)), np.zeros(1), np.array([20]),
+        np.array([True]), scores={"board_n": np.array([7.0])}))
+    assert one.matured == 7

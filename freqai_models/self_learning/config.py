@@ -4,7 +4,9 @@ Every key of our section is optional; a present key with a bad value is an error
 the key, so a typo or a wrong type stops the bot at start-up instead of surfacing hours later
 in a retrain. `freqai.feature_parameters.label_period_candles` (the horizon of the targets,
 read by the strategy too) has no default: without it the model and the strategy refuse to
-start with an error naming it.
+start with an error naming it. FreqAI's `freqai.model_training_parameters` (the settings of
+its LightGBM/XGBoost/PyTorch models) must be empty: the model does not read it, so a value
+there is refused with an error naming its keys instead of being silently ignored.
 """
 
 from __future__ import annotations
@@ -131,7 +133,20 @@ def parse_config(freqai_section: dict[str, Any]) -> SelfLearningConfig:
         )
     values = {key: _check_value(key, section[key], getattr(defaults, key)) for key in section}
     values["label_period_candles"] = label_period_candles(freqai_section)
+    _refuse_training_parameters(freqai_section, sorted(known))
     return SelfLearningConfig(**values)
+
+
+def _refuse_training_parameters(freqai_section: dict[str, Any], known: list[str]) -> None:
+    """FreqAI hands `model_training_parameters` to its own models; this one would ignore it."""
+    params = freqai_section.get("model_training_parameters") or {}
+    if params:
+        keys = ", ".join(sorted(params)) if isinstance(params, dict) else repr(params)
+        raise ConfigError(
+            f"freqai.model_training_parameters ({keys}) is not read by SelfLearningModel: "
+            f"its settings are in freqai.{SECTION} ({', '.join(known)}). Move them there or "
+            'remove them ("model_training_parameters": {} is fine).'
+        )
 
 
 def label_period_candles(freqai_section: dict[str, Any]) -> int:

@@ -66,8 +66,8 @@ class SelfLearningRuntime:
             runtime.check_seed(run.pairs, plan.not_after_ts)
         from self_learning.telemetry import observers_for
 
-        runtime.observer = observers_for(config, run.identifier_dir, plan.root, run.timeframe_s,
-                                         run.pairs, str(run.mode), run.send, run.tensorboard)
+        runtime.observer = observers_for(config, run.identifier_dir, plan.root, run.pairs,
+                                         str(run.mode), run.send, run.tensorboard)
         return runtime
 
     def __init__(self, config: SelfLearningConfig, store_root: Path, timeframe_s: int,

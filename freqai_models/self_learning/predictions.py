@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 # Per stepped row: the prequential scoreboard (rolling IC, hit-rate, band coverage), a drift
-# alarm flag, candles since the last learned update, and the online losses of the networks.
+# alarm flag, candles since the last learned update, the online losses of the networks, and
+# how many matured predictions the scoreboard holds (up to `scoreboard_candles`).
 SCORE_NAMES = ("ic", "hit_rate", "band_up", "band_down", "drift", "since_learned",
-               "loss_autoencoder", "loss_discovery", "loss_liquidity")
+               "loss_autoencoder", "loss_discovery", "loss_liquidity", "board_n")
 
 
 @dataclass(frozen=True)

@@ -52,21 +52,23 @@ def test_backtest_writes_tensorboard_and_its_predictions_chart(
     assert list(logdir.glob("events.out.tfevents.*")), sorted(models.rglob("*tfevents*"))
     acc = EventAccumulator(str(logdir), size_guidance={"scalars": 0})
     acc.Reload()
-    counter = {e.step: e.value for e in acc.Scalars("model/training_counter")}
+    # Events sit at their candle's time (wall time); their step is the training counter.
+    events = acc.Scalars("model/training_counter")
+    assert all(e.step == e.value for e in events)
+    counter = {int(e.wall_time): e.value for e in events}
     preds = pd.concat([pd.read_feather(p) for p in
                        sorted((models / "backtesting_predictions").glob("*.feather"))])
-    seconds = (pd.to_datetime(preds["date"], utc=True) - pd.Timestamp(0, tz="UTC")
-               ) // pd.Timedelta(seconds=1)
-    steps = (seconds // 300).tolist()
+    steps = ((pd.to_datetime(preds["date"], utc=True) - pd.Timestamp(0, tz="UTC")
+              ) // pd.Timedelta(seconds=1)).tolist()
     assert set(steps) <= set(counter)
     assert [counter[s] for s in steps] == preds["&-training_counter"].astype(float).tolist()
-    ic = {e.step: e.value for e in acc.Scalars("scoreboard/ic")}
+    ic = {int(e.wall_time): e.value for e in acc.Scalars("scoreboard/ic")}
     known = preds["&-score_ic"].notna().to_numpy()
     np.testing.assert_allclose([ic[s] for s, k in zip(steps, known, strict=True) if k],
                                preds["&-score_ic"][known].to_numpy(), rtol=1e-6)
     for tag in ("loss/autoencoder", "loss/feature_discovery", "loss/liquidity",
-                "scoreboard/hit_rate", "model/novelty", "drift/alarm", "save/seconds",
-                "fit/seconds"):
+                "scoreboard/hit_rate", "scoreboard/matured", "model/novelty", "drift/alarm",
+                "save/seconds", "fit/seconds"):
         assert acc.Scalars(tag), tag
 
     # plot-dataframe of the finished backtest: no retraining, the plot_config's traces.

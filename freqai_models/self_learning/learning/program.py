@@ -41,7 +41,7 @@ BLOCK_CAPACITY = 64  # candles per call of the compiled loop (inputs are padded 
 REFINE_STEPS = 6     # conjugate-gradient steps per candle on the wide head's coefficients
 OUTPUTS = ("s_close", "liq_up", "liq_down", "novelty", "ic", "hit_rate", "band_up",
            "band_down", "drift", "since_learned", "loss_autoencoder", "loss_discovery",
-           "loss_liquidity")
+           "loss_liquidity", "board_n")
 
 
 class Programs:
@@ -268,8 +268,9 @@ class Programs:
         st.steps.assign_add(1)
         st.last_seen_ts.assign(ts)
         since = tf.cast(st.steps - 1 - st.last_learned_step, tf.float32)
+        board_n = tf.cast(tf.minimum(st.board_count, st.scoreboard_size), tf.float32)
         row = tf.concat([out, self.adapt.board(), tf.cast(alarm, tf.float32)[None], since[None],
-                         losses], 0)
+                         losses, board_n[None]], 0)
         return row, learned
 
     def step_block(self, n, floats, ints, others_a, others_b, others_n, others_ts):

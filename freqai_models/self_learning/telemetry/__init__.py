@@ -27,10 +27,10 @@ __all__ = ["FitDone", "Notifier", "Observers", "PairStart", "RuntimeObserver", "
 
 
 def observers_for(config: SelfLearningConfig, identifier_dir: Path, store_root: Path,
-                  timeframe_s: int, pairs: list[str], mode: str, send: Callable[[str], None],
+                  pairs: list[str], mode: str, send: Callable[[str], None],
                   tensorboard: bool) -> Observers:
     observers = Observers([Notifier(send, pairs, mode, config.scoreboard_summary_hours,
                                     config.scoreboard_candles)])
     if tensorboard:
-        observers.add(TensorBoardWriter(logdir_for(identifier_dir, store_root), timeframe_s))
+        observers.add(TensorBoardWriter(logdir_for(identifier_dir, store_root)))
     return observers

@@ -33,6 +33,7 @@ class ScoreLine:
     novelty: float
     training_counter: int
     drift_alarms: int = 0
+    matured: int | None = None  # matured predictions the scores are over (None: not known)
 
 
 def latest_scores(pair: str, p: Predictions, drift_alarms: int = 0) -> ScoreLine | None:
@@ -41,8 +42,10 @@ def latest_scores(pair: str, p: Predictions, drift_alarms: int = 0) -> ScoreLine
         return None
     last = lambda name: float(np.asarray(p.scores.get(name, [np.nan]))[-1])  # noqa: E731
     novelty = float(p.novelty[-1]) if bool(np.asarray(p.ok)[-1]) else math.nan
+    matured = last("board_n")
     return ScoreLine(pair, int(p.ts[-1]), last("ic"), last("hit_rate"), last("band_up"),
-                     last("band_down"), novelty, int(p.training_counter[-1]), drift_alarms)
+                     last("band_down"), novelty, int(p.training_counter[-1]), drift_alarms,
+                     int(matured) if math.isfinite(matured) else None)
 
 
 def _num(value: float, digits: int = 3) -> str:
@@ -77,14 +80,19 @@ def drift_alarm(pair: str, ts: int, alarms: int, line: ScoreLine | None) -> str:
             f"run){board}. The model adapts faster for a while if its IC turns negative.")
 
 
+def _over(s: ScoreLine) -> str:
+    return "" if s.matured is None else f"; scores over {s.matured} matured predictions"
+
+
 def scoreboard(lines: list[ScoreLine], candles: int) -> str:
-    """The periodic summary: per pair the rolling scores over the last `candles` matured
-    predictions, novelty, training counter and drift alarms of this run."""
+    """The periodic summary: per pair the rolling scores over its last matured predictions
+    (at most `candles`; the count where known), novelty, training counter and drift alarms."""
     rows = [f"{s.pair}: IC {_num(s.ic)}, hit-rate {_num(s.hit_rate)}, in band up "
             f"{_num(s.band_up, 2)} / down {_num(s.band_down, 2)}, novelty {_num(s.novelty, 2)}, "
-            f"training counter {s.training_counter}, drift alarms {s.drift_alarms}; as of "
-            f"candle {iso_utc(s.ts)}" for s in sorted(lines, key=lambda s: s.pair)]
-    head = f"{PREFIX} scoreboard over the last {candles} matured predictions per pair:"
+            f"training counter {s.training_counter}, drift alarms {s.drift_alarms}{_over(s)}; "
+            f"as of candle {iso_utc(s.ts)}" for s in sorted(lines, key=lambda s: s.pair)]
+    head = (f"{PREFIX} scoreboard per pair, rolling over its last matured predictions "
+            f"(at most {candles}):")
     return "\n".join([head, *_capped(rows)])
 
 

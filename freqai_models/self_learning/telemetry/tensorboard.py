@@ -3,13 +3,16 @@
 With `freqai.activate_tensorboard` (FreqAI's switch), every stepped candle of a pair adds one
 event to `<identifier>/tensorboard/[<run>/]<PAIR>/events.out.tfevents.*`: the online loss
 of each network, the prequential scoreboard (rolling IC, hit-rate, band coverage), novelty,
-the drift alarm, candles since the last learned update and the training counter; each save
-adds its duration, each FreqAI training its duration and sample count. The step of an event
-is the candle's index (timestamp / timeframe) and its wall time the candle's time, so a
-restart continues the same curves and a backtest's curves sit at its candles' dates. FreqAI
-trainings write under their own tags (`fit/...`): TensorBoard's reader drops the events of a
-tag whose step goes backwards, and a training's newest candle is ahead of the first candles
-stepped after it.
+the drift alarm, candles since the last learned update, the matured predictions on the
+scoreboard and the training counter; each save adds its duration, each FreqAI training its
+duration and sample count. The step of an event is the pair's training counter (samples
+learned online plus one per FreqAI training; checkpointed with the weights, so a restart
+continues the same curves, and a restart after a crash replays the steps after the last save,
+whose orphaned events TensorBoard's reader drops), and its wall time is the candle's time:
+TensorBoard's STEP axis reads learned samples, its WALL axis candle dates. Candles stepped
+without learning anything (the first `label_period_candles`, skipped samples) share the step
+of the last sample learned. FreqAI trainings and saves write under their own tags (`fit/...`,
+`save/...`), as they run on other threads than the per-candle step.
 
 Hooks only put references on a bounded queue (never blocking: when it is full the event is
 dropped and counted); one daemon thread, every BATCH_S seconds, builds the protocol buffers of
@@ -50,6 +53,7 @@ SCORE_TAGS = {
     "scoreboard/band_down": "band_down",
     "drift/alarm": "drift",
     "model/since_learned": "since_learned",
+    "scoreboard/matured": "board_n",
 }
 _STOP = object()
 
@@ -65,8 +69,9 @@ def logdir_for(identifier_dir: Path, store_root: Path) -> Path:
     return identifier_dir / FOLDER / store_root.name
 
 
-def step_scalars(p: Predictions, timeframe_s: int) -> Iterator[tuple[int, float, Scalars]]:
-    """(step, wall time, finite scalars) for every row of a stepped block. Pure."""
+def step_scalars(p: Predictions) -> Iterator[tuple[int, float, Scalars]]:
+    """(step = training counter, wall time = candle time, finite scalars) for every row of a
+    stepped block. Pure."""
     columns = {tag: np.asarray(p.scores[name], np.float64)
                for tag, name in SCORE_TAGS.items() if name in p.scores}
     novelty = np.where(np.asarray(p.ok, bool), np.asarray(p.novelty, np.float64), np.nan)
@@ -75,15 +80,13 @@ def step_scalars(p: Predictions, timeframe_s: int) -> Iterator[tuple[int, float,
         values = [(tag, float(col[i])) for tag, col in columns.items()]
         values += [("model/novelty", float(novelty[i])),
                    ("model/training_counter", float(counter[i]))]
-        yield (int(ts) // timeframe_s, float(ts),
-               [(tag, v) for tag, v in values if math.isfinite(v)])
+        yield (int(counter[i]), float(ts), [(tag, v) for tag, v in values if math.isfinite(v)])
 
 
 class TensorBoardWriter(RuntimeObserver):
-    def __init__(self, logdir: Path, timeframe_s: int, queue_size: int = QUEUE_SIZE,
-                 flush_s: float = FLUSH_S, batch_s: float = BATCH_S):
+    def __init__(self, logdir: Path, queue_size: int = QUEUE_SIZE, flush_s: float = FLUSH_S,
+                 batch_s: float = BATCH_S):
         self.logdir = Path(logdir)
-        self.timeframe_s = int(timeframe_s)
         self.flush_s = float(flush_s)
         self.batch_s = float(batch_s)
         self._wake = threading.Event()  # set by close(): stop sleeping between bursts
@@ -91,7 +94,7 @@ class TensorBoardWriter(RuntimeObserver):
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._writers: dict[str, object] = {}
         self._alarms: dict[str, int] = {}
-        self._last_step: dict[str, tuple[int, float]] = {}
+        self._last_wall: dict[str, float] = {}
         self._broken = False
         try:
             from tensorboard.compat.proto import event_pb2, summary_pb2
@@ -175,21 +178,20 @@ class TensorBoardWriter(RuntimeObserver):
 
     def _write(self, kind: str, pair: str, item) -> None:
         if kind == "step":
-            for step, wall, scalars in step_scalars(item, self.timeframe_s):
+            for step, wall, scalars in step_scalars(item):
                 if ("drift/alarm", 1.0) in scalars:
                     self._alarms[pair] = self._alarms.get(pair, 0) + 1
                 scalars.append(("drift/alarms", float(self._alarms.get(pair, 0))))
                 self._emit(pair, step, wall, scalars)
-                self._last_step[pair] = (step, wall)
+                self._last_wall[pair] = wall
         elif kind == "fit":
-            step = item.newest_ts // self.timeframe_s
-            self._emit(pair, step, float(item.newest_ts),
+            self._emit(pair, item.training_counter, float(item.newest_ts),
                        [("fit/seconds", item.seconds), ("fit/samples", float(item.samples)),
                         ("fit/training_counter", float(item.training_counter))])
         else:
-            step, wall = ((item.newest_ts // self.timeframe_s, float(item.newest_ts))
-                          if item.newest_ts >= 0 else self._last_step.get(pair, (0, 0.0)))
-            self._emit(pair, step, wall, [("save/seconds", item.seconds)])
+            wall = (float(item.newest_ts) if item.newest_ts >= 0
+                    else self._last_wall.get(pair, 0.0))
+            self._emit(pair, item.training_counter, wall, [("save/seconds", item.seconds)])
 
     def _emit(self, pair: str, step: int, wall: float, scalars: Scalars) -> None:
         writer = self._writers.get(pair)
