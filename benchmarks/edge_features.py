@@ -178,3 +178,23 @@ def pair_table(c: pd.DataFrame, basket_ret: pd.Series, btc_ret: pd.Series,
         "volume": volume_surprise(c, short),
         "autocorr": autocorr(c, max(day, 96), (1, 2, 3, max(day // 24, 4))),
     }
+
+
+def random_walk(frames: list[pd.DataFrame], seed: int) -> list[pd.DataFrame]:
+    """i.i.d. candles of the same length and dates: Student-t(4) log returns with each pair's
+    volatility and a common factor (correlated pairs, no memory), i.i.d. ranges and volume."""
+    rng = np.random.default_rng(seed)
+    n = len(frames[0])
+    common = rng.standard_t(4, n) / np.sqrt(2)
+    out = []
+    for f in frames:
+        sd = np.log(f["close"]).diff().std()
+        r = sd * (0.7 * common + 0.7 * rng.standard_t(4, n) / np.sqrt(2))
+        close = 100 * np.exp(np.cumsum(r))
+        open_ = np.r_[100.0, close[:-1]]
+        high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, sd / 2, n)))
+        low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, sd / 2, n)))
+        vol = np.exp(rng.normal(5, 1, n))
+        out.append(pd.DataFrame({"date": f["date"], "open": open_, "high": high, "low": low,
+                                 "close": close, "volume": vol}))
+    return out

@@ -9,6 +9,8 @@ plus candidate groups (edge_features.py); the target is `&-s_close` through the 
 formula (self_learning.features.observed_targets). Walk-forward ridge in the wide head's units
 (edge_learners.py): train on the trailing window (5 days at 5m, 30 days at 1h, purged by H),
 predict the next period (1 day / 7 days), refit each period; pooled over pairs unless noted.
+Online learning: exponentially forgetting ridges of several memories, their fixed-share
+mixture and their average, against that static walk-forward on the same features and rows.
 
 Windows: DEV (5m: Jan-Feb 2025; 1h: Oct 2024 - Jan 2025) is where every choice is made;
 HOLDOUT (5m: Mar 15 - Apr 29 2025; 1h: Feb - Apr 2025) is only reported. Metric
@@ -34,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import edge_features as ef
@@ -41,10 +44,14 @@ import edge_learners as el
 import edge_scoring as es
 import numpy as np
 import pandas as pd
+from edge_tables import paired, summary, table
 
 PAIRS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "BNB")
 FEE = 0.002
 LAM = 0.3  # the wide head's default ridge penalty (per sample)
+# Learning rates of the mixture on squared losses in target-spread units, summed over the
+# pairs of a block: 1 follows the recent leader closely, 0.05 stays close to equal weights.
+ETAS = (1.0, 0.05)
 
 
 class Frame:
@@ -74,26 +81,6 @@ def load(folder: Path, tf: str) -> list[pd.DataFrame]:
             raise SystemExit(f"{p}_USDT-{tf}: dates differ from BTC's; the study needs aligned "
                              "candles without gaps")
     return frames
-
-
-def random_walk(frames: list[pd.DataFrame], seed: int) -> list[pd.DataFrame]:
-    """i.i.d. candles of the same length and dates: Student-t(4) log returns with each pair's
-    volatility and a common factor (correlated pairs, no memory), i.i.d. ranges and volume."""
-    rng = np.random.default_rng(seed)
-    n = len(frames[0])
-    common = rng.standard_t(4, n) / np.sqrt(2)
-    out = []
-    for f in frames:
-        sd = np.log(f["close"]).diff().std()
-        r = sd * (0.7 * common + 0.7 * rng.standard_t(4, n) / np.sqrt(2))
-        close = 100 * np.exp(np.cumsum(r))
-        open_ = np.r_[100.0, close[:-1]]
-        high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, sd / 2, n)))
-        low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, sd / 2, n)))
-        vol = np.exp(rng.normal(5, 1, n))
-        out.append(pd.DataFrame({"date": f["date"], "open": open_, "high": high, "low": low,
-                                 "close": close, "volume": vol}))
-    return out
 
 
 class Panel:
@@ -198,13 +185,22 @@ def scored(study: Study, r: dict) -> dict:
     return r
 
 
+def market_parts(study: Study) -> dict[str, dict]:
+    """Which part of the market group carries it: baseline plus BTC's, the basket's, or the
+    relative-return features alone (a decomposition, reported, not used to choose)."""
+    p, base = study.p, study.p.cols(("baseline", "time"))
+    names = np.array(p.names, dtype=str)
+    out = {"baseline": scored(study, run_ridge(study, base, "raw", True, LAM))}
+    for label, prefix in (("+BTC returns/vol", "btc_"), ("+basket returns/vol", "basket_"),
+                          ("+pair minus basket returns", "rel_ret_")):
+        cols = np.r_[base, np.flatnonzero(np.char.startswith(names, prefix))]
+        out[label] = scored(study, run_ridge(study, cols, "raw", True, LAM))
+    return out
+
+
 def run_ridge(study: Study, cols, variant: str, pooled: bool, lam: float) -> dict:
     pred = el.ridge_predictions(study.d, cols, variant, pooled, lam)
     return {"ret": study.to_return(pred, variant), "raw_pred": pred}
-
-
-def paired(a: dict, b: dict, window: str) -> es.Score:
-    return a["scores"][window].minus(b["scores"][window])
 
 
 def online(study: Study, groups, block: int | None = None) -> dict[str, dict]:
@@ -216,36 +212,16 @@ def online(study: Study, groups, block: int | None = None) -> dict[str, dict]:
     out = {}
     for hl, pr in zip(fr.half_lives, preds, strict=True):
         out[f"RLS half-life {hl}"] = {"ret": study.to_return(pr, "raw")}
-    mix, weights = el.mixture(preds, y_sc, study.h, eta=1.0, share=0.01,
-                              block=block or fr.block, first=int(d.starts[0]))
-    out["mixture (EWA, fixed share)"] = {"ret": study.to_return(mix, "raw"),
+    for eta in ETAS:
+        mix, weights = el.mixture(preds, y_sc, study.h, eta=eta, share=0.01,
+                                  block=block or fr.block, first=int(d.starts[0]))
+        out[f"mixture EWA eta={eta}"] = {"ret": study.to_return(mix, "raw"),
                                          "weights": weights[-1].round(3).tolist()}
+    out["equal-weight average"] = {"ret": study.to_return(np.mean(preds, axis=0), "raw")}
     out["static walk-forward"] = run_ridge(study, cols, "raw", True, LAM)
     for r in out.values():
         r["scores"] = study.score(r["ret"])
     return out
-
-
-def table(title: str, results: dict, ref: str | None, windows=("DEV", "HOLDOUT"),
-          trade: bool = False) -> None:
-    print(f"\n### {title}\n")
-    head = " | ".join(f"{w} IC [95 %]" for w in windows)
-    diff = " | ".join(f"{w} minus {ref}" for w in windows) if ref else ""
-    cols = ["candidate", head] + ([diff] if ref else []) + (
-        ["HOLDOUT entries/wk | mean net"] if trade else [])
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "---|" * (1 + len(windows) * (2 if ref else 1) + (2 if trade else 0)))
-    for name, r in results.items():
-        if name.startswith("_"):
-            continue
-        cells = [es.fmt(r["scores"][w]) for w in windows]
-        if ref:
-            cells += [es.fmt(paired(r, results[ref], w)) if name != ref else "-"
-                      for w in windows]
-        if trade:
-            t = r["trade"]
-            cells += [f"{t['entries_per_week']:.0f}", f"{100 * t['mean_net']:+.3f} %"]
-        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def flip_stage(out_dir: Path) -> dict[str, dict]:
@@ -274,7 +250,7 @@ def flip_stage(out_dir: Path) -> dict[str, dict]:
 
 def control(frames, fr: Frame, horizon: int, groups) -> dict[str, dict]:
     """Stage 5: the same pipeline on i.i.d. candles (no signal anywhere)."""
-    study = Study(Panel(random_walk(frames, seed=1), fr), fr, horizon)
+    study = Study(Panel(ef.random_walk(frames, seed=1), fr), fr, horizon)
     res = {"baseline": run_ridge(study, study.p.cols(("baseline", "time")), "raw", True, LAM),
            "combo": run_ridge(study, study.p.cols(groups), "raw", True, LAM),
            "naive -(close/SMA20-1)": {"ret": naive(study)}}
@@ -283,8 +259,39 @@ def control(frames, fr: Frame, horizon: int, groups) -> dict[str, dict]:
     return res
 
 
-def summary(score: es.Score) -> dict[str, float]:
-    return {"ic": round(score.ic, 5), "se": round(score.se, 5)}
+def setting(frames, panel: Panel, fr: Frame, h: int) -> tuple[dict, list]:
+    """Every stage of one timeframe and horizon: prints its tables, returns its JSON entry
+    and (DEV IC / se, setting, candidate, DEV, HOLDOUT) of each candidate."""
+    study = Study(panel, fr, h)
+    res = candidates(study)
+    combo = res.pop("_combo")["groups"]
+    key = f"{fr.tf} H={h}"
+    table(f"{key}: features and targets (pooled ridge unless noted; combo = "
+          f"{' + '.join(combo)}, chosen on DEV)", res, "baseline", trade=True)
+    r = res["combo resid"]["resid_scores"]
+    print(f"\ncombo resid scored against the residual target: DEV {es.fmt(r['DEV'])}, "
+          f"HOLDOUT {es.fmt(r['HOLDOUT'])}")
+    if h == fr.horizons[0]:
+        table(f"{key}: parts of the market group", market_parts(study), "baseline")
+    onl = online(study, combo)
+    table(f"{key}: online learning (features {' + '.join(combo)})", onl, "static walk-forward")
+    for eta in ETAS:
+        print(f"\nmixture eta={eta} weights at the end: "
+              f"{onl[f'mixture EWA eta={eta}']['weights']} over half-lives {fr.half_lives} "
+              "candles")
+    ctl = control(frames, fr, h, combo)
+    table(f"{key}: random-walk control (i.i.d. candles, same pipeline)", ctl, None)
+    entry = {name: {w: summary(s) for w, s in r["scores"].items()}
+             for name, r in {**res, **onl}.items()}
+    entry["control"] = {n: {w: summary(s) for w, s in r["scores"].items()}
+                        for n, r in ctl.items()}
+    entry["combo_groups"] = combo
+    ranked = []
+    for name, r in res.items():
+        dev = r["scores"]["DEV"]
+        tstat = float(np.nan_to_num(dev.ic / dev.se, nan=-np.inf)) if dev.se > 0 else -np.inf
+        ranked.append((tstat, key, name, summary(dev), summary(r["scores"]["HOLDOUT"])))
+    return entry, ranked
 
 
 def main() -> None:
@@ -292,46 +299,23 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/binance_usdt"))
     ap.add_argument("--quick", action="store_true", help="one horizon per timeframe")
     args = ap.parse_args()
+    warnings.filterwarnings("ignore", category=RuntimeWarning)  # nan-means of empty slices
     t0 = time.time()
     report: dict = {"fee": FEE, "lam": LAM}
-    best = None
+    ranked = []
     for fr in FRAMES:
         frames = load(args.data, fr.tf)
         panel = Panel(frames, fr)
         for h in fr.horizons[:1] if args.quick else fr.horizons:
-            study = Study(panel, fr, h)
-            res = candidates(study)
-            combo = res.pop("_combo")["groups"]
-            key = f"{fr.tf} H={h}"
-            table(f"{key}: features and targets (pooled ridge unless noted; combo = "
-                  f"{' + '.join(combo)}, chosen on DEV)", res, "baseline", trade=True)
-            r = res["combo resid"]["resid_scores"]
-            print(f"\ncombo resid scored against the residual target: DEV {es.fmt(r['DEV'])}, "
-                  f"HOLDOUT {es.fmt(r['HOLDOUT'])}")
-            onl = online(study, combo)
-            table(f"{key}: online learning (features {' + '.join(combo)})", onl,
-                  "static walk-forward")
-            print(f"\nmixture weights at the end: {onl['mixture (EWA, fixed share)']['weights']}"
-                  f" over half-lives {fr.half_lives} candles")
-            ctl = control(frames, fr, h, combo)
-            table(f"{key}: random-walk control (i.i.d. candles, same pipeline)", ctl, None)
-            entry = {name: {w: summary(s) for w, s in r["scores"].items()}
-                     for name, r in {**res, **onl}.items()}
-            entry["control"] = {n: {w: summary(s) for w, s in r["scores"].items()}
-                                for n, r in ctl.items()}
-            entry["combo_groups"] = combo
-            report[key] = entry
-            for name, r in res.items():
-                dev = r["scores"]["DEV"]
-                tstat = dev.ic / dev.se if dev.se > 0 else -np.inf
-                if best is None or tstat > best[0]:
-                    best = (tstat, key, name, summary(dev), summary(r["scores"]["HOLDOUT"]))
+            report[f"{fr.tf} H={h}"], found = setting(frames, panel, fr, h)
+            ranked += found
     with tempfile.TemporaryDirectory() as tmp:
         flip = flip_stage(Path(tmp))
     table("Regime flip (generated, 5m, H=12, baseline features): IC around the flip",
           flip, "static walk-forward", windows=("3 days before", "3 days after"))
     report["flip"] = {n: {w: summary(s) for w, s in r["scores"].items()}
                       for n, r in flip.items()}
+    best = max(ranked, key=lambda row: row[0])
     report["best_on_dev"] = {"by": "DEV IC / jackknife se", "frame": best[1],
                              "candidate": best[2], "dev": best[3], "holdout": best[4]}
     report["seconds"] = round(time.time() - t0, 1)
