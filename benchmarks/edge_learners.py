@@ -1,0 +1,168 @@
+"""Learners of benchmarks/edge_study.py: walk-forward ridge (pooled over pairs or per pair),
+exponentially forgetting ridge (RLS) with several memories, and their mixture. numpy only.
+
+Units are the model's (learning/linear.py): features standardised per pair with the trailing
+training window's mean and spread (clipped to +-5), targets in units of the pair's target
+spread over that window (winsorised to +-CLIP), no intercept, coefficients
+solve(A + lam * n * I, b) from the summed statistics of the pairs (pooled) or one pair's own.
+
+Walk-forward: period k starts at row s_k; it trains on rows [s_k - window, s_k - H) (labels
+known before s_k: purged) and predicts rows [s_k, s_k + period). Statistics of every row are
+computed once for the union of all features; a feature set is a sub-matrix of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+Z_CLIP = 5.0
+CLIP = 3.0
+
+
+@dataclass
+class Design:
+    """Per period k and pair p: training statistics A (k, p, F, F), n (k, p), and per target
+    variant b (k, p, F) and target scale (k, p); z of every predicted row (p, n, F) with its
+    own period's standardisation (the first period's training rows with the first period's);
+    row -> period it is predicted in (n,), -1 before the first period; row -> period whose
+    standardisation its z and scaled target use (n,)."""
+
+    starts: np.ndarray
+    period_of_row: np.ndarray
+    units_of_row: np.ndarray
+    z: np.ndarray
+    a: np.ndarray
+    n: np.ndarray
+    b: dict[str, np.ndarray]
+    scale: dict[str, np.ndarray]
+
+
+def build_design(x: np.ndarray, targets: dict[str, np.ndarray], first: int, window: int,
+                 period: int, horizon: int) -> Design:
+    """x: (pairs, n, F) raw features; targets: variant -> (pairs, n) training target."""
+    pairs, n, f = x.shape
+    starts = np.arange(first, n, period)
+    k_n = len(starts)
+    z_all = np.full((pairs, n, f), np.nan, np.float32)
+    a = np.zeros((k_n, pairs, f, f))
+    cnt = np.zeros((k_n, pairs))
+    b = {v: np.zeros((k_n, pairs, f)) for v in targets}
+    scale = {v: np.ones((k_n, pairs)) for v in targets}
+    row_period = np.full(n, -1)
+    for k, s in enumerate(starts):
+        end = min(s + period, n)
+        row_period[s:end] = k
+        for p in range(pairs):
+            tr = x[p, s - window: s - horizon]
+            mu, sd = np.nanmean(tr, axis=0), np.nanstd(tr, axis=0)
+            sd = np.where(sd > 0, sd, 1.0)
+            zt = np.clip((tr - mu) / sd, -Z_CLIP, Z_CLIP)
+            lo = s - window if k == 0 else s
+            z_all[p, lo:end] = np.clip((x[p, lo:end] - mu) / sd, -Z_CLIP, Z_CLIP)
+            ok = np.isfinite(zt).all(axis=1)
+            for y in targets.values():
+                ok = ok & np.isfinite(y[p, s - window: s - horizon])
+            zt = zt[ok]
+            a[k, p], cnt[k, p] = zt.T @ zt, len(zt)
+            for v, y in targets.items():
+                yt = y[p, s - window: s - horizon][ok]
+                scale[v][k, p] = np.std(yt) if len(yt) > 1 and np.std(yt) > 0 else 1.0
+                b[v][k, p] = zt.T @ np.clip(yt / scale[v][k, p], -CLIP, CLIP)
+    units = np.where(np.arange(n) >= starts[0] - window, np.maximum(row_period, 0), -1)
+    return Design(starts, row_period, units, z_all, a, cnt, b, scale)
+
+
+def solve(a: np.ndarray, b: np.ndarray, n: float, lam: float) -> np.ndarray:
+    if n <= 0:
+        return np.zeros(len(b))
+    return np.linalg.solve(a + lam * max(n, 1.0) * np.eye(len(b)), b)
+
+
+def ridge_predictions(d: Design, cols: np.ndarray, variant: str, pooled: bool,
+                      lam: float) -> np.ndarray:
+    """(pairs, n) walk-forward predictions in units of each pair's target spread."""
+    pairs, n, _ = d.z.shape
+    out = np.full((pairs, n), np.nan)
+    sub = np.ix_(cols, cols)
+    for k in range(len(d.starts)):
+        rows = d.period_of_row == k
+        if pooled:
+            beta = solve(d.a[k][:, sub[0], sub[1]].sum(0), d.b[variant][k][:, cols].sum(0),
+                         d.n[k].sum(), lam)
+        for p in range(pairs):
+            if not pooled:
+                beta = solve(d.a[k, p][sub], d.b[variant][k, p, cols], d.n[k, p], lam)
+            out[p, rows] = d.z[p, rows][:, cols] @ beta
+    return out
+
+
+def scaled_target(d: Design, y: np.ndarray, variant: str) -> np.ndarray:
+    """Each row's training target in its period's target-spread units (what an online learner
+    learns once the label matured), winsorised like the walk-forward's."""
+    sc = np.where(d.units_of_row >= 0, d.scale[variant][np.maximum(d.units_of_row, 0)].T,
+                  np.nan)
+    return np.clip(y / sc, -CLIP, CLIP)
+
+
+def online_predictions(d: Design, cols: np.ndarray, y_scaled: np.ndarray, horizon: int,
+                       half_lives: tuple[float, ...], block: int, lam: float) -> np.ndarray:
+    """(learners, pairs, n) predictions of exponentially forgetting pooled ridges (one per
+    half-life in candles). Before each block of `block` rows they learn every row whose label
+    matured (t + H < block start), weighted 0.5 ** (age / half-life), then solve."""
+    pairs, n, _ = d.z.shape
+    z = np.nan_to_num(d.z[:, :, cols].astype(np.float64))
+    usable = np.isfinite(d.z[:, :, cols]).all(axis=2) & np.isfinite(y_scaled)
+    yv = np.where(usable, y_scaled, 0.0)
+    f = len(cols)
+    decay = np.array([0.5 ** (1.0 / h) for h in half_lives])
+    a = np.zeros((len(half_lives), f, f))
+    b = np.zeros((len(half_lives), f))
+    cnt = np.zeros(len(half_lives))
+    out = np.full((len(half_lives), pairs, n), np.nan)
+    learned = 0  # rows < learned are in the statistics
+    previous = int(d.starts[0])  # the block start the statistics are anchored at
+    for start in range(int(d.starts[0]), n, block):
+        upto = max(start - horizon, 0)
+        new = slice(learned, upto)
+        ages = start - np.arange(learned, upto)
+        zn = z[:, new].reshape(-1, f)
+        un = usable[:, new].reshape(-1)
+        yn = yv[:, new].reshape(-1)
+        for j, dj in enumerate(decay):
+            step = dj ** (start - previous)
+            w = np.tile(dj ** ages, pairs) * un
+            a[j] = a[j] * step + (zn * w[:, None]).T @ zn
+            b[j] = b[j] * step + (zn * w[:, None]).T @ yn
+            cnt[j] = cnt[j] * step + w.sum()
+            beta = solve(a[j], b[j], cnt[j], lam)
+            out[j, :, start: start + block] = z[:, start: start + block] @ beta
+        learned, previous = max(upto, learned), start
+    pred_ok = np.isfinite(d.z[:, :, cols]).all(axis=2)
+    return np.where(pred_ok[None], out, np.nan)
+
+
+def mixture(preds: np.ndarray, y_scaled: np.ndarray, horizon: int, eta: float,
+            share: float, block: int, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed-share exponentially weighted aggregation of `preds` (learners, pairs, n) by their
+    prequential squared losses (a row's loss counts once its label matured, H rows later),
+    summed over pairs; weights updated per block. Returns (pairs, n) mixture and the weights
+    (blocks, learners)."""
+    m, pairs, n = preds.shape
+    loss = np.nan_to_num((preds - y_scaled[None]) ** 2).sum(axis=1)  # (m, n)
+    w = np.full(m, 1.0 / m)
+    out = np.full((pairs, n), np.nan)
+    history = []
+    learned = first
+    for start in range(first, n, block):
+        upto = max(start - horizon, first)
+        if upto > learned:
+            logw = np.log(w) - eta * loss[:, learned:upto].sum(axis=1)
+            w = np.exp(logw - logw.max())
+            w = (1 - share) * w / w.sum() + share / m
+            learned = upto
+        out[:, start: start + block] = np.einsum("j,jpn->pn", w,
+                                                 np.nan_to_num(preds[:, :, start: start + block]))
+        history.append(w.copy())
+    return np.where(np.isfinite(preds).all(axis=0), out, np.nan), np.array(history)

@@ -1,0 +1,328 @@
+"""What predicts today's markets, and does online learning pay? (issue 19, research part)
+
+    nice -n 10 .venv/bin/python benchmarks/edge_study.py [--data /work/shared/data/binance_usdt]
+        [--quick]
+
+A fast, self-contained numpy/pandas study on the six Binance USDT pairs (no freqtrade, no
+TensorFlow). Features: a TA-Lib-free approximation of SelfLearningStrategy's ratios (baseline)
+plus candidate groups (edge_features.py); the target is `&-s_close` through the model's one
+formula (self_learning.features.observed_targets). Walk-forward ridge in the wide head's units
+(edge_learners.py): train on the trailing window (5 days at 5m, 30 days at 1h, purged by H),
+predict the next period (1 day / 7 days), refit each period; pooled over pairs unless noted.
+Online learning: exponentially forgetting ridges of several memories, their fixed-share
+mixture and their average, against that static walk-forward on the same features and rows.
+
+Windows: DEV (5m: Jan-Feb 2025; 1h: Oct 2024 - Jan 2025) is where every choice is made;
+HOLDOUT (5m: Mar 15 - Apr 29 2025; 1h: Feb - Apr 2025) is only reported. Metric
+(edge_scoring.py): per pair Spearman IC over the window's rows, averaged over pairs, 95 %
+leave-one-day-out jackknife interval; paired differences against the baseline on the same
+rows. Controls: the same pipeline on simulated i.i.d. returns (a random walk; must be 0 within
+its interval), and a generated regime-flip market (self_learning_offline.market --flip-day).
+Prints markdown tables, then one JSON line (the last line).
+"""
+
+# ruff: noqa: E402  (BLAS threads are set before numpy is imported)
+from __future__ import annotations
+
+import os
+
+# Small matrices on a shared 2-core machine: BLAS threads only contend.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import edge_features as ef
+import edge_learners as el
+import edge_scoring as es
+import numpy as np
+import pandas as pd
+from edge_tables import paired, summary, table
+
+PAIRS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "BNB")
+FEE = 0.002
+LAM = 0.3  # the wide head's default ridge penalty (per sample)
+# Learning rates of the mixture on squared losses in target-spread units, summed over the
+# pairs of a block: 1 follows the recent leader closely, 0.05 stays close to equal weights.
+ETAS = (1.0, 0.05)
+
+
+class Frame:
+    """One timeframe's settings: candles per day, walk-forward window/period, horizons, the
+    strategy's higher timeframes as period multipliers, online memories and block."""
+
+    def __init__(self, tf, day, window_days, period_days, horizons, mults, half_lives,
+                 block, dev, holdout):
+        self.tf, self.day, self.horizons, self.mults = tf, day, horizons, mults
+        self.window, self.period = window_days * day, period_days * day
+        self.half_lives, self.block, self.dev, self.holdout = half_lives, block, dev, holdout
+
+
+FRAMES = (
+    Frame("5m", 288, 5, 1, (12, 48, 144), (1, 3, 12), (12, 72, 288, 576, 2016, 8064), 12,
+          ("2025-01-01", "2025-03-01"), ("2025-03-15", "2025-04-30")),
+    Frame("1h", 24, 30, 7, (4, 12, 24), (1, 4), (6, 24, 72, 168, 672, 2016), 1,
+          ("2024-10-01", "2025-02-01"), ("2025-02-01", "2025-04-30")),
+)
+
+
+def load(folder: Path, tf: str) -> list[pd.DataFrame]:
+    frames = [pd.read_feather(folder / f"{p}_USDT-{tf}.feather") for p in PAIRS]
+    dates = frames[0]["date"]
+    for p, f in zip(PAIRS, frames, strict=True):
+        if not f["date"].equals(dates):
+            raise SystemExit(f"{p}_USDT-{tf}: dates differ from BTC's; the study needs aligned "
+                             "candles without gaps")
+    return frames
+
+
+class Panel:
+    """Features (pairs, n, F) with their group of each column, closes and dates."""
+
+    def __init__(self, frames: list[pd.DataFrame], fr: Frame):
+        rets = [ef.log_returns(f["close"]) for f in frames]
+        basket, btc = pd.concat(rets, axis=1).mean(axis=1), rets[0]
+        tables = [ef.pair_table(f, basket, btc, fr.day, fr.mults) for f in frames]
+        self.names, self.group = [], []
+        for g, cols in tables[0].items():
+            self.names += list(cols)
+            self.group += [g] * len(cols)
+        self.group = np.array(self.group)
+        self.x = np.stack([np.column_stack([np.asarray(c, float) for t in tab.values()
+                                            for c in t.values()]) for tab in tables])
+        self.frames, self.dates = frames, frames[0]["date"]
+        self.close = np.stack([f["close"].to_numpy(float) for f in frames])
+        self.vol = np.stack([r.rolling(fr.day).std().to_numpy() for r in rets])
+        self.day = ((self.dates - self.dates.iloc[0]).dt.days).to_numpy()
+        self.warm = int(max(np.argmax(np.isfinite(self.x[p]).all(axis=1))
+                            for p in range(len(frames))))
+
+    def cols(self, groups) -> np.ndarray:
+        return np.flatnonzero(np.isin(self.group, list(groups)))
+
+    def days(self, span) -> np.ndarray:
+        lo, hi = (pd.Timestamp(s, tz="UTC") for s in span)
+        return np.unique(self.day[((self.dates >= lo) & (self.dates < hi)).to_numpy()])
+
+
+class Study:
+    """One timeframe and horizon: targets, the walk-forward design, scoring by window."""
+
+    def __init__(self, panel: Panel, fr: Frame, horizon: int):
+        self.p, self.fr, self.h = panel, fr, horizon
+        self.y = np.stack([ef.target(f, horizon) for f in panel.frames])
+        self.resid = self.y - np.nanmean(self.y, axis=0)
+        self.vol = panel.vol * np.sqrt(horizon)
+        self.fwd = np.stack([ef.forward_return(c, horizon) for c in panel.close])
+        train = {"raw": self.y, "resid": self.resid, "volscaled": self.y / self.vol}
+        first = int(np.ceil((panel.warm + fr.window) / fr.day) * fr.day)
+        self.d = el.build_design(panel.x, train, first, fr.window, fr.period, horizon)
+        self.windows = {"DEV": panel.days(fr.dev), "HOLDOUT": panel.days(fr.holdout)}
+        first_day = panel.day[first]
+        self.windows = {k: v[v >= first_day] for k, v in self.windows.items()}
+
+    def to_return(self, pred: np.ndarray, variant: str) -> np.ndarray:
+        """Predictions in target-spread units -> predicted `&-s_close` (return units)."""
+        d = self.d
+        k = np.maximum(d.period_of_row, 0)
+        out = pred * d.scale[variant][k].T
+        return out * self.vol if variant == "volscaled" else out
+
+    def score(self, pred_ret: np.ndarray, target: np.ndarray | None = None) -> dict:
+        target = self.y if target is None else target
+        return {w: es.window_score(pred_ret, target, self.p.day, days)
+                for w, days in self.windows.items()}
+
+    def trade(self, pred_ret: np.ndarray) -> dict:
+        days = self.windows["HOLDOUT"]
+        mask = np.isin(self.p.day, days)
+        return es.trade_readout(pred_ret, self.fwd, mask, FEE, len(days) / 7)
+
+
+def naive(study: Study) -> np.ndarray:
+    close = study.p.close
+    return np.stack([-(c / pd.Series(c).rolling(20).mean().to_numpy() - 1) for c in close])
+
+
+def candidates(study: Study) -> dict[str, dict]:
+    """Stage 1: baseline, each group added, the DEV-chosen combination and its targets."""
+    p = study.p
+    base = ("baseline", "time")
+    specs = {"baseline": (base, "raw", True, LAM),
+             "baseline per pair": (base, "raw", False, LAM),
+             "baseline - time": (("baseline",), "raw", True, LAM)}
+    for g in ("market", "range_vol", "volume", "autocorr", "time2"):
+        specs[f"+{g}"] = ((*base, g), "raw", True, LAM)
+    results = {"naive -(close/SMA20-1)": scored(study, {"ret": naive(study)})}
+    for name, spec in specs.items():
+        results[name] = scored(study, run_ridge(study, p.cols(spec[0]), *spec[1:]))
+    chosen = [g for g in ("market", "range_vol", "volume", "autocorr", "time2")
+              if paired(results[f"+{g}"], results["baseline"], "DEV").ic > 0]
+    combo = (*base, *chosen)
+    for name, variant, lam in (("combo raw", "raw", LAM), ("combo raw lam=3", "raw", 3.0),
+                               ("combo raw lam=30", "raw", 30.0),
+                               ("combo resid", "resid", LAM),
+                               ("combo volscaled", "volscaled", LAM)):
+        results[name] = scored(study, run_ridge(study, p.cols(combo), variant, True, lam))
+    # The yardstick's own feature, its coefficient learned: does learning lose to a fixed sign?
+    one = np.flatnonzero(np.array(p.names) == "sma_dist_20x1")
+    results["ridge on sma_dist_20 only"] = scored(study, run_ridge(study, one, "raw", True, LAM))
+    results["combo resid"]["resid_scores"] = study.score(results["combo resid"]["ret"],
+                                                         study.resid)
+    results["_combo"] = {"groups": list(combo)}
+    return results
+
+
+def scored(study: Study, r: dict) -> dict:
+    r["scores"], r["trade"] = study.score(r["ret"]), study.trade(r["ret"])
+    return r
+
+
+def market_parts(study: Study) -> dict[str, dict]:
+    """Which part of the market group carries it: baseline plus BTC's, the basket's, or the
+    relative-return features alone (a decomposition, reported, not used to choose)."""
+    p, base = study.p, study.p.cols(("baseline", "time"))
+    names = np.array(p.names, dtype=str)
+    out = {"baseline": scored(study, run_ridge(study, base, "raw", True, LAM))}
+    for label, prefix in (("+BTC returns/vol", "btc_"), ("+basket returns/vol", "basket_"),
+                          ("+pair minus basket returns", "rel_ret_")):
+        cols = np.r_[base, np.flatnonzero(np.char.startswith(names, prefix))]
+        out[label] = scored(study, run_ridge(study, cols, "raw", True, LAM))
+    return out
+
+
+def run_ridge(study: Study, cols, variant: str, pooled: bool, lam: float) -> dict:
+    pred = el.ridge_predictions(study.d, cols, variant, pooled, lam)
+    return {"ret": study.to_return(pred, variant), "raw_pred": pred}
+
+
+def online(study: Study, groups, block: int | None = None) -> dict[str, dict]:
+    """Stage 3: forgetting ridges of several memories, their mixture, the static walk-forward."""
+    fr, d = study.fr, study.d
+    cols = study.p.cols(groups)
+    y_sc = el.scaled_target(d, study.y, "raw")
+    preds = el.online_predictions(d, cols, y_sc, study.h, fr.half_lives, block or fr.block, LAM)
+    out = {}
+    for hl, pr in zip(fr.half_lives, preds, strict=True):
+        out[f"RLS half-life {hl}"] = {"ret": study.to_return(pr, "raw")}
+    for eta in ETAS:
+        mix, weights = el.mixture(preds, y_sc, study.h, eta=eta, share=0.01,
+                                  block=block or fr.block, first=int(d.starts[0]))
+        out[f"mixture EWA eta={eta}"] = {"ret": study.to_return(mix, "raw"),
+                                         "weights": weights[-1].round(3).tolist()}
+    out["equal-weight average"] = {"ret": study.to_return(np.mean(preds, axis=0), "raw")}
+    out["static walk-forward"] = run_ridge(study, cols, "raw", True, LAM)
+    for r in out.values():
+        r["scores"] = study.score(r["ret"])
+    return out
+
+
+def flip_stage(out_dir: Path) -> dict[str, dict]:
+    """Stage 4: a generated market whose edge flips (mean reversion -> trend) at 00:00 of day
+    12 of 20: IC of each learner over the 3 days before and after the flip (6-hour blocks)."""
+    pairs = [f"{p}/USDT" for p in PAIRS]
+    subprocess.run([sys.executable, "-m", "self_learning_offline.market", "--out", str(out_dir),
+                    "--pairs", *pairs, "--timeframe", "5m", "--days", "20", "--flip-day", "12",
+                    "--end", "20250301", "--seed", "7"], check=True, capture_output=True)
+    fr = FRAMES[0]
+    panel = Panel(load(out_dir, "5m"), fr)
+    study = Study(panel, fr, 12)
+    flip = pd.Timestamp("2025-02-21", tz="UTC")
+    block = np.arange(len(panel.dates)) // 72
+    spans = {"3 days before": (flip - pd.Timedelta(days=3), flip),
+             "3 days after": (flip, flip + pd.Timedelta(days=3))}
+    masks = {k: ((panel.dates >= lo) & (panel.dates < hi)).to_numpy()
+             for k, (lo, hi) in spans.items()}
+    results = online(study, ("baseline", "time"))
+    results["naive -(close/SMA20-1)"] = {"ret": naive(study)}
+    for r in results.values():
+        r["scores"] = {k: es.window_score(r["ret"], study.y, block, np.unique(block[m]))
+                       for k, m in masks.items()}
+    return results
+
+
+def control(frames, fr: Frame, horizon: int, groups) -> dict[str, dict]:
+    """Stage 5: the same pipeline on i.i.d. candles (no signal anywhere)."""
+    study = Study(Panel(ef.random_walk(frames, seed=1), fr), fr, horizon)
+    res = {"baseline": run_ridge(study, study.p.cols(("baseline", "time")), "raw", True, LAM),
+           "combo": run_ridge(study, study.p.cols(groups), "raw", True, LAM),
+           "naive -(close/SMA20-1)": {"ret": naive(study)}}
+    for r in res.values():
+        r["scores"] = study.score(r["ret"])
+    return res
+
+
+def setting(frames, panel: Panel, fr: Frame, h: int) -> tuple[dict, list]:
+    """Every stage of one timeframe and horizon: prints its tables, returns its JSON entry
+    and (DEV IC / se, setting, candidate, DEV, HOLDOUT) of each candidate."""
+    study = Study(panel, fr, h)
+    res = candidates(study)
+    combo = res.pop("_combo")["groups"]
+    key = f"{fr.tf} H={h}"
+    table(f"{key}: features and targets (pooled ridge unless noted; combo = "
+          f"{' + '.join(combo)}, chosen on DEV)", res, "baseline", trade=True)
+    r = res["combo resid"]["resid_scores"]
+    print(f"\ncombo resid scored against the residual target: DEV {es.fmt(r['DEV'])}, "
+          f"HOLDOUT {es.fmt(r['HOLDOUT'])}")
+    if h == fr.horizons[0]:
+        table(f"{key}: parts of the market group", market_parts(study), "baseline")
+    onl = online(study, combo)
+    table(f"{key}: online learning (features {' + '.join(combo)})", onl, "static walk-forward")
+    for eta in ETAS:
+        print(f"\nmixture eta={eta} weights at the end: "
+              f"{onl[f'mixture EWA eta={eta}']['weights']} over half-lives {fr.half_lives} "
+              "candles")
+    ctl = control(frames, fr, h, combo)
+    table(f"{key}: random-walk control (i.i.d. candles, same pipeline)", ctl, None)
+    entry = {name: {w: summary(s) for w, s in r["scores"].items()}
+             for name, r in {**res, **onl}.items()}
+    entry["control"] = {n: {w: summary(s) for w, s in r["scores"].items()}
+                        for n, r in ctl.items()}
+    entry["combo_groups"] = combo
+    ranked = []
+    for name, r in res.items():
+        dev = r["scores"]["DEV"]
+        tstat = float(np.nan_to_num(dev.ic / dev.se, nan=-np.inf)) if dev.se > 0 else -np.inf
+        ranked.append((tstat, key, name, summary(dev), summary(r["scores"]["HOLDOUT"])))
+    return entry, ranked
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=Path("/work/shared/data/binance_usdt"))
+    ap.add_argument("--quick", action="store_true", help="one horizon per timeframe")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore", category=RuntimeWarning)  # nan-means of empty slices
+    t0 = time.time()
+    report: dict = {"fee": FEE, "lam": LAM}
+    ranked = []
+    for fr in FRAMES:
+        frames = load(args.data, fr.tf)
+        panel = Panel(frames, fr)
+        for h in fr.horizons[:1] if args.quick else fr.horizons:
+            report[f"{fr.tf} H={h}"], found = setting(frames, panel, fr, h)
+            ranked += found
+    with tempfile.TemporaryDirectory() as tmp:
+        flip = flip_stage(Path(tmp))
+    table("Regime flip (generated, 5m, H=12, baseline features): IC around the flip",
+          flip, "static walk-forward", windows=("3 days before", "3 days after"))
+    report["flip"] = {n: {w: summary(s) for w, s in r["scores"].items()}
+                      for n, r in flip.items()}
+    best = max(ranked, key=lambda row: row[0])
+    report["best_on_dev"] = {"by": "DEV IC / jackknife se", "frame": best[1],
+                             "candidate": best[2], "dev": best[3], "holdout": best[4]}
+    report["seconds"] = round(time.time() - t0, 1)
+    print(f"\nBest on DEV (by IC / se): {best[1]} {best[2]}: DEV {best[3]}, "
+          f"HOLDOUT {best[4]}")
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

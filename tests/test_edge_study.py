@@ -1,0 +1,103 @@
+"""The pure parts of benchmarks/edge_study.py: scoring (edge_scoring.py) and the learners'
+causality (edge_learners.py). No data files, no TensorFlow."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import edge_learners as el  # noqa: E402
+import edge_scoring as es  # noqa: E402
+
+
+def test_leave_one_day_out_replicates_are_exact_spearman():
+    rng = np.random.default_rng(0)
+    n, day = 600, np.arange(600) // 60
+    pred = rng.normal(size=(2, n))
+    target = 0.3 * pred + rng.normal(size=(2, n))
+    score = es.window_score(pred, target, day, np.unique(day))
+    for k in (0, 4, 9):
+        keep = day != k
+        brute = np.mean([es.spearman(pred[i][keep], target[i][keep]) for i in range(2)])
+        assert score.replicates[k] == pytest.approx(brute, abs=1e-12)
+    assert score.ic == pytest.approx(np.mean([es.spearman(p, t) for p, t in
+                                              zip(pred, target, strict=True)]))
+
+
+def test_window_score_ignores_other_days_and_missing_rows():
+    rng = np.random.default_rng(1)
+    day = np.arange(400) // 40
+    pred, target = rng.normal(size=(1, 400)), rng.normal(size=(1, 400))
+    pred[0, 5] = np.nan
+    score = es.window_score(pred, target, day, np.arange(5))
+    keep = (day < 5) & np.isfinite(pred[0])
+    assert score.ic == pytest.approx(es.spearman(pred[0][keep], target[0][keep]))
+    assert len(score.replicates) == 5
+
+
+def test_jackknife_se_and_paired_difference():
+    reps = np.array([1.0, 2.0, 3.0])
+    # sqrt((g - 1) / g * sum (r - mean)^2) = sqrt(2 / 3 * 2)
+    assert es.jackknife_se(reps) == pytest.approx(np.sqrt(4 / 3))
+    a = es.Score(0.5, np.array([0.4, 0.5, 0.6]))
+    b = es.Score(0.2, np.array([0.1, 0.2, 0.3]))
+    diff = a.minus(b)
+    assert diff.ic == pytest.approx(0.3) and diff.se == pytest.approx(0.0)
+
+
+def test_trade_readout_counts_entries_above_the_fee():
+    pred = np.array([[0.001, 0.003, 0.004, np.nan]])
+    fwd = np.array([[0.05, 0.01, -0.002, 0.01]])
+    out = es.trade_readout(pred, fwd, np.ones(4, bool), fee=0.002, weeks=2.0)
+    assert out["entries_per_week"] == 1.0
+    assert out["mean_net"] == pytest.approx((0.01 - 0.002) / 2 - 0.002)
+
+
+def _panel(seed=3, pairs=2, n=900, f=3):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(pairs, n, f))
+    y = 0.5 * x[:, :, 0] + rng.normal(size=(pairs, n))
+    return x, y
+
+
+def test_walk_forward_never_trains_on_labels_of_its_own_period():
+    x, y = _panel()
+    horizon, window, period = 5, 300, 100
+    d = el.build_design(x, {"raw": y}, 300, window, period, horizon)
+    base = el.ridge_predictions(d, np.arange(3), "raw", True, 0.3)
+    leaked = y.copy()
+    leaked[:, 600 - horizon:] = 100.0  # labels not known before the period at row 600
+    d2 = el.build_design(x, {"raw": leaked}, 300, window, period, horizon)
+    again = el.ridge_predictions(d2, np.arange(3), "raw", True, 0.3)
+    assert np.allclose(base[:, :700], again[:, :700], equal_nan=True)
+    assert not np.allclose(base[:, 700:], again[:, 700:])
+
+
+def test_online_learners_only_learn_matured_labels():
+    x, y = _panel()
+    horizon, block = 5, 10
+    d = el.build_design(x, {"raw": y}, 300, 300, 100, horizon)
+    y_sc = el.scaled_target(d, y, "raw")
+    base = el.online_predictions(d, np.arange(3), y_sc, horizon, (20.0, 200.0), block, 0.3)
+    changed = y_sc.copy()
+    changed[:, 500 - horizon:] = 3.0
+    again = el.online_predictions(d, np.arange(3), changed, horizon, (20.0, 200.0), block, 0.3)
+    # The block starting at row 500 learns rows < 500 - H only: its labels were all known.
+    assert np.allclose(base[:, :, :510], again[:, :, :510], equal_nan=True)
+    assert not np.allclose(base[:, :, 510:], again[:, :, 510:])
+    assert np.isfinite(base[:, :, 300:]).all()
+
+
+def test_mixture_moves_to_the_learner_with_the_smaller_losses():
+    rng = np.random.default_rng(4)
+    y = rng.normal(size=(2, 400))
+    preds = np.stack([y + 0.1 * rng.normal(size=y.shape), rng.normal(size=y.shape)])
+    mix, weights = el.mixture(preds, y, horizon=3, eta=1.0, share=0.01, block=10, first=0)
+    assert weights[-1][0] > 0.98
+    assert weights[0] == pytest.approx([0.5, 0.5])  # nothing matured before the first block
+    assert np.corrcoef(mix[:, 200:].ravel(), y[:, 200:].ravel())[0, 1] > 0.9
