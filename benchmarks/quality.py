@@ -78,6 +78,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--stake", default=None, help="stake (quote) currency of the pairs")
     p.add_argument("--timeframe", default=None, choices=sorted(TIMEFRAMES))
     p.add_argument("--timerange", default=None, help="YYYYMMDD-YYYYMMDD: one window of its own")
+    p.add_argument("--label-period-candles", type=int, default=None, metavar="H",
+                   help="the horizon H of the labels (default: config.json's)")
     p.add_argument("--self-learning-config", default="{}", metavar="JSON",
                    help="overrides for freqai.self_learning in every SelfLearning run")
     p.add_argument("--scenario", choices=["null", "flip"], default=None,
@@ -152,10 +154,11 @@ def make_plan(args: argparse.Namespace, tmp: Path) -> Plan:
 
 
 def run_window(args: argparse.Namespace, plan: Plan, window: Window, specs: list[RunSpec],
-               tmp: Path) -> dict[str, Run]:
+               tmp: Path, horizon: int) -> dict[str, Run]:
     tf = plan.timeframe
     common = {"train_period_days": tf.train_days, "backtest_period_days": tf.backtest_days,
-              "feature_parameters": {"include_timeframes": [tf.name]}}
+              "feature_parameters": {"include_timeframes": [tf.name],
+                                     "label_period_candles": horizon}}
     print(f"window {window.name} ({window.role}) {window.timerange}", flush=True)
     backtests = Backtests(tmp / window.name, plan.datadir, plan.pairs, window.timerange,
                           common, args.timeout, args.jobs, plan.stake, tf.name)
@@ -198,14 +201,14 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="quality-bench-"))
     plan = make_plan(args, tmp)
-    horizon = json.loads(CONFIG.read_text())["freqai"]["feature_parameters"][
-        "label_period_candles"]
+    horizon = args.label_period_candles or json.loads(CONFIG.read_text())["freqai"][
+        "feature_parameters"]["label_period_candles"]
     truth = plan.truth(horizon)
     print(f"set {plan.name}: pairs {', '.join(plan.pairs)} ({plan.stake}, {plan.timeframe.name})"
           f"; windows {', '.join(f'{w.name} {w.timerange}' for w in plan.windows)}; "
           f"data {plan.datadir}", flush=True)
     specs = plan_runs(args)
-    runs = [run_window(args, plan, w, specs, tmp) for w in plan.windows]
+    runs = [run_window(args, plan, w, specs, tmp, horizon) for w in plan.windows]
     out: dict[str, float] = {f"runs.{w.name}.{n}.wall_s": r.result.wall_s
                              for w, by_name in zip(plan.windows, runs, strict=True)
                              for n, r in by_name.items()}
@@ -226,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     figures = {k: (None if isinstance(v, float) and not np.isfinite(v) else round(v, 6))
                for k, v in out.items()}
-    meta = {"set": plan.name, "pairs": plan.pairs, "stake": plan.stake, "commit": commit(),
+    meta = {"set": plan.name, "label_period_candles": horizon, "pairs": plan.pairs, "stake": plan.stake, "commit": commit(),
             "date": f"{datetime.now(UTC):%Y-%m-%d}",
             "timeframe": plan.timeframe.name,
             "command": figure_command(sys.argv[1:] if argv is None else argv),
