@@ -229,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     figures = {k: (None if isinstance(v, float) and not np.isfinite(v) else round(v, 6))
                for k, v in out.items()}
-    meta = {"set": plan.name, "label_period_candles": horizon, "pairs": plan.pairs, "stake": plan.stake, "commit": commit(),
+    meta = {"set": plan.name, "label_period_candles": horizon, "pairs": plan.pairs,
+            "stake": plan.stake, "commit": commit(),
             "date": f"{datetime.now(UTC):%Y-%m-%d}",
             "timeframe": plan.timeframe.name,
             "command": figure_command(sys.argv[1:] if argv is None else argv),
