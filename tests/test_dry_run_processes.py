@@ -50,6 +50,15 @@ def datadir(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture
+def dry_runs():
+    """Every DryRun a test makes, killed with its children at teardown if still running."""
+    made: list[DryRun] = []
+    yield made
+    for run in made:
+        run.kill_leftovers()
+
+
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()}
 
@@ -71,6 +80,7 @@ class DryRun:
                      "--datadir", str(datadir), "--rundir", str(self.rundir), "--logdir",
                      str(self.logdir), "--history", str(history), "-c", str(self.extra)]
         self.proc: subprocess.Popen | None = None
+        self.children: list[int] = []
 
     def start(self) -> DryRun:
         with self.output.open("w") as out:
@@ -78,6 +88,23 @@ class DryRun:
                                          env=freqtrade_env(), stdout=out,
                                          stderr=subprocess.STDOUT)
         return self
+
+    def started(self, text: str | None = None) -> tuple[int, int]:
+        """The (exchange, bot) PIDs the script printed; remembered for the clean-up."""
+        found = STARTED.search(self.text() if text is None else text)
+        if found is None:
+            found = self.wait_for(STARTED, 60)
+        self.children = [int(found[1]), int(found[2])]
+        return self.children[0], self.children[1]
+
+    def kill_leftovers(self) -> None:
+        """After a failed test: nothing of it keeps running."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for pid in self.children:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
     def text(self) -> str:
         return self.output.read_text()
@@ -146,7 +173,7 @@ def login(api_port: int, password: str) -> int:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP])
-def test_children_and_secrets_end_with_the_script(tmp_path, datadir, sig):
+def test_children_and_secrets_end_with_the_script(tmp_path, datadir, dry_runs, sig):
     """Once the bot's API answers (its start-up under way), SIGKILL or SIGHUP of the script:
     the bot and the exchange are gone within seconds, the ports are free, and the secrets
     (only ever in the bot's environment) are in no file. The bot keeps its candles in the
@@ -156,7 +183,8 @@ def test_children_and_secrets_end_with_the_script(tmp_path, datadir, sig):
     stale.parent.mkdir(parents=True)
     stale.write_text("an earlier run's candles")
     run = DryRun(tmp_path, datadir).start()
-    exchange, bot = map(int, run.wait_for(STARTED, 60).groups())
+    dry_runs.append(run)
+    exchange, bot = run.started()
     password = run.wait_for(r"user freqtrader, password (\S+)  \(generated", 120)[1]
     assert listening(run.api_port) and login(run.api_port, password) == 200
     secrets = [environment(bot)[name] for name in SECRET_VARS]
@@ -179,10 +207,23 @@ def test_children_and_secrets_end_with_the_script(tmp_path, datadir, sig):
         assert code == -signal.SIGKILL
 
 
-def test_ctrl_c_of_make_dry_run_exits_0(tmp_path, datadir):
+def make_status(pid: int, timeout: float = GONE_S) -> int:
+    """make's wait status; killed after `timeout` (a failed test must not leave it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
+
+
+def test_ctrl_c_of_make_dry_run_exits_0(tmp_path, datadir, dry_runs):
     """Ctrl-C in the terminal of `make dry-run` (a pty; make runs the script as its recipe):
     the script stops the bot and the exchange, and make exits 0 without `Error 130`."""
     run = DryRun(tmp_path, datadir)
+    dry_runs.append(run)
     makefile = tmp_path / "Makefile"
     makefile.write_text("dry-run:\n\t" + " ".join([sys.executable, *run.args]) + "\n")
     pid, terminal = pty.fork()
@@ -195,7 +236,7 @@ def test_ctrl_c_of_make_dry_run_exits_0(tmp_path, datadir):
         while not STARTED.search(output.decode(errors="replace")):
             assert time.monotonic() < deadline, output.decode(errors="replace")[-3000:]
             output += os.read(terminal, 65536)
-        exchange, bot = map(int, STARTED.search(output.decode(errors="replace")).groups())
+        exchange, bot = run.started(output.decode(errors="replace"))
         os.write(terminal, b"\x03")  # Ctrl-C: the terminal signals its foreground group
         while True:
             try:
@@ -206,7 +247,7 @@ def test_ctrl_c_of_make_dry_run_exits_0(tmp_path, datadir):
                 break
             output += chunk
     finally:
-        _, status = os.waitpid(pid, 0)
+        status = make_status(pid)
     text = output.decode(errors="replace")
     assert os.waitstatus_to_exitcode(status) == 0, text[-3000:]
     assert "SIGINT received." in text and text.rstrip().endswith("Dry-run stopped."), text
@@ -214,7 +255,7 @@ def test_ctrl_c_of_make_dry_run_exits_0(tmp_path, datadir):
     assert wait_gone([exchange, bot]) == []
 
 
-def test_a_held_port_is_named_and_nothing_starts(tmp_path, datadir):
+def test_a_held_port_is_named_and_nothing_starts(tmp_path, datadir, dry_runs):
     """issue 21: a port held by another process (here: this test) stops the script at once
     with one line naming the holder, for the exchange's port and the API's port alike."""
     for which in ("port", "api_port"):
@@ -223,6 +264,7 @@ def test_a_held_port_is_named_and_nothing_starts(tmp_path, datadir):
             holder.listen()
             port = holder.getsockname()[1]
             run = DryRun(tmp_path, datadir, **{which: port}).start()
+            dry_runs.append(run)
             assert run.proc.wait(timeout=60) == 1, run.text()
         what = "the replay exchange" if which == "port" else "the bot's API server (FreqUI)"
         assert run.text().startswith(
