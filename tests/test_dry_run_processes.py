@@ -82,11 +82,16 @@ class DryRun:
         self.proc: subprocess.Popen | None = None
         self.children: list[int] = []
 
-    def start(self) -> DryRun:
+    def start(self, background: bool = False) -> DryRun:
+        """`background`: SIGINT ignored, as a shell starts a background job (`... &`)."""
+        def as_background_job() -> None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
         with self.output.open("w") as out:
             self.proc = subprocess.Popen([sys.executable, *self.args], cwd=self.tmp,
                                          env=freqtrade_env(), stdout=out,
-                                         stderr=subprocess.STDOUT)
+                                         stderr=subprocess.STDOUT,
+                                         preexec_fn=as_background_job if background else None)
         return self
 
     def started(self, text: str | None = None) -> tuple[int, int]:
@@ -172,17 +177,21 @@ def login(api_port: int, password: str) -> int:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP])
-def test_children_and_secrets_end_with_the_script(tmp_path, datadir, dry_runs, sig):
-    """Once the bot's API answers (its start-up under way), SIGKILL or SIGHUP of the script:
-    the bot and the exchange are gone within seconds, the ports are free, and the secrets
-    (only ever in the bot's environment) are in no file. The bot keeps its candles in the
-    dry-run's own folder, never the exchange's."""
+@pytest.mark.parametrize("sig,background", [(signal.SIGKILL, False), (signal.SIGHUP, False),
+                                            (signal.SIGINT, True)],
+                         ids=["SIGKILL", "SIGHUP", "SIGINT-background-job"])
+def test_children_and_secrets_end_with_the_script(tmp_path, datadir, dry_runs, sig,
+                                                  background):
+    """Once the bot's API answers (its start-up under way), SIGKILL or SIGHUP of the script,
+    or SIGINT of a script started as a background job (which inherits SIGINT ignored): the
+    bot and the exchange are gone within seconds, the ports are free, and the secrets (only
+    ever in the bot's environment) are in no file. The bot keeps its candles in the dry-run's
+    own folder, never the exchange's."""
     before = snapshot(datadir)
     stale = tmp_path / "run" / "data" / "BTC_USDT-5m.feather"
     stale.parent.mkdir(parents=True)
     stale.write_text("an earlier run's candles")
-    run = DryRun(tmp_path, datadir).start()
+    run = DryRun(tmp_path, datadir).start(background)
     dry_runs.append(run)
     exchange, bot = run.started()
     password = run.wait_for(r"user freqtrader, password (\S+)  \(generated", 120)[1]
@@ -200,7 +209,7 @@ def test_children_and_secrets_end_with_the_script(tmp_path, datadir, dry_runs, s
     assert not listening(run.port) and not listening(run.api_port)
     assert files_holding(tmp_path, secrets, skip=run.output) == []
     assert snapshot(datadir) == before  # the demo's data untouched
-    if sig == signal.SIGHUP:  # a closed terminal: a clean stop
+    if sig != signal.SIGKILL:  # a closed terminal, a Ctrl-C: a clean stop
         assert code == 0 and run.text().rstrip().endswith("Dry-run stopped."), run.text()[-3000:]
         assert run.text().count(password) == 1
     else:
