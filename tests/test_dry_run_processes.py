@@ -35,6 +35,10 @@ from self_learning_offline.market import generate_candles
 
 SCRIPT = ROOT / "scripts" / "dry_run.py"
 GONE_S = 10.0  # the bot's exit grace (5 s) plus the exchange's stop
+# An orphaned bot stops gracefully (its save) and ends long before its 120 s deadline:
+# seconds here, one pair and two epochs.
+BOT_GONE_S = 60.0
+STOP_TIMEOUT_S = 150  # scripts/dry_run.py's STOP_TIMEOUT_S (120) and some
 STARTED = re.compile(r"Replay exchange PID (\d+), bot PID (\d+): starting")
 SECRET_VARS = ("FREQTRADE__API_SERVER__PASSWORD", "FREQTRADE__API_SERVER__JWT_SECRET_KEY",
                "FREQTRADE__API_SERVER__WS_TOKEN")
@@ -72,9 +76,11 @@ class DryRun:
         self.port, self.api_port = port or free_port(), api_port or free_port()
         (tmp / "user_data").mkdir(exist_ok=True)
         self.extra = tmp / "test.json"
-        self.extra.write_text(json.dumps({
+        self.extra.write_text(json.dumps({  # one pair, short trainings: a quick stop
             "user_data_dir": str(tmp / "user_data"),
-            "db_url": f"sqlite:///{tmp / 'trades.sqlite'}"}))
+            "db_url": f"sqlite:///{tmp / 'trades.sqlite'}",
+            "exchange": {"pair_whitelist": ["BTC/USDT"]},
+            "freqai": {"self_learning": {"epochs": 2, "incremental_epochs": 1}}}))
         self.output = tmp / "dry_run.out"
         self.args = [str(SCRIPT), "--port", str(self.port), "--api-port", str(self.api_port),
                      "--datadir", str(datadir), "--rundir", str(self.rundir), "--logdir",
@@ -204,8 +210,11 @@ def test_children_and_secrets_end_with_the_script(tmp_path, datadir, dry_runs, s
     assert files_holding(tmp_path, secrets, skip=run.output) == []
 
     run.proc.send_signal(sig)
-    code = run.proc.wait(timeout=30)
-    assert wait_gone([exchange, bot]) == [], run.text()[-3000:]
+    # A stop waits for the bot's current computation (a training, the step's compile): up to
+    # the script's STOP_TIMEOUT_S, usually seconds.
+    code = run.proc.wait(timeout=STOP_TIMEOUT_S)
+    assert wait_gone([exchange]) == [], run.text()[-3000:]
+    assert wait_gone([bot], BOT_GONE_S) == [], run.text()[-3000:]
     assert not listening(run.port) and not listening(run.api_port)
     assert files_holding(tmp_path, secrets, skip=run.output) == []
     assert snapshot(datadir) == before  # the demo's data untouched
