@@ -79,11 +79,11 @@ def weak_api_secrets(api: dict[str, Any]) -> list[str]:
         found.append(f"api_server.password is still the {PLACEHOLDER} placeholder")
     elif password.lower() in COMMON_PASSWORDS:
         found.append("api_server.password is one of the most common passwords")
-    elif password == str(api.get("username") or ""):
-        found.append("api_server.password is the username")
     elif len(password) < MIN_PASSWORD_LENGTH:
         found.append(f"api_server.password is shorter than {MIN_PASSWORD_LENGTH} characters "
                      "(freqtrade's minimum)")
+    elif password == str(api.get("username") or ""):
+        found.append("api_server.password is the username")
     jwt = str(api.get("jwt_secret_key") or FREQTRADE_DEFAULT_JWT_KEYS[0])
     if PLACEHOLDER.lower() in jwt.lower():
         found.append(f"api_server.jwt_secret_key is still the {PLACEHOLDER} placeholder")
