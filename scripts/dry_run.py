@@ -2,10 +2,21 @@
 
 Starts the replay exchange in realtime mode (the generated candles mapped onto the present,
 one new candle per timeframe of wall clock), then `freqtrade trade --dry-run` with
-config.json, the replay overlay for `--port` and an overlay of its own: the API server on
-127.0.0.1:`--api-port` with a password, JWT secret and websocket token generated for this run
-(printed once; kept only in a private temporary folder that is deleted at exit). Ctrl-C (or
-SIGTERM) stops the bot first - it saves the models - then the exchange.
+config.json, the replay overlay for `--port` and an API overlay: FreqUI on
+127.0.0.1:`--api-port`. Both ports are checked first (a process holding one is named).
+
+* Secrets: the password, JWT secret and websocket token are generated for this run and reach
+  the bot only through its environment (freqtrade's FREQTRADE__API_SERVER__* variables), never
+  a file: they end with the bot, whatever happens to this script. The password is printed
+  once the API answers, after the bot's start-up log.
+* Data: the bot keeps its candles in `--rundir`/data (emptied at each start, since every run
+  maps the recording onto a new present), never in the exchange's `--datadir`, the demo's.
+* Lifetime: Ctrl-C, SIGTERM or SIGHUP (a closed terminal) stop the bot with one SIGTERM - it
+  saves the models - then the exchange, and exit 0. Both children are in their own sessions
+  and are signalled by the kernel if this script dies any other way (SIGKILL included). The bot
+  runs freqtrade's CLI through `self_learning_offline.bound_freqtrade`, which turns the first
+  stop request into that one SIGTERM, and ends the process when a stop interrupts freqtrade's
+  start-up or its shutdown outlasts the parent by 120 s.
 """
 
 from __future__ import annotations
@@ -17,26 +28,49 @@ import secrets
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
+from self_learning_offline.bound_freqtrade import STOP_SIGNAL
+from self_learning_offline.children import (
+    StopRequested,
+    StopSignals,
+    TerminalForeground,
+    bound_popen_options,
+    say,
+)
 from self_learning_offline.replay_exchange.overlay import replay_url, write_replay_overlay
+from self_learning_offline.replay_exchange.ports import PortInUseError, ensure_free
+from self_learning_offline.replay_exchange.process import (
+    ReplayExchangeError,
+    start_replay_exchange,
+    stop_replay_exchange,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT_S = 120  # the bot's shutdown save (shutdown_timeout_s 30) plus freqtrade's own
 START_TIMEOUT_S = 30
+POLL_S = 0.5
 # Candles in the past at start: 5 training days plus FreqAI's 250 startup candles of 1h
 # (15.4 days of 5m candles), with room for retrains; the demo data holds 30 days.
 DEFAULT_HISTORY = 6500
+TICKER_INTERVAL = "1m"
+USERNAME = "freqtrader"
+# The bot's exit after our stop request: freqtrade's (0, 130), or the signal's default action
+# when it arrived before the bot's Python code ran.
+STOPPED_CODES = (0, 130, -signal.SIGTERM, -STOP_SIGNAL)
+ENV_PREFIX = "FREQTRADE__API_SERVER__"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8701, help="replay exchange port")
     parser.add_argument("--api-port", type=int, default=8080, help="FreqUI / REST API port")
-    parser.add_argument("--datadir", type=Path, default=ROOT / "user_data" / "data" / "binance")
+    parser.add_argument("--datadir", type=Path, default=ROOT / "user_data" / "data" / "binance",
+                        help="candles the exchange replays (read only)")
+    parser.add_argument("--rundir", type=Path, default=ROOT / "user_data" / "dry_run",
+                        help="the dry-run's own folder: the bot's candles and the overlays")
     parser.add_argument("--history", type=int, default=DEFAULT_HISTORY,
                         help="recorded candles already in the past at start")
     parser.add_argument("--logdir", type=Path, default=ROOT / "user_data" / "logs")
@@ -45,90 +79,125 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def api_overlay(api_port: int, password: str) -> dict:
-    return {"api_server": {
-        "enabled": True, "listen_ip_address": "127.0.0.1", "listen_port": api_port,
-        "username": "freqtrader", "password": password,
-        "jwt_secret_key": secrets.token_hex(32), "ws_token": secrets.token_urlsafe(25)}}
+def api_secrets() -> dict[str, str]:
+    """The bot's API secrets for this run, as freqtrade environment variables."""
+    # Each starts with a letter: freqtrade's environment parser would turn a value made of
+    # digits only into a number.
+    return {f"{ENV_PREFIX}PASSWORD": "p" + secrets.token_urlsafe(12),
+            f"{ENV_PREFIX}JWT_SECRET_KEY": "j" + secrets.token_hex(32),
+            f"{ENV_PREFIX}WS_TOKEN": "w" + secrets.token_urlsafe(25)}
 
 
-def wait_for(url: str, proc: subprocess.Popen, what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{what} exited with {proc.returncode} before answering at {url}")
+def api_overlay(api_port: int) -> dict:
+    """The API server's non-secret settings (the secrets come from the environment)."""
+    return {"api_server": {"enabled": True, "listen_ip_address": "127.0.0.1",
+                           "listen_port": api_port, "username": USERNAME}}
+
+
+def prepare_rundir(rundir: Path, port: int, api_port: int) -> tuple[Path, list[Path]]:
+    """The bot's empty data folder and the overlay files, in `rundir`."""
+    data = rundir / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    for old in data.glob("*.feather"):  # an earlier run's candles, on another time mapping
+        old.unlink()
+    replay = write_replay_overlay(rundir / "replay.json", port)
+    api = rundir / "api.json"
+    api.write_text(json.dumps(api_overlay(api_port), indent=4) + "\n")
+    return data, [replay, api]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def start_bot(args: argparse.Namespace, data: Path, overlays: list[Path],
+              env: dict[str, str]) -> subprocess.Popen:
+    configs = [ROOT / "config.json", *overlays, *args.config]
+    return subprocess.Popen(
+        [sys.executable, "-m", "self_learning_offline.bound_freqtrade", "trade", "--dry-run",
+         *[a for c in configs for a in ("-c", str(c))], "--datadir", str(data),
+         "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel",
+         "--logfile", str(args.logdir / "dry_run.log")],
+        cwd=ROOT, env={**os.environ, **env}, **bound_popen_options())
+
+
+def stop_bot(bot: subprocess.Popen) -> int:
+    """The stop request that bound_freqtrade turns into one SIGTERM (freqtrade's graceful stop:
+    the models are saved), SIGKILL after the timeout."""
+    if bot.poll() is None:
+        say("Stopping the bot (it saves the models) ...")
+        bot.send_signal(STOP_SIGNAL)
         try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{what} did not answer at {url} within {timeout:.0f} s")
-
-
-def stop(proc: subprocess.Popen, name: str, sig: int, timeout: float) -> int:
-    """Signal the process group `proc` leads and wait; SIGKILL after `timeout`."""
-    if proc.poll() is None:
-        print(f"Stopping {name} ...", flush=True)
-        os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=timeout)
+            bot.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            print(f"{name} did not stop within {timeout:.0f} s: killing it", flush=True)
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    return proc.returncode
+            say(f"The bot did not stop within {STOP_TIMEOUT_S} s: killing it.")
+            bot.kill()
+            bot.wait()
+    return bot.returncode
 
 
-def start(cmd: list[str], log: Path | None = None) -> subprocess.Popen:
-    # Own process groups: Ctrl-C reaches this script only, which stops them in order.
-    out = log.open("w") if log else None
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT if out else None,
-                            start_new_session=True)
+def banner(args: argparse.Namespace, password: str) -> str:
+    return (f"\nFreqUI:          http://127.0.0.1:{args.api_port}  user {USERNAME}, password "
+            f"{password}  (generated for this run, kept in no file)\nReplay exchange: "
+            f"{replay_url(args.port)} (log {args.logdir / 'replay_exchange.log'})\nBot log: "
+            f"        {args.logdir / 'dry_run.log'}\nCtrl-C stops the bot (it saves the "
+            "models), then the exchange.\n")
 
 
-def _interrupt(signum, frame) -> None:  # SIGTERM stops like Ctrl-C
-    raise KeyboardInterrupt
+def run(args: argparse.Namespace, stops: StopSignals) -> int:
+    ensure_free(args.api_port, "the bot's API server (FreqUI)")
+    data, overlays = prepare_rundir(args.rundir, args.port, args.api_port)
+    env = api_secrets()
+    exchange = start_replay_exchange(args.datadir, args.port, args.logdir / "replay_exchange.log",
+                                     timeout=START_TIMEOUT_S, realtime=True, history=args.history,
+                                     interval=TICKER_INTERVAL, cwd=ROOT, bound=True)
+    bot = None
+    try:
+        bot = start_bot(args, data, overlays, env)
+        say(f"Replay exchange PID {exchange.pid}, bot PID {bot.pid}: starting; FreqUI's "
+            "address and password follow once its API answers.")
+        announced = False
+        while bot.poll() is None:
+            if not announced and answers(f"http://127.0.0.1:{args.api_port}/api/v1/ping"):
+                say(banner(args, env[f"{ENV_PREFIX}PASSWORD"]))
+                announced = True
+            time.sleep(POLL_S)
+        say(f"The bot exited with {bot.returncode}.")
+        return bot.returncode
+    except StopRequested as stop:
+        stops.stopping()
+        say(f"{stop.signame} received.")
+        code = stop_bot(bot) if bot is not None else 0
+        return 0 if code in STOPPED_CODES else code
+    finally:
+        stops.stopping()
+        if bot is not None and bot.poll() is None:
+            stop_bot(bot)
+        say("Stopping the replay exchange ...")
+        stop_replay_exchange(exchange)
+        for overlay in overlays:
+            overlay.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not any(args.datadir.glob("*.feather")):
         raise SystemExit(f"no candles in {args.datadir}: run `make data` first")
-    signal.signal(signal.SIGTERM, _interrupt)
-    logs = args.logdir
-    logs.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="self-learning-dry-run-") as tmp:
-        password = secrets.token_urlsafe(12)
-        secret_file = Path(tmp) / "api.json"
-        secret_file.write_text(json.dumps(api_overlay(args.api_port, password)))
-        secret_file.chmod(0o600)
-        replay = write_replay_overlay(Path(tmp) / "replay.json", args.port)
-        exchange = start([sys.executable, "-m", "self_learning_offline.replay_exchange",
-                          "--realtime", "--datadir", str(args.datadir), "--port", str(args.port),
-                          "--history", str(args.history)], logs / "replay_exchange.log")
-        bot = None
+    args.logdir.mkdir(parents=True, exist_ok=True)
+    with StopSignals("Waiting for the bot's shutdown save.") as stops, TerminalForeground():
         try:
-            wait_for(f"{replay_url(args.port)}/api/v3/ping", exchange, "replay exchange",
-                     START_TIMEOUT_S)
-            configs = [ROOT / "config.json", replay, secret_file, *args.config]
-            bot = start([sys.executable, "-m", "freqtrade", "trade", "--dry-run",
-                         *[a for c in configs for a in ("-c", str(c))],
-                         "--strategy", "SelfLearningStrategy",
-                         "--freqaimodel", "SelfLearningModel",
-                         "--logfile", str(logs / "dry_run.log")])
-            print(f"\nReplay exchange: {replay_url(args.port)} (log {logs / 'replay_exchange.log'})"
-                  f"\nFreqUI:          http://127.0.0.1:{args.api_port}  user freqtrader, "
-                  f"password {password}  (generated for this run)\nBot log:         "
-                  f"{logs / 'dry_run.log'}\nCtrl-C stops the bot (it saves the models), then "
-                  "the exchange.\n", flush=True)
-            return bot.wait()
-        except KeyboardInterrupt:
-            return stop(bot, "the bot", signal.SIGINT, STOP_TIMEOUT_S) if bot else 130
-        finally:
-            if bot is not None and bot.poll() is None:
-                stop(bot, "the bot", signal.SIGINT, STOP_TIMEOUT_S)
-            stop(exchange, "the replay exchange", signal.SIGTERM, 10)
-            print("Dry-run stopped.", flush=True)
+            code = run(args, stops)
+        except (PortInUseError, ReplayExchangeError) as err:
+            say(str(err))
+            return 1
+        except StopRequested:  # before the bot started
+            code = 0
+    say("Dry-run stopped.")
+    return code
 
 
 if __name__ == "__main__":

@@ -63,6 +63,25 @@ def test_shipped_placeholders_are_warned_about_in_a_loopback_dry_run(base_config
      r"api_server\.jwt_secret_key is freqtrade's documented default"),
     (RunMode.DRY_RUN, "0.0.0.0", {**GOOD, "ws_token": ["w" * 30, "change-me-too"]},
      r"api_server\.ws_token is still the CHANGE-ME placeholder"),
+    # issue 20: a one-letter websocket token opened the API's message stream on 0.0.0.0
+    (RunMode.DRY_RUN, "0.0.0.0", {**GOOD, "ws_token": "a"},
+     r"api_server\.ws_token is shorter than 16 characters"),
+    (RunMode.LIVE, "127.0.0.1", {**GOOD, "ws_token": ["w" * 30, "a"]},
+     r"api_server\.ws_token is shorter than 16 characters"),
+    (RunMode.DRY_RUN, "0.0.0.0", {**GOOD, "ws_token": "secret_ws_t0ken."},
+     r"api_server\.ws_token is freqtrade's documented example"),
+    # issue 20: common passwords were accepted in live on 0.0.0.0
+    (RunMode.LIVE, "0.0.0.0", {**GOOD, "password": "password"},
+     r"api_server\.password is one of the most common passwords"),
+    (RunMode.LIVE, "0.0.0.0", {**GOOD, "password": "123456"},
+     r"api_server\.password is one of the most common passwords"),
+    (RunMode.LIVE, "0.0.0.0", {**GOOD, "password": "freqtrader"},
+     r"api_server\.password is one of the most common passwords"),
+    (RunMode.DRY_RUN, "0.0.0.0", {**GOOD, "password": "QWERTY123"},
+     r"api_server\.password is one of the most common passwords"),
+    (RunMode.LIVE, "127.0.0.1", {**GOOD, "username": "bob-the-trader",
+                                 "password": "bob-the-trader"},
+     r"api_server\.password is the username"),
 ])
 def test_weak_secrets_are_refused_in_live_or_beyond_loopback(base_config, mode, address, api,
                                                              match):
@@ -73,6 +92,17 @@ def test_weak_secrets_are_refused_in_live_or_beyond_loopback(base_config, mode, 
     (refusal,) = verdict.refusals
     assert refusal.count("Refusing to start") == 1
     assert re.search(match, refusal), refusal
+
+
+def test_weak_ws_token_and_common_password_only_warn_in_a_loopback_dry_run(base_config):
+    """The same weak values on 127.0.0.1 in a dry-run start with the warning, not a refusal."""
+    config = api_config(base_config, RunMode.DRY_RUN,
+                        **{**GOOD, "password": "123456", "ws_token": "a"})
+    verdict = api_secrets_verdict(config)
+    assert verdict.refusals == ()
+    (warning,) = verdict.warnings
+    assert "api_server.password is one of the most common passwords" in warning
+    assert "api_server.ws_token is shorter than 16 characters" in warning
 
 
 def test_refusal_does_not_print_the_secret(base_config):
@@ -149,6 +179,69 @@ def test_training_window_counts_the_buffered_candles(base_config):
     config["freqai"]["feature_parameters"]["buffer_train_data_candles"] = 10
     (refusal,) = check_startup(config, FIVE_MINUTES).refusals
     assert "gives 268 candles" in refusal and "minus 2 x buffer_train_data_candles (10)" in refusal
+
+
+@pytest.mark.parametrize("path,value,match", [
+    # issue 20: "train_period_days": "5" stopped with a raw TypeError
+    ("freqai.train_period_days", "5",
+     r"freqai\.train_period_days must be a number, got the string '5', write 5 without quotes"),
+    ("freqai.train_period_days", None, r"freqai\.train_period_days must be a number, got null"),
+    ("freqai.train_period_days", True, r"freqai\.train_period_days must be a number"),
+    ("freqai.feature_parameters.buffer_train_data_candles", "10",
+     r"freqai\.feature_parameters\.buffer_train_data_candles must be a whole number"),
+    ("freqai.feature_parameters.buffer_train_data_candles", 2.5,
+     r"buffer_train_data_candles must be a whole number, got 2\.5 \(float\)"),
+    ("freqai.feature_parameters.label_period_candles", "12",
+     r"freqai\.feature_parameters\.label_period_candles must be a whole number"),
+    ("freqai.feature_parameters", [], r"freqai\.feature_parameters must be an object"),
+    ("freqai.self_learning", "on", r"freqai\.self_learning must be an object"),
+    ("freqai.self_learning.window_candles", "32",
+     r"freqai\.self_learning\.window_candles must be a whole number"),
+    ("freqai.enabled", "true",
+     r"freqai\.enabled must be true or false, got the string 'true', write true without"),
+    ("freqai", "yes", r"freqai must be an object"),
+    ("api_server.enabled", 1, r"api_server\.enabled must be true or false"),
+    ("api_server.listen_ip_address", 0, r"api_server\.listen_ip_address must be a string"),
+    ("api_server.listen_port", "8080", r"api_server\.listen_port must be a whole number"),
+    ("api_server.password", 123456,
+     r"api_server\.password must be a string, got a value of type int"),
+    ("api_server.jwt_secret_key", ["x" * 40], r"api_server\.jwt_secret_key must be a string"),
+    ("api_server.ws_token", ["w" * 30, 7], r"api_server\.ws_token must be a string or a list"),
+    ("api_server", True, r"api_server must be an object"),
+])
+def test_wrong_type_is_a_refusal_naming_the_key(base_config, path, value, match):
+    """Every config value the start-up checks read, of the wrong type, is one refusal naming
+    its key (never a TypeError from the arithmetic), for the strategy and the model alike."""
+    for mode in (RunMode.DRY_RUN, RunMode.LIVE, RunMode.BACKTEST):
+        config = freqai_config(base_config)
+        config["runmode"] = mode
+        config["api_server"].update(GOOD)
+        *parents, key = path.split(".")
+        section = config
+        for part in parents:
+            section = section[part]
+        section[key] = value
+        (refusal,) = check_startup(config, FIVE_MINUTES).refusals
+        assert re.search(match, refusal), refusal
+        if path.startswith("freqai.self_learning."):
+            continue  # our section's keys: config.py, read only for SelfLearningModel
+        assert refusal.startswith("Wrong type in the config: "), refusal
+        assert check_startup(config, FIVE_MINUTES, model=False).refusals == (refusal,)
+        assert "123456" not in refusal  # a secret of the wrong type is not echoed
+
+
+def test_wrong_type_stops_the_model_with_the_key(ft_config):
+    """The model's own check raises freqtrade's OperationalException naming the key."""
+    sys.path.insert(0, str(ROOT / "freqai_models"))
+    from SelfLearningModel import SelfLearningModel
+
+    config = ft_config.data
+    config["runmode"] = RunMode.BACKTEST
+    config["user_data_dir"] = Path(config["user_data_dir"])
+    config["freqai"]["train_period_days"] = "5"
+    with pytest.raises(OperationalException, match=r"freqai\.train_period_days must be a "
+                                                   r"number, got the string '5'"):
+        SelfLearningModel(config=config)
 
 
 def test_shipped_config_passes_and_other_models_skip_the_window_check(base_config):

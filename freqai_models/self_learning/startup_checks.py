@@ -1,9 +1,12 @@
 """Start-up checks of the whole freqtrade config, run by the strategy and the model at load.
 
-* API secrets: with `api_server.enabled`, a password or secret still at a `CHANGE-ME`
-  placeholder (what config.json ships), at a default freqtrade itself warns about, or shorter
-  than freqtrade's own minimum is refused in live trading and whenever the API listens beyond
-  loopback; a dry-run on loopback starts with one prominent warning.
+* Types: every key read here or in `config.py` must have the right type before anything is
+  compared or computed with it (`config_types.py`); a wrong one is a refusal naming the key.
+* API secrets: with `api_server.enabled`, a password, JWT secret or websocket token still at a
+  `CHANGE-ME` placeholder (what config.json ships), at a default freqtrade documents, shorter
+  than a minimum, or (password) one of the most common passwords or the username is refused in
+  live trading and whenever the API listens beyond loopback; a dry-run on loopback starts with
+  one prominent warning.
 * The training window: `freqai.train_period_days` must hold enough candles for a first
   training: `window_candles - 1` candles before the first full window, `label_period_candles`
   after the last sample, and MIN_FIT_SAMPLES samples between them.
@@ -28,6 +31,7 @@ from self_learning.config import (
     label_period_candles,
     parse_config,
 )
+from self_learning.config_types import wrong_types
 from self_learning.samples import MIN_FIT_SAMPLES
 
 logger = logging.getLogger(__name__)
@@ -39,6 +43,18 @@ MIN_JWT_SECRET_LENGTH = 32   # freqtrade's config schema: api_server.jwt_secret_
 # default when the key is absent, the schema's default is the last.
 FREQTRADE_DEFAULT_JWT_KEYS = ("super-secret", "somethingrandom",
                               "somethingRandomSomethingRandom123")
+MIN_WS_TOKEN_LENGTH = 16    # the websocket token grants API access like a login
+# freqtrade's documentation example token (docs/rest-api.md).
+FREQTRADE_DEFAULT_WS_TOKENS = ("secret_ws_t0ken.",)
+# The most common passwords of leaked-password lists, and the names of this bot: refused
+# beyond loopback and in live trading whatever their length (compared case-insensitively).
+COMMON_PASSWORDS = frozenset((
+    "password", "password1", "passw0rd", "123456", "1234567", "12345678", "123456789",
+    "1234567890", "111111", "000000", "123123", "654321", "qwerty", "qwerty123", "abc123",
+    "letmein", "welcome", "admin", "administrator", "changeme", "secret", "iloveyou",
+    "monkey", "dragon", "trader", "freqtrade", "freqtrader", "freqai", "selflearning",
+))
+SECRET_KEYS = ("api_server.password", "api_server.jwt_secret_key", "api_server.ws_token")
 SERVING_MODES = ("live", "dry_run", "webserver")  # run modes that start the API server
 DAY_S = 86_400
 _warned: set[str] = set()
@@ -61,9 +77,13 @@ def weak_api_secrets(api: dict[str, Any]) -> list[str]:
     password = str(api.get("password") or "")
     if PLACEHOLDER.lower() in password.lower():
         found.append(f"api_server.password is still the {PLACEHOLDER} placeholder")
+    elif password.lower() in COMMON_PASSWORDS:
+        found.append("api_server.password is one of the most common passwords")
     elif len(password) < MIN_PASSWORD_LENGTH:
         found.append(f"api_server.password is shorter than {MIN_PASSWORD_LENGTH} characters "
                      "(freqtrade's minimum)")
+    elif password == str(api.get("username") or ""):
+        found.append("api_server.password is the username")
     jwt = str(api.get("jwt_secret_key") or FREQTRADE_DEFAULT_JWT_KEYS[0])
     if PLACEHOLDER.lower() in jwt.lower():
         found.append(f"api_server.jwt_secret_key is still the {PLACEHOLDER} placeholder")
@@ -74,9 +94,22 @@ def weak_api_secrets(api: dict[str, Any]) -> list[str]:
                      "characters (freqtrade's minimum)")
     tokens = api.get("ws_token") or []
     tokens = [tokens] if isinstance(tokens, str) else list(tokens)
-    if any(PLACEHOLDER.lower() in str(token).lower() for token in tokens):
-        found.append(f"api_server.ws_token is still the {PLACEHOLDER} placeholder")
+    found.extend(_weak_ws_tokens([str(token) for token in tokens]))
     return found
+
+
+def _weak_ws_tokens(tokens: list[str]) -> list[str]:
+    """The websocket token(s) open the API's message stream without a login: checked like the
+    JWT secret."""
+    if any(PLACEHOLDER.lower() in token.lower() for token in tokens):
+        return [f"api_server.ws_token is still the {PLACEHOLDER} placeholder"]
+    if any(token in FREQTRADE_DEFAULT_WS_TOKENS for token in tokens):
+        return ["api_server.ws_token is freqtrade's documented example"]
+    if any(token.lower() in COMMON_PASSWORDS for token in tokens):
+        return ["api_server.ws_token is one of the most common passwords"]
+    if any(len(token) < MIN_WS_TOKEN_LENGTH for token in tokens):
+        return [f"api_server.ws_token is shorter than {MIN_WS_TOKEN_LENGTH} characters"]
+    return []
 
 
 def _loopback(address: str) -> bool:
@@ -142,6 +175,10 @@ def training_window_error(freqai: dict[str, Any], timeframe_s: int) -> str | Non
 def check_startup(config: dict[str, Any], timeframe_s: int, model: bool = True) -> Verdict:
     """Every start-up check: API secrets, and with FreqAI enabled the label period and (for
     SelfLearningModel, `model`) the training window and our config section."""
+    wrong = wrong_types(config, SECRET_KEYS)
+    if wrong:
+        return Verdict(refusals=(f"Wrong type in the config: {'; '.join(wrong)}. Fix it in "
+                                 "your config file.",))
     verdict = api_secrets_verdict(config)
     freqai = config.get("freqai") or {}
     if not freqai.get("enabled"):

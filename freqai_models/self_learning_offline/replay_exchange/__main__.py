@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from self_learning_offline.replay_exchange.candles import INTERVALS_MS
+from self_learning_offline.replay_exchange.ports import PortInUseError
 from self_learning_offline.replay_exchange.server import (
     DEFAULT_HISTORY,
     DEFAULT_PORT,
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().error(f"argument --datadir: {e}")
     try:
         background = BackgroundServer(exchange, args.port)
+    except PortInUseError as e:
+        build_parser().error(f"argument --port: {e}")
     except OSError as e:
         build_parser().error(f"argument --port: cannot listen on 127.0.0.1:{args.port} ({e})")
     stop = threading.Event()

@@ -132,17 +132,44 @@ def parse_filename(path: Path) -> tuple[str, str, int] | None:
     return match["base"].upper(), match["quote"].upper(), timeframe_ms(match["tf"])
 
 
-def frame_to_candles(frame: pd.DataFrame) -> Candles:
-    """freqtrade OHLCV frame -> Candles (sorted, duplicates dropped, float64)."""
+class RecordingError(ValueError):
+    """A candle file the exchange cannot serve (the message names the file and the column)."""
+
+
+def frame_to_candles(frame: pd.DataFrame, name: str = "the frame") -> tuple[Candles, int]:
+    """freqtrade OHLCV frame -> (Candles sorted, duplicates dropped, float64; the number of
+    candles skipped because a date, price or volume is missing, NaN or infinite).
+
+    RecordingError naming `name` and the column when a column is missing or not numeric."""
+    missing = [column for column in (DATE_COLUMN, *OHLCV_COLUMNS) if column not in frame]
+    if missing:
+        raise RecordingError(
+            f"{name} has no {', '.join(repr(c) for c in missing)} column "
+            f"(it has {', '.join(map(repr, map(str, frame.columns))) or 'none'}): a freqtrade "
+            f"OHLCV file needs {', '.join((DATE_COLUMN, *OHLCV_COLUMNS))}. Re-download or "
+            "regenerate it, or move it out of the data folder.")
     frame = frame.sort_values(DATE_COLUMN).drop_duplicates(DATE_COLUMN, keep="last")
-    dates = pd.to_datetime(frame[DATE_COLUMN], utc=True)
-    times = dates.dt.as_unit("ms").astype("int64").to_numpy()
-    values = [frame[name].to_numpy(dtype=np.float64) for name in OHLCV_COLUMNS]
-    return Candles(times, *values)
+    try:
+        dates = pd.to_datetime(frame[DATE_COLUMN], utc=True)
+    except (TypeError, ValueError) as err:
+        raise RecordingError(f"{name}: column {DATE_COLUMN!r} holds no dates ({err})") from None
+    values = []
+    for column in OHLCV_COLUMNS:
+        try:
+            values.append(frame[column].to_numpy(dtype=np.float64))
+        except (TypeError, ValueError) as err:
+            raise RecordingError(f"{name}: column {column!r} is not numeric ({err})") from None
+    usable = dates.notna().to_numpy() & np.logical_and.reduce(
+        [np.isfinite(column) for column in values])
+    times = dates[usable].dt.as_unit("ms").astype("int64").to_numpy()
+    return Candles(times, *(column[usable] for column in values)), int((~usable).sum())
 
 
 def load_recordings(datadir: Path) -> dict[str, Market]:
-    """Read every `BASE_QUOTE-TF.feather` below `datadir` (not recursive) -> symbol -> Market."""
+    """Read every `BASE_QUOTE-TF.feather` below `datadir` (not recursive) -> symbol -> Market.
+
+    RecordingError for a file missing a column; candles with a NaN or infinite value are
+    skipped and counted in one warning per file (never served as "nan")."""
     markets: dict[str, Market] = {}
     for path in sorted(datadir.glob("*.feather")):
         parsed = parse_filename(path)
@@ -150,7 +177,15 @@ def load_recordings(datadir: Path) -> dict[str, Market]:
             logger.debug(f"Skipping {path.name}: not a BASE_QUOTE-TF.feather spot file.")
             continue
         base, quote, length = parsed
-        candles = frame_to_candles(pd.read_feather(path))
+        try:
+            frame = pd.read_feather(path)
+        except Exception as err:  # pyarrow's errors have no common public base
+            raise RecordingError(f"{path} is not a readable feather file ({err}). Re-download "
+                                 "or regenerate it, or move it out of the data folder.") from None
+        candles, skipped = frame_to_candles(frame, str(path))
+        if skipped:
+            logger.warning(f"{path}: skipped {skipped} candle(s) with a missing, NaN or "
+                           f"infinite date, price or volume; serving the other {len(candles)}.")
         if len(candles) == 0:
             logger.warning(f"Skipping {path.name}: no candles.")
             continue

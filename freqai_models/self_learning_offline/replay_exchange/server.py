@@ -6,6 +6,7 @@ tests and the HTTP handler call; `serve()` binds a ThreadingHTTPServer on 127.0.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import logging
@@ -23,6 +24,7 @@ from self_learning_offline.replay_exchange.candles import (
     interval_ms,
     load_recordings,
 )
+from self_learning_offline.replay_exchange.ports import PortInUseError, port_holder
 from self_learning_offline.replay_exchange.realtime import RealtimeSource
 
 logger = logging.getLogger(__name__)
@@ -215,8 +217,14 @@ def make_handler(exchange: ReplayExchange) -> type[BaseHTTPRequestHandler]:
 
 
 def serve(exchange: ReplayExchange, port: int = DEFAULT_PORT) -> ThreadingHTTPServer:
-    """Bind (not yet serving) an HTTP server for `exchange` on 127.0.0.1:`port` (0 = any free)."""
-    server = ThreadingHTTPServer((HOST, port), make_handler(exchange))
+    """Bind (not yet serving) an HTTP server for `exchange` on 127.0.0.1:`port` (0 = any free);
+    PortInUseError naming the process that holds the port."""
+    try:
+        server = ThreadingHTTPServer((HOST, port), make_handler(exchange))
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise PortInUseError(port, "the replay exchange", port_holder(port)) from None
+        raise
     server.daemon_threads = True
     return server
 

@@ -1,0 +1,302 @@
+"""`scripts/dry_run.py` (what `make dry-run` runs) leaves nothing running and no secret behind.
+
+Issue 20: after SIGKILL or SIGHUP of the script the bot and the replay exchange kept running
+under PID 1 with `api.json` (password and secrets) on disk; a bot stopped during its start-up
+never exited; the bot's FreqAI download wrote into the demo's data. Issue 21: a port held by
+a replay exchange left running made the bot use that exchange; Ctrl-C of `make dry-run` ended
+with `make: *** Error 130`.
+
+Each test runs the real script (real replay exchange, real freqtrade) on generated candles;
+the ones that wait for the bot's API are e2e (about 20 s each on two shared cores).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pty
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, free_port, freqtrade_env
+from freqtrade.configuration.environment_vars import _get_var_typed
+
+from self_learning_offline.market import generate_candles
+
+SCRIPT = ROOT / "scripts" / "dry_run.py"
+GONE_S = 10.0  # the bot's exit grace (5 s) plus the exchange's stop
+# An orphaned bot stops gracefully (its save) and ends long before its 120 s deadline:
+# seconds here, one pair and two epochs.
+BOT_GONE_S = 60.0
+STOP_TIMEOUT_S = 150  # scripts/dry_run.py's STOP_TIMEOUT_S (120) and some
+STARTED = re.compile(r"Replay exchange PID (\d+), bot PID (\d+): starting")
+SECRET_VARS = ("FREQTRADE__API_SERVER__PASSWORD", "FREQTRADE__API_SERVER__JWT_SECRET_KEY",
+               "FREQTRADE__API_SERVER__WS_TOKEN")
+
+
+@pytest.fixture(scope="module")
+def datadir(tmp_path_factory) -> Path:
+    """The exchange's candles: 20 days of generated 5m candles for config.json's two pairs."""
+    folder = tmp_path_factory.mktemp("exchange_data")
+    for pair in ("BTC/USDT", "ETH/USDT"):
+        frame = generate_candles(pair, "5m", datetime(2025, 1, 1, tzinfo=UTC), 5760, seed=5)
+        frame.to_feather(folder / f"{pair.replace('/', '_')}-5m.feather")
+    return folder
+
+
+@pytest.fixture
+def dry_runs():
+    """Every DryRun a test makes, killed with its children at teardown if still running."""
+    made: list[DryRun] = []
+    yield made
+    for run in made:
+        run.kill_leftovers()
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+class DryRun:
+    """scripts/dry_run.py in a subprocess, its output in a file."""
+
+    def __init__(self, tmp: Path, datadir: Path, port: int | None = None,
+                 api_port: int | None = None, history: int = 4000) -> None:
+        self.tmp, self.rundir, self.logdir = tmp, tmp / "run", tmp / "logs"
+        self.port, self.api_port = port or free_port(), api_port or free_port()
+        (tmp / "user_data").mkdir(exist_ok=True)
+        self.extra = tmp / "test.json"
+        self.extra.write_text(json.dumps({  # one pair, short trainings: a quick stop
+            "user_data_dir": str(tmp / "user_data"),
+            "db_url": f"sqlite:///{tmp / 'trades.sqlite'}",
+            "exchange": {"pair_whitelist": ["BTC/USDT"]},
+            "freqai": {"self_learning": {"epochs": 2, "incremental_epochs": 1}}}))
+        self.output = tmp / "dry_run.out"
+        self.args = [str(SCRIPT), "--port", str(self.port), "--api-port", str(self.api_port),
+                     "--datadir", str(datadir), "--rundir", str(self.rundir), "--logdir",
+                     str(self.logdir), "--history", str(history), "-c", str(self.extra)]
+        self.proc: subprocess.Popen | None = None
+        self.children: list[int] = []
+
+    def start(self, background: bool = False) -> DryRun:
+        """`background`: SIGINT ignored, as a shell starts a background job (`... &`)."""
+        def as_background_job() -> None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+        with self.output.open("w") as out:
+            self.proc = subprocess.Popen([sys.executable, *self.args], cwd=self.tmp,
+                                         env=freqtrade_env(), stdout=out,
+                                         stderr=subprocess.STDOUT,
+                                         preexec_fn=as_background_job if background else None)
+        return self
+
+    def started(self, text: str | None = None) -> tuple[int, int]:
+        """The (exchange, bot) PIDs the script printed; remembered for the clean-up."""
+        found = STARTED.search(self.text() if text is None else text)
+        if found is None:
+            found = self.wait_for(STARTED, 60)
+        self.children = [int(found[1]), int(found[2])]
+        return self.children[0], self.children[1]
+
+    def kill_leftovers(self) -> None:
+        """After a failed test: nothing of it keeps running."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for pid in self.children:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+    def text(self) -> str:
+        return self.output.read_text()
+
+    def wait_for(self, pattern: str | re.Pattern, timeout: float) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.text())
+            if found:
+                return found
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        pytest.fail(f"no {pattern!r} within {timeout:.0f} s:\n{self.text()[-4000:]}",
+                    pytrace=False)
+
+
+def alive(pid: int) -> bool:
+    """A thread of `pid` still runs (a zombie waiting for its reaper counts as gone)."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return False
+    for task in tasks:
+        try:
+            if (task / "stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def wait_gone(pids: list[int], timeout: float = GONE_S) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+        time.sleep(0.1)
+    return [pid for pid in pids if alive(pid)]
+
+
+def environment(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def files_holding(folder: Path, values: list[str], skip: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file() and path != skip
+            and any(value.encode() in path.read_bytes() for value in values)]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def login(api_port: int, password: str) -> int:
+    request = urllib.request.Request(f"http://127.0.0.1:{api_port}/api/v1/token/login",
+                                     method="POST")
+    token = base64.b64encode(f"freqtrader:{password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("sig,background", [(signal.SIGKILL, False), (signal.SIGHUP, False),
+                                            (signal.SIGINT, True)],
+                         ids=["SIGKILL", "SIGHUP", "SIGINT-background-job"])
+def test_children_and_secrets_end_with_the_script(tmp_path, datadir, dry_runs, sig,
+                                                  background):
+    """Once the bot's API answers (its start-up under way), SIGKILL or SIGHUP of the script,
+    or SIGINT of a script started as a background job (which inherits SIGINT ignored): the
+    bot and the exchange are gone within seconds, the ports are free, and the secrets (only
+    ever in the bot's environment) are in no file. The bot keeps its candles in the dry-run's
+    own folder, never the exchange's."""
+    before = snapshot(datadir)
+    stale = tmp_path / "run" / "data" / "BTC_USDT-5m.feather"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("an earlier run's candles")
+    run = DryRun(tmp_path, datadir).start(background)
+    dry_runs.append(run)
+    exchange, bot = run.started()
+    password = run.wait_for(r"user freqtrader, password (\S+)  \(generated", 120)[1]
+    assert listening(run.api_port) and login(run.api_port, password) == 200
+    secrets = [environment(bot)[name] for name in SECRET_VARS]
+    assert secrets[0] == password
+    command = Path(f"/proc/{bot}/cmdline").read_bytes().split(b"\0")
+    assert command[command.index(b"--datadir") + 1] == str(run.rundir / "data").encode()
+    assert not stale.exists()
+    assert files_holding(tmp_path, secrets, skip=run.output) == []
+
+    run.proc.send_signal(sig)
+    # A stop waits for the bot's current computation (a training, the step's compile): up to
+    # the script's STOP_TIMEOUT_S, usually seconds.
+    code = run.proc.wait(timeout=STOP_TIMEOUT_S)
+    assert wait_gone([exchange]) == [], run.text()[-3000:]
+    assert wait_gone([bot], BOT_GONE_S) == [], run.text()[-3000:]
+    assert not listening(run.port) and not listening(run.api_port)
+    assert files_holding(tmp_path, secrets, skip=run.output) == []
+    assert snapshot(datadir) == before  # the demo's data untouched
+    if sig != signal.SIGKILL:  # a closed terminal, a Ctrl-C: a clean stop
+        assert code == 0 and run.text().rstrip().endswith("Dry-run stopped."), run.text()[-3000:]
+        assert run.text().count(password) == 1
+    else:
+        assert code == -signal.SIGKILL
+
+
+def make_status(pid: int, timeout: float = GONE_S) -> int:
+    """make's wait status; killed after `timeout` (a failed test must not leave it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
+
+
+def test_ctrl_c_of_make_dry_run_exits_0(tmp_path, datadir, dry_runs):
+    """Ctrl-C in the terminal of `make dry-run` (a pty; make runs the script as its recipe):
+    the script stops the bot and the exchange, and make exits 0 without `Error 130`."""
+    run = DryRun(tmp_path, datadir)
+    dry_runs.append(run)
+    makefile = tmp_path / "Makefile"
+    makefile.write_text("dry-run:\n\t" + " ".join([sys.executable, *run.args]) + "\n")
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: make in the pty's session, as a shell would start it
+        os.chdir(tmp_path)
+        os.execvpe("make", ["make", "-s", "-f", str(makefile), "dry-run"], freqtrade_env())
+    output = b""
+    deadline = time.monotonic() + 60
+    try:
+        while not STARTED.search(output.decode(errors="replace")):
+            assert time.monotonic() < deadline, output.decode(errors="replace")[-3000:]
+            output += os.read(terminal, 65536)
+        exchange, bot = run.started(output.decode(errors="replace"))
+        os.write(terminal, b"\x03")  # Ctrl-C: the terminal signals its foreground group
+        while True:
+            try:
+                chunk = os.read(terminal, 65536)
+            except OSError:  # EIO: the pty's last user is gone
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        status = make_status(pid)
+    text = output.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text[-3000:]
+    assert "SIGINT received." in text and text.rstrip().endswith("Dry-run stopped."), text
+    assert "Error 130" not in text and "Interrupt" not in text
+    assert wait_gone([exchange, bot]) == []
+
+
+def test_a_held_port_is_named_and_nothing_starts(tmp_path, datadir, dry_runs):
+    """issue 21: a port held by another process (here: this test) stops the script at once
+    with one line naming the holder, for the exchange's port and the API's port alike."""
+    for which in ("port", "api_port"):
+        with socket.socket() as holder:
+            holder.bind(("127.0.0.1", 0))
+            holder.listen()
+            port = holder.getsockname()[1]
+            run = DryRun(tmp_path, datadir, **{which: port}).start()
+            dry_runs.append(run)
+            assert run.proc.wait(timeout=60) == 1, run.text()
+        what = "the replay exchange" if which == "port" else "the bot's API server (FreqUI)"
+        assert run.text().startswith(
+            f"Cannot start {what}: port {port} on 127.0.0.1 is already in use by PID "
+            f"{os.getpid()} ("), run.text()
+        assert "Traceback" not in run.text() and "bot PID" not in run.text()
+
+
+def test_generated_secrets_survive_freqtrades_environment_parser():
+    """The secrets reach the bot as FREQTRADE__API_SERVER__* variables; freqtrade would turn
+    a value made of digits into a number."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from dry_run import api_secrets
+
+    for _ in range(200):
+        for value in api_secrets().values():
+            assert _get_var_typed(value) == value and isinstance(_get_var_typed(value), str)
