@@ -26,12 +26,19 @@ from demo_files import DemoFiles
 from freqtrade.exchange import timeframe_to_seconds
 
 from self_learning.config import label_period_candles
-from self_learning.reports.backtest import last_scoreboard, load_rows, out_of_sample, per_window
+from self_learning.reports.backtest import (
+    headline,
+    last_scoreboard,
+    load_rows,
+    out_of_sample,
+    per_window,
+)
 from self_learning.reports.chart import render
 from self_learning.reports.entries import describe_funnel, entry_funnel, rules_from_hyperopt
 from self_learning.strategy_columns import EntryRules, z_candles
 from self_learning.telemetry.messages import scoreboard
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
+from self_learning_offline.replay_exchange.ports import PortInUseError
 from self_learning_offline.replay_exchange.server import BackgroundServer, build_exchange
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,9 +100,17 @@ def report(config: dict, identifier: str, args: argparse.Namespace, rules: Entry
         s = out_of_sample(frame)
         print(f"{pair}: model {s['ic']:.3f} / {s['hit_rate']:.3f}, yardstick -(close/SMA20 - 1) "
               f"{s['naive_ic']:.3f} / {s['naive_hit_rate']:.3f} ({int(s['rows'])} candles)")
+    best = headline(rows)
+    print("\nHeadline (as benchmarks/quality.py): per-pair IC over the whole timerange, mean over "
+          "pairs, jackknifed over days, 95 % interval:")
+    for name, label in (("model", "model"), ("naive", "yardstick"),
+                        ("model_minus_naive", "model - yardstick")):
+        e = best[name]
+        print(f"{label:<18} {e.value:+.3f} [{e.low:+.3f}, {e.high:+.3f}] ({e.days} days)")
     windows = per_window(rows)
     print("\nPer backtest window (day), IC of &-s_close against the realized target, mean over "
-          "pairs:\nwindow        model   yardstick")
+          "pairs (a diagnostic: ranked inside one day, a market with no edge scores above 0):"
+          "\nwindow        model   yardstick")
     for day, w in windows.iterrows():
         print(f"{day}   {w['model']:+.3f}   {w['naive']:+.3f}")
     if len(windows):
@@ -150,6 +165,9 @@ def main() -> int:
     files.write_config(identifier)
     try:
         return demo(config, args, files, identifier, rules)
+    except PortInUseError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\nInterrupted: freqtrade and the replay exchange are stopped. "
               "`make clean-demo` removes what this run wrote.", flush=True)
