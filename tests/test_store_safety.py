@@ -118,6 +118,23 @@ def test_pair_without_usable_version_trades_only_after_a_full_training(
     assert restored.training_counter == learner.training_counter > 1
 
 
+def test_a_stored_learner_that_never_had_a_full_training_is_not_restored(tmp_path, caplog):
+    """What an earlier release saved for a pair it stepped before any training: a counter,
+    the initial input scaling. It is not loaded as a trained model."""
+    rt = runtime(tmp_path)
+    learner = rt.learner(PAIR, FEATURES)
+    learner.state.training_counter.assign(949)
+    metadata = learner.metadata()
+    rt.store.pair(PAIR).save(learner.modules(), metadata,
+                             {name: learner.graph_key() for name in metadata})
+    caplog.set_level(logging.INFO)
+    again = runtime(tmp_path).learner(PAIR, FEATURES)
+    assert again.training_counter == 0 and not again.trained
+    assert "Stored models of BTC/USDT in" in caplog.text
+    assert "never finished a full training" in caplog.text
+    assert "Restored BTC/USDT: training counter" not in caplog.text
+
+
 def test_unreadable_pair_folder_is_said_once_and_only_that_pair_is_off(
         tmp_path, caplog, candles, trained):
     root = trained_store(trained, tmp_path)

@@ -107,6 +107,11 @@ class LearnerRestorer:
                         + ("the wide head is re-learned at the next training." if relearn
                            else "everything they learned is kept."))
         restored = RestoredModels.from_metadata(found.version, found.metadata)
+        if never_fully_trained(learner):
+            logger.warning(f"Stored models of {pair} in {pair_store.path} never finished a full "
+                           "training (an earlier release learned per candle before one); "
+                           "starting fresh models (the stored versions are kept).")
+            return None
         if restored.features != feature_names:
             logger.warning(f"Stored models of {pair} in {pair_store.path} were trained on other "
                            "features; starting fresh models (the stored versions are kept).")
@@ -147,3 +152,10 @@ class LearnerRestorer:
         logger.error(message)
         self.observer.pair_started(PairStart(pair, "refused", detail=message))
         raise Refusal(message, until)
+
+
+def never_fully_trained(learner: PairLearner) -> bool:
+    """The input scaling a full training sets is still the initial one (mean 0, spread 1 for
+    every input), which no real training window gives."""
+    encoder = learner.nets.autoencoder.encoder
+    return bool((encoder.input_mean.numpy() == 0).all() and (encoder.input_std.numpy() == 1).all())
