@@ -10,6 +10,9 @@ import numpy as np
 
 CHANNELS = 4  # log-return, log range, log body, volume z-score
 OPEN, HIGH, LOW, CLOSE, VOLUME = range(5)
+# The networks compute in float32: a value beyond its range becomes inf there (and NaN in the
+# weights it touches), so such candles and features are treated like non-finite ones.
+F32_MAX = float(np.finfo(np.float32).max)
 TARGET_NAMES = ("&-s_close", "&-liq_up", "&-liq_down")
 
 
@@ -99,11 +102,19 @@ def trailing_excursions(ohlcv: np.ndarray, horizon: int) -> np.ndarray:
     return out
 
 
+def representable(values: np.ndarray) -> np.ndarray:
+    """Per row: every value finite and within float32's range (what the networks compute in);
+    False for NaN, inf and e.g. a price of 1e39."""
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return (np.abs(values) <= F32_MAX).all(axis=1)
+
+
 def broken_candles(ohlcv: np.ndarray) -> np.ndarray:
-    """True where a candle's values are impossible: non-finite, a price <= 0, a negative
-    volume or high < low."""
+    """True where a candle's values are impossible: non-finite or beyond float32's range, a
+    price <= 0, a negative volume or high < low."""
     ohlcv = np.asarray(ohlcv, dtype=np.float64)
-    finite = np.isfinite(ohlcv).all(axis=1)
+    finite = representable(ohlcv)
     with np.errstate(invalid="ignore"):
         positive = (ohlcv[:, :4] > 0).all(axis=1) & (ohlcv[:, VOLUME] >= 0)
         ordered = ohlcv[:, HIGH] >= ohlcv[:, LOW]

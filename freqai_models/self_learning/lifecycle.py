@@ -20,16 +20,17 @@ from pathlib import Path
 
 from self_learning.autosave import BackgroundSaver, SaveJob, SaveOutcome
 from self_learning.config import SelfLearningConfig
+from self_learning.guards import PairNotices, check_finite
 from self_learning.learning.learner import FitReport, PairLearner
 from self_learning.learning.pool import StatsPool
 from self_learning.prediction_history import PredictionHistory, merge
 from self_learning.predictions import Predictions
-from self_learning.restoring import LearnerRestorer, Refusal
+from self_learning.restoring import LearnerRestorer, Refusal, Unreadable
 from self_learning.run_stores import plan_store
 from self_learning.samples import Candles
 from self_learning.store import ModelStore, assign_snapshot, snapshot_variables
 from self_learning.store.templates import PROCESS_TEMPLATES
-from self_learning.telemetry.observer import FitDone, Observers, SaveDone
+from self_learning.telemetry.observer import FitDone, Observers, PairStart, SaveDone
 from self_learning.timeline import RestoreRefused, travels_in_time
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class SelfLearningRuntime:
         self._submitted: dict[str, int] = {}  # counter at the last save handed over
         self._durable: dict[str, int] = {}    # counter of the last version that landed
         self._newest: dict[str, int] = {}     # newest candle handed in per pair (telemetry)
+        self.notices = PairNotices()  # once per pair: untrained, unreadable store folder
         self.restorer = LearnerRestorer(self.store, self.seed, self.store_is_live,
                                         self.timeframe_s, self._new_learner, Observers())
         self._lock = threading.Lock()
@@ -116,7 +118,8 @@ class SelfLearningRuntime:
                 newest_ts: int | None = None) -> PairLearner:
         """The pair's learner, restored or created on first use; `newest_ts` (the newest
         candle of the data it is about to see) guards that restore. RestoreRefused when the
-        only stored learner knows later candles."""
+        only stored learner knows later candles, or its store folder cannot be read (said
+        once per pair; retried at each call)."""
         with self._lock:
             current = self._learners.get(pair)
             if current is not None and current.feature_names == list(feature_names):
@@ -128,10 +131,15 @@ class SelfLearningRuntime:
                 raise RestoreRefused(refused[1])
             try:
                 learner = self.restorer.restore_or_create(pair, list(feature_names), newest_ts)
+            except Unreadable as err:
+                if self.notices.unreadable(pair, str(err)):
+                    self.observer.pair_started(PairStart(pair, "refused", detail=str(err)))
+                raise
             except Refusal as refusal:
                 self._refused[pair] = (refusal.until, str(refusal))
                 raise
             self._refused.pop(pair, None)
+            self.notices.readable(pair)
             self._learners[pair] = learner
             self._submitted[pair] = self._durable[pair] = learner.training_counter
             return learner
@@ -163,6 +171,7 @@ class SelfLearningRuntime:
     def fit(self, pair: str, feature_names: list[str], candles: Candles) -> FitReport:
         learner = self.learner(pair, feature_names, _newest(candles))
         report = learner.fit(candles)
+        self.notices.trained(pair)
         self._newest[pair] = _newest(candles) or -1
         self.save_async(pair)
         self.observer.fitted(FitDone(pair, report.mode, report.samples, report.seconds,
@@ -173,8 +182,11 @@ class SelfLearningRuntime:
                 learn: bool) -> Predictions:
         """Predictions for every candle. With `learn`, every candle newer than the last one
         seen is stepped (learn what matured, then predict); the older rows keep what was
-        predicted for them when they were the newest (PredictionHistory)."""
+        predicted for them when they were the newest (PredictionHistory). A pair without a
+        full training yet gets no tradable rows and steps nothing (learner.observe)."""
         learner = self.learner(pair, feature_names, _newest(candles))
+        if not learner.trained:
+            self.notices.untrained(pair)
         if not learn:
             return learner.predict(candles)
         history = self._history.setdefault(pair, PredictionHistory(keep=len(candles.ts) + 64))
@@ -215,6 +227,7 @@ class SelfLearningRuntime:
         self.last_snapshot_ms = (time.perf_counter() - started) * 1000
         keys = {name: learner.graph_key() for name in values}
         try:
+            check_finite(pair, values)  # never a NaN or inf into the store
             info = self.store.pair(pair).save_snapshot(
                 values, metadata, keys, lambda: self._copy_of(learner, values))
         except Exception as err:  # the saver logs it; observers notify

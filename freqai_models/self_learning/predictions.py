@@ -27,3 +27,10 @@ class Predictions:
     # Prequential scoreboard per row (ic, hit_rate, band_up, band_down, drift); NaN where the
     # row was predicted without stepping (see learning/scoreboard.py).
     scores: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @staticmethod
+    def empty() -> Predictions:
+        """No rows (nothing was stepped)."""
+        f, i = np.zeros(0, np.float32), np.zeros(0, np.int64)
+        return Predictions(i, f, f, f, f, i, np.zeros(0, bool),
+                           scores={k: f for k in SCORE_NAMES})

@@ -6,7 +6,8 @@ from the live model). A stored learner that knows candles later than the data it
 used on is never loaded (timeline.py): in the live store that is refused (the pair gets no
 model and nothing is written over the store until the data catches up), in a run's own store
 it means an earlier run of the same backtest, which is replaced by fresh models; a seed that
-travels in time is refused.
+travels in time is refused. A store folder that cannot be read (permissions, a broken disk)
+is `Unreadable`: the pair gets no model until it can be read (retried at each use).
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ class Refusal(RestoreRefused):
     def __init__(self, message: str, until: int):
         super().__init__(message)
         self.until = until
+
+
+class Unreadable(RestoreRefused):
+    """The pair's store folder cannot be read; what to do, in the message."""
+
+    def __init__(self, pair: str, path: Path, err: OSError):
+        super().__init__(
+            f"Cannot read the stored models of {pair} in {path} ({type(err).__name__}: "
+            f"{err.strerror or err}): fix its permissions, or move it away to start {pair} "
+            "fresh. Until then it gets no predictions (do_predict = 0), learns nothing and "
+            "nothing is written there; the other pairs are not affected.")
 
 
 class LearnerRestorer:
@@ -77,10 +89,13 @@ class LearnerRestorer:
     def _restored(self, store: ModelStore, pair: str, feature_names: list[str],
                   newest_ts: int | None, seed: bool) -> PairLearner | None:
         pair_store = store.pair(pair)
-        if not pair_store.versions:
-            return None
-        learner = self._new_learner(pair, feature_names)
-        found = pair_store.restore(learner.modules(), upgrade=layouts.upgrade)
+        try:
+            if not pair_store.versions:
+                return None
+            learner = self._new_learner(pair, feature_names)
+            found = pair_store.restore(learner.modules(), upgrade=layouts.upgrade)
+        except OSError as err:
+            raise Unreadable(pair, pair_store.path, err) from None
         if found is None:
             return None
         if found.upgraded:
@@ -92,6 +107,11 @@ class LearnerRestorer:
                         + ("the wide head is re-learned at the next training." if relearn
                            else "everything they learned is kept."))
         restored = RestoredModels.from_metadata(found.version, found.metadata)
+        if never_fully_trained(learner):
+            logger.warning(f"Stored models of {pair} in {pair_store.path} never finished a full "
+                           "training (an earlier release learned per candle before one); "
+                           "starting fresh models (the stored versions are kept).")
+            return None
         if restored.features != feature_names:
             logger.warning(f"Stored models of {pair} in {pair_store.path} were trained on other "
                            "features; starting fresh models (the stored versions are kept).")
@@ -132,3 +152,10 @@ class LearnerRestorer:
         logger.error(message)
         self.observer.pair_started(PairStart(pair, "refused", detail=message))
         raise Refusal(message, until)
+
+
+def never_fully_trained(learner: PairLearner) -> bool:
+    """The input scaling a full training sets is still the initial one (mean 0, spread 1 for
+    every input), which no real training window gives."""
+    encoder = learner.nets.autoencoder.encoder
+    return bool((encoder.input_mean.numpy() == 0).all() and (encoder.input_std.numpy() == 1).all())

@@ -7,10 +7,12 @@ masks saying which rows may be predicted (`input_ok`) and learned (`target_ok`).
 Windows and targets run over the sequence of *observed* candles (features.observed_candles):
 a candle where nothing traded (freqtrade fills closed-market hours and outages that way), a
 broken candle or a missing timestamp is not a market observation, so it is neither predicted
-nor learned, and it does not break the windows around it: Monday's first hourly forex candle
-has the last W observed candles as its window, reaching back into Friday, and its target
-looks at the next H observed candles. A row with a non-finite feature is observed (its candle
-is part of other rows' windows) but is itself skipped. Skipped rows are counted by reason
+nor learned, and it does not break the windows around it: Monday's first hourly forex
+candle has the last W observed candles as its window, reaching back into Friday, and its
+target looks at the next H observed candles. Nor is a row whose timestamp repeats (or goes
+back behind) an earlier row's: a candle is stepped once. A row with a non-finite feature is
+observed (its candle is part of other rows' windows) but is itself skipped; so is one beyond
+float32's range, which the networks compute in. Skipped rows are counted by reason
 (`skip_counts`), never fed to a network.
 """
 
@@ -27,7 +29,7 @@ MIN_FIT_SAMPLES = 64  # usable samples (window and matured target) a first train
 
 @dataclass(frozen=True)
 class Candles:
-    ts: np.ndarray        # (n,) int64 seconds, strictly increasing
+    ts: np.ndarray        # (n,) int64 seconds, increasing (a repeat is skipped, once)
     ohlcv: np.ndarray     # (n, 5) float64
     features: np.ndarray  # (n, F) float64, may hold NaN
 
@@ -66,7 +68,7 @@ class Samples:
 
 
 def prepare(candles: Candles, window: int, horizon: int, proxy: bool = True) -> Samples:
-    observed = fx.observed_candles(candles.ohlcv)
+    observed = fx.observed_candles(candles.ohlcv) & ~repeated_timestamps(candles.ts)
     if observed.all():  # the usual case, and every live candle's: no copies
         return _prepare_observed(candles, window, horizon, proxy, observed)
     s = _prepare_observed(candles.rows(observed), window, horizon, proxy, observed[observed])
@@ -90,10 +92,10 @@ def _prepare_observed(candles: Candles, window: int, horizon: int, proxy: bool,
     """`prepare` of candles that are all observed (finite, positive, ordered, traded)."""
     windows = fx.market_windows(fx.candle_channels(candles.ohlcv), window)
     feats = np.asarray(candles.features, dtype=np.float64)
-    # Rows without a full window are NaN in `windows`.
-    input_ok = np.isfinite(windows).all(axis=1) & np.isfinite(feats).all(axis=1)
+    # Rows without a full window are NaN in `windows`; values beyond float32 count as NaN.
+    input_ok = fx.representable(windows) & fx.representable(feats)
     tgt = fx.targets(candles.ohlcv, horizon)
-    target_ok = input_ok & np.isfinite(tgt).all(axis=1)
+    target_ok = input_ok & fx.representable(tgt)
     trailing = fx.trailing_excursions(candles.ohlcv, horizon) if proxy else None
     # Rows that are ok are finite by construction; the others become zeros.
     clean = lambda a, ok: np.where(ok[:, None], a, 0.0).astype(np.float32)  # noqa: E731
@@ -103,7 +105,7 @@ def _prepare_observed(candles: Candles, window: int, horizon: int, proxy: bool,
         features=clean(feats, input_ok),
         targets=clean(tgt, target_ok),
         proxy=(None if trailing is None
-               else clean(trailing, input_ok & np.isfinite(trailing).all(axis=1))),
+               else clean(trailing, input_ok & fx.representable(trailing))),
         input_ok=input_ok,
         target_ok=target_ok,
         observed=observed,
@@ -116,9 +118,10 @@ class SkipCounts:
 
     indicator_warmup: int = 0  # non-finite features at the start of the block
     window_warmup: int = 0     # fewer than window_candles observed candles so far
-    nan_feature: int = 0       # a non-finite feature later on
+    nan_feature: int = 0       # a non-finite (or beyond float32) feature later on
     no_trade: int = 0          # nothing traded (filled by freqtrade, closed market)
-    broken: int = 0            # impossible OHLCV values
+    broken: int = 0            # impossible OHLCV values (incl. beyond float32's range)
+    duplicate: int = 0         # a timestamp not later than an earlier row's (stepped once)
 
     @property
     def total(self) -> int:
@@ -128,7 +131,7 @@ class SkipCounts:
         """e.g. '24 indicator warm-up, 7 no-trade candles' (reasons that occurred only)."""
         labels = {"indicator_warmup": "indicator warm-up", "window_warmup": "window warm-up",
                   "nan_feature": "NaN feature", "no_trade": "no-trade candle",
-                  "broken": "broken candle"}
+                  "broken": "broken candle", "duplicate": "repeated-timestamp candle"}
         counts = {labels[f.name]: getattr(self, f.name) for f in fields(self)}
         return ", ".join(f"{n} {label}{'s' if label.endswith('candle') and n > 1 else ''}"
                          for label, n in counts.items() if n)
@@ -141,7 +144,8 @@ def skip_counts(block: Candles, s: Samples, start: int, window: int) -> SkipCoun
     skipped = ~s.input_ok[rows]
     observed = s.observed[rows]
     broken = fx.broken_candles(block.ohlcv)
-    finite = np.isfinite(block.features).all(axis=1)
+    repeated = repeated_timestamps(s.ts)[rows] & ~broken
+    finite = fx.representable(block.features)
     leading = np.cumsum(finite) == 0  # before the block's first row with every feature
     seen = np.cumsum(s.observed)[rows]  # observed candles up to and including each row
     short = observed & ~leading & (seen < window)
@@ -150,11 +154,22 @@ def skip_counts(block: Candles, s: Samples, start: int, window: int) -> SkipCoun
     known = count(observed & leading) + count(short) + count(late_nan)
     return SkipCounts(
         indicator_warmup=count(observed & leading), window_warmup=count(short),
-        nan_feature=count(late_nan), no_trade=count(~observed & ~broken),
+        nan_feature=count(late_nan), no_trade=count(~observed & ~broken & ~repeated),
+        duplicate=count(repeated),
         # Observed rows skipped for no reason above hold a non-finite window value, which
         # only extreme candle values produce: counted as broken.
         broken=count(broken) + int((skipped & observed).sum()) - known,
     )
+
+
+def repeated_timestamps(ts: np.ndarray) -> np.ndarray:
+    """True where a row's timestamp is not later than every earlier row's (a duplicated
+    candle, or one out of order): only the first row of a timestamp is a candle to step."""
+    ts = np.asarray(ts)
+    out = np.zeros(len(ts), dtype=bool)
+    if len(ts) > 1:
+        out[1:] = ts[1:] <= np.maximum.accumulate(ts)[:-1]
+    return out
 
 
 class CandleHistory:

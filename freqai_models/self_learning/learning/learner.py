@@ -7,7 +7,9 @@ thread, the per-candle loop and background saves never see half-updated weights.
   consolidate the samples learned since into the wide head's statistics and take an
   incremental pass of the networks on the new samples plus a replay of older ones.
 * `observe(candles)`: per-candle learning (live, dry-run and prequential backtests): every
-  candle newer than the last one seen is stepped through the compiled loop.
+  candle newer than the last one seen is stepped through the compiled loop, once the pair
+  has had its first (full) training: before it, nothing is stepped or learned, so the next
+  training is a full one and nothing untrained is ever traded on.
 * `predict(candles)`: predictions with the state as it is, no learning.
 """
 
@@ -83,6 +85,8 @@ class PairLearner:
 
     @property
     def trained(self) -> bool:
+        """Whether a full training has completed: the counter only rises from 0 by one
+        (`observe` steps nothing before it)."""
         return self.training_counter > 0
 
     @property
@@ -200,8 +204,11 @@ class PairLearner:
         """Step every candle newer than the last one seen: learn what matured, then predict.
 
         Returns the predictions of the stepped rows that belong to `candles` (remembered
-        older candles may be stepped too, e.g. after a restore, but are not returned)."""
+        older candles may be stepped too, e.g. after a restore, but are not returned).
+        Before the first training nothing is stepped: no rows are returned."""
         with self.lock:
+            if not self.trained:
+                return Predictions.empty()
             last_seen = self.last_seen_ts if self._last_seen is None else self._last_seen
             candles = self._new_tail(candles, last_seen)
             s, start = self._samples(candles)

@@ -181,9 +181,11 @@ class Programs:
         grow = 1.0 / linear.discount(ts - m.stats_ts, self.s.half_life_s)
         w = linear.huber_weights(resid, self.s.huber_delta) * weight * grow
         a, b, n = linear.moments(z, y, w, weight * grow[None])
-        m.recent_a.assign_add(a)
-        m.recent_b.assign_add(b)
-        m.recent_n.assign_add(n)
+        # Never NaN into the statistics (e.g. `grow` overflows without an anchor): skipped.
+        ok = all_finite([a, b, n])
+        m.recent_a.assign_add(tf.where(ok, a, tf.zeros_like(a)))
+        m.recent_b.assign_add(tf.where(ok, b, tf.zeros_like(b)))
+        m.recent_n.assign_add(tf.where(ok, n, tf.zeros_like(n)))
 
     # -- the per-candle step ------------------------------------------------------------------
 

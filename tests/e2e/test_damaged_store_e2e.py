@@ -1,0 +1,131 @@
+"""End to end, live: every stored version of a pair damaged -> no trading until a full training.
+
+The real `freqtrade trade --dry-run` CLI against the replay exchange in realtime mode (one pair
+of real candles on a 1m grid, as test_live_restart.py):
+
+1. a first bot trains ETC/BTC (FreqAI saves its own model, the store a version), then is killed;
+2. every stored version is damaged (its checkpoints zeroed: checksums no longer match), so the
+   restarted bot's FreqAI has a model for the pair but the store has nothing usable;
+3. the restarted bot gives the pair no tradable row (`do_predict = 0`, training counter 0)
+   and learns nothing per candle until FreqAI's next training, which is a full training (not an
+   incremental update of untrained weights); the next candle after it is predicted
+   (`do_predict = 1`).
+
+FreqAI's retraining is timed to come ~45 s into the second bot, after its first predictions.
+About 3 minutes on two shared cores; every wait has a hard timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+
+import pandas as pd
+import pytest
+from conftest import CONFIG_FILE, REPLAY_DEFAULT_ADDRESS, REPLAY_OVERLAY, ROOT
+from live_support import LiveBot, RealtimeExchange, complete_versions
+
+PAIR, PAIR_DIR = "ETC/BTC", "ETC_BTC"
+HISTORY_CANDLES = 2600  # 1 training day + FreqAI's startup candles + the test's minutes
+START_TIMEOUT_S = 300
+ROUND_DONE = "Total time spent inferencing pairlist"  # FreqAI, once per prediction round
+RETRAIN_AFTER_S = 45  # into the second bot: after its first prediction round
+UNTRAINED = f"{PAIR} has no model from a completed full training yet"
+FULL = f"full training of {PAIR}"
+
+
+def trainings(log: str) -> list[str]:
+    return re.findall(rf"(full training|incremental update) of {re.escape(PAIR)}:", log)
+
+
+@pytest.fixture(scope="module")
+def realtime_exchange(tmp_path_factory):
+    exchange = RealtimeExchange.on_shared_candles(tmp_path_factory.mktemp("realtime"), PAIR_DIR,
+                                                  HISTORY_CANDLES)
+    yield exchange
+    exchange.stop()
+
+
+@pytest.mark.e2e
+def test_damaged_store_gives_no_trades_until_a_full_training(realtime_exchange, tmp_path):
+    overlay = tmp_path / "config.replay.json"
+    overlay.write_text(REPLAY_OVERLAY.read_text().replace(
+        REPLAY_DEFAULT_ADDRESS, f"127.0.0.1:{realtime_exchange.port}"))
+    user_data = tmp_path / "user_data"
+    user_data.mkdir()
+    identifier = f"damaged-{uuid.uuid4().hex[:8]}"
+    models = user_data / "models" / identifier
+    settings = {
+        "user_data_dir": str(user_data),
+        "strategy_path": str(ROOT / "user_data" / "strategies"),
+        "freqaimodel_path": str(ROOT / "freqai_models"),
+        "db_url": f"sqlite:///{tmp_path / 'tradesv3.dryrun.sqlite'}",
+        "stake_currency": "BTC", "dry_run_wallet": 1.0, "timeframe": "1m",
+        "initial_state": "running", "exchange": {"pair_whitelist": [PAIR]},
+        "api_server": {"enabled": False},
+        "freqai": {"identifier": identifier, "train_period_days": 1, "live_retrain_hours": 1,
+                   "feature_parameters": {"include_timeframes": ["1m"]},
+                   "self_learning": {"epochs": 2, "incremental_epochs": 1}},
+    }
+    bots: list[LiveBot] = []
+
+    def start(name: str) -> LiveBot:
+        config = tmp_path / f"config.{name}.json"
+        config.write_text(json.dumps(settings))
+        bots.append(LiveBot(name, ["--dry-run", "--strategy", "SelfLearningStrategy",
+                                   "--freqaimodel", "SelfLearningModel", "-c", str(CONFIG_FILE),
+                                   "-c", str(overlay), "-c", str(config)], tmp_path))
+        return bots[-1]
+
+    try:
+        # 1. trained, saved by FreqAI and by the store, then killed.
+        bot = start("first")
+        pair_dir = models / "self_learning" / PAIR_DIR
+        bot.wait_for("a full training and its saved version",
+                     lambda log: FULL in log and pair_dir.is_dir()
+                     and complete_versions(pair_dir)
+                     and (models / "pair_dictionary.json").is_file(), START_TIMEOUT_S)
+        bot.kill()
+
+        # 2. every version damaged (FreqAI's own model is intact).
+        versions = sorted(pair_dir.glob("v0*"))
+        for version in versions:
+            for data in version.glob("*/variables/variables.data-*"):
+                data.write_bytes(b"\0" * data.stat().st_size)
+        trained_at = json.loads((models / "pair_dictionary.json").read_text())[PAIR][
+            "trained_timestamp"]
+        hours = (time.time() + RETRAIN_AFTER_S - trained_at) / 3600
+        settings["freqai"]["live_retrain_hours"] = hours
+
+        # 3. untrained until FreqAI's next training, a full one; then predicted.
+        bot = start("second")
+        bot.wait_for("the first prediction round", lambda log: ROUND_DONE in log,
+                     START_TIMEOUT_S)
+        bot.wait_for("FreqAI's next training", lambda log: trainings(log), START_TIMEOUT_S)
+        rounds = bot.log().count(ROUND_DONE)
+        bot.wait_for("a prediction round after it",
+                     lambda log: log.count(ROUND_DONE) > rounds, 150)
+        bot.terminate(60)
+        log = bot.log()
+        for version in versions:
+            assert f"Skipping saved version {version}" in log, bot.describe()
+        assert log.count(UNTRAINED) == 1, bot.describe()
+        assert trainings(log)[0] == "full training", bot.describe()
+        assert log.index(UNTRAINED) < log.index(FULL) < log.rindex(ROUND_DONE)
+        assert not re.search(rf"learned \d+ candles for {re.escape(PAIR)}",
+                             log[: log.index(FULL)]), "learned per candle before training"
+        assert "Traceback" not in log and " - ERROR - " not in log, bot.describe()
+
+        predictions = pd.read_pickle(models / "historic_predictions.pkl")[PAIR]
+        untrained = predictions["&-training_counter"] == 0
+        assert untrained.sum() > 100, predictions.tail()
+        assert (predictions.loc[untrained, "do_predict"] == 0).all(), predictions.tail()
+        last = predictions.iloc[-1]
+        assert last["&-training_counter"] >= 1 and last["do_predict"] == 1, predictions.tail()
+        print(f"{int(untrained.sum())} rows untrained (do_predict 0); after the full training "
+              f"counter {int(last['&-training_counter'])}, do_predict 1")
+    finally:
+        for running in bots:
+            running.kill()
