@@ -34,6 +34,10 @@ from self_learning.timeline import RestoreRefused, travels_in_time
 
 logger = logging.getLogger(__name__)
 
+# Metadata fields (PairLearner.metadata) that name a model: retention never removes a stored
+# version whose fields differ (another feature list, timeframe or release's layout).
+MODEL_IDENTITY = ("layout", "features", "timeframe_s", "hyperparameters")
+
 
 @dataclass(frozen=True)
 class RunContext:
@@ -76,7 +80,8 @@ class SelfLearningRuntime:
         self.config = config
         self.timeframe_s = int(timeframe_s)
         self.store = ModelStore(Path(store_root), keep_versions=config.keep_versions,
-                                templates=PROCESS_TEMPLATES)
+                                templates=PROCESS_TEMPLATES, identity=MODEL_IDENTITY)
+        self.store.hold_lock()  # StoreInUse when another process writes this store
         self.seed = ModelStore(Path(seed_root), config.keep_versions) if seed_root else None
         self.store_is_live = background_saves if store_is_live is None else store_is_live
         self._learners: dict[str, PairLearner] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from self_learning.store import writer_lock
 from self_learning.store.pair_store import PairStore
 from self_learning.store.templates import GraphTemplates
 
@@ -12,19 +13,23 @@ from self_learning.store.templates import GraphTemplates
 class ModelStore:
     """`root` is `user_data/models/<identifier>/self_learning`; created on the first save.
 
-    `keep_versions` versions are kept per pair (the newest ones); older versions written by
-    the store are removed after each save, anything else in the folders is left alone. Pairs
+    `keep_versions` intact versions of the model being saved are kept per pair (the newest
+    ones); older ones are removed by each save. Versions of another model (another variable
+    layout, or other `identity` fields of the caller's metadata such as the feature list),
+    damaged or unreadable versions and anything the store did not write are left alone. One
+    process writes a store: `hold_lock()` at start (or the first save) takes it. Pairs
     share graph templates: a graph key's SavedModel graph is traced and written in full once
     per process, every other save of any pair with that key writes only its variables.
     """
 
     def __init__(self, root: Path, keep_versions: int = 3,
-                 templates: GraphTemplates | None = None):
+                 templates: GraphTemplates | None = None, identity: tuple[str, ...] = ()):
         if isinstance(keep_versions, bool) or not isinstance(keep_versions, int) \
                 or keep_versions < 1:
             raise ValueError(f"keep_versions must be an int >= 1, got {keep_versions!r}")
         self.root = Path(root)
         self.keep_versions = keep_versions
+        self.identity = tuple(identity)
         self._pairs: dict[str, PairStore] = {}
         # Graphs by (network, graph key), for every pair (pass PROCESS_TEMPLATES to share them
         # with every store of the process).
@@ -36,5 +41,10 @@ class ModelStore:
         with self._guard:
             if pair not in self._pairs:
                 self._pairs[pair] = PairStore(self.root, pair, self.keep_versions,
-                                               self.templates)
+                                               self.templates, self.identity)
             return self._pairs[pair]
+
+    def hold_lock(self) -> None:
+        """Make this process the store's only writer; StoreInUse (naming the folder and the
+        holder's PID) when another process is."""
+        writer_lock.hold(self.root)
