@@ -91,6 +91,7 @@ class SelfLearningRuntime:
         self._submitted: dict[str, int] = {}  # counter at the last save handed over
         self._durable: dict[str, int] = {}    # counter of the last version that landed
         self._newest: dict[str, int] = {}     # newest candle handed in per pair (telemetry)
+        self._preparing: set[str] = set()     # graph keys whose templates were asked for
         self.restorer = LearnerRestorer(self.store, self.seed, self.store_is_live,
                                         self.timeframe_s, self._new_learner, Observers())
         self._lock = threading.Lock()
@@ -139,7 +140,19 @@ class SelfLearningRuntime:
             self._refused.pop(pair, None)
             self._learners[pair] = learner
             self._submitted[pair] = self._durable[pair] = learner.training_counter
+            self._prepare_templates(learner)
             return learner
+
+    def _prepare_templates(self, learner: PairLearner) -> None:
+        """A fresh learner of a network shape not saved yet: an idle writer makes its graph
+        templates now, so the first saves (or a shutdown) write only variables."""
+        key = learner.graph_key()
+        if learner.trained or key in self._preparing or not self.saver.background:
+            return
+        self._preparing.add(key)
+        keys, features = {name: key for name in learner.modules()}, list(learner.feature_names)
+        self.saver.when_idle(lambda: self.store.prepare_templates(
+            keys, lambda: PairLearner(self.config, features, self.timeframe_s).modules()))
 
     def check_seed(self, pairs: list[str], first_candle_ts: int) -> None:
         """RestoreRefused naming every pair whose seed (live) model learned or saw a candle

@@ -25,6 +25,7 @@ class Cleanup:
         self.pair, self.path, self.keep_versions = pair, path, keep_versions
         self.inventory = inventory
         self._told: set[tuple[Path, str]] = set()
+        self._room_for: Signature | None = None  # the model make_room last made room for
 
     def remove_leftovers(self) -> None:
         """Delete temp files/folders of interrupted saves (only names with our temp prefix)."""
@@ -41,9 +42,13 @@ class Cleanup:
         """Before writing a version: keep `keep_versions - 1` intact versions of this model
         (at least one), so a disk with room for `keep_versions` versions still saves."""
         self._retain(folders, wanted, max(self.keep_versions - 1, 1), newest=None)
+        self._room_for = wanted
 
     def apply(self, folders: Folders, wanted: Signature, newest: int) -> None:
-        """After publishing `newest`: keep the newest `keep_versions` intact versions."""
+        """After publishing `newest`: keep the newest `keep_versions` intact versions (done
+        already when make_room kept `keep_versions - 1` of exactly this model)."""
+        if self.keep_versions > 1 and wanted == self._room_for:
+            return
         self._retain(folders, wanted, self.keep_versions, newest)
 
     def _retain(self, folders: Folders, wanted: Signature, keep: int,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
+
+import tensorflow as tf
 
 from self_learning.store import writer_lock
 from self_learning.store.pair_store import PairStore
-from self_learning.store.templates import GraphTemplates
+from self_learning.store.snapshot import snapshot_variables
+from self_learning.store.templates import GraphTemplate, GraphTemplates
 
 
 class ModelStore:
@@ -48,3 +53,27 @@ class ModelStore:
         """Make this process the store's only writer; StoreInUse (naming the folder and the
         holder's PID) when another process is."""
         writer_lock.hold(self.root)
+
+    def prepare_templates(self, graph_keys: Mapping[str, str],
+                          build_modules: Callable[[], Mapping[str, tf.Module]]) -> list[str]:
+        """Make the graph templates of `graph_keys` before the first save needs them (idle
+        work of a writer thread): one full SavedModel of `build_modules()` per network still
+        without a template, in a scratch folder; the snapshot and checkpoint-writing programs
+        run once on the way. Returns the networks it made a template for."""
+        made: list[str] = []
+        modules: list[Mapping[str, tf.Module]] = []
+        for name, key in graph_keys.items():
+            with self.templates.making(name, key):
+                if self.templates.get(name, key) is not None:
+                    continue
+                if not modules:
+                    modules.append(build_modules())
+                    values = snapshot_variables(modules[0])  # traces the snapshot programs
+                with tempfile.TemporaryDirectory(prefix="self_learning-template-") as scratch:
+                    tf.saved_model.save(modules[0][name], scratch)
+                    template = GraphTemplate.from_saved_model(Path(scratch))
+                    template.write(Path(scratch) / "warm", values[name])  # and the writer
+                self.templates.put(name, key, template)
+                made.append(name)
+        return made
+
