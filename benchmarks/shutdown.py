@@ -112,7 +112,7 @@ def main() -> None:
         import self_learning.autosave as autosave
 
         autosave.SAVE_WORKERS = args.workers
-    config = parse_config({"self_learning": {}, "feature_parameters": {}})
+    config = parse_config({"self_learning": {}, "feature_parameters": {"label_period_candles": 12}})
     pairs = [f"P{i:03d}/USDT" for i in range(args.pairs)]
     features = [f"%-f{i}" for i in range(args.features)]
     out: dict[str, object] = {"pairs": args.pairs, "workers": args.workers,

@@ -33,6 +33,7 @@ class SelfLearningModel(BaseRegressionModel):
             return
         runtime_env.configure_tensorflow_threads()
         from self_learning.lifecycle import RunContext, SelfLearningRuntime
+        from self_learning.store import StoreInUse
         span, mode = self.config.get("timerange"), self.config.get("runmode")
         run = RunContext(self.full_path, timeframe_s, getattr(mode, "value", mode), span,
                          TimeRange.parse_timerange(span).startts if span else None,
@@ -40,7 +41,7 @@ class SelfLearningModel(BaseRegressionModel):
                          self.activate_tensorboard)
         try:
             self.runtime = SelfLearningRuntime.for_run(self.sl_config, run)
-        except RestoreRefused as err:
+        except (RestoreRefused, StoreInUse) as err:
             raise OperationalException(str(err)) from None
 
     def extract_data_and_train_model(self, *args, **kwargs) -> None:

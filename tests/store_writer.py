@@ -120,7 +120,7 @@ CRASH_POINTS = {
     "publish_dir": ("self_learning.store.pair_store", "publish_dir"),
     "replace_json_atomic": ("self_learning.store.pair_store", "replace_json_atomic"),
     "os.replace": ("self_learning.store.atomic", "os.replace"),
-    "remove_dir_atomic": ("self_learning.store.pair_store", "remove_dir_atomic"),
+    "remove_dir_atomic": ("self_learning.store.cleanup", "remove_dir_atomic"),
     "shutil.rmtree": ("self_learning.store.atomic", "shutil.rmtree"),
 }
 

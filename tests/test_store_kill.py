@@ -95,6 +95,8 @@ def _phase(folder: Path, previous: int) -> str:
     new = f"v{previous + 1:06d}"
     if any("-v0" in n for n in tmp):
         return "writing the version folder"
+    if any("-delete-" in n for n in tmp):  # retention makes room before writing
+        return "retention in progress"
     if new not in names:
         return "before writing"
     if f'"{new}"' not in current:

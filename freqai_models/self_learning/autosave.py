@@ -51,6 +51,7 @@ class BackgroundSaver:
         self._on_saved = on_saved
         self._trimmer = trimmer if trimmer is not None else HeapTrimmer()
         self._pending: dict[str, SaveJob] = {}
+        self._idle_work: list[Callable[[], None]] = []
         self._active: set[str] = set()
         self._cond = threading.Condition()
         self._stopping = False
@@ -74,6 +75,14 @@ class BackgroundSaver:
                 return
         logger.warning(f"Save of {job.pair} requested after the saver stopped; writing it now.")
         self._run(job)
+
+    def when_idle(self, task: Callable[[], None]) -> None:
+        """Run `task` on a worker when no save is waiting (preparation such as graph
+        templates; dropped without background workers or after `stop()`)."""
+        with self._cond:
+            if self.background and not self._stopping:
+                self._idle_work.append(task)
+                self._cond.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until nothing is queued or being written; False on timeout."""
@@ -109,12 +118,14 @@ class BackgroundSaver:
                 while job is None:
                     if self._stopping and not self._pending:
                         return
+                    if self._idle_work:
+                        break
                     # Woken by a job, or idle for a while: then hand freed memory back.
                     if not self._cond.wait(self._trimmer.min_interval_s):
                         break
                     job = self._next()
             if job is None:
-                self._trimmer.maybe_trim()
+                self._idle_task()
                 continue
             try:
                 self._run(job)
@@ -122,6 +133,17 @@ class BackgroundSaver:
                 with self._cond:
                     self._active.discard(job.pair)
                     self._cond.notify_all()
+
+    def _idle_task(self) -> None:
+        with self._cond:
+            task = self._idle_work.pop(0) if self._idle_work else None
+        if task is None:
+            self._trimmer.maybe_trim()
+            return
+        try:
+            task()
+        except Exception as err:  # preparation only: the save itself will do it or say why
+            logger.warning(f"Preparing saves failed ({err.__class__.__name__}: {err}).")
 
     def _run(self, job: SaveJob) -> None:
         started = time.monotonic()

@@ -35,6 +35,10 @@ from self_learning.timeline import RestoreRefused, travels_in_time
 
 logger = logging.getLogger(__name__)
 
+# Metadata fields (PairLearner.metadata) that name a model: retention never removes a stored
+# version whose fields differ (another feature list, timeframe or release's layout).
+MODEL_IDENTITY = ("layout", "features", "timeframe_s", "hyperparameters")
+
 
 @dataclass(frozen=True)
 class RunContext:
@@ -77,7 +81,8 @@ class SelfLearningRuntime:
         self.config = config
         self.timeframe_s = int(timeframe_s)
         self.store = ModelStore(Path(store_root), keep_versions=config.keep_versions,
-                                templates=PROCESS_TEMPLATES)
+                                templates=PROCESS_TEMPLATES, identity=MODEL_IDENTITY)
+        self.store.hold_lock()  # StoreInUse when another process writes this store
         self.seed = ModelStore(Path(seed_root), config.keep_versions) if seed_root else None
         self.store_is_live = background_saves if store_is_live is None else store_is_live
         self._learners: dict[str, PairLearner] = {}
@@ -88,6 +93,7 @@ class SelfLearningRuntime:
         self._durable: dict[str, int] = {}    # counter of the last version that landed
         self._newest: dict[str, int] = {}     # newest candle handed in per pair (telemetry)
         self.notices = PairNotices()  # once per pair: untrained, unreadable store folder
+        self._preparing: set[str] = set()     # graph keys whose templates were asked for
         self.restorer = LearnerRestorer(self.store, self.seed, self.store_is_live,
                                         self.timeframe_s, self._new_learner, Observers())
         self._lock = threading.Lock()
@@ -142,7 +148,19 @@ class SelfLearningRuntime:
             self.notices.readable(pair)
             self._learners[pair] = learner
             self._submitted[pair] = self._durable[pair] = learner.training_counter
+            self._prepare_templates(learner)
             return learner
+
+    def _prepare_templates(self, learner: PairLearner) -> None:
+        """A fresh learner of a network shape not saved yet: an idle writer makes its graph
+        templates now, so the first saves (or a shutdown) write only variables."""
+        key = learner.graph_key()
+        if learner.trained or key in self._preparing or not self.saver.background:
+            return
+        self._preparing.add(key)
+        keys, features = {name: key for name in learner.modules()}, list(learner.feature_names)
+        self.saver.when_idle(lambda: self.store.prepare_templates(
+            keys, lambda: PairLearner(self.config, features, self.timeframe_s).modules()))
 
     def check_seed(self, pairs: list[str], first_candle_ts: int) -> None:
         """RestoreRefused naming every pair whose seed (live) model learned or saw a candle

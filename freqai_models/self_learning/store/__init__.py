@@ -10,6 +10,7 @@
 See pair_store.py for the on-disk layout and the guarantees.
 """
 
+from self_learning.store.errors import StoreError, StoreInUse
 from self_learning.store.model_store import ModelStore
 from self_learning.store.pair_store import PairStore, RestoreResult, VersionInfo
 from self_learning.store.retention import versions_to_remove
@@ -19,6 +20,8 @@ __all__ = [
     "ModelStore",
     "PairStore",
     "RestoreResult",
+    "StoreError",
+    "StoreInUse",
     "VersionInfo",
     "assign_snapshot",
     "snapshot_variables",

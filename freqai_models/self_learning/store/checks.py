@@ -31,15 +31,20 @@ def carries_our_metadata(folder: Path) -> bool:
 
 
 def check_file(path: Path, label: str, expected: Mapping[str, Any]) -> None:
-    if not path.is_file():
-        raise meta.MetadataError(f"file {label} is missing")
-    size = os.path.getsize(path)
-    if size != expected.get("bytes"):
+    try:
+        if not path.is_file():
+            raise meta.MetadataError(f"file {label} is missing")
+        size = os.path.getsize(path)
+        if size != expected.get("bytes"):
+            raise meta.MetadataError(
+                f"file {label} has {size} bytes, expected {expected.get('bytes')} (truncated?)"
+            )
+        if sha256_file(path) != expected.get("sha256"):
+            raise meta.MetadataError(f"file {label} fails its sha256 checksum (corrupted)")
+    except PermissionError as err:
         raise meta.MetadataError(
-            f"file {label} has {size} bytes, expected {expected.get('bytes')} (truncated?)"
-        )
-    if sha256_file(path) != expected.get("sha256"):
-        raise meta.MetadataError(f"file {label} fails its sha256 checksum (corrupted)")
+            f"file {label} cannot be read: a permission problem ({err.strerror}: "
+            f"{err.filename or path}); let the bot's user read it") from err
 
 
 def check_modules(modules) -> None:

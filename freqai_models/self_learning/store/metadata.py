@@ -97,6 +97,9 @@ def read(path: Path) -> dict[str, Any]:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise MetadataError(f"metadata file {path.name} is missing") from err
+    except PermissionError as err:
+        raise MetadataError(f"metadata file {path} cannot be read: a permission problem "
+                            f"({err.strerror}); let the bot's user read it") from err
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise MetadataError(f"metadata file {path.name} is unreadable ({err})") from err
     if not isinstance(document, dict) or document.get("store_format") != STORE_FORMAT:

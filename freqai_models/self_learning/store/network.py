@@ -14,7 +14,6 @@ save) and the network is written in full.
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from self_learning.store.layout import VARIABLES_PREFIX
 from self_learning.store.templates import (
     GraphTemplate,
     GraphTemplates,
-    variables_layout,
 )
 
 logger = logging.getLogger(__name__)
@@ -59,14 +57,12 @@ def save_network(dest: Path, graph_key: str, values: Mapping[str, np.ndarray],
 
 
 def _write_from(template: GraphTemplate, dest: Path, values: Mapping[str, np.ndarray]) -> bool:
-    """Write `dest` from the template; False (nothing left behind) when it does not fit."""
+    """Write `dest` from the template; False (nothing written) when it does not fit. The
+    layout written is the one checked here (SaveV2 writes exactly the keys it is given)."""
     if not template.fits(values):
         return False
     template.write(dest, values)
-    if variables_layout(dest) == template.layout_hash:
-        return True
-    shutil.rmtree(dest)
-    return False
+    return True
 
 
 def _template_from(previous: tuple[Path, Mapping[str, Any]] | None,

@@ -19,7 +19,12 @@ store (templates.py), so only the first save of a graph key in a process traces 
 
 Thread safety: `save` and `restore` hold a per-pair lock shared by every PairStore of the same
 folder in this process, so two concurrent saves of one pair (e.g. the autosave thread and a
-shutdown save) run one after the other. Only one process may write a pair folder at a time.
+shutdown save) run one after the other. One process writes a store: a save takes the store's
+lock (writer_lock.py), StoreInUse when another process holds it.
+
+Retention (cleanup.py) removes only intact versions of the model being saved that newer ones
+supersede; it makes room before writing, so a disk with room for `keep_versions` versions
+keeps saving. Permission and disk-full errors are StoreErrors naming the path.
 """
 
 from __future__ import annotations
@@ -36,10 +41,10 @@ from typing import Any
 import tensorflow as tf
 
 from self_learning.store import metadata as meta
+from self_learning.store import writer_lock
 from self_learning.store.atomic import (
     checksum_tree,
     publish_dir,
-    remove_dir_atomic,
     replace_json_atomic,
     sync_tree,
     write_json,
@@ -50,20 +55,21 @@ from self_learning.store.checks import (
     check_modules,
     check_save_args,
 )
+from self_learning.store.cleanup import Cleanup
+from self_learning.store.errors import StoreError, explain
+from self_learning.store.inventory import Inventory, signature
 from self_learning.store.layout import (
     CURRENT_FILE,
     METADATA_SUFFIX,
     check_network_name,
-    is_tmp_name,
     pair_dir,
     parse_version,
     tmp_name,
     version_dirname,
 )
 from self_learning.store.network import Upgrade, read_network, save_network
-from self_learning.store.retention import versions_to_remove
 from self_learning.store.snapshot import Snapshot, assign_snapshot, snapshot_variables
-from self_learning.store.templates import GraphTemplates
+from self_learning.store.templates import GraphTemplates, layout_hash, values_layout
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +103,17 @@ class PairStore:
     """Versions of one pair's networks below `<root>/<safe pair name>`."""
 
     def __init__(self, root: Path, pair: str, keep_versions: int = 3,
-                 templates: GraphTemplates | None = None):
+                 templates: GraphTemplates | None = None, identity: tuple[str, ...] = ()):
+        """`identity`: caller metadata fields that name the model (e.g. its feature list);
+        retention never removes a version whose fields differ from the one being saved."""
         self.pair = pair
+        self.root = Path(root)
         self.path = pair_dir(root, pair)
         self.keep_versions = keep_versions
         self._templates = templates if templates is not None else GraphTemplates()
         self._lock = _folder_lock(self.path)
+        self._inventory = Inventory(pair, identity)
+        self._cleanup = Cleanup(pair, self.path, keep_versions, self._inventory)
 
     @property
     def versions(self) -> list[int]:
@@ -162,27 +173,14 @@ class PairStore:
             return built[0][name]
 
         with self._lock:
-            start = time.perf_counter()
-            self.path.mkdir(parents=True, exist_ok=True)
-            self._remove_leftovers()
-            number = max([n for n, _ in self._version_folders()], default=0) + 1
-            previous = self._previous_docs(list(values))
-            tmp = self.path / tmp_name(version_dirname(number))
             try:
-                reused = self._write_version(tmp, number, values, module, fields, graph_keys,
-                                             previous)
-                sync_tree(tmp)
-                final = self.path / version_dirname(number)
-                publish_dir(tmp, final)
-            finally:
-                if tmp.exists():
-                    shutil.rmtree(tmp)
-            replace_json_atomic(self.path / CURRENT_FILE,
-                                {"version": number, "folder": final.name})
-            self._apply_retention(number)
-            info = VersionInfo(number, final, (time.perf_counter() - start) * 1e3, reused)
+                info = self._save_locked(values, module, fields, graph_keys)
+            except StoreError:
+                raise
+            except Exception as err:
+                raise (explain(err, self.path, f"saving {self.pair}") or err) from err
         logger.info("Saved %s %s (%d networks, %d graphs reused, %.0f ms)", self.pair,
-                    final.name, len(values), len(reused), info.duration_ms)
+                    info.path.name, len(values), len(info.graphs_reused), info.duration_ms)
         return info
 
     def restore(self, modules: Mapping[str, tf.Module],
@@ -209,9 +207,11 @@ class PairStore:
                     continue
                 except Exception as err:  # noqa: BLE001 - any read failure means "not usable"
                     assign_snapshot(modules, backup)
+                    clear = explain(err, folder, "reading it")
                     reason = str(err).strip().splitlines()[0][:300] if str(err) else ""
-                    logger.warning("Skipping saved version %s: its checkpoint does not fit "
-                                   "these networks (%s: %s)", folder, type(err).__name__, reason)
+                    logger.warning("Skipping saved version %s: %s", folder, clear or
+                                   f"its checkpoint does not fit these networks "
+                                   f"({type(err).__name__}: {reason})")
                     continue
                 logger.info("Restored %s %s (%d networks, %.0f ms)", self.pair, folder.name,
                             len(modules), (time.perf_counter() - start) * 1e3)
@@ -224,14 +224,40 @@ class PairStore:
                         self.pair, self.path)
         return None
 
+    def _save_locked(self, values: Snapshot, module, fields, graph_keys) -> VersionInfo:
+        start = time.perf_counter()
+        writer_lock.hold(self.root)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._cleanup.remove_leftovers()
+        expected = {name: layout_hash(values_layout(values[name])) for name in values}
+        identity = self._inventory.identity
+        self._cleanup.make_room(self._version_folders, signature(expected, fields, identity))
+        number = max([n for n, _ in self._version_folders()], default=0) + 1
+        previous = self._previous_docs(list(values))
+        tmp = self.path / tmp_name(version_dirname(number))
+        try:
+            reused, layouts = self._write_version(tmp, number, values, module, fields,
+                                                  graph_keys, previous)
+            sync_tree(tmp)
+            final = self.path / version_dirname(number)
+            publish_dir(tmp, final)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+        self._inventory.remember(final)
+        replace_json_atomic(self.path / CURRENT_FILE, {"version": number, "folder": final.name})
+        self._cleanup.apply(self._version_folders, signature(layouts, fields, identity), number)
+        return VersionInfo(number, final, (time.perf_counter() - start) * 1e3, reused)
+
     def _write_version(self, tmp: Path, number: int, values: Snapshot, module, fields,
-                       graph_keys, previous) -> tuple[str, ...]:
+                       graph_keys, previous) -> tuple[tuple[str, ...], dict[str, str]]:
         tmp.mkdir()
-        reused = []
+        reused, layouts = [], {}
         for name in values:
             was_reused, layout = save_network(tmp / name, graph_keys[name], values[name],
                                               lambda n=name: module(n), self._templates,
                                               previous.get(name))
+            layouts[name] = layout
             if was_reused:
                 reused.append(name)
             document = meta.build(
@@ -239,7 +265,7 @@ class PairStore:
                 graph_reused=was_reused, variables_layout=layout, files=checksum_tree(tmp / name),
             )
             write_json(tmp / f"{name}{METADATA_SUFFIX}", document)
-        return tuple(reused)
+        return tuple(reused), layouts
 
     def _verify(self, number: int, folder: Path, modules) -> dict[str, dict[str, Any]]:
         """Metadata and files of every requested network; MetadataError with the reason."""
@@ -278,21 +304,3 @@ class PairStore:
             if len(found) == len(names):
                 break
         return found
-
-    def _remove_leftovers(self) -> None:
-        """Delete temp files/folders of interrupted saves (only names with our temp prefix)."""
-        for entry in self.path.iterdir():
-            if not is_tmp_name(entry.name):
-                continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-            logger.info("Removed %s left by an interrupted save.", entry)
-
-    def _apply_retention(self, newest: int) -> None:
-        ours = {n: folder for n, folder in self._version_folders() if carries_our_metadata(folder)}
-        for number in versions_to_remove(ours, self.keep_versions, protect=[newest]):
-            remove_dir_atomic(ours[number])
-            logger.debug("Removed %s (keeping the last %d versions).", ours[number],
-                         self.keep_versions)
