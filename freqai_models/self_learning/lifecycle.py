@@ -82,9 +82,10 @@ class SelfLearningRuntime:
         self.timeframe_s = int(timeframe_s)
         self.store = ModelStore(Path(store_root), keep_versions=config.keep_versions,
                                 templates=PROCESS_TEMPLATES, identity=MODEL_IDENTITY)
-        self.store.hold_lock()  # StoreInUse when another process writes this store
         self.seed = ModelStore(Path(seed_root), config.keep_versions) if seed_root else None
         self.store_is_live = background_saves if store_is_live is None else store_is_live
+        if self.store_is_live:  # a run's own store is locked by its first save (hyperopt: none)
+            self.store.hold_lock()  # StoreInUse when another process writes this store
         self._learners: dict[str, PairLearner] = {}
         self._pools: dict[tuple[str, ...], StatsPool] = {}  # per feature list
         self._history: dict[str, PredictionHistory] = {}
