@@ -121,6 +121,9 @@ def start_bot(args: argparse.Namespace, data: Path, overlays: list[Path],
         [sys.executable, "-m", "self_learning_offline.bound_freqtrade", "trade", "--dry-run",
          *[a for c in configs for a in ("-c", str(c))], "--datadir", str(data),
          "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel",
+         # the project's strategy, whatever user_data_dir a -c config sets (config.json
+         # names no strategy_path: freqtrade would list the strategy twice)
+         "--strategy-path", str(ROOT / "user_data" / "strategies"),
          "--logfile", str(args.logdir / "dry_run.log")],
         cwd=ROOT, env={**os.environ, **env}, **bound_popen_options())
 
