@@ -43,7 +43,7 @@ dry-run: data
 	$(PY) scripts/dry_run.py --port $(DEMO_PORT) --api-port $(DRY_RUN_API_PORT)
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=20
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check freqai_models user_data tests benchmarks scripts
