@@ -111,8 +111,10 @@ def file_block(fig: dict) -> list[str]:
              + "; command:", "", "```bash", f".venv/bin/python {meta['command']}", "```", ""]
     if any(k.startswith("flip.") for k in fig):
         return lines + flip_block(fig)
-    lines += group_block(fig, "", "Holdout windows (reported, never chosen on)"
-                         if any(r == "holdout" for _, r in windows.values()) else "All windows")
+    title = ("No-edge control (generated random walks: every interval should cover 0)"
+             if meta["set"] == "scenario-null" else "Holdout windows (reported, never chosen on)"
+             if any(r == "holdout" for _, r in windows.values()) else "All windows")
+    lines += group_block(fig, "", title)
     lines += group_block(fig, "dev.", "Dev windows (where settings are chosen)")
     return lines
 
