@@ -150,13 +150,13 @@ def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.Dat
                 horizon: int) -> dict[str, float]:
     """Scores, trades, buy-and-hold, seed agreement and ablation of a group of windows."""
     rows = group_rows(group, plan, truth)
-    candle = plan.timeframe.candle
+    trades = {name: trade_figures(group, name, rows[name], plan.timeframe.candle)
+              for name in rows}  # each run's result files, read once
     out: dict[str, float] = {}
     if plan.flip_at is not None:
         out.update(score_flip(rows, plan.flip_at))
         for name in rows:
-            out.update({f"trades.{name}.{k}": v
-                        for k, v in trade_figures(group, name, rows[name], candle).items()})
+            out.update({f"trades.{name}.{k}": v for k, v in trades[name].items()})
         print_flip(out, list(rows), plan.flip_at)
         return out
     models = {m: n for m, n in {"self_learning": "full", "lightgbm": "lightgbm"}.items()
@@ -166,8 +166,7 @@ def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.Dat
         times = sum((sum(train_seconds(runs[name].result.log).values(), [])
                      for runs in group), [])
         out[f"mean.{model}.train_s"] = float(np.median(times)) if times else np.nan
-        out.update({f"trades.{model}.{k}": v
-                    for k, v in trade_figures(group, name, rows[name], candle).items()})
+        out.update({f"trades.{model}.{k}": v for k, v in trades[name].items()})
     fee = out.get("trades.self_learning.fee_round_trip_pct", 0.2) / 100
     out.update({f"trades.buy_and_hold.{k}": v
                 for k, v in hold_figures(group, plan, truth, fee).items()})
@@ -177,9 +176,8 @@ def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.Dat
     if len(ablation) > 1:
         out.update(score_ablation(ablation))
         for name in ablation:
-            out.update({f"ablation.{name}.{k}": v for k, v in
-                        trade_figures(group, name, rows[name], candle).items()
-                        if k in ("trades", "profit_pct")})
+            out.update({f"ablation.{name}.{k}": trades[name][k]
+                        for k in ("trades", "profit_pct")})
         print_ablation(out, list(ABLATION))
     print_tables(out, plan.pairs, list(models))
     return out

@@ -80,9 +80,10 @@ def score_models(rows: dict[str, pd.DataFrame], pairs: list[str]) -> dict[str, f
             own = r[r["pair"] == pair]
             out[f"{pair}.{model}.ic"] = ev.spearman_ic(own[column], own["target"])
             out[f"{pair}.{model}.hit_rate"] = ev.hit_rate(own[column], own["target"])
-        for day, ic in ev.window_ics(r, column).items():
+        window_ics = ev.window_ics(r, column)
+        for day, ic in window_ics.items():
             out[f"window.{day:%Y-%m-%d}.{model}.ic"] = ic
-        out[f"mean.{model}.ic_per_window"] = ev.mean_and_se(ev.window_ics(r, column))[0]
+        out[f"mean.{model}.ic_per_window"] = ev.mean_and_se(window_ics)[0]
     for model, r in rows.items():
         out.update(ev.paired_jackknife(common, model, "naive").as_dict(f"mean.{model}.vs_naive"))
         spread = r["target"].std()

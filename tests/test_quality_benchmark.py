@@ -4,36 +4,23 @@ run)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from benchmark_support import load_benchmark
 
 from self_learning import evaluation as ev
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-quality = _load("quality")
+quality = load_benchmark("quality")
 runs = sys.modules["backtest_runs"]  # the module quality.py imported (its BenchError)
 scoring = sys.modules["quality_scoring"]  # its pure scoring
 plan = sys.modules["quality_plan"]  # its runs and groups
 sets = sys.modules["quality_sets"]  # its data sets
-trades = _load("quality_trades")
-grid = _load("strategy_grid")
+trades = load_benchmark("quality_trades")
+grid = load_benchmark("strategy_grid")
 
 DAY = pd.Timestamp("2018-01-17", tz="UTC")
 

@@ -3,24 +3,10 @@ JSON files, never typed by hand, and its verdict sentence follows the intervals.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from benchmark_support import load_benchmark
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-readme = _load("readme_quality")
+readme = load_benchmark("readme_quality")
 
 
 def test_readme_quality_section_is_generated_from_the_committed_results():
