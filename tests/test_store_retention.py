@@ -204,10 +204,17 @@ def test_the_adapter_turns_a_busy_store_into_an_operational_exception(ft_config,
         proc.wait(timeout=60)
 
 
-def _run_faults(scenario: str, prefix: list[str], where: Path) -> dict:
+def _run_faults(scenario: str, prefix: list[str], where: Path,
+                checkout: Path | None = None) -> dict:
+    """Run tests/store_faults.py SCENARIO WHERE under `prefix`; with `checkout`, the project
+    folder is seen at that path instead (see _as_nobody)."""
+    moved = (lambda p: str(p).replace(str(TESTS.parent), str(checkout), 1)) if checkout \
+        else str
+    paths = [moved(TESTS), *([moved(TESTS.parent / "freqai_models")] if checkout else []),
+             os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": str(where),
-           "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run(prefix + [sys.executable, str(FAULTS), scenario, str(where)],
+           "PYTHONPATH": os.pathsep.join(paths)}
+    done = subprocess.run(prefix + [moved(sys.executable), moved(FAULTS), scenario, str(where)],
                           capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -228,6 +235,19 @@ def test_a_disk_with_room_for_keep_versions_keeps_saving(tmp_path):
                "free some space" in e for e in out["keep1"]["errors"])
 
 
+def _as_nobody(where: Path) -> tuple[list[str], Path]:
+    """A prefix that runs a command as nobody, and the path it sees the project folder at.
+    The checkout may sit in a folder only root can enter (a CI's `mktemp -d`), so the command
+    runs in a private mount namespace where the project folder is bind-mounted on an empty
+    folder anyone can traverse (inside `where`, which nobody owns)."""
+    checkout = where / "checkout"
+    checkout.mkdir(mode=0o755)
+    mount = ('mount --bind "$1" "$2" && shift 2 && exec setpriv --reuid="$0" --regid="$0" '
+             '--clear-groups "$@"')
+    return (["unshare", "-m", "--propagation", "private", "sh", "-c", mount, str(NOBODY),
+             str(TESTS.parent), str(checkout)], checkout)
+
+
 def test_unreadable_versions_are_kept_and_permission_errors_say_so():
     """As an unprivileged user: a version folder made unreadable (chmod 000) and a version
     with an unreadable data file are skipped by restore with a message saying it is a
@@ -235,11 +255,11 @@ def test_unreadable_versions_are_kept_and_permission_errors_say_so():
     a save into a read-only folder is a permission error naming the folder."""
     where = Path(tempfile.mkdtemp(prefix="store-faults-"))
     try:
-        prefix = []
+        prefix, checkout = [], None
         if os.geteuid() == 0:  # root reads anything: run the scenario as nobody
             os.chown(where, NOBODY, NOBODY)
-            prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-        out = _run_faults("unreadable", prefix, where)
+            prefix, checkout = _as_nobody(where)
+        out = _run_faults("unreadable", prefix, where, checkout)
     finally:
         shutil.rmtree(where, ignore_errors=True)
     assert out["uid"] != 0
