@@ -245,11 +245,13 @@ def frame_of(candles: Candles) -> pd.DataFrame:
     return df
 
 
+# Each entry point given what FreqAI hands over: a training window (the first one, then one
+# slid forward), or the whole recent frame to predict on (learning the new candles or not).
 CASES = {
     "fit": lambda lrn, c: lrn.fit(c.rows(slice(0, 1200))),
     "incremental_fit": lambda lrn, c: lrn.fit(c.rows(slice(100, 1300))),
-    "observe": lambda lrn, c: lrn.observe(c.rows(slice(1150, 1320))),
-    "predict": lambda lrn, c: lrn.predict(c.rows(slice(1200, 1320))),
+    "observe": lambda lrn, c: lrn.observe(c),
+    "predict": lambda lrn, c: lrn.predict(c),
 }
 
 
