@@ -172,8 +172,14 @@ def newest_version(pair_dir: Path) -> StoredVersion:
     return versions[-1]
 
 
-def save_in_flight(pair_dir: Path) -> bool:
-    return any(entry.name.startswith(TMP_PREFIX) for entry in pair_dir.iterdir())
+IN_FLIGHT = re.compile(re.escape(TMP_PREFIX) + r"v(\d{6})-")  # a version's temp folder
+
+
+def versions_in_flight(pair_dir: Path) -> list[int]:
+    """Versions whose save started and was not published: their temp folders (a retention
+    delete's temp folder is not one)."""
+    found = (IN_FLIGHT.match(entry.name) for entry in pair_dir.iterdir() if entry.is_dir())
+    return sorted(int(m.group(1)) for m in found if m)
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,10 @@ def run_detector(xs, **settings):
     return alarms
 
 
-def edge_stream(n, flip_at=None, seed=0, ic=0.25, overlap=12):
-    """Per-sample signal values of a model with a rank-IC-like edge `ic` on labels that
-    overlap `overlap` samples (as 12-candle targets do); the edge flips sign at `flip_at`."""
+def edge_pairs(n, flip_at=None, seed=0, ic=0.25, overlap=12):
+    """(predictions, outcomes) of a model with a rank-IC-like edge `ic` on labels that overlap
+    `overlap` samples (as 12-candle targets do), in units of the target spread; the edge
+    flips sign at `flip_at`."""
     rng = np.random.default_rng(seed)
     p = rng.normal(size=n + overlap)
     noise = np.convolve(rng.normal(size=n + overlap), np.ones(overlap) / np.sqrt(overlap),
@@ -44,14 +45,43 @@ def edge_stream(n, flip_at=None, seed=0, ic=0.25, overlap=12):
     if flip_at is not None:
         sign[flip_at:] = -1
     y = sign * ic * p + np.sqrt(1 - ic**2) * noise
-    return [float(v) for v in drift.signal(tf.constant(p[:n], tf.float32),
-                                           tf.constant(y[:n], tf.float32),
+    return p[:n].astype(np.float32), y[:n].astype(np.float32)
+
+
+def edge_stream(n, flip_at=None, seed=0):
+    """The watched value of each sample of `edge_pairs` (predictions of unit spread)."""
+    p, y = edge_pairs(n, flip_at, seed)
+    return [float(v) for v in drift.signal(tf.constant(p), tf.constant(y),
                                            tf.constant(1.0)).numpy()]
 
 
-def test_compiled_detector_equals_rivers_page_hinkley_alarm_for_alarm():
-    xs = edge_stream(3000, flip_at=1500, seed=3)
-    assert run_detector(xs, **SETTINGS) == reference_page_hinkley(xs, **SETTINGS)
+def test_the_learners_detector_equals_rivers_page_hinkley_alarm_for_alarm():
+    """The detector as the per-candle step runs it (Adaptation.matured, from the state a
+    learner has after its first training, with the settings the config gives) raises its
+    alarms on exactly the samples where River's PageHinkley, fed the values it watched, does;
+    across a planted flip of the edge."""
+    from synthetic import FEATURES, TIMEFRAME_S, planted_candles, small_config
+
+    from self_learning.learning.learner import PairLearner
+
+    learner = PairLearner(small_config(), FEATURES, TIMEFRAME_S)
+    learner.fit(planted_candles(700, seed=2))
+    st, adapt, s = learner.state, learner.programs.p.adapt, learner.settings
+    out_scale = learner.nets.discovery.module.output_scale[0]
+    scale = float(out_scale.numpy())
+    matured = tf.function(adapt.matured)
+    own, outcome = edge_pairs(3000, flip_at=1500, seed=3)
+    watched, alarms = [], []
+    for i, (p, y) in enumerate(zip(own, outcome, strict=True)):
+        real = tf.constant([y * scale, 0.01, -0.01])
+        if bool(matured(tf.constant([p * scale, 0.01, -0.01]), real, tf.constant(p))):
+            alarms.append(i)
+        # the value it watched: this sample, against the prediction spread it just updated
+        watched.append(float(drift.signal(tf.constant(p), real[0] / out_scale, st.drift[4])))
+    assert alarms and alarms == reference_page_hinkley(
+        watched, delta=s.drift_delta, threshold=s.drift_threshold, alpha=s.drift_alpha,
+        min_instances=s.drift_min_instances)
+    assert int(st.drift_alarms.numpy()) == len(alarms)
 
 
 def test_fires_soon_after_a_planted_flip():

@@ -15,9 +15,10 @@ from synthetic import (
     weights_of,
 )
 
+from self_learning.learning import linear
 from self_learning.learning.learner import PairLearner
-from self_learning.learning.quality import quality_weight
 from self_learning.predictions import SCORE_NAMES
+from self_learning.samples import prepare
 
 H = 6
 
@@ -83,13 +84,34 @@ def test_wide_head_learns_per_candle_only_while_a_drift_response_boosts_it(candl
     assert float(m.recent_n.numpy()) > 1.0  # several samples at (decaying) full weight
 
 
-def test_signal_quality_weighting_scales_the_discovery_sample_in_the_stated_direction():
-    """quality > 0.6 reinforces a sample (weight 1..2), < 0.4 weakens it (0.25..1), in between
-    is neutral: the weight the per-candle update gives the discovery network's sample."""
-    q = np.array([0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0], np.float32)
-    w = quality_weight(q).numpy()
-    np.testing.assert_allclose(w, [0.25, 0.625, 1.0, 1.0, 1.0, 1.5, 2.0], rtol=1e-6)
-    assert np.all(np.diff(w) >= 0)
+def test_quality_weighting_scales_each_matured_sample_by_how_its_prediction_did(candles):
+    """With quality_weighting on, the per-candle step weights each matured sample by how its
+    served prediction did (learning/quality.py has the table): it enters the wide head's
+    statistics (here at a full sample's step) with weight above 1 when the market went the
+    predicted way, below 1 when it went against it, instead of the plain sample's weight
+    (its age growth 1 / discount; the deep head's update takes the same weight)."""
+    # Candles 1750.. are of a volatile regime: large moves, so many samples are weighted.
+    learner = fitted(candles, end=1750, quality_weighting=True, wide_online_step=1.0,
+                     drift_response=False)
+    m, half_life = learner.nets.discovery.module, learner.settings.half_life_s
+    warm = learner.observe(candles.rows(slice(1750, 1760)))  # steps from the fit's last sample
+    served = dict(zip(warm.ts.tolist(), warm.s_close.tolist(), strict=True))
+    weight = {}
+    for i in range(1760, 1820):  # one candle per call: it learns the sample H candles back
+        before = float(m.recent_n.numpy())
+        preds = learner.observe(candles.rows(slice(i, i + 1)))
+        assert preds.learned == 1
+        served[int(preds.ts[0])] = float(preds.s_close[0])
+        ts = int(candles.ts[i - H])
+        plain = 1.0 / float(linear.discount(ts - int(m.stats_ts.numpy()), half_life))
+        weight[ts] = (float(m.recent_n.numpy()) - before) / plain
+    realized = dict(zip(candles.ts.tolist(), prepare(candles.rows(slice(0, 1900)), 16, H,
+                                                    proxy=False).targets[:, 0], strict=False))
+    agreement = np.array([np.sign(served[ts]) * realized[ts] for ts in weight])
+    w = np.array(list(weight.values()))
+    assert (w > 1.01).sum() >= 5 and (w < 0.99).sum() >= 5, w
+    assert np.all(agreement[w > 1.01] > 0) and np.all(agreement[w < 0.99] < 0)
+    assert np.all(w <= 2.0 + 1e-3) and np.all(w >= 0.25 - 1e-3)
 
 
 def test_online_block_equals_candle_by_candle(candles):

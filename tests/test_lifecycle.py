@@ -1,6 +1,7 @@
-"""The runtime's lifecycle: restore with the max training counter, background saves,
+"""The runtime's lifecycle: restore of the newest save, background saves,
 failed saves that keep trading and retry, shutdown that saves what changed."""
 
+import json
 import logging
 import re
 import shutil
@@ -31,24 +32,36 @@ def runtime(root, **overrides):
     return SelfLearningRuntime(small_config(**overrides), root, TIMEFRAME_S)
 
 
-def test_restore_takes_the_max_training_counter_over_networks(tmp_path, caplog, candles):
-    """The design's example: counters 1547, 1550, 1545 restore as 1550."""
-    first = runtime(tmp_path)
-    learner = first.learner(PAIR, FEATURES)
-    learner.fit(candles.rows(slice(0, 1200)))
-    metadata = learner.metadata()
-    for name, counter in zip(metadata, (1547, 1550, 1545, 1549, 1548), strict=True):
-        metadata[name]["training_counter"] = counter
-    keys = {name: learner.graph_key() for name in metadata}
-    first.store.pair(PAIR).save(learner.modules(), metadata, keys)
+def test_restore_resumes_the_counter_and_every_variable_of_the_newest_save(
+        tmp_path, caplog, candles):
+    """A save writes one version per pair with one training counter for all its networks
+    (one snapshot of the learner); a restart restores the newest version: its counter (logged
+    per network and for the pair), every variable, no fresh model. Versions are written by
+    the runtime's own saves at different counters: after the first training, after per-candle
+    learning (save_interval) and at shutdown."""
+    first = runtime(tmp_path, save_interval=20)
+    first.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+    first.predict(PAIR, FEATURES, candles.rows(slice(0, 1250)), learn=True)
+    assert first.saver.wait_idle(120)
+    first.predict(PAIR, FEATURES, candles.rows(slice(1250, 1265)), learn=True)
+    assert first.shutdown()
+    learner = first.known(PAIR)
+    counters = []
+    for folder in sorted((tmp_path / "BTC_USDT").glob("v*")):
+        docs = [json.loads(p.read_text()) for p in folder.glob("*.json")]
+        assert len(docs) == 5 and len({d["training_counter"] for d in docs}) == 1, folder
+        counters.append(docs[0]["training_counter"])
+    assert len(counters) >= 2 and counters == sorted(set(counters)), counters
+    assert counters[-1] == learner.training_counter > counters[0]
 
     caplog.set_level(logging.INFO)
     restored = runtime(tmp_path).learner(PAIR, FEATURES)
-    assert restored.training_counter == 1550
-    assert "loaded decoder for BTC/USDT (training counter 1550)" in caplog.text
-    assert "Restored BTC/USDT: training counter 1550 (max over networks)" in caplog.text
+    n = learner.training_counter
+    assert restored.training_counter == n
+    for name in ("encoder", "decoder", "feature_discovery", "liquidity", "learner_state"):
+        assert f"loaded {name} for BTC/USDT (training counter {n})" in caplog.text
+    assert f"Restored BTC/USDT: training counter {n} (max over networks)" in caplog.text
     assert "created new model" not in caplog.text
-    learner.state.training_counter.assign(1550)  # the one value a restore decides itself
     for a, b in zip(weights_of(learner), weights_of(restored), strict=True):
         np.testing.assert_array_equal(a, b)  # every variable, floats and counters alike
 

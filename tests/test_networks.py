@@ -1,9 +1,11 @@
-"""One contract suite (`check_network`) run over each of the three networks, River-style.
+"""The three networks and the wide head learn what the synthetic candles plant, and the
+compiled update is its eager definition.
 
 Every network learns through the one guarded update of learning/program.py (what full fits,
-incremental fits and the per-candle step all run). Each case builds the pair's networks with
-seeded initialisers and op determinism, on samples prepared from synthetic candles whose
-structure is planted and learnable.
+incremental fits and the per-candle step all run); that update trains the three together, so
+each test runs it once and checks every network. The properties every online learner must
+have (learning moves a prediction toward its target, seeding, rejected non-finite input, store
+round trip, no mutated inputs) are one suite over all learners: test_learner_checks.py.
 """
 
 import numpy as np
@@ -16,7 +18,6 @@ from self_learning.learning.settings import LearningSettings
 from self_learning.learning.state import LearnerState
 from self_learning.networks.pair_networks import PairNetworks
 from self_learning.samples import prepare
-from self_learning.store import ModelStore
 
 W, H = 16, 6
 NETWORKS = ["autoencoder", "feature_discovery", "liquidity"]
@@ -57,32 +58,27 @@ def batch(data, rows):
             tf.constant(data["targets"][rows]), tf.ones([n]), tf.ones([n]))
 
 
-def val_loss(programs, data, rows, name):
-    losses = programs.losses(*batch(data, rows)[:4]).numpy()
-    return float(losses[NETWORKS.index(name)])
-
-
-@pytest.mark.parametrize("name", NETWORKS)
-def test_learns_planted_signal(name, data):
-    """The network's loss on held-out rows falls with training (epochs of the guarded
-    update), and predictions made out of sample carry the planted structure."""
+def test_each_network_learns_planted_signal(data):
+    """Each network's loss on held-out rows falls with training (epochs of the guarded
+    update), and the liquidity network's out-of-sample predictions carry the planted
+    volatility regimes."""
     nets, _, programs = build(data)
     n = len(data["targets"])
     train, held = np.arange(0, int(n * 0.75)), np.arange(int(n * 0.75) + H, n)
-    before = val_loss(programs, data, held, name)
+    before = programs.losses(*batch(data, held)[:4]).numpy()
     args = [tf.constant(data[k][train]) for k in ("windows", "features", "targets")]
     for epoch in range(12):
         order = np.random.default_rng(epoch).permutation(len(train)).astype(np.int32)
         programs.epoch(*args, tf.ones([len(train)]), tf.constant(order), len(train),
                        batch(data, held)[:4], 128)
-    after = val_loss(programs, data, held, name)
-    assert after < before
-    if name == "liquidity":
-        pred = programs.predict_rows(*batch(data, held)[:2]).numpy()
-        realized = data["targets"][held]
-        # Excursions scale with the planted volatility regime: the prediction follows it.
-        assert np.corrcoef(pred[:, 1], realized[:, 1])[0, 1] > 0.3
-        assert np.corrcoef(pred[:, 2], realized[:, 2])[0, 1] > 0.3
+    after = programs.losses(*batch(data, held)[:4]).numpy()
+    for i, name in enumerate(NETWORKS):
+        assert after[i] < before[i], (name, before[i], after[i])
+    pred = programs.predict_rows(*batch(data, held)[:2]).numpy()
+    realized = data["targets"][held]
+    # Excursions scale with the planted volatility regime: the prediction follows it.
+    assert np.corrcoef(pred[:, 1], realized[:, 1])[0, 1] > 0.3
+    assert np.corrcoef(pred[:, 2], realized[:, 2])[0, 1] > 0.3
 
 
 def test_wide_head_learns_the_planted_return_signal_in_closed_form(data):
@@ -105,10 +101,9 @@ def test_wide_head_learns_the_planted_return_signal_in_closed_form(data):
     assert abs(beta[FEATURES.index("f_signal")]) == np.abs(beta).max()
 
 
-@pytest.mark.parametrize("name", NETWORKS)
-def test_compiled_update_equals_the_eager_definition(name, data):
+def test_compiled_update_equals_the_eager_definition(data):
     """The update under XLA (what the per-candle step runs) and run eagerly (its plain Python
-    definition) move the network's weights the same way."""
+    definition) move every network's weights the same way."""
     rows = np.arange(0, 96)
     results = []
     for mode in ("eager", "xla"):
@@ -119,63 +114,7 @@ def test_compiled_update_equals_the_eager_definition(name, data):
             ok = tf.function(programs.guarded_update, jit_compile=True)(*batch(data, rows),
                                                                         tf.constant(1.0))
         assert bool(ok)
-        results.append(weights(network(nets, name)))
-    for eager, xla in zip(*results, strict=True):
-        np.testing.assert_allclose(eager, xla, rtol=1e-4, atol=1e-6)
-
-
-@pytest.mark.parametrize("name", NETWORKS)
-def test_learning_does_not_mutate_its_inputs(name, data):
-    nets, _, programs = build(data)
-    rows = np.arange(0, 64)
-    inputs = {k: data[k][rows].copy() for k in ("windows", "features", "targets")}
-    copies = {k: v.copy() for k, v in inputs.items()}
-    programs.epoch(*(tf.constant(inputs[k]) for k in ("windows", "features", "targets")),
-                   tf.ones([64]), tf.constant(np.arange(64, dtype=np.int32)), 64,
-                   batch(data, rows)[:4], 32)
-    for k in inputs:
-        np.testing.assert_array_equal(inputs[k], copies[k])
-
-
-@pytest.mark.parametrize("name", NETWORKS)
-def test_seeding_is_repeatable_and_seeds_differ(name, data):
-    a = weights(network(build(data, seed=7)[0], name))
-    b = weights(network(build(data, seed=7)[0], name))
-    c = weights(network(build(data, seed=8)[0], name))
-    for x, y in zip(a, b, strict=True):
-        np.testing.assert_array_equal(x, y)
-    assert any(not np.array_equal(x, y) for x, y in zip(a, c, strict=True))
-
-
-@pytest.mark.parametrize("name", NETWORKS)
-def test_store_round_trip_restores_exactly(name, data, tmp_path):
-    """Saved through the real store and restored into freshly built networks: every
-    variable and the served predictions are identical."""
-    nets, state, programs = build(data)
-    programs.guarded_update(*batch(data, np.arange(0, 96)), 1.0)
-    modules = {**nets.modules(), "learner_state": state}
-    store = ModelStore(tmp_path, keep_versions=2).pair("BTC/USDT")
-    meta = {k: {"training_counter": 1} for k in modules}
-    store.save(modules, meta, {k: nets.graph_key() for k in modules})
-    fresh, fresh_state, fresh_programs = build(data, seed=8)
-    restored = store.restore({**fresh.modules(), "learner_state": fresh_state})
-    assert restored is not None
-    for x, y in zip(weights(network(nets, name)), weights(network(fresh, name)), strict=True):
-        np.testing.assert_array_equal(x, y)
-    args = batch(data, np.arange(100, 140))[:2]
-    np.testing.assert_array_equal(programs.predict_rows(*args).numpy(),
-                                  fresh_programs.predict_rows(*args).numpy())
-
-
-@pytest.mark.parametrize("name", NETWORKS)
-@pytest.mark.parametrize("where", ["windows", "features", "targets"])
-def test_non_finite_batch_is_rejected_with_weights_untouched(name, where, data):
-    nets, _, programs = build(data)
-    before = weights(network(nets, name))
-    args = list(batch(data, np.arange(0, 32)))
-    bad = args[("windows", "features", "targets").index(where)].numpy().copy()
-    bad[3, 0] = np.nan
-    args[("windows", "features", "targets").index(where)] = tf.constant(bad)
-    assert not bool(programs.guarded_update(*args, 1.0))
-    for x, y in zip(before, weights(network(nets, name)), strict=True):
-        np.testing.assert_array_equal(x, y)
+        results.append({name: weights(network(nets, name)) for name in NETWORKS})
+    for name in NETWORKS:
+        for eager, xla in zip(results[0][name], results[1][name], strict=True):
+            np.testing.assert_allclose(eager, xla, rtol=1e-4, atol=1e-6, err_msg=name)

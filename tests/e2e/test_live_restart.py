@@ -12,10 +12,13 @@ every 2 updates. The scenario (one bot at a time, same user_data and identifier 
    FreqAI's own `_on_stop` ran (historic_predictions.pkl);
 3. restart: every network is loaded with counter N from that version (no fresh model), and the
    weights TensorFlow reads from the store show the restarted bot continued from them;
-4. after more learning, SIGKILL while a version is being written;
+4. after more learning, SIGKILL while a version is being written, proven: the bot is frozen
+   (SIGSTOP) when a save's temp folder appears and killed only if the folder is still there
+   once every thread has stopped; the crash leaves that folder behind;
 5. restart once a candle has closed unseen: the last complete version loads without an error,
    the first prediction replays the missed candles (`learned N candles`) on top of the restored
-   counter, and SIGTERM still exits cleanly. FreqAI's retraining is off in this run (same
+   counter, the interrupted save's temp folder is removed by the next save, and SIGTERM still
+   exits cleanly. FreqAI's retraining is off in this run (same
    identifier, live_retrain_hours 1) so that the per-candle replay is the only learning path.
 
 About 4-5 minutes on two shared cores; every wait has a hard timeout and a failure prints the
@@ -26,7 +29,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -36,12 +41,13 @@ import pytest
 from conftest import CONFIG_FILE, REPLAY_DEFAULT_ADDRESS, REPLAY_OVERLAY, ROOT
 from live_support import (
     NETWORKS,
+    TMP_PREFIX,
     LiveBot,
     RealtimeExchange,
     complete_versions,
     fingerprint,
     newest_version,
-    save_in_flight,
+    versions_in_flight,
 )
 
 PAIR = "ETC/BTC"
@@ -233,19 +239,22 @@ def test_live_bot_keeps_its_learning_across_sigterm_and_sigkill(bot_configs, tmp
         bot.wait_for(f"a saved version with counter >= {learned_at}",
                      lambda _: newest_version(pair_dir).training_counter >= learned_at,
                      RETRAIN_TIMEOUT_S)
-        in_flight = _wait_for_save_in_flight(pair_dir, timeout=RETRAIN_TIMEOUT_S)
-        code = bot.kill()
+        interrupted, code = _kill_mid_save(bot, pair_dir, timeout=RETRAIN_TIMEOUT_S)
         killed_at = time.time()
         assert code == -9, code
+        assert interrupted in versions_in_flight(pair_dir), \
+            f"the temp folder of v{interrupted:06d} is gone after the SIGKILL: {_listing(pair_dir)}"
         assert not error_lines(bot.log()), bot.describe()
         last_good = newest_version(pair_dir)
         after = fingerprint(last_good)
         assert after.training_counter == last_good.training_counter > n
+        assert interrupted > last_good.number, \
+            f"interrupted v{interrupted:06d}, newest complete v{last_good.number:06d}"
         assert (after.scaling == before.scaling).all(), \
             "input scaling (fixed at the first training) changed: the restarted bot re-created " \
             "its feature_discovery network instead of continuing the restored one"
         assert (after.output != before.output).any(), "weights did not move after the restart"
-        print(f"run2: SIGKILL {'during' if in_flight else 'without'} a save; last complete "
+        print(f"run2: SIGKILL while writing v{interrupted:06d}; last complete "
               f"v{last_good.number:06d} counter {last_good.training_counter}")
 
         # 5. restart once a candle has closed that no saved version has seen.
@@ -280,6 +289,9 @@ def test_live_bot_keeps_its_learning_across_sigterm_and_sigkill(bot_configs, tmp
         final = saved_counter(log)
         assert final is not None and final == highest_counter(log), bot.describe()
         assert newest_version(pair_dir).training_counter == final
+        assert not versions_in_flight(pair_dir), _listing(pair_dir)
+        assert re.search(rf"Removed \S*{re.escape(TMP_PREFIX)}v{interrupted:06d}-\S* left by an "
+                         r"interrupted save", log), bot.describe()
         assert not error_lines(log), "\n".join(error_lines(log)) + "\n" + bot.describe()
         # Without retraining only FreqAI's `_on_stop` writes its predictions in this run.
         saved_at = (user_data / "models" / identifier / "historic_predictions.pkl").stat().st_mtime
@@ -291,11 +303,42 @@ def test_live_bot_keeps_its_learning_across_sigterm_and_sigkill(bot_configs, tmp
             running.kill()
 
 
-def _wait_for_save_in_flight(pair_dir: Path, timeout: float) -> bool:
-    """True as soon as a save's temp folder exists; False after `timeout` (kill anyway)."""
+def _listing(pair_dir: Path) -> list[str]:
+    return sorted(entry.name for entry in pair_dir.iterdir())
+
+
+def _all_threads_stopped(pid: int) -> bool:
+    """Every thread of `pid` in the stopped state (after SIGSTOP is delivered)."""
+    states = []
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            states.append(stat.read_text().rsplit(")", 1)[1].split()[0])
+        except (OSError, IndexError):  # a thread that just exited
+            continue
+    return bool(states) and all(s in "Tt" for s in states)
+
+
+def _kill_mid_save(bot: LiveBot, pair_dir: Path, timeout: float) -> tuple[int, int]:
+    """SIGKILL the bot while it writes a version, and prove it: when a save's temp folder
+    appears, the bot is frozen (SIGSTOP, waiting until every thread has stopped); if the folder
+    is still there, nothing can finish the save before the kill. Otherwise the save completed
+    in between: the bot resumes (SIGCONT) and the next save is tried. Returns (the
+    interrupted version, exit code); fails after `timeout` without one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if save_in_flight(pair_dir):
-            return True
-        time.sleep(0.01)
-    return False
+        if bot.proc.poll() is not None:
+            bot.fail(f"exited with {bot.proc.returncode} while waiting for a save in flight")
+        if versions_in_flight(pair_dir):
+            os.killpg(bot.proc.pid, signal.SIGSTOP)
+            stop_by = time.monotonic() + 10
+            while not _all_threads_stopped(bot.proc.pid):
+                if time.monotonic() > stop_by:
+                    bot.fail("did not stop within 10 s of SIGSTOP")
+                time.sleep(0.001)
+            frozen = versions_in_flight(pair_dir)
+            if frozen:
+                return frozen[-1], bot.kill()
+            os.killpg(bot.proc.pid, signal.SIGCONT)
+        time.sleep(0.005)
+    bot.fail(f"no save in flight within {timeout:.0f} s: {_listing(pair_dir)}")
+    raise AssertionError("unreachable")  # bot.fail raises
