@@ -59,7 +59,7 @@ def test_a_response_keeps_the_model_before_it_and_serves_it_until_beaten(candles
         learner.predict(candles.rows(slice(START, START + 50))).s_close, before)
     # A matured sample the challenger predicted better turns the record: it is served.
     st.pending_rival.assign(tf.constant([[0.5, 3.0, 1.0]] + [[0.0, 0.0, 0.0]] * 5))
-    learner.programs.p.challenge.score(st.pending_rival[0], tf.constant(0.5))
+    learner.programs.p.challenge.score(learner.programs.p.challenge.pending(0), tf.constant(0.5))
     assert float(st.challenge_record.numpy()) > 0 and float(m.serve_shadow.numpy()) == 0.0
     np.testing.assert_allclose(
         learner.predict(candles.rows(slice(START, START + 50))).s_close, -before, rtol=1e-5,
@@ -67,7 +67,7 @@ def test_a_response_keeps_the_model_before_it_and_serves_it_until_beaten(candles
     # A sample predicted before the challenge began (flag 0) does not count.
     record = float(st.challenge_record.numpy())
     st.pending_rival.assign(tf.constant([[3.0, 0.5, 0.0]] * 6))
-    learner.programs.p.challenge.score(st.pending_rival[0], tf.constant(0.5))
+    learner.programs.p.challenge.score(learner.programs.p.challenge.pending(0), tf.constant(0.5))
     assert float(st.challenge_record.numpy()) == record
 
 

@@ -255,6 +255,7 @@ class PairLearner:
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             if hi > lo:
                 others = self._others(int(ts[lo]))
-                parts.append(self.programs.run(batch.rows(slice(lo, hi)),
-                                               (others.a, others.b, others.n, int(ts[lo]))))
+                parts.append(self.programs.run(
+                    batch.rows(slice(lo, hi)),
+                    LinearStats(others.a, others.b, others.n, int(ts[lo]))))
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -33,6 +33,7 @@ import tensorflow as tf
 from self_learning.learning import linear
 from self_learning.learning.adaptation import Adaptation
 from self_learning.learning.challenge import Challenge
+from self_learning.learning.pool import LinearStats
 from self_learning.learning.quality import quality_weight, signal_quality
 from self_learning.learning.settings import LearningSettings
 from self_learning.networks.base import all_finite
@@ -52,9 +53,10 @@ class Programs:
         self.ae, self.disc, self.liq = nets.autoencoder, nets.discovery, nets.liquidity
         self.d, self.f = self.ae.input_dim, self.disc.n_features
         self._latent_on = 1.0 if settings.use_latent else 0.0
-        self.challenge = Challenge(self.disc.module, state, settings.drift_challenge,
+        self.models = self.disc.module.models
+        self.challenge = Challenge(self.models, state, settings.drift_challenge,
                                    settings.challenge_expiry)
-        self.adapt = Adaptation(self.disc.module, state, settings, self.challenge)
+        self.adapt = Adaptation(self.disc, state, settings, self.challenge)
 
     # -- forward ------------------------------------------------------------------------------
 
@@ -70,10 +72,10 @@ class Programs:
         log_error = tf.math.log(errors + 1e-8)
         novelty = (log_error - self.state.novelty_mean) / tf.sqrt(self.state.novelty_var + 1e-8)
         liq = self.liq.predict(features, lat)
-        served, own, shadow = self.disc.experts(features, lat)
+        served, challenger, incumbent = self.disc.predictions(features, lat)
         s_close = served * self.disc.module.output_scale[0]
         out = tf.stack([s_close, liq[:, 0], liq[:, 1], novelty], axis=1)
-        return out, log_error, tf.stack([own, shadow], axis=1)
+        return out, log_error, tf.stack([challenger, incumbent], axis=1)
 
     def predict_rows(self, windows, features):
         return self.outputs(windows, features)[0]
@@ -148,44 +150,44 @@ class Programs:
 
     # -- the wide head ------------------------------------------------------------------------
 
-    def wide_totals(self, ts, others):
+    def wide_totals(self, ts, others: LinearStats):
         """(A, b, n) the wide head solves with at candle time `ts`: the pair's consolidated and
-        recent statistics discounted from their anchor, plus the other pairs' (A, b, n, as_of),
-        discounted from `as_of` to `ts` too (a backtest steps many candles with one snapshot
-        of the pool), weighted by the pair's trust in the pool."""
-        m = self.disc.module
-        g = linear.discount(ts - m.stats_ts, self.s.half_life_s)
-        pooled = self.state.pool_trust * linear.discount(ts - others[3], self.s.half_life_s)
-        a = g * (m.stats_a + m.recent_a) + pooled * others[0]
-        b = g * (m.stats_b + m.recent_b) + pooled * others[1]
-        n = g * (m.stats_n + m.recent_n) + pooled * others[2]
+        recent statistics discounted from their anchor, plus the other pairs' statistics,
+        discounted from their `as_of` to `ts` too (a backtest steps many candles with one
+        snapshot of the pool), weighted by the pair's trust in the pool."""
+        r, c = self.models, self.models.challenger
+        g = linear.discount(ts - r.stats_ts, self.s.half_life_s)
+        pooled = self.state.pool_trust * linear.discount(ts - others.as_of, self.s.half_life_s)
+        a = g * (c.stats_a + c.recent_a) + pooled * others.a
+        b = g * (c.stats_b + c.recent_b) + pooled * others.b
+        n = g * (c.stats_n + c.recent_n) + pooled * others.n
         return a, b, n
 
     def _follow(self, ts, others):
         """Move the wide head's coefficients towards the solution of the statistics as they
         are at candle `ts` (a few conjugate-gradient steps from the current ones; a training
         solves exactly)."""
-        m = self.disc.module
+        r, c = self.models, self.models.challenger
         a, b, n = self.wide_totals(ts, others)
-        beta = linear.refine(a, b, n, m.ridge_lambda, m.wide_beta, REFINE_STEPS)
+        beta = linear.refine(a, b, n, r.ridge_lambda, c.beta, REFINE_STEPS)
         ok = tf.reduce_all(tf.math.is_finite(beta))
-        m.wide_beta.assign(tf.where(ok, beta, m.wide_beta))
+        c.beta.assign(tf.where(ok, beta, c.beta))
 
     def learn_recent(self, features, s_close, ts, weight):
         """Add one matured sample to the wide head's recent statistics (Huber-weighted under
         the current coefficients, `weight` times, grown to the anchor's scale)."""
-        m = self.disc.module
+        r, c = self.models, self.models.challenger
         z = self.disc.wide_inputs(features[None])
         y = self.disc.scaled_target(s_close)[None]
-        resid = y - tf.linalg.matvec(z, m.wide_beta)
-        grow = 1.0 / linear.discount(ts - m.stats_ts, self.s.half_life_s)
+        resid = y - tf.linalg.matvec(z, c.beta)
+        grow = 1.0 / linear.discount(ts - r.stats_ts, self.s.half_life_s)
         w = linear.huber_weights(resid, self.s.huber_delta) * weight * grow
         a, b, n = linear.moments(z, y, w, weight * grow[None])
         # Never NaN into the statistics (e.g. `grow` overflows without an anchor): skipped.
         ok = all_finite([a, b, n])
-        m.recent_a.assign_add(tf.where(ok, a, tf.zeros_like(a)))
-        m.recent_b.assign_add(tf.where(ok, b, tf.zeros_like(b)))
-        m.recent_n.assign_add(tf.where(ok, n, tf.zeros_like(n)))
+        c.recent_a.assign_add(tf.where(ok, a, tf.zeros_like(a)))
+        c.recent_b.assign_add(tf.where(ok, b, tf.zeros_like(b)))
+        c.recent_n.assign_add(tf.where(ok, n, tf.zeros_like(n)))
 
     # -- the per-candle step ------------------------------------------------------------------
 
@@ -214,9 +216,9 @@ class Programs:
 
             def commit():
                 self.learn_recent(feats, target[0], pending_ts, wide_step * disc_w)
-                rival = tf.gather(st.pending_rival, pos)  # challenger, incumbent, flag
-                self.challenge.score(rival, self.disc.scaled_target(target[0]))
-                alarm = self.adapt.matured(pred, target, rival[0])
+                pending = self.challenge.pending(pos)
+                self.challenge.score(pending, self.disc.scaled_target(target[0]))
+                alarm = self.adapt.matured(pred, target, pending.challenger)
                 st.push_replay(windows[:1], features[:1], target[None])
                 st.training_counter.assign_add(1)
                 st.last_learned_ts.assign(pending_ts)
@@ -281,7 +283,7 @@ class Programs:
         target_ok, reset]; the other pairs' statistics as known at `others_ts`; returns outputs
         (C, len(OUTPUTS)) and [counter, learned] (C, 2)."""
         d, f = self.d, self.f
-        others = (others_a, others_b, others_n, others_ts)
+        others = LinearStats(others_a, others_b, others_n, others_ts)
         rows = tf.TensorArray(tf.float32, size=BLOCK_CAPACITY, element_shape=[len(OUTPUTS)])
         status = tf.TensorArray(tf.int64, size=BLOCK_CAPACITY, element_shape=[2])
 

@@ -68,7 +68,7 @@ class NetworkTrainer:
         if not self.config.use_latent:
             latent = tf.zeros_like(latent)
         feats = tf.constant(s.features[val])
-        wide_part = tf.linalg.matvec(d.wide_inputs(feats), d.module.wide_beta).numpy()
+        wide_part = tf.linalg.matvec(d.wide_inputs(feats), d.module.models.challenger.beta).numpy()
         deep_part = d.deep(feats, latent).numpy()
         y = d.scaled_target(s.targets[val, 0]).numpy()
         ones = tf.ones([len(y)])

@@ -14,20 +14,18 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from self_learning.learning import wide
+from self_learning.learning import drift, wide
 from self_learning.learning.pool import LinearStats
 from self_learning.learning.state import NEVER
-from self_learning.networks.discovery import PENALTIES
+from self_learning.returns.models import PENALTIES, RidgeModel
 from self_learning.samples import Samples
-
-DEFAULT_PENALTY = 0.3  # the ridge penalty until the record chooses one
 
 Others = Callable[[int], wide.Moments]  # what the other pairs knew at a time
 
 
 class WideHead:
     def __init__(self, discovery, state, spec: wide.WideSpec, timeframe_s: int):
-        self.disc, self.m, self.state = discovery, discovery.module, state
+        self.disc, self.models, self.state = discovery, discovery.module.models, state
         self.spec, self.timeframe_s = spec, int(timeframe_s)
 
     @property
@@ -50,8 +48,9 @@ class WideHead:
         that has not seen the validation tail)."""
         z, y = self.rows(s, rows)
         ts = s.ts[rows]
-        self.m.wide_beta.assign(wide.irls(z, y, ts, int(ts[-1]), self.spec,
-                                          float(self.m.ridge_lambda.numpy()), others))
+        r = self.models
+        r.challenger.beta.assign(wide.irls(z, y, ts, int(ts[-1]), self.spec,
+                                           float(r.ridge_lambda.numpy()), others))
 
     def first_fit(self, s: Samples, rows: np.ndarray, others: wide.Moments) -> None:
         """From scratch on the window's rows plus the pool: Huber IRLS, then statistics
@@ -59,78 +58,74 @@ class WideHead:
         z, y = self.rows(s, rows)
         ts = s.ts[rows]
         anchor = int(ts[-1])
-        lam = float(self.m.ridge_lambda.numpy())
+        lam = float(self.models.ridge_lambda.numpy())
         beta = wide.irls(z, y, ts, anchor, self.spec, lam, others)
         own = wide.own_moments(z, y, ts, anchor, self.spec, beta)
         pooled = others.discounted(int(s.ts[-1]), anchor, self.spec.half_life_s)
         self._set(own, anchor, wide.solve(own + pooled, lam))
         # The drift detector's scale of the prediction starts from its in-sample spread.
-        p = z @ self.m.wide_beta.numpy()
-        self.state.drift.assign(np.concatenate([self.state.drift.numpy()[:4],
-                                                [float(np.mean(p * p))]]).astype(np.float32))
+        p = z @ self.models.challenger.beta.numpy()
+        drift.set_prediction_spread(self.state.drift, float(np.mean(p * p)))
 
     def consolidate(self, s: Samples, rows: np.ndarray, others: Others,
-                    with_shadow: bool = False) -> None:
+                    with_incumbent: bool = False) -> None:
         """Move the statistics to the newest learned sample: the consolidated ones
         discounted to it plus these rows at full weight; what per-candle steps learned of the
-        same rows is dropped (it was a small-weight preview of them). `with_shadow`: the
+        same rows is dropped (it was a small-weight preview of them). `with_incumbent`: the
         incumbent a drift response's challenge keeps aside (learning/challenge.py) takes the
         same rows, so either can win later."""
-        m = self.m
+        r = self.models
         z, y = self.rows(s, rows)
         ts = s.ts[rows]
-        anchor, old_anchor, newest = int(ts[-1]), int(m.stats_ts.numpy()), int(s.ts[-1])
+        anchor, old_anchor, newest = int(ts[-1]), int(r.stats_ts.numpy()), int(s.ts[-1])
         d = 0.5 ** ((anchor - old_anchor) / self.spec.half_life_s)
-        own = self._consolidated("", d)
+        own = self._consolidated(r.challenger, d)
         pooled = others(newest).discounted(newest, anchor, self.spec.half_life_s)
         # Each candidate penalty is scored on the new rows before they are learned (rows
         # whose label overlaps one already learned are left out: purged).
         fresh = ts > old_anchor + self.spec.horizon * self.timeframe_s
         gains, powers = wide.penalty_record(own, pooled, z[fresh], y[fresh], PENALTIES)
-        m.penalty_gain.assign(m.penalty_gain.numpy() * d + gains)
-        m.penalty_power.assign(m.penalty_power.numpy() * d + powers)
-        lam = wide.best_penalty(m.penalty_gain.numpy(), m.penalty_power.numpy(), PENALTIES,
-                                float(m.ridge_lambda.numpy()))
-        m.ridge_lambda.assign(lam)
-        if with_shadow:
-            kept = self._consolidated("shadow_", d) + wide.own_moments(
-                z, y, ts, anchor, self.spec, m.shadow_wide_beta.numpy())
-            self._store("shadow_", kept, wide.solve(kept + pooled, lam))
-        own = own + wide.own_moments(z, y, ts, anchor, self.spec, m.wide_beta.numpy())
+        r.penalty_gain.assign(r.penalty_gain.numpy() * d + gains)
+        r.penalty_power.assign(r.penalty_power.numpy() * d + powers)
+        lam = wide.best_penalty(r.penalty_gain.numpy(), r.penalty_power.numpy(), PENALTIES,
+                                float(r.ridge_lambda.numpy()))
+        r.ridge_lambda.assign(lam)
+        if with_incumbent:
+            kept = self._consolidated(r.incumbent, d) + wide.own_moments(
+                z, y, ts, anchor, self.spec, r.incumbent.beta.numpy())
+            self._store(r.incumbent, kept, wide.solve(kept + pooled, lam))
+        own = own + wide.own_moments(z, y, ts, anchor, self.spec, r.challenger.beta.numpy())
         self._set(own, anchor, wide.solve(own + pooled, lam))
 
-    def _consolidated(self, prefix: str, d: float) -> wide.Moments:
-        """The consolidated statistics of the wide head ("") or of the incumbent a challenge
-        keeps aside ("shadow_"), times the discount `d`."""
-        m = self.m
-        return wide.Moments(getattr(m, prefix + "stats_a").numpy() * d,
-                            getattr(m, prefix + "stats_b").numpy() * d,
-                            float(getattr(m, prefix + "stats_n").numpy()) * d)
+    @staticmethod
+    def _consolidated(model: RidgeModel, d: float) -> wide.Moments:
+        """The consolidated statistics of a ridge model, times the discount `d`."""
+        return wide.Moments(model.stats_a.numpy() * d, model.stats_b.numpy() * d,
+                            float(model.stats_n.numpy()) * d)
 
-    def _store(self, prefix: str, own: wide.Moments, beta: np.ndarray) -> None:
-        """Consolidated statistics and coefficients of the wide head or the incumbent; the
-        recent (per-candle) statistics start again from zero."""
-        m = self.m
-        getattr(m, prefix + "stats_a").assign(own.a)
-        getattr(m, prefix + "stats_b").assign(own.b)
-        getattr(m, prefix + "stats_n").assign(own.n)
-        for name in ("recent_a", "recent_b", "recent_n"):
-            var = getattr(m, prefix + name)
+    @staticmethod
+    def _store(model: RidgeModel, own: wide.Moments, beta: np.ndarray) -> None:
+        """Consolidated statistics and coefficients of a ridge model; its recent (per-candle)
+        statistics start again from zero."""
+        model.stats_a.assign(own.a)
+        model.stats_b.assign(own.b)
+        model.stats_n.assign(own.n)
+        for var in (model.recent_a, model.recent_b, model.recent_n):
             var.assign(tf.zeros_like(var))
-        getattr(m, prefix + "wide_beta").assign(beta)
+        model.beta.assign(beta)
 
     def _set(self, own: wide.Moments, anchor: int, beta: np.ndarray) -> None:
-        self._store("", own, beta)
-        self.m.stats_ts.assign(anchor)
+        self._store(self.models.challenger, own, beta)
+        self.models.stats_ts.assign(anchor)
         self.state.linear_learned_ts.assign(anchor)
 
     def stats(self, newest_learned: int) -> LinearStats:
         """Consolidated plus recent statistics as of the moment all they hold was known (the
         newest sample's label matured `horizon` candles after it): what the pool shares."""
-        m = self.m
-        anchor = int(m.stats_ts.numpy())
+        r, c = self.models, self.models.challenger
+        anchor = int(r.stats_ts.numpy())
         known = max(newest_learned, anchor) + self.spec.horizon * self.timeframe_s
         d = 0.5 ** ((known - anchor) / self.spec.half_life_s)
-        return LinearStats((m.stats_a.numpy() + m.recent_a.numpy()) * d,
-                           (m.stats_b.numpy() + m.recent_b.numpy()) * d,
-                           float(m.stats_n.numpy() + m.recent_n.numpy()) * d, known)
+        return LinearStats((c.stats_a.numpy() + c.recent_a.numpy()) * d,
+                           (c.stats_b.numpy() + c.recent_b.numpy()) * d,
+                           float(c.stats_n.numpy() + c.recent_n.numpy()) * d, known)
