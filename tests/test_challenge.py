@@ -1,4 +1,4 @@
-"""A drift response is a challenger (learning/challenge.py): the model from before it keeps
+"""A drift response is a challenger (monitor/challenge.py): the model from before it keeps
 predicting, the response's predictions are served only while its record since the response is
 better, and the next training keeps the better of the two. A store written before challenges
 existed (tests/fixtures/store_a645a97) loads with everything it learned."""
@@ -40,7 +40,7 @@ def fitted(candles, **overrides) -> PairLearner:
 
 
 def respond(learner) -> None:
-    """What a drift alarm on a clearly negative rolling IC does (Adaptation._respond)."""
+    """What a drift alarm on a clearly negative rolling IC does (DriftResponse._respond)."""
     learner.programs.p.adapt._respond()
 
 

@@ -25,7 +25,7 @@ class Predictions:
     ok: np.ndarray            # True where the prediction may be traded on
     learned: int = 0          # samples learned while producing these (observe only)
     # Prequential scoreboard per row (ic, hit_rate, band_up, band_down, drift); NaN where the
-    # row was predicted without stepping (see learning/scoreboard.py).
+    # row was predicted without stepping (see monitor/scoreboard.py).
     scores: dict[str, np.ndarray] = field(default_factory=dict)
 
     @staticmethod

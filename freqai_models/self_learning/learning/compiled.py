@@ -14,9 +14,9 @@ import numpy as np
 import tensorflow as tf
 
 from self_learning.learning import shared_program
-from self_learning.learning.pool import LinearStats
 from self_learning.learning.program import BLOCK_CAPACITY, OUTPUTS, Programs, empty_outputs
 from self_learning.learning.state import NEVER
+from self_learning.returns.pool import LinearStats
 from self_learning.samples import Samples
 
 _COUNTS: dict[int, tf.Tensor] = {}  # candle counts as ready tensors (made once each)

@@ -15,7 +15,7 @@ damaged checkpoint) is refused and the store skips that version, as before.
   buffer and novelty statistics. Dropped: `wide_out` (the wide head is re-learned from the
   next training's window), the discovery optimizer's moments (their size changed), and the
   pending ring (its samples are learned by the next training instead: nothing is lost).
-* `wide-deep-2` (the layout before a drift response became a challenge, learning/challenge.py):
+* `wide-deep-2` (the layout before a drift response became a challenge, monitor/challenge.py):
   everything is kept; the challenge's variables start as "no challenge on", and the learner
   state's `last_alarm_ts` (written by no code) is dropped.
 """

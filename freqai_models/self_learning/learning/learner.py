@@ -23,17 +23,17 @@ import numpy as np
 import tensorflow as tf
 
 from self_learning.config import SelfLearningConfig
-from self_learning.learning import wide
 from self_learning.learning.compiled import CompiledPrograms, StepBatch, step_batch
 from self_learning.learning.fitting import FitReport, PairFitter
-from self_learning.learning.pool import LinearStats, StatsPool
 from self_learning.learning.program import Programs, empty_outputs
 from self_learning.learning.settings import LearningSettings
 from self_learning.learning.state import NEVER, LearnerState
 from self_learning.learning.training import NetworkTrainer
-from self_learning.learning.wide_head import WideHead
 from self_learning.networks.pair_networks import PairNetworks
 from self_learning.predictions import SCORE_NAMES, Predictions
+from self_learning.returns import ridge
+from self_learning.returns.head import WideHead
+from self_learning.returns.pool import LinearStats, StatsPool
 from self_learning.samples import (
     CandleHistory,
     Candles,
@@ -58,7 +58,7 @@ class PairLearner:
                                   c.label_period_candles, c.replay_size,
                                   c.scoreboard_candles, c.seed)
         self.settings = LearningSettings.from_config(c, timeframe_s)
-        spec = wide.WideSpec(self.settings.half_life_s, c.huber_delta, c.label_period_candles)
+        spec = ridge.WideSpec(self.settings.half_life_s, c.huber_delta, c.label_period_candles)
         self.wide = WideHead(self.nets.discovery, self.state, spec, self.timeframe_s)
         programs = Programs(self.nets, self.state, self.settings)
         variables = [v for m in self.modules().values() for v in m.state_variables()]
@@ -178,11 +178,11 @@ class PairLearner:
         # Derived from seed and counter: a restored learner shuffles exactly like the original.
         return np.random.default_rng([self.config.seed, self.training_counter])
 
-    def _others(self, as_of: int) -> wide.Moments:
+    def _others(self, as_of: int) -> ridge.Moments:
         if self.pool is None or not self.config.shared_across_pairs:
-            return wide.Moments.zeros(len(self.feature_names))
+            return ridge.Moments.zeros(len(self.feature_names))
         o = self.pool.others(self.pair or "", as_of)
-        return wide.Moments(o.a, o.b, o.n)
+        return ridge.Moments(o.a, o.b, o.n)
 
     # -- prediction and per-candle learning -------------------------------------------------
 

@@ -1,8 +1,8 @@
 """FeatureDiscoveryNetwork: a gated wide-and-deep regressor of the return target `&-s_close`.
 
 * Wide head: a robust ridge regression on the strategy's standardised features, learned in
-  closed form from decayed sufficient statistics (learning/linear.py) that can be pooled with
-  other pairs' (learning/pool.py). It carries most of the signal: at this signal-to-noise
+  closed form from decayed sufficient statistics (returns/ridge.py) that can be pooled with
+  other pairs' (returns/pool.py). It carries most of the signal: at this signal-to-noise
   ratio a closed-form linear model beats networks out of sample.
 * Deep head: a FeatureGate (learned per-input gates in (0, 1): the discovered feature
   importances) in front of a small SiLU network over [features, latent], trained by gradient

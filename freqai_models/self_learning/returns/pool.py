@@ -31,7 +31,7 @@ BUDGET_BYTES = 256 * 2**20  # snapshot history kept for backtests
 
 @dataclass(frozen=True)
 class LinearStats:
-    """Decayed sufficient statistics (see learning/linear.py) known at candle time `as_of`."""
+    """Decayed sufficient statistics (see returns/ridge.py) known at candle time `as_of`."""
 
     a: np.ndarray   # (F, F)
     b: np.ndarray   # (F,)

@@ -1,6 +1,6 @@
 """Challenge: a drift response has to beat the model it replaced before its predictions are used.
 
-A drift response (learning/adaptation.py) forgets most of the pair's wide statistics and
+A drift response (monitor/response.py) forgets most of the pair's wide statistics and
 re-learns fast from what the market does now. After a real change of regime that is what
 adapts (the flip benchmark); after a false alarm it throws away good statistics. So a response
 starts a challenge instead of taking over:

@@ -4,7 +4,7 @@ Its state lives in the discovery module's variables (networks/discovery.py) and 
 state's `linear_learned_ts`; this class moves it: the first fit from a window (Huber IRLS,
 plus what the other pairs know), consolidation of each later training's new rows (choosing
 the ridge penalty by every candidate's record on those rows before they are learned), and
-the statistics the pool shares. The arithmetic is learning/linear.py's, through wide.py.
+the statistics the pool shares. The arithmetic is returns/ridge.py's, through wide.py.
 """
 
 from __future__ import annotations
@@ -14,17 +14,18 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from self_learning.learning import drift, wide
-from self_learning.learning.pool import LinearStats
 from self_learning.learning.state import NEVER
+from self_learning.monitor import drift
+from self_learning.returns import ridge
 from self_learning.returns.models import PENALTIES, RidgeModel
+from self_learning.returns.pool import LinearStats
 from self_learning.samples import Samples
 
-Others = Callable[[int], wide.Moments]  # what the other pairs knew at a time
+Others = Callable[[int], ridge.Moments]  # what the other pairs knew at a time
 
 
 class WideHead:
-    def __init__(self, discovery, state, spec: wide.WideSpec, timeframe_s: int):
+    def __init__(self, discovery, state, spec: ridge.WideSpec, timeframe_s: int):
         self.disc, self.models, self.state = discovery, discovery.module.models, state
         self.spec, self.timeframe_s = spec, int(timeframe_s)
 
@@ -43,26 +44,26 @@ class WideHead:
         y = self.disc.scaled_target(s.targets[rows, 0]).numpy()
         return z, y
 
-    def fit_train_part(self, s: Samples, rows: np.ndarray, others: wide.Moments) -> None:
+    def fit_train_part(self, s: Samples, rows: np.ndarray, others: ridge.Moments) -> None:
         """Coefficients from `rows` only (the deep head learns the residual of a wide head
         that has not seen the validation tail)."""
         z, y = self.rows(s, rows)
         ts = s.ts[rows]
         r = self.models
-        r.challenger.beta.assign(wide.irls(z, y, ts, int(ts[-1]), self.spec,
+        r.challenger.beta.assign(ridge.irls(z, y, ts, int(ts[-1]), self.spec,
                                            float(r.ridge_lambda.numpy()), others))
 
-    def first_fit(self, s: Samples, rows: np.ndarray, others: wide.Moments) -> None:
+    def first_fit(self, s: Samples, rows: np.ndarray, others: ridge.Moments) -> None:
         """From scratch on the window's rows plus the pool: Huber IRLS, then statistics
         anchored at the newest row."""
         z, y = self.rows(s, rows)
         ts = s.ts[rows]
         anchor = int(ts[-1])
         lam = float(self.models.ridge_lambda.numpy())
-        beta = wide.irls(z, y, ts, anchor, self.spec, lam, others)
-        own = wide.own_moments(z, y, ts, anchor, self.spec, beta)
+        beta = ridge.irls(z, y, ts, anchor, self.spec, lam, others)
+        own = ridge.own_moments(z, y, ts, anchor, self.spec, beta)
         pooled = others.discounted(int(s.ts[-1]), anchor, self.spec.half_life_s)
-        self._set(own, anchor, wide.solve(own + pooled, lam))
+        self._set(own, anchor, ridge.solve_moments(own + pooled, lam))
         # The drift detector's scale of the prediction starts from its in-sample spread.
         p = z @ self.models.challenger.beta.numpy()
         drift.set_prediction_spread(self.state.drift, float(np.mean(p * p)))
@@ -72,7 +73,7 @@ class WideHead:
         """Move the statistics to the newest learned sample: the consolidated ones
         discounted to it plus these rows at full weight; what per-candle steps learned of the
         same rows is dropped (it was a small-weight preview of them). `with_incumbent`: the
-        incumbent a drift response's challenge keeps aside (learning/challenge.py) takes the
+        incumbent a drift response's challenge keeps aside (monitor/challenge.py) takes the
         same rows, so either can win later."""
         r = self.models
         z, y = self.rows(s, rows)
@@ -84,27 +85,27 @@ class WideHead:
         # Each candidate penalty is scored on the new rows before they are learned (rows
         # whose label overlaps one already learned are left out: purged).
         fresh = ts > old_anchor + self.spec.horizon * self.timeframe_s
-        gains, powers = wide.penalty_record(own, pooled, z[fresh], y[fresh], PENALTIES)
+        gains, powers = ridge.penalty_record(own, pooled, z[fresh], y[fresh], PENALTIES)
         r.penalty_gain.assign(r.penalty_gain.numpy() * d + gains)
         r.penalty_power.assign(r.penalty_power.numpy() * d + powers)
-        lam = wide.best_penalty(r.penalty_gain.numpy(), r.penalty_power.numpy(), PENALTIES,
+        lam = ridge.best_penalty(r.penalty_gain.numpy(), r.penalty_power.numpy(), PENALTIES,
                                 float(r.ridge_lambda.numpy()))
         r.ridge_lambda.assign(lam)
         if with_incumbent:
-            kept = self._consolidated(r.incumbent, d) + wide.own_moments(
+            kept = self._consolidated(r.incumbent, d) + ridge.own_moments(
                 z, y, ts, anchor, self.spec, r.incumbent.beta.numpy())
-            self._store(r.incumbent, kept, wide.solve(kept + pooled, lam))
-        own = own + wide.own_moments(z, y, ts, anchor, self.spec, r.challenger.beta.numpy())
-        self._set(own, anchor, wide.solve(own + pooled, lam))
+            self._store(r.incumbent, kept, ridge.solve_moments(kept + pooled, lam))
+        own = own + ridge.own_moments(z, y, ts, anchor, self.spec, r.challenger.beta.numpy())
+        self._set(own, anchor, ridge.solve_moments(own + pooled, lam))
 
     @staticmethod
-    def _consolidated(model: RidgeModel, d: float) -> wide.Moments:
+    def _consolidated(model: RidgeModel, d: float) -> ridge.Moments:
         """The consolidated statistics of a ridge model, times the discount `d`."""
-        return wide.Moments(model.stats_a.numpy() * d, model.stats_b.numpy() * d,
+        return ridge.Moments(model.stats_a.numpy() * d, model.stats_b.numpy() * d,
                             float(model.stats_n.numpy()) * d)
 
     @staticmethod
-    def _store(model: RidgeModel, own: wide.Moments, beta: np.ndarray) -> None:
+    def _store(model: RidgeModel, own: ridge.Moments, beta: np.ndarray) -> None:
         """Consolidated statistics and coefficients of a ridge model; its recent (per-candle)
         statistics start again from zero."""
         model.stats_a.assign(own.a)
@@ -114,7 +115,7 @@ class WideHead:
             var.assign(tf.zeros_like(var))
         model.beta.assign(beta)
 
-    def _set(self, own: wide.Moments, anchor: int, beta: np.ndarray) -> None:
+    def _set(self, own: ridge.Moments, anchor: int, beta: np.ndarray) -> None:
         self._store(self.models.challenger, own, beta)
         self.models.stats_ts.assign(anchor)
         self.state.linear_learned_ts.assign(anchor)

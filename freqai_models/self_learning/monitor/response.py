@@ -1,6 +1,6 @@
-"""Adaptation: what the per-candle step does with each matured prediction (traceable).
+"""DriftResponse: what the per-candle step does with each matured prediction (traceable).
 
-It fills the scoreboard ring, feeds the drift detector (learning/drift.py) the prequential
+It fills the scoreboard ring, feeds the drift detector (monitor/drift.py) the prequential
 error of the return signal, and responds to an alarm once the scoreboard's rolling IC is
 clearly below zero (by `drift_response_z` standard errors): the pair's wide statistics keep
 only `forget` of their weight, its trust in the other pairs' statistics drops to `forget`
@@ -9,19 +9,19 @@ to a full sample's weight (decaying over `drift_recovery_candles`), so the model
 from what the market does now. An alarm while the signal still pays, or whose IC dip is
 within the noise of a weak pair, is a false alarm as far as trading goes: not acted on. A
 response is only a challenger: its predictions are served once they beat those of the model
-it replaced (learning/challenge.py).
+it replaced (monitor/challenge.py).
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from self_learning.learning import drift, scoreboard
-from self_learning.learning.challenge import Challenge
 from self_learning.learning.settings import LearningSettings
+from self_learning.monitor import drift, scoreboard
+from self_learning.monitor.challenge import Challenge
 
 
-class Adaptation:
+class DriftResponse:
     def __init__(self, discovery, state, settings: LearningSettings, challenge: Challenge):
         self.disc, self.models = discovery, discovery.module.models
         self.state, self.s, self.challenge = state, settings, challenge
