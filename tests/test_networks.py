@@ -89,6 +89,7 @@ def test_wide_head_learns_the_planted_return_signal_in_closed_form(data):
     """The discovery network's wide head (robust ridge from sufficient statistics, see
     returns/fitting.py) predicts the held-out returns of the planted signal."""
     from self_learning.returns import ridge
+    from self_learning.returns.moments import Moments
 
     nets, _, _ = build(data)
     d = nets.discovery
@@ -99,7 +100,7 @@ def test_wide_head_learns_the_planted_return_signal_in_closed_form(data):
     ts = np.arange(n, dtype=np.int64) * 300
     spec = ridge.WideSpec(1e9, 0.5, H)
     beta = ridge.irls(z[train], y[train], ts[train], int(ts[train][-1]), spec, 0.3,
-                     ridge.Moments.zeros(z.shape[1]))
+                     Moments.zeros(z.shape[1]))
     corr = np.corrcoef(z[held] @ beta, y[held])[0, 1]
     assert corr > 0.15
     assert abs(beta[FEATURES.index("f_signal")]) == np.abs(beta).max()

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from self_learning.returns import ridge
-from self_learning.returns.pool import LinearStats, StatsPool
+from self_learning.returns.moments import Moments
+from self_learning.returns.pool import StatsPool
 
 F = 5
 
@@ -47,7 +48,7 @@ def test_irls_resists_outliers_that_pull_least_squares():
     y[:12] = 40.0 * np.sign(z[:12, 0])
     ts = np.arange(600) * 300
     spec = ridge.WideSpec(1e12, 0.5, 1)
-    robust = ridge.irls(z, y, ts, int(ts[-1]), spec, 1e-4, ridge.Moments.zeros(1))
+    robust = ridge.irls(z, y, ts, int(ts[-1]), spec, 1e-4, Moments.zeros(1))
     plain = np.linalg.lstsq(z, y, rcond=None)[0]
     assert abs(robust[0] - 0.5) < 0.1 < abs(plain[0] - 0.5)
 
@@ -59,8 +60,8 @@ def test_the_penalty_record_prefers_the_penalty_that_predicts_new_rows():
 
 
 def _stats(value, as_of):
-    return LinearStats(np.eye(F, dtype=np.float32) * value, np.full(F, value, np.float32),
-                       value, as_of)
+    return Moments(np.eye(F, dtype=np.float32) * value, np.full(F, value, np.float32),
+                   value, as_of)
 
 
 def test_pool_sums_other_pairs_newest_snapshot_not_later_than_asked_discounted():
@@ -88,7 +89,7 @@ def test_live_pool_keeps_only_the_newest_snapshot():
 def test_pool_refuses_statistics_of_another_shape():
     pool = StatsPool(F, half_life_s=100.0, keep_history=True)
     with pytest.raises(ValueError, match="3 features in a pool of 5"):
-        pool.publish("A", LinearStats(np.eye(3), np.zeros(3), 1.0, 0))
+        pool.publish("A", Moments(np.eye(3), np.zeros(3), 1.0, 0))
 
 
 def test_history_stays_within_its_budget_and_never_answers_with_a_later_snapshot():

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from self_learning.features import OHLCV, TARGET_NAMES
 from self_learning.predictions import Predictions
 from self_learning.samples import Candles
 
-OHLCV = ["open", "high", "low", "close", "volume"]
-TARGET_COLUMNS = ["&-s_close", "&-liq_up", "&-liq_down"]
+TARGET_COLUMNS = list(TARGET_NAMES)
 # Columns the model adds to the strategy's dataframe besides the targets: novelty, the
 # training counter and the prequential scoreboard (monitor/scoreboard.py).
 EXTRA_COLUMNS = {"&-novelty": "novelty", "&-training_counter": "training_counter",

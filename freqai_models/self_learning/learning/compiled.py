@@ -14,10 +14,11 @@ import numpy as np
 import tensorflow as tf
 
 from self_learning.learning import shared_program
-from self_learning.learning.program import BLOCK_CAPACITY, OUTPUTS, Programs, empty_outputs
-from self_learning.learning.state import NEVER
-from self_learning.returns.pool import LinearStats
+from self_learning.learning.program import BLOCK_CAPACITY, Programs, empty_outputs
+from self_learning.predictions import OUTPUTS
+from self_learning.returns.moments import Moments
 from self_learning.samples import Samples
+from self_learning.timeline import NEVER
 
 _COUNTS: dict[int, tf.Tensor] = {}  # candle counts as ready tensors (made once each)
 MIN_CAPACITY = 256
@@ -157,7 +158,7 @@ class CompiledPrograms:
             tf.constant(windows, tf.float32), tf.constant(features, tf.float32),
             tf.constant(targets, tf.float32), tf.constant(weights, tf.float32)).numpy()
 
-    def run(self, batch: StepBatch, others: LinearStats) -> dict[str, np.ndarray]:
+    def run(self, batch: StepBatch, others: Moments) -> dict[str, np.ndarray]:
         """Step through a StepBatch, BLOCK_CAPACITY candles per call, with `others`: the
         other pairs' wide statistics. Returns a dict of (n,) arrays per output."""
         d, f = self._dims

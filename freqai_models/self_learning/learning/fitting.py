@@ -15,11 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from self_learning.learning.state import NEVER
-from self_learning.returns import ridge
 from self_learning.returns.models import DEFAULT_PENALTY
+from self_learning.returns.moments import Moments
 from self_learning.samples import MIN_FIT_SAMPLES, Samples, SkipCounts
-from self_learning.timeline import iso_utc
+from self_learning.timeline import NEVER, iso_utc
 
 VALIDATION_SHARE = 0.1
 
@@ -61,7 +60,7 @@ class FitReport:
 
 class PairFitter:
     def __init__(self, config, nets, state, wide_head, trainer,
-                 others: Callable[[int], ridge.Moments]):
+                 others: Callable[[int], Moments]):
         self.config, self.nets, self.state = config, nets, state
         self.wide, self.trainer, self.others = wide_head, trainer, others
 

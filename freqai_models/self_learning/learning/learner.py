@@ -27,13 +27,14 @@ from self_learning.learning.compiled import CompiledPrograms, StepBatch, step_ba
 from self_learning.learning.fitting import FitReport, PairFitter
 from self_learning.learning.program import Programs, empty_outputs
 from self_learning.learning.settings import LearningSettings
-from self_learning.learning.state import NEVER, LearnerState
+from self_learning.learning.state import LearnerState
 from self_learning.learning.training import NetworkTrainer
 from self_learning.networks.pair_networks import PairNetworks
 from self_learning.predictions import SCORE_NAMES, Predictions
 from self_learning.returns import ridge
 from self_learning.returns.head import WideHead
-from self_learning.returns.pool import LinearStats, StatsPool
+from self_learning.returns.moments import Moments
+from self_learning.returns.pool import StatsPool
 from self_learning.samples import (
     CandleHistory,
     Candles,
@@ -41,6 +42,7 @@ from self_learning.samples import (
     prepare,
     skip_counts,
 )
+from self_learning.timeline import NEVER
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +123,7 @@ class PairLearner:
                                     "label_period_candles": c.label_period_candles},
             })
 
-    def wide_stats(self) -> LinearStats:
+    def wide_stats(self) -> Moments:
         """The pair's own wide statistics, as the pool shares them."""
         return self.wide.stats(self.last_learned_ts)
 
@@ -178,11 +180,11 @@ class PairLearner:
         # Derived from seed and counter: a restored learner shuffles exactly like the original.
         return np.random.default_rng([self.config.seed, self.training_counter])
 
-    def _others(self, as_of: int) -> ridge.Moments:
+    def _others(self, as_of: int) -> Moments:
+        """What the other pairs knew at `as_of`, valued then (zeros without a pool)."""
         if self.pool is None or not self.config.shared_across_pairs:
-            return ridge.Moments.zeros(len(self.feature_names))
-        o = self.pool.others(self.pair or "", as_of)
-        return ridge.Moments(o.a, o.b, o.n)
+            return Moments.zeros(len(self.feature_names), as_of)
+        return self.pool.others(self.pair or "", as_of)
 
     # -- prediction and per-candle learning -------------------------------------------------
 
@@ -254,8 +256,6 @@ class PairLearner:
         parts = []
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             if hi > lo:
-                others = self._others(int(ts[lo]))
-                parts.append(self.programs.run(
-                    batch.rows(slice(lo, hi)),
-                    LinearStats(others.a, others.b, others.n, int(ts[lo]))))
+                parts.append(self.programs.run(batch.rows(slice(lo, hi)),
+                                               self._others(int(ts[lo]))))
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -35,13 +35,11 @@ from self_learning.learning.settings import LearningSettings
 from self_learning.monitor.challenge import Challenge
 from self_learning.monitor.response import DriftResponse
 from self_learning.networks.base import all_finite
+from self_learning.predictions import OUTPUTS
+from self_learning.returns.moments import Moments
 from self_learning.returns.online import OnlineRidge
-from self_learning.returns.pool import LinearStats
 
 BLOCK_CAPACITY = 64  # candles per call of the compiled loop (inputs are padded to it)
-OUTPUTS = ("s_close", "liq_up", "liq_down", "novelty", "ic", "hit_rate", "band_up",
-           "band_down", "drift", "since_learned", "loss_autoencoder", "loss_discovery",
-           "loss_liquidity", "board_n")
 
 
 class Programs:
@@ -85,7 +83,7 @@ class Programs:
                        with_losses: bool = False):
         """One gradient step of the three networks on a batch; True when applied (and, with
         `with_losses`, the batch's losses [autoencoder, discovery deep head, liquidity])."""
-        nets = [self.ae, self.liq] + ([self.disc] if self.s.train_deep else [])
+        nets = [n for n in self.nets.in_order() if n is not self.disc or self.s.train_deep]
         variables = [v for net in nets for v in net.trainable_variables()]
         with tf.GradientTape() as tape:
             latent, errors = self.latent(windows, training=True)
@@ -136,7 +134,7 @@ class Programs:
     def trainable_values(self):
         """The three networks' trainable weights, in order (one call instead of one read per
         variable: a fit keeps its best epoch's weights)."""
-        return [tf.identity(v) for net in (self.ae, self.disc, self.liq)
+        return [tf.identity(v) for net in self.nets.in_order()
                 for v in net.trainable_variables()]
 
     def losses(self, windows, features, targets, weights):
@@ -241,7 +239,7 @@ class Programs:
         target_ok, reset]; the other pairs' statistics as known at `others_ts`; returns outputs
         (C, len(OUTPUTS)) and [counter, learned] (C, 2)."""
         d, f = self.d, self.f
-        others = LinearStats(others_a, others_b, others_n, others_ts)
+        others = Moments(others_a, others_b, others_n, others_ts)
         rows = tf.TensorArray(tf.float32, size=BLOCK_CAPACITY, element_shape=[len(OUTPUTS)])
         status = tf.TensorArray(tf.int64, size=BLOCK_CAPACITY, element_shape=[2])
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-NEVER = -1  # timestamp meaning "nothing yet"
+from self_learning.timeline import NEVER
 
 
 class LearnerState(tf.Module):

@@ -30,7 +30,7 @@ class NetworkTrainer:
                                np.ones(len(train), np.float32))
         vrows = TrainingRows.of(s.windows[val], s.features[val], s.targets[val],
                                 np.ones(len(val), np.float32))
-        groups = [self.nets.autoencoder, self.nets.discovery, self.nets.liquidity]
+        groups = self.nets.in_order()
         spans = np.cumsum([0, *(len(net.trainable_variables()) for net in groups)])
         best = [(np.inf, None)] * 3
         stale = 0

@@ -19,7 +19,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from self_learning.networks.base import FeatureLatentNetwork, TrainableModule, weighted_huber
+from self_learning.networks.base import (
+    FeatureLatentNetwork,
+    TrainableModule,
+    standardised,
+    weighted_huber,
+)
 from self_learning.networks.blocks import FeatureGate, dense_stack
 from self_learning.returns import models as return_models
 
@@ -67,10 +72,8 @@ class FeatureDiscoveryNetwork(FeatureLatentNetwork):
 
     def wide_inputs(self, features):
         """Standardised, clipped features: the z of the wide head's statistics."""
-        m = self.module
-        z = (tf.cast(features, tf.float32) - m.input_mean[: self.n_features]) / (
-            m.input_std[: self.n_features] + 1e-8)
-        return tf.clip_by_value(z, -5.0, 5.0)
+        m, f = self.module, self.n_features
+        return standardised(features, m.input_mean[:f], m.input_std[:f])
 
     def deep(self, features, latent, training=False):
         """Deep head output (n,) in units of the target spread."""

@@ -63,10 +63,13 @@ class PairNetworks:
             n_features, c.latent_dim, c.hidden_units, c.learning_rate,
             c.seed + SEED_OFFSETS["liquidity"])
 
+    def in_order(self) -> tuple:
+        """The three networks in their one order (modules, weights, losses, updates)."""
+        return (self.autoencoder, self.discovery, self.liquidity)
+
     def modules(self) -> dict[str, tf.Module]:
         """The networks' modules in the store's order (the learner adds its state)."""
-        return {**self.autoencoder.modules, **self.discovery.modules,
-                **self.liquidity.modules}
+        return {name: module for net in self.in_order() for name, module in net.modules.items()}
 
     def graph_key(self) -> str:
         c = self.config

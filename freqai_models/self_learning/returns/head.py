@@ -14,14 +14,14 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from self_learning.learning.state import NEVER
 from self_learning.monitor import drift
 from self_learning.returns import ridge
 from self_learning.returns.models import PENALTIES, RidgeModel
-from self_learning.returns.pool import LinearStats
+from self_learning.returns.moments import Moments, discount
 from self_learning.samples import Samples
+from self_learning.timeline import NEVER
 
-Others = Callable[[int], ridge.Moments]  # what the other pairs knew at a time
+Others = Callable[[int], Moments]  # what the other pairs knew at a time
 
 
 class WideHead:
@@ -44,7 +44,7 @@ class WideHead:
         y = self.disc.scaled_target(s.targets[rows, 0]).numpy()
         return z, y
 
-    def fit_train_part(self, s: Samples, rows: np.ndarray, others: ridge.Moments) -> None:
+    def fit_train_part(self, s: Samples, rows: np.ndarray, others: Moments) -> None:
         """Coefficients from `rows` only (the deep head learns the residual of a wide head
         that has not seen the validation tail)."""
         z, y = self.rows(s, rows)
@@ -53,7 +53,7 @@ class WideHead:
         r.challenger.beta.assign(ridge.irls(z, y, ts, int(ts[-1]), self.spec,
                                            float(r.ridge_lambda.numpy()), others))
 
-    def first_fit(self, s: Samples, rows: np.ndarray, others: ridge.Moments) -> None:
+    def first_fit(self, s: Samples, rows: np.ndarray, others: Moments) -> None:
         """From scratch on the window's rows plus the pool: Huber IRLS, then statistics
         anchored at the newest row."""
         z, y = self.rows(s, rows)
@@ -79,7 +79,7 @@ class WideHead:
         z, y = self.rows(s, rows)
         ts = s.ts[rows]
         anchor, old_anchor, newest = int(ts[-1]), int(r.stats_ts.numpy()), int(s.ts[-1])
-        d = 0.5 ** ((anchor - old_anchor) / self.spec.half_life_s)
+        d = discount(anchor - old_anchor, self.spec.half_life_s)
         own = self._consolidated(r.challenger, d)
         pooled = others(newest).discounted(newest, anchor, self.spec.half_life_s)
         # Each candidate penalty is scored on the new rows before they are learned (rows
@@ -99,13 +99,13 @@ class WideHead:
         self._set(own, anchor, ridge.solve_moments(own + pooled, lam))
 
     @staticmethod
-    def _consolidated(model: RidgeModel, d: float) -> ridge.Moments:
+    def _consolidated(model: RidgeModel, d: float) -> Moments:
         """The consolidated statistics of a ridge model, times the discount `d`."""
-        return ridge.Moments(model.stats_a.numpy() * d, model.stats_b.numpy() * d,
+        return Moments(model.stats_a.numpy() * d, model.stats_b.numpy() * d,
                             float(model.stats_n.numpy()) * d)
 
     @staticmethod
-    def _store(model: RidgeModel, own: ridge.Moments, beta: np.ndarray) -> None:
+    def _store(model: RidgeModel, own: Moments, beta: np.ndarray) -> None:
         """Consolidated statistics and coefficients of a ridge model; its recent (per-candle)
         statistics start again from zero."""
         model.stats_a.assign(own.a)
@@ -115,18 +115,18 @@ class WideHead:
             var.assign(tf.zeros_like(var))
         model.beta.assign(beta)
 
-    def _set(self, own: ridge.Moments, anchor: int, beta: np.ndarray) -> None:
+    def _set(self, own: Moments, anchor: int, beta: np.ndarray) -> None:
         self._store(self.models.challenger, own, beta)
         self.models.stats_ts.assign(anchor)
         self.state.linear_learned_ts.assign(anchor)
 
-    def stats(self, newest_learned: int) -> LinearStats:
+    def stats(self, newest_learned: int) -> Moments:
         """Consolidated plus recent statistics as of the moment all they hold was known (the
         newest sample's label matured `horizon` candles after it): what the pool shares."""
         r, c = self.models, self.models.challenger
         anchor = int(r.stats_ts.numpy())
         known = max(newest_learned, anchor) + self.spec.horizon * self.timeframe_s
-        d = 0.5 ** ((known - anchor) / self.spec.half_life_s)
-        return LinearStats((c.stats_a.numpy() + c.recent_a.numpy()) * d,
-                           (c.stats_b.numpy() + c.recent_b.numpy()) * d,
-                           float(c.stats_n.numpy() + c.recent_n.numpy()) * d, known)
+        d = discount(known - anchor, self.spec.half_life_s)
+        return Moments((c.stats_a.numpy() + c.recent_a.numpy()) * d,
+                       (c.stats_b.numpy() + c.recent_b.numpy()) * d,
+                       float(c.stats_n.numpy() + c.recent_n.numpy()) * d, known)

@@ -13,7 +13,7 @@ import tensorflow as tf
 from self_learning.learning.settings import LearningSettings
 from self_learning.networks.base import all_finite
 from self_learning.returns import ridge
-from self_learning.returns.pool import LinearStats
+from self_learning.returns.moments import Moments
 
 REFINE_STEPS = 6  # conjugate-gradient steps per candle on the challenger's coefficients
 
@@ -23,7 +23,7 @@ class OnlineRidge:
         self.disc, self.models, self.state, self.s = (discovery, discovery.module.models,
                                                       state, settings)
 
-    def totals(self, ts, others: LinearStats):
+    def totals(self, ts, others: Moments):
         """(A, b, n) the wide head solves with at candle time `ts`: the pair's consolidated and
         recent statistics discounted from their anchor, plus the other pairs' statistics,
         discounted from their `as_of` to `ts` too (a backtest steps many candles with one
@@ -36,7 +36,7 @@ class OnlineRidge:
         n = g * (c.stats_n + c.recent_n) + pooled * others.n
         return a, b, n
 
-    def follow(self, ts, others):
+    def follow(self, ts, others: Moments):
         """Move the wide head's coefficients towards the solution of the statistics as they
         are at candle `ts` (a few conjugate-gradient steps from the current ones; a training
         solves exactly)."""
@@ -55,7 +55,7 @@ class OnlineRidge:
         resid = y - tf.linalg.matvec(z, c.beta)
         grow = 1.0 / ridge.discount(ts - r.stats_ts, self.s.half_life_s)
         w = ridge.huber_weights(resid, self.s.huber_delta) * weight * grow
-        a, b, n = ridge.moments(z, y, w, weight * grow[None])
+        a, b, n = ridge.weighted_moments(z, y, w, weight * grow[None])
         # Never NaN into the statistics (e.g. `grow` overflows without an anchor): skipped.
         ok = all_finite([a, b, n])
         c.recent_a.assign_add(tf.where(ok, a, tf.zeros_like(a)))

@@ -4,16 +4,13 @@ Return prediction at this signal-to-noise ratio is a bias/variance problem first
 held-out pairs, a ridge regression on the strategy's features beats every network we tried
 (networks overfit ~120 independent samples per window), a Huber loss beats squares (fat
 tails), and statistics pooled over pairs beat statistics of one pair. So the wide head is
-learned in closed form from
-
-    A = sum_i d_i w_i z_i z_i',   b = sum_i d_i w_i z_i y_i,   n = sum_i d_i
-
-over the samples learned so far, where z is a sample's standardised features, y its target in
-units of the pair's target spread, w its Huber weight (1 inside `delta`, delta/|r| beyond it,
-r the residual under the coefficients of the moment it was learned) and d = 0.5^(age /
-half-life) its age discount, ages measured in seconds against an anchor timestamp. The
-coefficients are `solve(A + lam * n * I, b)`: statistics add up, so the statistics of several
-pairs (each in its own standardised units) are simply summed.
+learned in closed form from decayed, Huber-weighted sufficient statistics (A, b, n) of the
+samples learned so far (returns/moments.py): z is a sample's standardised features, y its
+target in units of the pair's target spread, w its Huber weight (1 inside `delta`,
+delta/|r| beyond it, r the residual under the coefficients of the moment it was learned) and
+d its age discount, ages measured in seconds against an anchor timestamp. The coefficients
+are `solve(A + lam * n * I, b)`: statistics add up, so the statistics of several pairs (each
+in its own standardised units) are simply summed.
 
 The tensor functions (TensorFlow ops, traceable under XLA) hold the one formula of each step,
 used by the full fit (whole windows), incremental fits and the per-candle step (one sample);
@@ -29,12 +26,15 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from self_learning.returns import moments
+from self_learning.returns.moments import Moments
+
 EPS = 1e-12
 
 
 def discount(dt_seconds, half_life_s):
-    """0.5 ** (dt / half_life): the weight left after `dt_seconds` (float32 tensor)."""
-    return tf.pow(0.5, tf.cast(dt_seconds, tf.float32) / tf.cast(half_life_s, tf.float32))
+    """`moments.discount` as a float32 tensor (traceable)."""
+    return moments.discount(tf.cast(dt_seconds, tf.float32), tf.cast(half_life_s, tf.float32))
 
 
 def huber_weights(residual, delta):
@@ -42,7 +42,7 @@ def huber_weights(residual, delta):
     return tf.minimum(1.0, delta / tf.maximum(tf.abs(residual), EPS))
 
 
-def moments(z, y, weights, counts):
+def weighted_moments(z, y, weights, counts):
     """(A, b, n) of a batch: z (m, F), y (m,), weights (m,) (Huber x discount), counts (m,)
     (discount only; n counts samples, not their Huber weights)."""
     zw = z * weights[:, None]
@@ -93,26 +93,6 @@ def solve(a, b, n, lam):
 IRLS_ROUNDS = 5
 
 
-@dataclass(frozen=True)
-class Moments:
-    a: np.ndarray
-    b: np.ndarray
-    n: float
-
-    def __add__(self, other: Moments) -> Moments:
-        return Moments(self.a + other.a, self.b + other.b, self.n + other.n)
-
-    def discounted(self, from_ts: int, to_ts: int, half_life_s: float) -> Moments:
-        """The moments valued at `to_ts` instead of `from_ts` (earlier: grown, later:
-        discounted), so they add up with moments anchored at `to_ts`."""
-        d = 0.5 ** ((to_ts - from_ts) / half_life_s)
-        return Moments(self.a * d, self.b * d, self.n * d)
-
-    @staticmethod
-    def zeros(f: int) -> Moments:
-        return Moments(np.zeros((f, f), np.float32), np.zeros(f, np.float32), 0.0)
-
-
 def _t(x):
     return tf.constant(np.asarray(x, np.float32))
 
@@ -129,8 +109,8 @@ def own_moments(z, y, ts, anchor: int, spec: WideSpec, beta) -> Moments:
     d = discount(_t(anchor - np.asarray(ts, np.float64)), spec.half_life_s)
     resid = _t(y) - tf.linalg.matvec(_t(z), _t(beta))
     w = huber_weights(resid, spec.huber_delta) * d
-    a, b, n = moments(_t(z), _t(y), w, d)
-    return Moments(a.numpy(), b.numpy(), float(n))
+    a, b, n = weighted_moments(_t(z), _t(y), w, d)
+    return Moments(a.numpy(), b.numpy(), float(n), anchor)
 
 
 def solve_moments(m: Moments, lam: float) -> np.ndarray:
@@ -142,7 +122,7 @@ def irls(z, y, ts, anchor, spec: WideSpec, lam, others: Moments) -> np.ndarray:
     """Coefficients of the Huber ridge over the rows plus others' statistics, by iteratively
     reweighted least squares from `beta0` (least squares when None)."""
     d = discount(_t(anchor - np.asarray(ts, np.float64)), spec.half_life_s)
-    a, b, n = moments(_t(z), _t(y), d, d)  # least squares to start from
+    a, b, n = weighted_moments(_t(z), _t(y), d, d)  # least squares to start from
     beta = solve_moments(Moments(a.numpy(), b.numpy(), float(n)) + others, lam)
     for _ in range(IRLS_ROUNDS):
         beta = solve_moments(own_moments(z, y, ts, anchor, spec, beta) + others, lam)
