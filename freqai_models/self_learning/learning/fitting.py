@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -19,6 +20,13 @@ from self_learning.returns.models import DEFAULT_PENALTY
 from self_learning.returns.moments import Moments
 from self_learning.samples import MIN_FIT_SAMPLES, Samples, SkipCounts
 from self_learning.timeline import NEVER, iso_utc
+
+if TYPE_CHECKING:
+    from self_learning.config import SelfLearningConfig
+    from self_learning.learning.state import LearnerState
+    from self_learning.learning.training import NetworkTrainer
+    from self_learning.networks.pair_networks import PairNetworks
+    from self_learning.returns.head import WideHead
 
 VALIDATION_SHARE = 0.1
 
@@ -59,7 +67,8 @@ class FitReport:
 
 
 class PairFitter:
-    def __init__(self, config, nets, state, wide_head, trainer,
+    def __init__(self, config: SelfLearningConfig, nets: PairNetworks, state: LearnerState,
+                 wide_head: WideHead, trainer: NetworkTrainer,
                  others: Callable[[int], Moments]):
         self.config, self.nets, self.state = config, nets, state
         self.wide, self.trainer, self.others = wide_head, trainer, others

@@ -27,6 +27,8 @@ needs a compile-time index), and flags in the int64 input are compared one by on
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import tensorflow as tf
 
@@ -39,13 +41,17 @@ from self_learning.predictions import OUTPUTS
 from self_learning.returns.moments import Moments
 from self_learning.returns.online import OnlineRidge
 
+if TYPE_CHECKING:
+    from self_learning.learning.state import LearnerState
+    from self_learning.networks.pair_networks import PairNetworks
+
 BLOCK_CAPACITY = 64  # candles per call of the compiled loop (inputs are padded to it)
 
 
 class Programs:
     """The traceable learning and prediction code of one pair's networks and state."""
 
-    def __init__(self, nets, state, settings: LearningSettings):
+    def __init__(self, nets: PairNetworks, state: LearnerState, settings: LearningSettings):
         self.nets, self.state, self.s = nets, state, settings
         self.ae, self.disc, self.liq = nets.autoencoder, nets.discovery, nets.liquidity
         self.d, self.f = self.ae.input_dim, self.disc.n_features

@@ -9,6 +9,8 @@ step runs. The deep head's blend weight is chosen on the same tail.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import tensorflow as tf
 
@@ -16,11 +18,17 @@ from self_learning.learning.compiled import TrainingRows
 from self_learning.networks.base import weighted_huber
 from self_learning.samples import Samples
 
+if TYPE_CHECKING:
+    from self_learning.config import SelfLearningConfig
+    from self_learning.learning.compiled import CompiledPrograms
+    from self_learning.networks.pair_networks import PairNetworks
+
 BLENDS = (0.0, 0.25, 0.5, 1.0)  # deep-head weights tried on the validation tail
 
 
 class NetworkTrainer:
-    def __init__(self, config, nets, programs):
+    def __init__(self, config: SelfLearningConfig, nets: PairNetworks,
+                 programs: CompiledPrograms):
         self.config, self.nets, self.programs = config, nets, programs
 
     def full(self, s: Samples, train: np.ndarray, val: np.ndarray,

@@ -33,12 +33,16 @@ checkpoint holds a challenge in progress and a restart resumes it bit for bit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from self_learning.networks.base import weighted_huber
 from self_learning.returns.models import ReturnModels
+
+if TYPE_CHECKING:
+    from self_learning.learning.state import LearnerState
 
 DECISIVE_Z = 1.0  # standard errors from 0 at which a training settles a challenge
 
@@ -65,7 +69,7 @@ _PREDICTIONS_ONLY = (1.0, 1.0, 0.0)  # a ring row with its challenge flag cleare
 
 
 class Challenge:
-    def __init__(self, models: ReturnModels, state, enabled: bool, expiry: int):
+    def __init__(self, models: ReturnModels, state: LearnerState, enabled: bool, expiry: int):
         self.models, self.state, self.enabled, self.expiry = models, state, enabled, expiry
 
     def active(self):

@@ -14,15 +14,22 @@ it replaced (monitor/challenge.py).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import tensorflow as tf
 
 from self_learning.learning.settings import LearningSettings
 from self_learning.monitor import drift, scoreboard
 from self_learning.monitor.challenge import Challenge
 
+if TYPE_CHECKING:
+    from self_learning.learning.state import LearnerState
+    from self_learning.networks.discovery import FeatureDiscoveryNetwork
+
 
 class DriftResponse:
-    def __init__(self, discovery, state, settings: LearningSettings, challenge: Challenge):
+    def __init__(self, discovery: FeatureDiscoveryNetwork, state: LearnerState,
+                 settings: LearningSettings, challenge: Challenge):
         self.disc, self.models = discovery, discovery.module.models
         self.state, self.s, self.challenge = state, settings, challenge
 

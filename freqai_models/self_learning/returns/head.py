@@ -10,6 +10,7 @@ the statistics the pool shares. The arithmetic is returns/ridge.py's, through wi
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -21,11 +22,16 @@ from self_learning.returns.moments import Moments, discount
 from self_learning.samples import Samples
 from self_learning.timeline import NEVER
 
+if TYPE_CHECKING:
+    from self_learning.learning.state import LearnerState
+    from self_learning.networks.discovery import FeatureDiscoveryNetwork
+
 Others = Callable[[int], Moments]  # what the other pairs knew at a time
 
 
 class WideHead:
-    def __init__(self, discovery, state, spec: ridge.WideSpec, timeframe_s: int):
+    def __init__(self, discovery: FeatureDiscoveryNetwork, state: LearnerState,
+                 spec: ridge.WideSpec, timeframe_s: int):
         self.disc, self.models, self.state = discovery, discovery.module.models, state
         self.spec, self.timeframe_s = spec, int(timeframe_s)
 

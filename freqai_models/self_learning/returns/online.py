@@ -8,6 +8,8 @@ returns/head.py). The formulas are returns/ridge.py's.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import tensorflow as tf
 
 from self_learning.learning.settings import LearningSettings
@@ -15,11 +17,16 @@ from self_learning.networks.base import all_finite
 from self_learning.returns import ridge
 from self_learning.returns.moments import Moments
 
+if TYPE_CHECKING:
+    from self_learning.learning.state import LearnerState
+    from self_learning.networks.discovery import FeatureDiscoveryNetwork
+
 REFINE_STEPS = 6  # conjugate-gradient steps per candle on the challenger's coefficients
 
 
 class OnlineRidge:
-    def __init__(self, discovery, state, settings: LearningSettings):
+    def __init__(self, discovery: FeatureDiscoveryNetwork, state: LearnerState,
+                 settings: LearningSettings):
         self.disc, self.models, self.state, self.s = (discovery, discovery.module.models,
                                                       state, settings)
 
