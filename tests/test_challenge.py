@@ -172,8 +172,8 @@ def test_an_alarm_during_a_challenge_does_not_forget_the_challenger_again(candle
 
 
 def test_a_challenge_in_progress_survives_a_restart_bit_for_bit(candles, tmp_path):
-    from self_learning.learning import layouts
-    from self_learning.networks.pair_networks import LAYOUT
+    from self_learning.learning import upgrades
+    from self_learning.networks.pair_networks import SCHEMA
     from self_learning.store.network import read_network
 
     market = flipped(candles, START)
@@ -186,7 +186,7 @@ def test_a_challenge_in_progress_survives_a_restart_bit_for_bit(candles, tmp_pat
     deterministic()
     restored = PairLearner(small_config(), FEATURES, TIMEFRAME_S)
     for name, module in restored.modules().items():
-        read_network(module, tmp_path / name, name, {"layout": LAYOUT}, layouts.upgrade)
+        read_network(module, tmp_path / name, name, {"layout": SCHEMA}, upgrades.upgrade)
     ahead = market.rows(slice(START + 150, START + 400))  # with its window context
     p, q = original.observe(ahead), restored.observe(ahead)
     np.testing.assert_array_equal(p.s_close, q.s_close)

@@ -132,7 +132,7 @@ class PairLearner:
         return self.wide.ready
 
     def after_upgrade(self) -> None:
-        """A restore read an earlier layout (learning/layouts.py): the wide head starts from
+        """A restore read an earlier schema (learning/upgrades.py): the wide head starts from
         the next training's window."""
         with self.lock:
             self.wide.forget_everything()
