@@ -81,8 +81,7 @@ class DriftResponse:
     def _respond(self):
         s, st = self.s, self.state
         self.challenge.begin()  # the model as it is now keeps competing
-        for var in self.models.challenger.statistics():
-            var.assign(var * s.forget)
+        self.models.challenger.keep_only(s.forget)
         st.boost.assign(1.0)
         st.pool_trust.assign(s.forget)
         st.drift_responses.assign_add(1)

@@ -39,9 +39,14 @@ class RidgeModel:
     recent_n: tf.Variable
 
     def statistics(self) -> tuple[tf.Variable, ...]:
-        """The variables that carry learned weight (a drift response scales these)."""
+        """The variables that carry learned weight."""
         return (self.stats_a, self.stats_b, self.stats_n,
                 self.recent_a, self.recent_b, self.recent_n)
+
+    def keep_only(self, share: float) -> None:
+        """Keep `share` of the learned weight, forget the rest (a drift response; traceable)."""
+        for var in self.statistics():
+            var.assign(var * share)
 
     def take(self, other: RidgeModel) -> None:
         """Become a copy of `other` (traceable)."""
