@@ -16,7 +16,7 @@ def test_moments_and_solve_equal_the_numpy_definition():
     rng = np.random.default_rng(0)
     z, y = rng.normal(size=(200, F)), rng.normal(size=200)
     w, d = rng.uniform(0.2, 1, 200), rng.uniform(0.5, 1, 200)
-    a, b, n = (t.numpy() for t in ridge.moments(
+    a, b, n = (t.numpy() for t in ridge.weighted_moments(
         tf.constant(z, tf.float32), tf.constant(y, tf.float32), tf.constant(w, tf.float32),
         tf.constant(d, tf.float32)))
     np.testing.assert_allclose(a, (z * w[:, None]).T @ z, rtol=1e-4)
