@@ -2,7 +2,7 @@
 
     cd /work/main && .venv/bin/python benchmarks/drift.py [--streams 20] [--length 20000]
 
-Streams are the signal the detector watches (learning/drift.py), made as a model with a
+Streams are the signal the detector watches (monitor/drift.py), made as a model with a
 rank-IC-like edge of 0.25 on labels that overlap 12 samples would produce them
 (tests/test_drift_and_scoreboard.py: edge_stream): `--streams` stationary ones of `--length`
 samples (~70 days of 5m candles at 20,000), and as many whose edge flips sign in the middle.

@@ -1,7 +1,7 @@
 """Learners of benchmarks/edge_study.py: walk-forward ridge (pooled over pairs or per pair),
 exponentially forgetting ridge (RLS) with several memories, and their mixture. numpy only.
 
-Units are the model's (learning/linear.py): features standardised per pair with the trailing
+Units are the model's (returns/ridge.py): features standardised per pair with the trailing
 training window's mean and spread (clipped to +-5), targets in units of the pair's target
 spread over that window (winsorised to +-CLIP), no intercept, coefficients
 solve(A + lam * n * I, b) from the summed statistics of the pairs (pooled) or one pair's own.

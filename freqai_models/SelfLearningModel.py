@@ -1,5 +1,9 @@
+from __future__ import annotations
+
 import logging
+from collections.abc import Callable
 from time import time
+from typing import TYPE_CHECKING, TypeVar
 
 from freqtrade.configuration import TimeRange
 from freqtrade.exceptions import OperationalException
@@ -12,16 +16,43 @@ from self_learning.handle import ModelHandle
 from self_learning.startup_checks import enforce, load_config
 from self_learning.timeline import RestoreRefused
 
+if TYPE_CHECKING:  # TensorFlow is imported only when the runtime starts
+    from self_learning.lifecycle import SelfLearningRuntime
+
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class SelfLearningModel(BaseRegressionModel):
-    """Three TensorFlow networks that keep learning per FreqAI retrain and per matured candle
-    (autoencoder: novelty; feature discovery: `&-s_close`; liquidity: `&-liq_up/down`), kept in
-    a crash-safe store. Reads `freqai.feature_parameters.label_period_candles` and
-    `freqai.self_learning` (README). This class only adapts FreqAI's callbacks to the runtime."""
+    """A model that keeps learning per FreqAI retrain and per matured candle, kept in a
+    crash-safe store: `&-s_close` from a pooled ridge regression on the strategy's features
+    (self_learning/returns/), `&-liq_up/down` and `&-novelty` from TensorFlow networks
+    (self_learning/networks/). This class only adapts FreqAI's callbacks to the runtime
+    (self_learning/lifecycle.py).
 
-    runtime = None  # self_learning's SelfLearningRuntime; None without TensorFlow
+    It reads `freqai.feature_parameters.label_period_candles` (required) and the optional
+    `freqai.self_learning` section (every key, its default and bounds: self_learning/config.py;
+    a bad value stops the start with an error naming the key), e.g.:
+
+        "freqai": {
+            "feature_parameters": {"label_period_candles": 12},
+            "model_training_parameters": {},
+            "self_learning": {
+                "window_candles": 32,         # candles per market window (autoencoder input)
+                "epochs": 30,                 # first training; later ones are incremental
+                "incremental_epochs": 3,
+                "online_learning": true,      # learn each matured candle live and dry-run
+                "prequential_backtest": true, # the same per-candle learning in backtests
+                "shared_across_pairs": true,  # pool the ridge statistics over pairs
+                "memory_candles": 576,        # half-life of what the ridge has learned
+                "save_interval": 100,         # candles between background saves
+                "keep_versions": 3,           # store versions kept per pair
+                "seed": 42
+            }
+        }
+    """
+
+    runtime: SelfLearningRuntime | None = None  # None without TensorFlow
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -57,7 +88,7 @@ class SelfLearningModel(BaseRegressionModel):
     def fit(self, data_dictionary: dict, dk, **kwargs) -> ModelHandle:
         frames.prepare_kitchen(dk, data_dictionary["frame"])
         candles = frames.candles_from_frame(data_dictionary["frame"], dk.training_features_list)
-        report = self._ask("fit", dk.pair, dk.training_features_list, candles)
+        report = self._answer(lambda rt: rt.fit(dk.pair, dk.training_features_list, candles))
         if report is None:
             return ModelHandle(dk.pair, 0, available=False)
         logger.info(report.describe(dk.pair))
@@ -69,7 +100,8 @@ class SelfLearningModel(BaseRegressionModel):
         """label_scale: the factor putting `&-s_close` on its label's scale, from the label's
         training std (FreqAI's `&-s_close_std`) and the model's predictions of the training
         candles; kept in dk.data, which FreqAI saves with the model."""
-        p = self._ask("predict", dk.pair, dk.training_features_list, candles, False)
+        p = self._answer(
+            lambda rt: rt.predict(dk.pair, dk.training_features_list, candles, False))
         label_std = dk.data.get("labels_std", {}).get("&-s_close")
         factor = None if p is None else frames.label_scale_factor(label_std, p.s_close, p.ok)
         dk.data[frames.SCALE_KEY] = factor
@@ -84,7 +116,8 @@ class SelfLearningModel(BaseRegressionModel):
         frames.prepare_kitchen(dk, unfiltered_df, predicting=True)
         candles = frames.candles_from_frame(unfiltered_df, dk.training_features_list)
         learn = self.sl_config.online_learning if self.live else self.sl_config.prequential_backtest
-        p = self._ask("predict", dk.pair, dk.training_features_list, candles, learn)
+        p = self._answer(
+            lambda rt: rt.predict(dk.pair, dk.training_features_list, candles, learn))
         if p is not None and p.learned:
             logger.info(f"learned {p.learned} candles for {dk.pair}, counter "
                         f"{int(p.training_counter[-1])}")
@@ -94,16 +127,16 @@ class SelfLearningModel(BaseRegressionModel):
         scale = dk.data.get(frames.SCALE_KEY) if self.sl_config.label_scale else None
         return frames.served(pred_df, scale), dk.do_predict
 
-    def _ask(self, method: str, *args):
-        """The runtime's answer; None without TensorFlow (said once, to the user too) or for
-        a pair whose restore was refused (the runtime logs that once)."""
+    def _answer(self, call: Callable[[SelfLearningRuntime], T]) -> T | None:
+        """`call(runtime)`; None without TensorFlow (said once, to the user too) or for a
+        pair whose restore was refused (the runtime logs that once)."""
         if self.runtime is None:
             if not getattr(self, "_tf_warned", False):
                 self._tf_warned = True
                 self._send(runtime_env.TF_MISSING_MESSAGE)
             return None
         try:
-            return getattr(self.runtime, method)(*args)
+            return call(self.runtime)
         except RestoreRefused:
             return None
 

@@ -1,4 +1,4 @@
-"""A drift response is a challenger (learning/challenge.py): the model from before it keeps
+"""A drift response is a challenger (monitor/challenge.py): the model from before it keeps
 predicting, the response's predictions are served only while its record since the response is
 better, and the next training keeps the better of the two. A store written before challenges
 existed (tests/fixtures/store_a645a97) loads with everything it learned."""
@@ -40,7 +40,7 @@ def fitted(candles, **overrides) -> PairLearner:
 
 
 def respond(learner) -> None:
-    """What a drift alarm on a clearly negative rolling IC does (Adaptation._respond)."""
+    """What a drift alarm on a clearly negative rolling IC does (DriftResponse._respond)."""
     learner.programs.p.adapt._respond()
 
 
@@ -59,7 +59,7 @@ def test_a_response_keeps_the_model_before_it_and_serves_it_until_beaten(candles
         learner.predict(candles.rows(slice(START, START + 50))).s_close, before)
     # A matured sample the challenger predicted better turns the record: it is served.
     st.pending_rival.assign(tf.constant([[0.5, 3.0, 1.0]] + [[0.0, 0.0, 0.0]] * 5))
-    learner.programs.p.challenge.score(st.pending_rival[0], tf.constant(0.5))
+    learner.programs.p.challenge.score(learner.programs.p.challenge.pending(0), tf.constant(0.5))
     assert float(st.challenge_record.numpy()) > 0 and float(m.serve_shadow.numpy()) == 0.0
     np.testing.assert_allclose(
         learner.predict(candles.rows(slice(START, START + 50))).s_close, -before, rtol=1e-5,
@@ -67,7 +67,7 @@ def test_a_response_keeps_the_model_before_it_and_serves_it_until_beaten(candles
     # A sample predicted before the challenge began (flag 0) does not count.
     record = float(st.challenge_record.numpy())
     st.pending_rival.assign(tf.constant([[3.0, 0.5, 0.0]] * 6))
-    learner.programs.p.challenge.score(st.pending_rival[0], tf.constant(0.5))
+    learner.programs.p.challenge.score(learner.programs.p.challenge.pending(0), tf.constant(0.5))
     assert float(st.challenge_record.numpy()) == record
 
 
@@ -172,8 +172,8 @@ def test_an_alarm_during_a_challenge_does_not_forget_the_challenger_again(candle
 
 
 def test_a_challenge_in_progress_survives_a_restart_bit_for_bit(candles, tmp_path):
-    from self_learning.learning import layouts
-    from self_learning.networks.pair_networks import LAYOUT
+    from self_learning.learning import upgrades
+    from self_learning.networks.pair_networks import SCHEMA
     from self_learning.store.network import read_network
 
     market = flipped(candles, START)
@@ -186,7 +186,7 @@ def test_a_challenge_in_progress_survives_a_restart_bit_for_bit(candles, tmp_pat
     deterministic()
     restored = PairLearner(small_config(), FEATURES, TIMEFRAME_S)
     for name, module in restored.modules().items():
-        read_network(module, tmp_path / name, name, {"layout": LAYOUT}, layouts.upgrade)
+        read_network(module, tmp_path / name, name, {"layout": SCHEMA}, upgrades.upgrade)
     ahead = market.rows(slice(START + 150, START + 400))  # with its window context
     p, q = original.observe(ahead), restored.observe(ahead)
     np.testing.assert_array_equal(p.s_close, q.s_close)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from self_learning.learning import drift, scoreboard
+from self_learning.monitor import drift, scoreboard
 
 SETTINGS = dict(delta=0.05, threshold=100.0, alpha=1.0 - 1.0 / 576, min_instances=288)
 

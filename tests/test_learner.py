@@ -79,7 +79,7 @@ def test_wide_head_learns_per_candle_only_while_a_drift_response_boosts_it(candl
     learner.observe(candles.rows(slice(1500, 1600)))
     assert learner.training_counter > before  # the networks learned per candle
     assert float(m.recent_n.numpy()) == 0.0
-    learner.state.boost.assign(1.0)  # what Adaptation._respond sets
+    learner.state.boost.assign(1.0)  # what DriftResponse._respond sets
     learner.observe(candles.rows(slice(1600, 1700)))
     assert float(m.recent_n.numpy()) > 1.0  # several samples at (decaying) full weight
 

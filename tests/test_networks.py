@@ -83,8 +83,9 @@ def test_each_network_learns_planted_signal(data):
 
 def test_wide_head_learns_the_planted_return_signal_in_closed_form(data):
     """The discovery network's wide head (robust ridge from sufficient statistics, see
-    learning/wide.py) predicts the held-out returns of the planted signal."""
-    from self_learning.learning import wide
+    returns/fitting.py) predicts the held-out returns of the planted signal."""
+    from self_learning.returns import ridge
+    from self_learning.returns.moments import Moments
 
     nets, _, _ = build(data)
     d = nets.discovery
@@ -93,9 +94,9 @@ def test_wide_head_learns_the_planted_return_signal_in_closed_form(data):
     z = d.wide_inputs(data["features"]).numpy()
     y = d.scaled_target(data["targets"][:, 0]).numpy()
     ts = np.arange(n, dtype=np.int64) * 300
-    spec = wide.WideSpec(1e9, 0.5, H)
-    beta = wide.irls(z[train], y[train], ts[train], int(ts[train][-1]), spec, 0.3,
-                     wide.Moments.zeros(z.shape[1]))
+    spec = ridge.WideSpec(1e9, 0.5, H)
+    beta = ridge.irls(z[train], y[train], ts[train], int(ts[train][-1]), spec, 0.3,
+                     Moments.zeros(z.shape[1]))
     corr = np.corrcoef(z[held] @ beta, y[held])[0, 1]
     assert corr > 0.15
     assert abs(beta[FEATURES.index("f_signal")]) == np.abs(beta).max()

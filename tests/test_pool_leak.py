@@ -11,7 +11,7 @@ import numpy as np
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
 from self_learning.learning.learner import PairLearner
-from self_learning.learning.pool import StatsPool
+from self_learning.returns.pool import StatsPool
 from self_learning.samples import Candles
 
 TRAIN, DAY = 1200, 288

@@ -29,11 +29,10 @@ from synthetic import (
 from self_learning import frames
 from self_learning.guards import nonfinite_variables
 from self_learning.learning.learner import PairLearner
-from self_learning.learning.state import NEVER
 from self_learning.lifecycle import SelfLearningRuntime
 from self_learning.samples import Candles, SkipCounts, prepare, skip_counts
 from self_learning.store import snapshot_variables
-from self_learning.timeline import RestoreRefused
+from self_learning.timeline import NEVER, RestoreRefused
 
 PAIR, OTHER = "BTC/USDT", "ETH/USDT"
 FIT = 1200

@@ -1,4 +1,4 @@
-"""Stores written by earlier layouts still load (learning/layouts.py):
+"""Stores written by earlier layouts still load (learning/upgrades.py):
 
 * models saved before the optimizer's slots became flat (one first- and one second-moment
   variable per weight) load every value into the flat slots and learn on exactly as a learner
@@ -17,15 +17,15 @@ import pytest
 import tensorflow as tf
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
-from self_learning.learning import layouts
+from self_learning.learning import upgrades
 from self_learning.learning.learner import PairLearner
 from self_learning.lifecycle import SelfLearningRuntime
-from self_learning.networks.pair_networks import LAYOUT
+from self_learning.networks.pair_networks import SCHEMA
 from self_learning.store.layout import VARIABLES_PREFIX
 from self_learning.store.network import read_network
 
 FIXTURE = Path(__file__).parent / "fixtures" / "store_d109fea"
-CURRENT_LAYOUT = {"layout": LAYOUT}
+CURRENT_SCHEMA = {"layout": SCHEMA}
 
 
 class SplitSlots(tf.Module):
@@ -74,7 +74,7 @@ def test_slots_saved_per_weight_load_into_flat_slots_and_learning_resumes(candle
             tf.train.Checkpoint(root=module).write(str(tmp_path / name / VARIABLES_PREFIX))
     restored = learner(candles, steps=False)
     for name, module in restored.modules().items():
-        read_network(module, tmp_path / name, name, CURRENT_LAYOUT, layouts.upgrade)
+        read_network(module, tmp_path / name, name, CURRENT_SCHEMA, upgrades.upgrade)
     pairs = zip(original.modules().values(), restored.modules().values(), strict=True)
     for a, b in pairs:
         for x, y in zip(a.state_variables(), b.state_variables(), strict=True):
@@ -94,7 +94,7 @@ def test_a_slot_piece_missing_is_not_loaded(candles, tmp_path):
     write_split_layout(module, tmp_path, drop_last=True)
     target = learner(candles, steps=False).nets.discovery.module
     with pytest.raises(AssertionError):
-        read_network(target, tmp_path, "feature_discovery", CURRENT_LAYOUT, layouts.upgrade)
+        read_network(target, tmp_path, "feature_discovery", CURRENT_SCHEMA, upgrades.upgrade)
     assert not target.optimizer.m.numpy().any() and not target.optimizer.v.numpy().any()
 
 
@@ -135,6 +135,6 @@ def test_a_foreign_checkpoint_is_not_upgraded(candles, tmp_path):
     target = learner(candles, steps=False).nets.liquidity.module
     before = [v.numpy().copy() for v in target.state_variables()]
     prefix = str(tmp_path / VARIABLES_PREFIX)
-    assert not layouts.upgrade("liquidity", target, prefix, {})
+    assert not upgrades.upgrade("liquidity", target, prefix, {})
     for v, b in zip(target.state_variables(), before, strict=True):
         np.testing.assert_array_equal(v.numpy(), b)

@@ -32,9 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from self_learning.features import TARGET_NAMES, observed_targets
+from self_learning.features import OHLCV, TARGET_NAMES, observed_targets
 
-OHLCV = ["open", "high", "low", "close", "volume"]
 SMA_PERIOD = 20
 
 

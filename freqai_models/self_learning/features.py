@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+OHLCV = ["open", "high", "low", "close", "volume"]  # the columns of an OHLCV array
 CHANNELS = 4  # log-return, log range, log body, volume z-score
 OPEN, HIGH, LOW, CLOSE, VOLUME = range(5)
 # The networks compute in float32: a value beyond its range becomes inf there (and NaN in the

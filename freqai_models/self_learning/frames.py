@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from self_learning.features import OHLCV, TARGET_NAMES
 from self_learning.predictions import Predictions
 from self_learning.samples import Candles
 
-OHLCV = ["open", "high", "low", "close", "volume"]
-TARGET_COLUMNS = ["&-s_close", "&-liq_up", "&-liq_down"]
+TARGET_COLUMNS = list(TARGET_NAMES)
 # Columns the model adds to the strategy's dataframe besides the targets: novelty, the
-# training counter and the prequential scoreboard (learning/scoreboard.py).
+# training counter and the prequential scoreboard (monitor/scoreboard.py).
 EXTRA_COLUMNS = {"&-novelty": "novelty", "&-training_counter": "training_counter",
                  "&-score_ic": "ic", "&-score_hit_rate": "hit_rate",
                  "&-score_band_up": "band_up", "&-score_band_down": "band_down",

@@ -22,10 +22,10 @@ from self_learning.autosave import BackgroundSaver, SaveJob, SaveOutcome
 from self_learning.config import SelfLearningConfig
 from self_learning.guards import PairNotices, check_finite
 from self_learning.learning.learner import FitReport, PairLearner
-from self_learning.learning.pool import StatsPool
 from self_learning.prediction_history import PredictionHistory, merge
 from self_learning.predictions import Predictions
 from self_learning.restoring import LearnerRestorer, Refusal, Unreadable
+from self_learning.returns.pool import StatsPool
 from self_learning.run_stores import plan_store
 from self_learning.samples import Candles
 from self_learning.store import ModelStore, assign_snapshot, snapshot_variables

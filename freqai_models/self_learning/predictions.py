@@ -7,11 +7,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# Per stepped row: the prequential scoreboard (rolling IC, hit-rate, band coverage), a drift
-# alarm flag, candles since the last learned update, the online losses of the networks, and
-# how many matured predictions the scoreboard holds (up to `scoreboard_candles`).
-SCORE_NAMES = ("ic", "hit_rate", "band_up", "band_down", "drift", "since_learned",
-               "loss_autoencoder", "loss_discovery", "loss_liquidity", "board_n")
+# The output row of the compiled per-candle step (learning/program.py), in order: what is
+# predicted, then per stepped row the prequential scoreboard (rolling IC, hit-rate, band
+# coverage: monitor/scoreboard.scores, in this order), a drift alarm flag, candles since the
+# last learned update, the online losses of the networks, and how many matured predictions
+# the scoreboard holds (up to `scoreboard_candles`).
+PREDICTED = ("s_close", "liq_up", "liq_down", "novelty")
+BOARD_SCORES = ("ic", "hit_rate", "band_up", "band_down")
+SCORE_NAMES = (*BOARD_SCORES, "drift", "since_learned", "loss_autoencoder", "loss_discovery",
+               "loss_liquidity", "board_n")
+OUTPUTS = (*PREDICTED, *SCORE_NAMES)
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,7 @@ class Predictions:
     ok: np.ndarray            # True where the prediction may be traded on
     learned: int = 0          # samples learned while producing these (observe only)
     # Prequential scoreboard per row (ic, hit_rate, band_up, band_down, drift); NaN where the
-    # row was predicted without stepping (see learning/scoreboard.py).
+    # row was predicted without stepping (see monitor/scoreboard.py).
     scores: dict[str, np.ndarray] = field(default_factory=dict)
 
     @staticmethod

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from self_learning.learning import layouts
+from self_learning.learning import upgrades
 from self_learning.learning.learner import PairLearner
 from self_learning.networks.pair_networks import RestoredModels
 from self_learning.store import ModelStore
@@ -93,16 +93,16 @@ class LearnerRestorer:
             if not pair_store.versions:
                 return None
             learner = self._new_learner(pair, feature_names)
-            found = pair_store.restore(learner.modules(), upgrade=layouts.upgrade)
+            found = pair_store.restore(learner.modules(), upgrade=upgrades.upgrade)
         except OSError as err:
             raise Unreadable(pair, pair_store.path, err) from None
         if found is None:
             return None
         if found.upgraded:
-            relearn = layouts.relearns_wide_head(found.metadata)
+            relearn = upgrades.relearns_wide_head(found.metadata)
             if relearn:
                 learner.after_upgrade()
-            logger.info(f"Upgraded the stored models of {pair} from an earlier layout "
+            logger.info(f"Upgraded the stored models of {pair} from an earlier schema "
                         f"({', '.join(found.upgraded)}); "
                         + ("the wide head is re-learned at the next training." if relearn
                            else "everything they learned is kept."))

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from self_learning.features import TARGET_NAMES, observed_candles, observed_targets
-from self_learning.frames import OHLCV, significant
+from self_learning.features import OHLCV, TARGET_NAMES, observed_candles, observed_targets
+from self_learning.frames import significant
 
 DAY_S = 86_400
 # The prediction's own recent distribution: its last day of candles of the timeframe, at

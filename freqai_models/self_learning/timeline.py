@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-NEVER = -1  # as state.NEVER: "nothing yet"
+NEVER = -1  # a timestamp meaning "nothing yet" (learner state, store metadata)
 
 
 class RestoreRefused(RuntimeError):

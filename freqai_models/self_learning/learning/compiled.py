@@ -14,9 +14,11 @@ import numpy as np
 import tensorflow as tf
 
 from self_learning.learning import shared_program
-from self_learning.learning.program import BLOCK_CAPACITY, OUTPUTS, Programs, empty_outputs
-from self_learning.learning.state import NEVER
+from self_learning.learning.program import BLOCK_CAPACITY, Programs, empty_outputs
+from self_learning.predictions import OUTPUTS
+from self_learning.returns.moments import Moments
 from self_learning.samples import Samples
+from self_learning.timeline import NEVER
 
 _COUNTS: dict[int, tf.Tensor] = {}  # candle counts as ready tensors (made once each)
 MIN_CAPACITY = 256
@@ -156,13 +158,13 @@ class CompiledPrograms:
             tf.constant(windows, tf.float32), tf.constant(features, tf.float32),
             tf.constant(targets, tf.float32), tf.constant(weights, tf.float32)).numpy()
 
-    def run(self, batch, others) -> dict[str, np.ndarray]:
-        """Step through a StepBatch, BLOCK_CAPACITY candles per call; others = (A, b, n, as_of)
-        of the other pairs' wide statistics. Returns a dict of (n,) arrays per output."""
+    def run(self, batch: StepBatch, others: Moments) -> dict[str, np.ndarray]:
+        """Step through a StepBatch, BLOCK_CAPACITY candles per call, with `others`: the
+        other pairs' wide statistics. Returns a dict of (n,) arrays per output."""
         d, f = self._dims
         step = self._call("step")
-        o = (tf.constant(others[0], tf.float32), tf.constant(others[1], tf.float32),
-             tf.constant(others[2], tf.float32), tf.constant(others[3], tf.int64))
+        o = (tf.constant(others.a, tf.float32), tf.constant(others.b, tf.float32),
+             tf.constant(others.n, tf.float32), tf.constant(others.as_of, tf.int64))
         n, parts = len(batch.ts), []
         for start in range(0, n, BLOCK_CAPACITY):
             count = min(BLOCK_CAPACITY, n - start)

@@ -11,15 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
-from self_learning.learning import wide
-from self_learning.learning.state import NEVER
-from self_learning.learning.wide_head import DEFAULT_PENALTY
+from self_learning.returns.models import DEFAULT_PENALTY
+from self_learning.returns.moments import Moments
 from self_learning.samples import MIN_FIT_SAMPLES, Samples, SkipCounts
-from self_learning.timeline import iso_utc
+from self_learning.timeline import NEVER, iso_utc
+
+if TYPE_CHECKING:
+    from self_learning.config import SelfLearningConfig
+    from self_learning.learning.state import LearnerState
+    from self_learning.learning.training import NetworkTrainer
+    from self_learning.networks.pair_networks import PairNetworks
+    from self_learning.returns.head import WideHead
 
 VALIDATION_SHARE = 0.1
 
@@ -60,8 +67,9 @@ class FitReport:
 
 
 class PairFitter:
-    def __init__(self, config, nets, state, wide_head, trainer,
-                 others: Callable[[int], wide.Moments]):
+    def __init__(self, config: SelfLearningConfig, nets: PairNetworks, state: LearnerState,
+                 wide_head: WideHead, trainer: NetworkTrainer,
+                 others: Callable[[int], Moments]):
         self.config, self.nets, self.state = config, nets, state
         self.wide, self.trainer, self.others = wide_head, trainer, others
 
@@ -86,11 +94,11 @@ class PairFitter:
         cut = int(len(rows) * (1.0 - VALIDATION_SHARE))
         train, val = rows[: max(cut - c.label_period_candles, 1)], rows[cut:]  # purged tail
         others = self.others(int(s.ts[-1]))  # what the other pairs knew by the newest candle
-        nets.discovery.module.ridge_lambda.assign(DEFAULT_PENALTY)
+        nets.discovery.module.models.ridge_lambda.assign(DEFAULT_PENALTY)
         if c.deep_head:
             self.wide.fit_train_part(s, train, others)
         self.trainer.full(s, train, val, rng)
-        nets.discovery.module.deep_blend.assign(
+        nets.discovery.module.models.deep_blend.assign(
             self.trainer.choose_blend(s, val) if c.deep_head else 0.0)
         self.wide.first_fit(s, rows, others)
         errors = np.log(nets.autoencoder.forward(tf.constant(s.windows[s.input_ok]))[1].numpy()
@@ -109,7 +117,7 @@ class PairFitter:
             self.wide.first_fit(s, lin, self.others(int(s.ts[-1])))
         elif len(lin) and self.wide.ready:
             self.wide.consolidate(s, lin, self.others,
-                                  with_shadow=float(st.challenge_on.numpy()) > 0.5)
+                                  with_incumbent=float(st.challenge_on.numpy()) > 0.5)
         new = np.flatnonzero(s.target_ok & (s.ts > self._last_learned_ts))
         if len(new) == 0:
             return 0, 0, len(lin)

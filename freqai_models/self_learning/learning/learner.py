@@ -23,17 +23,18 @@ import numpy as np
 import tensorflow as tf
 
 from self_learning.config import SelfLearningConfig
-from self_learning.learning import wide
 from self_learning.learning.compiled import CompiledPrograms, StepBatch, step_batch
 from self_learning.learning.fitting import FitReport, PairFitter
-from self_learning.learning.pool import LinearStats, StatsPool
 from self_learning.learning.program import Programs, empty_outputs
 from self_learning.learning.settings import LearningSettings
-from self_learning.learning.state import NEVER, LearnerState
+from self_learning.learning.state import LearnerState
 from self_learning.learning.training import NetworkTrainer
-from self_learning.learning.wide_head import WideHead
 from self_learning.networks.pair_networks import PairNetworks
 from self_learning.predictions import SCORE_NAMES, Predictions
+from self_learning.returns import ridge
+from self_learning.returns.head import WideHead
+from self_learning.returns.moments import Moments
+from self_learning.returns.pool import StatsPool
 from self_learning.samples import (
     CandleHistory,
     Candles,
@@ -41,6 +42,7 @@ from self_learning.samples import (
     prepare,
     skip_counts,
 )
+from self_learning.timeline import NEVER
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ class PairLearner:
                                   c.label_period_candles, c.replay_size,
                                   c.scoreboard_candles, c.seed)
         self.settings = LearningSettings.from_config(c, timeframe_s)
-        spec = wide.WideSpec(self.settings.half_life_s, c.huber_delta, c.label_period_candles)
+        spec = ridge.WideSpec(self.settings.half_life_s, c.huber_delta, c.label_period_candles)
         self.wide = WideHead(self.nets.discovery, self.state, spec, self.timeframe_s)
         programs = Programs(self.nets, self.state, self.settings)
         variables = [v for m in self.modules().values() for v in m.state_variables()]
@@ -121,7 +123,7 @@ class PairLearner:
                                     "label_period_candles": c.label_period_candles},
             })
 
-    def wide_stats(self) -> LinearStats:
+    def wide_stats(self) -> Moments:
         """The pair's own wide statistics, as the pool shares them."""
         return self.wide.stats(self.last_learned_ts)
 
@@ -130,7 +132,7 @@ class PairLearner:
         return self.wide.ready
 
     def after_upgrade(self) -> None:
-        """A restore read an earlier layout (learning/layouts.py): the wide head starts from
+        """A restore read an earlier schema (learning/upgrades.py): the wide head starts from
         the next training's window."""
         with self.lock:
             self.wide.forget_everything()
@@ -178,11 +180,11 @@ class PairLearner:
         # Derived from seed and counter: a restored learner shuffles exactly like the original.
         return np.random.default_rng([self.config.seed, self.training_counter])
 
-    def _others(self, as_of: int) -> wide.Moments:
+    def _others(self, as_of: int) -> Moments:
+        """What the other pairs knew at `as_of`, valued then (zeros without a pool)."""
         if self.pool is None or not self.config.shared_across_pairs:
-            return wide.Moments.zeros(len(self.feature_names))
-        o = self.pool.others(self.pair or "", as_of)
-        return wide.Moments(o.a, o.b, o.n)
+            return Moments.zeros(len(self.feature_names), as_of)
+        return self.pool.others(self.pair or "", as_of)
 
     # -- prediction and per-candle learning -------------------------------------------------
 
@@ -254,7 +256,6 @@ class PairLearner:
         parts = []
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             if hi > lo:
-                others = self._others(int(ts[lo]))
                 parts.append(self.programs.run(batch.rows(slice(lo, hi)),
-                                               (others.a, others.b, others.n, int(ts[lo]))))
+                                               self._others(int(ts[lo]))))
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

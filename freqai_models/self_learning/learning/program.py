@@ -5,7 +5,7 @@
   through one GradientTape; rejected whole, leaving weights and optimizer state untouched,
   when any input, loss or gradient is not finite. Full fits and incremental fits run it over
   mini-batches (`epoch`), the per-candle step runs it on the matured sample plus replay.
-* The wide head learns through `linear.moments` / `linear.solve` in all three paths too.
+* The wide head learns through `ridge.moments` / `ridge.solve` in all three paths too.
 * `step_block`: the fused predict-then-learn loop over up to BLOCK_CAPACITY candles, compiled
   by XLA once per network shape and shared by every pair (shared_program.py). Live trading
   calls it with one candle; a prequential backtest with whole windows: the same program, so
@@ -17,7 +17,7 @@ matured) if it is usable and newer than the last sample learned: the wide head's
 statistics (weight `wide_online_weight`, 0 by default: between trainings the wide head only
 follows the other pairs' statistics; a full sample's weight after a drift response), one
 guarded update of the networks (learning rate scaled by `online_weight`, raised the same
-way), the scoreboard, a drift response's challenge (learning/challenge.py) and the drift
+way), the scoreboard, a drift response's challenge (monitor/challenge.py) and the drift
 detector; then it re-solves the wide head and predicts candle i.
 
 XLA notes from this loop's history: ring slots are read with `tf.gather` (a strided slice
@@ -27,34 +27,39 @@ needs a compile-time index), and flags in the int64 input are compared one by on
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import tensorflow as tf
 
-from self_learning.learning import linear
-from self_learning.learning.adaptation import Adaptation
-from self_learning.learning.challenge import Challenge
 from self_learning.learning.quality import quality_weight, signal_quality
 from self_learning.learning.settings import LearningSettings
+from self_learning.monitor.challenge import Challenge
+from self_learning.monitor.response import DriftResponse
 from self_learning.networks.base import all_finite
+from self_learning.predictions import OUTPUTS
+from self_learning.returns.moments import Moments
+from self_learning.returns.online import OnlineRidge
+
+if TYPE_CHECKING:
+    from self_learning.learning.state import LearnerState
+    from self_learning.networks.pair_networks import PairNetworks
 
 BLOCK_CAPACITY = 64  # candles per call of the compiled loop (inputs are padded to it)
-REFINE_STEPS = 6     # conjugate-gradient steps per candle on the wide head's coefficients
-OUTPUTS = ("s_close", "liq_up", "liq_down", "novelty", "ic", "hit_rate", "band_up",
-           "band_down", "drift", "since_learned", "loss_autoencoder", "loss_discovery",
-           "loss_liquidity", "board_n")
 
 
 class Programs:
     """The traceable learning and prediction code of one pair's networks and state."""
 
-    def __init__(self, nets, state, settings: LearningSettings):
+    def __init__(self, nets: PairNetworks, state: LearnerState, settings: LearningSettings):
         self.nets, self.state, self.s = nets, state, settings
         self.ae, self.disc, self.liq = nets.autoencoder, nets.discovery, nets.liquidity
         self.d, self.f = self.ae.input_dim, self.disc.n_features
         self._latent_on = 1.0 if settings.use_latent else 0.0
-        self.challenge = Challenge(self.disc.module, state, settings.drift_challenge,
+        self.ridge = OnlineRidge(self.disc, state, settings)
+        self.challenge = Challenge(self.disc.module.models, state, settings.drift_challenge,
                                    settings.challenge_expiry)
-        self.adapt = Adaptation(self.disc.module, state, settings, self.challenge)
+        self.adapt = DriftResponse(self.disc, state, settings, self.challenge)
 
     # -- forward ------------------------------------------------------------------------------
 
@@ -64,16 +69,16 @@ class Programs:
 
     def outputs(self, windows, features):
         """(n, 4) [s_close, liq_up, liq_down, novelty], (n,) log reconstruction errors, (n, 2)
-        the challenger's and incumbent's s_close in target-spread units (learning/challenge.py)."""
+        the challenger's and incumbent's s_close in target-spread units (monitor/challenge.py)."""
         latent, errors = self.latent(windows)
         lat = latent * self._latent_on
         log_error = tf.math.log(errors + 1e-8)
         novelty = (log_error - self.state.novelty_mean) / tf.sqrt(self.state.novelty_var + 1e-8)
         liq = self.liq.predict(features, lat)
-        served, own, shadow = self.disc.experts(features, lat)
+        served, challenger, incumbent = self.disc.predictions(features, lat)
         s_close = served * self.disc.module.output_scale[0]
         out = tf.stack([s_close, liq[:, 0], liq[:, 1], novelty], axis=1)
-        return out, log_error, tf.stack([own, shadow], axis=1)
+        return out, log_error, tf.stack([challenger, incumbent], axis=1)
 
     def predict_rows(self, windows, features):
         return self.outputs(windows, features)[0]
@@ -84,7 +89,7 @@ class Programs:
                        with_losses: bool = False):
         """One gradient step of the three networks on a batch; True when applied (and, with
         `with_losses`, the batch's losses [autoencoder, discovery deep head, liquidity])."""
-        nets = [self.ae, self.liq] + ([self.disc] if self.s.train_deep else [])
+        nets = [n for n in self.nets.in_order() if n is not self.disc or self.s.train_deep]
         variables = [v for net in nets for v in net.trainable_variables()]
         with tf.GradientTape() as tape:
             latent, errors = self.latent(windows, training=True)
@@ -135,7 +140,7 @@ class Programs:
     def trainable_values(self):
         """The three networks' trainable weights, in order (one call instead of one read per
         variable: a fit keeps its best epoch's weights)."""
-        return [tf.identity(v) for net in (self.ae, self.disc, self.liq)
+        return [tf.identity(v) for net in self.nets.in_order()
                 for v in net.trainable_variables()]
 
     def losses(self, windows, features, targets, weights):
@@ -145,47 +150,6 @@ class Programs:
         return tf.stack([self.ae.loss(errors, weights),
                          self.disc.loss(features, lat, targets[:, 0], weights),
                          self.liq.loss(features, lat, targets[:, 1:], weights)])
-
-    # -- the wide head ------------------------------------------------------------------------
-
-    def wide_totals(self, ts, others):
-        """(A, b, n) the wide head solves with at candle time `ts`: the pair's consolidated and
-        recent statistics discounted from their anchor, plus the other pairs' (A, b, n, as_of),
-        discounted from `as_of` to `ts` too (a backtest steps many candles with one snapshot
-        of the pool), weighted by the pair's trust in the pool."""
-        m = self.disc.module
-        g = linear.discount(ts - m.stats_ts, self.s.half_life_s)
-        pooled = self.state.pool_trust * linear.discount(ts - others[3], self.s.half_life_s)
-        a = g * (m.stats_a + m.recent_a) + pooled * others[0]
-        b = g * (m.stats_b + m.recent_b) + pooled * others[1]
-        n = g * (m.stats_n + m.recent_n) + pooled * others[2]
-        return a, b, n
-
-    def _follow(self, ts, others):
-        """Move the wide head's coefficients towards the solution of the statistics as they
-        are at candle `ts` (a few conjugate-gradient steps from the current ones; a training
-        solves exactly)."""
-        m = self.disc.module
-        a, b, n = self.wide_totals(ts, others)
-        beta = linear.refine(a, b, n, m.ridge_lambda, m.wide_beta, REFINE_STEPS)
-        ok = tf.reduce_all(tf.math.is_finite(beta))
-        m.wide_beta.assign(tf.where(ok, beta, m.wide_beta))
-
-    def learn_recent(self, features, s_close, ts, weight):
-        """Add one matured sample to the wide head's recent statistics (Huber-weighted under
-        the current coefficients, `weight` times, grown to the anchor's scale)."""
-        m = self.disc.module
-        z = self.disc.wide_inputs(features[None])
-        y = self.disc.scaled_target(s_close)[None]
-        resid = y - tf.linalg.matvec(z, m.wide_beta)
-        grow = 1.0 / linear.discount(ts - m.stats_ts, self.s.half_life_s)
-        w = linear.huber_weights(resid, self.s.huber_delta) * weight * grow
-        a, b, n = linear.moments(z, y, w, weight * grow[None])
-        # Never NaN into the statistics (e.g. `grow` overflows without an anchor): skipped.
-        ok = all_finite([a, b, n])
-        m.recent_a.assign_add(tf.where(ok, a, tf.zeros_like(a)))
-        m.recent_b.assign_add(tf.where(ok, b, tf.zeros_like(b)))
-        m.recent_n.assign_add(tf.where(ok, n, tf.zeros_like(n)))
 
     # -- the per-candle step ------------------------------------------------------------------
 
@@ -213,10 +177,10 @@ class Programs:
                                                   disc_weights, step, with_losses=True)
 
             def commit():
-                self.learn_recent(feats, target[0], pending_ts, wide_step * disc_w)
-                rival = tf.gather(st.pending_rival, pos)  # challenger, incumbent, flag
-                self.challenge.score(rival, self.disc.scaled_target(target[0]))
-                alarm = self.adapt.matured(pred, target, rival[0])
+                self.ridge.learn(feats, target[0], pending_ts, wide_step * disc_w)
+                pending = self.challenge.pending(pos)
+                self.challenge.score(pending, self.disc.scaled_target(target[0]))
+                alarm = self.adapt.matured(pred, target, pending.challenger)
                 st.push_replay(windows[:1], features[:1], target[None])
                 st.training_counter.assign_add(1)
                 st.last_learned_ts.assign(pending_ts)
@@ -239,11 +203,11 @@ class Programs:
         """Predict one candle, then fold its reconstruction error into the novelty stats;
         returns [s_close, liq_up, liq_down, novelty, challenger's, incumbent's s_close]."""
         st, a = self.state, self.s.novelty_alpha
-        out, log_error, experts = self.outputs(window[None], feats[None])
+        out, log_error, both = self.outputs(window[None], feats[None])
         delta = log_error[0] - st.novelty_mean
         st.novelty_mean.assign_add(a * delta)
         st.novelty_var.assign((1.0 - a) * (st.novelty_var + a * delta**2))
-        return tf.concat([out[0], experts[0]], 0)
+        return tf.concat([out[0], both[0]], 0)
 
     def _step(self, window, feats, ok, ts, target, target_ok, target_ts, reset, others):
         st = self.state
@@ -256,7 +220,7 @@ class Programs:
 
         tf.cond(reset, clear, lambda: tf.constant(0))
         alarm, learned, losses = self._learn_matured(pos, target, target_ok, target_ts)
-        self._follow(ts, others)
+        self.ridge.follow(ts, others)
         both = tf.cond(ok, lambda: self._predict_one(window, feats), lambda: tf.zeros([6]))
         out = both[:4]
         self.challenge.remember(pos, both[4], both[5])
@@ -281,7 +245,7 @@ class Programs:
         target_ok, reset]; the other pairs' statistics as known at `others_ts`; returns outputs
         (C, len(OUTPUTS)) and [counter, learned] (C, 2)."""
         d, f = self.d, self.f
-        others = (others_a, others_b, others_n, others_ts)
+        others = Moments(others_a, others_b, others_n, others_ts)
         rows = tf.TensorArray(tf.float32, size=BLOCK_CAPACITY, element_shape=[len(OUTPUTS)])
         status = tf.TensorArray(tf.int64, size=BLOCK_CAPACITY, element_shape=[2])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass
 
 from self_learning.config import SelfLearningConfig
+from self_learning.returns.moments import discount
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class LearningSettings:
 
     @staticmethod
     def from_config(c: SelfLearningConfig, timeframe_s: int) -> LearningSettings:
-        per_candle = lambda candles: 0.5 ** (1.0 / max(candles, 1.0))  # noqa: E731
+        per_candle = lambda candles: discount(1.0, max(candles, 1.0))  # noqa: E731
         return LearningSettings(
             timeframe_s=int(timeframe_s), horizon=c.label_period_candles,
             replay_batch=c.replay_batch, half_life_s=c.memory_candles * float(timeframe_s),

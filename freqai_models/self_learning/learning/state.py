@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-NEVER = -1  # timestamp meaning "nothing yet"
+from self_learning.timeline import NEVER
 
 
 class LearnerState(tf.Module):
@@ -48,14 +48,14 @@ class LearnerState(tf.Module):
         self.board_real = zeros([scoreboard_size, 3], "board_real")
         self.board_count = i64(0, "board_count")
         # Page-Hinkley detector on the per-sample loss of the return signal, and the
-        # adaptive response it drives (see learning/drift.py).
+        # adaptive response it drives (see monitor/drift.py).
         self.drift = zeros([5], "drift")  # count, mean, cumulative, minimum, gain variance
         self.drift_alarms = i64(0, "drift_alarms")
         self.drift_responses = i64(0, "drift_responses")
         self.alarm_age = f32(-1.0, "alarm_age")  # matured samples since an alarm not acted on
         self.boost = f32(0.0, "boost")            # 1 right after an alarm, decays to 0
         self.pool_trust = f32(1.0, "pool_trust")  # weight of other pairs' statistics
-        # The challenge a drift response starts (learning/challenge.py): whether one is on,
+        # The challenge a drift response starts (monitor/challenge.py): whether one is on,
         # the incumbent's Huber loss minus the challenger's over the samples matured since,
         # the incumbent's pool trust and boost, responses a training undid, and per pending
         # sample [challenger's, incumbent's prediction (target-spread units), in challenge].

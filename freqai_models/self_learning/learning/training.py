@@ -9,6 +9,8 @@ step runs. The deep head's blend weight is chosen on the same tail.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import tensorflow as tf
 
@@ -16,11 +18,17 @@ from self_learning.learning.compiled import TrainingRows
 from self_learning.networks.base import weighted_huber
 from self_learning.samples import Samples
 
+if TYPE_CHECKING:
+    from self_learning.config import SelfLearningConfig
+    from self_learning.learning.compiled import CompiledPrograms
+    from self_learning.networks.pair_networks import PairNetworks
+
 BLENDS = (0.0, 0.25, 0.5, 1.0)  # deep-head weights tried on the validation tail
 
 
 class NetworkTrainer:
-    def __init__(self, config, nets, programs):
+    def __init__(self, config: SelfLearningConfig, nets: PairNetworks,
+                 programs: CompiledPrograms):
         self.config, self.nets, self.programs = config, nets, programs
 
     def full(self, s: Samples, train: np.ndarray, val: np.ndarray,
@@ -30,7 +38,7 @@ class NetworkTrainer:
                                np.ones(len(train), np.float32))
         vrows = TrainingRows.of(s.windows[val], s.features[val], s.targets[val],
                                 np.ones(len(val), np.float32))
-        groups = [self.nets.autoencoder, self.nets.discovery, self.nets.liquidity]
+        groups = self.nets.in_order()
         spans = np.cumsum([0, *(len(net.trainable_variables()) for net in groups)])
         best = [(np.inf, None)] * 3
         stale = 0
@@ -68,7 +76,7 @@ class NetworkTrainer:
         if not self.config.use_latent:
             latent = tf.zeros_like(latent)
         feats = tf.constant(s.features[val])
-        wide_part = tf.linalg.matvec(d.wide_inputs(feats), d.module.wide_beta).numpy()
+        wide_part = tf.linalg.matvec(d.wide_inputs(feats), d.module.models.challenger.beta).numpy()
         deep_part = d.deep(feats, latent).numpy()
         y = d.scaled_target(s.targets[val, 0]).numpy()
         ones = tf.ones([len(y)])

@@ -57,8 +57,7 @@ class TrainableModule(tf.Module):
         self.input_std.assign(std.astype(np.float32))
 
     def standardise(self, x: tf.Tensor) -> tf.Tensor:
-        z = (tf.cast(x, tf.float32) - self.input_mean) / (self.input_std + EPS)
-        return tf.clip_by_value(z, -CLIP, CLIP)
+        return standardised(x, self.input_mean, self.input_std)
 
     def regularisation(self) -> tf.Tensor:
         losses = self.model.losses
@@ -111,6 +110,13 @@ class FeatureLatentNetwork(Network):
 
     def predict(self, features, latent):
         raise NotImplementedError
+
+
+def standardised(x, mean, std) -> tf.Tensor:
+    """(x - mean) / (std + EPS), clipped to +-CLIP: the one standardisation of every input
+    (the networks' inputs and the wide head's z)."""
+    z = (tf.cast(x, tf.float32) - mean) / (std + EPS)
+    return tf.clip_by_value(z, -CLIP, CLIP)
 
 
 def all_finite(tensors) -> tf.Tensor:

@@ -1,8 +1,8 @@
 """FeatureDiscoveryNetwork: a gated wide-and-deep regressor of the return target `&-s_close`.
 
 * Wide head: a robust ridge regression on the strategy's standardised features, learned in
-  closed form from decayed sufficient statistics (learning/linear.py) that can be pooled with
-  other pairs' (learning/pool.py). It carries most of the signal: at this signal-to-noise
+  closed form from decayed sufficient statistics (returns/ridge.py) that can be pooled with
+  other pairs' (returns/pool.py). It carries most of the signal: at this signal-to-noise
   ratio a closed-form linear model beats networks out of sample.
 * Deep head: a FeatureGate (learned per-input gates in (0, 1): the discovered feature
   importances) in front of a small SiLU network over [features, latent], trained by gradient
@@ -19,11 +19,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from self_learning.networks.base import FeatureLatentNetwork, TrainableModule, weighted_huber
+from self_learning.networks.base import (
+    FeatureLatentNetwork,
+    TrainableModule,
+    standardised,
+    weighted_huber,
+)
 from self_learning.networks.blocks import FeatureGate, dense_stack
+from self_learning.returns import models as return_models
 
 L2 = 1e-4
-PENALTIES = (0.03, 0.1, 0.3, 1.0, 3.0)  # ridge penalties per sample the wide head chooses from
 
 
 def _model(input_dim: int, hidden: int, seed: int) -> keras.Model:
@@ -37,49 +42,15 @@ def _model(input_dim: int, hidden: int, seed: int) -> keras.Model:
 
 
 class WideDeepModule(TrainableModule):
-    """The deep Keras model plus the wide head's coefficients and statistics."""
+    """The deep Keras model plus the return predictor's ridge models (returns/models.py)."""
 
     def __init__(self, model: keras.Model, n_features: int, latent_dim: int,
                  learning_rate: float, name: str):
         super().__init__(model, n_features + latent_dim, 1, learning_rate, name)
-        f = int(n_features)
-        var = lambda value, n, dtype=tf.float32: tf.Variable(  # noqa: E731
-            tf.constant(value, dtype), trainable=False, name=n)
-        self.wide_beta = var(np.zeros(f), "wide_beta")
-        self.ridge_lambda = var(0.3, "ridge_lambda")
-        self.deep_blend = var(0.0, "deep_blend")
-        # Statistics consolidated by FreqAI trainings, anchored (discounted) at `stats_ts`.
-        self.stats_a = var(np.zeros((f, f)), "stats_a")
-        self.stats_b = var(np.zeros(f), "stats_b")
-        self.stats_n = var(0.0, "stats_n")
-        self.stats_ts = var(0, "stats_ts", tf.int64)
-        # What per-candle steps learned since the last training (small weights; a training
-        # replaces it by the full-weight statistics of the same samples).
-        self.recent_a = var(np.zeros((f, f)), "recent_a")
-        self.recent_b = var(np.zeros(f), "recent_b")
-        self.recent_n = var(0.0, "recent_n")
-        # Out-of-sample record of each candidate ridge penalty (learning/wide.py): decayed
-        # sums of prediction x outcome and of prediction^2 over samples each was not fitted on.
-        self.penalty_gain = var(np.zeros(len(PENALTIES)), "penalty_gain")
-        self.penalty_power = var(np.zeros(len(PENALTIES)), "penalty_power")
-        # The wide head as it was before a drift response, while the response has to prove
-        # itself (learning/challenge.py), and whether it is the one served.
-        self.shadow_wide_beta = var(np.zeros(f), "shadow_wide_beta")
-        self.shadow_stats_a = var(np.zeros((f, f)), "shadow_stats_a")
-        self.shadow_stats_b = var(np.zeros(f), "shadow_stats_b")
-        self.shadow_stats_n = var(0.0, "shadow_stats_n")
-        self.shadow_recent_a = var(np.zeros((f, f)), "shadow_recent_a")
-        self.shadow_recent_b = var(np.zeros(f), "shadow_recent_b")
-        self.shadow_recent_n = var(0.0, "shadow_recent_n")
-        self.serve_shadow = var(0.0, "serve_shadow")
+        self.models = return_models.create(self, n_features)
 
     def extra_variables(self) -> list:
-        return [self.wide_beta, self.ridge_lambda, self.deep_blend, self.stats_a, self.stats_b,
-                self.stats_n, self.stats_ts, self.recent_a, self.recent_b, self.recent_n,
-                self.penalty_gain, self.penalty_power, self.shadow_wide_beta,
-                self.shadow_stats_a, self.shadow_stats_b, self.shadow_stats_n,
-                self.shadow_recent_a, self.shadow_recent_b, self.shadow_recent_n,
-                self.serve_shadow]
+        return self.models.variables()
 
 
 class FeatureDiscoveryNetwork(FeatureLatentNetwork):
@@ -101,31 +72,27 @@ class FeatureDiscoveryNetwork(FeatureLatentNetwork):
 
     def wide_inputs(self, features):
         """Standardised, clipped features: the z of the wide head's statistics."""
-        m = self.module
-        z = (tf.cast(features, tf.float32) - m.input_mean[: self.n_features]) / (
-            m.input_std[: self.n_features] + 1e-8)
-        return tf.clip_by_value(z, -5.0, 5.0)
+        m, f = self.module, self.n_features
+        return standardised(features, m.input_mean[:f], m.input_std[:f])
 
     def deep(self, features, latent, training=False):
         """Deep head output (n,) in units of the target spread."""
         x = tf.concat([tf.cast(features, tf.float32), tf.cast(latent, tf.float32)], axis=-1)
         return self.module.model(self.module.standardise(x), training=training)[:, 0]
 
-    def experts(self, features, latent):
-        """(served, challenger, incumbent) predictions in units of the target spread: the
-        wide head's own coefficients and the ones a drift response's challenge keeps aside
-        (learning/challenge.py); served is the incumbent's while the response has not beaten
-        it yet."""
-        m = self.module
+    def predictions(self, features, latent):
+        """(served, challenger's, incumbent's) predictions in units of the target spread
+        (returns/models.py); served is the incumbent's while a challenge serves it."""
+        r = self.module.models
         z = self.wide_inputs(features)
-        deep = m.deep_blend * self.deep(features, latent)
-        own = tf.linalg.matvec(z, m.wide_beta) + deep
-        shadow = tf.linalg.matvec(z, m.shadow_wide_beta) + deep
-        return tf.where(m.serve_shadow > 0.5, shadow, own), own, shadow
+        deep = r.deep_blend * self.deep(features, latent)
+        challenger = tf.linalg.matvec(z, r.challenger.beta) + deep
+        incumbent = tf.linalg.matvec(z, r.incumbent.beta) + deep
+        return tf.where(r.serving_incumbent(), incumbent, challenger), challenger, incumbent
 
     def predict(self, features, latent):
         """`&-s_close` in return units (the served prediction)."""
-        return self.experts(features, latent)[0] * self.module.output_scale[0]
+        return self.predictions(features, latent)[0] * self.module.output_scale[0]
 
     def scaled_target(self, s_close):
         return tf.cast(s_close, tf.float32) / self.module.output_scale[0]
@@ -133,7 +100,7 @@ class FeatureDiscoveryNetwork(FeatureLatentNetwork):
     def loss(self, features, latent, s_close, weights):
         """Huber loss of the deep head on the wide head's residual (wide held fixed)."""
         wide = tf.stop_gradient(tf.linalg.matvec(self.wide_inputs(features),
-                                                 self.module.wide_beta))
+                                                 self.module.models.challenger.beta))
         residual = self.scaled_target(s_close) - wide
         pred = self.deep(features, latent, training=True)
         return weighted_huber(residual[:, None], pred[:, None], weights)

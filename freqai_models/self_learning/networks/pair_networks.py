@@ -25,7 +25,8 @@ NETWORK_NAMES = {
     "learner_state": "LearnerState",
 }
 SEED_OFFSETS = {"autoencoder": 0, "feature_discovery": 1000, "liquidity": 2000}
-LAYOUT = "wide-deep-3"  # state layout of this code (checkpoints of other layouts are upgraded)
+SCHEMA = "wide-deep-3"  # state schema of this code (checkpoints of other schemas are upgraded)
+SCHEMA_KEY = "layout"  # the metadata (and graph key) field holding it: its name in every store
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class RestoredModels:
     counters: dict[str, int]    # per network
     features: list[str]
     last_learned_ts: int
-    layout: str                 # LAYOUT of the code that saved it
+    schema: str                 # SCHEMA of the code that saved it
 
     @staticmethod
     def from_metadata(version: int, metadata: dict[str, dict]) -> RestoredModels:
@@ -46,7 +47,7 @@ class RestoredModels:
         return RestoredModels(version, max(counters.values(), default=0), counters,
                               list(disc.get("features") or []),
                               int(disc.get("last_learned_candle_ts", -1)),
-                              str(disc.get("layout", "wide-deep-1")))
+                              str(disc.get(SCHEMA_KEY, "wide-deep-1")))
 
 
 class PairNetworks:
@@ -63,14 +64,17 @@ class PairNetworks:
             n_features, c.latent_dim, c.hidden_units, c.learning_rate,
             c.seed + SEED_OFFSETS["liquidity"])
 
+    def in_order(self) -> tuple:
+        """The three networks in their one order (modules, weights, losses, updates)."""
+        return (self.autoencoder, self.discovery, self.liquidity)
+
     def modules(self) -> dict[str, tf.Module]:
         """The networks' modules in the store's order (the learner adds its state)."""
-        return {**self.autoencoder.modules, **self.discovery.modules,
-                **self.liquidity.modules}
+        return {name: module for net in self.in_order() for name, module in net.modules.items()}
 
     def graph_key(self) -> str:
         c = self.config
-        return json.dumps({"layout": LAYOUT, "window": c.window_candles, "latent": c.latent_dim,
+        return json.dumps({SCHEMA_KEY: SCHEMA, "window": c.window_candles, "latent": c.latent_dim,
                            "hidden": c.hidden_units, "features": self.n_features,
                            "horizon": c.label_period_candles, "replay": c.replay_size,
                            "scoreboard": c.scoreboard_candles})
@@ -81,5 +85,5 @@ class PairNetworks:
         shapes = {"encoder": [[None, d]], "decoder": [[None, lat]],
                   "feature_discovery": [[None, f], [None, lat]],
                   "liquidity": [[None, f], [None, lat]], "learner_state": []}
-        return {k: {**common, "layout": LAYOUT, "network": NETWORK_NAMES[k],
+        return {k: {**common, SCHEMA_KEY: SCHEMA, "network": NETWORK_NAMES[k],
                     "input_shapes": shapes[k]} for k in NETWORK_NAMES}

@@ -21,31 +21,13 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 
+from self_learning.returns.moments import Moments
+
 logger = logging.getLogger(__name__)
 BUDGET_BYTES = 256 * 2**20  # snapshot history kept for backtests
-
-
-@dataclass(frozen=True)
-class LinearStats:
-    """Decayed sufficient statistics (see learning/linear.py) known at candle time `as_of`."""
-
-    a: np.ndarray   # (F, F)
-    b: np.ndarray   # (F,)
-    n: float
-    as_of: int      # timestamp (s) of the newest candle these statistics have seen
-
-    @staticmethod
-    def zeros(n_features: int, as_of: int = 0) -> LinearStats:
-        return LinearStats(np.zeros((n_features, n_features), np.float32),
-                           np.zeros(n_features, np.float32), 0.0, as_of)
-
-    def discounted(self, to_ts: int, half_life_s: float) -> tuple[np.ndarray, np.ndarray, float]:
-        d = 0.5 ** (max(to_ts - self.as_of, 0) / half_life_s)
-        return self.a * d, self.b * d, self.n * d
 
 
 class StatsPool:
@@ -55,15 +37,16 @@ class StatsPool:
         self.half_life_s = float(half_life_s)
         self.keep_history = bool(keep_history)
         self.budget_bytes = int(budget_bytes)
-        self._snapshots: dict[str, list[LinearStats]] = {}
+        self._snapshots: dict[str, list[Moments]] = {}
         self._lock = threading.Lock()
         self._thinned = False
 
-    def publish(self, pair: str, stats: LinearStats) -> None:
+    def publish(self, pair: str, stats: Moments) -> None:
+        """Add a pair's statistics, valued at the time all they hold was known (`as_of`)."""
         if stats.b.shape != (self.n_features,):
             raise ValueError(f"{pair}: statistics of {stats.b.shape[0]} features in a pool of "
                              f"{self.n_features}")
-        frozen = LinearStats(np.array(stats.a, np.float32), np.array(stats.b, np.float32),
+        frozen = Moments(np.array(stats.a, np.float32), np.array(stats.b, np.float32),
                              float(stats.n), int(stats.as_of))
         with self._lock:
             history = self._snapshots.setdefault(pair, [])
@@ -92,7 +75,7 @@ class StatsPool:
                             "are thinned out (later pairs read staler ones, never later ones).",
                             self.budget_bytes // 2**20)
 
-    def others(self, pair: str, as_of: int) -> LinearStats:
+    def others(self, pair: str, as_of: int) -> Moments:
         """Sum over every other pair of its newest snapshot with `as_of` <= `as_of`, discounted
         to `as_of`; zeros when no other pair knows anything yet."""
         a = np.zeros((self.n_features, self.n_features), np.float64)
@@ -105,11 +88,11 @@ class StatsPool:
                 at = bisect.bisect_right([s.as_of for s in history], as_of)
                 if at == 0:
                     continue
-                da, db, dn = history[at - 1].discounted(as_of, self.half_life_s)
-                a += da
-                b += db
-                n += dn
-        return LinearStats(a.astype(np.float32), b.astype(np.float32), n, int(as_of))
+                known = history[at - 1].at(as_of, self.half_life_s)
+                a += known.a
+                b += known.b
+                n += known.n
+        return Moments(a.astype(np.float32), b.astype(np.float32), n, int(as_of))
 
     def change_points(self, pair: str, after: int, until: int) -> list[int]:
         """The times in (after, until] at which what `others(pair, t)` returns changes (an

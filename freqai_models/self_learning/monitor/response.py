@@ -1,6 +1,6 @@
-"""Adaptation: what the per-candle step does with each matured prediction (traceable).
+"""DriftResponse: what the per-candle step does with each matured prediction (traceable).
 
-It fills the scoreboard ring, feeds the drift detector (learning/drift.py) the prequential
+It fills the scoreboard ring, feeds the drift detector (monitor/drift.py) the prequential
 error of the return signal, and responds to an alarm once the scoreboard's rolling IC is
 clearly below zero (by `drift_response_z` standard errors): the pair's wide statistics keep
 only `forget` of their weight, its trust in the other pairs' statistics drops to `forget`
@@ -9,21 +9,29 @@ to a full sample's weight (decaying over `drift_recovery_candles`), so the model
 from what the market does now. An alarm while the signal still pays, or whose IC dip is
 within the noise of a weak pair, is a false alarm as far as trading goes: not acted on. A
 response is only a challenger: its predictions are served once they beat those of the model
-it replaced (learning/challenge.py).
+it replaced (monitor/challenge.py).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import tensorflow as tf
 
-from self_learning.learning import drift, scoreboard
 from self_learning.learning.settings import LearningSettings
+from self_learning.monitor import drift, scoreboard
+from self_learning.monitor.challenge import Challenge
+
+if TYPE_CHECKING:
+    from self_learning.learning.state import LearnerState
+    from self_learning.networks.discovery import FeatureDiscoveryNetwork
 
 
-class Adaptation:
-    def __init__(self, wide_module, state, settings: LearningSettings, challenge):
-        self.m, self.state, self.s = wide_module, state, settings
-        self.challenge = challenge
+class DriftResponse:
+    def __init__(self, discovery: FeatureDiscoveryNetwork, state: LearnerState,
+                 settings: LearningSettings, challenge: Challenge):
+        self.disc, self.models = discovery, discovery.module.models
+        self.state, self.s, self.challenge = state, settings, challenge
 
     def board(self):
         """[ic, hit_rate, band_up, band_down] of the scoreboard ring as it is."""
@@ -42,20 +50,20 @@ class Adaptation:
         se = tf.sqrt(tf.cast(st.horizon, tf.float32) / n)
         return tf.math.is_finite(ic) & (ic < -self.s.drift_response_z * se)
 
-    def matured(self, pred, real, own):
-        """Record one matured sample ([s_close, liq_up, liq_down] served and realized; `own`:
-        the wide head's own s_close in target-spread units, which differs from the served one
-        while a challenge serves the incumbent); returns whether the drift detector, which
-        watches the model that learns, raised an alarm on it."""
+    def matured(self, pred, real, challenger):
+        """Record one matured sample ([s_close, liq_up, liq_down] served and realized;
+        `challenger`: the challenger's s_close in target-spread units, which differs from the
+        served one while a challenge serves the incumbent); returns whether the drift
+        detector, which watches the model that learns, raised an alarm on it."""
         s, st = self.s, self.state
         st.push_board(pred, real)
-        scale = self.m.output_scale[0]
-        p, y = own, real[0] / scale
-        var = st.drift[4] + s.pred_var_alpha * (p * p - st.drift[4])
-        ph, alarm = drift.page_hinkley(st.drift[:4], drift.signal(p, y, var),
+        p, y = challenger, self.disc.scaled_target(real[0])
+        spread = drift.prediction_spread(st.drift)
+        var = spread + s.pred_var_alpha * (p * p - spread)
+        ph, alarm = drift.page_hinkley(drift.detector_state(st.drift), drift.signal(p, y, var),
                                        delta=s.drift_delta, threshold=s.drift_threshold,
                                        alpha=s.drift_alpha, min_instances=s.drift_min_instances)
-        st.drift.assign(tf.concat([ph, var[None]], 0))
+        st.drift.assign(drift.packed(ph, var))
         st.boost.assign(st.boost * s.boost_decay)
         st.pool_trust.assign(1.0 - (1.0 - st.pool_trust) * s.trust_decay)
         st.drift_alarms.assign_add(tf.cast(alarm, tf.int64))
@@ -71,10 +79,9 @@ class Adaptation:
         return alarm
 
     def _respond(self):
-        s, st, m = self.s, self.state, self.m
+        s, st = self.s, self.state
         self.challenge.begin()  # the model as it is now keeps competing
-        for var in (m.stats_a, m.stats_b, m.stats_n, m.recent_a, m.recent_b, m.recent_n):
-            var.assign(var * s.forget)
+        self.models.challenger.keep_only(s.forget)
         st.boost.assign(1.0)
         st.pool_trust.assign(s.forget)
         st.drift_responses.assign_add(1)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-SCORE_NAMES = ("ic", "hit_rate", "band_up", "band_down")
-
 
 def _ranks(x):
     """Ordinal ranks, ties broken by position (one stable sort and a scatter)."""

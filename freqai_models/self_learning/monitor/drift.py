@@ -19,6 +19,27 @@ import tensorflow as tf
 
 FRESH = (0.0, 0.0, 0.0, 1e30)  # count, mean, cumulative deviation, its minimum
 SIGNAL_CLIP = 10.0
+# LearnerState.drift holds the detector's state (FRESH's fields), then the running spread of
+# the prediction the signal is scaled by; only the functions below index it.
+SPREAD = len(FRESH)
+
+
+def detector_state(drift_vector):
+    return drift_vector[:SPREAD]
+
+
+def prediction_spread(drift_vector):
+    return drift_vector[SPREAD]
+
+
+def packed(detector, spread):
+    """The drift vector of a detector state and a prediction spread (traceable)."""
+    return tf.concat([detector, spread[None]], 0)
+
+
+def set_prediction_spread(drift_variable, spread: float) -> None:
+    """Start the prediction's running spread from `spread` (eager, at a training)."""
+    drift_variable[SPREAD].assign(spread)
 
 
 def fresh_state():
