@@ -56,7 +56,7 @@ def edge_stream(n, flip_at=None, seed=0):
 
 
 def test_the_learners_detector_equals_rivers_page_hinkley_alarm_for_alarm():
-    """The detector as the per-candle step runs it (Adaptation.matured, from the state a
+    """The detector as the per-candle step runs it (DriftResponse.matured, from the state a
     learner has after its first training, with the settings the config gives) raises its
     alarms on exactly the samples where River's PageHinkley, fed the values it watched, does;
     across a planted flip of the edge."""
@@ -77,7 +77,8 @@ def test_the_learners_detector_equals_rivers_page_hinkley_alarm_for_alarm():
         if bool(matured(tf.constant([p * scale, 0.01, -0.01]), real, tf.constant(p))):
             alarms.append(i)
         # the value it watched: this sample, against the prediction spread it just updated
-        watched.append(float(drift.signal(tf.constant(p), real[0] / out_scale, st.drift[4])))
+        watched.append(float(drift.signal(tf.constant(p), real[0] / out_scale,
+                                           drift.prediction_spread(st.drift))))
     assert alarms and alarms == reference_page_hinkley(
         watched, delta=s.drift_delta, threshold=s.drift_threshold, alpha=s.drift_alpha,
         min_instances=s.drift_min_instances)

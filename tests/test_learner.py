@@ -15,9 +15,9 @@ from synthetic import (
     weights_of,
 )
 
-from self_learning.learning import linear
 from self_learning.learning.learner import PairLearner
 from self_learning.predictions import SCORE_NAMES
+from self_learning.returns import ridge
 from self_learning.samples import prepare
 
 H = 6
@@ -103,7 +103,7 @@ def test_quality_weighting_scales_each_matured_sample_by_how_its_prediction_did(
         assert preds.learned == 1
         served[int(preds.ts[0])] = float(preds.s_close[0])
         ts = int(candles.ts[i - H])
-        plain = 1.0 / float(linear.discount(ts - int(m.stats_ts.numpy()), half_life))
+        plain = 1.0 / float(ridge.discount(ts - int(m.stats_ts.numpy()), half_life))
         weight[ts] = (float(m.recent_n.numpy()) - before) / plain
     realized = dict(zip(candles.ts.tolist(), prepare(candles.rows(slice(0, 1900)), 16, H,
                                                     proxy=False).targets[:, 0], strict=False))

@@ -29,13 +29,14 @@ import tensorflow as tf
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
 from self_learning.frames import OHLCV, candles_from_frame
-from self_learning.learning import wide
 from self_learning.learning.learner import PairLearner
 from self_learning.learning.program import Programs
 from self_learning.learning.settings import LearningSettings
 from self_learning.learning.state import LearnerState
-from self_learning.learning.wide_head import WideHead
 from self_learning.networks.pair_networks import PairNetworks
+from self_learning.returns import ridge
+from self_learning.returns.head import WideHead
+from self_learning.returns.moments import Moments
 from self_learning.samples import Candles, prepare
 from self_learning.store import ModelStore
 
@@ -72,9 +73,9 @@ def build(s, seed: int = 7) -> Built:
     nets.autoencoder.set_scaling(s.windows[rows])
     nets.discovery.set_scaling(s.features[rows], s.targets[rows, 0])
     nets.liquidity.set_scaling(s.features[rows], s.targets[rows, 1:])
-    spec = wide.WideSpec(settings.half_life_s, config.huber_delta, H)
+    spec = ridge.WideSpec(settings.half_life_s, config.huber_delta, H)
     WideHead(nets.discovery, state, spec, TIMEFRAME_S).first_fit(
-        s, rows, wide.Moments.zeros(len(FEATURES)))
+        s, rows, Moments.zeros(len(FEATURES)))
     return Built(nets, state, programs)
 
 
@@ -137,23 +138,22 @@ class WideHeadLearner:
     reads = ("features", "targets")
 
     def learn(self, b: Built, ex: Example) -> bool:
-        m, f = b.nets.discovery.module, len(FEATURES)
-        before = float(m.recent_n.numpy())
-        b.programs.learn_recent(ex.features[0], ex.targets[0, 0], ex.ts, 1.0)
-        no_others = (tf.zeros([f, f]), tf.zeros([f]), tf.constant(0.0),
-                     tf.constant(ex.ts, tf.int64))
-        b.programs._follow(tf.constant(ex.ts, tf.int64), no_others)
-        return float(m.recent_n.numpy()) > before
+        c, f = b.nets.discovery.module.models.challenger, len(FEATURES)
+        before = float(c.recent_n.numpy())
+        b.programs.ridge.learn(ex.features[0], ex.targets[0, 0], ex.ts, 1.0)
+        no_others = Moments(tf.zeros([f, f]), tf.zeros([f]), tf.constant(0.0),
+                            tf.constant(ex.ts, tf.int64))
+        b.programs.ridge.follow(tf.constant(ex.ts, tf.int64), no_others)
+        return float(c.recent_n.numpy()) > before
 
     def error(self, b: Built, ex: Example) -> float:
         d = b.nets.discovery
-        pred = tf.linalg.matvec(d.wide_inputs(ex.features), d.module.wide_beta)
+        pred = tf.linalg.matvec(d.wide_inputs(ex.features), d.module.models.challenger.beta)
         return float(tf.abs(pred - d.scaled_target(ex.targets[:, 0]))[0])
 
     def state(self, b: Built) -> list[np.ndarray]:
-        m = b.nets.discovery.module
-        return [v.numpy().copy() for v in (m.recent_a, m.recent_b, m.recent_n, m.stats_a,
-                                           m.stats_b, m.stats_n, m.stats_ts)]
+        r = b.nets.discovery.module.models
+        return [v.numpy().copy() for v in (*r.challenger.statistics(), r.stats_ts)]
 
 
 LEARNERS = [Network("autoencoder"), Network("feature_discovery"), Network("liquidity"),
