@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from self_learning.features import observed_targets
+from self_learning.market_features import log_returns, market_features
 
 OHLCV = ["open", "high", "low", "close", "volume"]
 GROUPS = ("market", "range_vol", "volume", "autocorr", "time2")
@@ -92,10 +93,6 @@ def time_detail(dates: pd.Series) -> dict[str, pd.Series]:
     return out
 
 
-def log_returns(close: pd.Series) -> pd.Series:
-    return np.log(close).diff()
-
-
 def range_vol(c: pd.DataFrame, windows: tuple[int, ...]) -> dict[str, pd.Series]:
     """Parkinson and Garman-Klass volatility (log), and each relative to a 4x longer window."""
     hl = np.log(c["high"] / c["low"]) ** 2
@@ -133,21 +130,6 @@ def autocorr(c: pd.DataFrame, window: int, lags: tuple[int, ...]) -> dict[str, p
         ac = r.rolling(window).corr(r.shift(lag))
         out[f"ac_{lag}"] = ac
         out[f"ac_x_ret_{lag}"] = ac * r.rolling(lag).sum() / (r.rolling(window).std() + EPS)
-    return out
-
-
-def market_features(pair_ret: pd.Series, basket_ret: pd.Series, btc_ret: pd.Series,
-                    windows: tuple[int, ...]) -> dict[str, pd.Series]:
-    """The basket's (equal-weight mean of the pairs) and BTC's recent returns and volatility,
-    and the pair's return relative to the basket, over each window (log returns)."""
-    out = {}
-    for w in (w for w in windows if w >= 3):
-        out[f"basket_vol_{w}"] = np.log(basket_ret.rolling(w).std() + EPS)
-        out[f"btc_vol_{w}"] = np.log(btc_ret.rolling(w).std() + EPS)
-    for w in windows:
-        out[f"basket_ret_{w}"] = basket_ret.rolling(w).sum()
-        out[f"btc_ret_{w}"] = btc_ret.rolling(w).sum()
-        out[f"rel_ret_{w}"] = (pair_ret - basket_ret).rolling(w).sum()
     return out
 
 

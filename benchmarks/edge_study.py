@@ -46,6 +46,8 @@ import numpy as np
 import pandas as pd
 from edge_tables import paired, summary, table
 
+from self_learning.market_features import basket_returns
+
 PAIRS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "BNB")
 FEE = 0.002
 LAM = 0.3  # the wide head's default ridge penalty (per sample)
@@ -88,7 +90,7 @@ class Panel:
 
     def __init__(self, frames: list[pd.DataFrame], fr: Frame):
         rets = [ef.log_returns(f["close"]) for f in frames]
-        basket, btc = pd.concat(rets, axis=1).mean(axis=1), rets[0]
+        basket, btc = basket_returns(rets), rets[0]
         tables = [ef.pair_table(f, basket, btc, fr.day, fr.mults) for f in frames]
         self.names, self.group = [], []
         for g, cols in tables[0].items():

@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
              for i, combo in enumerate(grid)]
     began = time.monotonic()
     runs = Backtests(args.source, args.datadir, config["exchange"]["pair_whitelist"],
-                     args.timerange, {}, args.timeout).run_all(specs)
+                     args.timerange, {}, args.timeout, 1, config["stake_currency"],
+                     config["timeframe"]).run_all(specs)
     rows = {label(s.strategy_params): read_trades(runs[s.name].results_dir) for s in specs}
     width = max(len(k) for k in rows)
     print(f"\n{'parameters':<{width}}{'trades':>8}{'profit %':>10}{'max dd %':>10}"

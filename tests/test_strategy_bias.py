@@ -46,9 +46,12 @@ EXTRA_STARTUP_CANDLES = ["150", "300"]
 RECURSIVE_TOLERANCE = 1e-3  # relative drift of a feature at startup_candle_count
 CLI_TIMEOUT_S = 600
 
-# FreqAI's status columns, and the strategy's price levels of the model's outputs (close x
-# (1 + prediction) on the same row, band_levels): they change with the model's outputs.
-MODEL_STATUS_COLUMNS = {"do_predict", "DI_values", "band_high", "band_low", "predicted_close"}
+# FreqAI's status columns, the strategy's price levels of the model's outputs (close x
+# (1 + prediction) on the same row, band_levels) and its expected return (the prediction
+# calibrated on earlier matured predictions, strategy_columns.expected_return; causal, see
+# tests/test_strategy_fees.py): they change with the model's outputs.
+MODEL_STATUS_COLUMNS = {"do_predict", "DI_values", "band_high", "band_low", "predicted_close",
+                        "expected_return"}
 SIGNAL_COLUMNS = {"enter_long", "exit_long", "enter_tag", "exit_tag"}
 TARGETS = ["&-s_close", "&-liq_up", "&-liq_down"]
 TIMEFRAMES = ["5m", "15m", "1h"]

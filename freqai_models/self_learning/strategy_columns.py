@@ -7,9 +7,11 @@ interface (parameters, populate_* methods, callbacks):
 * indicator plumbing: `ratio` (NaN instead of inf), `over_observed` (indicators over the
   observed candles only, like the model's windows);
 * entry-filter inputs: `prediction_z` (the prediction against its own recent distribution),
-  `scoreboard_ic` (the model's rolling IC, NaN while unknown), and the filters themselves,
+  `scoreboard_ic` (the model's rolling IC, NaN while unknown), `calibrated_return` (the
+  prediction mapped to the return its matured predictions realized), and the filters themselves,
   `entry_filters` (one mask per rule, also what `make demo` counts to say why it traded);
-* timing in candles of the configured timeframe: `z_candles`, `roi_table`;
+* timing in candles of the configured timeframe: `z_candles`, `roi_table`,
+  `calibration_candles`;
 * chart levels: `band_levels` (the predictions as prices).
 
 Every function maps a DataFrame (or Series) to a Series or DataFrame. Only the labels look
@@ -33,6 +35,9 @@ DAY_S = 86_400
 # least MIN_Z_CANDLES (at least a quarter of it predicted before a z-score exists).
 MIN_Z_CANDLES = 24
 Z_CANDLES = DAY_S // 300  # 288 at 5m
+# The calibration of `&-s_close` (calibrated_return): the matured predictions of the last
+# CALIBRATION_DAYS, known once a quarter of them has matured.
+CALIBRATION_DAYS = 14
 # The ROI table in multiples of the horizon H (label_period_candles): take 3 % at once, 1 %
 # after H candles (the predicted horizon has passed), break even after 3H candles.
 ROI_STEPS = ((0, 0.03), (1, 0.01), (3, 0.0))
@@ -51,6 +56,12 @@ def roi_table(horizon: int, timeframe_s: int) -> dict[str, float]:
     return {str(steps * horizon * minutes): roi for steps, roi in ROI_STEPS}
 
 
+def calibration_candles(timeframe_s: int) -> int:
+    """Candles of CALIBRATION_DAYS of the timeframe (336 at 1h, 4032 at 5m), at least
+    4 * MIN_Z_CANDLES."""
+    return max(4 * MIN_Z_CANDLES, CALIBRATION_DAYS * DAY_S // int(timeframe_s))
+
+
 @dataclass(frozen=True)
 class EntryRules:
     """The entry parameters (README "Trading rules"; the strategy's hyperoptable defaults)."""
@@ -60,11 +71,16 @@ class EntryRules:
     novelty_max: float = 2.5   # `&-novelty` below
     min_score_ic: float = 0.1  # scoreboard_ic at least (unknown does not block)
     z_candles: int = Z_CANDLES
+    # The round trip of fees (entry + exit) the expected return must clear; None: no such rule
+    # (the strategy reads it from the config's `fee` or the exchange's market).
+    round_trip_fee: float | None = None
 
 
 def entry_filters(dataframe: pd.DataFrame, rules: EntryRules) -> dict[str, pd.Series]:
     """One boolean mask per entry rule, in the order of the README; a long entry needs all.
-    Rules whose column the model does not provide (`&-novelty`, `&-score_ic`) are left out."""
+    Rules whose column the model does not provide (`&-novelty`, `&-score_ic`) are left out,
+    and so is the fee rule without `expected_return` (calibrated_return, or `&-s_close` while
+    not enough predictions have matured) or a `round_trip_fee`."""
     prediction = dataframe["&-s_close"]
     filters = {
         "do_predict == 1 and volume > 0": (dataframe["do_predict"] == 1)
@@ -79,7 +95,40 @@ def entry_filters(dataframe: pd.DataFrame, rules: EntryRules) -> dict[str, pd.Se
     if "&-score_ic" in dataframe.columns:
         filters[f"&-score_ic >= min_score_ic {rules.min_score_ic:g} (or not known yet)"] = ~(
             scoreboard_ic(dataframe) < rules.min_score_ic)
+    if "expected_return" in dataframe.columns and rules.round_trip_fee is not None:
+        filters[f"expected_return > round-trip fee {rules.round_trip_fee:g}"] = (
+            dataframe["expected_return"] > rules.round_trip_fee)
     return filters
+
+
+def calibrated_return(dataframe: pd.DataFrame, horizon: int, candles: int) -> pd.Series:
+    """`&-s_close` mapped to the return the model's own matured predictions realized: at row
+    t, the least-squares line (slope >= 0) of the realized `&-s_close` target on the
+    prediction, over the last `candles` usable predictions (do_predict == 1) whose target
+    was known at t (made H = `horizon` observed candles or more before t), evaluated at the
+    prediction of row t. NaN while fewer than `candles` // 4 have matured or on rows without
+    a usable prediction. Runs over the observed candles (a filled row gets NaN)."""
+    observed = observed_rows(dataframe)
+    frame = dataframe.loc[observed]
+    realized = pd.Series(observed_targets(frame[OHLCV].to_numpy(dtype=np.float64), horizon)[
+        :, 0], index=frame.index)
+    prediction = frame["&-s_close"].where(frame["do_predict"] == 1)
+    x, y = prediction.shift(horizon), realized.shift(horizon)
+    both = x.notna() & y.notna()
+    x, y = x.where(both), y.where(both)
+    window = {"window": candles, "min_periods": max(2, candles // 4)}
+    mean_x, mean_y = x.rolling(**window).mean(), y.rolling(**window).mean()
+    cov = (x * y).rolling(**window).mean() - mean_x * mean_y
+    var = (x * x).rolling(**window).mean() - mean_x * mean_x
+    slope = (cov / var.where(var > 0)).clip(lower=0.0)
+    return (mean_y + slope * (prediction - mean_x)).reindex(dataframe.index)
+
+
+def expected_return(dataframe: pd.DataFrame, horizon: int, candles: int) -> pd.Series:
+    """What the fee rule compares: calibrated_return where it is known, else `&-s_close`
+    (the model's in-sample calibrated return) on rows with a usable prediction."""
+    raw = dataframe["&-s_close"].where(dataframe["do_predict"] == 1)
+    return calibrated_return(dataframe, horizon, candles).fillna(raw)
 
 
 def add_target_labels(dataframe: pd.DataFrame, horizon: int) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""End to end: SelfLearningStrategy on 1h candles keeps its rules in candles, not minutes.
+"""End to end: SelfLearningStrategy on 1h candles keeps its rules in candles, not minutes, with
+the shipped 1h setup (config.json + config.1h.json: H = 4, market features, long memory).
 
 `minimal_roi` is in minutes; a table written for 5m candles ({"0": 0.03, "60": 0.01, "180": 0})
 makes a 1h trade break even after 3 candles, and a z-score window of 288 candles spans 12 days.
@@ -10,6 +11,7 @@ model (about 40 s on two shared cores).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import uuid
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, free_port
 from freqtrade.data.btanalysis import load_backtest_data
+from freqtrade.misc import deep_merge_dicts
 
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 from self_learning_offline.replay_exchange.process import (
@@ -29,7 +32,8 @@ PAIRS = ["BTC/USDT", "ETH/USDT"]
 TIMERANGE = "20250104-20250114"
 TRAIN_PERIOD_DAYS = 5
 BACKTEST_PERIOD_DAYS = 5
-HORIZON = 12  # label_period_candles of config.json
+HOURLY = json.loads((ROOT / "config.1h.json").read_text())
+HORIZON = HOURLY["freqai"]["feature_parameters"]["label_period_candles"]
 FAST_MODEL = {"epochs": 3, "incremental_epochs": 1}
 TIMEOUT_S = 240
 HOUR_MIN = 60
@@ -57,13 +61,14 @@ def test_hourly_trades_follow_the_rules_in_candles(ft_config, hourly_market, fre
     3H candles (the 5m table in minutes closed them after 3 candles); its summary shows the
     ROI table in hours."""
     datadir, overlay = hourly_market
-    config = ft_config.data
-    config.update(timeframe="1h", stake_currency="USDT", dry_run_wallet=1000)
+    config = deep_merge_dicts(HOURLY, ft_config.data)  # config.1h.json over config.json
+    ft_config.data = config
+    assert config["timeframe"] == "1h"
+    config.update(stake_currency="USDT", dry_run_wallet=1000)
     config["exchange"]["pair_whitelist"] = PAIRS
     config["freqai"].update(identifier=f"hourly-{uuid.uuid4().hex[:8]}",
-                            train_period_days=TRAIN_PERIOD_DAYS,
+                            train_period_days=TRAIN_PERIOD_DAYS,  # shorter, for speed
                             backtest_period_days=BACKTEST_PERIOD_DAYS)
-    config["freqai"]["feature_parameters"]["include_timeframes"] = ["1h"]
     config["freqai"]["self_learning"].update(FAST_MODEL)
     user_data = Path(config["user_data_dir"])
 

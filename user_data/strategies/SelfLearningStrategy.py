@@ -16,11 +16,14 @@ from pandas import DataFrame
 
 from self_learning import startup_checks
 from self_learning.config import ConfigError, label_period_candles
+from self_learning.market_features import btc_pair, closes_by_date, market_columns, market_windows
 from self_learning.strategy_columns import (
     EntryRules,
     add_target_labels,
     band_levels,
+    calibration_candles,
     entry_filters,
+    expected_return,
     over_observed,
     ratio,
     roi_table,
@@ -36,6 +39,9 @@ STOP_TIGHTEST = -0.005
 # The shipped horizon (config.json), for a config without FreqAI (unit tests, list-strategies).
 DEFAULT_HORIZON = 12
 RULES = EntryRules()  # the entry defaults (self_learning.strategy_columns)
+# The fee of one side of a trade when neither the config (`fee`) nor the exchange's market
+# names one (Binance spot's taker fee).
+FALLBACK_FEE = 0.001
 
 
 class SelfLearningStrategy(IStrategy):
@@ -168,6 +174,10 @@ class SelfLearningStrategy(IStrategy):
         horizon = label_period_candles(freqai) if freqai.get("enabled") else DEFAULT_HORIZON
         self.minimal_roi = roi_table(horizon, timeframe_s)
         self.z_candles = z_candles(timeframe_s)
+        self.horizon = horizon
+        self.calibration_candles = calibration_candles(timeframe_s)
+        self.market_windows = market_windows(timeframe_s)
+        self.round_trip_fees: dict[str, float] = {}
 
     # -- FreqAI features (all stationary ratios) ---------------------------------------------
 
@@ -220,7 +230,34 @@ class SelfLearningStrategy(IStrategy):
         dataframe["%-day_of_week_cos"] = np.cos(2 * np.pi * date.dayofweek / 7)
         dataframe["%-hour_of_day_sin"] = np.sin(2 * np.pi * hour / 24)
         dataframe["%-hour_of_day_cos"] = np.cos(2 * np.pi * hour / 24)
-        return dataframe
+        market = self.market_columns(dataframe, metadata.get("pair"))
+        return dataframe if market is None else dataframe.join(market)
+
+    # -- the market's own information (self_learning.market_features) ----------------------
+
+    def market_columns(self, dataframe: DataFrame, pair: str | None) -> DataFrame | None:
+        """The basket of the whitelist and BTC as features of `pair` (`%-basket_ret_3`, ...):
+        every whitelist pair's closed candles from the data provider (and FreqAI's candle
+        history, which holds the training days in dry/live runs), merged by date; BTC from
+        the whitelist or FreqAI's `include_corr_pairlist`. None without a data provider or
+        pair (unit tests), so no market columns."""
+        if getattr(self, "dp", None) is None or not pair:
+            return None
+        whitelist = list(self.dp.current_whitelist())
+        feature_parameters = (self.config.get("freqai") or {}).get("feature_parameters") or {}
+        btc = btc_pair(whitelist, feature_parameters.get("include_corr_pairlist") or [])
+        pairs = dict.fromkeys([*whitelist, pair, *([btc] if btc else [])])
+        closes = {p: self.closes(p) for p in pairs}
+        return market_columns(dataframe["date"], pair, closes, whitelist, btc,
+                              self.market_windows)
+
+    def closes(self, pair: str):
+        """The pair's closes by date at the strategy's timeframe: FreqAI's candle history (dry
+        and live runs: the training days), then the data provider's closed candles."""
+        history = getattr(getattr(getattr(self, "freqai", None), "dd", None), "historic_data",
+                          None) or {}
+        stored = history.get(pair, {}).get(self.timeframe)
+        return closes_by_date([stored, self.dp.get_pair_dataframe(pair, self.timeframe)])
 
     def set_freqai_targets(self, dataframe: DataFrame, metadata: dict, **kwargs) -> DataFrame:
         """
@@ -241,21 +278,38 @@ class SelfLearningStrategy(IStrategy):
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         dataframe = self.freqai.start(dataframe, metadata, self)
+        dataframe["expected_return"] = expected_return(dataframe, self.horizon,
+                                                       self.calibration_candles)
         return band_levels(scoreboard_or_nan(dataframe))
 
-    def entry_rules(self) -> EntryRules:
+    def round_trip_fee(self, pair: str) -> float:
+        """Entry plus exit fee of `pair`: the config's `fee` (what backtests charge when it is
+        set), else the exchange market's taker fee, else FALLBACK_FEE; per side, times 2."""
+        if pair not in self.round_trip_fees:
+            fee = self.config.get("fee")
+            if fee is None and getattr(self, "dp", None) is not None:
+                try:
+                    fee = (self.dp.market(pair) or {}).get("taker")
+                except OperationalException:  # no exchange (e.g. plotting from files)
+                    fee = None
+            self.round_trip_fees[pair] = 2 * float(FALLBACK_FEE if fee is None else fee)
+        return self.round_trip_fees[pair]
+
+    def entry_rules(self, pair: str | None = None) -> EntryRules:
         return EntryRules(float(self.entry_threshold.value), float(self.entry_z.value),
                           float(self.novelty_max.value), float(self.min_score_ic.value),
-                          self.z_candles)
+                          self.z_candles, None if pair is None else self.round_trip_fee(pair))
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Long when the expected return clears `entry_threshold`, stands `entry_z` above the
         prediction's own recent mean, the market is not novel and the model's rolling IC
         (`&-score_ic`, the prequential scoreboard) is at least `min_score_ic`. Filters whose
         column a model does not provide (other FreqAI models) are skipped; a scoreboard not
-        filled yet (scoreboard_ic NaN) does not block (strategy_columns.entry_filters)."""
+        filled yet (scoreboard_ic NaN) does not block (strategy_columns.entry_filters). And the
+        expected return (`&-s_close` calibrated on the model's matured predictions,
+        strategy_columns.expected_return) must clear the round trip of fees."""
         conditions = np.logical_and.reduce(
-            list(entry_filters(dataframe, self.entry_rules()).values()))
+            list(entry_filters(dataframe, self.entry_rules(metadata.get("pair"))).values()))
         dataframe.loc[conditions, ["enter_long", "enter_tag"]] = (1, "ai_long")
         return dataframe
 
