@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -181,7 +182,7 @@ def figure_command(argv: list[str]) -> str:
             skip = 1
         elif arg != "--keep-tmp" and not arg.startswith(("--out=", "--jobs=", "--timeout=")):
             kept.append(arg)
-    return " ".join(["benchmarks/quality.py", *kept])
+    return shlex.join(["benchmarks/quality.py", *kept])
 
 
 def commit() -> str:

@@ -5,6 +5,7 @@ run)."""
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 
 import numpy as np
@@ -339,3 +340,10 @@ def test_figure_command_drops_only_the_options_that_change_no_figure():
     argv = ["--scenario", "null", "--jobs", "2", "--keep-tmp", "--out", "x.json",
             "--timeout=9", "--no-seed"]
     assert quality.figure_command(argv) == "benchmarks/quality.py --scenario null --no-seed"
+
+
+def test_figure_command_quotes_what_a_shell_would_split():
+    """A JSON option is printed so that copying the README's command reproduces the run."""
+    argv = ["--self-learning-config", '{"memory_candles": 8760}']
+    printed = quality.figure_command(argv)
+    assert shlex.split(printed)[1:] == argv
