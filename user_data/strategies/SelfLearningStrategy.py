@@ -243,13 +243,21 @@ class SelfLearningStrategy(IStrategy):
         pair (unit tests), so no market columns."""
         if getattr(self, "dp", None) is None or not pair:
             return None
-        whitelist = list(self.dp.current_whitelist())
+        whitelist = self.basket_pairs()
         feature_parameters = (self.config.get("freqai") or {}).get("feature_parameters") or {}
         btc = btc_pair(whitelist, feature_parameters.get("include_corr_pairlist") or [])
         pairs = dict.fromkeys([*whitelist, pair, *([btc] if btc else [])])
         closes = {p: self.closes(p) for p in pairs}
         return market_columns(dataframe["date"], pair, closes, whitelist, btc,
                               self.market_windows)
+
+    def basket_pairs(self) -> list[str]:
+        """The pairs of the basket: the pairlist's (trade, backtesting, hyperopt), else the
+        config's `exchange.pair_whitelist` (plot-dataframe runs without a pairlist provider)."""
+        try:
+            return list(self.dp.current_whitelist())
+        except OperationalException:
+            return list(self.config.get("exchange", {}).get("pair_whitelist") or [])
 
     def closes(self, pair: str):
         """The pair's closes by date at the strategy's timeframe: FreqAI's candle history (dry
