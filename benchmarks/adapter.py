@@ -22,9 +22,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from self_learning import frames
-from self_learning.prediction_history import PredictionHistory
-from self_learning.predictions import SCORE_NAMES, Predictions
+from self_learning.candles import frames
+from self_learning.candles.predictions import SCORE_NAMES, Predictions
+from self_learning.runtime.prediction_history import PredictionHistory
 
 CALLS = 200
 

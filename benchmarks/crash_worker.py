@@ -24,7 +24,7 @@ FIT_CANDLES = 600
 
 def drill_candles(datafile: Path, count: int):
     """Real candles + simple stationary features, cut to FIT_CANDLES + count rows."""
-    from self_learning.samples import Candles
+    from self_learning.candles.samples import Candles
 
     df = pd.read_feather(datafile).iloc[: FIT_CANDLES + count + 60].reset_index(drop=True)
     close = df["close"]
@@ -44,7 +44,7 @@ def build_runtime(store: Path, save_interval: int):
     import tensorflow as tf
 
     from self_learning.config import parse_config
-    from self_learning.lifecycle import SelfLearningRuntime
+    from self_learning.runtime.lifecycle import SelfLearningRuntime
 
     tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(3)

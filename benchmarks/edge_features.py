@@ -4,7 +4,7 @@
 and 20, on the base timeframe and, as longer periods of the same candles, on the strategy's
 higher `include_timeframes`; its basic ratios; hour-of-day / day-of-week as sin/cos). The
 candidate groups add what those ratios miss. Every feature at row t uses candles <= t only.
-Targets go through the model's one formula, `self_learning.features.observed_targets`.
+Targets go through the model's one formula, `self_learning.candles.features.observed_targets`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from self_learning.features import observed_targets
-from self_learning.market_features import log_returns, market_features
+from self_learning.candles.features import observed_targets
+from self_learning.strategy.market_features import log_returns, market_features
 
 OHLCV = ["open", "high", "low", "close", "volume"]
 GROUPS = ("market", "range_vol", "volume", "autocorr", "time2")

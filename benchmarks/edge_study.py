@@ -6,7 +6,8 @@
 A fast, self-contained numpy/pandas study on the six Binance USDT pairs (no freqtrade, no
 TensorFlow). Features: a TA-Lib-free approximation of SelfLearningStrategy's ratios (baseline)
 plus candidate groups (edge_features.py); the target is `&-s_close` through the model's one
-formula (self_learning.features.observed_targets). Walk-forward ridge in the wide head's units
+formula (self_learning.candles.features.observed_targets). Walk-forward ridge in the wide
+head's units
 (edge_learners.py): train on the trailing window (5 days at 5m, 30 days at 1h, purged by H),
 predict the next period (1 day / 7 days), refit each period; pooled over pairs unless noted.
 Online learning: exponentially forgetting ridges of several memories, their fixed-share
@@ -46,7 +47,7 @@ import numpy as np
 import pandas as pd
 from edge_tables import paired, summary, table
 
-from self_learning.market_features import basket_returns
+from self_learning.strategy.market_features import basket_returns
 
 PAIRS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "BNB")
 FEE = 0.002

@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--pair", default="ETC/BTC")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from self_learning.runtime_env import configure_tensorflow_threads
+    from self_learning.runtime.runtime_env import configure_tensorflow_threads
 
     configure_tensorflow_threads()
     candles, names = load_candles(args.pair)

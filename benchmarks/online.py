@@ -78,7 +78,7 @@ def ratio_features(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_candles(pair: str):
-    from self_learning.samples import Candles
+    from self_learning.candles.samples import Candles
 
     df = pd.read_feather(DATA / f"{pair.replace('/', '_')}-5m.feather")
     feats = ratio_features(df)
@@ -94,7 +94,7 @@ def build_learner(names: list[str], **section):
     try:
         from self_learning.learning.learner import PairLearner
     except ImportError:  # commits before the learning/ package
-        from self_learning.learner import PairLearner
+        from self_learning.learning.learner import PairLearner
 
     config = parse_config({"self_learning": section,
                            "feature_parameters": {"label_period_candles": 12}})
@@ -144,7 +144,7 @@ def bench_predict(learner, candles, at: int, count: int = 200) -> tuple[float, f
     serve = learner.programs.predict
     compiled = []
     if serve is not None:
-        from self_learning.samples import prepare
+        from self_learning.candles.samples import prepare
 
         ctx, start = learner.history.with_context(row)  # what PairLearner.predict prepares
         c = learner.config
@@ -179,7 +179,7 @@ def bench_telemetry(names, candles, start: int, count: int, block: int = 25) -> 
     import tempfile
 
     from self_learning.config import parse_config
-    from self_learning.lifecycle import SelfLearningRuntime
+    from self_learning.runtime.lifecycle import SelfLearningRuntime
     from self_learning.telemetry import Notifier, Observers, TensorBoardWriter
 
     config = parse_config({"self_learning": {},
@@ -262,7 +262,7 @@ def main() -> None:
     # the model itself configures (runtime_env.configure_tensorflow_threads).
     intra, inter = (args.tf_threads or "1,1").split(",")
     os.environ.update(TF_NUM_INTRAOP_THREADS=intra, TF_NUM_INTEROP_THREADS=inter)
-    from self_learning.runtime_env import configure_tensorflow_threads
+    from self_learning.runtime.runtime_env import configure_tensorflow_threads
 
     configure_tensorflow_threads()  # and XLA_FLAGS, as SelfLearningModel does
     if args.rss_child:

@@ -24,7 +24,7 @@ from quality_sets import Timeframe, Window
 from quality_tables import print_ablation, print_flip, print_tables
 from quality_trades import buy_and_hold, combine, entry_quality, read_trade_list
 
-from self_learning import evaluation as ev
+from self_learning.reports import evaluation as ev
 from self_learning_offline.market import pair_filename
 
 SL, LGBM = "SelfLearningModel", "LightGBMRegressorMultiTarget"

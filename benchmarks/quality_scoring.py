@@ -1,7 +1,7 @@
 """The pure scoring of benchmarks/quality.py: scored rows, the headline IC of each model with
 its interval, paired differences, ablation and flip figures, all through
-self_learning.evaluation (tested in tests/test_quality_benchmark.py and, for being unbiased on
-random walks, tests/test_evaluation.py).
+self_learning.reports.evaluation (tested in tests/test_quality_benchmark.py and, for being
+unbiased on random walks, tests/test_evaluation.py).
 
 Headline (`mean.<model>.ic`, `_ci_low`, `_ci_high`, `_se`): per pair, the Spearman IC over all
 scored rows of the evaluated timerange, averaged over pairs, bias-corrected by a
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from self_learning import evaluation as ev
+from self_learning.reports import evaluation as ev
 
 KEYS = ["pair", "date"]
 

@@ -30,13 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from self_learning.runtime_env import configure_tensorflow_threads
+from self_learning.runtime.runtime_env import configure_tensorflow_threads
 
 configure_tensorflow_threads()
 
+from self_learning.candles.samples import Candles  # noqa: E402
 from self_learning.config import parse_config  # noqa: E402
-from self_learning.lifecycle import SelfLearningRuntime  # noqa: E402
-from self_learning.samples import Candles  # noqa: E402
+from self_learning.runtime.lifecycle import SelfLearningRuntime  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from shutdown import SaveClock  # noqa: E402

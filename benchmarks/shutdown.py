@@ -31,12 +31,12 @@ import threading
 import time
 from pathlib import Path
 
-from self_learning.runtime_env import configure_tensorflow_threads
+from self_learning.runtime.runtime_env import configure_tensorflow_threads
 
 configure_tensorflow_threads()
 
 from self_learning.config import parse_config  # noqa: E402
-from self_learning.lifecycle import SelfLearningRuntime  # noqa: E402
+from self_learning.runtime.lifecycle import SelfLearningRuntime  # noqa: E402
 
 TIMEFRAME_S = 300
 
@@ -109,7 +109,7 @@ def main() -> None:
                         help="writer threads (default: autosave.SAVE_WORKERS)")
     args = parser.parse_args()
     if args.workers is not None:
-        import self_learning.autosave as autosave
+        import self_learning.runtime.autosave as autosave
 
         autosave.SAVE_WORKERS = args.workers
     config = parse_config({"self_learning": {}, "feature_parameters": {"label_period_candles": 12}})

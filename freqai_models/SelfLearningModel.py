@@ -11,13 +11,14 @@ from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.freqai.base_models.BaseRegressionModel import BaseRegressionModel
 from pandas import DataFrame
 
-from self_learning import frames, runtime_env
+from self_learning.candles import frames
+from self_learning.candles.timeline import RestoreRefused
 from self_learning.handle import ModelHandle
+from self_learning.runtime import runtime_env
 from self_learning.startup_checks import enforce, load_config
-from self_learning.timeline import RestoreRefused
 
 if TYPE_CHECKING:  # TensorFlow is imported only when the runtime starts
-    from self_learning.lifecycle import SelfLearningRuntime
+    from self_learning.runtime.lifecycle import SelfLearningRuntime
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -28,7 +29,7 @@ class SelfLearningModel(BaseRegressionModel):
     crash-safe store: `&-s_close` from a pooled ridge regression on the strategy's features
     (self_learning/returns/), `&-liq_up/down` and `&-novelty` from TensorFlow networks
     (self_learning/networks/). This class only adapts FreqAI's callbacks to the runtime
-    (self_learning/lifecycle.py).
+    (self_learning/runtime/lifecycle.py).
 
     It reads `freqai.feature_parameters.label_period_candles` (required) and the optional
     `freqai.self_learning` section (every key, its default and bounds: self_learning/config.py;
@@ -63,7 +64,7 @@ class SelfLearningModel(BaseRegressionModel):
             logger.warning(runtime_env.TF_MISSING_MESSAGE)
             return
         runtime_env.configure_tensorflow_threads()
-        from self_learning.lifecycle import RunContext, SelfLearningRuntime
+        from self_learning.runtime.lifecycle import RunContext, SelfLearningRuntime
         from self_learning.store import StoreInUse
         span, mode = self.config.get("timerange"), self.config.get("runmode")
         run = RunContext(self.full_path, timeframe_s, getattr(mode, "value", mode), span,

@@ -35,7 +35,7 @@ from self_learning.reports.backtest import (
 )
 from self_learning.reports.chart import render
 from self_learning.reports.entries import describe_funnel, entry_funnel, rules_from_hyperopt
-from self_learning.strategy_columns import EntryRules, z_candles
+from self_learning.strategy.strategy_columns import EntryRules, z_candles
 from self_learning.telemetry.messages import scoreboard
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 from self_learning_offline.replay_exchange.ports import PortInUseError

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from self_learning.samples import Candles
+from self_learning.candles.samples import Candles
 
 TIMEFRAME_S = 300
 FEATURES = ["f_signal", "f_vol", "f_noise1", "f_noise2", "f_noise3"]

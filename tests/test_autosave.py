@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 
-from self_learning.autosave import BackgroundSaver, SaveJob, SaveOutcome
+from self_learning.runtime.autosave import BackgroundSaver, SaveJob, SaveOutcome
 
 TIMEOUT_S = 10
 
@@ -96,7 +96,7 @@ def test_without_background_saves_are_written_on_the_callers_thread():
 def test_idle_workers_hand_freed_memory_back_without_any_save():
     """With nothing to write, a worker still trims the heap once per interval (a bot whose
     pairs save rarely must not creep either)."""
-    from self_learning.heap import HeapTrimmer
+    from self_learning.runtime.heap import HeapTrimmer
 
     calls = []
     trimmer = HeapTrimmer(0.05, trim=lambda: calls.append(time.monotonic()))

@@ -11,9 +11,9 @@ import pytest
 import tensorflow as tf
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
+from self_learning.candles.samples import Candles
 from self_learning.learning.learner import PairLearner
-from self_learning.lifecycle import SelfLearningRuntime
-from self_learning.samples import Candles
+from self_learning.runtime.lifecycle import SelfLearningRuntime
 from self_learning.store.layout import VARIABLES_PREFIX
 
 FIXTURE = Path(__file__).parent / "fixtures" / "store_a645a97"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from self_learning.reports.entries import describe_funnel, entry_funnel, rules_from_hyperopt
-from self_learning.strategy_columns import EntryRules
+from self_learning.strategy.strategy_columns import EntryRules
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from demo_files import DemoFiles  # noqa: E402

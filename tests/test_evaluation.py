@@ -1,5 +1,5 @@
-"""self_learning.evaluation: the metrics of the quality benchmark, and the one target formula
-shared by the strategy, the model and the benchmark."""
+"""self_learning.reports.evaluation: the metrics of the quality benchmark, and the one target
+formula shared by the strategy, the model and the benchmark."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from freqtrade.data.converter import ohlcv_fill_up_missing_data
 from strategy_support import load_strategy_module
 
-from self_learning import evaluation as ev
-from self_learning.features import TARGET_NAMES
-from self_learning.samples import Candles, prepare
+from self_learning.candles.features import TARGET_NAMES
+from self_learning.candles.samples import Candles, prepare
+from self_learning.reports import evaluation as ev
 
 GAPPY_PAIRS = ["ADA/BTC", "DASH/BTC", "XMR/BTC"]  # the shared pairs with missing candles
 

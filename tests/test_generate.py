@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from self_learning.evaluation import naive_signal, realized_targets, spearman_ic
+from self_learning.reports.evaluation import naive_signal, realized_targets, spearman_ic
 from self_learning_offline.market import EdgeFlip, generate_candles
 from self_learning_offline.market.__main__ import main
 

@@ -1,6 +1,6 @@
 """HeapTrimmer: trims at most once per interval, and is a no-op without a C library trim."""
 
-from self_learning.heap import HeapTrimmer, glibc_malloc_trim
+from self_learning.runtime.heap import HeapTrimmer, glibc_malloc_trim
 
 
 def test_trims_at_most_once_per_interval():

@@ -15,10 +15,10 @@ from synthetic import (
     weights_of,
 )
 
+from self_learning.candles.predictions import SCORE_NAMES
+from self_learning.candles.samples import prepare
 from self_learning.learning.learner import PairLearner
-from self_learning.predictions import SCORE_NAMES
 from self_learning.returns import ridge
-from self_learning.samples import prepare
 
 H = 6
 
@@ -220,7 +220,7 @@ def test_the_deep_heads_blend_weight_is_chosen_by_its_validation_loss(candles, m
     where it raises the loss (the residual's opposite: weight 0)."""
     import tensorflow as tf
 
-    from self_learning.samples import prepare
+    from self_learning.candles.samples import prepare
 
     learner = fitted(candles, deep_head=True)
     c = learner.config

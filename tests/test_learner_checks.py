@@ -28,7 +28,8 @@ import pytest
 import tensorflow as tf
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
-from self_learning.frames import OHLCV, candles_from_frame
+from self_learning.candles.frames import OHLCV, candles_from_frame
+from self_learning.candles.samples import Candles, prepare
 from self_learning.learning.learner import PairLearner
 from self_learning.learning.program import Programs
 from self_learning.learning.settings import LearningSettings
@@ -37,7 +38,6 @@ from self_learning.networks.pair_networks import PairNetworks
 from self_learning.returns import ridge
 from self_learning.returns.head import WideHead
 from self_learning.returns.moments import Moments
-from self_learning.samples import Candles, prepare
 from self_learning.store import ModelStore
 
 W, H = 16, 6

@@ -17,7 +17,7 @@ from synthetic import (
     weights_of,
 )
 
-from self_learning.lifecycle import SelfLearningRuntime
+from self_learning.runtime.lifecycle import SelfLearningRuntime
 
 PAIR = "BTC/USDT"
 

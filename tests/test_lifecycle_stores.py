@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
-from self_learning.lifecycle import SelfLearningRuntime
-from self_learning.timeline import RestoreRefused, iso_utc
+from self_learning.candles.timeline import RestoreRefused, iso_utc
+from self_learning.runtime.lifecycle import SelfLearningRuntime
 
 PAIR = "BTC/USDT"
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"

@@ -1,5 +1,5 @@
-"""The market features (self_learning.market_features): the basket of the whitelist and BTC as
-features of every pair, merged by date, never ahead of time."""
+"""The market features (self_learning.strategy.market_features): the basket of the whitelist and BTC
+as features of every pair, merged by date, never ahead of time."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from self_learning.market_features import (
+from self_learning.strategy.market_features import (
     btc_pair,
     closes_by_date,
     market_columns,

@@ -13,11 +13,11 @@ import pytest
 import tensorflow as tf
 from synthetic import FEATURES, deterministic, planted_candles, small_config
 
+from self_learning.candles.samples import prepare
 from self_learning.learning.program import Programs
 from self_learning.learning.settings import LearningSettings
 from self_learning.learning.state import LearnerState
 from self_learning.networks.pair_networks import PairNetworks
-from self_learning.samples import prepare
 
 W, H = 16, 6
 NETWORKS = ["autoencoder", "feature_discovery", "liquidity"]

@@ -10,9 +10,9 @@ the test can fail).
 import numpy as np
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
+from self_learning.candles.samples import Candles
 from self_learning.learning.learner import PairLearner
 from self_learning.returns.pool import StatsPool
-from self_learning.samples import Candles
 
 TRAIN, DAY = 1200, 288
 

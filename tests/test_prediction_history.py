@@ -4,8 +4,8 @@ window) give the same rows as a plain dictionary of timestamp -> prediction."""
 
 import numpy as np
 
-from self_learning.prediction_history import PredictionHistory
-from self_learning.predictions import SCORE_NAMES, Predictions
+from self_learning.candles.predictions import SCORE_NAMES, Predictions
+from self_learning.runtime.prediction_history import PredictionHistory
 
 
 def _predictions(ts, rng) -> Predictions:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from benchmark_support import load_benchmark
 
-from self_learning import evaluation as ev
+from self_learning.reports import evaluation as ev
 
 quality = load_benchmark("quality")
 runs = sys.modules["backtest_runs"]  # the module quality.py imported (its BenchError)

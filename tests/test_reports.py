@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from self_learning.evaluation import day_jackknife, spearman_ic
 from self_learning.reports.backtest import headline, per_window
+from self_learning.reports.evaluation import day_jackknife, spearman_ic
 
 
 def rows(seed: int, sign_day_two: float, days: int = 2) -> pd.DataFrame:

@@ -1,10 +1,10 @@
-"""Which store a run learns into, by run mode (self_learning.run_stores), from a table."""
+"""Which store a run learns into, by run mode (self_learning.runtime.run_stores), from a table."""
 
 from pathlib import Path
 
 import pytest
 
-from self_learning.run_stores import plan_store, run_folder_name
+from self_learning.runtime.run_stores import plan_store, run_folder_name
 
 ID = Path("user_data/models/self-learning")
 START = 1_736_294_400  # 2025-01-08T00:00:00Z

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from synthetic import TIMEFRAME_S, planted_candles, weekend_filled_candles
 
-from self_learning import features as fx
-from self_learning.samples import CandleHistory, Candles, SkipCounts, prepare, skip_counts
+from self_learning.candles import features as fx
+from self_learning.candles.samples import CandleHistory, Candles, SkipCounts, prepare, skip_counts
 
 W, H = 8, 4
 

@@ -138,7 +138,7 @@ def test_strategy_targets_are_the_models_targets(strategy):
     candles (features.targets over observed candles) and filled candles NaN."""
     from synthetic import weekend_filled_frame
 
-    from self_learning.samples import prepare
+    from self_learning.candles.samples import prepare
 
     frame = weekend_filled_frame(24 * 14, seed=6)
     targets = strategy.set_freqai_targets(frame.drop(columns="filled"), metadata={})

@@ -27,7 +27,7 @@ import pytest
 from store_writer import PAIR, build_modules, graph_keys_for, metadata_for, train_steps
 from synthetic import FEATURES, TIMEFRAME_S, small_config
 
-from self_learning.lifecycle import SelfLearningRuntime
+from self_learning.runtime.lifecycle import SelfLearningRuntime
 from self_learning.store import ModelStore, StoreInUse, writer_lock
 
 TESTS = Path(__file__).parent

@@ -26,13 +26,13 @@ from synthetic import (
     weights_of,
 )
 
-from self_learning import frames
-from self_learning.guards import nonfinite_variables
+from self_learning.candles import frames
+from self_learning.candles.samples import Candles, SkipCounts, prepare, skip_counts
+from self_learning.candles.timeline import NEVER, RestoreRefused
 from self_learning.learning.learner import PairLearner
-from self_learning.lifecycle import SelfLearningRuntime
-from self_learning.samples import Candles, SkipCounts, prepare, skip_counts
+from self_learning.runtime.guards import nonfinite_variables
+from self_learning.runtime.lifecycle import SelfLearningRuntime
 from self_learning.store import snapshot_variables
-from self_learning.timeline import NEVER, RestoreRefused
 
 PAIR, OTHER = "BTC/USDT", "ETH/USDT"
 FIT = 1200

@@ -19,8 +19,8 @@ from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, sma
 
 from self_learning.learning import upgrades
 from self_learning.learning.learner import PairLearner
-from self_learning.lifecycle import SelfLearningRuntime
 from self_learning.networks.pair_networks import SCHEMA
+from self_learning.runtime.lifecycle import SelfLearningRuntime
 from self_learning.store.layout import VARIABLES_PREFIX
 from self_learning.store.network import read_network
 

@@ -17,10 +17,10 @@ import numpy as np
 import tensorflow as tf
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
-from self_learning import lifecycle
 from self_learning.learning.learner import PairLearner
-from self_learning.lifecycle import SelfLearningRuntime
-from self_learning.run_stores import plan_store
+from self_learning.runtime import lifecycle
+from self_learning.runtime.lifecycle import SelfLearningRuntime
+from self_learning.runtime.run_stores import plan_store
 from self_learning.store import metadata as meta
 from self_learning.store.atomic import checksum_tree, replace_json_atomic, write_json
 from self_learning.store.layout import VARIABLES_PREFIX

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from strategy_support import load_strategy_module
 
-from self_learning.features import observed_targets
-from self_learning.strategy_columns import calibrated_return, expected_return
+from self_learning.candles.features import observed_targets
+from self_learning.strategy.strategy_columns import calibrated_return, expected_return
 
 N, H, CANDLES = 800, 4, 200
 

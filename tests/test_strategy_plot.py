@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from strategy_support import load_strategy_module
 
-from self_learning.frames import OUTPUT_COLUMNS, label_scale_factor, served
-from self_learning.strategy_columns import band_levels, scoreboard_or_nan
+from self_learning.candles.frames import OUTPUT_COLUMNS, label_scale_factor, served
+from self_learning.strategy.strategy_columns import band_levels, scoreboard_or_nan
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from strategy_support import load_strategy_module
 
-from self_learning.strategy_columns import Z_CANDLES, prediction_z, scoreboard_ic
+from self_learning.strategy.strategy_columns import Z_CANDLES, prediction_z, scoreboard_ic
 
 N = 600
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
-from self_learning.lifecycle import SelfLearningRuntime
-from self_learning.predictions import Predictions
+from self_learning.candles.predictions import Predictions
+from self_learning.runtime.lifecycle import SelfLearningRuntime
 from self_learning.telemetry import (
     Notifier,
     RuntimeObserver,

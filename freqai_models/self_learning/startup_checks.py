@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from self_learning.candles.samples import MIN_FIT_SAMPLES
 from self_learning.config import (
     ConfigError,
     SelfLearningConfig,
@@ -32,7 +33,6 @@ from self_learning.config import (
     parse_config,
 )
 from self_learning.config_types import wrong_types
-from self_learning.samples import MIN_FIT_SAMPLES
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,13 @@ from pandas import DataFrame
 
 from self_learning import startup_checks
 from self_learning.config import ConfigError, label_period_candles
-from self_learning.market_features import btc_pair, closes_by_date, market_columns, market_windows
-from self_learning.strategy_columns import (
+from self_learning.strategy.market_features import (
+    btc_pair,
+    closes_by_date,
+    market_columns,
+    market_windows,
+)
+from self_learning.strategy.strategy_columns import (
     EntryRules,
     add_target_labels,
     band_levels,
@@ -38,7 +43,7 @@ STOP_WIDEST = -0.15
 STOP_TIGHTEST = -0.005
 # The shipped horizon (config.json), for a config without FreqAI (unit tests, list-strategies).
 DEFAULT_HORIZON = 12
-RULES = EntryRules()  # the entry defaults (self_learning.strategy_columns)
+RULES = EntryRules()  # the entry defaults (self_learning.strategy.strategy_columns)
 # The fee of one side of a trade when neither the config (`fee`) nor the exchange's market
 # names one (Binance spot's taker fee).
 FALLBACK_FEE = 0.001
@@ -233,7 +238,7 @@ class SelfLearningStrategy(IStrategy):
         market = self.market_columns(dataframe, metadata.get("pair"))
         return dataframe if market is None else dataframe.join(market)
 
-    # -- the market's own information (self_learning.market_features) ----------------------
+    # -- the market's own information (self_learning.strategy.market_features) -------------------
 
     def market_columns(self, dataframe: DataFrame, pair: str | None) -> DataFrame | None:
         """The basket of the whitelist and BTC as features of `pair` (`%-basket_ret_3`, ...):
@@ -271,7 +276,7 @@ class SelfLearningStrategy(IStrategy):
         """
         The column contract of DEVELOPERS.md, over the next H observed candles only, through
         the one target formula the model and the quality benchmark use
-        (self_learning.features.observed_targets, via strategy_columns.add_target_labels).
+        (self_learning.candles.features.observed_targets, via strategy_columns.add_target_labels).
         Candles freqtrade filled (closed market, outage), broken ones and the last H observed
         rows are NaN (FreqAI drops them from training). FreqAI calls this on training/backtest
         slices only.

@@ -13,12 +13,12 @@ from dataclasses import dataclass, fields
 import numpy as np
 import tensorflow as tf
 
+from self_learning.candles.predictions import OUTPUTS
+from self_learning.candles.samples import Samples
+from self_learning.candles.timeline import NEVER
 from self_learning.learning import shared_program
 from self_learning.learning.program import BLOCK_CAPACITY, Programs, empty_outputs
-from self_learning.predictions import OUTPUTS
 from self_learning.returns.moments import Moments
-from self_learning.samples import Samples
-from self_learning.timeline import NEVER
 
 _COUNTS: dict[int, tf.Tensor] = {}  # candle counts as ready tensors (made once each)
 MIN_CAPACITY = 256

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tensorflow as tf
 
+from self_learning.candles.samples import MIN_FIT_SAMPLES, Samples, SkipCounts
+from self_learning.candles.timeline import NEVER, iso_utc
 from self_learning.returns.models import DEFAULT_PENALTY
 from self_learning.returns.moments import Moments
-from self_learning.samples import MIN_FIT_SAMPLES, Samples, SkipCounts
-from self_learning.timeline import NEVER, iso_utc
 
 if TYPE_CHECKING:
     from self_learning.config import SelfLearningConfig

@@ -22,6 +22,15 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from self_learning.candles.predictions import SCORE_NAMES, Predictions
+from self_learning.candles.samples import (
+    CandleHistory,
+    Candles,
+    Samples,
+    prepare,
+    skip_counts,
+)
+from self_learning.candles.timeline import NEVER
 from self_learning.config import SelfLearningConfig
 from self_learning.learning.compiled import CompiledPrograms, StepBatch, step_batch
 from self_learning.learning.fitting import FitReport, PairFitter
@@ -30,19 +39,10 @@ from self_learning.learning.settings import LearningSettings
 from self_learning.learning.state import LearnerState
 from self_learning.learning.training import NetworkTrainer
 from self_learning.networks.pair_networks import PairNetworks
-from self_learning.predictions import SCORE_NAMES, Predictions
 from self_learning.returns import ridge
 from self_learning.returns.head import WideHead
 from self_learning.returns.moments import Moments
 from self_learning.returns.pool import StatsPool
-from self_learning.samples import (
-    CandleHistory,
-    Candles,
-    Samples,
-    prepare,
-    skip_counts,
-)
-from self_learning.timeline import NEVER
 
 logger = logging.getLogger(__name__)
 

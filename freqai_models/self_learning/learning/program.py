@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tensorflow as tf
 
+from self_learning.candles.predictions import OUTPUTS
 from self_learning.learning.quality import quality_weight, signal_quality
 from self_learning.learning.settings import LearningSettings
 from self_learning.monitor.challenge import Challenge
 from self_learning.monitor.response import DriftResponse
 from self_learning.networks.base import all_finite
-from self_learning.predictions import OUTPUTS
 from self_learning.returns.moments import Moments
 from self_learning.returns.online import OnlineRidge
 

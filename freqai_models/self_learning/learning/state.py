@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from self_learning.timeline import NEVER
+from self_learning.candles.timeline import NEVER
 
 
 class LearnerState(tf.Module):

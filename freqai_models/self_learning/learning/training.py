@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tensorflow as tf
 
+from self_learning.candles.samples import Samples
 from self_learning.learning.compiled import TrainingRows
 from self_learning.networks.base import weighted_huber
-from self_learning.samples import Samples
 
 if TYPE_CHECKING:
     from self_learning.config import SelfLearningConfig

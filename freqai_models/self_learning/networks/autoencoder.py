@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from self_learning.features import CHANNELS
+from self_learning.candles.features import CHANNELS
 from self_learning.networks.base import Network, TrainableModule
 from self_learning.networks.blocks import dense_stack
 

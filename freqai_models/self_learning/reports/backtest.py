@@ -1,6 +1,7 @@
 """A finished backtest's predictions, scored: FreqAI's per-window prediction files joined with
-the pair's candles, the realized `&-s_close` and the yardstick (self_learning.evaluation, the
-one home of those formulas), rolling IC over time, and the model's own last scoreboard.
+the pair's candles, the realized `&-s_close` and the yardstick
+(self_learning.reports.evaluation, the one home of those formulas), rolling IC over time, and
+the model's own last scoreboard.
 Pure pandas except `load_rows`, which reads the files.
 """
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from self_learning.evaluation import (
+from self_learning.reports.evaluation import (
     Estimate,
     day_jackknife,
     hit_rate,

@@ -1,13 +1,13 @@
 """Why a backtest traded or not: how many predicted candles passed each entry filter of
-SelfLearningStrategy in turn (self_learning.strategy_columns.entry_filters, the strategy's own
-masks), over a finished backtest's stored predictions. Pure pandas."""
+SelfLearningStrategy in turn (self_learning.strategy.strategy_columns.entry_filters, the
+strategy's own masks), over a finished backtest's stored predictions. Pure pandas."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from self_learning.strategy_columns import EntryRules, entry_filters
+from self_learning.strategy.strategy_columns import EntryRules, entry_filters
 
 # The strategy's buy parameters (freqtrade hyperopt's SelfLearningStrategy.json) -> EntryRules.
 BUY_PARAMETERS = {"entry_threshold": "threshold", "entry_z": "z",

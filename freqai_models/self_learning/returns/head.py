@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tensorflow as tf
 
+from self_learning.candles.samples import Samples
+from self_learning.candles.timeline import NEVER
 from self_learning.monitor import drift
 from self_learning.returns import ridge
 from self_learning.returns.models import PENALTIES, RidgeModel
 from self_learning.returns.moments import Moments, discount
-from self_learning.samples import Samples
-from self_learning.timeline import NEVER
 
 if TYPE_CHECKING:
     from self_learning.learning.state import LearnerState

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from self_learning.predictions import Predictions
+from self_learning.candles.predictions import Predictions
+from self_learning.candles.timeline import iso_utc
 from self_learning.telemetry.observer import PairStart
-from self_learning.timeline import iso_utc
 
 PREFIX = "SelfLearning"
 MAX_PAIR_LINES = 40

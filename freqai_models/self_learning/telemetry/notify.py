@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from self_learning.predictions import Predictions
+from self_learning.candles.predictions import Predictions
 from self_learning.telemetry import messages
 from self_learning.telemetry.observer import PairStart, RuntimeObserver, SaveDone
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from self_learning.predictions import Predictions
+    from self_learning.candles.predictions import Predictions
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from self_learning.predictions import Predictions
+from self_learning.candles.predictions import Predictions
 from self_learning.telemetry.observer import FitDone, RuntimeObserver, SaveDone
 
 logger = logging.getLogger(__name__)

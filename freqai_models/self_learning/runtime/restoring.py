@@ -16,12 +16,18 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from self_learning.candles.timeline import (
+    NEVER,
+    RestoreRefused,
+    iso_utc,
+    known_until,
+    travels_in_time,
+)
 from self_learning.learning import upgrades
 from self_learning.learning.learner import PairLearner
 from self_learning.networks.pair_networks import RestoredModels
 from self_learning.store import ModelStore
 from self_learning.telemetry.observer import Observers, PairStart
-from self_learning.timeline import NEVER, RestoreRefused, iso_utc, known_until, travels_in_time
 
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from self_learning.features import OHLCV, TARGET_NAMES
-from self_learning.predictions import Predictions
-from self_learning.samples import Candles
+from self_learning.candles.features import OHLCV, TARGET_NAMES
+from self_learning.candles.predictions import Predictions
+from self_learning.candles.samples import Candles
 
 TARGET_COLUMNS = list(TARGET_NAMES)
 # Columns the model adds to the strategy's dataframe besides the targets: novelty, the

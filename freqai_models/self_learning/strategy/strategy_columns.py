@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from self_learning.features import OHLCV, TARGET_NAMES, observed_candles, observed_targets
-from self_learning.frames import significant
+from self_learning.candles.features import OHLCV, TARGET_NAMES, observed_candles, observed_targets
+from self_learning.candles.frames import significant
 
 DAY_S = 86_400
 # The prediction's own recent distribution: its last day of candles of the timeframe, at
@@ -157,7 +157,7 @@ def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
 
 
 def observed_rows(dataframe: pd.DataFrame) -> np.ndarray:
-    """Rows that are market observations (self_learning.features.observed_candles): not the
+    """Rows that are market observations (self_learning.candles.features.observed_candles): not the
     candles freqtrade filled for closed-market hours or outages, nor broken ones."""
     return observed_candles(dataframe[OHLCV].to_numpy(dtype=np.float64))
 

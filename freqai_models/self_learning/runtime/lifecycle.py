@@ -18,20 +18,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from self_learning.autosave import BackgroundSaver, SaveJob, SaveOutcome
+from self_learning.candles.predictions import Predictions
+from self_learning.candles.samples import Candles
+from self_learning.candles.timeline import RestoreRefused, travels_in_time
 from self_learning.config import SelfLearningConfig
-from self_learning.guards import PairNotices, check_finite
 from self_learning.learning.learner import FitReport, PairLearner
-from self_learning.prediction_history import PredictionHistory, merge
-from self_learning.predictions import Predictions
-from self_learning.restoring import LearnerRestorer, Refusal, Unreadable
 from self_learning.returns.pool import StatsPool
-from self_learning.run_stores import plan_store
-from self_learning.samples import Candles
+from self_learning.runtime.autosave import BackgroundSaver, SaveJob, SaveOutcome
+from self_learning.runtime.guards import PairNotices, check_finite
+from self_learning.runtime.prediction_history import PredictionHistory, merge
+from self_learning.runtime.restoring import LearnerRestorer, Refusal, Unreadable
+from self_learning.runtime.run_stores import plan_store
 from self_learning.store import ModelStore, assign_snapshot, snapshot_variables
 from self_learning.store.templates import PROCESS_TEMPLATES
 from self_learning.telemetry.observer import FitDone, Observers, PairStart, SaveDone
-from self_learning.timeline import RestoreRefused, travels_in_time
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from self_learning import features as fx
+from self_learning.candles import features as fx
 
 MIN_FIT_SAMPLES = 64  # usable samples (window and matured target) a first training needs
 

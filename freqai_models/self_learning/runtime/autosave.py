@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from self_learning.heap import HeapTrimmer
+from self_learning.runtime.heap import HeapTrimmer
 
 logger = logging.getLogger(__name__)
 

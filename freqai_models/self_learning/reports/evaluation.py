@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from self_learning.features import OHLCV, TARGET_NAMES, observed_targets
+from self_learning.candles.features import OHLCV, TARGET_NAMES, observed_targets
 
 SMA_PERIOD = 20
 

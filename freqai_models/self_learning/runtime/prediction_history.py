@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from self_learning.predictions import SCORE_NAMES, Predictions
+from self_learning.candles.predictions import SCORE_NAMES, Predictions
 
 FIELDS = ("s_close", "liq_up", "liq_down", "novelty", "training_counter", "ok")
 
