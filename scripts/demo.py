@@ -34,8 +34,17 @@ from self_learning.reports.backtest import (
     per_window,
 )
 from self_learning.reports.chart import render
-from self_learning.reports.entries import describe_funnel, entry_funnel, rules_from_hyperopt
-from self_learning.strategy.strategy_columns import EntryRules, z_candles
+from self_learning.reports.entries import (
+    describe_funnel,
+    entry_funnel,
+    rules_from_hyperopt,
+    with_fee_rule,
+)
+from self_learning.strategy.strategy_columns import (
+    FALLBACK_FEE,
+    EntryRules,
+    z_candles,
+)
 from self_learning.telemetry.messages import scoreboard
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 from self_learning_offline.replay_exchange.ports import PortInUseError
@@ -90,8 +99,13 @@ def report(config: dict, identifier: str, args: argparse.Namespace, rules: Entry
     horizon = label_period_candles(config["freqai"])
     models = ROOT / config["user_data_dir"] / "models" / identifier
     rows = load_rows(models, Path(args.datadir), pairs, config["timeframe"], horizon)
+    # The fee rule as the strategy applies it: the config's `fee`, else the market's taker fee
+    # (ccxt's Binance default on the replay exchange, equal to FALLBACK_FEE).
+    funnel_rows, rules = with_fee_rule(rows, rules, horizon,
+                                       timeframe_to_seconds(config["timeframe"]),
+                                       config.get("fee") or FALLBACK_FEE)
     print(f"\nWhy it traded: candles of {args.timerange} passing each entry filter in turn "
-          "(all pairs):\n" + describe_funnel(entry_funnel(rows, rules), trade_count(config)))
+          "(all pairs):\n" + describe_funnel(entry_funnel(funnel_rows, rules), trade_count(config)))
     board = config["freqai"].get("self_learning", {}).get("scoreboard_candles", 288)
     print("\n" + scoreboard([last_scoreboard(p, r) for p, r in rows.items()], board))
     print(f"\nOut of sample, every predicted candle of {args.timerange} (do_predict = 1), "

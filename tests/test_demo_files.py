@@ -10,7 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from self_learning.reports.entries import describe_funnel, entry_funnel, rules_from_hyperopt
+from self_learning.reports.entries import (
+    describe_funnel,
+    entry_funnel,
+    rules_from_hyperopt,
+    with_fee_rule,
+)
 from self_learning.strategy.strategy_columns import EntryRules
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -71,6 +76,22 @@ def test_funnel_counts_each_filter_in_turn_and_names_the_blocking_one():
     text = describe_funnel(quiet, trades=0)
     assert "0 entry signals, 0 trades" in text
     assert "no candle passed '&-s_close > entry_threshold 0.003'" in text
+
+
+def test_the_funnel_applies_the_strategys_fee_rule():
+    """Predictions above the entry threshold whose matured record says they realize nothing
+    are stopped by the fee rule, which the funnel names (as the strategy's entries are)."""
+    rng = np.random.default_rng(1)
+    n = 1200
+    close = 100 * np.exp(np.cumsum(rng.normal(0.0, 0.001, n)))
+    pred = np.where(np.arange(n) % 50 == 0, 0.004, rng.normal(0.0, 0.0005, n))
+    frame = rows(list(pred)).assign(open=close, high=close * 1.001, low=close * 0.999,
+                                    close=close, volume=1.0)
+    plain = entry_funnel({"A/B": frame}, EntryRules())
+    priced, rules = with_fee_rule({"A/B": frame}, EntryRules(), 12, 3600, fee=0.001)
+    funnel = dict(entry_funnel(priced, rules))
+    assert "expected_return > round-trip fee 0.002" in funnel
+    assert funnel["expected_return > round-trip fee 0.002"] < plain[-1][1]
 
 
 def test_hyperopt_parameters_replace_the_defaults():

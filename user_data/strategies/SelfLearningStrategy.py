@@ -23,6 +23,7 @@ from self_learning.strategy.market_features import (
     market_windows,
 )
 from self_learning.strategy.strategy_columns import (
+    FALLBACK_FEE,
     EntryRules,
     add_target_labels,
     band_levels,
@@ -46,7 +47,6 @@ DEFAULT_HORIZON = 12
 RULES = EntryRules()  # the entry defaults (self_learning.strategy.strategy_columns)
 # The fee of one side of a trade when neither the config (`fee`) nor the exchange's market
 # names one (Binance spot's taker fee).
-FALLBACK_FEE = 0.001
 
 
 class SelfLearningStrategy(IStrategy):

@@ -4,10 +4,17 @@ strategy's own masks), over a finished backtest's stored predictions. Pure panda
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
-from self_learning.strategy.strategy_columns import EntryRules, entry_filters
+from self_learning.strategy.strategy_columns import (
+    EntryRules,
+    calibration_candles,
+    entry_filters,
+    expected_return,
+)
 
 # The strategy's buy parameters (freqtrade hyperopt's SelfLearningStrategy.json) -> EntryRules.
 BUY_PARAMETERS = {"entry_threshold": "threshold", "entry_z": "z",
@@ -19,6 +26,17 @@ def rules_from_hyperopt(params: dict) -> EntryRules:
     buy = params.get("buy", {})
     return EntryRules(**{field: float(buy[name]) for name, field in BUY_PARAMETERS.items()
                          if name in buy})
+
+
+def with_fee_rule(rows: dict[str, pd.DataFrame], rules: EntryRules, horizon: int,
+                  timeframe_s: int, fee: float) -> tuple[dict[str, pd.DataFrame], EntryRules]:
+    """The rows and rules the strategy's fee rule reads: each pair's `expected_return` as the
+    strategy computes it from the predictions and candles, and the round trip of `fee` (per
+    side) in the rules."""
+    candles = calibration_candles(timeframe_s)
+    priced = {pair: frame.assign(expected_return=expected_return(frame, horizon, candles))
+              for pair, frame in rows.items()}
+    return priced, replace(rules, round_trip_fee=2 * float(fee))
 
 
 def entry_funnel(rows: dict[str, pd.DataFrame], rules: EntryRules) -> list[tuple[str, int]]:

@@ -38,6 +38,9 @@ Z_CANDLES = DAY_S // 300  # 288 at 5m
 # The calibration of `&-s_close` (calibrated_return): the matured predictions of the last
 # CALIBRATION_DAYS, known once a quarter of them has matured.
 CALIBRATION_DAYS = 14
+# Fee per side when neither the config's `fee` nor the exchange's market gives one (Binance
+# spot's taker fee); the fee rule compares expected_return with twice it.
+FALLBACK_FEE = 0.001
 # The ROI table in multiples of the horizon H (label_period_candles): take 3 % at once, 1 %
 # after H candles (the predicted horizon has passed), break even after 3H candles.
 ROI_STEPS = ((0, 0.03), (1, 0.01), (3, 0.0))
