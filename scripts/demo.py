@@ -41,7 +41,6 @@ from self_learning.reports.entries import (
     with_fee_rule,
 )
 from self_learning.strategy.strategy_columns import (
-    FALLBACK_FEE,
     EntryRules,
     z_candles,
 )
@@ -100,10 +99,10 @@ def report(config: dict, identifier: str, args: argparse.Namespace, rules: Entry
     models = ROOT / config["user_data_dir"] / "models" / identifier
     rows = load_rows(models, Path(args.datadir), pairs, config["timeframe"], horizon)
     # The fee rule as the strategy applies it: the config's `fee`, else the market's taker fee
-    # (ccxt's Binance default on the replay exchange, equal to FALLBACK_FEE).
+    # (ccxt's Binance default on the replay exchange, equal to strategy_columns.FALLBACK_FEE).
     funnel_rows, rules = with_fee_rule(rows, rules, horizon,
                                        timeframe_to_seconds(config["timeframe"]),
-                                       config.get("fee") or FALLBACK_FEE)
+                                       config.get("fee"))
     print(f"\nWhy it traded: candles of {args.timerange} passing each entry filter in turn "
           "(all pairs):\n" + describe_funnel(entry_funnel(funnel_rows, rules), trade_count(config)))
     board = config["freqai"].get("self_learning", {}).get("scoreboard_candles", 288)

@@ -23,7 +23,6 @@ from self_learning.strategy.market_features import (
     market_windows,
 )
 from self_learning.strategy.strategy_columns import (
-    FALLBACK_FEE,
     EntryRules,
     add_target_labels,
     band_levels,
@@ -33,6 +32,7 @@ from self_learning.strategy.strategy_columns import (
     over_observed,
     ratio,
     roi_table,
+    round_trip,
     scoreboard_or_nan,
     z_candles,
 )
@@ -45,8 +45,6 @@ STOP_TIGHTEST = -0.005
 # The shipped horizon (config.json), for a config without FreqAI (unit tests, list-strategies).
 DEFAULT_HORIZON = 12
 RULES = EntryRules()  # the entry defaults (self_learning.strategy.strategy_columns)
-# The fee of one side of a trade when neither the config (`fee`) nor the exchange's market
-# names one (Binance spot's taker fee).
 
 
 class SelfLearningStrategy(IStrategy):
@@ -305,7 +303,7 @@ class SelfLearningStrategy(IStrategy):
                     fee = (self.dp.market(pair) or {}).get("taker")
                 except OperationalException:  # no exchange (e.g. plotting from files)
                     fee = None
-            self.round_trip_fees[pair] = 2 * float(FALLBACK_FEE if fee is None else fee)
+            self.round_trip_fees[pair] = round_trip(fee)
         return self.round_trip_fees[pair]
 
     def entry_rules(self, pair: str | None = None) -> EntryRules:

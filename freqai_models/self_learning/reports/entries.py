@@ -14,6 +14,7 @@ from self_learning.strategy.strategy_columns import (
     calibration_candles,
     entry_filters,
     expected_return,
+    round_trip,
 )
 
 # The strategy's buy parameters (freqtrade hyperopt's SelfLearningStrategy.json) -> EntryRules.
@@ -29,14 +30,15 @@ def rules_from_hyperopt(params: dict) -> EntryRules:
 
 
 def with_fee_rule(rows: dict[str, pd.DataFrame], rules: EntryRules, horizon: int,
-                  timeframe_s: int, fee: float) -> tuple[dict[str, pd.DataFrame], EntryRules]:
+                  timeframe_s: int, fee: float | None) -> tuple[dict[str, pd.DataFrame],
+                                                                EntryRules]:
     """The rows and rules the strategy's fee rule reads: each pair's `expected_return` as the
     strategy computes it from the predictions and candles, and the round trip of `fee` (per
-    side) in the rules."""
+    side; None: FALLBACK_FEE) in the rules."""
     candles = calibration_candles(timeframe_s)
     priced = {pair: frame.assign(expected_return=expected_return(frame, horizon, candles))
               for pair, frame in rows.items()}
-    return priced, replace(rules, round_trip_fee=2 * float(fee))
+    return priced, replace(rules, round_trip_fee=round_trip(fee))
 
 
 def entry_funnel(rows: dict[str, pd.DataFrame], rules: EntryRules) -> list[tuple[str, int]]:

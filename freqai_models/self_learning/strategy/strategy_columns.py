@@ -59,6 +59,11 @@ def roi_table(horizon: int, timeframe_s: int) -> dict[str, float]:
     return {str(steps * horizon * minutes): roi for steps, roi in ROI_STEPS}
 
 
+def round_trip(fee_per_side: float | None) -> float:
+    """Entry plus exit fee for a fee per side (FALLBACK_FEE when none is known)."""
+    return 2 * float(FALLBACK_FEE if fee_per_side is None else fee_per_side)
+
+
 def calibration_candles(timeframe_s: int) -> int:
     """Candles of CALIBRATION_DAYS of the timeframe (336 at 1h, 4032 at 5m), at least
     4 * MIN_Z_CANDLES."""
