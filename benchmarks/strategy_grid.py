@@ -5,6 +5,8 @@
     .venv/bin/python benchmarks/strategy_grid.py --from /tmp/quality-bench-XXXX \\
         --datadir /work/devdata/bench --grid '{"buy": {"entry_z": [0, 1, 1.5]}}' \\
         [--run full] [--timerange 20180117-20180130]
+    .venv/bin/python benchmarks/strategy_grid.py --from ... --run lightgbm \\
+        --freqaimodel LightGBMRegressorMultiTarget --grid ...
 
 `--grid` maps spaces to parameters to lists of values; every combination is one real
 `freqtrade backtesting` that reuses the predictions of the run `--run` of the kept
@@ -41,6 +43,14 @@ def combinations(grid: dict[str, dict[str, list]]) -> list[dict[str, dict]]:
     return out
 
 
+def grid_specs(grid: list[dict[str, dict]], freqai: dict, run: str, model: str,
+               stamp: str) -> list[RunSpec]:
+    """One backtest per combination, reusing the predictions of `run` (made by FreqAI model
+    `model`: FreqAI finds them only under the model that wrote them)."""
+    return [RunSpec(f"grid{stamp}_{i}", model, freqai, combo, run)
+            for i, combo in enumerate(grid)]
+
+
 def label(combo: dict[str, dict]) -> str:
     return " ".join(f"{k}={v}" for params in combo.values() for k, v in params.items())
 
@@ -50,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--from", dest="source", type=Path, required=True,
                    help="a folder kept by quality.py --keep-tmp")
     p.add_argument("--run", default="full", help="the run whose predictions are reused")
+    p.add_argument("--freqaimodel", default="SelfLearningModel",
+                   help="that run's FreqAI model (LightGBMRegressorMultiTarget for lightgbm)")
     p.add_argument("--datadir", type=Path, required=True)
     p.add_argument("--timerange", default=DEFAULT_TIMERANGE)
     p.add_argument("--grid", required=True, metavar="JSON")
@@ -62,9 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     config = json.loads(config_path.read_text())
     freqai = {k: v for k, v in config["freqai"].items() if k != "identifier"}
     grid = combinations(json.loads(args.grid))
-    stamp = time.strftime("%H%M%S")
-    specs = [RunSpec(f"grid{stamp}_{i}", "SelfLearningModel", freqai, combo, args.run)
-             for i, combo in enumerate(grid)]
+    specs = grid_specs(grid, freqai, args.run, args.freqaimodel, time.strftime("%H%M%S"))
     began = time.monotonic()
     runs = Backtests(args.source, args.datadir, config["exchange"]["pair_whitelist"],
                      args.timerange, {}, args.timeout, 1, config["stake_currency"],

@@ -336,6 +336,16 @@ def test_grid_combinations_table():
     assert grid.label(combos[1]) == "a=1 b=4"
 
 
+def test_grid_reuses_the_predictions_of_the_run_under_its_own_model():
+    """A LightGBM run's predictions are found only under LightGBM: every spec names the
+    run it reuses and the model that made it, with its own parameters."""
+    combos = grid.combinations({"sell": {"hold_horizons": [0, 1]}})
+    specs = grid.grid_specs(combos, {"x": 1}, "lightgbm", "LightGBMRegressorMultiTarget", "01")
+    assert [(s.name, s.freqai_model, s.predictions_of, s.strategy_params) for s in specs] == [
+        ("grid01_0", "LightGBMRegressorMultiTarget", "lightgbm", {"sell": {"hold_horizons": 0}}),
+        ("grid01_1", "LightGBMRegressorMultiTarget", "lightgbm", {"sell": {"hold_horizons": 1}})]
+
+
 def test_figure_command_drops_only_the_options_that_change_no_figure():
     argv = ["--scenario", "null", "--jobs", "2", "--keep-tmp", "--out", "x.json",
             "--timeout=9", "--no-seed"]

@@ -1,5 +1,5 @@
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import talib.abstract as ta
@@ -8,11 +8,12 @@ from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.persistence import Trade
 from freqtrade.strategy import (
     DecimalParameter,
+    IntParameter,
     IStrategy,
     stoploss_from_absolute,
     stoploss_from_open,
 )
-from pandas import DataFrame
+from pandas import DataFrame, Series
 
 from self_learning import startup_checks
 from self_learning.config import ConfigError, label_period_candles
@@ -25,10 +26,12 @@ from self_learning.strategy.market_features import (
 from self_learning.strategy.strategy_columns import (
     EntryRules,
     add_target_labels,
+    among_top,
     band_levels,
     calibration_candles,
     entry_filters,
     expected_return,
+    hold_candles,
     over_observed,
     ratio,
     roi_table,
@@ -55,8 +58,11 @@ class SelfLearningStrategy(IStrategy):
     mean return of the next H candles (`&-s_close`) and the expected up/down excursion
     (`&-liq_up`, `&-liq_down`); it also reports how unusual the market is (`&-novelty`) and
     how often it has learned (`&-training_counter`). Entries need a confident, non-novel
-    prediction; exits follow a predicted reversal; the stop sits just below the predicted
-    downward excursion.
+    prediction whose calibrated expected return clears the round trip of fees; a trade is held
+    for the H candles the prediction was about (time exit), or less on a predicted reversal or
+    the ROI table; the stop sits far below the predicted downward excursion (a guard against
+    crashes, not a target: a stop inside the 1h band stopped most trades at a loss,
+    docs/hourly.md).
 
     Needs in the config (see config.json):
         "timeframe": "5m",
@@ -123,10 +129,19 @@ class SelfLearningStrategy(IStrategy):
     # ... while the model's own rolling IC over its last matured predictions is at least this.
     min_score_ic = DecimalParameter(-1.0, 0.5, default=RULES.min_score_ic, decimals=2,
                                     space="buy")
+    # ... plus this margin on the round trip of fees ...
+    fee_margin = DecimalParameter(0.0, 0.01, default=RULES.fee_margin, decimals=4, space="buy")
+    # ... and be among the `top_k` largest expected returns of the whitelist at the signal
+    # candle (0: no ranking; confirm_trade_entry).
+    top_k = IntParameter(0, 10, default=0, space="buy")
     # Exit when the expected return turns below this (a predicted reversal).
     exit_threshold = DecimalParameter(-0.01, 0.0, default=0.0, decimals=4, space="sell")
-    # The stop sits this multiple of the predicted downward excursion below the close.
-    stop_buffer = DecimalParameter(1.0, 3.0, default=2.0, decimals=2, space="sell")
+    # The stop sits this multiple of the predicted downward excursion below the close (10:
+    # chosen on the usdt-1h dev windows over 2, docs/hourly.md "Trading the prediction").
+    stop_buffer = DecimalParameter(1.0, 10.0, default=10.0, decimals=2, space="sell")
+    # Exit after this many horizons H (label_period_candles) of candles of the timeframe: the
+    # time the prediction was about (0: no time exit; custom_exit; 1: chosen on dev).
+    hold_horizons = DecimalParameter(0.0, 6.0, default=1.0, decimals=2, space="sell")
 
     # FreqUI and `freqtrade plot-dataframe`: the predicted range as price levels on the chart
     # (band_high / band_low: the excursions the model expects over the next H candles; the
@@ -178,9 +193,12 @@ class SelfLearningStrategy(IStrategy):
         self.minimal_roi = roi_table(horizon, timeframe_s)
         self.z_candles = z_candles(timeframe_s)
         self.horizon = horizon
+        self.timeframe_s = timeframe_s
         self.calibration_candles = calibration_candles(timeframe_s)
         self.market_windows = market_windows(timeframe_s)
         self.round_trip_fees: dict[str, float] = {}
+        # pair -> its expected_return by candle date, as of its last analysis (top_k ranking)
+        self.expected_returns: dict[str, Series] = {}
 
     # -- FreqAI features (all stationary ratios) ---------------------------------------------
 
@@ -309,7 +327,8 @@ class SelfLearningStrategy(IStrategy):
     def entry_rules(self, pair: str | None = None) -> EntryRules:
         return EntryRules(float(self.entry_threshold.value), float(self.entry_z.value),
                           float(self.novelty_max.value), float(self.min_score_ic.value),
-                          self.z_candles, None if pair is None else self.round_trip_fee(pair))
+                          self.z_candles, None if pair is None else self.round_trip_fee(pair),
+                          float(self.fee_margin.value))
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Long when the expected return clears `entry_threshold`, stands `entry_z` above the
@@ -322,7 +341,30 @@ class SelfLearningStrategy(IStrategy):
         conditions = np.logical_and.reduce(
             list(entry_filters(dataframe, self.entry_rules(metadata.get("pair"))).values()))
         dataframe.loc[conditions, ["enter_long", "enter_tag"]] = (1, "ai_long")
+        if metadata.get("pair") and "expected_return" in dataframe.columns:
+            self.expected_returns[metadata["pair"]] = Series(
+                dataframe["expected_return"].to_numpy(), index=dataframe["date"])
         return dataframe
+
+    def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float,
+                            time_in_force: str, current_time: datetime, entry_tag: str | None,
+                            side: str, **kwargs) -> bool:
+        """With `top_k` > 0, enter only when the pair's expected return at its signal candle
+        (the last analyzed one) is among the `top_k` largest of the whitelist's pairs at that
+        candle (strategy_columns.among_top): the best predictions across pairs, not just the
+        ones above the fee. Every pair's expected returns are those of its last analysis
+        (populate_entry_trend); a pair without that candle does not count."""
+        k = int(self.top_k.value)
+        if k <= 0:
+            return True
+        dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
+        if dataframe.empty:
+            return False
+        signal = dataframe["date"].iloc[-1]
+        values = {p: float(self.expected_returns[p].get(signal, np.nan))
+                  for p in dict.fromkeys([*self.basket_pairs(), pair])
+                  if p in self.expected_returns}
+        return among_top(values, pair, k)
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         reversal = (dataframe["do_predict"] == 1) & (
@@ -330,6 +372,17 @@ class SelfLearningStrategy(IStrategy):
         )
         dataframe.loc[reversal, ["exit_long", "exit_tag"]] = (1, "ai_reversal")
         return dataframe
+
+    def custom_exit(self, pair: str, trade: Trade, current_time: datetime, current_rate: float,
+                    current_profit: float, **kwargs) -> str | None:
+        """Time exit ("time_exit") once the trade is `hold_horizons` x H candles of the
+        timeframe old (strategy_columns.hold_candles; 0: never): the horizon the entry's
+        prediction was about has passed."""
+        candles = hold_candles(self.horizon, float(self.hold_horizons.value))
+        age = current_time - trade.open_date_utc
+        if candles and age >= timedelta(seconds=candles * self.timeframe_s):
+            return "time_exit"
+        return None
 
     # -- stop from the predicted downward excursion -----------------------------------------
 

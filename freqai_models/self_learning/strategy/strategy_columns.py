@@ -59,6 +59,27 @@ def roi_table(horizon: int, timeframe_s: int) -> dict[str, float]:
     return {str(steps * horizon * minutes): roi for steps, roi in ROI_STEPS}
 
 
+def hold_candles(horizon: int, hold_horizons: float) -> int:
+    """Candles of the timeframe a trade is held before its time exit: `hold_horizons` times
+    the horizon H (label_period_candles), at least 1; 0 when hold_horizons is 0 (no time
+    exit). 4 at 1h with H = 4 and 1.0, 12 at 5m with H = 12."""
+    if not hold_horizons > 0:
+        return 0
+    return max(1, round(float(hold_horizons) * int(horizon)))
+
+
+def among_top(values: dict[str, float], pair: str, k: int) -> bool:
+    """Whether `pair`'s value is among the `k` largest finite `values` (pair -> expected
+    return at one candle; fewer than k pairs with a larger value). Always True for k <= 0;
+    False when the pair has no finite value."""
+    if k <= 0:
+        return True
+    mine = values.get(pair)
+    if mine is None or not np.isfinite(mine):
+        return False
+    return sum(1 for v in values.values() if np.isfinite(v) and v > mine) < k
+
+
 def round_trip(fee_per_side: float | None) -> float:
     """Entry plus exit fee for a fee per side (FALLBACK_FEE when none is known)."""
     return 2 * float(FALLBACK_FEE if fee_per_side is None else fee_per_side)
@@ -82,6 +103,7 @@ class EntryRules:
     # The round trip of fees (entry + exit) the expected return must clear; None: no such rule
     # (the strategy reads it from the config's `fee` or the exchange's market).
     round_trip_fee: float | None = None
+    fee_margin: float = 0.0    # expected_return must clear round_trip_fee plus this
 
 
 def entry_filters(dataframe: pd.DataFrame, rules: EntryRules) -> dict[str, pd.Series]:
@@ -104,8 +126,9 @@ def entry_filters(dataframe: pd.DataFrame, rules: EntryRules) -> dict[str, pd.Se
         filters[f"&-score_ic >= min_score_ic {rules.min_score_ic:g} (or not known yet)"] = ~(
             scoreboard_ic(dataframe) < rules.min_score_ic)
     if "expected_return" in dataframe.columns and rules.round_trip_fee is not None:
-        filters[f"expected_return > round-trip fee {rules.round_trip_fee:g}"] = (
-            dataframe["expected_return"] > rules.round_trip_fee)
+        margin = f" + fee_margin {rules.fee_margin:g}" if rules.fee_margin else ""
+        filters[f"expected_return > round-trip fee {rules.round_trip_fee:g}{margin}"] = (
+            dataframe["expected_return"] > rules.round_trip_fee + rules.fee_margin)
     return filters
 
 
