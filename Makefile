@@ -27,7 +27,7 @@ data: $(STAMP)
 		echo "Demo data present in $(DEMO_DATA)"; \
 	else \
 		$(PY) -m self_learning_offline.market --out $(DEMO_DATA) --pairs $(DEMO_PAIRS) \
-			--timeframe 5m 15m 1h --days $(DEMO_DAYS) --end 20250114 --seed 42; \
+			--timeframe 5m 15m 1h --days $(DEMO_DAYS) --end 20250114 --seed 42 --mean-reversion; \
 	fi
 
 demo: data

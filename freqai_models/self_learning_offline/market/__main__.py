@@ -17,7 +17,7 @@ from pathlib import Path
 from self_learning_offline.market.assets import PAIR_PATTERN
 from self_learning_offline.market.candles import generate_candles
 from self_learning_offline.market.files import pair_filename, write_feather
-from self_learning_offline.market.scenario import EdgeFlip
+from self_learning_offline.market.scenario import EdgeFlip, MeanReversion
 from self_learning_offline.market.timeframes import parse_timeframe, span
 
 # Under `python -m` __name__ is "__main__"; log under the module's real name instead.
@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--flip-day", type=_seed, default=None, metavar="N",
                         help="scenario: mean reversion until 00:00 UTC of day N of the data "
                              "(0 = its first day), trend following after")
+    parser.add_argument("--mean-reversion", action="store_true",
+                        help="scenario: mean reversion towards the 60-minute average the whole "
+                             "time (the demo market's planted, learnable edge)")
     return parser
 
 
@@ -83,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s - %(name)s - %(levelname)s - %(message)s")
     end = args.end or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    scenario = None
+    scenario = MeanReversion() if args.mean_reversion else None
+    if args.flip_day is not None and args.mean_reversion:
+        build_parser().error("argument --mean-reversion: not allowed with --flip-day")
     if args.flip_day is not None:
         if args.flip_day >= args.days:
             build_parser().error(f"argument --flip-day: {args.flip_day} is not a day of the "
@@ -99,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
             path = args.out / pair_filename(pair, timeframe)
             write_feather(frame, path)
             first, last = frame["date"].iloc[0], frame["date"].iloc[-1]
-            flip = f", edge flips {scenario.flip_at:%Y-%m-%d %H:%M}" if scenario else ""
+            flip = (f", edge flips {scenario.flip_at:%Y-%m-%d %H:%M}"
+                    if isinstance(scenario, EdgeFlip) else
+                    ", mean reversion" if isinstance(scenario, MeanReversion) else "")
             logger.info(
                 f"Generated {periods} {timeframe} candles for {pair} "
                 f"({first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M}, seed {args.seed}{flip}) "

@@ -21,7 +21,12 @@ import numpy as np
 import pandas as pd
 
 from self_learning_offline.market.assets import MarketModel
-from self_learning_offline.market.scenario import FLIP_AVERAGE_MINUTES, EdgeFlip, RandomWalk
+from self_learning_offline.market.scenario import (
+    FLIP_AVERAGE_MINUTES,
+    EdgeFlip,
+    MeanReversion,
+    RandomWalk,
+)
 from self_learning_offline.market.timeframes import MINUTES_PER_DAY
 
 GARCH_ALPHA = 0.05
@@ -109,7 +114,7 @@ def log_returns(
 
 def minute_candles(
     model: MarketModel, streams: list[np.random.Generator], start: datetime, minutes: int,
-    scenario: EdgeFlip | RandomWalk | None = None,
+    scenario: EdgeFlip | MeanReversion | RandomWalk | None = None,
 ) -> pd.DataFrame:
     """Unrounded one-minute OHLCV from `start`, each random stream used for one purpose only.
 
