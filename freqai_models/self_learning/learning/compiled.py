@@ -3,9 +3,10 @@
 Each function is traced once per process and network shape and then called with every other
 pair's own variables (shared_program.py): the per-candle loop under XLA (`run`), the serving
 forward pass (`predict`), one training epoch and the validation losses (graph mode: their row
-counts vary from call to call). The functions other than the step are traced without AutoGraph:
-their control flow is written with tf.cond / tf.while_loop already, and converting their
-source cost seconds per process (the traced graph is the same, results bit-identical).
+counts vary from call to call). All are traced without AutoGraph: their control flow is
+written with tf.cond / tf.while_loop already (a Python `if` on a tensor fails the trace), and
+converting their source cost seconds per process, ~3.5 s of CPU for the step alone (results
+bit-identical).
 An epoch program is compiled per capacity of rows (a power of two); a training with fewer rows
 runs on a larger program of its shape already compiled, padded with zero-weight rows (the loop
 reads only its real rows: bit-identical), instead of compiling another (~3 s).
@@ -111,7 +112,8 @@ class CompiledPrograms:
         self._ints = np.zeros((BLOCK_CAPACITY, 5), np.int64)
         rows = lambda *shape: spec([None, *shape], tf.float32)  # noqa: E731
         self._fns = {
-            "step": tf.function(programs.step_block, jit_compile=True, input_signature=[
+            "step": tf.function(programs.step_block, jit_compile=True, autograph=False,
+                                input_signature=[
                 spec([], tf.int32), spec(self._floats.shape, tf.float32),
                 spec(self._ints.shape, tf.int64), spec([f, f], tf.float32),
                 spec([f], tf.float32), spec([], tf.float32), spec([], tf.int64)]),
