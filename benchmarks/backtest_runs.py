@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -70,6 +71,7 @@ class RunResult:
     log: str
     results_dir: Path
     wall_s: float
+    cpu_s: float | None = None  # the freqtrade process's user + system CPU (--jobs 1 only)
 
 
 def free_port() -> int:
@@ -176,7 +178,7 @@ class Backtests:
         log_path = self.tmp / f"{spec.name}.log"
         env = {**os.environ, "COLUMNS": "200", "TF_CPP_MIN_LOG_LEVEL": "2"}
         print(f"running {spec.name} ({spec.freqai_model}) ...", flush=True)
-        began = time.monotonic()
+        began, cpu = time.monotonic(), _children_cpu()
         with log_path.open("w") as log:
             try:
                 rc = subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -184,11 +186,19 @@ class Backtests:
             except subprocess.TimeoutExpired:
                 rc = f"timeout after {self.timeout:.0f} s"
         wall = time.monotonic() - began
+        # CPU seconds are less sensitive than wall time to other jobs on a shared machine;
+        # the children's counter is per process, so only one backtest at a time can be told.
+        cpu_s = _children_cpu() - cpu if self.jobs == 1 else None
         text = log_path.read_text()
         check_log(spec, rc, text, log_path)
         print(f"  {spec.name}: {wall:.0f} s", flush=True)
         return RunResult(spec, userdir / "models" / config["freqai"]["identifier"], text,
-                         results, wall)
+                         results, wall, cpu_s)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def check_log(spec: RunSpec, rc, text: str, log_path: Path) -> None:

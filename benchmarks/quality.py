@@ -213,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, float] = {f"runs.{w.name}.{n}.wall_s": r.result.wall_s
                              for w, by_name in zip(plan.windows, runs, strict=True)
                              for n, r in by_name.items()}
+    out.update({f"runs.{w.name}.{n}.cpu_s": r.result.cpu_s
+                for w, by_name in zip(plan.windows, runs, strict=True)
+                for n, r in by_name.items() if r.result.cpu_s is not None})
     for role, prefix in (("dev", "dev."), ("holdout", "")):
         group = [by_name for w, by_name in zip(plan.windows, runs, strict=True)
                  if w.role == role]

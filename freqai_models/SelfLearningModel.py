@@ -64,6 +64,9 @@ class SelfLearningModel(BaseRegressionModel):
             logger.warning(runtime_env.TF_MISSING_MESSAGE)
             return
         runtime_env.configure_tensorflow_threads()
+        from self_learning.runtime.xla_cache import configure_xla_cache
+
+        configure_xla_cache()  # compiled programs kept between processes (runtime/xla_cache.py)
         from self_learning.runtime.lifecycle import RunContext, SelfLearningRuntime
         from self_learning.store import StoreInUse
         span, mode = self.config.get("timerange"), self.config.get("runmode")

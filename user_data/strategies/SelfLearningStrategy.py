@@ -18,10 +18,13 @@ from pandas import DataFrame, Series
 from self_learning import startup_checks
 from self_learning.config import ConfigError, label_period_candles
 from self_learning.strategy.market_features import (
+    BasketCache,
+    basket_of,
     btc_pair,
     closes_by_date,
-    market_columns,
+    frames_key,
     market_windows,
+    pair_columns,
 )
 from self_learning.strategy.strategy_columns import (
     EntryRules,
@@ -196,6 +199,7 @@ class SelfLearningStrategy(IStrategy):
         self.timeframe_s = timeframe_s
         self.calibration_candles = calibration_candles(timeframe_s)
         self.market_windows = market_windows(timeframe_s)
+        self.basket_cache = BasketCache()  # the basket, once per set of candles
         self.round_trip_fees: dict[str, float] = {}
         # pair -> its expected_return by candle date, as of its last analysis (top_k ranking)
         self.expected_returns: dict[str, Series] = {}
@@ -260,17 +264,22 @@ class SelfLearningStrategy(IStrategy):
         """The basket of the whitelist and BTC as features of `pair` (`%-basket_ret_3`, ...):
         every whitelist pair's closed candles from the data provider (and FreqAI's candle
         history, which holds the training days in dry/live runs), merged by date; BTC from
-        the whitelist or FreqAI's `include_corr_pairlist`. None without a data provider or
-        pair (unit tests), so no market columns."""
+        the whitelist or FreqAI's `include_corr_pairlist`. The basket is computed once per
+        set of candles (BasketCache: every pair of the whitelist shares it; a new candle of
+        any pair makes a new one). None without a data provider or pair (unit tests), so no
+        market columns."""
         if getattr(self, "dp", None) is None or not pair:
             return None
         whitelist = self.basket_pairs()
         feature_parameters = (self.config.get("freqai") or {}).get("feature_parameters") or {}
         btc = btc_pair(whitelist, feature_parameters.get("include_corr_pairlist") or [])
         pairs = dict.fromkeys([*whitelist, pair, *([btc] if btc else [])])
-        closes = {p: self.closes(p) for p in pairs}
-        return market_columns(dataframe["date"], pair, closes, whitelist, btc,
-                              self.market_windows)
+        frames = {p: self.candle_frames(p) for p in pairs}
+        key = (tuple(whitelist), btc, self.market_windows, frames_key(frames))
+        basket = self.basket_cache.get(key, lambda: basket_of(
+            {p: closes_by_date(f) for p, f in frames.items()}, whitelist, btc,
+            self.market_windows))
+        return pair_columns(dataframe["date"], pair, basket, self.market_windows)
 
     def basket_pairs(self) -> list[str]:
         """The pairs of the basket: the pairlist's (trade, backtesting, hyperopt), else the
@@ -280,13 +289,14 @@ class SelfLearningStrategy(IStrategy):
         except OperationalException:
             return list(self.config.get("exchange", {}).get("pair_whitelist") or [])
 
-    def closes(self, pair: str):
-        """The pair's closes by date at the strategy's timeframe: FreqAI's candle history (dry
-        and live runs: the training days), then the data provider's closed candles."""
+    def candle_frames(self, pair: str) -> list:
+        """The pair's candles at the strategy's timeframe: FreqAI's candle history (dry and
+        live runs: the training days), then the data provider's closed candles (later wins,
+        closes_by_date)."""
         history = getattr(getattr(getattr(self, "freqai", None), "dd", None), "historic_data",
                           None) or {}
         stored = history.get(pair, {}).get(self.timeframe)
-        return closes_by_date([stored, self.dp.get_pair_dataframe(pair, self.timeframe)])
+        return [stored, self.dp.get_pair_dataframe(pair, self.timeframe)]
 
     def set_freqai_targets(self, dataframe: DataFrame, metadata: dict, **kwargs) -> DataFrame:
         """

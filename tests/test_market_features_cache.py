@@ -1,0 +1,86 @@
+"""The strategy computes the basket once per set of candles (market_features.BasketCache): every
+pair of the whitelist gets the columns the uncached formula gives, from one basket, and a new
+candle of any pair makes a new basket."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from strategy_support import load_strategy_module
+
+from self_learning.strategy.market_features import basket_of as _basket_of
+from self_learning.strategy.market_features import market_columns, market_windows
+
+PAIRS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]
+
+
+def candle_frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.002, n)))
+    return pd.DataFrame({"date": pd.date_range("2025-01-01", periods=n, freq="5min", tz="UTC"),
+                         "open": close, "high": close, "low": close, "close": close,
+                         "volume": 1.0})
+
+
+class FakeProvider:
+    """The two calls the strategy's basket makes of freqtrade's DataProvider; like the
+    backtesting one, it hands out a copy of each frame."""
+
+    def __init__(self, frames: dict[str, pd.DataFrame]):
+        self.frames = frames
+
+    def current_whitelist(self) -> list[str]:
+        return list(self.frames)
+
+    def get_pair_dataframe(self, pair: str, timeframe: str) -> pd.DataFrame:
+        return self.frames[pair].copy()
+
+
+@pytest.fixture
+def module():
+    return load_strategy_module()
+
+
+def strategy_with(module, frames):
+    strategy = module.SelfLearningStrategy({})
+    strategy.dp = FakeProvider(frames)
+    return strategy
+
+
+def uncached(frames: dict[str, pd.DataFrame], pair: str) -> pd.DataFrame:
+    closes = {p: f.set_index("date")["close"].astype(np.float64) for p, f in frames.items()}
+    return market_columns(frames[pair]["date"], pair, closes, PAIRS, "BTC/USDT",
+                          market_windows(300))
+
+
+def test_every_pair_gets_the_uncached_columns_from_one_basket(module, monkeypatch):
+    frames = {p: candle_frame(600, seed) for seed, p in enumerate(PAIRS)}
+    strategy = strategy_with(module, frames)
+    computed = []
+    monkeypatch.setattr(module, "basket_of", lambda *a: computed.append(a) or _basket_of(*a))
+    for pair in PAIRS:
+        got = strategy.market_columns(frames[pair], pair)
+        pd.testing.assert_frame_equal(got, uncached(frames, pair), check_exact=True)
+    assert len(computed) == 1  # one basket for the four pairs
+
+
+def test_a_new_candle_of_any_pair_makes_a_new_basket(module, monkeypatch):
+    frames = {p: candle_frame(600, seed) for seed, p in enumerate(PAIRS)}
+    strategy = strategy_with(module, frames)
+    computed = []
+    monkeypatch.setattr(module, "basket_of", lambda *a: computed.append(a) or _basket_of(*a))
+    before = strategy.market_columns(frames["ETH/USDT"], "ETH/USDT")
+
+    longer = candle_frame(601, seed=PAIRS.index("SOL/USDT"))  # SOL's next candle arrives
+    longer.loc[600, "close"] *= 1.05
+    frames["SOL/USDT"] = longer
+    eth = frames["ETH/USDT"]
+    after = strategy.market_columns(eth, "ETH/USDT")
+    assert len(computed) == 2
+    pd.testing.assert_frame_equal(after, uncached(frames, "ETH/USDT"), check_exact=True)
+    pd.testing.assert_frame_equal(after, before, check_exact=True)  # ETH's dates: same values
+    sol = strategy.market_columns(longer, "SOL/USDT")
+    assert len(computed) == 2  # the other pairs share the new basket
+    pd.testing.assert_frame_equal(sol, uncached(frames, "SOL/USDT"), check_exact=True)
+    assert sol["%-basket_ret_1"].iloc[-1] > 0.04  # the new candle is in it (alone that date)
