@@ -94,6 +94,17 @@ def test_coefficients_stay_the_trainings_until_the_pairs_own_statistics_move(can
     assert not np.array_equal(beta.numpy(), trained)
 
 
+def test_coefficients_follow_per_candle_samples_when_the_step_learns_them(candles):
+    """With wide_online_step > 0 every matured sample enters the wide head's statistics, so
+    its coefficients follow them per candle without any drift response."""
+    learner = fitted(candles, wide_online_step=0.5, drift_response=False)
+    beta = learner.nets.discovery.module.models.challenger.beta
+    trained = beta.numpy().copy()
+    learner.observe(candles.rows(slice(1500, 1600)))
+    assert float(learner.state.boost.numpy()) == 0.0
+    assert not np.array_equal(beta.numpy(), trained)
+
+
 def test_wide_head_learns_per_candle_only_while_a_drift_response_boosts_it(candles):
     """By default (wide_online_step 0) an ordinary per-candle step leaves the wide head's
     statistics alone while the networks still learn; once a drift response has boosted the
