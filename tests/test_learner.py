@@ -19,6 +19,7 @@ from self_learning.candles.predictions import SCORE_NAMES
 from self_learning.candles.samples import prepare
 from self_learning.learning.learner import PairLearner
 from self_learning.returns import ridge
+from self_learning.returns.pool import StatsPool
 
 H = 6
 
@@ -67,6 +68,41 @@ def test_incremental_fit_consolidates_what_steps_learned_at_full_weight(candles)
     np.testing.assert_allclose(m.stats_n.numpy(), p.stats_n.numpy(), rtol=1e-5)
     # Huber weights differ only by the coefficients each learner had when it consolidated.
     np.testing.assert_allclose(m.stats_b.numpy(), p.stats_b.numpy(), rtol=0.2, atol=1e-3)
+
+
+def test_coefficients_stay_the_trainings_until_the_pairs_own_statistics_move(candles):
+    """Between trainings the wide head's coefficients stay the training's exact solution while
+    nothing the step learns can move its statistics (wide_online_step 0, no drift response),
+    even when another pair's newer statistics become known in the pool (taken in at the next
+    training); once a drift response boosts the step, they follow the statistics again."""
+    config = small_config()
+    pool = StatsPool(len(FEATURES), config.memory_candles * TIMEFRAME_S, keep_history=True)
+    learner = PairLearner(config, FEATURES, TIMEFRAME_S, pool)
+    learner.pair = "B"
+    deterministic()
+    learner.fit(candles.rows(slice(0, 1500)))
+    beta = learner.nets.discovery.module.models.challenger.beta
+    trained = beta.numpy().copy()
+    other = PairLearner(config, FEATURES, TIMEFRAME_S, pool)
+    other.pair = "A"
+    other.fit(candles.rows(slice(50, 1550)))  # known from candle ~1550, inside B's block
+    assert pool.change_points("B", int(candles.ts[1500]), int(candles.ts[1599]))
+    learner.observe(candles.rows(slice(1500, 1600)))
+    np.testing.assert_array_equal(beta.numpy(), trained)
+    learner.state.boost.assign(1.0)  # what DriftResponse._respond sets
+    learner.observe(candles.rows(slice(1600, 1650)))
+    assert not np.array_equal(beta.numpy(), trained)
+
+
+def test_coefficients_follow_per_candle_samples_when_the_step_learns_them(candles):
+    """With wide_online_step > 0 every matured sample enters the wide head's statistics, so
+    its coefficients follow them per candle without any drift response."""
+    learner = fitted(candles, wide_online_step=0.5, drift_response=False)
+    beta = learner.nets.discovery.module.models.challenger.beta
+    trained = beta.numpy().copy()
+    learner.observe(candles.rows(slice(1500, 1600)))
+    assert float(learner.state.boost.numpy()) == 0.0
+    assert not np.array_equal(beta.numpy(), trained)
 
 
 def test_wide_head_learns_per_candle_only_while_a_drift_response_boosts_it(candles):

@@ -140,6 +140,7 @@ class WideHeadLearner:
     def learn(self, b: Built, ex: Example) -> bool:
         c, f = b.nets.discovery.module.models.challenger, len(FEATURES)
         before = float(c.recent_n.numpy())
+        b.state.boost.assign(1.0)  # what DriftResponse._respond sets: the step follows
         b.programs.ridge.learn(ex.features[0], ex.targets[0, 0], ex.ts, 1.0)
         no_others = Moments(tf.zeros([f, f]), tf.zeros([f]), tf.constant(0.0),
                             tf.constant(ex.ts, tf.int64))

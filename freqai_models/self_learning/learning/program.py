@@ -18,7 +18,8 @@ statistics (weight `wide_online_weight`, 0 by default: between trainings the wid
 follows the other pairs' statistics; a full sample's weight after a drift response), one
 guarded update of the networks (learning rate scaled by `online_weight`, raised the same
 way), the scoreboard, a drift response's challenge (monitor/challenge.py) and the drift
-detector; then it re-solves the wide head and predicts candle i.
+detector; then the wide head's coefficients follow its statistics (while they can move
+between trainings, returns/online.py) and it predicts candle i.
 
 XLA notes from this loop's history: ring slots are read with `tf.gather` (a strided slice
 needs a compile-time index), and flags in the int64 input are compared one by one

@@ -1,9 +1,15 @@
 """The challenger ridge model's life inside the compiled per-candle step (traceable).
 
-Each matured sample joins its recent statistics (`learn`), and at every candle its
-coefficients follow the statistics as they are then, the other pairs' included (`follow`): a
-few conjugate-gradient steps from the current coefficients (a training solves exactly,
-returns/head.py). The formulas are returns/ridge.py's.
+Each matured sample joins its recent statistics (`learn`), and while those can move between
+trainings its coefficients follow the statistics as they are at each candle, the other pairs'
+included (`follow`): a few conjugate-gradient steps from the current coefficients (a training
+solves exactly, returns/head.py). They can move when per-candle samples enter them
+(`wide_online_step` > 0) or a drift response is under way (its step boost);
+otherwise the coefficients stay the training's exact solution, and the other pairs' newer
+statistics are taken in at the pair's next training. Following the pool alone between
+trainings cost IC on the 1h dev windows (docs/hourly.md, "Per-candle learning"): the next
+training then weighed its new rows under coefficients that had already seen the other pairs'
+rows of the same days. The formulas are returns/ridge.py's.
 """
 
 from __future__ import annotations
@@ -43,15 +49,28 @@ class OnlineRidge:
         n = g * (c.stats_n + c.recent_n) + pooled * others.n
         return a, b, n
 
+    def moving(self):
+        """Whether the statistics the coefficients solve can have moved since the training:
+        per-candle samples enter them, or a drift response is under way (it forgets, boosts
+        the step and distrusts the pool; the boost lasts until a training settles it)."""
+        if self.s.wide_online_weight > 0.0:
+            return tf.constant(True)
+        return self.state.boost > 0.0
+
     def follow(self, ts, others: Moments):
-        """Move the wide head's coefficients towards the solution of the statistics as they
-        are at candle `ts` (a few conjugate-gradient steps from the current ones; a training
-        solves exactly)."""
+        """While the statistics can move (`moving`), move the wide head's coefficients
+        towards the solution of the statistics as they are at candle `ts` (a few
+        conjugate-gradient steps from the current ones; a training solves exactly)."""
         r, c = self.models, self.models.challenger
-        a, b, n = self.totals(ts, others)
-        beta = ridge.refine(a, b, n, r.ridge_lambda, c.beta, REFINE_STEPS)
-        ok = tf.reduce_all(tf.math.is_finite(beta))
-        c.beta.assign(tf.where(ok, beta, c.beta))
+
+        def refine():
+            a, b, n = self.totals(ts, others)
+            beta = ridge.refine(a, b, n, r.ridge_lambda, c.beta, REFINE_STEPS)
+            ok = tf.reduce_all(tf.math.is_finite(beta))
+            c.beta.assign(tf.where(ok, beta, c.beta))
+            return tf.constant(0)
+
+        tf.cond(self.moving(), refine, lambda: tf.constant(0))
 
     def learn(self, features, s_close, ts, weight):
         """Add one matured sample to the wide head's recent statistics (Huber-weighted under
