@@ -46,31 +46,36 @@ def basket_returns(returns: Iterable[pd.Series]) -> pd.Series:
     return pd.concat(list(returns), axis=1).sort_index().mean(axis=1)
 
 
+@dataclass(frozen=True)
+class SharedColumns:
+    """The columns every pair shares: the volatilities, then each window's returns."""
+
+    volatility: Mapping[str, pd.Series]
+    returns: Mapping[int, Mapping[str, pd.Series]]  # window -> the basket's and BTC's returns
+
+
 def shared_features(basket_ret: pd.Series, btc_ret: pd.Series | None,
-                    windows: Sequence[int]) -> dict[str, pd.Series]:
+                    windows: Sequence[int]) -> SharedColumns:
     """The basket's and BTC's returns (rolling sums of log returns) and volatility (log of the
     rolling std, windows >= 3) over each window: the columns every pair shares. `btc_ret`
     None leaves BTC's columns out."""
     sources = {"basket": basket_ret} if btc_ret is None else {"basket": basket_ret,
                                                              "btc": btc_ret}
-    out = {}
-    for w in (w for w in windows if w >= 3):
-        for name, ret in sources.items():
-            out[f"{name}_vol_{w}"] = np.log(ret.rolling(w).std() + EPS)
-    for w in windows:
-        for name, ret in sources.items():
-            out[f"{name}_ret_{w}"] = ret.rolling(w).sum()
-    return out
+    volatility = {f"{name}_vol_{w}": np.log(ret.rolling(w).std() + EPS)
+                  for w in windows if w >= 3 for name, ret in sources.items()}
+    returns = {w: {f"{name}_ret_{w}": ret.rolling(w).sum() for name, ret in sources.items()}
+               for w in windows}
+    return SharedColumns(volatility, returns)
 
 
-def with_relative(shared: Mapping[str, pd.Series], pair_ret: pd.Series, basket_ret: pd.Series,
+def with_relative(shared: SharedColumns, pair_ret: pd.Series, basket_ret: pd.Series,
                   windows: Sequence[int]) -> dict[str, pd.Series]:
     """`shared` plus the pair's return minus the basket's over each window, in the columns'
     order (volatility, then per window the basket's, BTC's and the relative return)."""
-    out = {name: col for name, col in shared.items() if "_vol_" in name}
+    out = dict(shared.volatility)
     relative = pair_ret - basket_ret
     for w in windows:
-        out.update({name: col for name, col in shared.items() if name.endswith(f"_ret_{w}")})
+        out.update(shared.returns[w])
         out[f"rel_ret_{w}"] = relative.rolling(w).sum()
     return out
 
@@ -107,7 +112,7 @@ class Basket:
 
     returns: Mapping[str, pd.Series]  # each pair's one-candle log returns by date
     basket_ret: pd.Series             # the basket's, over the union of the basket's dates
-    shared: Mapping[str, pd.Series]   # shared_features over basket_ret's dates
+    shared: SharedColumns             # shared_features over basket_ret's dates
 
 
 def basket_of(closes: Mapping[str, pd.Series], basket: Sequence[str], btc: str | None,
