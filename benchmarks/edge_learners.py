@@ -4,7 +4,9 @@ exponentially forgetting ridge (RLS) with several memories, and their mixture. n
 Units are the model's (returns/ridge.py): features standardised per pair with the trailing
 training window's mean and spread (clipped to +-5), targets in units of the pair's target
 spread over that window (winsorised to +-CLIP), no intercept, coefficients
-solve(A + lam * n * I, b) from the summed statistics of the pairs (pooled) or one pair's own.
+solve(A + lam * n * I, b) from the summed statistics of the pairs (pooled) or one pair's own
+(with a prior mean: solve(A + lam * n * I, b + lam * n * prior)). `record_choice` is the
+model's penalty record (choose among penalties by past out-of-sample predictions).
 
 Walk-forward: period k starts at row s_k; it trains on rows [s_k - window, s_k - H) (labels
 known before s_k: purged) and predicts rows [s_k, s_k + period). Statistics of every row are
@@ -74,15 +76,20 @@ def build_design(x: np.ndarray, targets: dict[str, np.ndarray], first: int, wind
     return Design(starts, row_period, units, z_all, a, cnt, b, scale)
 
 
-def solve(a: np.ndarray, b: np.ndarray, n: float, lam: float) -> np.ndarray:
+def solve(a: np.ndarray, b: np.ndarray, n: float, lam: float,
+          prior: np.ndarray | None = None) -> np.ndarray:
+    """solve(A + lam n I, b + lam n prior): ridge shrinking toward `prior` (zeros if None)."""
     if n <= 0:
-        return np.zeros(len(b))
-    return np.linalg.solve(a + lam * max(n, 1.0) * np.eye(len(b)), b)
+        return np.zeros(len(b)) if prior is None else prior.copy()
+    ridge = lam * max(n, 1.0)
+    rhs = b if prior is None else b + ridge * prior
+    return np.linalg.solve(a + ridge * np.eye(len(b)), rhs)
 
 
 def ridge_predictions(d: Design, cols: np.ndarray, variant: str, pooled: bool,
-                      lam: float) -> np.ndarray:
-    """(pairs, n) walk-forward predictions in units of each pair's target spread."""
+                      lam: float, prior: np.ndarray | None = None) -> np.ndarray:
+    """(pairs, n) walk-forward predictions in units of each pair's target spread; `prior`
+    (len(cols),): the coefficients a large penalty shrinks toward (zeros if None)."""
     pairs, n, _ = d.z.shape
     out = np.full((pairs, n), np.nan)
     sub = np.ix_(cols, cols)
@@ -90,12 +97,42 @@ def ridge_predictions(d: Design, cols: np.ndarray, variant: str, pooled: bool,
         rows = d.period_of_row == k
         if pooled:
             beta = solve(d.a[k][:, sub[0], sub[1]].sum(0), d.b[variant][k][:, cols].sum(0),
-                         d.n[k].sum(), lam)
+                         d.n[k].sum(), lam, prior)
         for p in range(pairs):
             if not pooled:
-                beta = solve(d.a[k, p][sub], d.b[variant][k, p, cols], d.n[k, p], lam)
+                beta = solve(d.a[k, p][sub], d.b[variant][k, p, cols], d.n[k, p], lam, prior)
             out[p, rows] = d.z[p, rows][:, cols] @ beta
     return out
+
+
+def record_choice(d: Design, preds: np.ndarray, y_scaled: np.ndarray, horizon: int,
+                  decay: float, default: int) -> tuple[np.ndarray, np.ndarray]:
+    """The model's penalty record (returns/ridge.py `penalty_record`/`best_penalty`) over
+    walk-forward predictions: preds (penalties, pairs, n) of one ridge at each candidate
+    penalty. Per pair, period k serves the penalty whose past periods' predictions scored best
+    by sum(p * y) / sqrt(sum(p^2)) (rows whose label matured before period k starts; sums
+    multiplied by `decay` per period); period 0 serves `default` (an index). Returns the
+    (pairs, n) served predictions and the (periods, pairs) chosen indices."""
+    m, pairs, n = preds.shape
+    gain, power = np.zeros((m, pairs)), np.zeros((m, pairs))
+    out = np.full((pairs, n), np.nan)
+    chosen = np.zeros((len(d.starts), pairs), int)
+    ok = np.isfinite(preds).all(axis=0) & np.isfinite(y_scaled)
+    for k, s in enumerate(d.starts):
+        if k > 0:
+            lo, hi = d.starts[k - 1], s - horizon  # the previous period's matured rows
+            w = ok[:, lo:hi]
+            pv = np.where(w[None], preds[:, :, lo:hi], 0.0)
+            yv = np.where(w, y_scaled[:, lo:hi], 0.0)
+            gain = gain * decay + (pv * yv[None]).sum(axis=2)
+            power = power * decay + (pv * pv).sum(axis=2)
+        score = np.where(power > 0, gain / np.sqrt(np.maximum(power, 1e-30)), -np.inf)
+        pick = np.where(np.isfinite(score).any(axis=0), np.argmax(score, axis=0), default)
+        chosen[k] = pick
+        rows = d.period_of_row == k
+        for p in range(pairs):
+            out[p, rows] = preds[pick[p], p, rows]
+    return out, chosen
 
 
 def scaled_target(d: Design, y: np.ndarray, variant: str) -> np.ndarray:

@@ -1,7 +1,7 @@
 """What predicts today's markets, and does online learning pay? (issue 19, research part)
 
     nice -n 10 .venv/bin/python benchmarks/edge_study.py [--data /work/shared/data/binance_usdt]
-        [--quick]
+        [--quick] [--prior-only]
 
 A fast, self-contained numpy/pandas study on the six Binance USDT pairs (no freqtrade, no
 TensorFlow). Features: a TA-Lib-free approximation of SelfLearningStrategy's ratios (baseline)
@@ -12,6 +12,9 @@ head's units
 predict the next period (1 day / 7 days), refit each period; pooled over pairs unless noted.
 Online learning: exponentially forgetting ridges of several memories, their fixed-share
 mixture and their average, against that static walk-forward on the same features and rows.
+A prior mean (`prior_stage`, DEV only): the ridge shrinking toward a fixed coefficient on
+sma_dist period 20 instead of toward 0, its penalty chosen per pair by the model's record,
+against the record without a prior (`--prior-only` prints just these tables).
 
 Windows: DEV (5m: Jan-Feb 2025; 1h: Oct 2024 - Jan 2025) is where every choice is made;
 HOLDOUT (5m: Mar 15 - Apr 29 2025; 1h: Feb - Apr 2025) is only reported. Metric
@@ -55,6 +58,17 @@ LAM = 0.3  # the wide head's default ridge penalty (per sample)
 # Learning rates of the mixture on squared losses in target-spread units, summed over the
 # pairs of a block: 1 follows the recent leader closely, 0.05 stays close to equal weights.
 ETAS = (1.0, 0.05)
+# The wide head's candidate penalties (returns/models.py PENALTIES), and the prior-mean ridge's:
+# the same plus two large ones, so that its record can choose "the prior" end.
+PENALTIES = (0.03, 0.1, 0.3, 1.0, 3.0)
+PRIOR_PENALTIES = (*PENALTIES, 30.0, 300.0)
+# The prior mean: a fixed coefficient on the base timeframe's sma_dist period 20 in wide-head
+# units (z-scored feature, target in spread units), about the yardstick's correlation with
+# the target (DEV IC ~0.03), with its sign: above the average -> lower returns.
+PRIOR = -0.03
+PRIOR_FEATURE = "sma_dist_20x1"
+# Half-life (candles) of the penalty record, as in the quality runs' memory_candles.
+RECORD_HALF_LIFE = {"5m": 576, "1h": 8760}
 
 
 class Frame:
@@ -251,6 +265,62 @@ def flip_stage(out_dir: Path) -> dict[str, dict]:
     return results
 
 
+def prior_stage(study: Study, diagnostics: bool = True) -> dict[str, dict]:
+    """The prior-mean ridge (shrinks toward PRIOR on PRIOR_FEATURE instead of toward zero) on
+    the strategy's features, lam chosen per pair by the model's penalty record, against the
+    same record without a prior (what the model does today)."""
+    p, d, fr = study.p, study.d, study.fr
+    cols = p.cols(("baseline", "time"))
+    prior = np.where(np.array(p.names)[cols] == PRIOR_FEATURE, PRIOR, 0.0)
+    if not prior.any():
+        raise SystemExit(f"no {PRIOR_FEATURE} column")
+    y_sc = el.scaled_target(d, study.y, "raw")
+    decay = 0.5 ** (fr.period / RECORD_HALF_LIFE[fr.tf])
+
+    def fixed(lams, with_prior):
+        return np.stack([el.ridge_predictions(d, cols, "raw", True, lam,
+                                              prior if with_prior else None) for lam in lams])
+
+    def record(preds, lams):
+        served, chosen = el.record_choice(d, preds, y_sc, study.h, decay, lams.index(LAM))
+        dev = np.isin(p.day[d.starts], study.windows["DEV"])  # choices of DEV periods only
+        return {"ret": study.to_return(served, "raw"),
+                "chosen": np.bincount(chosen[dev].ravel(), minlength=len(lams)).tolist()}
+
+    plain, with_prior = fixed(PENALTIES, False), fixed(PRIOR_PENALTIES, True)
+    out = {"current: record over 0.03..3, no prior": record(plain, PENALTIES),
+           "prior, record over 0.03..300": record(with_prior, PRIOR_PENALTIES)}
+    if diagnostics:
+        out["no prior, record over 0.03..300"] = record(fixed(PRIOR_PENALTIES, False),
+                                                        PRIOR_PENALTIES)
+        for i, lam in enumerate(PRIOR_PENALTIES):
+            if lam in (0.3, 3.0, 30.0, 300.0):
+                out[f"prior, lam={lam:g}"] = {"ret": study.to_return(with_prior[i], "raw")}
+        alone = np.einsum("pnf,f->pn", d.z[:, :, cols], prior)
+        out["prior alone (no learning)"] = {"ret": study.to_return(alone, "raw")}
+        out["naive -(close/SMA20-1)"] = {"ret": naive(study)}
+    for r in out.values():
+        r["scores"] = study.score(r["ret"])
+    return out
+
+
+def prior_tables(frames, panel: Panel, fr: Frame, h: int, study: Study | None = None) -> dict:
+    """Prints the prior-mean tables of one setting (real data, then the random-walk control);
+    returns their JSON entry."""
+    key = f"{fr.tf} H={h}"
+    res = prior_stage(study or Study(panel, fr, h))
+    ref = "current: record over 0.03..3, no prior"
+    table(f"{key}: ridge with a prior mean (beta0 = {PRIOR} on {PRIOR_FEATURE}, baseline + "
+          "time features; DEV only)", res, ref, windows=("DEV",))
+    for name, r in res.items():
+        if "chosen" in r:
+            print(f"\n{name}: DEV (period, pair) cells per penalty {r['chosen']}")
+    ctl = prior_stage(Study(Panel(ef.random_walk(frames, seed=1), fr), fr, h), False)
+    table(f"{key}: ridge with a prior mean, random-walk control", ctl, ref, windows=("DEV",))
+    return {name: {"DEV": summary(r["scores"]["DEV"])}
+            for name, r in {**res, **{f"control {n}": r for n, r in ctl.items()}}.items()}
+
+
 def control(frames, fr: Frame, horizon: int, groups) -> dict[str, dict]:
     """Stage 5: the same pipeline on i.i.d. candles (no signal anywhere)."""
     study = Study(Panel(ef.random_walk(frames, seed=1), fr), fr, horizon)
@@ -276,6 +346,7 @@ def setting(frames, panel: Panel, fr: Frame, h: int) -> tuple[dict, list]:
           f"HOLDOUT {es.fmt(r['HOLDOUT'])}")
     if h == fr.horizons[0]:
         table(f"{key}: parts of the market group", market_parts(study), "baseline")
+        prior = prior_tables(frames, panel, fr, h, study)
     onl = online(study, combo)
     table(f"{key}: online learning (features {' + '.join(combo)})", onl, "static walk-forward")
     for eta in ETAS:
@@ -289,6 +360,8 @@ def setting(frames, panel: Panel, fr: Frame, h: int) -> tuple[dict, list]:
     entry["control"] = {n: {w: summary(s) for w, s in r["scores"].items()}
                         for n, r in ctl.items()}
     entry["combo_groups"] = combo
+    if h == fr.horizons[0]:
+        entry["prior"] = prior
     ranked = []
     for name, r in res.items():
         dev = r["scores"]["DEV"]
@@ -301,7 +374,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/binance_usdt"))
     ap.add_argument("--quick", action="store_true", help="one horizon per timeframe")
+    ap.add_argument("--prior-only", action="store_true",
+                    help="only the prior-mean ridge tables (5m H=12, 1h H=4)")
     args = ap.parse_args()
+    if args.prior_only:
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        out = {}
+        for fr in FRAMES:
+            frames = load(args.data, fr.tf)
+            out[f"{fr.tf} H={fr.horizons[0]}"] = prior_tables(frames, Panel(frames, fr), fr,
+                                                            fr.horizons[0])
+        print(json.dumps({"prior": out}))
+        return
     warnings.filterwarnings("ignore", category=RuntimeWarning)  # nan-means of empty slices
     t0 = time.time()
     report: dict = {"fee": FEE, "lam": LAM}

@@ -101,3 +101,34 @@ def test_mixture_moves_to_the_learner_with_the_smaller_losses():
     assert weights[-1][0] > 0.98
     assert weights[0] == pytest.approx([0.5, 0.5])  # nothing matured before the first block
     assert np.corrcoef(mix[:, 200:].ravel(), y[:, 200:].ravel())[0, 1] > 0.9
+
+
+def test_prior_ridge_shrinks_toward_the_prior_instead_of_zero():
+    """solve(A + lam n I, b + lam n prior): a small penalty gives the learned coefficients, a
+    large one the prior, no prior the ordinary ridge; nothing learned -> the prior."""
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(500, 3))
+    y = z @ np.array([0.5, 0.0, -0.2]) + rng.normal(size=500)
+    a, b, n = z.T @ z, z.T @ y, 500.0
+    prior = np.array([0.0, -0.03, 0.0])
+    learned = np.linalg.solve(a, b)
+    assert np.allclose(el.solve(a, b, n, 1e-9, prior), learned, atol=1e-6)
+    assert np.allclose(el.solve(a, b, n, 1e9, prior), prior, atol=1e-6)
+    assert np.allclose(el.solve(a, b, n, 0.3, None), el.solve(a, b, n, 0.3, np.zeros(3)))
+    assert np.allclose(el.solve(a, b, 0.0, 0.3, prior), prior)
+
+
+def test_penalty_record_serves_what_predicted_matured_rows_best():
+    """Each period serves the candidate whose earlier predictions correlated best with the
+    outcomes whose labels had matured; period 0 serves the default; a label that matures
+    only after a period starts cannot change that period's choice."""
+    x, y = _panel(seed=4, pairs=2, n=900, f=1)
+    d = el.build_design(x, {"raw": y}, 300, 300, 100, 5)
+    preds = np.stack([-y, y])  # candidate 1 predicts perfectly, candidate 0 backwards
+    served, chosen = el.record_choice(d, preds, y, 5, 1.0, default=0)
+    assert (chosen[0] == 0).all() and (chosen[1:] == 1).all()
+    assert np.allclose(served[:, 400:], y[:, 400:])
+    late = y.copy()
+    late[:, 500 - 5: 500] *= -1000  # labels that mature after period 2 starts (row 500)
+    _, again = el.record_choice(d, preds, late, 5, 1.0, default=0)
+    assert (again[:3] == chosen[:3]).all()
