@@ -15,9 +15,10 @@ window, over the stored predictions of each model of the folder:
   close of the next H candles) and the H-candle return (what a time exit after H realizes);
   is the realized mean monotone in the prediction, is the top decile (where entries come
   from) what it predicts?
-* filters (SelfLearningModel's rows): each entry rule of the strategy with its defaults
-  (strategy_columns.entry_filters) alone and all the others without it: rows passing and
-  their realized means; which rule removes the good entries?
+* filters (SelfLearningModel's rows): each entry rule of the strategy with its default
+  values, the optional ones switched on (strategy_columns.entry_filters), alone and all the
+  others without it: rows passing and their realized means; which rule removes the good
+  entries?
 * trades: every freqtrade result of the window (the quality run's own and strategy_grid's,
   with the parameters of their parameter file): trades, profit, max drawdown, the entries'
   predicted and realized mean at their signal candle (quality_trades.entry_quality) and the
@@ -139,7 +140,8 @@ def study_window(window: Path, datadir: Path, timeframe: str, horizon: int, fee:
     config = json.loads((window / "config.full.json").read_text())
     pairs = config["exchange"]["pair_whitelist"]
     rules = EntryRules(z_candles=z_candles(TIMEFRAME_S[timeframe]),
-                       round_trip_fee=round_trip(fee))
+                       round_trip_fee=round_trip(fee), use_entry_z=True, use_score_ic=True,
+                       use_expected_return=True)
     runs = sorted(p.name.removeprefix("user_data_") for p in window.glob("user_data_*"))
     rows = {run: model_rows(window / f"user_data_{run}" / "models" / f"quality-{run}",
                             datadir, pairs, timeframe, horizon, rules) for run in runs}

@@ -71,7 +71,8 @@ def test_hyperopt_reuses_backtest_predictions_and_leaves_the_store_alone(
     assert f"{EPOCHS} epochs saved to" in log, hyperopt.describe()
     assert "Found backtesting prediction file" in log, hyperopt.describe()
     assert "Best result:" in hyperopt.output, hyperopt.describe()
-    for parameter in ("entry_threshold", "novelty_max", "exit_threshold", "stop_buffer"):
+    for parameter in ("entry_threshold", "novelty_max", "use_entry_z", "use_score_ic",
+                      "use_expected_return", "exit_threshold", "stop_buffer"):
         assert parameter in hyperopt.output, f"{parameter} missing\n{hyperopt.describe()}"
     assert list((user_data / "hyperopt_results").glob("*.fthypt")), "no hyperopt results file"
     assert "Starting training" not in log, \
