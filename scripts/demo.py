@@ -42,6 +42,7 @@ from self_learning.reports.entries import (
 )
 from self_learning.strategy.strategy_columns import (
     EntryRules,
+    filters_off,
     z_candles,
 )
 from self_learning.telemetry.messages import scoreboard
@@ -98,13 +99,15 @@ def report(config: dict, identifier: str, args: argparse.Namespace, rules: Entry
     horizon = label_period_candles(config["freqai"])
     models = ROOT / config["user_data_dir"] / "models" / identifier
     rows = load_rows(models, Path(args.datadir), pairs, config["timeframe"], horizon)
-    # The fee rule as the strategy applies it: the config's `fee`, else the market's taker fee
-    # (ccxt's Binance default on the replay exchange, equal to strategy_columns.FALLBACK_FEE).
+    # The fees as the strategy reads them (the threshold's floor, the optional fee rule): the
+    # config's `fee`, else the market's taker fee (ccxt's Binance default on the replay
+    # exchange, equal to strategy_columns.FALLBACK_FEE).
     funnel_rows, rules = with_fee_rule(rows, rules, horizon,
                                        timeframe_to_seconds(config["timeframe"]),
                                        config.get("fee"))
     print(f"\nWhy it traded: candles of {args.timerange} passing each entry filter in turn "
-          "(all pairs):\n" + describe_funnel(entry_funnel(funnel_rows, rules), trade_count(config)))
+          "(all pairs):\n" + describe_funnel(entry_funnel(funnel_rows, rules), trade_count(config),
+                                              filters_off(rules)))
     board = config["freqai"].get("self_learning", {}).get("scoreboard_candles", 288)
     print("\n" + scoreboard([last_scoreboard(p, r) for p, r in rows.items()], board))
     print(f"\nOut of sample, every predicted candle of {args.timerange} (do_predict = 1), "

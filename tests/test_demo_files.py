@@ -16,7 +16,7 @@ from self_learning.reports.entries import (
     rules_from_hyperopt,
     with_fee_rule,
 )
-from self_learning.strategy.strategy_columns import EntryRules
+from self_learning.strategy.strategy_columns import EntryRules, filters_off
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from demo_files import DemoFiles  # noqa: E402
@@ -67,11 +67,14 @@ def test_funnel_counts_each_filter_in_turn_and_names_the_blocking_one():
     pred[200] = pred[250] = 0.004
     ic = np.full(300, 0.3)
     ic[250] = -0.2
-    funnel = entry_funnel({"A/B": rows(pred, **{"&-score_ic": ic})}, EntryRules())
+    funnel = entry_funnel({"A/B": rows(pred, **{"&-score_ic": ic})},
+                          EntryRules(use_score_ic=True))
     counts = [count for _, count in funnel]
     assert counts[0] == counts[1] == 300
     assert counts[2] == 2 and counts[-1] == 1  # two clear the threshold, the IC stops one
     assert counts == sorted(counts, reverse=True)
+    default = entry_funnel({"A/B": rows(pred, **{"&-score_ic": ic})}, EntryRules())
+    assert default[-1][1] == 2  # the IC filter is off by default
     quiet = entry_funnel({"A/B": rows([0.0001] * 300)}, EntryRules())
     text = describe_funnel(quiet, trades=0)
     assert "0 entry signals, 0 trades" in text
@@ -88,12 +91,25 @@ def test_the_funnel_applies_the_strategys_fee_rule():
     frame = rows(list(pred)).assign(open=close, high=close * 1.001, low=close * 0.999,
                                     close=close, volume=1.0)
     plain = entry_funnel({"A/B": frame}, EntryRules())
-    priced, rules = with_fee_rule({"A/B": frame}, EntryRules(), 12, 3600, fee=0.001)
+    priced, rules = with_fee_rule({"A/B": frame}, EntryRules(use_expected_return=True), 12,
+                                  3600, fee=0.001)
     funnel = dict(entry_funnel(priced, rules))
     assert "expected_return > round-trip fee 0.002" in funnel
     assert funnel["expected_return > round-trip fee 0.002"] < plain[-1][1]
 
 
 def test_hyperopt_parameters_replace_the_defaults():
-    rules = rules_from_hyperopt({"buy": {"entry_threshold": 0.005, "entry_z": 0.5}})
-    assert rules == EntryRules(threshold=0.005, z=0.5)
+    rules = rules_from_hyperopt({"buy": {"entry_threshold": 0.005, "entry_z": 0.5,
+                                         "use_entry_z": True, "fee_margin": 0.001}})
+    assert rules == EntryRules(threshold=0.005, z=0.5, use_entry_z=True, fee_margin=0.001)
+
+
+def test_the_funnel_lists_the_optional_filters_that_are_off():
+    """`make demo` names each optional filter that is off, and only those."""
+    funnel = entry_funnel({"A/B": rows([0.004] * 30)}, EntryRules(use_entry_z=True))
+    text = describe_funnel(funnel, trades=1, off=filters_off(EntryRules(use_entry_z=True)))
+    lines = [line.split() for line in text.splitlines()]
+    off = [" ".join(words[:-1]) for words in lines if words[-1] == "off"]
+    assert off == ["&-score_ic >= min_score_ic 0.1 (or not known yet) [use_score_ic]",
+                   "expected_return > round-trip fee [use_expected_return]"]
+    assert len(filters_off(EntryRules())) == 3

@@ -77,9 +77,11 @@ def one_signal(expected: float) -> pd.DataFrame:
     (0.001, 0.0025, False),  # ... but not the round trip plus the margin
     (0.001, 0.0031, True),
 ])
-def test_fee_margin_raises_what_the_expected_return_must_clear(module, margin, expected, enters):
+def test_fee_margin_raises_what_the_expected_return_must_clear(module, monkeypatch, margin,
+                                                              expected, enters):
     strategy = module.SelfLearningStrategy({"fee": 0.001})
-    strategy.fee_margin.value = margin
+    monkeypatch.setattr(strategy.use_expected_return, "value", True)
+    monkeypatch.setattr(strategy.fee_margin, "value", margin)
     out = strategy.populate_entry_trend(one_signal(expected), {"pair": "BTC/USDT"})
     got = list(np.flatnonzero(out.get("enter_long", pd.Series(0, index=out.index)) == 1))
     assert got == ([400] if enters else [])

@@ -1,6 +1,7 @@
-"""Trading after fees: the expected return is `&-s_close` calibrated on the model's own
-matured predictions (strategy_columns.calibrated_return), and an entry needs it to clear the
-round trip of fees the config or the exchange names."""
+"""Trading after fees: the entry threshold on `&-s_close` is never below the round trip of
+fees the config or the exchange names; the expected return is `&-s_close` calibrated on the
+model's own matured predictions (strategy_columns.calibrated_return), and with the optional
+fee rule (use_expected_return) an entry needs it to clear that round trip too."""
 
 from __future__ import annotations
 
@@ -91,12 +92,12 @@ def module():
     return load_strategy_module()
 
 
-def entry_rows(strategy, expected: float) -> list[int]:
-    """Entries of a frame with one standing-out prediction at row 400 (0.004, above the
-    0.003 threshold) whose expected return is `expected`."""
+def entry_rows(strategy, expected: float, prediction: float = 0.004) -> list[int]:
+    """Entries of a frame with one standing-out prediction at row 400 (`prediction`, by
+    default 0.004, above the 0.003 threshold) whose expected return is `expected`."""
     rng = np.random.default_rng(0)
     pred = rng.normal(0.0, 0.0005, 600)
-    pred[400] = 0.004
+    pred[400] = prediction
     df = pd.DataFrame({"date": pd.date_range("2025-01-01", periods=600, freq="5min", tz="UTC"),
                        "volume": 1.0, "do_predict": 1, "&-s_close": pred,
                        "expected_return": expected})
@@ -110,8 +111,28 @@ def entry_rows(strategy, expected: float) -> list[int]:
     (0.002, 0.0035, False),  # a 0.2 % fee per side: 0.4 % round trip
     (0.002, 0.0045, True),
 ])
-def test_entries_need_the_expected_return_to_clear_the_round_trip_fee_of_the_config(
-        module, fee, expected, enters):
+def test_with_use_expected_return_entries_need_it_to_clear_the_round_trip_fee_of_the_config(
+        module, monkeypatch, fee, expected, enters):
     strategy = module.SelfLearningStrategy({"fee": fee})
+    monkeypatch.setattr(strategy.use_expected_return, "value", True)
     assert strategy.round_trip_fee("BTC/USDT") == pytest.approx(2 * fee)
-    assert entry_rows(strategy, expected) == ([400] if enters else [])
+    assert entry_rows(strategy, expected, prediction=0.005) == ([400] if enters else [])
+
+
+def test_by_default_the_expected_return_does_not_decide(module):
+    """The fee rule on the calibrated return is off by default: a prediction above the
+    threshold enters whatever its line-calibrated expected return."""
+    strategy = module.SelfLearningStrategy({"fee": 0.001})
+    assert entry_rows(strategy, expected=-0.01) == [400]
+
+
+@pytest.mark.parametrize(("fee", "prediction", "enters"), [
+    (0.001, 0.0035, True),   # 0.2 % round trip: the 0.003 threshold decides
+    (0.002, 0.0035, False),  # 0.4 % round trip: above the threshold, below the fees
+    (0.002, 0.0045, True),
+])
+def test_the_threshold_is_never_below_the_round_trip_fee(module, fee, prediction, enters):
+    strategy = module.SelfLearningStrategy({"fee": fee})
+    assert entry_rows(strategy, expected=0.0, prediction=prediction) == (
+        [400] if enters else [])
+    assert strategy.entry_rules("BTC/USDT").floor == pytest.approx(max(0.003, 2 * fee))

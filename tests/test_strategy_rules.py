@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 from strategy_support import load_strategy_module
 
-from self_learning.strategy.strategy_columns import Z_CANDLES, prediction_z, scoreboard_ic
+from self_learning.strategy.strategy_columns import (
+    Z_CANDLES,
+    EntryRules,
+    entry_filters,
+    prediction_z,
+    scoreboard_ic,
+)
 
 N = 600
 
@@ -41,16 +47,48 @@ def entries(strategy, df: pd.DataFrame) -> list[int]:
     return list(np.flatnonzero(out.get("enter_long", pd.Series(0, index=df.index)) == 1))
 
 
-def test_entry_needs_return_above_threshold_and_z_above_entry_z(strategy):
-    """A prediction that clears the threshold and stands out from the recent ones enters;
-    one below the threshold does not, however unusual."""
+@pytest.fixture
+def switched_on(strategy, monkeypatch):
+    """Switch optional filters of the (shared) strategy on for one test: switched_on("...")."""
+    def switch(*names: str):
+        for name in names:
+            monkeypatch.setattr(getattr(strategy, name), "value", True)
+        return strategy
+    return switch
+
+
+def test_by_default_the_threshold_alone_selects(strategy):
+    """The defaults (docs/hourly.md "Where the entries come from"): the z-score, IC and fee
+    filters are off, so the filters are do_predict/volume, the threshold and novelty."""
+    assert not any(getattr(EntryRules(), name) for name in
+                   ("use_entry_z", "use_score_ic", "use_expected_return"))
+    assert not any(getattr(strategy, name).value for name in
+                   ("use_entry_z", "use_score_ic", "use_expected_return"))
+    df = frame({400: 0.004}).assign(expected_return=0.0)
+    assert list(entry_filters(df, strategy.entry_rules("ETC/BTC"))) == [
+        "do_predict == 1 and volume > 0", "&-s_close > entry_threshold 0.003",
+        "&-novelty < novelty_max 2.5"]
+
+
+def test_entry_needs_the_prediction_above_the_threshold(strategy):
+    """A prediction that clears the threshold enters; one below it does not, however
+    unusual."""
     df = frame({400: 0.004, 450: 0.0025})
     assert entries(strategy, df) == [400]
 
 
-def test_entry_needs_a_prediction_that_stands_out_from_its_own_distribution(strategy):
+def test_by_default_every_prediction_above_the_threshold_enters(strategy):
+    """A stretch where every prediction clears the threshold enters on every such candle (no
+    z-score filter by default)."""
+    rng = np.random.default_rng(1)
+    df = frame({}, **{"&-s_close": 0.0045 + rng.normal(0, 0.0003, N)})
+    assert entries(strategy, df) == list(np.flatnonzero(df["&-s_close"] > 0.003))
+
+
+def test_with_use_entry_z_a_prediction_must_stand_out_from_its_own_distribution(switched_on):
     """When every prediction clears the threshold, clearing it is not enough: only the rows
     whose z-score against the recent predictions exceeds entry_z enter (a minority)."""
+    strategy = switched_on("use_entry_z")
     rng = np.random.default_rng(1)
     df = frame({}, **{"&-s_close": 0.0045 + rng.normal(0, 0.0003, N)})
     z = prediction_z(df)
@@ -61,7 +99,6 @@ def test_entry_needs_a_prediction_that_stands_out_from_its_own_distribution(stra
 
 @pytest.mark.parametrize(("column", "value"), [
     ("&-novelty", 4.0),        # a market the autoencoder does not know
-    ("&-score_ic", -0.05),     # the model's own recent record is poor
     ("do_predict", 0),         # the model cannot be trusted on this row
     ("volume", 0.0),           # nothing traded
 ])
@@ -71,25 +108,37 @@ def test_each_filter_blocks_an_otherwise_good_entry(strategy, column, value):
     assert entries(strategy, df) == [400]
 
 
-def test_scoreboard_not_filled_yet_does_not_block(strategy):
+def test_a_poor_rolling_ic_blocks_only_with_use_score_ic(strategy, switched_on):
+    """The model's own recent record is poor at row 500: it enters by default, not with the
+    IC filter switched on."""
+    df = frame({400: 0.004, 500: 0.004})
+    df.loc[500, "&-score_ic"] = -0.05
+    assert entries(strategy, df) == [400, 500]
+    assert entries(switched_on("use_score_ic"), df) == [400]
+
+
+def test_scoreboard_not_filled_yet_does_not_block(switched_on):
     """`&-score_ic` is NaN until predictions have matured (and without per-candle learning):
     no evidence either way, so the IC filter lets the entry through."""
+    strategy = switched_on("use_score_ic")
     assert entries(strategy, frame({400: 0.004}, **{"&-score_ic": np.nan})) == [400]
 
 
-def test_scoreboard_zero_filled_by_freqai_backtests_does_not_block(strategy):
+def test_scoreboard_zero_filled_by_freqai_backtests_does_not_block(switched_on):
     """FreqAI's backtests return the model's NaN as 0: IC and hit-rate both exactly 0 mean
     "no scoreboard yet", not "no skill"; an IC of 0 with a real hit-rate still blocks."""
+    strategy = switched_on("use_score_ic")
     df = frame({400: 0.004, 500: 0.004}, **{"&-score_ic": 0.0, "&-score_hit_rate": 0.0})
     df.loc[500, "&-score_hit_rate"] = 0.52
     assert entries(strategy, df) == [400]
     assert scoreboard_ic(df).iloc[[400, 500]].isna().tolist() == [True, False]
 
 
-def test_other_models_without_novelty_or_scoreboard_still_trade(strategy):
-    """LightGBM & co. provide neither `&-novelty` nor `&-score_ic`: those filters are skipped."""
+def test_other_models_without_novelty_or_scoreboard_still_trade(switched_on):
+    """LightGBM & co. provide neither `&-novelty` nor `&-score_ic`: those filters are skipped
+    (the IC filter also when switched on)."""
     df = frame({400: 0.004}).drop(columns=["&-novelty", "&-score_ic"])
-    assert entries(strategy, df) == [400]
+    assert entries(switched_on("use_score_ic"), df) == [400]
 
 
 def test_prediction_z_ignores_rows_without_a_prediction():
@@ -142,9 +191,11 @@ def test_roi_and_z_window_are_in_candles_of_the_configured_timeframe(module, tim
     assert strategy.z_candles == window
 
 
-def test_entries_use_the_z_window_of_the_timeframe(module):
-    """On 1h the prediction is compared with its last 24 predictions, not 288."""
+def test_entries_use_the_z_window_of_the_timeframe(module, monkeypatch):
+    """With use_entry_z on 1h the prediction is compared with its last 24 predictions, not
+    288."""
     hourly = module.SelfLearningStrategy({"timeframe": "1h"})
+    monkeypatch.setattr(hourly.use_entry_z, "value", True)
     rng = np.random.default_rng(1)
     df = frame({}, **{"&-s_close": 0.0045 + rng.normal(0, 0.0003, N) + np.linspace(0, 0.002, N)})
     got = entries(hourly, df)

@@ -22,6 +22,8 @@ TRAIN_PERIOD_DAYS = 2
 FAST_MODEL = {"epochs": 3, "incremental_epochs": 1}
 EPOCHS = 8
 TIMEOUT_S = 300
+# The entry filters' on/off switches (off by default) are hyperoptable like the rest.
+OPTIONAL_FILTER_SWITCHES = ("use_entry_z", "use_score_ic", "use_expected_return")
 
 
 def store_files(root: Path) -> dict[str, tuple[int, int]]:
@@ -73,6 +75,10 @@ def test_hyperopt_reuses_backtest_predictions_and_leaves_the_store_alone(
     assert "Best result:" in hyperopt.output, hyperopt.describe()
     for parameter in ("entry_threshold", "novelty_max", "exit_threshold", "stop_buffer"):
         assert parameter in hyperopt.output, f"{parameter} missing\n{hyperopt.describe()}"
+    for switch in OPTIONAL_FILTER_SWITCHES:  # searched, not "# value loaded from strategy"
+        line = next((x for x in hyperopt.output.splitlines() if f'"{switch}":' in x), "")
+        assert line and "loaded from strategy" not in line, f"{switch}: {line!r}\n" \
+            + hyperopt.describe()
     assert list((user_data / "hyperopt_results").glob("*.fthypt")), "no hyperopt results file"
     assert "Starting training" not in log, \
         "hyperopt retrained instead of reusing the backtest's predictions\n" + hyperopt.describe()

@@ -7,6 +7,7 @@ from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.persistence import Trade
 from freqtrade.strategy import (
+    BooleanParameter,
     DecimalParameter,
     IntParameter,
     IStrategy,
@@ -60,8 +61,9 @@ class SelfLearningStrategy(IStrategy):
     Every feature is a stationary ratio (no raw prices). The model predicts, per candle, the
     mean return of the next H candles (`&-s_close`) and the expected up/down excursion
     (`&-liq_up`, `&-liq_down`); it also reports how unusual the market is (`&-novelty`) and
-    how often it has learned (`&-training_counter`). Entries need a confident, non-novel
-    prediction whose calibrated expected return clears the round trip of fees; a trade is held
+    how often it has learned (`&-training_counter`). Entries need a usable, non-novel
+    prediction above `entry_threshold` (the round trip of fees plus a margin; the z-score, IC
+    and calibrated fee filters are optional, off by default); a trade is held
     for the H candles the prediction was about (time exit), or less on a predicted reversal or
     the ROI table; the stop sits far below the predicted downward excursion (a guard against
     crashes, not a target: a stop inside the 1h band stopped most trades at a loss,
@@ -121,21 +123,28 @@ class SelfLearningStrategy(IStrategy):
 
     # Entries (README "Trading rules"): `&-s_close` is a calibrated, shrunk expected return
     # (its spread is a fraction of the target's), so it must clear the round trip of fees
-    # (0.2 % on Binance spot) plus a margin ...
+    # (0.2 % on Binance spot) plus a margin (it is never below that round trip:
+    # EntryRules.floor), in a market the autoencoder knows (novelty z-score).
     entry_threshold = DecimalParameter(0.0, 0.01, default=RULES.threshold, decimals=4,
                                        space="buy")
-    # ... and stand out from the model's own predictions of the last day (z-score over
-    # z_candles(timeframe), prediction_z) ...
-    entry_z = DecimalParameter(0.0, 3.0, default=RULES.z, decimals=2, space="buy")
-    # ... in a market the autoencoder knows (novelty z-score) ...
     novelty_max = DecimalParameter(1.0, 5.0, default=RULES.novelty_max, decimals=1, space="buy")
-    # ... while the model's own rolling IC over its last matured predictions is at least this.
+    # Optional filters, off by default (on the 1h dev windows each removed more good entries
+    # than bad ones, docs/hourly.md "Where the entries come from"); with use_entry_z the
+    # prediction must stand `entry_z` above its own predictions of the last day (z-score over
+    # z_candles(timeframe), prediction_z) ...
+    use_entry_z = BooleanParameter(default=RULES.use_entry_z, space="buy")
+    entry_z = DecimalParameter(0.0, 3.0, default=RULES.z, decimals=2, space="buy")
+    # ... with use_score_ic the model's rolling IC over its last matured predictions must be
+    # at least `min_score_ic` ...
+    use_score_ic = BooleanParameter(default=RULES.use_score_ic, space="buy")
     min_score_ic = DecimalParameter(-1.0, 0.5, default=RULES.min_score_ic, decimals=2,
                                     space="buy")
-    # ... plus this margin on the round trip of fees ...
+    # ... with use_expected_return the calibrated expected return must clear the round trip
+    # of fees plus `fee_margin` ...
+    use_expected_return = BooleanParameter(default=RULES.use_expected_return, space="buy")
     fee_margin = DecimalParameter(0.0, 0.01, default=RULES.fee_margin, decimals=4, space="buy")
-    # ... and be among the `top_k` largest expected returns of the whitelist at the signal
-    # candle (0: no ranking; confirm_trade_entry).
+    # ... and with `top_k` > 0 be among the `top_k` largest expected returns of the whitelist
+    # at the signal candle (confirm_trade_entry).
     top_k = IntParameter(0, 10, default=0, space="buy")
     # Exit when the expected return turns below this (a predicted reversal).
     exit_threshold = DecimalParameter(-0.01, 0.0, default=0.0, decimals=4, space="sell")
@@ -335,19 +344,25 @@ class SelfLearningStrategy(IStrategy):
         return self.round_trip_fees[pair]
 
     def entry_rules(self, pair: str | None = None) -> EntryRules:
-        return EntryRules(float(self.entry_threshold.value), float(self.entry_z.value),
-                          float(self.novelty_max.value), float(self.min_score_ic.value),
-                          self.z_candles, None if pair is None else self.round_trip_fee(pair),
-                          float(self.fee_margin.value))
+        return EntryRules(
+            threshold=float(self.entry_threshold.value), z=float(self.entry_z.value),
+            novelty_max=float(self.novelty_max.value),
+            min_score_ic=float(self.min_score_ic.value), z_candles=self.z_candles,
+            round_trip_fee=None if pair is None else self.round_trip_fee(pair),
+            fee_margin=float(self.fee_margin.value),
+            use_entry_z=bool(self.use_entry_z.value), use_score_ic=bool(self.use_score_ic.value),
+            use_expected_return=bool(self.use_expected_return.value))
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        """Long when the expected return clears `entry_threshold`, stands `entry_z` above the
-        prediction's own recent mean, the market is not novel and the model's rolling IC
-        (`&-score_ic`, the prequential scoreboard) is at least `min_score_ic`. Filters whose
-        column a model does not provide (other FreqAI models) are skipped; a scoreboard not
-        filled yet (scoreboard_ic NaN) does not block (strategy_columns.entry_filters). And the
-        expected return (`&-s_close` calibrated on the model's matured predictions,
-        strategy_columns.expected_return) must clear the round trip of fees."""
+        """Long when the prediction is usable and clears `entry_threshold` (at least the pair's
+        round trip of fees) and the market is not novel (strategy_columns.entry_filters).
+        Optional, off by default: with use_entry_z the prediction stands `entry_z` above its
+        own recent mean; with use_score_ic the model's rolling IC (`&-score_ic`, the
+        prequential scoreboard; not filled yet does not block) is at least `min_score_ic`;
+        with use_expected_return the expected return (`&-s_close` calibrated on the model's
+        matured predictions, strategy_columns.expected_return) clears the round trip of fees
+        plus `fee_margin`. Filters whose column a model does not provide (other FreqAI models)
+        are skipped."""
         conditions = np.logical_and.reduce(
             list(entry_filters(dataframe, self.entry_rules(metadata.get("pair"))).values()))
         dataframe.loc[conditions, ["enter_long", "enter_tag"]] = (1, "ai_long")

@@ -9,7 +9,8 @@ interface (parameters, populate_* methods, callbacks):
 * entry-filter inputs: `prediction_z` (the prediction against its own recent distribution),
   `scoreboard_ic` (the model's rolling IC, NaN while unknown), `calibrated_return` (the
   prediction mapped to the return its matured predictions realized), and the filters themselves,
-  `entry_filters` (one mask per rule, also what `make demo` counts to say why it traded);
+  `entry_filters` (one mask per rule, also what `make demo` counts to say why it traded;
+  `optional_filters` / `filters_off`: the ones off by default);
 * timing in candles of the configured timeframe: `z_candles`, `roi_table`,
   `calibration_candles`;
 * chart levels: `band_levels` (the predictions as prices).
@@ -39,7 +40,8 @@ Z_CANDLES = DAY_S // 300  # 288 at 5m
 # CALIBRATION_DAYS, known once a quarter of them has matured.
 CALIBRATION_DAYS = 14
 # Fee per side when neither the config's `fee` nor the exchange's market gives one (Binance
-# spot's taker fee); the fee rule compares expected_return with twice it.
+# spot's taker fee); the threshold is at least twice it, and so is expected_return with the
+# fee rule on.
 FALLBACK_FEE = 0.001
 # The ROI table in multiples of the horizon H (label_period_candles): take 3 % at once, 1 %
 # after H candles (the predicted horizon has passed), break even after 3H candles.
@@ -93,41 +95,80 @@ def calibration_candles(timeframe_s: int) -> int:
 
 @dataclass(frozen=True)
 class EntryRules:
-    """The entry parameters (README "Trading rules"; the strategy's hyperoptable defaults)."""
+    """The entry parameters (README "Trading rules"; the strategy's hyperoptable defaults).
+
+    An entry needs `&-s_close` above the threshold (never below the round trip of fees), a
+    usable prediction and a known market. The z-score, IC and fee (expected_return) filters
+    are optional, off by default: on the 1h dev windows each removed more good entries than
+    bad ones (docs/hourly.md "Where the entries come from")."""
 
     threshold: float = 0.003   # `&-s_close` above: Binance spot's 0.2 % round trip + margin
-    z: float = 1.0             # prediction_z above
+    z: float = 1.0             # prediction_z above (with use_entry_z)
     novelty_max: float = 2.5   # `&-novelty` below
-    min_score_ic: float = 0.1  # scoreboard_ic at least (unknown does not block)
+    min_score_ic: float = 0.1  # scoreboard_ic at least, unknown does not block (use_score_ic)
     z_candles: int = Z_CANDLES
-    # The round trip of fees (entry + exit) the expected return must clear; None: no such rule
-    # (the strategy reads it from the config's `fee` or the exchange's market).
+    # The round trip of fees (entry + exit; the strategy reads it from the config's `fee` or
+    # the exchange's market): the least the threshold is, and what expected_return must clear
+    # with use_expected_return. None: not known (neither rule).
     round_trip_fee: float | None = None
     fee_margin: float = 0.0    # expected_return must clear round_trip_fee plus this
+    use_entry_z: bool = False          # the z-score filter
+    use_score_ic: bool = False         # the rolling-IC filter
+    use_expected_return: bool = False  # the fee rule on the calibrated expected return
+
+    @property
+    def floor(self) -> float:
+        """What `&-s_close` must exceed: the threshold, or the round trip of fees if larger."""
+        fee = self.round_trip_fee
+        return self.threshold if fee is None else max(self.threshold, fee)
+
+
+def optional_filters(rules: EntryRules) -> dict[str, tuple[str, bool]]:
+    """The optional entry filters: switch (the strategy's parameter) -> (the filter's name in
+    entry_filters, whether `rules` switch it on)."""
+    fee = "" if rules.round_trip_fee is None else f" {rules.round_trip_fee:g}"
+    margin = f" + fee_margin {rules.fee_margin:g}" if rules.fee_margin else ""
+    return {
+        "use_entry_z": (f"prediction z-score > entry_z {rules.z:g}", rules.use_entry_z),
+        "use_score_ic": (f"&-score_ic >= min_score_ic {rules.min_score_ic:g} (or not known yet)",
+                         rules.use_score_ic),
+        "use_expected_return": (f"expected_return > round-trip fee{fee}{margin}",
+                                rules.use_expected_return),
+    }
+
+
+def filters_off(rules: EntryRules) -> list[str]:
+    """The optional filters `rules` switch off, as "name [switch]" (what `make demo` lists)."""
+    return [f"{name} [{switch}]" for switch, (name, on) in optional_filters(rules).items()
+            if not on]
 
 
 def entry_filters(dataframe: pd.DataFrame, rules: EntryRules) -> dict[str, pd.Series]:
     """One boolean mask per entry rule, in the order of the README; a long entry needs all.
-    Rules whose column the model does not provide (`&-novelty`, `&-score_ic`) are left out,
-    and so is the fee rule without `expected_return` (calibrated_return, or `&-s_close` while
-    not enough predictions have matured) or a `round_trip_fee`."""
+    The optional filters are left out unless switched on (EntryRules.use_*), and so are rules
+    whose column the model does not provide (`&-novelty`, `&-score_ic`) and the fee rule
+    without `expected_return` (calibrated_return, or `&-s_close` while not enough predictions
+    have matured) or a `round_trip_fee`."""
     prediction = dataframe["&-s_close"]
+    optional = optional_filters(rules)
+    threshold = f"&-s_close > entry_threshold {rules.threshold:g}"
+    if rules.floor > rules.threshold:
+        threshold = f"&-s_close > round-trip fee {rules.floor:g} (above entry_threshold)"
     filters = {
         "do_predict == 1 and volume > 0": (dataframe["do_predict"] == 1)
         & (dataframe["volume"] > 0),
-        f"&-s_close > entry_threshold {rules.threshold:g}": prediction > rules.threshold,
-        f"prediction z-score > entry_z {rules.z:g}":
-            prediction_z(dataframe, rules.z_candles) > rules.z,
+        threshold: prediction > rules.floor,
     }
+    if rules.use_entry_z:
+        filters[optional["use_entry_z"][0]] = prediction_z(dataframe, rules.z_candles) > rules.z
     if "&-novelty" in dataframe.columns:
         filters[f"&-novelty < novelty_max {rules.novelty_max:g}"] = (
             dataframe["&-novelty"] < rules.novelty_max)
-    if "&-score_ic" in dataframe.columns:
-        filters[f"&-score_ic >= min_score_ic {rules.min_score_ic:g} (or not known yet)"] = ~(
-            scoreboard_ic(dataframe) < rules.min_score_ic)
-    if "expected_return" in dataframe.columns and rules.round_trip_fee is not None:
-        margin = f" + fee_margin {rules.fee_margin:g}" if rules.fee_margin else ""
-        filters[f"expected_return > round-trip fee {rules.round_trip_fee:g}{margin}"] = (
+    if rules.use_score_ic and "&-score_ic" in dataframe.columns:
+        filters[optional["use_score_ic"][0]] = ~(scoreboard_ic(dataframe) < rules.min_score_ic)
+    if (rules.use_expected_return and "expected_return" in dataframe.columns
+            and rules.round_trip_fee is not None):
+        filters[optional["use_expected_return"][0]] = (
             dataframe["expected_return"] > rules.round_trip_fee + rules.fee_margin)
     return filters
 
