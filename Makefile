@@ -5,10 +5,15 @@ PY     := $(VENV)/bin/python
 FT     := $(VENV)/bin/freqtrade
 STAMP  := $(VENV)/.installed
 DEMO_PORT ?= 8701
-DEMO_DATA := user_data/data/binance
+# The demo market (its own folder: no earlier demo data or downloaded candles are reused):
+# 1h candles for config.json's 1h setup (30 training days + 250 start-up candles before a
+# three-week backtest), with 5m and 15m candles of the same market for `make dry-run` (5m).
+# Its planted edge pulls every minute towards the price's 12-hour average (`--mean-reversion
+# 720`: the 5m demo market's one-hour pull on a 12 times longer time scale).
+DEMO_DATA := user_data/data/demo
 DEMO_PAIRS := BTC/USDT ETH/USDT
-DEMO_DAYS ?= 30
-DEMO_TIMERANGE ?= 20250108-20250114
+DEMO_DAYS ?= 65
+DEMO_TIMERANGE ?= 20241224-20250114
 
 .PHONY: install demo dry-run test lint bench data clean-demo
 
@@ -23,24 +28,27 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 data: $(STAMP)
-	@if ls $(DEMO_DATA)/*-5m.feather >/dev/null 2>&1; then \
+	@if ls $(DEMO_DATA)/*-1h.feather >/dev/null 2>&1; then \
 		echo "Demo data present in $(DEMO_DATA)"; \
 	else \
 		$(PY) -m self_learning_offline.market --out $(DEMO_DATA) --pairs $(DEMO_PAIRS) \
-			--timeframe 5m 15m 1h --days $(DEMO_DAYS) --end 20250114 --seed 42 --mean-reversion; \
+			--timeframe 1h 5m 15m --days $(DEMO_DAYS) --end 20250114 --seed 42 \
+			--mean-reversion 720; \
 	fi
 
 demo: data
-	$(PY) scripts/demo.py --port $(DEMO_PORT) --timerange $(DEMO_TIMERANGE)
+	$(PY) scripts/demo.py --port $(DEMO_PORT) --datadir $(DEMO_DATA) --timerange $(DEMO_TIMERANGE)
 
 # Removes what `make demo` wrote (listed in .demo/written.txt): models, results, charts.
 clean-demo:
 	@if [ -x $(PY) ]; then $(PY) scripts/demo.py --clean; else echo "nothing to clean"; fi
 
 # Offline dry-run: realtime replay exchange, bot and FreqUI/API on 127.0.0.1; Ctrl-C stops all.
+# It runs the 5m setup (config.json + config.5m.json): a new candle every 5 minutes, not hourly.
 DRY_RUN_API_PORT ?= 8080
 dry-run: data
-	$(PY) scripts/dry_run.py --port $(DEMO_PORT) --api-port $(DRY_RUN_API_PORT)
+	$(PY) scripts/dry_run.py --port $(DEMO_PORT) --api-port $(DRY_RUN_API_PORT) \
+		--datadir $(DEMO_DATA)
 
 test: $(STAMP)
 	$(PY) -m pytest -q --durations=20

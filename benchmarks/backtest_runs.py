@@ -34,6 +34,9 @@ from self_learning_offline.replay_exchange.process import (
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config.json"
+# The shipped config files of each timeframe's setup (README "Configuration"): config.json is
+# the 1h setup, the config.5m.json overlay over it the 5m setup (H = 12, memory 576, ...).
+SETUP_CONFIGS = {"1h": (CONFIG,), "5m": (CONFIG, ROOT / "config.5m.json")}
 OVERLAY = ROOT / "config.replay.json"
 STRATEGY = "SelfLearningStrategy"
 STRATEGY_DIR = ROOT / "user_data" / "strategies"
@@ -110,6 +113,20 @@ class ReplayExchange:
             stop_replay_exchange(self.proc, timeout=15)
 
 
+def setup_configs(timeframe: str) -> tuple[Path, ...]:
+    """The config files a backtest on `timeframe` starts from (config.json alone for a
+    timeframe without a setup of its own)."""
+    return SETUP_CONFIGS.get(timeframe, (CONFIG,))
+
+
+def setup_config(timeframe: str) -> dict:
+    """setup_configs(timeframe) merged in order, as freqtrade merges its `-c` files."""
+    merged: dict = {}
+    for path in setup_configs(timeframe):
+        merged = _merge(merged, json.loads(path.read_text()))
+    return merged
+
+
 def _merge(base: dict, extra: dict) -> dict:
     out = dict(base)
     for key, value in extra.items():
@@ -167,8 +184,9 @@ class Backtests:
         config = self.config(spec)
         path = self.tmp / f"config.{spec.name}.json"
         path.write_text(json.dumps(config, indent=2))
-        cmd = [sys.executable, "-m", "freqtrade", "backtesting", "-c", str(CONFIG),
-               "-c", str(self.tmp / "config.replay.json"), "-c", str(path),
+        configs = [*setup_configs(self.timeframe), self.tmp / "config.replay.json", path]
+        cmd = [sys.executable, "-m", "freqtrade", "backtesting",
+               *[arg for c in configs for arg in ("-c", str(c))],
                "--userdir", str(userdir), "--datadir", str(self.datadir),
                "--timerange", self.timerange, "--strategy", STRATEGY,
                "--strategy-path", str(self.strategy_dir(spec)),

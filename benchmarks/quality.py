@@ -15,8 +15,9 @@ first (where settings are chosen), `holdout` windows last (only reported); `btc-
 January 2018 BTC-quoted set, a second market never chosen on. Every window is one real
 `freqtrade backtesting` per model of SelfLearningStrategy over all pairs (FreqAI's sliding
 windows suited to the timeframe: 5m trains 5 days and retrains daily, 1h trains 30 days and
-retrains weekly; features of that timeframe only), fresh identifier and user_data folder,
-against a replay exchange started here. `--scenario null`: generated random-walk candles
+retrains weekly; features of that timeframe only) from the timeframe's shipped setup (5m:
+config.json + config.5m.json, H = 12; 1h: config.json, H = 4), fresh identifier and user_data
+folder, against a replay exchange started here. `--scenario null`: generated random-walk candles
 (self_learning_offline.market, RandomWalk): no model can have an edge, so every IC must come
 out at 0 within its interval. `--scenario flip`: generated markets whose edge flips sign after 3
 of 6 backtest days; IC before and after the flip of the full model, the model without
@@ -47,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from backtest_runs import Backtests, RunSpec, run_cli
+from backtest_runs import Backtests, RunSpec, run_cli, setup_config
 from quality_plan import Plan, Run, plan_runs, score_group
 from quality_sets import SETS, TIMEFRAMES, Window
 
@@ -61,7 +62,6 @@ from self_learning_offline.market import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "config.json"
 SKIPPED = {"UNITTEST/BTC": "1m candles only (the strategy trades 5m or 1h)"}
 SCENARIO_PAIRS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]
 SCENARIO_END = datetime(2025, 1, 14, tzinfo=UTC)  # exclusive end of the generated candles
@@ -80,7 +80,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeframe", default=None, choices=sorted(TIMEFRAMES))
     p.add_argument("--timerange", default=None, help="YYYYMMDD-YYYYMMDD: one window of its own")
     p.add_argument("--label-period-candles", type=int, default=None, metavar="H",
-                   help="the horizon H of the labels (default: config.json's)")
+                   help="the horizon H of the labels (default: the timeframe's shipped setup: "
+                        "12 on 5m (config.5m.json), 4 on 1h (config.json))")
     p.add_argument("--self-learning-config", default="{}", metavar="JSON",
                    help="overrides for freqai.self_learning in every SelfLearning run")
     p.add_argument("--scenario", choices=["null", "flip"], default=None,
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="quality-bench-"))
     plan = make_plan(args, tmp)
-    horizon = args.label_period_candles or json.loads(CONFIG.read_text())["freqai"][
+    horizon = args.label_period_candles or setup_config(plan.timeframe.name)["freqai"][
         "feature_parameters"]["label_period_candles"]
     truth = plan.truth(horizon)
     print(f"set {plan.name}: pairs {', '.join(plan.pairs)} ({plan.stake}, {plan.timeframe.name})"

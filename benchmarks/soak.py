@@ -4,12 +4,13 @@
 
 Seeded synthetic markets (`self_learning_offline.market`, 1m, one per pair) served by
 `python -m self_learning_offline.replay_exchange --realtime` on a free port; the real
-`freqtrade trade --dry-run` with config.json + config.replay.json and an override (1m
-timeframe and features, one training day, FreqAI retrains every `--retrain-hours`, the
-shipped freqai.self_learning settings), everything in a temp folder. The freqtrade process's
-RSS (/proc/<pid>/status VmRSS) is printed every `--rss-every` minutes; the baseline is its RSS
-once every pair has finished its first FreqAI retrain (incremental update). After
-`--minutes` the bot gets SIGTERM (the shutdown save is timed from its log).
+`freqtrade trade --dry-run` with config.json + config.5m.json + config.replay.json and an
+override (1m timeframe and features, one training day, FreqAI retrains every
+`--retrain-hours`, the 5m setup's freqai.self_learning settings), everything in a temp
+folder. The freqtrade process's RSS (/proc/<pid>/status VmRSS) is printed every `--rss-every`
+minutes; the baseline is its RSS once every pair has finished its first FreqAI retrain
+(incremental update). After `--minutes` the bot gets SIGTERM (the shutdown save is timed
+from its log).
 
 Last line, JSON: baseline and final RSS, growth, `within_50mb` (final RSS within 50 MB of
 the baseline), the RSS samples, counts of errors / tracebacks / retracing warnings in the log,
@@ -84,7 +85,9 @@ def write_configs(folder: Path, port: int, pairs: list[str], retrain_hours: floa
     }
     path = folder / "config.soak.json"
     path.write_text(json.dumps(override, indent=2))
-    return ["-c", str(ROOT / "config.json"), "-c", str(overlay), "-c", str(path)]
+    # the 5m setup's model (H = 12, memory 576) on 1m candles, as before config.json became 1h
+    return ["-c", str(ROOT / "config.json"), "-c", str(ROOT / "config.5m.json"),
+            "-c", str(overlay), "-c", str(path)]
 
 
 def retrained_all(log: str, pairs: list[str]) -> bool:

@@ -1,7 +1,8 @@
 """`make demo`: backtest SelfLearningStrategy on the generated default data, fully offline.
 
 Starts the local replay exchange on 127.0.0.1 (freqtrade loads markets even to backtest),
-runs the stock `freqtrade backtesting` CLI with config.json + the replay overlay, prints
+runs the stock `freqtrade backtesting` CLI with config.json (the shipped 1h setup) + the
+replay overlay over three weeks of generated 1h candles (`make data`), prints
 freqtrade's summary, then `freqtrade plot-dataframe` of the finished backtest (FreqUI-style
 HTML charts of the predictions and scoreboard, from FreqAI's stored predictions: nothing is
 retrained), the model's scoreboard and its out-of-sample IC against the yardstick, and one
@@ -51,9 +52,19 @@ from self_learning_offline.replay_exchange.ports import PortInUseError
 from self_learning_offline.replay_exchange.server import BackgroundServer, build_exchange
 
 ROOT = Path(__file__).resolve().parents[1]
-ROLLING_CANDLES = 288  # one day of 5m candles
+# The chart's rolling IC: over a day of candles, at least 48 (5m: 288, 1h: 48 = two days).
+ROLLING_MIN_CANDLES = 48
+DEFAULT_DATADIR = ROOT / "user_data" / "data" / "demo"  # what `make data` generates
 HYPEROPT_FILE = ROOT / "user_data" / "strategies" / "SelfLearningStrategy.json"
 FREQTRADE_STOP_S = 60  # how long a Ctrl-C waits for freqtrade's own shutdown
+
+
+def display(path: str) -> str:
+    """`path` relative to the checkout when inside it (the commands it prints run there)."""
+    try:
+        return Path(path).resolve().relative_to(ROOT.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def freqtrade(command: str, configs: list[Path], args: argparse.Namespace, *extra: str) -> int:
@@ -131,7 +142,8 @@ def report(config: dict, identifier: str, args: argparse.Namespace, rules: Entry
         print(f"{day}   {w['model']:+.3f}   {w['naive']:+.3f}")
     if len(windows):
         print(f"mean         {windows['model'].mean():+.3f}   {windows['naive'].mean():+.3f}")
-    png = render(rows, Path(args.png), ROLLING_CANDLES, horizon)
+    rolling = max(86400 // timeframe_to_seconds(config["timeframe"]), ROLLING_MIN_CANDLES)
+    png = render(rows, Path(args.png), rolling, horizon)
     files.record(png)
     print(f"\nChart (price with the predicted band, rolling IC against the yardstick): "
           f"{png.resolve()}", flush=True)
@@ -159,8 +171,8 @@ def run(config: dict, args: argparse.Namespace, files: DemoFiles) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8701)
-    parser.add_argument("--timerange", default="20250108-20250114")
-    parser.add_argument("--datadir", default=str(ROOT / "user_data" / "data" / "binance"))
+    parser.add_argument("--timerange", default="20241224-20250114")
+    parser.add_argument("--datadir", default=str(DEFAULT_DATADIR))
     parser.add_argument("--identifier", default="self-learning-demo")
     parser.add_argument("--png", default=str(ROOT / "user_data" / "plot" / "demo.png"))
     parser.add_argument("--clean", action="store_true",
@@ -199,7 +211,8 @@ def demo(config: dict, args: argparse.Namespace, files: DemoFiles, identifier: s
           f"Redraw them from this run's predictions (replay exchange running, README "
           f"\"Running it\"): .venv/bin/freqtrade plot-dataframe -c config.json "
           f"-c config.replay.json -c .demo/demo.json --strategy SelfLearningStrategy "
-          f"--freqaimodel SelfLearningModel --timerange {args.timerange}")
+          f"--freqaimodel SelfLearningModel --datadir {display(args.datadir)} "
+          f"--timerange {args.timerange}")
     report(config, identifier, args, rules, files)
     return 0
 

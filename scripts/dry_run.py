@@ -2,8 +2,10 @@
 
 Starts the replay exchange in realtime mode (the generated candles mapped onto the present,
 one new candle per timeframe of wall clock), then `freqtrade trade --dry-run` with
-config.json, the replay overlay for `--port` and an API overlay: FreqUI on
+config.json + config.5m.json (the 5m setup: a realtime replay of config.json's 1h setup would
+show one new candle an hour), the replay overlay for `--port` and an API overlay: FreqUI on
 127.0.0.1:`--api-port`. Both ports are checked first (a process holding one is named).
+`-c FILE` adds settings, applied last.
 
 * Secrets: the password, JWT secret and websocket token are generated for this run and reach
   the bot only through its environment (freqtrade's FREQTRADE__API_SERVER__* variables), never
@@ -49,11 +51,13 @@ from self_learning_offline.replay_exchange.process import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+# The setup a realtime dry-run runs: 5m candles (config.json is the 1h setup).
+SETUP_CONFIGS = (ROOT / "config.json", ROOT / "config.5m.json")
 STOP_TIMEOUT_S = 120  # the bot's shutdown save (shutdown_timeout_s 30) plus freqtrade's own
 START_TIMEOUT_S = 30
 POLL_S = 0.5
 # Candles in the past at start: 5 training days plus FreqAI's 250 startup candles of 1h
-# (15.4 days of 5m candles), with room for retrains; the demo data holds 30 days.
+# (15.4 days of 5m candles), with room for retrains; the demo data holds 65 days.
 DEFAULT_HISTORY = 6500
 TICKER_INTERVAL = "1m"
 USERNAME = "freqtrader"
@@ -67,7 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8701, help="replay exchange port")
     parser.add_argument("--api-port", type=int, default=8080, help="FreqUI / REST API port")
-    parser.add_argument("--datadir", type=Path, default=ROOT / "user_data" / "data" / "binance",
+    parser.add_argument("--datadir", type=Path, default=ROOT / "user_data" / "data" / "demo",
                         help="candles the exchange replays (read only)")
     parser.add_argument("--rundir", type=Path, default=ROOT / "user_data" / "dry_run",
                         help="the dry-run's own folder: the bot's candles and the overlays")
@@ -116,7 +120,7 @@ def answers(url: str) -> bool:
 
 def start_bot(args: argparse.Namespace, data: Path, overlays: list[Path],
               env: dict[str, str]) -> subprocess.Popen:
-    configs = [ROOT / "config.json", *overlays, *args.config]
+    configs = [*SETUP_CONFIGS, *overlays, *args.config]
     return subprocess.Popen(
         [sys.executable, "-m", "self_learning_offline.bound_freqtrade", "trade", "--dry-run",
          *[a for c in configs for a in ("-c", str(c))], "--datadir", str(data),

@@ -7,9 +7,14 @@
 * `market_datadir`: a --datadir for freqtrade: the shared 5m candles (symlinked, read-only) plus
   15m and 1h candles resampled from them, because FreqAI's `include_timeframes` needs them;
   `load_candles(pair, timeframe)` reads one of them.
-* `ft_config`: config.json deep-copied per test and adapted to the shared data (X/BTC markets,
+* `base_config`: the 5m setup, config.json with the config.5m.json overlay merged over it as
+  freqtrade merges them (`-c config.json -c config.5m.json`, CONFIG_FILES): the shared data is
+  20 days of 5m candles, too short for the shipped 1h setup's 30 training days; the tests of
+  the shipped 1h config (test_hourly_config.py, e2e/test_hourly_strategy_e2e.py) read
+  config.json alone (`shipped_config`).
+* `ft_config`: base_config deep-copied per test and adapted to the shared data (X/BTC markets,
   absolute code paths, a user_data folder under tmp_path, no API server); edit `.data`, then
-  `.write()` puts it into tmp_path.
+  `.write()` puts it into tmp_path. `shipped_ft_config`: the same from config.json as shipped.
 * `run_freqtrade`: runs `python -m freqtrade <command> ...` with a timeout and returns its exit
   code, console output and log file.
 """
@@ -29,6 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from freqtrade.misc import deep_merge_dicts
 
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 from self_learning_offline.replay_exchange.process import (
@@ -38,7 +44,10 @@ from self_learning_offline.replay_exchange.process import (
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "binance"
-CONFIG_FILE = ROOT / "config.json"
+CONFIG_FILE = ROOT / "config.json"  # the shipped default: the 1h setup
+FIVE_MINUTE_OVERLAY = ROOT / "config.5m.json"
+# What the tests of the 5m path run: `-c config.json -c config.5m.json`.
+CONFIG_FILES = (CONFIG_FILE, FIVE_MINUTE_OVERLAY)
 REPLAY_OVERLAY = ROOT / "config.replay.json"
 # The address in the committed config.replay.json; write_replay_overlay(path, port) writes
 # the overlay for any other port (self_learning_offline.replay_exchange.overlay).
@@ -134,14 +143,28 @@ def load_candles(market_datadir: Path):
 # -- config ---------------------------------------------------------------------------------
 
 
+def config_args(files=CONFIG_FILES) -> list[str]:
+    """`-c FILE` per config file, for a freqtrade command line."""
+    return [arg for path in files for arg in ("-c", str(path))]
+
+
 @pytest.fixture(scope="session")
-def base_config() -> dict:
+def shipped_config() -> dict:
+    """config.json as shipped (the 1h setup)."""
     return json.loads(CONFIG_FILE.read_text())
+
+
+@pytest.fixture(scope="session")
+def base_config(shipped_config: dict) -> dict:
+    """The 5m setup the tests on the shared 5m data run: config.5m.json over config.json."""
+    return deep_merge_dicts(json.loads(FIVE_MINUTE_OVERLAY.read_text()),
+                            copy.deepcopy(shipped_config))
 
 
 @dataclass
 class FtConfig:
-    """A test's own copy of config.json: edit `data`, then `write()` it into tmp_path."""
+    """A test's own copy of base_config (the 5m setup): edit `data`, then `write()` it into
+    tmp_path."""
 
     data: dict
     folder: Path
@@ -152,10 +175,10 @@ class FtConfig:
         return path
 
 
-@pytest.fixture
-def ft_config(base_config: dict, tmp_path: Path) -> FtConfig:
-    """config.json for this test only: shared-data markets, tmp user_data, no API server."""
-    config = copy.deepcopy(base_config)
+def _test_config(config: dict, tmp_path: Path) -> FtConfig:
+    """A deep copy of `config` adapted to this test: shared-data markets, tmp user_data,
+    absolute code paths, no API server."""
+    config = copy.deepcopy(config)
     user_data = tmp_path / "user_data"
     user_data.mkdir()
     config.update(
@@ -168,6 +191,19 @@ def ft_config(base_config: dict, tmp_path: Path) -> FtConfig:
     config["exchange"]["pair_whitelist"] = SHARED_PAIRS[:2]
     config["api_server"]["enabled"] = False
     return FtConfig(config, tmp_path)
+
+
+@pytest.fixture
+def ft_config(base_config: dict, tmp_path: Path) -> FtConfig:
+    """base_config (the 5m setup) for this test only: shared-data markets, tmp user_data, no API
+    server."""
+    return _test_config(base_config, tmp_path)
+
+
+@pytest.fixture
+def shipped_ft_config(shipped_config: dict, tmp_path: Path) -> FtConfig:
+    """config.json as shipped (the 1h setup) for this test only, adapted as ft_config."""
+    return _test_config(shipped_config, tmp_path)
 
 
 # -- freqtrade CLI --------------------------------------------------------------------------

@@ -300,3 +300,18 @@ def test_generated_secrets_survive_freqtrades_environment_parser():
     for _ in range(200):
         for value in api_secrets().values():
             assert _get_var_typed(value) == value and isinstance(_get_var_typed(value), str)
+
+
+def test_the_dry_run_trades_the_5m_setup(tmp_path, monkeypatch):
+    """A realtime replay of config.json's 1h setup would show one new candle an hour: the
+    bot gets `-c config.json -c config.5m.json`, then the run's overlays and `-c` files."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import dry_run
+
+    started = []
+    monkeypatch.setattr(dry_run.subprocess, "Popen", lambda cmd, **_: started.append(cmd))
+    args = dry_run.parse_args(["-c", str(tmp_path / "mine.json")])
+    dry_run.start_bot(args, tmp_path, [tmp_path / "replay.json"], {})
+    configs = [a for flag, a in zip(started[0], started[0][1:], strict=False) if flag == "-c"]
+    assert configs == [str(ROOT / "config.json"), str(ROOT / "config.5m.json"),
+                       str(tmp_path / "replay.json"), str(tmp_path / "mine.json")]

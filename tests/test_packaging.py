@@ -24,7 +24,7 @@ from packaging.specifiers import SpecifierSet
 from self_learning.startup_checks import api_secrets_verdict
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ["config.json", "config.replay.json", "config.docker.json", "config.1h.json"]
+CONFIGS = ["config.json", "config.replay.json", "config.docker.json", "config.5m.json"]
 
 
 @pytest.mark.registry

@@ -294,6 +294,21 @@ def test_backtest_config_splits_the_wallet_and_reuses_identifiers(tmp_path):
     assert bt.strategy_dir(runs.RunSpec("x", "M")) == runs.STRATEGY_DIR
 
 
+@pytest.mark.parametrize(("timeframe", "files", "horizon", "memory"), [
+    ("5m", ["config.json", "config.5m.json"], 12, 576),
+    ("1h", ["config.json"], 4, 8760),
+])
+def test_each_timeframe_backtests_its_shipped_setup(timeframe, files, horizon, memory):
+    """usdt-5m, btc-2018 and the scenarios (5m) run config.json + config.5m.json, usdt-1h runs
+    config.json: the same configs as before config.json became the 1h setup (the README's
+    usdt-5m and null command lines give the same runs); the horizon H defaults to the setup's."""
+    assert [p.name for p in runs.setup_configs(timeframe)] == files
+    freqai = runs.setup_config(timeframe)["freqai"]
+    assert freqai["feature_parameters"]["label_period_candles"] == horizon
+    assert freqai["self_learning"]["memory_candles"] == memory
+    assert runs.setup_config(timeframe)["timeframe"] == timeframe
+
+
 def test_trade_stats_read_freqtrade_result_keys():
     """Counts, total profit and drawdown in %, from freqtrade's statistics structure."""
     stats = {"strategy": {"SelfLearningStrategy": {

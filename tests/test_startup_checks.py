@@ -1,7 +1,9 @@
 """Start-up checks: weak API secrets are refused in live trading and beyond loopback and warned
 about in a loopback dry-run; a missing label_period_candles and a training window too short
 for window_candles + label_period_candles stop the strategy and the model with an error that
-names the keys and the numbers."""
+names the keys and the numbers. The training-window cases start from the 5m setup (conftest's
+base_config: config.json + config.5m.json, whose numbers they quote); the placeholder warning
+from config.json as shipped."""
 
 from __future__ import annotations
 
@@ -35,10 +37,10 @@ def api_config(base_config: dict, mode: RunMode, address="127.0.0.1", **api) -> 
 # -- API secrets ----------------------------------------------------------------------------
 
 
-def test_shipped_placeholders_are_warned_about_in_a_loopback_dry_run(base_config):
+def test_shipped_placeholders_are_warned_about_in_a_loopback_dry_run(shipped_config):
     """The shipped config.json in a dry-run on 127.0.0.1: no refusal, one warning naming every
     placeholder key and saying what would be refused."""
-    verdict = api_secrets_verdict(api_config(base_config, RunMode.DRY_RUN))
+    verdict = api_secrets_verdict(api_config(shipped_config, RunMode.DRY_RUN))
     assert verdict.refusals == ()
     (warning,) = verdict.warnings
     assert warning.startswith("SECURITY WARNING - api_server.password is still the CHANGE-ME")

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CONFIG_FILE, REPLAY_DEFAULT_ADDRESS, REPLAY_OVERLAY, ROOT, SHARED_DATA
+from conftest import REPLAY_DEFAULT_ADDRESS, REPLAY_OVERLAY, ROOT, SHARED_DATA, config_args
 from freqtrade.data.btanalysis import load_backtest_data
 from live_support import LiveBot, RealtimeExchange, newest_version
 
@@ -119,7 +119,7 @@ class Configs:
         user_data.mkdir(exist_ok=True)
         path = self.folder / f"config.{name}.json"
         path.write_text(json.dumps(override, indent=2))
-        return ["-c", str(CONFIG_FILE), "-c", str(self.overlay), "-c", str(path),
+        return [*config_args(), "-c", str(self.overlay), "-c", str(path),
                 "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel"]
 
 

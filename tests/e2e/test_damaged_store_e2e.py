@@ -24,7 +24,7 @@ import uuid
 
 import pandas as pd
 import pytest
-from conftest import CONFIG_FILE, REPLAY_DEFAULT_ADDRESS, REPLAY_OVERLAY, ROOT
+from conftest import REPLAY_DEFAULT_ADDRESS, REPLAY_OVERLAY, ROOT, config_args
 from live_support import LiveBot, RealtimeExchange, complete_versions
 
 PAIR, PAIR_DIR = "ETC/BTC", "ETC_BTC"
@@ -75,7 +75,7 @@ def test_damaged_store_gives_no_trades_until_a_full_training(realtime_exchange, 
         config = tmp_path / f"config.{name}.json"
         config.write_text(json.dumps(settings))
         bots.append(LiveBot(name, ["--dry-run", "--strategy", "SelfLearningStrategy",
-                                   "--freqaimodel", "SelfLearningModel", "-c", str(CONFIG_FILE),
+                                   "--freqaimodel", "SelfLearningModel", *config_args(),
                                    "-c", str(overlay), "-c", str(config)], tmp_path))
         return bots[-1]
 

@@ -1,5 +1,6 @@
 """End to end: SelfLearningStrategy on 1h candles keeps its rules in candles, not minutes, with
-the shipped 1h setup (config.json + config.1h.json: H = 4, market features, long memory).
+the shipped default setup (config.json as shipped: 1h candles, H = 4, market features, long
+memory).
 
 `minimal_roi` is in minutes; a table written for 5m candles ({"0": 0.03, "60": 0.01, "180": 0})
 makes a 1h trade break even after 3 candles, and a z-score window of 288 candles spans 12 days.
@@ -20,7 +21,6 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, free_port
 from freqtrade.data.btanalysis import load_backtest_data
-from freqtrade.misc import deep_merge_dicts
 
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 from self_learning_offline.replay_exchange.process import (
@@ -32,8 +32,8 @@ PAIRS = ["BTC/USDT", "ETH/USDT"]
 TIMERANGE = "20250104-20250114"
 TRAIN_PERIOD_DAYS = 5
 BACKTEST_PERIOD_DAYS = 5
-HOURLY = json.loads((ROOT / "config.1h.json").read_text())
-HORIZON = HOURLY["freqai"]["feature_parameters"]["label_period_candles"]
+SHIPPED = json.loads((ROOT / "config.json").read_text())
+HORIZON = SHIPPED["freqai"]["feature_parameters"]["label_period_candles"]
 FAST_MODEL = {"epochs": 3, "incremental_epochs": 1}
 TIMEOUT_S = 240
 HOUR_MIN = 60
@@ -56,13 +56,14 @@ def hourly_market(tmp_path_factory):
 
 
 @pytest.mark.e2e
-def test_hourly_trades_follow_the_rules_in_candles(ft_config, hourly_market, freqtrade_cli):
+def test_hourly_trades_follow_the_rules_in_candles(shipped_ft_config, hourly_market,
+                                                   freqtrade_cli):
     """The 1h backtest trades, and no trade is closed by the ROI table at break-even before
     3H candles (the 5m table in minutes closed them after 3 candles); its summary shows the
     ROI table in hours."""
     datadir, overlay = hourly_market
-    config = deep_merge_dicts(HOURLY, ft_config.data)  # config.1h.json over config.json
-    ft_config.data = config
+    ft_config = shipped_ft_config
+    config = ft_config.data
     assert config["timeframe"] == "1h"
     config.update(stake_currency="USDT", dry_run_wallet=1000)
     config["exchange"]["pair_whitelist"] = PAIRS

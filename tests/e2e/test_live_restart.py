@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import CONFIG_FILE, REPLAY_DEFAULT_ADDRESS, REPLAY_OVERLAY, ROOT
+from conftest import REPLAY_DEFAULT_ADDRESS, REPLAY_OVERLAY, ROOT, config_args
 from live_support import (
     NETWORKS,
     TMP_PREFIX,
@@ -181,7 +181,7 @@ def test_live_bot_keeps_its_learning_across_sigterm_and_sigkill(bot_configs, tmp
 
     def start(name: str, override: str) -> LiveBot:
         args = ["--dry-run", "--strategy", "SelfLearningStrategy",
-                "--freqaimodel", "SelfLearningModel", "-c", str(CONFIG_FILE),
+                "--freqaimodel", "SelfLearningModel", *config_args(),
                 "-c", str(overlay), "-c", str(overrides[override])]
         bots.append(LiveBot(name, args, tmp_path))
         return bots[-1]

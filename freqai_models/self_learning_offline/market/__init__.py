@@ -9,7 +9,7 @@ sign; `MeanReversion`, the demo's edge that stays; `RandomWalk`, no edge), `cand
 
     python -m self_learning_offline.market --out DIR --pairs BTC/USDT ETH/USDT \\
         --timeframe 5m 15m 1h --days 30 --seed 42 [--end YYYYMMDD]
-        [--flip-day N | --mean-reversion]
+        [--flip-day N | --mean-reversion [MINUTES]]
 
 The same pair, timeframe, start, length, seed and scenario give the same candles bit for bit.
 The model package `self_learning` never imports it, and it imports nothing from

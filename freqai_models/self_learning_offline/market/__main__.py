@@ -1,5 +1,6 @@
 """CLI: `python -m self_learning_offline.market --out DIR --pairs BTC/USDT ETH/USDT
---timeframe 5m [15m 1h] --days 30 --seed 42 [--end YYYYMMDD] [--flip-day N]`.
+--timeframe 5m [15m 1h] --days 30 --seed 42 [--end YYYYMMDD] [--flip-day N |
+--mean-reversion [MINUTES]]`.
 
 Writes freqtrade's `BTC_USDT-5m.feather` layout, one file per pair and timeframe, and logs
 one line per file.
@@ -75,9 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--flip-day", type=_seed, default=None, metavar="N",
                         help="scenario: mean reversion until 00:00 UTC of day N of the data "
                              "(0 = its first day), trend following after")
-    parser.add_argument("--mean-reversion", action="store_true",
-                        help="scenario: mean reversion towards the 60-minute average the whole "
-                             "time (the demo market's planted, learnable edge)")
+    parser.add_argument("--mean-reversion", type=_positive_int, nargs="?", const=60,
+                        default=None, metavar="MINUTES",
+                        help="scenario: mean reversion towards the price's MINUTES-minute "
+                             "average the whole time (the demo market's planted, learnable "
+                             "edge; 60 when no MINUTES: for 5m candles; `make demo` uses 720 "
+                             "for its 1h candles)")
     return parser
 
 
@@ -86,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s - %(name)s - %(levelname)s - %(message)s")
     end = args.end or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    scenario = MeanReversion() if args.mean_reversion else None
-    if args.flip_day is not None and args.mean_reversion:
+    scenario = (MeanReversion.over(args.mean_reversion) if args.mean_reversion is not None
+                else None)
+    if args.flip_day is not None and args.mean_reversion is not None:
         build_parser().error("argument --mean-reversion: not allowed with --flip-day")
     if args.flip_day is not None:
         if args.flip_day >= args.days:
@@ -106,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             first, last = frame["date"].iloc[0], frame["date"].iloc[-1]
             flip = (f", edge flips {scenario.flip_at:%Y-%m-%d %H:%M}"
                     if isinstance(scenario, EdgeFlip) else
-                    ", mean reversion" if isinstance(scenario, MeanReversion) else "")
+                    f", mean reversion over {scenario.average_minutes:g} minutes"
+                    if isinstance(scenario, MeanReversion) else "")
             logger.info(
                 f"Generated {periods} {timeframe} candles for {pair} "
                 f"({first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M}, seed {args.seed}{flip}) "

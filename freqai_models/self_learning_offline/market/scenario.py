@@ -55,6 +55,10 @@ class EdgeFlip:
 # of 5m candles by the exact 60-minute gap realize about +0.3 % over the next 12 candles, the
 # 0.2 % round trip of fees and a little more (docs/hourly.md "The demo market").
 DEMO_STRENGTH = 0.03
+# The 1h demo market (`make demo`, config.json's 1h setup): the same pull on a 12 times longer
+# time scale (MeanReversion.over(720)), so that its 1h candles look like the 60-minute
+# market's 5m candles.
+HOURLY_DEMO_MINUTES = 720
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,19 @@ class MeanReversion:
         if not 0.0 < self.strength < 1.0:
             raise ValueError(f"strength {self.strength} must be in (0, 1): the share of the gap "
                              "to the moving average pulled back per minute.")
+        if self.average_minutes < 1.0:
+            raise ValueError(f"average_minutes {self.average_minutes} must be 1 or more.")
+
+    @classmethod
+    def over(cls, minutes: float) -> MeanReversion:
+        """The demo market's mean reversion on a time scale of `minutes` instead of 60: the
+        average spans `minutes` and the pull per minute is DEMO_STRENGTH * 60 / `minutes`, so
+        the gap lasts `minutes` / 60 times longer (and, the shocks being per minute, is that
+        many times larger in variance): candles `minutes` / 60 times longer see the edge the
+        60-minute market shows its 5m candles. `over(60)` is `MeanReversion()`."""
+        if minutes < 1.0:
+            raise ValueError(f"minutes {minutes} must be 1 or more.")
+        return cls(DEMO_STRENGTH * (FLIP_AVERAGE_MINUTES / minutes), float(minutes))
 
     def edge(self, minutes: pd.DatetimeIndex) -> np.ndarray:
         """Per-minute coefficient on (log price - its average): always -strength."""
