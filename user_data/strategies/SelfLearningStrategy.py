@@ -49,7 +49,8 @@ logger = logging.getLogger(__name__)
 # Bounds of the model-placed stop, as a ratio of the reference close (see custom_stoploss).
 STOP_WIDEST = -0.15
 STOP_TIGHTEST = -0.005
-# The shipped horizon (config.json), for a config without FreqAI (unit tests, list-strategies).
+# The horizon of the class's own `timeframe` (5m, as config.5m.json), for a config without
+# FreqAI (unit tests, list-strategies); config.json's 1h setup brings its own (H = 4).
 DEFAULT_HORIZON = 12
 RULES = EntryRules()  # the entry defaults (self_learning.strategy.strategy_columns)
 
