@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,9 @@ def test_a_prequential_backtest_saves_each_window_once_after_stepping_it(tmp_pat
     again = backtest_runtime(tmp_path / "run").learner(PAIR, FEATURES)
     assert again.training_counter == learner.training_counter
     assert again.last_seen_ts == learner.last_seen_ts == int(candles.ts[1299])
+    runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1300)))  # unsaved until it steps
+    shutil.rmtree(tmp_path / "run")  # what freqtrade's analysis commands do between runs
+    assert runtime.save_unsaved() == [] and not (tmp_path / "run").exists()
 
     plain = SelfLearningRuntime(small_config(prequential_backtest=False), tmp_path / "plain",
                                 TIMEFRAME_S, background_saves=False, store_is_live=False)
