@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -82,9 +83,11 @@ def test_backtest_store_replaces_an_earlier_run_that_knows_later_candles(tmp_pat
     root = tmp_path / "self_learning_runs" / "backtest-x"
     first = backtest_runtime(root)
     first.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+    first.save_unsaved()  # what the run saves at exit
     caplog.set_level(logging.INFO)
     again = backtest_runtime(root)
     report = again.fit(PAIR, FEATURES, candles.rows(slice(0, 800)))
+    again.save_unsaved()
     assert report.mode == "full" and report.training_counter == 1
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and warnings[0].startswith(f"Not resuming {PAIR}: ")
@@ -96,7 +99,9 @@ def test_backtest_store_replaces_an_earlier_run_that_knows_later_candles(tmp_pat
 def test_backtest_resumes_its_own_store_when_it_knows_only_earlier_candles(tmp_path, candles):
     """An interrupted backtest's store (learned up to an earlier window) is resumed."""
     root = tmp_path / "run"
-    backtest_runtime(root).fit(PAIR, FEATURES, candles.rows(slice(0, 1000)))
+    interrupted = backtest_runtime(root)
+    interrupted.fit(PAIR, FEATURES, candles.rows(slice(0, 1000)))
+    interrupted.save_unsaved()
     report = backtest_runtime(root).fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
     assert report.mode == "incremental" and report.samples > 0 and report.training_counter == 2
 
@@ -119,10 +124,38 @@ def test_backtest_starts_from_the_live_model_only_when_it_learned_nothing_later(
 
     caplog.set_level(logging.INFO)
     report = runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+    runtime.save_unsaved()
     assert f"Restored {PAIR} from the live model: training counter 1" in caplog.text
     assert report.mode == "incremental" and report.samples > 0
     assert runtime.store.pair(PAIR).versions == [1]
     assert files_of(live) == before
+
+
+def test_a_prequential_backtest_saves_each_window_once_after_stepping_it(tmp_path, candles):
+    """A backtest (saves in place) writes one version per FreqAI window: FreqAI trains a
+    window, then predicts it, and the version is written after its candles are stepped, so
+    it holds the state the next window's training starts from (what a rerun of an
+    interrupted backtest resumes). Without per-candle learning the training saves."""
+    runtime = backtest_runtime(tmp_path / "run")
+    store = runtime.store.pair(PAIR)
+    for window, end in enumerate((1000, 1150, 1300), start=1):
+        runtime.fit(PAIR, FEATURES, candles.rows(slice(0, end - 150 if window > 1 else end)))
+        assert len(store.versions) == window - 1, "a training saved before its window stepped"
+        runtime.predict(PAIR, FEATURES, candles.rows(slice(0, end)), learn=True)
+        assert len(store.versions) == window
+    learner = runtime.known(PAIR)
+    assert runtime.save_unsaved() == []  # nothing left for the exit
+    again = backtest_runtime(tmp_path / "run").learner(PAIR, FEATURES)
+    assert again.training_counter == learner.training_counter
+    assert again.last_seen_ts == learner.last_seen_ts == int(candles.ts[1299])
+    runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1300)))  # unsaved until it steps
+    shutil.rmtree(tmp_path / "run")  # what freqtrade's analysis commands do between runs
+    assert runtime.save_unsaved() == [] and not (tmp_path / "run").exists()
+
+    plain = SelfLearningRuntime(small_config(prequential_backtest=False), tmp_path / "plain",
+                                TIMEFRAME_S, background_saves=False, store_is_live=False)
+    plain.fit(PAIR, FEATURES, candles.rows(slice(0, 1000)))
+    assert plain.store.pair(PAIR).versions == [1]
 
 
 def test_shutdown_line_names_each_pairs_counter(tmp_path, candles, caplog):

@@ -127,6 +127,7 @@ class CompiledPrograms:
                 rows(d), rows(f), rows(3), spec([None], tf.float32)]),
         }
         self._calls: dict[str, object] = {}
+        self._step_ran = False
 
     def _call(self, name: str):
         call = self._calls.get(name)
@@ -138,9 +139,22 @@ class CompiledPrograms:
 
     @property
     def step_compiled(self) -> bool:
-        """Whether the per-candle loop is ready here (its first run compiles it, seconds, or
-        borrows the program of an earlier pair of the same shape)."""
-        return "step" in self._calls
+        """Whether the per-candle loop has run here (its first run compiles it, seconds, or
+        loads it from the XLA cache, or borrows the program of an earlier pair of the same
+        shape)."""
+        return self._step_ran
+
+    def trace_step(self) -> None:
+        """Trace the per-candle loop now (or borrow an earlier pair's), before any training.
+
+        XLA's persistent cache (runtime/xla_cache.py) keys a program by its function's name,
+        which carries TensorFlow's process-wide count of functions traced before it: traced at
+        its first use, after a training whose programs depend on the data (row capacities,
+        whether a prediction was needed), the loop got another name in every backtest window
+        or restart, so every process compiled it again (~10 s of CPU at 5m). Traced when the
+        first learner is made, its name, and the cache entry, are the same in every process
+        of one configuration. XLA compiles it at its first run, as before."""
+        self._call("step")
 
     def predict(self, windows, features) -> np.ndarray:
         """(n, 4) [s_close, liq_up, liq_down, novelty] with the state as it is."""
@@ -206,6 +220,7 @@ class CompiledPrograms:
             out, status = step(_count_tensor(count), tf.constant(self._floats),
                                tf.constant(self._ints), *o)
             parts.append((out.numpy()[:count], status.numpy()[:count]))
+            self._step_ran = True
         if not parts:
             return empty_outputs()
         out, status = (np.concatenate(p) for p in zip(*parts, strict=True))

@@ -95,6 +95,11 @@ class PairLearner:
     def step_compiled(self) -> bool:
         return self.programs.step_compiled
 
+    def trace_step(self) -> None:
+        """Trace the per-candle step before any training (CompiledPrograms.trace_step)."""
+        with self.lock:
+            self.programs.trace_step()
+
     @property
     def last_learned_ts(self) -> int:
         return int(self.state.last_learned_ts.numpy())

@@ -4,7 +4,8 @@
   reconstruction, the discovery network's deep head on the wide head's residual, liquidity),
   through one GradientTape; rejected whole, leaving weights and optimizer state untouched,
   when any input, loss or gradient is not finite. Full fits and incremental fits run it over
-  mini-batches (`epoch`), the per-candle step runs it on the matured sample plus replay.
+  mini-batches (`epoch`), the per-candle step once per `network_batch` matured samples, on
+  those samples plus replay.
 * The wide head learns through `ridge.moments` / `ridge.solve` in all three paths too.
 * `step_block`: the fused predict-then-learn loop over up to BLOCK_CAPACITY candles, compiled
   by XLA once per network shape and shared by every pair (shared_program.py). Live trading
@@ -15,11 +16,13 @@
 For candle i the step first learns the sample parked H candles earlier (its label has just
 matured) if it is usable and newer than the last sample learned: the wide head's recent
 statistics (weight `wide_online_weight`, 0 by default: between trainings the wide head only
-follows the other pairs' statistics; a full sample's weight after a drift response), one
-guarded update of the networks (learning rate scaled by `online_weight`, raised the same
-way), the scoreboard, a drift response's challenge (monitor/challenge.py) and the drift
-detector; then the wide head's coefficients follow its statistics (while they can move
-between trainings, returns/online.py) and it predicts candle i.
+follows the other pairs' statistics; a full sample's weight after a drift response), the
+scoreboard, a drift response's challenge (monitor/challenge.py), the drift detector and the
+replay memory; every `network_batch`-th learned sample (by the training counter, so a restart
+resumes the same batches) one guarded update of the networks on the newest samples of the
+replay memory (learning rate scaled by `online_weight` per sample, raised the same way); then
+the wide head's coefficients follow its statistics (while they can move between trainings,
+returns/online.py) and it predicts candle i. A sample with a non-finite input is not learned.
 
 XLA notes from this loop's history: ring slots are read with `tf.gather` (a strided slice
 needs a compile-time index), and flags in the int64 input are compared one by one
@@ -164,25 +167,18 @@ class Programs:
         def learn():
             pred = tf.gather(st.pending_preds, pos)
             feats = tf.gather(st.pending_features, pos)
+            window = tf.gather(st.pending_windows, pos)
             step = s.online_weight + (1.0 - s.online_weight) * st.boost
             wide_step = s.wide_online_weight + (1.0 - s.wide_online_weight) * st.boost
             quality = quality_weight(signal_quality(pred[0], target[0], st.quality_scale))
             disc_w = quality if s.quality_weighting else tf.constant(1.0)
-            rw, rf, rt, have = st.sample_replay(s.replay_batch)
-            windows = tf.concat([tf.gather(st.pending_windows, pos[None]), rw], axis=0)
-            features = tf.concat([feats[None], rf], axis=0)
-            targets = tf.concat([target[None], rt], axis=0)
-            weights = tf.concat([[1.0], tf.fill([s.replay_batch], have)], 0)
-            disc_weights = tf.concat([disc_w[None], tf.fill([s.replay_batch], have)], 0)
-            applied, losses = self.guarded_update(windows, features, targets, weights,
-                                                  disc_weights, step, with_losses=True)
 
             def commit():
                 self.ridge.learn(feats, target[0], pending_ts, wide_step * disc_w)
                 pending = self.challenge.pending(pos)
                 self.challenge.score(pending, self.disc.scaled_target(target[0]))
                 alarm = self.adapt.matured(pred, target, pending.challenger)
-                st.push_replay(windows[:1], features[:1], target[None])
+                st.push_replay(window[None], feats[None], target[None])
                 st.training_counter.assign_add(1)
                 st.last_learned_ts.assign(pending_ts)
                 st.last_learned_step.assign(st.steps)
@@ -192,13 +188,38 @@ class Programs:
                 st.rejected_updates.assign_add(1)
                 return tf.constant(False)
 
-            return tf.cond(applied, commit, reject), tf.constant(True), losses
+            finite = all_finite([window, feats, target])
+            alarm = tf.cond(finite, commit, reject)
+            due = finite & tf.equal(st.training_counter % s.network_batch, 0)
+            losses = tf.cond(due, lambda: self._network_step(step),
+                             lambda: tf.fill([3], float("nan")))
+            return alarm, tf.constant(True), losses
 
         def skip():
             st.skipped_samples.assign_add(tf.cast(matured & fresh, tf.int64))
             return tf.constant(False), tf.constant(False), tf.fill([3], float("nan"))
 
         return tf.cond(usable, learn, skip)
+
+    def _network_step(self, step):
+        """One guarded update of the three networks on the `network_batch` newest samples of
+        the replay memory (the ones the step learned last; right after a training, some of its
+        newest rows) plus `replay_batch` drawn from it, at `network_batch` times the per-candle
+        learning-rate scale `step` (at most a training's): one step per batch of matured
+        samples instead of one per sample. Returns the batch's losses; a rejected update
+        changes no weight and is counted."""
+        s, st, k = self.s, self.state, self.s.network_batch
+        back = st.replay_count - k + tf.range(k, dtype=tf.int64)  # the k newest, oldest first
+        newest = back % st.replay_size
+        rw, rf, rt, have = st.sample_replay(s.replay_batch)
+        windows = tf.concat([tf.gather(st.replay_windows, newest), rw], axis=0)
+        features = tf.concat([tf.gather(st.replay_features, newest), rf], axis=0)
+        targets = tf.concat([tf.gather(st.replay_targets, newest), rt], axis=0)
+        weights = tf.concat([tf.cast(back >= 0, tf.float32), tf.fill([s.replay_batch], have)], 0)
+        applied, losses = self.guarded_update(windows, features, targets, weights, weights,
+                                              tf.minimum(k * step, 1.0), with_losses=True)
+        st.rejected_updates.assign_add(tf.cast(tf.logical_not(applied), tf.int64))
+        return losses
 
     def _predict_one(self, window, feats):
         """Predict one candle, then fold its reconstruction error into the novelty stats;
