@@ -125,7 +125,8 @@ def test_quality_weighting_scales_each_matured_sample_by_how_its_prediction_did(
     served prediction did (learning/quality.py has the table): it enters the wide head's
     statistics (here at a full sample's step) with weight above 1 when the market went the
     predicted way, below 1 when it went against it, instead of the plain sample's weight
-    (its age growth 1 / discount; the deep head's update takes the same weight)."""
+    (its age growth 1 / discount). The networks' batched steps (`network_batch`) take the
+    replay memory's samples unweighted."""
     # Candles 1750.. are of a volatile regime: large moves, so many samples are weighted.
     learner = fitted(candles, end=1750, quality_weighting=True, wide_online_step=1.0,
                      drift_response=False)
