@@ -119,9 +119,8 @@ class SelfLearningModel(BaseRegressionModel):
     def predict(self, unfiltered_df: DataFrame, dk, **kwargs) -> tuple:
         frames.prepare_kitchen(dk, unfiltered_df, predicting=True)
         candles = frames.candles_from_frame(unfiltered_df, dk.training_features_list)
-        learn = self.sl_config.online_learning if self.live else self.sl_config.prequential_backtest
-        p = self._answer(
-            lambda rt: rt.predict(dk.pair, dk.training_features_list, candles, learn))
+        p = self._answer(lambda rt: rt.predict(dk.pair, dk.training_features_list, candles,
+                                               rt.learns_per_candle))
         if p is not None and p.learned:
             logger.info(f"learned {p.learned} candles for {dk.pair}, counter "
                         f"{int(p.training_counter[-1])}")

@@ -124,9 +124,11 @@ class SelfLearningRuntime:
             self.save_unsaved()
         self.observer.close()
 
-    def _steps_candles(self) -> bool:
-        """Whether this run learns per candle: live and dry-run with `online_learning`, other
-        runs with `prequential_backtest` (what the adapter asks `predict` for)."""
+    @property
+    def learns_per_candle(self) -> bool:
+        """Whether this run learns per candle: live and dry-run (the live store) with
+        `online_learning`, other runs with `prequential_backtest`; what the adapter passes to
+        `predict` as `learn`."""
         c = self.config
         return c.online_learning if self.store_is_live else c.prequential_backtest
 
@@ -136,7 +138,7 @@ class SelfLearningRuntime:
         window right after training it, and the state after stepping is what a rerun of an
         interrupted backtest resumes from (FreqAI keeps the windows it predicted). One save
         instead of two per pair and window (tens of ms each)."""
-        return not self.saver.background and self.config.prequential_backtest
+        return not self.store_is_live and self.learns_per_candle
 
     def save_unsaved(self) -> list[str]:
         """Save every pair learned since its last save (at exit of a run that saves after
@@ -179,7 +181,7 @@ class SelfLearningRuntime:
                 raise
             self._refused.pop(pair, None)
             self.notices.readable(pair)
-            if self._steps_candles():
+            if self.learns_per_candle:
                 learner.trace_step()  # before any training: the same XLA cache entry each run
             self._learners[pair] = learner
             self._submitted[pair] = self._durable[pair] = learner.training_counter
