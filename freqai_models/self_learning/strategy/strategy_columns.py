@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -123,24 +124,30 @@ class EntryRules:
         return self.threshold if fee is None else max(self.threshold, fee)
 
 
-def optional_filters(rules: EntryRules) -> dict[str, tuple[str, bool]]:
-    """The optional entry filters: switch (the strategy's parameter) -> (the filter's name in
-    entry_filters, whether `rules` switch it on)."""
+class OptionalFilter(NamedTuple):
+    label: str  # the filter's name in entry_filters (and make demo's funnel)
+    on: bool    # whether the rules switch it on
+
+
+def optional_filters(rules: EntryRules) -> dict[str, OptionalFilter]:
+    """The optional entry filters by switch (the strategy's parameter name)."""
     fee = "" if rules.round_trip_fee is None else f" {rules.round_trip_fee:g}"
     margin = f" + fee_margin {rules.fee_margin:g}" if rules.fee_margin else ""
     return {
-        "use_entry_z": (f"prediction z-score > entry_z {rules.z:g}", rules.use_entry_z),
-        "use_score_ic": (f"&-score_ic >= min_score_ic {rules.min_score_ic:g} (or not known yet)",
-                         rules.use_score_ic),
-        "use_expected_return": (f"expected_return > round-trip fee{fee}{margin}",
-                                rules.use_expected_return),
+        "use_entry_z": OptionalFilter(f"prediction z-score > entry_z {rules.z:g}",
+                                      rules.use_entry_z),
+        "use_score_ic": OptionalFilter(
+            f"&-score_ic >= min_score_ic {rules.min_score_ic:g} (or not known yet)",
+            rules.use_score_ic),
+        "use_expected_return": OptionalFilter(f"expected_return > round-trip fee{fee}{margin}",
+                                              rules.use_expected_return),
     }
 
 
 def filters_off(rules: EntryRules) -> list[str]:
     """The optional filters `rules` switch off, as "name [switch]" (what `make demo` lists)."""
-    return [f"{name} [{switch}]" for switch, (name, on) in optional_filters(rules).items()
-            if not on]
+    return [f"{f.label} [{switch}]" for switch, f in optional_filters(rules).items()
+            if not f.on]
 
 
 def entry_filters(dataframe: pd.DataFrame, rules: EntryRules) -> dict[str, pd.Series]:
@@ -160,15 +167,17 @@ def entry_filters(dataframe: pd.DataFrame, rules: EntryRules) -> dict[str, pd.Se
         threshold: prediction > rules.floor,
     }
     if rules.use_entry_z:
-        filters[optional["use_entry_z"][0]] = prediction_z(dataframe, rules.z_candles) > rules.z
+        filters[optional["use_entry_z"].label] = (
+            prediction_z(dataframe, rules.z_candles) > rules.z)
     if "&-novelty" in dataframe.columns:
         filters[f"&-novelty < novelty_max {rules.novelty_max:g}"] = (
             dataframe["&-novelty"] < rules.novelty_max)
     if rules.use_score_ic and "&-score_ic" in dataframe.columns:
-        filters[optional["use_score_ic"][0]] = ~(scoreboard_ic(dataframe) < rules.min_score_ic)
+        filters[optional["use_score_ic"].label] = ~(
+            scoreboard_ic(dataframe) < rules.min_score_ic)
     if (rules.use_expected_return and "expected_return" in dataframe.columns
             and rules.round_trip_fee is not None):
-        filters[optional["use_expected_return"][0]] = (
+        filters[optional["use_expected_return"].label] = (
             dataframe["expected_return"] > rules.round_trip_fee + rules.fee_margin)
     return filters
 
