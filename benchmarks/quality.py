@@ -5,6 +5,7 @@ intervals and a no-edge control.
     .venv/bin/python benchmarks/quality.py [--set usdt-5m|usdt-1h|btc-2018]
         [--windows dev|holdout|NAME ...] [--ablation ROW ...|--no-ablation] [--no-lightgbm]
         [--no-seed] [--jobs 2] [--out FILE.json] [--self-learning-config '{"epochs": 10}']
+        [--backtest-period-days 1]
     .venv/bin/python benchmarks/quality.py --datadir DIR --pairs ETH/BTC ... --stake BTC
         --timeframe 5m --timerange 20180117-20180130
     .venv/bin/python benchmarks/quality.py --scenario null|flip [--seed 42]
@@ -50,7 +51,7 @@ import numpy as np
 import pandas as pd
 from backtest_runs import Backtests, RunSpec, run_cli, setup_config
 from quality_plan import Plan, Run, plan_runs, score_group
-from quality_sets import SETS, TIMEFRAMES, Window
+from quality_sets import SETS, TIMEFRAMES, Timeframe, Window
 
 from self_learning_offline.market import (
     EdgeFlip,
@@ -82,6 +83,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--label-period-candles", type=int, default=None, metavar="H",
                    help="the horizon H of the labels (default: the timeframe's shipped setup: "
                         "12 on 5m (config.5m.json), 4 on 1h (config.json))")
+    p.add_argument("--backtest-period-days", type=int, default=None, metavar="DAYS",
+                   help="retrain every DAYS days (default: the timeframe's, 5m 1, 1h 7)")
     p.add_argument("--self-learning-config", default="{}", metavar="JSON",
                    help="overrides for freqai.self_learning in every SelfLearning run")
     p.add_argument("--scenario", choices=["null", "flip"], default=None,
@@ -106,6 +109,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--self-learning-config is not JSON: {err}")
     if not isinstance(args.sl, dict):
         p.error("--self-learning-config must be a JSON object")
+    if args.backtest_period_days is not None and args.backtest_period_days < 1:
+        p.error("--backtest-period-days must be 1 or more")
     if args.timerange is not None and not _is_timerange(args.timerange):
         p.error(f"--timerange must be YYYYMMDD-YYYYMMDD, got {args.timerange!r}")
     return args
@@ -155,15 +160,21 @@ def make_plan(args: argparse.Namespace, tmp: Path) -> Plan:
                 TIMEFRAMES[args.timeframe or data.timeframe], windows, None)
 
 
+def common_freqai(args: argparse.Namespace, tf: Timeframe, horizon: int) -> dict:
+    """The freqai settings of every run of a window: the timeframe's sliding windows (the
+    retrain period from --backtest-period-days when given), its features and the horizon."""
+    return {"train_period_days": tf.train_days,
+            "backtest_period_days": args.backtest_period_days or tf.backtest_days,
+            "feature_parameters": {"include_timeframes": [tf.name],
+                                   "label_period_candles": horizon}}
+
+
 def run_window(args: argparse.Namespace, plan: Plan, window: Window, specs: list[RunSpec],
                tmp: Path, horizon: int) -> dict[str, Run]:
-    tf = plan.timeframe
-    common = {"train_period_days": tf.train_days, "backtest_period_days": tf.backtest_days,
-              "feature_parameters": {"include_timeframes": [tf.name],
-                                     "label_period_candles": horizon}}
+    common = common_freqai(args, plan.timeframe, horizon)
     print(f"window {window.name} ({window.role}) {window.timerange}", flush=True)
     backtests = Backtests(tmp / window.name, plan.datadir, plan.pairs, window.timerange,
-                          common, args.timeout, args.jobs, plan.stake, tf.name)
+                          common, args.timeout, args.jobs, plan.stake, plan.timeframe.name)
     try:
         results = backtests.run_all(specs)
     except BaseException:

@@ -155,12 +155,28 @@ def test_run_specs_carry_the_ablation_and_user_overrides():
     (["--self-learning-config", "[1]"], "must be a JSON object"),
     (["--pairs", "UNITTEST/BTC"], "1m candles only"),
     (["--set", "usdt-15m"], "invalid choice"),
+    (["--backtest-period-days", "0"], "--backtest-period-days must be 1 or more"),
 ])
 def test_bad_arguments_exit_naming_the_option(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         quality.parse_args(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "days"), [
+    (["--set", "usdt-1h"], 7), (["--set", "usdt-5m"], 1),
+    (["--set", "usdt-1h", "--backtest-period-days", "1"], 1),
+])
+def test_backtest_period_days_is_the_timeframes_unless_given(argv, days, tmp_path):
+    """Every run of a window retrains every `backtest_period_days`: the timeframe's (1h
+    weekly, 5m daily) or --backtest-period-days; training days and horizon stay."""
+    args = quality.parse_args(argv)
+    tf = quality.make_plan(args, tmp_path).timeframe
+    common = quality.common_freqai(args, tf, 4)
+    assert common["backtest_period_days"] == days
+    assert common["train_period_days"] == tf.train_days
+    assert common["feature_parameters"]["label_period_candles"] == 4
 
 
 @pytest.mark.parametrize(("argv", "name", "stake", "timeframe", "windows"), [

@@ -1,0 +1,105 @@
+"""Paired IC difference of two runs of benchmarks/quality.py kept with --keep-tmp: the same
+rows scored by both (pair, date), the pooled per-pair IC of each and second - first, all
+jackknifed over days (quality_scoring.py, the same statistic as quality.py's ablation rows).
+For runs that differ in an option quality.py sets for every run (e.g. --backtest-period-days),
+which its ablation rows cannot pair.
+
+    .venv/bin/python benchmarks/paired_runs.py weekly=/tmp/quality-bench-abc:no_online \\
+        daily=/tmp/quality-bench-def:no_online --set usdt-1h --windows dev
+
+Each side is LABEL=FOLDER:RUN, FOLDER the kept tmp folder quality.py printed, RUN the run's
+name in it (full, no_online, ...). Prints a table, then one JSON line (the last line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+from backtest_runs import BenchError, load_predictions, run_cli, setup_config
+from quality import make_plan
+from quality_scoring import headline, panel, scored_rows
+from quality_sets import SETS
+
+from self_learning.reports import evaluation as ev
+
+
+def parse_side(text: str) -> tuple[str, Path, str]:
+    """LABEL=FOLDER:RUN -> (label, folder, run)."""
+    label, eq, rest = text.partition("=")
+    folder, colon, run = rest.rpartition(":")
+    if not (eq and colon and label and folder and run):
+        raise argparse.ArgumentTypeError(f"expected LABEL=FOLDER:RUN, got {text!r}")
+    return label, Path(folder), run
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--set", default="usdt-5m", choices=sorted(SETS), help="data set of both runs")
+    p.add_argument("--windows", nargs="+", default=None, metavar="NAME",
+                   help="windows both runs ran (names, or dev / holdout)")
+    p.add_argument("--label-period-candles", type=int, default=None, metavar="H")
+    p.add_argument("first", type=parse_side, help="LABEL=FOLDER:RUN")
+    p.add_argument("second", type=parse_side, help="LABEL=FOLDER:RUN")
+    args = p.parse_args(argv)
+    # make_plan's options that pick a set's data and windows, left at their defaults.
+    for name in ("datadir", "pairs", "stake", "timeframe", "timerange", "scenario"):
+        setattr(args, name, None)
+    if args.first[0] == args.second[0]:
+        p.error("the two sides need different labels")
+    return args
+
+
+def run_rows(folder: Path, run: str, windows: list[str], pairs: list[str],
+             truth: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The scored rows of one run over the windows (quality.py's layout:
+    FOLDER/<window>/user_data_<run>/models/quality-<run>)."""
+    parts = []
+    for window in windows:
+        models = folder / window / f"user_data_{run}" / "models" / f"quality-{run}"
+        if not models.is_dir():
+            raise BenchError(f"no kept run {run!r} of window {window} in {folder}")
+        parts.append(scored_rows(load_predictions(models, pairs), truth))
+    return pd.concat(parts, ignore_index=True)
+
+
+def paired(rows: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """On the rows both scored: each side's headline IC and `diff` = second - first, with
+    their jackknife intervals; `rows` counts the shared rows, `only_<label>` the others."""
+    (a, ra), (b, rb) = rows.items()
+    both = panel({a: ra, b: rb})
+    out: dict[str, float] = {}
+    for label in (a, b):
+        out.update(headline(both.rename(columns={label: "pred"}), "pred", label))
+    out.update(ev.paired_jackknife(both, b, a).as_dict("diff"))
+    out["rows"] = float(len(both))
+    out.update({f"only_{k}": float(len(r) - len(both)) for k, r in rows.items()})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = make_plan(args, Path("/nonexistent"))
+    horizon = args.label_period_candles or setup_config(plan.timeframe.name)["freqai"][
+        "feature_parameters"]["label_period_candles"]
+    truth = plan.truth(horizon)
+    windows = [w.name for w in plan.windows]
+    rows = {label: run_rows(folder, run, windows, plan.pairs, truth)
+            for label, folder, run in (args.first, args.second)}
+    out = paired(rows)
+    a, b = rows
+    print(f"{plan.name} {', '.join(windows)}: {out['rows']:.0f} shared rows")
+    for label in (a, b):
+        print(f"  {label:>12} IC {out[f'{label}.ic']:+.4f} "
+              f"[{out[f'{label}.ic_ci_low']:+.4f}, {out[f'{label}.ic_ci_high']:+.4f}]")
+    print(f"  {b} - {a}: {out['diff']:+.4f} [{out['diff_ci_low']:+.4f}, "
+          f"{out['diff_ci_high']:+.4f}]")
+    print(json.dumps({"first": a, "second": b, "windows": windows,
+                      **{k: round(v, 6) for k, v in out.items()}}))
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

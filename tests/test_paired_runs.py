@@ -1,0 +1,76 @@
+"""benchmarks/paired_runs.py: two kept quality.py runs paired on the rows both scored."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from benchmark_support import load_benchmark
+
+paired_runs = load_benchmark("paired_runs")
+runs = sys.modules["backtest_runs"]
+
+DAY = pd.Timestamp("2025-01-03", tz="UTC")
+
+
+def scored(pred_noise: float, seed: int, days=6, n=24, pairs=("A/USDT", "B/USDT")):
+    """Scored rows (quality_scoring.scored_rows' columns) whose prediction is the target plus
+    noise of the given scale (the same targets for every seed)."""
+    rng, noise = np.random.default_rng(0), np.random.default_rng(seed)
+    frames = []
+    for pair in pairs:
+        dates = DAY + pd.to_timedelta(np.arange(days * n), unit="h")
+        target = rng.standard_normal(len(dates))
+        frames.append(pd.DataFrame({
+            "pair": pair, "date": dates, "target": target, "naive": -target,
+            "pred": target + pred_noise * noise.standard_normal(len(dates))}))
+    rows = pd.concat(frames, ignore_index=True)
+    rows["day"] = rows["window"] = rows["date"].dt.floor("D")
+    return rows
+
+
+def test_parse_side_splits_label_folder_and_run():
+    assert paired_runs.parse_side("weekly=/tmp/q-1:no_online") == (
+        "weekly", paired_runs.Path("/tmp/q-1"), "no_online")
+    for bad in ("/tmp/q-1:no_online", "weekly=/tmp/q-1", "=/tmp:full"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            paired_runs.parse_side(bad)
+
+
+def test_same_predictions_differ_by_exactly_zero():
+    rows = scored(3.0, seed=1)
+    out = paired_runs.paired({"a": rows, "b": rows.copy()})
+    assert out["diff"] == 0.0 and out["diff_ci_low"] == 0.0 == out["diff_ci_high"]
+    assert out["a.ic"] == out["b.ic"] > 0.0
+
+
+def test_the_better_second_run_is_positive_on_the_shared_rows_only():
+    worse, better = scored(3.0, seed=1), scored(0.5, seed=2)
+    out = paired_runs.paired({"worse": worse, "better": better.iloc[10:]})
+    assert out["diff"] > 0.0 and out["diff_ci_low"] > 0.0
+    assert out["better.ic"] > out["worse.ic"]
+    assert (out["rows"], out["only_worse"], out["only_better"]) == (len(worse) - 10, 10, 0)
+    flipped = paired_runs.paired({"better": better.iloc[10:], "worse": worse})
+    assert flipped["diff"] == pytest.approx(-out["diff"])
+
+
+def test_run_rows_names_a_missing_run(tmp_path):
+    with pytest.raises(runs.BenchError, match="no kept run 'no_online' of window jan-feb"):
+        paired_runs.run_rows(tmp_path, "no_online", ["jan-feb"], ["A/USDT"], {})
+
+
+def test_run_rows_read_quality_pys_kept_layout(tmp_path):
+    dates = DAY + pd.to_timedelta(np.arange(5), unit="h")
+    folder = (tmp_path / "jan-feb" / "user_data_full" / "models" / "quality-full"
+              / "backtesting_predictions")
+    folder.mkdir(parents=True)
+    pd.DataFrame({"date": dates, "&-s_close": np.arange(5.0),
+                  "do_predict": [1, 1, 0, 1, 1]}).to_feather(
+        folder / "cb_a_1735862400_prediction.feather")
+    truth = {"A/USDT": pd.DataFrame({"date": dates, "target": [0.1, np.nan, 0.3, 0.4, 0.5],
+                                     "naive": 0.0})}
+    rows = paired_runs.run_rows(tmp_path, "full", ["jan-feb"], ["A/USDT"], truth)
+    assert rows["pred"].tolist() == [0.0, 3.0, 4.0]  # predicted with a known target only
