@@ -8,7 +8,10 @@ which its ablation rows cannot pair.
         daily=/tmp/quality-bench-def:no_online --set usdt-1h --windows dev
 
 Each side is LABEL=FOLDER:RUN, FOLDER the kept tmp folder quality.py printed, RUN the run's
-name in it (full, no_online, ...). Prints a table, then one JSON line (the last line).
+name in it (full, no_online, ...). `--age-days N`: the difference also by days since the
+last retrain of a run retrained every N days (FreqAI's backtest windows start at the
+timerange's start, every backtest_period_days), to tell freshness from a constant offset.
+Prints a table, then one JSON line (the last line).
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from pathlib import Path
 import pandas as pd
 from backtest_runs import BenchError, load_predictions, run_cli, setup_config
 from quality import make_plan
-from quality_scoring import headline, panel, scored_rows
-from quality_sets import SETS
+from quality_scoring import KEYS, headline, panel, scored_rows
+from quality_sets import SETS, Window
 
 from self_learning.reports import evaluation as ev
 
@@ -41,6 +44,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--windows", nargs="+", default=None, metavar="NAME",
                    help="windows both runs ran (names, or dev / holdout)")
     p.add_argument("--label-period-candles", type=int, default=None, metavar="H")
+    p.add_argument("--age-days", type=int, default=None, metavar="N",
+                   help="also by days since a retrain every N days")
     p.add_argument("first", type=parse_side, help="LABEL=FOLDER:RUN")
     p.add_argument("second", type=parse_side, help="LABEL=FOLDER:RUN")
     args = p.parse_args(argv)
@@ -52,22 +57,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def run_rows(folder: Path, run: str, windows: list[str], pairs: list[str],
+def run_rows(folder: Path, run: str, windows: list[Window], pairs: list[str],
              truth: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The scored rows of one run over the windows (quality.py's layout:
-    FOLDER/<window>/user_data_<run>/models/quality-<run>)."""
+    FOLDER/<window>/user_data_<run>/models/quality-<run>); `start` = the window's first day."""
     parts = []
     for window in windows:
-        models = folder / window / f"user_data_{run}" / "models" / f"quality-{run}"
+        models = folder / window.name / f"user_data_{run}" / "models" / f"quality-{run}"
         if not models.is_dir():
-            raise BenchError(f"no kept run {run!r} of window {window} in {folder}")
-        parts.append(scored_rows(load_predictions(models, pairs), truth))
+            raise BenchError(f"no kept run {run!r} of window {window.name} in {folder}")
+        rows = scored_rows(load_predictions(models, pairs), truth)
+        parts.append(rows.assign(start=pd.Timestamp(window.timerange[:8], tz="UTC")))
     return pd.concat(parts, ignore_index=True)
 
 
-def paired(rows: dict[str, pd.DataFrame]) -> dict[str, float]:
+def paired(rows: dict[str, pd.DataFrame], age_days: int | None = None) -> dict[str, float]:
     """On the rows both scored: each side's headline IC and `diff` = second - first, with
-    their jackknife intervals; `rows` counts the shared rows, `only_<label>` the others."""
+    their jackknife intervals; `rows` counts the shared rows, `only_<label>` the others.
+    `age_days` N: also `age<d>.diff` (+ interval, `.rows`), the difference on the rows d days
+    after a retrain every N days from the window's start (`start`)."""
     (a, ra), (b, rb) = rows.items()
     both = panel({a: ra, b: rb})
     out: dict[str, float] = {}
@@ -76,6 +84,13 @@ def paired(rows: dict[str, pd.DataFrame]) -> dict[str, float]:
     out.update(ev.paired_jackknife(both, b, a).as_dict("diff"))
     out["rows"] = float(len(both))
     out.update({f"only_{k}": float(len(r) - len(both)) for k, r in rows.items()})
+    if age_days:
+        start = both[KEYS].merge(ra[[*KEYS, "start"]], on=KEYS, how="left")["start"]
+        age = ((both["date"] - start).dt.days % age_days).to_numpy()
+        for d in range(age_days):
+            sub = both[age == d]
+            out.update(ev.paired_jackknife(sub, b, a).as_dict(f"age{d}.diff"))
+            out[f"age{d}.rows"] = float(len(sub))
     return out
 
 
@@ -86,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         "feature_parameters"]["label_period_candles"]
     truth = plan.truth(horizon)
     windows = [w.name for w in plan.windows]
-    rows = {label: run_rows(folder, run, windows, plan.pairs, truth)
+    rows = {label: run_rows(folder, run, plan.windows, plan.pairs, truth)
             for label, folder, run in (args.first, args.second)}
-    out = paired(rows)
+    out = paired(rows, args.age_days)
     a, b = rows
     print(f"{plan.name} {', '.join(windows)}: {out['rows']:.0f} shared rows")
     for label in (a, b):
@@ -96,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
               f"[{out[f'{label}.ic_ci_low']:+.4f}, {out[f'{label}.ic_ci_high']:+.4f}]")
     print(f"  {b} - {a}: {out['diff']:+.4f} [{out['diff_ci_low']:+.4f}, "
           f"{out['diff_ci_high']:+.4f}]")
+    for d in range(args.age_days or 0):
+        print(f"    {d} day(s) after a retrain ({out[f'age{d}.rows']:.0f} rows): "
+              f"{out[f'age{d}.diff']:+.4f} [{out[f'age{d}.diff_ci_low']:+.4f}, "
+              f"{out[f'age{d}.diff_ci_high']:+.4f}]")
     print(json.dumps({"first": a, "second": b, "windows": windows,
                       **{k: round(v, 6) for k, v in out.items()}}))
     return 0

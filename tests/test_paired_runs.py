@@ -14,6 +14,7 @@ paired_runs = load_benchmark("paired_runs")
 runs = sys.modules["backtest_runs"]
 
 DAY = pd.Timestamp("2025-01-03", tz="UTC")
+WINDOW = sys.modules["quality_sets"].Window("jan-feb", "20250103-20250228", "dev")
 
 
 def scored(pred_noise: float, seed: int, days=6, n=24, pairs=("A/USDT", "B/USDT")):
@@ -29,7 +30,7 @@ def scored(pred_noise: float, seed: int, days=6, n=24, pairs=("A/USDT", "B/USDT"
             "pred": target + pred_noise * noise.standard_normal(len(dates))}))
     rows = pd.concat(frames, ignore_index=True)
     rows["day"] = rows["window"] = rows["date"].dt.floor("D")
-    return rows
+    return rows.assign(start=DAY)
 
 
 def test_parse_side_splits_label_folder_and_run():
@@ -59,7 +60,7 @@ def test_the_better_second_run_is_positive_on_the_shared_rows_only():
 
 def test_run_rows_names_a_missing_run(tmp_path):
     with pytest.raises(runs.BenchError, match="no kept run 'no_online' of window jan-feb"):
-        paired_runs.run_rows(tmp_path, "no_online", ["jan-feb"], ["A/USDT"], {})
+        paired_runs.run_rows(tmp_path, "no_online", [WINDOW], ["A/USDT"], {})
 
 
 def test_run_rows_read_quality_pys_kept_layout(tmp_path):
@@ -72,5 +73,18 @@ def test_run_rows_read_quality_pys_kept_layout(tmp_path):
         folder / "cb_a_1735862400_prediction.feather")
     truth = {"A/USDT": pd.DataFrame({"date": dates, "target": [0.1, np.nan, 0.3, 0.4, 0.5],
                                      "naive": 0.0})}
-    rows = paired_runs.run_rows(tmp_path, "full", ["jan-feb"], ["A/USDT"], truth)
+    rows = paired_runs.run_rows(tmp_path, "full", [WINDOW], ["A/USDT"], truth)
     assert rows["pred"].tolist() == [0.0, 3.0, 4.0]  # predicted with a known target only
+    assert (rows["start"] == DAY).all()
+
+
+def test_age_days_split_the_difference_by_days_since_a_retrain():
+    """Rows d days after a retrain every 3 days (from the window's start): the second run is
+    better only on the first day after each retrain, so only age0 is positive."""
+    first, second = scored(2.0, seed=1, days=9), scored(2.0, seed=1, days=9)
+    fresh = ((second["date"] - DAY).dt.days % 3 == 0).to_numpy()
+    second.loc[fresh, "pred"] = second.loc[fresh, "target"]
+    out = paired_runs.paired({"a": first, "b": second}, age_days=3)
+    assert out["age0.diff"] > 0.0 and out["age0.diff_ci_low"] > 0.0
+    assert out["age1.diff"] == 0.0 == out["age2.diff"]
+    assert out["age0.rows"] == out["age1.rows"] == out["age2.rows"] == len(first) / 3
