@@ -15,13 +15,14 @@ first (where settings are chosen), `holdout` windows last (only reported); `btc-
 January 2018 BTC-quoted set, a second market never chosen on. Every window is one real
 `freqtrade backtesting` per model of SelfLearningStrategy over all pairs (FreqAI's sliding
 windows suited to the timeframe: 5m trains 5 days and retrains daily, 1h trains 30 days and
-retrains weekly; features of that timeframe only) from the timeframe's shipped setup (5m:
-config.json + config.5m.json, H = 12; 1h: config.json, H = 4), fresh identifier and user_data
-folder, against a replay exchange started here. `--scenario null`: generated random-walk candles
-(self_learning_offline.market, RandomWalk): no model can have an edge, so every IC must come
-out at 0 within its interval. `--scenario flip`: generated markets whose edge flips sign after 3
-of 6 backtest days; IC before and after the flip of the full model, the model without
-per-candle learning and a frozen one.
+retrains weekly; features of that timeframe only, unless --include-timeframes names more: the 5m
+overlay ships 5m, 15m and 1h, and ../shared/data has no 15m candles) from the timeframe's
+shipped setup (5m: config.json + config.5m.json, H = 12; 1h: config.json, H = 4), fresh
+identifier and user_data folder, against a replay exchange started here. `--scenario null`:
+generated random-walk candles (self_learning_offline.market, RandomWalk): no model can have an
+edge, so every IC must come out at 0 within its interval. `--scenario flip`: generated markets
+whose edge flips sign after 3 of 6 backtest days; IC before and after the flip of the full
+model, the model without per-candle learning and a frozen one.
 
 Scored rows: do_predict == 1 and a known target, the realized `&-s_close` computed from the
 candles through the model's own formula. The headline (quality_scoring.py): per pair, the IC
@@ -50,7 +51,7 @@ import numpy as np
 import pandas as pd
 from backtest_runs import Backtests, RunSpec, run_cli, setup_config
 from quality_plan import Plan, Run, plan_runs, score_group
-from quality_sets import SETS, TIMEFRAMES, Window
+from quality_sets import SETS, TIMEFRAMES, Timeframe, Window
 
 from self_learning_offline.market import (
     EdgeFlip,
@@ -82,6 +83,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--label-period-candles", type=int, default=None, metavar="H",
                    help="the horizon H of the labels (default: the timeframe's shipped setup: "
                         "12 on 5m (config.5m.json), 4 on 1h (config.json))")
+    p.add_argument("--include-timeframes", nargs="+", default=None, metavar="TF",
+                   help="FreqAI's include_timeframes (default: the timeframe alone; the "
+                        "datadir needs candles of each)")
     p.add_argument("--self-learning-config", default="{}", metavar="JSON",
                    help="overrides for freqai.self_learning in every SelfLearning run")
     p.add_argument("--scenario", choices=["null", "flip"], default=None,
@@ -155,12 +159,18 @@ def make_plan(args: argparse.Namespace, tmp: Path) -> Plan:
                 TIMEFRAMES[args.timeframe or data.timeframe], windows, None)
 
 
+def common_freqai(tf: Timeframe, horizon: int, include: list[str] | None) -> dict:
+    """The `freqai` overrides of every run: the timeframe's FreqAI windows, the horizon and
+    include_timeframes (the timeframe alone unless `include` names them)."""
+    return {"train_period_days": tf.train_days, "backtest_period_days": tf.backtest_days,
+            "feature_parameters": {"include_timeframes": list(include or [tf.name]),
+                                   "label_period_candles": horizon}}
+
+
 def run_window(args: argparse.Namespace, plan: Plan, window: Window, specs: list[RunSpec],
                tmp: Path, horizon: int) -> dict[str, Run]:
     tf = plan.timeframe
-    common = {"train_period_days": tf.train_days, "backtest_period_days": tf.backtest_days,
-              "feature_parameters": {"include_timeframes": [tf.name],
-                                     "label_period_candles": horizon}}
+    common = common_freqai(tf, horizon, args.include_timeframes)
     print(f"window {window.name} ({window.role}) {window.timerange}", flush=True)
     backtests = Backtests(tmp / window.name, plan.datadir, plan.pairs, window.timerange,
                           common, args.timeout, args.jobs, plan.stake, tf.name)
