@@ -16,13 +16,14 @@ first (where settings are chosen), `holdout` windows last (only reported); `btc-
 January 2018 BTC-quoted set, a second market never chosen on. Every window is one real
 `freqtrade backtesting` per model of SelfLearningStrategy over all pairs (FreqAI's sliding
 windows suited to the timeframe: 5m trains 5 days and retrains daily, 1h trains 30 days and
-retrains weekly; features of that timeframe only) from the timeframe's shipped setup (5m:
-config.json + config.5m.json, H = 12; 1h: config.json, H = 4), fresh identifier and user_data
-folder, against a replay exchange started here. `--scenario null`: generated random-walk candles
-(self_learning_offline.market, RandomWalk): no model can have an edge, so every IC must come
-out at 0 within its interval. `--scenario flip`: generated markets whose edge flips sign after 3
-of 6 backtest days; IC before and after the flip of the full model, the model without
-per-candle learning and a frozen one.
+retrains weekly; features of that timeframe only, unless --include-timeframes names more: the 5m
+overlay ships 5m, 15m and 1h, and ../shared/data has no 15m candles) from the timeframe's
+shipped setup (5m: config.json + config.5m.json, H = 12; 1h: config.json, H = 4), fresh
+identifier and user_data folder, against a replay exchange started here. `--scenario null`:
+generated random-walk candles (self_learning_offline.market, RandomWalk): no model can have an
+edge, so every IC must come out at 0 within its interval. `--scenario flip`: generated markets
+whose edge flips sign after 3 of 6 backtest days; IC before and after the flip of the full
+model, the model without per-candle learning and a frozen one.
 
 Scored rows: do_predict == 1 and a known target, the realized `&-s_close` computed from the
 candles through the model's own formula. The headline (quality_scoring.py): per pair, the IC
@@ -85,6 +86,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "12 on 5m (config.5m.json), 4 on 1h (config.json))")
     p.add_argument("--backtest-period-days", type=int, default=None, metavar="DAYS",
                    help="retrain every DAYS days (default: the timeframe's, 5m 1, 1h 7)")
+    p.add_argument("--include-timeframes", nargs="+", default=None, metavar="TF",
+                   help="FreqAI's include_timeframes (default: the timeframe alone; the "
+                        "datadir needs candles of each)")
     p.add_argument("--self-learning-config", default="{}", metavar="JSON",
                    help="overrides for freqai.self_learning in every SelfLearning run")
     p.add_argument("--scenario", choices=["null", "flip"], default=None,
@@ -161,11 +165,13 @@ def make_plan(args: argparse.Namespace, tmp: Path) -> Plan:
 
 
 def common_freqai(args: argparse.Namespace, tf: Timeframe, horizon: int) -> dict:
-    """The freqai settings of every run of a window: the timeframe's sliding windows (the
-    retrain period from --backtest-period-days when given), its features and the horizon."""
+    """The `freqai` overrides of every run of a window: the timeframe's FreqAI windows (the
+    retrain period from --backtest-period-days when given), the horizon and include_timeframes
+    (the timeframe alone unless --include-timeframes names them)."""
     return {"train_period_days": tf.train_days,
             "backtest_period_days": args.backtest_period_days or tf.backtest_days,
-            "feature_parameters": {"include_timeframes": [tf.name],
+            "feature_parameters": {"include_timeframes": list(args.include_timeframes
+                                                              or [tf.name]),
                                    "label_period_candles": horizon}}
 
 

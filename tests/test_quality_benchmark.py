@@ -310,6 +310,18 @@ def test_backtest_config_splits_the_wallet_and_reuses_identifiers(tmp_path):
     assert bt.strategy_dir(runs.RunSpec("x", "M")) == runs.STRATEGY_DIR
 
 
+def test_runs_use_the_timeframe_alone_unless_include_timeframes_names_more():
+    """Every run's FreqAI windows and horizon; include_timeframes is the timeframe alone by
+    default (what every 5m figure so far measured), or what --include-timeframes names."""
+    tf = sets.TIMEFRAMES["5m"]
+    assert quality.common_freqai(quality.parse_args([]), tf, 12) == {
+        "train_period_days": 5, "backtest_period_days": 1,
+        "feature_parameters": {"include_timeframes": ["5m"], "label_period_candles": 12}}
+    args = quality.parse_args(["--include-timeframes", "5m", "15m", "1h"])
+    got = quality.common_freqai(args, tf, 12)
+    assert got["feature_parameters"]["include_timeframes"] == ["5m", "15m", "1h"]
+
+
 @pytest.mark.parametrize(("timeframe", "files", "horizon", "memory"), [
     ("5m", ["config.json", "config.5m.json"], 12, 576),
     ("1h", ["config.json"], 4, 8760),
