@@ -11,7 +11,11 @@ Each side is LABEL=FOLDER:RUN, FOLDER the kept tmp folder quality.py printed, RU
 name in it (full, no_online, ...). `--age-days N`: the difference also by days since the
 last retrain of a run retrained every N days (FreqAI's backtest windows start at the
 timerange's start, every backtest_period_days), to tell freshness from a constant offset.
-Prints a table, then one JSON line (the last line).
+Trades too (quality_trades.paired_daily): each run's profit of the trades closed each day, in
+% of its window's starting wallet, summed over the days, and second - first with a
+moving-block bootstrap and a jackknife interval over days (`trades.diff`). `--trades-only`:
+only that (e.g. two strategy_grid.py runs on the same predictions, which have no models of
+their own). Prints a table, then one JSON line (the last line).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from backtest_runs import BenchError, load_predictions, run_cli, setup_config
 from quality import make_plan
 from quality_scoring import KEYS, headline, panel, scored_rows
 from quality_sets import SETS, Window
+from quality_trades import daily_profit, paired_daily, read_trade_list, read_wallet
 
 from self_learning.reports import evaluation as ev
 
@@ -46,6 +51,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--label-period-candles", type=int, default=None, metavar="H")
     p.add_argument("--age-days", type=int, default=None, metavar="N",
                    help="also by days since a retrain every N days")
+    p.add_argument("--trades-only", action="store_true",
+                   help="pair only the trades (runs without predictions of their own)")
     p.add_argument("first", type=parse_side, help="LABEL=FOLDER:RUN")
     p.add_argument("second", type=parse_side, help="LABEL=FOLDER:RUN")
     args = p.parse_args(argv)
@@ -69,6 +76,27 @@ def run_rows(folder: Path, run: str, windows: list[Window], pairs: list[str],
         rows = scored_rows(load_predictions(models, pairs), truth)
         parts.append(rows.assign(start=pd.Timestamp(window.timerange[:8], tz="UTC")))
     return pd.concat(parts, ignore_index=True)
+
+
+def run_days(folder: Path, run: str, windows: list[Window]) -> pd.Series:
+    """The run's daily_profit over the windows (FOLDER/<window>/results_<run>)."""
+    parts = []
+    for window in windows:
+        results = folder / window.name / f"results_{run}"
+        if not results.is_dir():
+            raise BenchError(f"no kept trades of run {run!r} of window {window.name}: "
+                             f"{results} missing")
+        parts.append(daily_profit(read_trade_list(results), read_wallet(results),
+                                  window.timerange))
+    return pd.concat(parts).groupby(level=0).sum()
+
+
+def paired_trades(days: dict[str, pd.Series]) -> dict[str, float]:
+    """`trades.<label>.profit_pct` (the days summed) of each side and `trades.diff` (+
+    intervals, quality_trades.paired_daily): second - first."""
+    (a, da), (b, db) = days.items()
+    return {f"trades.{a}.profit_pct": float(da.sum()), f"trades.{b}.profit_pct": float(db.sum()),
+            **paired_daily(db, da).as_dict("trades.diff")}
 
 
 def paired(rows: dict[str, pd.DataFrame], age_days: int | None = None) -> dict[str, float]:
@@ -101,20 +129,32 @@ def main(argv: list[str] | None = None) -> int:
         "feature_parameters"]["label_period_candles"]
     truth = plan.truth(horizon)
     windows = [w.name for w in plan.windows]
-    rows = {label: run_rows(folder, run, plan.windows, plan.pairs, truth)
-            for label, folder, run in (args.first, args.second)}
-    out = paired(rows, args.age_days)
-    a, b = rows
-    print(f"{plan.name} {', '.join(windows)}: {out['rows']:.0f} shared rows")
+    sides = (args.first, args.second)
+    a, b = (label for label, _, _ in sides)
+    out: dict[str, float] = {}
+    if not args.trades_only:
+        out = paired({label: run_rows(folder, run, plan.windows, plan.pairs, truth)
+                      for label, folder, run in sides}, args.age_days)
+        print(f"{plan.name} {', '.join(windows)}: {out['rows']:.0f} shared rows")
+        for label in (a, b):
+            print(f"  {label:>12} IC {out[f'{label}.ic']:+.4f} "
+                  f"[{out[f'{label}.ic_ci_low']:+.4f}, {out[f'{label}.ic_ci_high']:+.4f}]")
+        print(f"  {b} - {a}: {out['diff']:+.4f} [{out['diff_ci_low']:+.4f}, "
+              f"{out['diff_ci_high']:+.4f}]")
+        for d in range(args.age_days or 0):
+            print(f"    {d} day(s) after a retrain ({out[f'age{d}.rows']:.0f} rows): "
+                  f"{out[f'age{d}.diff']:+.4f} [{out[f'age{d}.diff_ci_low']:+.4f}, "
+                  f"{out[f'age{d}.diff_ci_high']:+.4f}]")
+    out.update(paired_trades({label: run_days(folder, run, plan.windows)
+                              for label, folder, run in sides}))
+    print(f"{plan.name} {', '.join(windows)} trades: profit of the trades closed each day, % of "
+          f"the starting wallet, summed over {out['trades.diff_days']:.0f} days")
     for label in (a, b):
-        print(f"  {label:>12} IC {out[f'{label}.ic']:+.4f} "
-              f"[{out[f'{label}.ic_ci_low']:+.4f}, {out[f'{label}.ic_ci_high']:+.4f}]")
-    print(f"  {b} - {a}: {out['diff']:+.4f} [{out['diff_ci_low']:+.4f}, "
-          f"{out['diff_ci_high']:+.4f}]")
-    for d in range(args.age_days or 0):
-        print(f"    {d} day(s) after a retrain ({out[f'age{d}.rows']:.0f} rows): "
-              f"{out[f'age{d}.diff']:+.4f} [{out[f'age{d}.diff_ci_low']:+.4f}, "
-              f"{out[f'age{d}.diff_ci_high']:+.4f}]")
+        print(f"  {label:>12} {out[f'trades.{label}.profit_pct']:+.2f} %")
+    print(f"  {b} - {a}: {out['trades.diff']:+.2f} points, bootstrap "
+          f"[{out['trades.diff_ci_low']:+.2f}, {out['trades.diff_ci_high']:+.2f}] (blocks of "
+          f"{out['trades.diff_block_days']:.0f} days), jackknife "
+          f"[{out['trades.diff_jk_ci_low']:+.2f}, {out['trades.diff_jk_ci_high']:+.2f}]")
     print(json.dumps({"first": a, "second": b, "windows": windows,
                       **{k: round(v, 6) for k, v in out.items()}}))
     return 0

@@ -31,8 +31,11 @@ over all scored rows of the reported windows, averaged over pairs, jackknifed ov
 a bias correction and a 95 % interval; paired differences (model - yardstick, SelfLearning -
 LightGBM, each ablation row - full) the same way on the rows both scored. The yardstick
 -(close / SMA20 - 1) is scored on the rows all models scored. Trades (quality_trades.py):
-freqtrade's own result file of the same runs, the realized mean of the entries, and the
-equal-weight buy-and-hold of the pairs. Prints tables, then one JSON line (the last line).
+freqtrade's own result file of the same runs (every run, the ablation rows' under
+`ablation.<row>.`), the realized mean of the entries, and the equal-weight buy-and-hold of the
+pairs; `paired_trades.<run>.diff`: full minus each other run, the profit of the trades closed
+each day (% of the starting wallet) summed over the days, with a moving-block bootstrap and a
+jackknife interval over days. Prints tables, then one JSON line (the last line).
 """
 
 from __future__ import annotations

@@ -21,8 +21,16 @@ from backtest_runs import (
 )
 from quality_scoring import score_ablation, score_flip, score_models, scored_rows
 from quality_sets import Timeframe, Window
-from quality_tables import print_ablation, print_flip, print_tables
-from quality_trades import buy_and_hold, combine, entry_quality, read_trade_list
+from quality_tables import print_ablation, print_flip, print_paired_trades, print_tables
+from quality_trades import (
+    buy_and_hold,
+    combine,
+    daily_profit,
+    entry_quality,
+    paired_trades,
+    read_trade_list,
+    read_wallet,
+)
 
 from self_learning.reports import evaluation as ev
 from self_learning_offline.market import pair_filename
@@ -139,6 +147,21 @@ def trade_figures(group: list[dict[str, Run]], name: str, rows: pd.DataFrame,
     return combine(parts)
 
 
+def daily_series(group: list[dict[str, Run]], name: str) -> pd.Series:
+    """The run's daily_profit over the group's windows (each window its own wallet)."""
+    parts = []
+    for runs in group:
+        run = runs[name]
+        folder = run.result.results_dir
+        parts.append(daily_profit(read_trade_list(folder), read_wallet(folder),
+                                  run.window.timerange))
+    return pd.concat(parts).groupby(level=0).sum()
+
+
+TRADE_KEYS = ("trades", "profit_pct", "max_drawdown_pct", "profit_mean_pct", "entries",
+              "entry_pred_pct", "entry_realized_pct")
+
+
 def hold_figures(group: list[dict[str, Run]], plan: Plan, truth: dict[str, pd.DataFrame],
                  fee: float) -> dict[str, float]:
     candles = {p: t[["date", "open", "close"]] for p, t in truth.items()}
@@ -148,16 +171,18 @@ def hold_figures(group: list[dict[str, Run]], plan: Plan, truth: dict[str, pd.Da
 
 def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.DataFrame],
                 horizon: int) -> dict[str, float]:
-    """Scores, trades, buy-and-hold, seed agreement and ablation of a group of windows."""
+    """Scores, trades, buy-and-hold, seed agreement and ablation of a group of windows, and
+    the paired daily trade profit of `full` minus each other run."""
     rows = group_rows(group, plan, truth)
     trades = {name: trade_figures(group, name, rows[name], plan.timeframe.candle)
-              for name in rows}  # each run's result files, read once
-    out: dict[str, float] = {}
+              for name in rows}
+    out = paired_trades({name: daily_series(group, name) for name in rows})
     if plan.flip_at is not None:
         out.update(score_flip(rows, plan.flip_at))
         for name in rows:
             out.update({f"trades.{name}.{k}": v for k, v in trades[name].items()})
         print_flip(out, list(rows), plan.flip_at)
+        print_paired_trades(out, list(rows))
         return out
     models = {m: n for m, n in {"self_learning": "full", "lightgbm": "lightgbm"}.items()
               if n in rows}
@@ -177,7 +202,8 @@ def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.Dat
         out.update(score_ablation(ablation))
         for name in ablation:
             out.update({f"ablation.{name}.{k}": trades[name][k]
-                        for k in ("trades", "profit_pct")})
+                        for k in TRADE_KEYS if k in trades[name]})
         print_ablation(out, list(ABLATION))
     print_tables(out, plan.pairs, list(models))
+    print_paired_trades(out, list(rows))
     return out

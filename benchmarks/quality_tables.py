@@ -75,13 +75,40 @@ def print_trades(out: dict[str, float]) -> None:
 def print_ablation(out: dict[str, float], names: list[str]) -> None:
     print("\nablation (IC: headline of the row; diff: row - full on the rows both scored, "
           "95 % interval)")
-    print(f"{'row':<22}{'IC':>9}{'diff':>9}{'95 % interval':>22}{'trades':>8}{'profit %':>10}")
+    print(f"{'row':<22}{'IC':>9}{'diff':>9}{'95 % interval':>22}{'trades':>8}{'profit %':>10}"
+          f"{'max dd %':>10}{'entry pred':>12}{'realized':>10}")
     for name in names:
         if f"ablation.{name}.ic" not in out:
             continue
         g = lambda k, w=9, d=4, n=name: fmt(out.get(f"ablation.{n}.{k}", np.nan), w, d)  # noqa: E731
         print(f"{name:<22}{g('ic')}{g('diff')}{interval(out, f'ablation.{name}.diff', 22)}"
-              f"{g('trades', 8, 0)}{g('profit_pct', 10, 2)}")
+              f"{g('trades', 8, 0)}{g('profit_pct', 10, 2)}{g('max_drawdown_pct', 10, 2)}"
+              f"{g('entry_pred_pct', 12, 3)}{g('entry_realized_pct', 10, 3)}")
+
+
+def print_paired_trades(out: dict[str, float], names: list[str]) -> None:
+    """full minus each run: daily trade profit (% of the wallet) summed over the days."""
+    rows = [n for n in names if f"paired_trades.{n}.diff" in out]
+    if not rows:
+        return
+    print("\npaired trades: full minus the run, profit of the trades closed each day (% of the "
+          "starting wallet) summed over the days; 95 % intervals: moving-block bootstrap "
+          "over days, leave-one-day-out jackknife")
+    print(f"{'full minus':<15}{'diff':>9}{'bootstrap':>22}{'jackknife':>22}{'days':>6}"
+          f"{'block':>7}")
+    for n in rows:
+        key = f"paired_trades.{n}.diff"
+        print(f"{n:<15}{fmt(out[key], 9, 2, sign=True)}{interval_pct(out, key)}"
+              f"{interval_pct(out, key + '_jk')}{out[f'{key}_days']:>6.0f}"
+              f"{out[f'{key}_block_days']:>7.0f}")
+
+
+def interval_pct(out: dict, key: str, width: int = 22) -> str:
+    """`[low, high]` of `key`'s interval, 2 decimals (percentage points)."""
+    low, high = out.get(f"{key}_ci_low", np.nan), out.get(f"{key}_ci_high", np.nan)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{'-':>{width}}"
+    return f"{f'[{low:+.2f}, {high:+.2f}]':>{width}}"
 
 
 def print_flip(out: dict[str, float], models: list[str], flip_at: pd.Timestamp) -> None:

@@ -9,30 +9,54 @@ whether its entries realized what they predicted, and buy-and-hold of the same p
   value, candle by candle.
 * `combine`: the figures of several windows (each backtest starts with a fresh wallet): sums
   of trades and profits, the largest drawdown, entry means weighted by entries.
-Pure pandas; `read_trade_list` is the one reader (freqtrade's own result file).
+* `daily_profit` and `paired_daily`: two runs' trades compared day by day. A day's profit is
+  the `profit_abs` of the trades closed that UTC day, in % of the window's starting wallet
+  (0 on a day without a close). Over a window these days sum exactly to freqtrade's
+  `profit_total` (the wallet's final minus starting balance), compounding included, and
+  windows add up like `combine`'s profit. Realized profit rather than a marked-to-market daily
+  equity: freqtrade's result file holds no open positions' daily value, and the strategy's
+  trades last hours. `paired_daily` sums first - second over the days, with a moving-block
+  bootstrap interval over days (neighbouring days share open trades and the compounded
+  wallet) and the leave-one-day-out jackknife of self_learning.reports.evaluation.
+Pure pandas; `read_trade_list` and `read_wallet` are the readers (freqtrade's own file).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from self_learning.reports import evaluation as ev
+
 FALLBACK_FEE = 0.001  # Binance spot taker fee, per side, when no trade tells it
+TRADE_COLUMNS = ["pair", "open_date", "close_date", "profit_ratio", "profit_abs", "fee_open",
+                 "fee_close"]
+EMPTY_DATES = pd.DatetimeIndex([], tz="UTC").astype("datetime64[ns, UTC]")
 
 
 def read_trade_list(results_dir: Path) -> pd.DataFrame:
-    """pair, open_date, profit_ratio, fee_open, fee_close of the newest backtest result."""
+    """pair, open_date, close_date, profit_ratio, profit_abs, fee_open, fee_close of the newest
+    backtest result."""
     from freqtrade.data.btanalysis import load_backtest_data
 
     trades = load_backtest_data(results_dir)
     if trades.empty:
-        return pd.DataFrame(columns=["pair", "open_date", "profit_ratio", "fee_open",
-                                     "fee_close"])
-    trades["open_date"] = pd.to_datetime(trades["open_date"], utc=True).astype(
-        "datetime64[ns, UTC]")
-    return trades[["pair", "open_date", "profit_ratio", "fee_open", "fee_close"]]
+        return pd.DataFrame({"pair": [], "open_date": EMPTY_DATES, "close_date": EMPTY_DATES,
+                             **{c: [] for c in TRADE_COLUMNS[3:]}})
+    for column in ("open_date", "close_date"):
+        trades[column] = pd.to_datetime(trades[column], utc=True).astype("datetime64[ns, UTC]")
+    return trades[TRADE_COLUMNS]
+
+
+def read_wallet(results_dir: Path) -> float:
+    """The starting balance of the newest backtest result's (only) strategy."""
+    from freqtrade.data.btanalysis import load_backtest_stats
+
+    strategies = load_backtest_stats(results_dir)["strategy"]
+    return float(next(iter(strategies.values()))["starting_balance"])
 
 
 def round_trip_fee(trades: pd.DataFrame) -> float:
@@ -89,4 +113,83 @@ def combine(parts: list[dict[str, float]]) -> dict[str, float]:
                  if key in p and weight in p and p[weight] > 0 and np.isfinite(p[key])]
         total = sum(w for _, w in pairs)
         out[key] = float(sum(v * w for v, w in pairs) / total) if total else np.nan
+    return out
+
+
+def window_days(timerange: str) -> pd.DatetimeIndex:
+    """The UTC days of `timerange` (YYYYMMDD-YYYYMMDD, end exclusive)."""
+    start, _, stop = timerange.partition("-")
+    return pd.date_range(pd.Timestamp(start, tz="UTC"), pd.Timestamp(stop, tz="UTC"),
+                         freq="D", inclusive="left").astype("datetime64[ns, UTC]")
+
+
+def daily_profit(trades: pd.DataFrame, wallet: float, timerange: str) -> pd.Series:
+    """Per UTC day of `timerange` (and any later day a trade closed, e.g. the forced exit at
+    its end), the `profit_abs` of the trades closed that day in % of `wallet`; 0 without one."""
+    closes = pd.to_datetime(trades["close_date"], utc=True).dt.floor("D")
+    by_day = trades["profit_abs"].astype(float).groupby(closes).sum()
+    days = window_days(timerange).union(by_day.index)
+    return (100 * by_day / wallet).reindex(days, fill_value=0.0)
+
+
+@dataclass(frozen=True)
+class DailyDiff:
+    """first - second summed over the days (% of the starting wallet), its moving-block
+    bootstrap interval [low, high] and its jackknife interval [jk_low, jk_high] (Student t)."""
+
+    total: float
+    low: float
+    high: float
+    jk_low: float
+    jk_high: float
+    days: int
+    block_days: int
+
+    def as_dict(self, prefix: str) -> dict[str, float]:
+        return {prefix: self.total, f"{prefix}_ci_low": self.low, f"{prefix}_ci_high": self.high,
+                f"{prefix}_jk_ci_low": self.jk_low, f"{prefix}_jk_ci_high": self.jk_high,
+                f"{prefix}_days": float(self.days), f"{prefix}_block_days": float(self.block_days)}
+
+
+def block_bootstrap_sums(values: np.ndarray, block: int, resamples: int, seed: int
+                         ) -> np.ndarray:
+    """Sums of `resamples` moving-block resamples of `values` (in time order): blocks of
+    `block` consecutive values, starts drawn uniformly, joined and cut to len(values)."""
+    n = len(values)
+    blocks = -(-n // block)
+    starts = np.random.default_rng(seed).integers(0, n - block + 1, size=(resamples, blocks))
+    index = (starts[:, :, None] + np.arange(block)).reshape(resamples, -1)[:, :n]
+    return values[index].sum(axis=1)
+
+
+def paired_daily(first: pd.Series, second: pd.Series, block_days: int | None = None,
+                 resamples: int = 4000, seed: int = 0, level: float = 0.95) -> DailyDiff:
+    """Sum over the days of first - second (daily_profit series; a day only one has counts 0
+    for the other). Interval: percentile of a moving-block bootstrap (`block_days`, default
+    round(days ** (1/3)), at least 1) and the leave-one-day-out jackknife of the daily mean,
+    times the days."""
+    days = first.index.union(second.index)
+    diff = (first.reindex(days, fill_value=0.0) - second.reindex(days, fill_value=0.0)
+            ).to_numpy(dtype=float)
+    n = len(diff)
+    nan = float("nan")
+    if n < 3:
+        return DailyDiff(float(diff.sum()), nan, nan, nan, nan, n, 0)
+    block = min(n, block_days or max(1, round(n ** (1 / 3))))
+    sums = block_bootstrap_sums(diff, block, resamples, seed)
+    tail = 100 * (1 - level) / 2
+    mean = diff.mean()
+    estimate = ev.jackknife(mean, (diff.sum() - diff) / (n - 1), level)
+    return DailyDiff(float(diff.sum()), float(np.percentile(sums, tail)),
+                     float(np.percentile(sums, 100 - tail)), n * estimate.low,
+                     n * estimate.high, n, block)
+
+
+def paired_trades(days: dict[str, pd.Series], base: str = "full") -> dict[str, float]:
+    """`paired_trades.<run>.diff` (+ intervals, paired_daily's keys): `base` minus each other
+    run, their daily_profit series summed over the days (percentage points of the wallet)."""
+    out: dict[str, float] = {}
+    for name, series in days.items():
+        if name != base:
+            out.update(paired_daily(days[base], series).as_dict(f"paired_trades.{name}.diff"))
     return out

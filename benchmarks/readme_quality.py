@@ -87,10 +87,27 @@ def group_block(fig: dict, prefix: str, title: str) -> list[str]:
     rows = sorted({k[len(prefix):].split(".")[1] for k in fig
                    if k.startswith(f"{prefix}ablation.") and k.endswith(".diff")})
     if rows:
-        lines += ["", "| ablation row | IC | row minus full [95 % interval] |", "|---|---|---|"]
-        lines += [f"| {r} | {num(fig.get(f'{prefix}ablation.{r}.ic'))} | "
-                  f"{with_interval(fig, f'{prefix}ablation.{r}.diff')} |" for r in rows]
+        lines += ["", "| ablation row | IC | row minus full [95 % interval] | trades | profit % | "
+                  "max DD % | entries: predicted / realized % | full minus row: trade profit, "
+                  "points [95 % interval] |", "|---|---|---|---|---|---|---|---|"]
+        lines += [ablation_line(fig, prefix, r) for r in ["full", *rows]]
     return [*lines, ""]
+
+
+def ablation_line(fig: dict, prefix: str, row: str) -> str:
+    """IC and its difference from full, the row's trades, and full minus the row's trade
+    profit summed over days with its block-bootstrap interval (quality_trades.paired_daily)."""
+    a = f"{prefix}ablation.{row}."
+    t = lambda k, d=2: num(fig.get(a + k), d, False)  # noqa: E731
+    entries = (f"{t('entry_pred_pct', 3)} / {t('entry_realized_pct', 3)}"
+               if fig.get(a + "entry_pred_pct") is not None else "-")
+    diff = ("" if row == "full" else with_interval(fig, a + "diff"))
+    paired = f"{prefix}paired_trades.{row}.diff"
+    trade_diff = ("" if row == "full" else "-" if fig.get(paired) is None else
+                  f"{num(fig[paired], 2)} [{num(fig.get(paired + '_ci_low'), 2)}, "
+                  f"{num(fig.get(paired + '_ci_high'), 2)}]")
+    return (f"| {row} | {num(fig.get(a + 'ic'))} | {diff} | {t('trades', 0)} | "
+            f"{t('profit_pct')} | {t('max_drawdown_pct')} | {entries} | {trade_diff} |")
 
 
 def flip_block(fig: dict) -> list[str]:

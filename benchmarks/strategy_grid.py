@@ -13,8 +13,10 @@
 quality.py folder (same identifier and user_data folder, so FreqAI trains nothing) with the
 parameters in a parameter file next to a copy of the strategy; parameters not in the grid
 keep their defaults. Prints trades, total profit, max drawdown and mean profit per trade of
-each combination (freqtrade's own result file), then one JSON line. Choose the strategy's
-defaults on development pairs or generated data only, never on the default shared pairs.
+each combination (freqtrade's own result file), then one JSON line. Runs are named
+grid<STAMP>_<i> (`--stamp`, default the time; results in results_grid<STAMP>_<i>, which
+paired_runs.py --trades-only pairs across windows). Choose the strategy's defaults on
+development pairs or generated data only, never on the default shared pairs.
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timerange", default=DEFAULT_TIMERANGE)
     p.add_argument("--grid", required=True, metavar="JSON")
     p.add_argument("--timeout", type=float, default=1800.0)
+    p.add_argument("--stamp", default=None,
+                   help="runs are grid<STAMP>_<i> (default the time, HHMMSS); the same stamp "
+                        "in each window's folder lets paired_runs.py --trades-only pair them")
     args = p.parse_args(argv)
     config_path = args.source / f"config.{args.run}.json"
     if not config_path.is_file():
@@ -74,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     config = json.loads(config_path.read_text())
     freqai = {k: v for k, v in config["freqai"].items() if k != "identifier"}
     grid = combinations(json.loads(args.grid))
-    specs = grid_specs(grid, freqai, args.run, args.freqaimodel, time.strftime("%H%M%S"))
+    stamp = args.stamp or time.strftime("%H%M%S")
+    specs = grid_specs(grid, freqai, args.run, args.freqaimodel, stamp)
     began = time.monotonic()
     runs = Backtests(args.source, args.datadir, config["exchange"]["pair_whitelist"],
                      args.timerange, {}, args.timeout, 1, config["stake_currency"],

@@ -88,3 +88,17 @@ def test_age_days_split_the_difference_by_days_since_a_retrain():
     assert out["age0.diff"] > 0.0 and out["age0.diff_ci_low"] > 0.0
     assert out["age1.diff"] == 0.0 == out["age2.diff"]
     assert out["age0.rows"] == out["age1.rows"] == out["age2.rows"] == len(first) / 3
+
+
+def test_run_days_read_each_windows_kept_trades(tmp_path):
+    with pytest.raises(runs.BenchError,
+                       match="run 'full' of window jan-feb: .*/jan-feb/results_full missing"):
+        paired_runs.run_days(tmp_path, "full", [WINDOW])
+
+
+def test_paired_trades_is_second_minus_first_over_the_days():
+    days = pd.date_range(DAY, periods=4, freq="D")
+    out = paired_runs.paired_trades({"a": pd.Series([0.0, 1.0, 0.0, 0.0], index=days),
+                                     "b": pd.Series([1.0, 1.0, 1.0, 0.5], index=days)})
+    assert out["trades.a.profit_pct"] == 1.0 and out["trades.b.profit_pct"] == 3.5
+    assert out["trades.diff"] == 2.5 and out["trades.diff_days"] == 4.0

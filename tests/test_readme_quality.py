@@ -40,3 +40,22 @@ def test_rewrite_replaces_only_the_marked_section():
     assert readme.rewrite(text, "new\n") == f"intro\n{readme.BEGIN}\nnew\n{readme.END}\noutro\n"
     with pytest.raises(SystemExit, match="lacks the markers"):
         readme.rewrite("no markers", "new\n")
+
+
+def test_ablation_table_carries_each_rows_trades_and_full_minus_row_trade_profit():
+    """The ablation rows get their trades beside the IC, and full minus the row's daily trade
+    profit summed over days with its interval ("-" for files measured before it existed)."""
+    fig = {"ablation.full.ic": 0.1, "ablation.full.trades": 700.0,
+           "ablation.full.profit_pct": 49.4, "ablation.full.max_drawdown_pct": 10.1,
+           "ablation.full.entry_pred_pct": 0.5, "ablation.full.entry_realized_pct": 0.25,
+           "ablation.no_online.ic": 0.1, "ablation.no_online.diff": 0.0,
+           "ablation.no_online.trades": 500.0, "ablation.no_online.profit_pct": 18.8,
+           "paired_trades.no_online.diff": 30.6, "paired_trades.no_online.diff_ci_low": 8.2,
+           "paired_trades.no_online.diff_ci_high": 57.3}
+    assert readme.ablation_line(fig, "", "full") == \
+        "| full | +0.1000 |  | 700 | 49.40 | 10.10 | 0.500 / 0.250 |  |"
+    assert readme.ablation_line(fig, "", "no_online") == \
+        ("| no_online | +0.1000 | +0.0000 [-, -] | 500 | 18.80 | - | - | "
+         "+30.60 [+8.20, +57.30] |")
+    del fig["paired_trades.no_online.diff"]
+    assert readme.ablation_line(fig, "", "no_online").endswith("| - | - | - |")

@@ -1,0 +1,104 @@
+"""benchmarks/quality_trades.py: two runs' trades paired day by day (daily_profit, paired_daily,
+paired_trades), the statistic of quality.py's `paired_trades` and paired_runs.py's `trades`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from benchmark_support import load_benchmark
+
+trades = load_benchmark("quality_trades")
+
+DAY = pd.Timestamp("2025-01-03", tz="UTC")
+
+
+def closed(days_and_profits: list[tuple[float, float]]) -> pd.DataFrame:
+    """Trades closed `days` (a float: 1.5 is noon of the second day) after DAY, with profit_abs."""
+    return pd.DataFrame({"close_date": [DAY + pd.Timedelta(days=d) for d, _ in days_and_profits],
+                         "profit_abs": [p for _, p in days_and_profits]})
+
+
+def daily(values, start=DAY) -> pd.Series:
+    return pd.Series(values, index=pd.date_range(start, periods=len(values), freq="D"),
+                     dtype=float)
+
+
+def test_daily_profit_sums_closes_per_day_in_percent_of_the_wallet_with_empty_days_zero():
+    """Two closes on the first day, none on the second, one on the third: % of a 1000 wallet;
+    the days sum to the run's total profit; a close after the timerange's end (the forced exit
+    at its last candle's close) keeps its own day."""
+    got = trades.daily_profit(closed([(0.2, 10.0), (0.9, -4.0), (2.5, 20.0), (3.0, 5.0)]),
+                              1000.0, "20250103-20250106")
+    assert got.tolist() == pytest.approx([0.6, 0.0, 2.0, 0.5])
+    assert list(got.index) == list(pd.date_range(DAY, periods=4, freq="D"))
+    assert got.sum() == pytest.approx(100 * 31.0 / 1000.0)
+
+
+def test_daily_profit_of_a_run_without_trades_is_zero_every_day():
+    got = trades.daily_profit(closed([]), 1000.0, "20250103-20250108")
+    assert got.tolist() == [0.0] * 5
+
+
+def test_paired_daily_sums_first_minus_second_over_the_union_of_days():
+    """A day only one run has counts 0 for the other."""
+    got = trades.paired_daily(daily([1.0, 2.0, 0.0, 1.0]), daily([0.5, 0.5, 0.5]))
+    assert got.total == pytest.approx(4.0 - 1.5)
+    assert got.days == 4
+
+
+def test_paired_daily_jackknife_is_the_t_interval_of_the_daily_mean_times_the_days():
+    """Leave-one-day-out of the mean is the classical interval: total +- t * sd * sqrt(n)."""
+    from scipy.stats import t
+
+    diff = np.array([1.0, -0.5, 2.0, 0.25, 0.0, 1.5])
+    got = trades.paired_daily(daily(diff), daily(np.zeros(6)))
+    half = t.ppf(0.975, 5) * diff.std(ddof=1) * np.sqrt(6)
+    assert (got.jk_low, got.jk_high) == pytest.approx((diff.sum() - half, diff.sum() + half))
+
+
+def test_block_bootstrap_resamples_whole_blocks_of_consecutive_days():
+    """One block as long as the series: every resample is the series itself; blocks of one
+    day on +1/-1 days: sums vary; blocks of two on (+1, -1) pairs: every sum is 0 as long as
+    the blocks start on a pair (only start 0 or 2 of 4 days keep a pair whole)."""
+    values = np.array([1.0, -1.0, 1.0, -1.0])
+    assert set(trades.block_bootstrap_sums(values, 4, 200, 0)) == {0.0}
+    assert len(set(trades.block_bootstrap_sums(values, 1, 200, 0))) > 1
+    sums = trades.block_bootstrap_sums(np.array([3.0, 1.0, 2.0, 5.0, 4.0]), 5, 50, 1)
+    assert (sums == 15.0).all()
+
+
+def test_block_bootstrap_covers_the_days_in_blocks_cut_to_the_series_length():
+    """Seven days in blocks of three: three blocks, cut to seven values; a constant series
+    sums to 7 times it in every resample."""
+    sums = trades.block_bootstrap_sums(np.full(7, 0.5), 3, 100, 0)
+    assert sums == pytest.approx(np.full(100, 3.5))
+
+
+def test_paired_daily_interval_covers_zero_without_an_edge_and_excludes_it_with_one():
+    """Two runs whose daily profits are the same noise: about 0, the interval covers it;
+    the first run makes +0.5 a day more: its interval lies above 0 (both methods)."""
+    rng = np.random.default_rng(3)
+    noise = daily(rng.standard_normal(60))
+    same = trades.paired_daily(noise + 0.1 * daily(rng.standard_normal(60)), noise)
+    assert same.low < 0.0 < same.high and same.jk_low < 0.0 < same.jk_high
+    better = trades.paired_daily(noise + 0.5 + 0.1 * daily(rng.standard_normal(60)), noise)
+    assert better.low > 0.0 and better.jk_low > 0.0
+    assert better.block_days == 4  # round(60 ** (1/3))
+
+
+def test_paired_daily_is_reproducible_and_nan_below_three_days():
+    a, b = daily([1.0, 0.0, 2.0, -1.0, 0.5]), daily([0.0, 1.0, 0.0, 0.0, 0.0])
+    assert trades.paired_daily(a, b) == trades.paired_daily(a, b)
+    short = trades.paired_daily(daily([1.0, 2.0]), daily([0.0, 0.0]))
+    assert short.total == 3.0 and np.isnan(short.low) and np.isnan(short.jk_high)
+
+
+def test_paired_trades_is_full_minus_each_other_run():
+    days = {"full": daily([1.0, 1.0, 1.0]), "no_online": daily([0.0, 0.0, 0.0]),
+            "lightgbm": daily([2.0, 2.0, 2.0])}
+    got = trades.paired_trades(days)
+    assert got["paired_trades.no_online.diff"] == 3.0
+    assert got["paired_trades.lightgbm.diff"] == -3.0
+    assert "paired_trades.full.diff" not in got
+    assert got["paired_trades.no_online.diff_days"] == 3.0
