@@ -100,7 +100,8 @@ def paired_trades(days: dict[str, pd.Series]) -> dict[str, float]:
 
 
 def paired(rows: dict[str, pd.DataFrame], age_days: int | None = None) -> dict[str, float]:
-    """On the rows both scored: each side's headline IC and `diff` = second - first, with
+    """On the rows both scored: each side's headline IC, its difference to the yardstick
+    (`<label>.vs_naive`), the yardstick's IC (`naive.ic`) and `diff` = second - first, with
     their jackknife intervals; `rows` counts the shared rows, `only_<label>` the others.
     `age_days` N: also `age<d>.diff` (+ interval, `.rows`), the difference on the rows d days
     after a retrain every N days from the window's start (`start`)."""
@@ -109,6 +110,8 @@ def paired(rows: dict[str, pd.DataFrame], age_days: int | None = None) -> dict[s
     out: dict[str, float] = {}
     for label in (a, b):
         out.update(headline(both.rename(columns={label: "pred"}), "pred", label))
+        out.update(ev.paired_jackknife(both, label, "naive").as_dict(f"{label}.vs_naive"))
+    out.update(ev.day_jackknife(both, "naive").as_dict("naive.ic"))
     out.update(ev.paired_jackknife(both, b, a).as_dict("diff"))
     out["rows"] = float(len(both))
     out.update({f"only_{k}": float(len(r) - len(both)) for k, r in rows.items()})
@@ -138,7 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{plan.name} {', '.join(windows)}: {out['rows']:.0f} shared rows")
         for label in (a, b):
             print(f"  {label:>12} IC {out[f'{label}.ic']:+.4f} "
-                  f"[{out[f'{label}.ic_ci_low']:+.4f}, {out[f'{label}.ic_ci_high']:+.4f}]")
+                  f"[{out[f'{label}.ic_ci_low']:+.4f}, {out[f'{label}.ic_ci_high']:+.4f}], "
+                  f"minus yardstick {out[f'{label}.vs_naive']:+.4f} "
+                  f"[{out[f'{label}.vs_naive_ci_low']:+.4f}, "
+                  f"{out[f'{label}.vs_naive_ci_high']:+.4f}]")
+        print(f"  {'yardstick':>12} IC {out['naive.ic']:+.4f} "
+              f"[{out['naive.ic_ci_low']:+.4f}, {out['naive.ic_ci_high']:+.4f}]")
         print(f"  {b} - {a}: {out['diff']:+.4f} [{out['diff_ci_low']:+.4f}, "
               f"{out['diff_ci_high']:+.4f}]")
         for d in range(args.age_days or 0):

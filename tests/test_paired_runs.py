@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 from benchmark_support import load_benchmark
 
+from self_learning.reports import evaluation as ev
+
 paired_runs = load_benchmark("paired_runs")
 runs = sys.modules["backtest_runs"]
 
@@ -53,6 +55,11 @@ def test_the_better_second_run_is_positive_on_the_shared_rows_only():
     out = paired_runs.paired({"worse": worse, "better": better.iloc[10:]})
     assert out["diff"] > 0.0 and out["diff_ci_low"] > 0.0
     assert out["better.ic"] > out["worse.ic"]
+    assert out["better.vs_naive"] > out["worse.vs_naive"]
+    both = better.iloc[10:].assign(pred=better["pred"].iloc[10:])
+    want = ev.paired_jackknife(both, "pred", "naive")
+    assert out["better.vs_naive"] == pytest.approx(want.value)
+    assert out["naive.ic"] == pytest.approx(ev.day_jackknife(both, "naive").value)
     assert (out["rows"], out["only_worse"], out["only_better"]) == (len(worse) - 10, 10, 0)
     flipped = paired_runs.paired({"better": better.iloc[10:], "worse": worse})
     assert flipped["diff"] == pytest.approx(-out["diff"])
