@@ -20,12 +20,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from self_learning.runtime.xla_cache import ENV as XLA_ENV
+from self_learning.runtime.xla_cache import FLAG as XLA_FLAG
 from self_learning_offline.replay_exchange.process import (
     ReplayExchangeError,
     start_replay_exchange,
@@ -135,15 +138,30 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
+def run_env(environ: Mapping[str, str], xla_cache: Path | None) -> dict[str, str]:
+    """The environment of one freqtrade run. With `xla_cache` (a cold run) the model compiles
+    its XLA programs into that folder instead of the shared cache (runtime/xla_cache.py), so
+    it loads nothing another run compiled: a TF_XLA_FLAGS cache folder of the caller's is
+    dropped, since it would win over the model's own."""
+    env = {**environ, "COLUMNS": "200", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if xla_cache is not None:
+        kept = [f for f in env.get("TF_XLA_FLAGS", "").split() if not f.startswith(XLA_FLAG)]
+        env["TF_XLA_FLAGS"] = " ".join(kept)
+        env[XLA_ENV] = str(xla_cache)
+    return env
+
+
 class Backtests:
-    """Runs backtests of SelfLearningStrategy over `pairs` of `datadir` in `tmp`."""
+    """Runs backtests of SelfLearningStrategy over `pairs` of `datadir` in `tmp`. With `cold`,
+    each run compiles its XLA programs into an empty cache folder of its own (run_env), so
+    no run loads a program an earlier run compiled; otherwise they share the user's cache."""
 
     def __init__(self, tmp: Path, datadir: Path, pairs: list[str], timerange: str,
                  common_freqai: dict, timeout: float, jobs: int = 1, stake: str = "BTC",
-                 timeframe: str = "5m"):
+                 timeframe: str = "5m", cold: bool = False):
         self.tmp, self.datadir, self.pairs, self.timerange = tmp, datadir, pairs, timerange
         self.common_freqai, self.timeout, self.jobs = common_freqai, timeout, max(1, jobs)
-        self.stake, self.timeframe = stake, timeframe
+        self.stake, self.timeframe, self.cold = stake, timeframe, cold
 
     def run_all(self, specs: list[RunSpec]) -> dict[str, RunResult]:
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -194,7 +212,10 @@ class Backtests:
                "--freqaimodel-path", str(ROOT / "freqai_models"), "--cache", "none",
                "--export", "trades", "--backtest-directory", str(results)]
         log_path = self.tmp / f"{spec.name}.log"
-        env = {**os.environ, "COLUMNS": "200", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        xla = self.tmp / f"xla_{spec.name}" if self.cold else None
+        if xla is not None and xla.exists():
+            raise BenchError(f"{xla} exists: a cold run needs an empty XLA cache folder")
+        env = run_env(os.environ, xla)
         print(f"running {spec.name} ({spec.freqai_model}) ...", flush=True)
         began, cpu = time.monotonic(), _children_cpu()
         with log_path.open("w") as log:

@@ -5,7 +5,7 @@ intervals and a no-edge control.
     .venv/bin/python benchmarks/quality.py [--set usdt-5m|usdt-1h|btc-2018]
         [--windows dev|holdout|NAME ...] [--ablation ROW ...|--no-ablation] [--no-lightgbm]
         [--no-seed] [--jobs 2] [--out FILE.json] [--self-learning-config '{"epochs": 10}']
-        [--backtest-period-days 1]
+        [--backtest-period-days 1] [--include-timeframes 5m 15m 1h] [--cold]
     .venv/bin/python benchmarks/quality.py --datadir DIR --pairs ETH/BTC ... --stake BTC
         --timeframe 5m --timerange 20180117-20180130
     .venv/bin/python benchmarks/quality.py --scenario null|flip [--seed 42]
@@ -36,6 +36,11 @@ freqtrade's own result file of the same runs (every run, the ablation rows' unde
 pairs; `paired_trades.<run>.diff`: full minus each other run, the profit of the trades closed
 each day (% of the starting wallet) summed over the days, with a moving-block bootstrap and a
 jackknife interval over days. Prints tables, then one JSON line (the last line).
+
+Timings: `runs.<window>.<run>.wall_s` (and `cpu_s` with `--jobs 1`), `speed.<run>.<wall|cpu>_
+ratio` (full over each run, summed over windows). Runs share the XLA cache of
+$SELF_LEARNING_XLA_CACHE (warm from the second run of a setup on); `--cold` gives each run an
+empty cache folder of its own, so every model pays its own compiles (the first-run cost).
 """
 
 from __future__ import annotations
@@ -106,6 +111,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=3600.0, help="per freqtrade run, s")
     p.add_argument("--out", type=Path, default=None, help="also write the JSON to this file")
     p.add_argument("--keep-tmp", action="store_true", help="keep logs, models, predictions")
+    p.add_argument("--cold", action="store_true",
+                   help="each backtest compiles its XLA programs into an empty cache folder of "
+                        "its own: the first-run cost of every model (default: the shared cache "
+                        "of $SELF_LEARNING_XLA_CACHE, warm once a run of the same setup has run)")
     args = p.parse_args(argv)
     for pair in args.pairs or []:
         if pair in SKIPPED:
@@ -183,13 +192,31 @@ def run_window(args: argparse.Namespace, plan: Plan, window: Window, specs: list
     common = common_freqai(args, plan.timeframe, horizon)
     print(f"window {window.name} ({window.role}) {window.timerange}", flush=True)
     backtests = Backtests(tmp / window.name, plan.datadir, plan.pairs, window.timerange,
-                          common, args.timeout, args.jobs, plan.stake, plan.timeframe.name)
+                          common, args.timeout, args.jobs, plan.stake, plan.timeframe.name,
+                          args.cold)
     try:
         results = backtests.run_all(specs)
     except BaseException:
         print(f"tmp folder kept: {tmp}", file=sys.stderr)
         raise
     return {name: Run(window, r) for name, r in results.items()}
+
+
+def speed_ratios(times: dict[str, float]) -> dict[str, float]:
+    """`speed.<run>.<wall|cpu>_ratio`: full's seconds over each other run's, each summed over
+    the windows where both ran, from the `runs.<window>.<run>.<wall_s|cpu_s>` figures."""
+    out = {}
+    for measure in ("wall", "cpu"):
+        full = {k.split(".")[1]: v for k, v in times.items()
+                if k.startswith("runs.") and k.endswith(f".full.{measure}_s")}
+        others = {k.split(".")[2] for k in times if k.startswith("runs.")} - {"full"}
+        for other in sorted(others):
+            pairs = [(full[w], times[key]) for w in full
+                     if (key := f"runs.{w}.{other}.{measure}_s") in times]
+            if sum(o for _, o in pairs) > 0:
+                out[f"speed.{other}.{measure}_ratio"] = (
+                    sum(f for f, _ in pairs) / sum(o for _, o in pairs))
+    return out
 
 
 def figure_command(argv: list[str]) -> str:
@@ -237,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     out.update({f"runs.{w.name}.{n}.cpu_s": r.result.cpu_s
                 for w, by_name in zip(plan.windows, runs, strict=True)
                 for n, r in by_name.items() if r.result.cpu_s is not None})
+    out.update(speed_ratios(out))
+    print("full's time over each run's, summed over the windows (" + ("cold: each run "
+          "compiled its own XLA programs" if args.cold else "shared XLA cache") + "): " + ", ".join(
+        f"{k.split('.')[1]} {k.split('.')[2].removesuffix('_ratio')} {v:.2f}"
+        for k, v in out.items() if k.startswith("speed.")), flush=True)
     for role, prefix in (("dev", "dev."), ("holdout", "")):
         group = [by_name for w, by_name in zip(plan.windows, runs, strict=True)
                  if w.role == role]
@@ -257,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"set": plan.name, "label_period_candles": horizon, "pairs": plan.pairs,
             "stake": plan.stake, "commit": commit(),
             "date": f"{datetime.now(UTC):%Y-%m-%d}",
-            "timeframe": plan.timeframe.name,
+            "timeframe": plan.timeframe.name, "xla_cache": "cold" if args.cold else "shared",
             "command": figure_command(sys.argv[1:] if argv is None else argv),
             "windows": {w.name: [w.timerange, w.role] for w in plan.windows}}
     line = json.dumps({"meta": meta, **figures})

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -322,6 +324,42 @@ def test_runs_use_the_timeframe_alone_unless_include_timeframes_names_more():
     assert got["feature_parameters"]["include_timeframes"] == ["5m", "15m", "1h"]
 
 
+def test_a_cold_run_compiles_into_an_empty_xla_cache_of_its_own():
+    """--cold: the run's model caches its XLA programs in the given folder, and a cache folder
+    named in the caller's TF_XLA_FLAGS (which would win over it) is dropped; other flags stay.
+    Without --cold the caller's cache settings pass through unchanged."""
+    caller = {"SELF_LEARNING_XLA_CACHE": "/shared", "PATH": "/bin",
+              "TF_XLA_FLAGS": "--tf_xla_auto_jit=0 --tf_xla_persistent_cache_directory=/x"}
+    env = runs.run_env(caller, Path("/tmp/q/xla_full"))
+    assert env["SELF_LEARNING_XLA_CACHE"] == "/tmp/q/xla_full"
+    assert env["TF_XLA_FLAGS"] == "--tf_xla_auto_jit=0"
+    assert (env["PATH"], env["TF_CPP_MIN_LOG_LEVEL"]) == ("/bin", "2")
+    warm = runs.run_env(caller, None)
+    assert {k: warm[k] for k in caller} == caller
+
+
+@pytest.mark.parametrize("cold", [True, False])
+def test_cold_backtests_give_each_run_its_own_cache_folder(cold, tmp_path, monkeypatch):
+    """Each freqtrade run of a cold measurement gets a fresh folder (no run loads what an
+    earlier run compiled); a warm one leaves the shared cache to the caller's environment."""
+    seen = []
+
+    def fake_run(cmd, env, **kw):
+        seen.append(env.get("SELF_LEARNING_XLA_CACHE"))
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(runs.subprocess, "run", fake_run)
+    monkeypatch.setenv("SELF_LEARNING_XLA_CACHE", "/shared")
+    bt = runs.Backtests(tmp_path, tmp_path, ["A/BTC"], "20180117-20180130", {}, 60.0,
+                        cold=cold)
+    for name in ("full", "no_online"):
+        bt.run(runs.RunSpec(name, "SelfLearningModel"))
+    if cold:
+        assert seen == [str(tmp_path / "xla_full"), str(tmp_path / "xla_no_online")]
+    else:
+        assert seen == ["/shared", "/shared"]
+
+
 @pytest.mark.parametrize(("timeframe", "files", "horizon", "memory"), [
     ("5m", ["config.json", "config.5m.json"], 12, 576),
     ("1h", ["config.json"], 4, 8760),
@@ -387,6 +425,19 @@ def test_grid_reuses_the_predictions_of_the_run_under_its_own_model():
     assert [(s.name, s.freqai_model, s.predictions_of, s.strategy_params) for s in specs] == [
         ("grid01_0", "LightGBMRegressorMultiTarget", "lightgbm", {"sell": {"hold_horizons": 0}}),
         ("grid01_1", "LightGBMRegressorMultiTarget", "lightgbm", {"sell": {"hold_horizons": 1}})]
+
+
+def test_speed_ratios_sum_full_and_each_run_over_the_windows_both_ran():
+    """full's seconds over each other run's, per measure, over the windows where both ran (a
+    window without the other run does not count full's time either)."""
+    times = {"runs.a.full.wall_s": 30.0, "runs.a.no_online.wall_s": 20.0,
+             "runs.b.full.wall_s": 10.0, "runs.b.no_online.wall_s": 20.0,
+             "runs.b.lightgbm.wall_s": 100.0, "runs.a.full.cpu_s": 6.0,
+             "runs.a.no_online.cpu_s": 4.0, "dev.mean.x": 1.0}
+    assert quality.speed_ratios(times) == {
+        "speed.no_online.wall_ratio": 1.0, "speed.lightgbm.wall_ratio": 0.1,
+        "speed.no_online.cpu_ratio": 1.5}
+    assert quality.speed_ratios({"runs.a.full.wall_s": 1.0}) == {}
 
 
 def test_figure_command_drops_only_the_options_that_change_no_figure():

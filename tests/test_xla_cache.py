@@ -85,6 +85,12 @@ def test_the_folder_comes_from_the_environment_and_the_users_flag_wins(tmp_path)
         tmp_path / "tf-2.21.0"
     assert xla_cache.cache_folder({"XDG_CACHE_HOME": str(tmp_path)}, "2.21.0") == \
         tmp_path / "self_learning" / "xla" / "tf-2.21.0"
+    # XLA's compile options are not in TensorFlow's key of a program: a folder per XLA_FLAGS
+    flagged = [xla_cache.cache_folder({xla_cache.ENV: str(tmp_path), "XLA_FLAGS": flags},
+                                      "2.21.0")
+               for flags in ("--a=1 --b=2", " --b=2  --a=1", "--a=2")]
+    assert flagged[0] == flagged[1] != flagged[2]
+    assert flagged[0].parent == tmp_path and flagged[0].name.startswith("tf-2.21.0-")
 
     env = {xla_cache.ENV: str(tmp_path), "TF_XLA_FLAGS": "--tf_xla_auto_jit=0"}
     folder = xla_cache.configure_xla_cache(env)

@@ -19,13 +19,30 @@ def tensorflow_available() -> bool:
 
 
 XLA_SINGLE_THREAD_FLAG = "--xla_cpu_multi_thread_eigen=false"
+# XLA's CPU compile options of our programs, each added to XLA_FLAGS unless the user names it:
+# the step without the Eigen pool (below), and a cheaper compile: the legacy elemental
+# emitters instead of the MLIR fusion emitters, LLVM at -O1 instead of -O2. Measured on the
+# per-candle step (5m, 60 features): ~6.8 -> ~4.1 s of compile CPU, the fit's epoch program
+# ~1.2 s less, run speed unchanged. The networks' outputs differ in their last bits (other code
+# for the same float operations): `&-s_close` is bit-identical on the 1h dev backtests, within
+# 6.3e-5 at 5m (through the drift response; docs/benchmark_history.md "First-run cost").
+# TensorFlow is pinned to 2.21, whose XLA knows these flags (an unknown one aborts the process).
+XLA_DEFAULT_FLAGS = (XLA_SINGLE_THREAD_FLAG, "--xla_cpu_use_fusion_emitters=false",
+                     "--xla_backend_optimization_level=1")
+
+
+def xla_flags(current: str) -> str:
+    """`current` XLA_FLAGS with each of XLA_DEFAULT_FLAGS the user did not set appended."""
+    named = {f.lstrip("-").split("=")[0] for f in current.split()}
+    extra = [f for f in XLA_DEFAULT_FLAGS if f.lstrip("-").split("=")[0] not in named]
+    return " ".join([current.strip(), *extra]).strip()
 
 
 def configure_tensorflow_threads() -> None:
     """One intra-op and one inter-op TensorFlow thread, unless the user set
-    TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, and XLA's compiled online step without
-    its multi-threaded Eigen pool (XLA_FLAGS gets --xla_cpu_multi_thread_eigen=false unless it
-    names it; XLA still runs the step's kernels on TF's one intra-op thread).
+    TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, and XLA_FLAGS with XLA_DEFAULT_FLAGS
+    (xla_flags): XLA's compiled online step without its multi-threaded Eigen pool (XLA still
+    runs the step's kernels on TF's one intra-op thread) and the cheaper compile options.
 
     Our networks are small: per-op scheduling and thread hand-offs, not arithmetic, dominate.
     One thread each was measured 1.4-1.9x faster per candle on 2 cores (benchmarks/online.py
@@ -34,9 +51,7 @@ def configure_tensorflow_threads() -> None:
     XLA start; later it is a no-op."""
     import os
 
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_cpu_multi_thread_eigen" not in flags:
-        os.environ["XLA_FLAGS"] = f"{flags} {XLA_SINGLE_THREAD_FLAG}".strip()
+    os.environ["XLA_FLAGS"] = xla_flags(os.environ.get("XLA_FLAGS", ""))
 
     import tensorflow as tf
 

@@ -2,20 +2,22 @@
 programs) kept on disk between processes, so a backtest, a bot restart or the next backtest of
 the same network shape loads them (~0.1 s) instead of compiling them again (~3-7 s each).
 
-TensorFlow keys each program by a fingerprint of its XLA graph and compile options and checks
-the graph when it loads one, so a changed network, feature count or setting compiles (and
-stores) anew; results are bit-identical either way (the same executable). It writes each file
-under a temporary name and renames it, so processes may share the folder.
+TensorFlow keys each program by a fingerprint of its XLA graph (not of XLA_FLAGS: see
+cache_folder) and checks the graph when it loads one, so a changed network, feature count or
+setting compiles (and stores) anew; results are bit-identical either way (the same
+executable). It writes each file under a temporary name and renames it, so processes may share
+the folder.
 
 Where: $SELF_LEARNING_XLA_CACHE, else $XDG_CACHE_HOME/self_learning/xla (~/.cache/...), one
-folder per TensorFlow version; `SELF_LEARNING_XLA_CACHE=off` turns it off, and a TF_XLA_FLAGS
-naming --tf_xla_persistent_cache_directory wins. TensorFlow fails a call whose stored program
-does not parse, so such files are removed at start, and the folder is kept under MAX_BYTES by
-removing the least recently written programs.
+folder per TensorFlow version and XLA_FLAGS (cache_folder); `SELF_LEARNING_XLA_CACHE=off` turns
+it off, and a TF_XLA_FLAGS naming --tf_xla_persistent_cache_directory wins. TensorFlow fails a
+call whose stored program does not parse, so such files are removed at start, and the folder is
+kept under MAX_BYTES by removing the least recently written programs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -33,7 +35,11 @@ STALE_TMP_S = 3600  # a temporary file this old is left by a process that died w
 
 
 def cache_folder(env: MutableMapping[str, str], tf_version: str) -> Path | None:
-    """The folder for this TensorFlow version, None when turned off."""
+    """The folder for this TensorFlow version and XLA_FLAGS, None when turned off.
+
+    TensorFlow's key of a stored program leaves out XLA's compile options (XLA_FLAGS, which
+    runtime_env sets): a program compiled under other flags would load and compute the same
+    operations with other code (other last bits), so each set of flags has its own folder."""
     value = env.get(ENV)
     if value is not None and value.strip().lower() in OFF:
         return None
@@ -42,7 +48,9 @@ def cache_folder(env: MutableMapping[str, str], tf_version: str) -> Path | None:
     else:
         home = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         base = Path(home) / "self_learning" / "xla"
-    return base / f"tf-{tf_version}"
+    flags = " ".join(sorted(env.get("XLA_FLAGS", "").split()))
+    suffix = f"-{hashlib.sha256(flags.encode()).hexdigest()[:8]}" if flags else ""
+    return base / f"tf-{tf_version}{suffix}"
 
 
 def configure_xla_cache(env: MutableMapping[str, str] | None = None) -> Path | None:
