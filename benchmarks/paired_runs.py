@@ -29,7 +29,7 @@ from backtest_runs import BenchError, load_predictions, run_cli, setup_config
 from quality import make_plan
 from quality_scoring import KEYS, headline, panel, scored_rows
 from quality_sets import SETS, Window
-from quality_trades import daily_profit, paired_daily, read_trade_list, read_wallet
+from quality_trades import paired_daily, run_daily_profit
 
 from self_learning.reports import evaluation as ev
 
@@ -80,15 +80,14 @@ def run_rows(folder: Path, run: str, windows: list[Window], pairs: list[str],
 
 def run_days(folder: Path, run: str, windows: list[Window]) -> pd.Series:
     """The run's daily_profit over the windows (FOLDER/<window>/results_<run>)."""
-    parts = []
+    kept = []
     for window in windows:
         results = folder / window.name / f"results_{run}"
         if not results.is_dir():
             raise BenchError(f"no kept trades of run {run!r} of window {window.name}: "
                              f"{results} missing")
-        parts.append(daily_profit(read_trade_list(results), read_wallet(results),
-                                  window.timerange))
-    return pd.concat(parts).groupby(level=0).sum()
+        kept.append((results, window.timerange))
+    return run_daily_profit(kept)
 
 
 def paired_trades(days: dict[str, pd.Series]) -> dict[str, float]:

@@ -25,11 +25,10 @@ from quality_tables import print_ablation, print_flip, print_paired_trades, prin
 from quality_trades import (
     buy_and_hold,
     combine,
-    daily_profit,
     entry_quality,
     paired_trades,
     read_trade_list,
-    read_wallet,
+    run_daily_profit,
 )
 
 from self_learning.reports import evaluation as ev
@@ -149,13 +148,8 @@ def trade_figures(group: list[dict[str, Run]], name: str, rows: pd.DataFrame,
 
 def daily_series(group: list[dict[str, Run]], name: str) -> pd.Series:
     """The run's daily_profit over the group's windows (each window its own wallet)."""
-    parts = []
-    for runs in group:
-        run = runs[name]
-        folder = run.result.results_dir
-        parts.append(daily_profit(read_trade_list(folder), read_wallet(folder),
-                                  run.window.timerange))
-    return pd.concat(parts).groupby(level=0).sum()
+    return run_daily_profit([(runs[name].result.results_dir, runs[name].window.timerange)
+                             for runs in group])
 
 
 TRADE_KEYS = ("trades", "profit_pct", "max_drawdown_pct", "profit_mean_pct", "entries",

@@ -9,15 +9,16 @@ whether its entries realized what they predicted, and buy-and-hold of the same p
   value, candle by candle.
 * `combine`: the figures of several windows (each backtest starts with a fresh wallet): sums
   of trades and profits, the largest drawdown, entry means weighted by entries.
-* `daily_profit` and `paired_daily`: two runs' trades compared day by day. A day's profit is
-  the `profit_abs` of the trades closed that UTC day, in % of the window's starting wallet
-  (0 on a day without a close). Over a window these days sum exactly to freqtrade's
-  `profit_total` (the wallet's final minus starting balance), compounding included, and
-  windows add up like `combine`'s profit. Realized profit rather than a marked-to-market daily
-  equity: freqtrade's result file holds no open positions' daily value, and the strategy's
-  trades last hours. `paired_daily` sums first - second over the days, with a moving-block
-  bootstrap interval over days (neighbouring days share open trades and the compounded
-  wallet) and the leave-one-day-out jackknife of self_learning.reports.evaluation.
+* `daily_profit` (`run_daily_profit` over windows) and `paired_daily`: two runs' trades
+  compared day by day. A day's profit is the `profit_abs` of the trades closed that UTC day, in
+  % of the window's starting wallet (0 on a day without a close). Over a window these days sum
+  exactly to freqtrade's `profit_total` (the wallet's final minus starting balance),
+  compounding included, and windows add up like `combine`'s profit. Realized profit rather than
+  a marked-to-market daily equity: freqtrade's result file holds no open positions' daily
+  value, and the strategy's trades last hours. `paired_daily` sums first - second over the
+  days, with a moving-block bootstrap interval over days (neighbouring days share open trades
+  and the compounded wallet) and the leave-one-day-out jackknife of
+  self_learning.reports.evaluation.
 Pure pandas; `read_trade_list` and `read_wallet` are the readers (freqtrade's own file).
 """
 
@@ -130,6 +131,14 @@ def daily_profit(trades: pd.DataFrame, wallet: float, timerange: str) -> pd.Seri
     by_day = trades["profit_abs"].astype(float).groupby(closes).sum()
     days = window_days(timerange).union(by_day.index)
     return (100 * by_day / wallet).reindex(days, fill_value=0.0)
+
+
+def run_daily_profit(windows: list[tuple[Path, str]]) -> pd.Series:
+    """One run's daily_profit over several windows, each given as (its freqtrade results
+    folder, its timerange) and starting with its own wallet; a day two windows share sums."""
+    parts = [daily_profit(read_trade_list(folder), read_wallet(folder), timerange)
+             for folder, timerange in windows]
+    return pd.concat(parts).groupby(level=0).sum()
 
 
 @dataclass(frozen=True)
