@@ -53,12 +53,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from backtest_runs import Backtests, RunSpec, run_cli, setup_config
+from backtest_runs import Backtests, RunResult, RunSpec, run_cli, setup_config
 from quality_plan import Plan, Run, plan_runs, score_group
 from quality_sets import SETS, TIMEFRAMES, Timeframe, Window
 
@@ -77,6 +78,9 @@ SCENARIO_PAIRS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]
 SCENARIO_END = datetime(2025, 1, 14, tzinfo=UTC)  # exclusive end of the generated candles
 FLIP_DATA_DAYS, FLIP_TEST_DAYS, FLIP_AFTER_DAYS = 13, 6, 3
 NULL_DATA_DAYS, NULL_TEST_DAYS = 17, 10
+# The timings of a RunResult that speed_ratios compares (cpu_s is None unless --jobs 1).
+MEASURES: dict[str, Callable[[RunResult], float | None]] = {
+    "wall": lambda result: result.wall_s, "cpu": lambda result: result.cpu_s}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -202,17 +206,36 @@ def run_window(args: argparse.Namespace, plan: Plan, window: Window, specs: list
     return {name: Run(window, r) for name, r in results.items()}
 
 
-def speed_ratios(times: dict[str, float]) -> dict[str, float]:
+def run_times(runs: list[dict[str, Run]]) -> dict[str, float]:
+    """`runs.<window>.<run>.wall_s` of every run, then `runs.<window>.<run>.cpu_s` of those that
+    measured it, windows in the order they ran."""
+    out = {f"runs.{r.window.name}.{name}.wall_s": r.result.wall_s
+           for by_name in runs for name, r in by_name.items()}
+    out.update({f"runs.{r.window.name}.{name}.cpu_s": r.result.cpu_s
+                for by_name in runs for name, r in by_name.items() if r.result.cpu_s is not None})
+    return out
+
+
+def paired_seconds(runs: list[dict[str, Run]], other: str,
+                   read: Callable[[RunResult], float | None]) -> list[tuple[float, float]]:
+    """(full's, `other`'s) seconds of each window where both ran and measured them."""
+    pairs = []
+    for by_name in runs:
+        if "full" in by_name and other in by_name:
+            full, seconds = read(by_name["full"].result), read(by_name[other].result)
+            if full is not None and seconds is not None:
+                pairs.append((full, seconds))
+    return pairs
+
+
+def speed_ratios(runs: list[dict[str, Run]]) -> dict[str, float]:
     """`speed.<run>.<wall|cpu>_ratio`: full's seconds over each other run's, each summed over
-    the windows where both ran, from the `runs.<window>.<run>.<wall_s|cpu_s>` figures."""
+    the windows (one dict of runs by name each) where both measured it."""
     out = {}
-    for measure in ("wall", "cpu"):
-        full = {k.split(".")[1]: v for k, v in times.items()
-                if k.startswith("runs.") and k.endswith(f".full.{measure}_s")}
-        others = {k.split(".")[2] for k in times if k.startswith("runs.")} - {"full"}
-        for other in sorted(others):
-            pairs = [(full[w], times[key]) for w in full
-                     if (key := f"runs.{w}.{other}.{measure}_s") in times]
+    others = sorted({name for by_name in runs for name in by_name} - {"full"})
+    for measure, read in MEASURES.items():
+        for other in others:
+            pairs = paired_seconds(runs, other, read)
             if sum(o for _, o in pairs) > 0:
                 out[f"speed.{other}.{measure}_ratio"] = (
                     sum(f for f, _ in pairs) / sum(o for _, o in pairs))
@@ -258,13 +281,8 @@ def main(argv: list[str] | None = None) -> int:
           f"data {plan.datadir}", flush=True)
     specs = plan_runs(args)
     runs = [run_window(args, plan, w, specs, tmp, horizon) for w in plan.windows]
-    out: dict[str, float] = {f"runs.{w.name}.{n}.wall_s": r.result.wall_s
-                             for w, by_name in zip(plan.windows, runs, strict=True)
-                             for n, r in by_name.items()}
-    out.update({f"runs.{w.name}.{n}.cpu_s": r.result.cpu_s
-                for w, by_name in zip(plan.windows, runs, strict=True)
-                for n, r in by_name.items() if r.result.cpu_s is not None})
-    out.update(speed_ratios(out))
+    out = run_times(runs)
+    out.update(speed_ratios(runs))
     print("full's time over each run's, summed over the windows (" + ("cold: each run "
           "compiled its own XLA programs" if args.cold else "shared XLA cache") + "): " + ", ".join(
         f"{k.split('.')[1]} {k.split('.')[2].removesuffix('_ratio')} {v:.2f}"

@@ -427,17 +427,49 @@ def test_grid_reuses_the_predictions_of_the_run_under_its_own_model():
         ("grid01_1", "LightGBMRegressorMultiTarget", "lightgbm", {"sell": {"hold_horizons": 1}})]
 
 
+def timed_runs(seconds: dict[str, dict[str, tuple[float, float | None]]]
+               ) -> list[dict[str, object]]:
+    """quality.py's runs (one dict of Run by name per window) from window -> run -> (wall_s,
+    cpu_s)."""
+    out = []
+    for window, by_name in seconds.items():
+        w = sets.Window(window, "20250101-20250102", "dev")
+        out.append({name: plan.Run(w, runs.RunResult(runs.RunSpec(name, "X"), Path("m"), "",
+                                                     Path("r"), wall, cpu))
+                    for name, (wall, cpu) in by_name.items()})
+    return out
+
+
 def test_speed_ratios_sum_full_and_each_run_over_the_windows_both_ran():
     """full's seconds over each other run's, per measure, over the windows where both ran (a
     window without the other run does not count full's time either)."""
-    times = {"runs.a.full.wall_s": 30.0, "runs.a.no_online.wall_s": 20.0,
-             "runs.b.full.wall_s": 10.0, "runs.b.no_online.wall_s": 20.0,
-             "runs.b.lightgbm.wall_s": 100.0, "runs.a.full.cpu_s": 6.0,
-             "runs.a.no_online.cpu_s": 4.0, "dev.mean.x": 1.0}
-    assert quality.speed_ratios(times) == {
+    timed = timed_runs({"a": {"full": (30.0, 6.0), "no_online": (20.0, 4.0)},
+                        "b": {"full": (10.0, None), "no_online": (20.0, None),
+                              "lightgbm": (100.0, None)}})
+    assert quality.speed_ratios(timed) == {
         "speed.no_online.wall_ratio": 1.0, "speed.lightgbm.wall_ratio": 0.1,
         "speed.no_online.cpu_ratio": 1.5}
-    assert quality.speed_ratios({"runs.a.full.wall_s": 1.0}) == {}
+    assert quality.speed_ratios(timed_runs({"a": {"full": (1.0, None)}})) == {}
+
+
+def test_timing_figures_keep_the_keys_and_order_of_the_published_json():
+    """docs/results/*.json and readme_quality.py read these keys: every run's wall_s (windows
+    in run order), then the cpu_s measured, then the ratios, wall before cpu, runs sorted."""
+    timed = timed_runs({"mar": {"full": (30.0, 6.0), "lightgbm": (10.0, 3.0),
+                                "no_online": (20.0, 4.0)},
+                        "apr": {"full": (10.0, 2.0), "lightgbm": (5.0, 1.0),
+                                "no_online": (20.0, 4.0)}})
+    out = {**quality.run_times(timed), **quality.speed_ratios(timed)}
+    assert list(out) == [
+        "runs.mar.full.wall_s", "runs.mar.lightgbm.wall_s", "runs.mar.no_online.wall_s",
+        "runs.apr.full.wall_s", "runs.apr.lightgbm.wall_s", "runs.apr.no_online.wall_s",
+        "runs.mar.full.cpu_s", "runs.mar.lightgbm.cpu_s", "runs.mar.no_online.cpu_s",
+        "runs.apr.full.cpu_s", "runs.apr.lightgbm.cpu_s", "runs.apr.no_online.cpu_s",
+        "speed.lightgbm.wall_ratio", "speed.no_online.wall_ratio",
+        "speed.lightgbm.cpu_ratio", "speed.no_online.cpu_ratio"]
+    assert out["runs.apr.no_online.cpu_s"] == 4.0
+    assert out["speed.lightgbm.wall_ratio"] == 40.0 / 15.0
+    assert out["speed.no_online.cpu_ratio"] == 8.0 / 8.0
 
 
 def test_figure_command_drops_only_the_options_that_change_no_figure():
