@@ -470,6 +470,9 @@ def test_timing_figures_keep_the_keys_and_order_of_the_published_json():
     assert out["runs.apr.no_online.cpu_s"] == 4.0
     assert out["speed.lightgbm.wall_ratio"] == 40.0 / 15.0
     assert out["speed.no_online.cpu_ratio"] == 8.0 / 8.0
+    unmeasured = timed_runs({"mar": {"full": (30.0, None), "lightgbm": (10.0, None)}})
+    assert list(quality.run_times(unmeasured)) == ["runs.mar.full.wall_s",
+                                                   "runs.mar.lightgbm.wall_s"]
 
 
 def test_figure_command_drops_only_the_options_that_change_no_figure():
