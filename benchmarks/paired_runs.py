@@ -29,7 +29,7 @@ from backtest_runs import BenchError, load_predictions, run_cli, setup_config
 from quality import make_plan
 from quality_scoring import KEYS, headline, panel, scored_rows
 from quality_sets import SETS, Window
-from quality_trades import paired_daily, run_daily_profit
+from quality_trades import paired_daily, read_window_trades, run_daily_profit
 
 from self_learning.reports import evaluation as ev
 
@@ -86,7 +86,7 @@ def run_days(folder: Path, run: str, windows: list[Window]) -> pd.Series:
         if not results.is_dir():
             raise BenchError(f"no kept trades of run {run!r} of window {window.name}: "
                              f"{results} missing")
-        kept.append((results, window.timerange))
+        kept.append(read_window_trades(results, window.timerange))
     return run_daily_profit(kept)
 
 

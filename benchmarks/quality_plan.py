@@ -23,11 +23,12 @@ from quality_scoring import score_ablation, score_flip, score_models, scored_row
 from quality_sets import Timeframe, Window
 from quality_tables import print_ablation, print_flip, print_paired_trades, print_tables
 from quality_trades import (
+    WindowTrades,
     buy_and_hold,
     combine,
     entry_quality,
     paired_trades,
-    read_trade_list,
+    read_window_trades,
     run_daily_profit,
 )
 
@@ -136,20 +137,19 @@ def group_rows(group: list[dict[str, Run]], plan: Plan, truth: dict[str, pd.Data
             for n in names}
 
 
-def trade_figures(group: list[dict[str, Run]], name: str, rows: pd.DataFrame,
-                  candle: pd.Timedelta) -> dict[str, float]:
-    parts = []
-    for runs in group:
-        folder = runs[name].result.results_dir
-        parts.append({**read_trades(folder),
-                      **entry_quality(read_trade_list(folder), rows, candle)})
-    return combine(parts)
+def read_run_trades(group: list[dict[str, Run]], name: str) -> list[WindowTrades]:
+    """The trades and wallet of run `name` in each window of the group, read once."""
+    return [read_window_trades(runs[name].result.results_dir, runs[name].window.timerange)
+            for runs in group]
 
 
-def daily_series(group: list[dict[str, Run]], name: str) -> pd.Series:
-    """The run's daily_profit over the group's windows (each window its own wallet)."""
-    return run_daily_profit([(runs[name].result.results_dir, runs[name].window.timerange)
-                             for runs in group])
+def trade_figures(group: list[dict[str, Run]], name: str, windows: list[WindowTrades],
+                  rows: pd.DataFrame, candle: pd.Timedelta) -> dict[str, float]:
+    """freqtrade's trade statistics of run `name` and the entry quality of its trades
+    (`windows`: read_run_trades), combined over the group's windows."""
+    return combine([{**read_trades(runs[name].result.results_dir),
+                     **entry_quality(window.trades, rows, candle)}
+                    for runs, window in zip(group, windows, strict=True)])
 
 
 TRADE_KEYS = ("trades", "profit_pct", "max_drawdown_pct", "profit_mean_pct", "entries",
@@ -168,9 +168,10 @@ def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.Dat
     """Scores, trades, buy-and-hold, seed agreement and ablation of a group of windows, and
     the paired daily trade profit of `full` minus each other run."""
     rows = group_rows(group, plan, truth)
-    trades = {name: trade_figures(group, name, rows[name], plan.timeframe.candle)
+    books = {name: read_run_trades(group, name) for name in rows}
+    trades = {name: trade_figures(group, name, books[name], rows[name], plan.timeframe.candle)
               for name in rows}
-    out = paired_trades({name: daily_series(group, name) for name in rows})
+    out = paired_trades({name: run_daily_profit(books[name]) for name in rows})
     if plan.flip_at is not None:
         out.update(score_flip(rows, plan.flip_at))
         for name in rows:

@@ -19,7 +19,8 @@ whether its entries realized what they predicted, and buy-and-hold of the same p
   days, with a moving-block bootstrap interval over days (neighbouring days share open trades
   and the compounded wallet) and the leave-one-day-out jackknife of
   self_learning.reports.evaluation.
-Pure pandas; `read_trade_list` and `read_wallet` are the readers (freqtrade's own file).
+Pure pandas; `read_trade_list` and `read_wallet` are the readers (freqtrade's own file),
+`read_window_trades` reads both once into a `WindowTrades`.
 """
 
 from __future__ import annotations
@@ -133,11 +134,25 @@ def daily_profit(trades: pd.DataFrame, wallet: float, timerange: str) -> pd.Seri
     return (100 * by_day / wallet).reindex(days, fill_value=0.0)
 
 
-def run_daily_profit(windows: list[tuple[Path, str]]) -> pd.Series:
-    """One run's daily_profit over several windows, each given as (its freqtrade results
-    folder, its timerange) and starting with its own wallet; a day two windows share sums."""
-    parts = [daily_profit(read_trade_list(folder), read_wallet(folder), timerange)
-             for folder, timerange in windows]
+@dataclass(frozen=True)
+class WindowTrades:
+    """One backtest of one window as freqtrade's result file tells it, read once: its trades
+    (read_trade_list), its starting wallet (read_wallet) and the window's timerange."""
+
+    trades: pd.DataFrame
+    wallet: float
+    timerange: str
+
+
+def read_window_trades(results_dir: Path, timerange: str) -> WindowTrades:
+    """The trades and starting wallet of the newest backtest result in `results_dir`."""
+    return WindowTrades(read_trade_list(results_dir), read_wallet(results_dir), timerange)
+
+
+def run_daily_profit(windows: list[WindowTrades]) -> pd.Series:
+    """One run's daily_profit over several windows, each starting with its own wallet; a day
+    two windows share sums."""
+    parts = [daily_profit(w.trades, w.wallet, w.timerange) for w in windows]
     return pd.concat(parts).groupby(level=0).sum()
 
 

@@ -41,16 +41,23 @@ def test_daily_profit_of_a_run_without_trades_is_zero_every_day():
     assert got.tolist() == [0.0] * 5
 
 
-def test_run_daily_profit_joins_its_windows_each_in_percent_of_its_own_wallet(monkeypatch):
+def test_run_daily_profit_joins_its_windows_each_in_percent_of_its_own_wallet():
     """Two windows of one run (quality.py's groups, paired_runs.py's kept folders): each
     window's days in % of its own starting wallet; a day both windows have adds up."""
-    books = {"a": (closed([(0.5, 10.0), (1.5, 20.0)]), 1000.0),
-             "b": (closed([(1.5, 5.0), (2.5, -10.0)]), 500.0)}
-    monkeypatch.setattr(trades, "read_trade_list", lambda folder: books[folder][0])
-    monkeypatch.setattr(trades, "read_wallet", lambda folder: books[folder][1])
-    got = trades.run_daily_profit([("a", "20250103-20250105"), ("b", "20250104-20250106")])
+    got = trades.run_daily_profit([
+        trades.WindowTrades(closed([(0.5, 10.0), (1.5, 20.0)]), 1000.0, "20250103-20250105"),
+        trades.WindowTrades(closed([(1.5, 5.0), (2.5, -10.0)]), 500.0, "20250104-20250106")])
     assert got.tolist() == pytest.approx([1.0, 2.0 + 1.0, -2.0])
     assert list(got.index) == list(pd.date_range(DAY, periods=3, freq="D"))
+
+
+def test_read_window_trades_reads_the_trades_and_wallet_of_one_results_folder(monkeypatch):
+    books = {"a": (closed([(0.5, 10.0)]), 1000.0), "b": (closed([]), 500.0)}
+    monkeypatch.setattr(trades, "read_trade_list", lambda folder: books[folder][0])
+    monkeypatch.setattr(trades, "read_wallet", lambda folder: books[folder][1])
+    got = trades.read_window_trades("b", "20250103-20250105")
+    assert (got.trades is books["b"][0], got.wallet, got.timerange) == (
+        True, 500.0, "20250103-20250105")
 
 
 def test_paired_daily_sums_first_minus_second_over_the_union_of_days():
