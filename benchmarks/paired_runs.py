@@ -90,9 +90,10 @@ def run_days(folder: Path, run: str, windows: list[Window]) -> pd.Series:
     return run_daily_profit(kept)
 
 
-def paired_trades(days: dict[str, pd.Series]) -> dict[str, float]:
+def second_minus_first_trades(days: dict[str, pd.Series]) -> dict[str, float]:
     """`trades.<label>.profit_pct` (the days summed) of each side and `trades.diff` (+
-    intervals, quality_trades.paired_daily): second - first."""
+    intervals, quality_trades.paired_daily): second - first. (quality_trades.paired_trades is
+    the other direction over many runs: a base run minus each other.)"""
     (a, da), (b, db) = days.items()
     return {f"trades.{a}.profit_pct": float(da.sum()), f"trades.{b}.profit_pct": float(db.sum()),
             **paired_daily(db, da).as_dict("trades.diff")}
@@ -152,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {d} day(s) after a retrain ({out[f'age{d}.rows']:.0f} rows): "
                   f"{out[f'age{d}.diff']:+.4f} [{out[f'age{d}.diff_ci_low']:+.4f}, "
                   f"{out[f'age{d}.diff_ci_high']:+.4f}]")
-    out.update(paired_trades({label: run_days(folder, run, plan.windows)
-                              for label, folder, run in sides}))
+    out.update(second_minus_first_trades({label: run_days(folder, run, plan.windows)
+                                          for label, folder, run in sides}))
     print(f"{plan.name} {', '.join(windows)} trades: profit of the trades closed each day, % of "
           f"the starting wallet, summed over {out['trades.diff_days']:.0f} days")
     for label in (a, b):

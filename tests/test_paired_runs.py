@@ -103,9 +103,10 @@ def test_run_days_read_each_windows_kept_trades(tmp_path):
         paired_runs.run_days(tmp_path, "full", [WINDOW])
 
 
-def test_paired_trades_is_second_minus_first_over_the_days():
+def test_second_minus_first_trades_sums_each_side_and_pairs_the_days():
     days = pd.date_range(DAY, periods=4, freq="D")
-    out = paired_runs.paired_trades({"a": pd.Series([0.0, 1.0, 0.0, 0.0], index=days),
-                                     "b": pd.Series([1.0, 1.0, 1.0, 0.5], index=days)})
+    out = paired_runs.second_minus_first_trades({
+        "a": pd.Series([0.0, 1.0, 0.0, 0.0], index=days),
+        "b": pd.Series([1.0, 1.0, 1.0, 0.5], index=days)})
     assert out["trades.a.profit_pct"] == 1.0 and out["trades.b.profit_pct"] == 3.5
     assert out["trades.diff"] == 2.5 and out["trades.diff_days"] == 4.0
