@@ -12,12 +12,12 @@ def fmt(value: float | None, width: int = 9, digits: int = 4, sign: bool = False
     return f"{value:>+{width}.{digits}f}" if sign else f"{value:>{width}.{digits}f}"
 
 
-def interval(out: dict, key: str, width: int = 20) -> str:
-    """`[low, high]` of `key`'s 95 % interval."""
+def interval(out: dict, key: str, width: int = 20, digits: int = 4) -> str:
+    """`[low, high]` of `key`'s 95 % interval (`_ci_low`, `_ci_high`), `digits` decimals."""
     low, high = out.get(f"{key}_ci_low", np.nan), out.get(f"{key}_ci_high", np.nan)
     if not (np.isfinite(low) and np.isfinite(high)):
         return f"{'-':>{width}}"
-    return f"{f'[{low:+.4f}, {high:+.4f}]':>{width}}"
+    return f"{f'[{low:+.{digits}f}, {high:+.{digits}f}]':>{width}}"
 
 
 def print_windows(out: dict[str, float], names: list[str]) -> None:
@@ -98,17 +98,9 @@ def print_paired_trades(out: dict[str, float], names: list[str]) -> None:
           f"{'block':>7}")
     for n in rows:
         key = f"paired_trades.{n}.diff"
-        print(f"{n:<15}{fmt(out[key], 9, 2, sign=True)}{interval_pct(out, key)}"
-              f"{interval_pct(out, key + '_jk')}{out[f'{key}_days']:>6.0f}"
+        print(f"{n:<15}{fmt(out[key], 9, 2, sign=True)}{interval(out, key, 22, 2)}"
+              f"{interval(out, key + '_jk', 22, 2)}{out[f'{key}_days']:>6.0f}"
               f"{out[f'{key}_block_days']:>7.0f}")
-
-
-def interval_pct(out: dict, key: str, width: int = 22) -> str:
-    """`[low, high]` of `key`'s interval, 2 decimals (percentage points)."""
-    low, high = out.get(f"{key}_ci_low", np.nan), out.get(f"{key}_ci_high", np.nan)
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return f"{'-':>{width}}"
-    return f"{f'[{low:+.2f}, {high:+.2f}]':>{width}}"
 
 
 def print_flip(out: dict[str, float], models: list[str], flip_at: pd.Timestamp) -> None:

@@ -22,6 +22,7 @@ runs = sys.modules["backtest_runs"]  # the module quality.py imported (its Bench
 scoring = sys.modules["quality_scoring"]  # its pure scoring
 plan = sys.modules["quality_plan"]  # its runs and groups
 sets = sys.modules["quality_sets"]  # its data sets
+tables = sys.modules["quality_tables"]  # its printed tables
 trades = load_benchmark("quality_trades")
 grid = load_benchmark("strategy_grid")
 
@@ -521,6 +522,21 @@ def test_score_group_reads_each_runs_trades_once_per_window(monkeypatch):
     out = plan.score_group(flip, timed, {}, 12)
     assert len(reads) == 4  # 2 runs x 2 windows
     assert out["paired_trades.no_online.diff"] == 0.0
+
+
+def test_paired_trades_table_prints_both_intervals_in_points_with_two_decimals(capsys):
+    """The bootstrap and the jackknife interval of a row, 2 decimals in 22 columns; an
+    interval with a missing end prints '-'."""
+    key = "paired_trades.no_online.diff"
+    out = {key: 30.6123, f"{key}_ci_low": 8.2049, f"{key}_ci_high": 57.3,
+           f"{key}_jk_ci_low": -1.005, f"{key}_jk_ci_high": np.nan, f"{key}_days": 59.0,
+           f"{key}_block_days": 4.0}
+    tables.print_paired_trades(out, ["full", "no_online"])
+    row = capsys.readouterr().out.splitlines()[-1]
+    assert row == (f"{'no_online':<15}{'+30.61':>9}{'[+8.20, +57.30]':>22}{'-':>22}"
+                   f"{'59':>6}{'4':>7}")
+    assert tables.interval({"k_ci_low": -0.01234, "k_ci_high": 0.04}, "k") == (
+        f"{'[-0.0123, +0.0400]':>20}")
 
 
 def test_figure_command_drops_only_the_options_that_change_no_figure():
