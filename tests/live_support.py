@@ -6,17 +6,23 @@
   on every wait, SIGTERM / SIGKILL, and the log tail in every failure message.
 * Store readers: the version folders of a pair and their metadata, the newest version a restart
   must load, and a fingerprint of a version's weights read with plain `tf.saved_model.load`.
+* API probes: `listening` (a port accepts connections) and `login` (the HTTP status of a
+  token login on the bot's REST API).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +44,28 @@ POLL_S = 0.2
 
 def log_tail(text: str, lines: int = 60) -> str:
     return "\n".join(text.splitlines()[-lines:])
+
+
+# -- the bot's REST API -----------------------------------------------------------------------
+
+
+def listening(port: int) -> bool:
+    """Something accepts connections on 127.0.0.1:`port`."""
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def login(api_port: int, password: str) -> int:
+    """The HTTP status of a token login as `freqtrader` with `password` on the bot's API."""
+    request = urllib.request.Request(f"http://127.0.0.1:{api_port}/api/v1/token/login",
+                                     method="POST")
+    token = base64.b64encode(f"freqtrader:{password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
 
 
 # -- replay exchange ------------------------------------------------------------------------

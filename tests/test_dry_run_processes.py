@@ -12,7 +12,6 @@ the ones that wait for the bot's API are e2e (about 20 s each on two shared core
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import pty
@@ -22,14 +21,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, free_port, freqtrade_env
 from freqtrade.configuration.environment_vars import _get_var_typed
+from live_support import listening, login
 
 from self_learning_offline.market import generate_candles
 
@@ -163,23 +161,6 @@ def environment(pid: int) -> dict[str, str]:
 def files_holding(folder: Path, values: list[str], skip: Path) -> list[Path]:
     return [path for path in folder.rglob("*") if path.is_file() and path != skip
             and any(value.encode() in path.read_bytes() for value in values)]
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def login(api_port: int, password: str) -> int:
-    request = urllib.request.Request(f"http://127.0.0.1:{api_port}/api/v1/token/login",
-                                     method="POST")
-    token = base64.b64encode(f"freqtrader:{password}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as err:
-        return err.code
 
 
 @pytest.mark.e2e

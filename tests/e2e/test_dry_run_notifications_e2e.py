@@ -10,23 +10,20 @@ About a minute on two shared cores; every wait has a hard timeout.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, SHARED_DATA, free_port, freqtrade_env
+from live_support import listening, login
 
 PAIR = "ETC/BTC"
 TIMEOUT_S = 150
@@ -57,23 +54,6 @@ class Webhook:
 
     def texts(self) -> list[str]:
         return [b.get("text", "") for b in self.bodies]
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def login(api_port: int, password: str) -> int:
-    request = urllib.request.Request(f"http://127.0.0.1:{api_port}/api/v1/token/login",
-                                     method="POST")
-    token = base64.b64encode(f"freqtrader:{password}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as err:
-        return err.code
 
 
 def wait(what: str, condition, proc: subprocess.Popen, output: Path, timeout: float,
