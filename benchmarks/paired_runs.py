@@ -28,7 +28,7 @@ import pandas as pd
 from backtest_runs import BenchError, load_predictions, run_cli, setup_config
 from quality import make_plan
 from quality_scoring import KEYS, headline, panel, scored_rows
-from quality_sets import SETS, Window
+from quality_sets import SETS, Window, timerange_bounds
 from quality_trades import paired_daily, read_window_trades, run_daily_profit
 
 from self_learning.reports import evaluation as ev
@@ -74,7 +74,7 @@ def run_rows(folder: Path, run: str, windows: list[Window], pairs: list[str],
         if not models.is_dir():
             raise BenchError(f"no kept run {run!r} of window {window.name} in {folder}")
         rows = scored_rows(load_predictions(models, pairs), truth)
-        parts.append(rows.assign(start=pd.Timestamp(window.timerange[:8], tz="UTC")))
+        parts.append(rows.assign(start=timerange_bounds(window.timerange)[0]))
     return pd.concat(parts, ignore_index=True)
 
 

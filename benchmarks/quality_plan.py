@@ -20,7 +20,7 @@ from backtest_runs import (
     train_seconds,
 )
 from quality_scoring import score_ablation, score_flip, score_models, scored_rows
-from quality_sets import Timeframe, Window
+from quality_sets import Timeframe, Window, timerange_bounds
 from quality_tables import print_ablation, print_flip, print_paired_trades, print_tables
 from quality_trades import (
     WindowTrades,
@@ -83,8 +83,7 @@ class Plan:
         first, last = candles["date"].iloc[0], candles["date"].iloc[-1]
         lead = self.timeframe.lead()
         for window in self.windows:
-            start, _, stop = window.timerange.partition("-")
-            begin, end = pd.Timestamp(start, tz="UTC"), pd.Timestamp(stop, tz="UTC")
+            begin, end = timerange_bounds(window.timerange)
             if first > begin - lead:
                 raise BenchError(
                     f"{pair}: candles start {first}, but window {window.name} "

@@ -17,6 +17,12 @@ STARTUP_CANDLES = 250  # SelfLearningStrategy.startup_candle_count
 DEV, HOLDOUT = "dev", "holdout"
 
 
+def timerange_bounds(timerange: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The UTC start and (exclusive) end of a freqtrade timerange YYYYMMDD-YYYYMMDD."""
+    start, _, stop = timerange.partition("-")
+    return pd.Timestamp(start, tz="UTC"), pd.Timestamp(stop, tz="UTC")
+
+
 @dataclass(frozen=True)
 class Window:
     """A backtest timerange YYYYMMDD-YYYYMMDD with its name and role (dev or holdout)."""

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from quality_sets import timerange_bounds
 
 from self_learning.reports import evaluation as ev
 
@@ -85,8 +86,7 @@ def buy_and_hold(candles: dict[str, pd.DataFrame], timerange: str, fee: float
                  ) -> dict[str, float]:
     """profit_pct and max_drawdown_pct of the equal-weight buy-and-hold over `timerange`
     (YYYYMMDD-YYYYMMDD, end exclusive), after the round-trip `fee` (a rate)."""
-    start, _, stop = timerange.partition("-")
-    begin, end = pd.Timestamp(start, tz="UTC"), pd.Timestamp(stop, tz="UTC")
+    begin, end = timerange_bounds(timerange)
     values = []
     for frame in candles.values():
         part = frame[(frame["date"] >= begin) & (frame["date"] < end)]
@@ -120,9 +120,8 @@ def combine(parts: list[dict[str, float]]) -> dict[str, float]:
 
 def window_days(timerange: str) -> pd.DatetimeIndex:
     """The UTC days of `timerange` (YYYYMMDD-YYYYMMDD, end exclusive)."""
-    start, _, stop = timerange.partition("-")
-    return pd.date_range(pd.Timestamp(start, tz="UTC"), pd.Timestamp(stop, tz="UTC"),
-                         freq="D", inclusive="left").astype("datetime64[ns, UTC]")
+    return pd.date_range(*timerange_bounds(timerange), freq="D", inclusive="left"
+                         ).astype("datetime64[ns, UTC]")
 
 
 def daily_profit(trades: pd.DataFrame, wallet: float, timerange: str) -> pd.Series:

@@ -539,6 +539,15 @@ def test_paired_trades_table_prints_both_intervals_in_points_with_two_decimals(c
         f"{'[-0.0123, +0.0400]':>20}")
 
 
+def test_timerange_bounds_are_utc_midnights_end_exclusive():
+    """The one reading of a window's timerange (coverage check, buy-and-hold, the days of the
+    paired trades, paired_runs.py's retrain age)."""
+    begin, end = sets.timerange_bounds("20250103-20250228")
+    assert (begin, end) == (pd.Timestamp("2025-01-03", tz="UTC"),
+                            pd.Timestamp("2025-02-28", tz="UTC"))
+    assert len(trades.window_days("20250103-20250228")) == 28 + 28
+
+
 def test_figure_command_drops_only_the_options_that_change_no_figure():
     argv = ["--scenario", "null", "--jobs", "2", "--keep-tmp", "--out", "x.json",
             "--timeout=9", "--no-seed"]
