@@ -29,6 +29,7 @@ import pandas as pd
 
 from self_learning.runtime.xla_cache import ENV as XLA_ENV
 from self_learning.runtime.xla_cache import FLAG as XLA_FLAG
+from self_learning_offline.replay_exchange.overlay import OVERLAY_NAME, write_replay_overlay
 from self_learning_offline.replay_exchange.process import (
     ReplayExchangeError,
     start_replay_exchange,
@@ -40,10 +41,8 @@ CONFIG = ROOT / "config.json"
 # The shipped config files of each timeframe's setup (README "Configuration"): config.json is
 # the 1h setup, the config.5m.json overlay over it the 5m setup (H = 12, memory 576, ...).
 SETUP_CONFIGS = {"1h": (CONFIG,), "5m": (CONFIG, ROOT / "config.5m.json")}
-OVERLAY = ROOT / "config.replay.json"
 STRATEGY = "SelfLearningStrategy"
 STRATEGY_DIR = ROOT / "user_data" / "strategies"
-REPLAY_ADDRESS = "127.0.0.1:8701"
 DONE_TRAINING = re.compile(r"Done training (\S+) \(([\d.]+) secs\)")
 TRAIN_FAILED = re.compile(r"Training \S+ raised exception .*")
 PRED_FILE = re.compile(r"cb_(\w+)_(\d+)_prediction\.feather$")
@@ -166,8 +165,7 @@ class Backtests:
     def run_all(self, specs: list[RunSpec]) -> dict[str, RunResult]:
         self.tmp.mkdir(parents=True, exist_ok=True)
         with ReplayExchange(self.datadir, self.tmp / "replay.log") as port:
-            overlay = self.tmp / "config.replay.json"
-            overlay.write_text(OVERLAY.read_text().replace(REPLAY_ADDRESS, f"127.0.0.1:{port}"))
+            write_replay_overlay(self.tmp / OVERLAY_NAME, port)
             with ThreadPoolExecutor(self.jobs) as pool:
                 results = list(pool.map(self.run, specs))
         return {r.spec.name: r for r in results}
@@ -202,7 +200,7 @@ class Backtests:
         config = self.config(spec)
         path = self.tmp / f"config.{spec.name}.json"
         path.write_text(json.dumps(config, indent=2))
-        configs = [*setup_configs(self.timeframe), self.tmp / "config.replay.json", path]
+        configs = [*setup_configs(self.timeframe), self.tmp / OVERLAY_NAME, path]
         cmd = [sys.executable, "-m", "freqtrade", "backtesting",
                *[arg for c in configs for arg in ("-c", str(c))],
                "--userdir", str(userdir), "--datadir", str(self.datadir),

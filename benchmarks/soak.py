@@ -25,28 +25,23 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from backtest_runs import free_port
+
+from self_learning_offline.replay_exchange.overlay import OVERLAY_NAME, write_replay_overlay
 from self_learning_offline.replay_exchange.process import (
     start_replay_exchange,
     stop_replay_exchange,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-REPLAY_ADDRESS = "127.0.0.1:8701"  # what config.replay.json points at
 STARTUP_CANDLES = 375  # FreqAI's live start-up candles at 1m for this strategy (its log says)
 POLL_S = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:
@@ -68,9 +63,7 @@ def generate(datadir: Path, pairs: list[str], days: int) -> None:
 
 
 def write_configs(folder: Path, port: int, pairs: list[str], retrain_hours: float) -> list[str]:
-    overlay = folder / "config.replay.json"
-    overlay.write_text((ROOT / "config.replay.json").read_text()
-                       .replace(REPLAY_ADDRESS, f"127.0.0.1:{port}"))
+    overlay = write_replay_overlay(folder / OVERLAY_NAME, port)
     user_data = folder / "user_data"
     user_data.mkdir()
     override = {

@@ -21,7 +21,7 @@ import pytest
 from self_learning_offline.market import generate_candles
 from self_learning_offline.replay_exchange import BackgroundServer, build_exchange
 from self_learning_offline.replay_exchange.candles import MINUTE_MS, load_recordings, select_window
-from self_learning_offline.replay_exchange.overlay import replay_overlay
+from self_learning_offline.replay_exchange.overlay import overlay_text, replay_overlay
 from self_learning_offline.replay_exchange.realtime import RealtimeSource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,6 +200,14 @@ def test_committed_overlay_is_the_generated_one_for_the_default_port():
     assert set(urls) == set(ccxt.binance().urls["api"])
     assert all(url.startswith("http://127.0.0.1:9123/") for url in urls.values())
     assert urls["public"] == "http://127.0.0.1:9123/api/v3"
+
+
+def test_overlay_for_a_port_is_the_committed_file_on_that_port():
+    """What benchmarks/backtest_runs.py and soak.py write for their replay exchange's port
+    (overlay.write_replay_overlay) is config.replay.json, byte for byte, with its address
+    moved to that port (what they wrote by text replacement before)."""
+    moved = OVERLAY.read_text().replace("127.0.0.1:8701", "127.0.0.1:34567")
+    assert overlay_text(34567) == moved
 
 
 def test_realtime_mapping_is_deterministic_and_advances(generated_dir):
