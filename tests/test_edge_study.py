@@ -14,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import edge_learners as el  # noqa: E402
 import edge_scoring as es  # noqa: E402
 
+from self_learning.reports import evaluation as ev  # noqa: E402
+
 
 def test_leave_one_day_out_replicates_are_exact_spearman():
     rng = np.random.default_rng(0)
@@ -48,6 +50,18 @@ def test_jackknife_se_and_paired_difference():
     b = es.Score(0.2, np.array([0.1, 0.2, 0.3]))
     diff = a.minus(b)
     assert diff.ic == pytest.approx(0.3) and diff.se == pytest.approx(0.0)
+
+
+def test_numpy_spearman_and_jackknife_se_agree_with_the_evaluation_module():
+    """edge_scoring's numpy IC and jackknife standard error are a fast second copy of
+    self_learning.reports.evaluation's (spearman_ic, jackknife); on continuous (tie-free)
+    rows they must give the same numbers."""
+    rng = np.random.default_rng(3)
+    pred = rng.normal(size=500)
+    target = 0.2 * pred + rng.normal(size=500)
+    assert es.spearman(pred, target) == pytest.approx(ev.spearman_ic(pred, target), abs=1e-12)
+    deleted = rng.normal(0.05, 0.01, size=12)
+    assert es.jackknife_se(deleted) == pytest.approx(ev.jackknife(0.05, deleted).se, abs=1e-15)
 
 
 def test_trade_readout_counts_entries_above_the_fee():
