@@ -167,10 +167,10 @@ def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.Dat
     """Scores, trades, buy-and-hold, seed agreement and ablation of a group of windows, and
     the paired daily trade profit of `full` minus each other run."""
     rows = group_rows(group, plan, truth)
-    books = {name: read_run_trades(group, name) for name in rows}
-    trades = {name: trade_figures(group, name, books[name], rows[name], plan.timeframe.candle)
-              for name in rows}
-    out = paired_trades({name: run_daily_profit(books[name]) for name in rows})
+    window_trades = {name: read_run_trades(group, name) for name in rows}
+    trades = {name: trade_figures(group, name, window_trades[name], rows[name],
+                                  plan.timeframe.candle) for name in rows}
+    out = paired_trades({name: run_daily_profit(window_trades[name]) for name in rows})
     if plan.flip_at is not None:
         out.update(score_flip(rows, plan.flip_at))
         for name in rows:
