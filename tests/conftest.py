@@ -48,10 +48,6 @@ CONFIG_FILE = ROOT / "config.json"  # the shipped default: the 1h setup
 FIVE_MINUTE_OVERLAY = ROOT / "config.5m.json"
 # What the tests of the 5m path run: `-c config.json -c config.5m.json`.
 CONFIG_FILES = (CONFIG_FILE, FIVE_MINUTE_OVERLAY)
-REPLAY_OVERLAY = ROOT / "config.replay.json"
-# The address in the committed config.replay.json; write_replay_overlay(path, port) writes
-# the overlay for any other port (self_learning_offline.replay_exchange.overlay).
-REPLAY_DEFAULT_ADDRESS = "127.0.0.1:8701"
 # Pairs of the shared data (X/BTC, 5m, 2018-01-10 .. 2018-01-30); see ../shared/data/README.md.
 SHARED_PAIRS = ["ETC/BTC", "LTC/BTC", "ADA/BTC", "DASH/BTC", "XLM/BTC", "XMR/BTC"]
 RESAMPLED = {"15m": "15min", "1h": "1h"}

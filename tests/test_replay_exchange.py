@@ -203,9 +203,9 @@ def test_committed_overlay_is_the_generated_one_for_the_default_port():
 
 
 def test_overlay_for_a_port_is_the_committed_file_on_that_port():
-    """What benchmarks/backtest_runs.py and soak.py write for their replay exchange's port
-    (overlay.write_replay_overlay) is config.replay.json, byte for byte, with its address
-    moved to that port (what they wrote by text replacement before)."""
+    """What the benchmarks (backtest_runs.py, soak.py) and the e2e tests write for their
+    replay exchange's port (overlay.write_replay_overlay) is config.replay.json, byte for
+    byte, with its address moved to that port (what they wrote by text replacement before)."""
     moved = OVERLAY.read_text().replace("127.0.0.1:8701", "127.0.0.1:34567")
     assert overlay_text(34567) == moved
 

@@ -31,9 +31,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPLAY_DEFAULT_ADDRESS, REPLAY_OVERLAY, ROOT, SHARED_DATA, config_args
+from conftest import ROOT, SHARED_DATA, config_args
 from freqtrade.data.btanalysis import load_backtest_data
 from live_support import LiveBot, RealtimeExchange, newest_version
+
+from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 
 PAIR, PAIR_DIR, COIN = "ETC/BTC", "ETC_BTC", "etc"
 HISTORY_CANDLES = 2600      # 1 training day of 1m candles + 375 startup candles + margin
@@ -98,10 +100,7 @@ class Configs:
 
     def __init__(self, tmp_path: Path, port: int):
         self.folder = tmp_path
-        self.overlay = tmp_path / "config.replay.json"
-        text = REPLAY_OVERLAY.read_text()
-        assert REPLAY_DEFAULT_ADDRESS in text, f"{REPLAY_OVERLAY} no longer points at 8701"
-        self.overlay.write_text(text.replace(REPLAY_DEFAULT_ADDRESS, f"127.0.0.1:{port}"))
+        self.overlay = write_replay_overlay(tmp_path / "config.replay.json", port)
 
     def write(self, name: str, user_data: Path, identifier: str, **self_learning) -> list[str]:
         freqai = copy.deepcopy(FREQAI)

@@ -24,8 +24,10 @@ import uuid
 
 import pandas as pd
 import pytest
-from conftest import REPLAY_DEFAULT_ADDRESS, REPLAY_OVERLAY, ROOT, config_args
+from conftest import ROOT, config_args
 from live_support import LiveBot, RealtimeExchange, complete_versions
+
+from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 
 PAIR, PAIR_DIR = "ETC/BTC", "ETC_BTC"
 HISTORY_CANDLES = 2600  # 1 training day + FreqAI's startup candles + the test's minutes
@@ -50,9 +52,7 @@ def realtime_exchange(tmp_path_factory):
 
 @pytest.mark.e2e
 def test_damaged_store_gives_no_trades_until_a_full_training(realtime_exchange, tmp_path):
-    overlay = tmp_path / "config.replay.json"
-    overlay.write_text(REPLAY_OVERLAY.read_text().replace(
-        REPLAY_DEFAULT_ADDRESS, f"127.0.0.1:{realtime_exchange.port}"))
+    overlay = write_replay_overlay(tmp_path / "config.replay.json", realtime_exchange.port)
     user_data = tmp_path / "user_data"
     user_data.mkdir()
     identifier = f"damaged-{uuid.uuid4().hex[:8]}"

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPLAY_DEFAULT_ADDRESS, REPLAY_OVERLAY, ROOT, config_args
+from conftest import ROOT, config_args
 from live_support import (
     NETWORKS,
     TMP_PREFIX,
@@ -49,6 +49,8 @@ from live_support import (
     newest_version,
     versions_in_flight,
 )
+
+from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 
 PAIR = "ETC/BTC"
 PAIR_DIR = "ETC_BTC"  # self_learning.store.layout.safe_pair_dirname(PAIR)
@@ -138,10 +140,7 @@ def realtime_exchange(tmp_path_factory):
 @pytest.fixture
 def bot_configs(realtime_exchange, tmp_path):
     """Paths of the replay overlay and of the two test overrides (retraining on / off)."""
-    overlay = tmp_path / "config.replay.json"
-    text = REPLAY_OVERLAY.read_text()
-    assert REPLAY_DEFAULT_ADDRESS in text, f"{REPLAY_OVERLAY} no longer points at port 8701"
-    overlay.write_text(text.replace(REPLAY_DEFAULT_ADDRESS, f"127.0.0.1:{realtime_exchange.port}"))
+    overlay = write_replay_overlay(tmp_path / "config.replay.json", realtime_exchange.port)
     user_data = tmp_path / "user_data"
     user_data.mkdir()
     override = {

@@ -17,14 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import (
-    REPLAY_DEFAULT_ADDRESS,
-    REPLAY_OVERLAY,
-    ROOT,
-    free_port,
-)
+from conftest import ROOT, free_port
 from synthetic import weekend_filled_frame
 
+from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 from self_learning_offline.replay_exchange.process import (
     start_replay_exchange,
     stop_replay_exchange,
@@ -54,9 +50,7 @@ def session_market(tmp_path_factory):
     log_path = folder / "replay_exchange.log"
     proc = start_replay_exchange(datadir, port, log_path, cwd=ROOT)
     try:
-        overlay = folder / "config.replay.json"
-        overlay.write_text(REPLAY_OVERLAY.read_text().replace(REPLAY_DEFAULT_ADDRESS,
-                                                              f"127.0.0.1:{port}"))
+        overlay = write_replay_overlay(folder / "config.replay.json", port)
         yield datadir, frame, overlay
     finally:
         stop_replay_exchange(proc)
