@@ -8,7 +8,8 @@ intervals and a no-edge control.
         [--backtest-period-days 1] [--include-timeframes 5m 15m 1h] [--cold]
     .venv/bin/python benchmarks/quality.py --datadir DIR --pairs ETH/BTC ... --stake BTC
         --timeframe 5m --timerange 20180117-20180130
-    .venv/bin/python benchmarks/quality.py --scenario null|flip [--seed 42]
+    .venv/bin/python benchmarks/quality.py --scenario null|flip|fade|volshock [--seed 42]
+        [--scenario-timeframe 5m|1h]
 
 Sets (benchmarks/quality_sets.py): `usdt-5m` (default) and `usdt-1h` walk forward over named
 windows of the real 2025 Binance USDT candles of ../shared/data/binance_usdt, `dev` windows
@@ -23,7 +24,11 @@ identifier and user_data folder, against a replay exchange started here. `--scen
 generated random-walk candles (self_learning_offline.market, RandomWalk): no model can have an
 edge, so every IC must come out at 0 within its interval. `--scenario flip`: generated markets
 whose edge flips sign after 3 of 6 backtest days; IC before and after the flip of the full
-model, the model without per-candle learning and a frozen one.
+model, the model without per-candle learning and a frozen one, and the trades and trade profit
+after it. `--scenario fade` (the edge vanishes) and `volshock` (the edge stays, volatility
+triples) change character at the same moment and are scored the same way. With
+`--scenario-timeframe 1h` the three run on 1h candles with the 1h setup (config.json): 28 days,
+the change after 14, on a market whose average spans 12 hours (quality_plan.CHANGE_LAYOUTS).
 
 Scored rows: do_predict == 1 and a known target, the realized `&-s_close` computed from the
 candles through the model's own formula. The headline (quality_scoring.py): per pair, the IC
@@ -60,24 +65,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from backtest_runs import Backtests, RunResult, RunSpec, run_cli, setup_config
-from quality_plan import Plan, Run, plan_runs, score_group
+from quality_plan import CHANGE_LAYOUTS, CHANGES, Plan, Run, plan_runs, score_group
 from quality_sets import SETS, TIMEFRAMES, Timeframe, Window
 
 from self_learning_offline.market import (
-    EdgeFlip,
     RandomWalk,
     generate_candles,
     pair_filename,
     span,
     write_feather,
 )
+from self_learning_offline.market.scenario import FLIP_STRENGTH, time_scaled
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIPPED = {"UNITTEST/BTC": "1m candles only (the strategy trades 5m or 1h)"}
 SCENARIO_PAIRS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]
 SCENARIO_END = datetime(2025, 1, 14, tzinfo=UTC)  # exclusive end of the generated candles
-FLIP_DATA_DAYS, FLIP_TEST_DAYS, FLIP_AFTER_DAYS = 13, 6, 3
-NULL_DATA_DAYS, NULL_TEST_DAYS = 17, 10
+NULL_TEST_DAYS = 10
 # The timings of a RunResult that speed_ratios compares (cpu_s is None unless --jobs 1).
 MEASURES: dict[str, Callable[[RunResult], float | None]] = {
     "wall": lambda result: result.wall_s, "cpu": lambda result: result.cpu_s}
@@ -103,9 +107,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "datadir needs candles of each)")
     p.add_argument("--self-learning-config", default="{}", metavar="JSON",
                    help="overrides for freqai.self_learning in every SelfLearning run")
-    p.add_argument("--scenario", choices=["null", "flip"], default=None,
-                   help="null: random walks (no edge); flip: an edge that flips sign mid-way")
+    p.add_argument("--scenario", choices=["null", *CHANGES], default=None,
+                   help="null: random walks (no edge); flip: an edge that flips sign mid-way; "
+                        "fade: an edge that vanishes mid-way; volshock: an edge whose "
+                        "volatility triples mid-way")
     p.add_argument("--seed", type=int, default=42, help="generator seed of --scenario")
+    p.add_argument("--scenario-timeframe", default="5m", choices=sorted(CHANGE_LAYOUTS),
+                   help="candles of a flip, fade or volshock scenario and the setup they run "
+                        "(5m: config.json + config.5m.json; 1h: config.json)")
     p.add_argument("--ablation", nargs="+", default=None, metavar="ROW",
                    help="ablation rows to run (default all)")
     p.add_argument("--no-ablation", action="store_true", help="skip the ablation rows")
@@ -131,6 +140,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--self-learning-config must be a JSON object")
     if args.backtest_period_days is not None and args.backtest_period_days < 1:
         p.error("--backtest-period-days must be 1 or more")
+    if args.scenario_timeframe != "5m" and args.scenario not in CHANGES:
+        p.error(f"--scenario-timeframe {args.scenario_timeframe} needs --scenario "
+                f"{'|'.join(CHANGES)}")
     if args.timerange is not None and not _is_timerange(args.timerange):
         p.error(f"--timerange must be YYYYMMDD-YYYYMMDD, got {args.timerange!r}")
     return args
@@ -141,22 +153,28 @@ def _is_timerange(text: str) -> bool:
     return bool(sep) and all(len(d) == 8 and d.isdigit() for d in (start, stop))
 
 
-def scenario_data(tmp: Path, pairs: list[str], scenario: str, seed: int
-                  ) -> tuple[Path, Window, pd.Timestamp | None]:
-    """Generated 5m candles of a scenario; returns (datadir, the window, flip time or None)."""
+def scenario_data(tmp: Path, pairs: list[str], scenario: str, seed: int,
+                  timeframe: str = "5m") -> tuple[Path, Window, pd.Timestamp | None]:
+    """Generated candles of a scenario (null: 5m); returns (datadir, the window, the moment a
+    CHANGES scenario changes character or None). They cover the timeframe's training days and
+    startup candles before the window and the targets' day after it."""
     datadir = tmp / f"{scenario}_data"
-    if scenario == "flip":
-        flip_at = SCENARIO_END - timedelta(days=FLIP_AFTER_DAYS + 1)  # + 1: targets' day
-        kind, data_days = EdgeFlip(flip_at), FLIP_DATA_DAYS
-        begin = flip_at - timedelta(days=FLIP_TEST_DAYS - FLIP_AFTER_DAYS)
-        test_days = FLIP_TEST_DAYS
+    if scenario in CHANGES:
+        layout = CHANGE_LAYOUTS[timeframe]
+        flip_at = SCENARIO_END - timedelta(days=layout.after_days + 1)  # + 1: targets' day
+        kind = CHANGES[scenario](flip_at, strength=time_scaled(
+            FLIP_STRENGTH, layout.average_minutes), average_minutes=layout.average_minutes)
+        begin = flip_at - timedelta(days=layout.test_days - layout.after_days)
+        test_days = layout.test_days
     else:
-        flip_at, kind, data_days, test_days = None, RandomWalk(), NULL_DATA_DAYS, NULL_TEST_DAYS
+        flip_at, kind, test_days = None, RandomWalk(), NULL_TEST_DAYS
         begin = SCENARIO_END - timedelta(days=test_days + 1)
-    start, periods = span(SCENARIO_END, data_days, "5m")
+    lead = TIMEFRAMES[timeframe].lead()
+    data_days = (SCENARIO_END - begin).days + int(np.ceil(lead / pd.Timedelta(days=1)))
+    start, periods = span(SCENARIO_END, data_days, timeframe)
     for pair in pairs:
-        frame = generate_candles(pair, "5m", start, periods, seed, kind)
-        write_feather(frame, datadir / pair_filename(pair, "5m"))
+        frame = generate_candles(pair, timeframe, start, periods, seed, kind)
+        write_feather(frame, datadir / pair_filename(pair, timeframe))
     timerange = f"{begin:%Y%m%d}-{begin + timedelta(days=test_days):%Y%m%d}"
     return datadir, Window(scenario, timerange, "holdout"), (
         pd.Timestamp(flip_at) if flip_at else None)
@@ -168,9 +186,11 @@ def make_plan(args: argparse.Namespace, tmp: Path) -> Plan:
     data = SETS[args.set]
     if args.scenario:
         pairs = args.pairs or SCENARIO_PAIRS
-        datadir, window, flip_at = scenario_data(tmp, pairs, args.scenario, args.seed)
-        return Plan(f"scenario-{args.scenario}", datadir, pairs, args.stake or
-                    pairs[0].split("/")[1], TIMEFRAMES["5m"], [window], flip_at)
+        tf = args.scenario_timeframe
+        datadir, window, flip_at = scenario_data(tmp, pairs, args.scenario, args.seed, tf)
+        return Plan(f"scenario-{args.scenario}" + ("" if tf == "5m" else f"-{tf}"), datadir,
+                    pairs, args.stake or pairs[0].split("/")[1], TIMEFRAMES[tf], [window],
+                    flip_at)
     pairs = args.pairs or list(data.pairs)
     windows = ([Window("custom", args.timerange, "holdout")] if args.timerange
                else data.selected(args.windows))

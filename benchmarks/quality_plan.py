@@ -33,7 +33,8 @@ from quality_trades import (
 )
 
 from self_learning.reports import evaluation as ev
-from self_learning_offline.market import pair_filename
+from self_learning_offline.market import EdgeFade, EdgeFlip, VolatilityShock, pair_filename
+from self_learning_offline.market.scenario import FLIP_AVERAGE_MINUTES, HOURLY_DEMO_MINUTES
 
 SL, LGBM = "SelfLearningModel", "LightGBMRegressorMultiTarget"
 ABLATION = {  # row -> freqai.self_learning overrides on top of the defaults
@@ -43,12 +44,34 @@ ABLATION = {  # row -> freqai.self_learning overrides on top of the defaults
     "deep_head": {"deep_head": True}, "no_drift_response": {"drift_response": False},
     "no_challenge": {"drift_challenge": False},
 }
-FLIP_TEST_DAYS = 6
+# The scenarios whose market changes character at a moment (the plan's flip_at), each built
+# from that moment: scored before / after it, run as full, no_online, frozen, no_challenge.
+CHANGES = {"flip": EdgeFlip, "fade": EdgeFade, "volshock": VolatilityShock}
+
+
+@dataclass(frozen=True)
+class ChangeLayout:
+    """A CHANGES scenario at one timeframe (`--scenario-timeframe`): `test_days` backtested,
+    the change `after_days` before their end, the market's moving average over
+    `average_minutes` (its pull time_scaled to it, so that the timeframe's candles see the
+    edge)."""
+
+    test_days: int
+    after_days: int
+    average_minutes: float
+
+
+# 5m: the shipped 5m setup retrains daily. 1h: weekly; a retrain falls on the change (it sees
+# none of it), the next one a week later (a quarter of its 30 days after the change); 14 days
+# after it are 336 candles, about the 5m market's 3 days (864).
+CHANGE_LAYOUTS = {"5m": ChangeLayout(6, 3, FLIP_AVERAGE_MINUTES),
+                  "1h": ChangeLayout(28, 14, HOURLY_DEMO_MINUTES)}
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The data of one benchmark run and its windows (flip_at: the flip scenario's moment)."""
+    """The data of one benchmark run and its windows (flip_at: the moment a CHANGES scenario
+    changes character)."""
 
     name: str
     datadir: Path
@@ -104,13 +127,13 @@ class Run:
 
 def plan_runs(args: argparse.Namespace) -> list[RunSpec]:
     """The backtests of every window: full, LightGBM, a second seed and the ablation rows
-    (flip scenario: full, no_online, frozen, no_challenge)."""
+    (a CHANGES scenario: full, no_online, frozen, no_challenge)."""
     sl = lambda name, extra=None, **freqai: RunSpec(  # noqa: E731
         name, SL, {**freqai, "self_learning": {**args.sl, **(extra or {})}})
-    if args.scenario == "flip":
+    if args.scenario in CHANGES:
         return [sl("full"), sl("no_online", ABLATION["no_online"]),
-                sl("frozen", {"prequential_backtest": False},
-                   backtest_period_days=FLIP_TEST_DAYS),
+                sl("frozen", {"prequential_backtest": False}, backtest_period_days=CHANGE_LAYOUTS[
+                    args.scenario_timeframe].test_days),
                 sl("no_challenge", ABLATION["no_challenge"])]
     specs = [sl("full")]
     if not args.no_lightgbm:
@@ -151,6 +174,17 @@ def trade_figures(group: list[dict[str, Run]], name: str, windows: list[WindowTr
                     for runs, window in zip(group, windows, strict=True)])
 
 
+def after_change(group: list[dict[str, Run]], name: str, at: pd.Timestamp
+                 ) -> dict[str, float]:
+    """trades_after (trades opened at or after `at`) and profit_after_pct (the profit of the
+    trades closed on `at`'s day or later, % of the starting wallet) of a run."""
+    opened = sum(int((read_trade_list(runs[name].result.results_dir)["open_date"] >= at).sum())
+                 for runs in group)
+    days = daily_series(group, name)
+    return {"trades_after": float(opened),
+            "profit_after_pct": float(days[days.index >= at.floor("D")].sum())}
+
+
 TRADE_KEYS = ("trades", "profit_pct", "max_drawdown_pct", "profit_mean_pct", "entries",
               "entry_pred_pct", "entry_realized_pct")
 
@@ -174,8 +208,12 @@ def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.Dat
     if plan.flip_at is not None:
         out.update(score_flip(rows, plan.flip_at))
         for name in rows:
-            out.update({f"trades.{name}.{k}": v for k, v in trades[name].items()})
+            out.update({f"trades.{name}.{k}": v for k, v in
+                        {**trades[name], **after_change(group, name, plan.flip_at)}.items()})
         print_flip(out, list(rows), plan.flip_at)
+        print("after the change: " + "; ".join(
+            f"{n} {out[f'trades.{n}.trades_after']:.0f} trades, "
+            f"{out[f'trades.{n}.profit_after_pct']:+.2f} %" for n in rows))
         print_paired_trades(out, list(rows))
         return out
     models = {m: n for m, n in {"self_learning": "full", "lightgbm": "lightgbm"}.items()

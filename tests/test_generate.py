@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from self_learning.reports.evaluation import naive_signal, realized_targets, spearman_ic
-from self_learning_offline.market import EdgeFlip, MeanReversion, generate_candles
+from self_learning_offline.market import (
+    EdgeFade,
+    EdgeFlip,
+    MeanReversion,
+    RandomWalk,
+    VolatilityShock,
+    generate_candles,
+)
 from self_learning_offline.market.__main__ import main
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -293,3 +300,50 @@ def test_cli_bad_args_name_the_flag(tmp_path, capsys, args, flag):
         main(["--out", str(tmp_path), *args])
     assert exit_info.value.code == 2
     assert flag in capsys.readouterr().err
+
+
+CHANGE_AT = FLIP.flip_at  # day 4 of 8, as in the flip tests
+
+
+def split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    after = frame["date"] >= pd.Timestamp(CHANGE_AT)
+    return frame[~after], frame[after]
+
+
+@pytest.mark.parametrize("pair", FLIP_PAIRS)
+def test_fade_scenario_edge_vanishes_at_the_fade(pair):
+    """The yardstick's IC on 5m candles is clearly positive before the fade and about 0 after
+    it, where the market moves as the random walk of the same seed (up to the tick)."""
+    frame = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=EdgeFade(CHANGE_AT))
+    walk = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=RandomWalk())
+    before, after = split(frame)
+    assert yardstick_ic(before) > 0.1
+    assert abs(yardstick_ic(after)) < 0.1
+    assert np.corrcoef(returns(after), returns(split(walk)[1]))[0, 1] > 0.999
+
+
+@pytest.mark.parametrize("pair", FLIP_PAIRS)
+def test_volatility_shock_multiplies_returns_and_keeps_the_edge(pair):
+    """Before the shock the market is the steady mean reversion of the same seed; after it
+    every return is `factor` times larger (std ratio 3) and the yardstick keeps its IC."""
+    shock = VolatilityShock(CHANGE_AT)
+    frame = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=shock)
+    steady = generate_candles(pair, "5m", START, 8 * 288, seed=42,
+                              scenario=MeanReversion(shock.strength))
+    (before, after), (steady_before, steady_after) = split(frame), split(steady)
+    pd.testing.assert_frame_equal(before, steady_before)
+    ratio = returns(after).std() / returns(steady_after).std()
+    assert ratio == pytest.approx(shock.factor, rel=0.02)
+    assert yardstick_ic(before) > 0.1 and yardstick_ic(after) > 0.1
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: EdgeFade(datetime(2025, 1, 5)), "fade_at 2025-01-05 00:00:00 must be"),
+    (lambda: EdgeFade(START, strength=1.5), "strength 1.5 must be in"),
+    (lambda: VolatilityShock(datetime(2025, 1, 5)), "shock_at 2025-01-05 00:00:00 must be"),
+    (lambda: VolatilityShock(START, factor=0.0), "factor 0.0 must be above 0"),
+])
+def test_change_scenarios_reject_bad_arguments(make, match):
+    """A naive moment, a pull beyond the gap and a non-positive factor are refused by name."""
+    with pytest.raises(ValueError, match=match):
+        make()

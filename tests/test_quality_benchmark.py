@@ -9,6 +9,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -122,6 +123,22 @@ def test_score_flip_splits_days_at_the_flip():
     assert out["flip.naive.ic_after"] == pytest.approx(-1.0)  # rows_of: naive = -target
 
 
+def test_after_change_counts_trades_opened_and_profit_closed_from_the_change(monkeypatch):
+    """trades_after: the trades opened at or after the change; profit_after_pct: the daily
+    trade profit of the change's day and later."""
+    at = DAY + pd.Timedelta(days=1)
+    opened = pd.to_datetime(["2018-01-17 23:55", "2018-01-18 00:00", "2018-01-19 12:00"],
+                            utc=True)
+    days = pd.Series([1.0, -0.5, 0.25], index=pd.date_range(DAY, periods=3, freq="D"))
+    monkeypatch.setattr(plan, "read_trade_list", lambda folder: pd.DataFrame(
+        {"open_date": opened}))
+    monkeypatch.setattr(plan, "run_daily_profit", lambda windows: days)
+    run = SimpleNamespace(result=SimpleNamespace(results_dir=Path("r")),
+                          window=SimpleNamespace(timerange="20180117-20180120"))
+    assert plan.after_change([{"full": run}], "full", at) == {
+        "trades_after": 2.0, "profit_after_pct": -0.25}
+
+
 @pytest.mark.parametrize(("argv", "names"), [
     ([], ["full", "lightgbm", "seed", "no_online", "per_pair", "no_latent", "no_replay",
           "quality_weighting", "deep_head", "no_drift_response", "no_challenge"]),
@@ -129,6 +146,8 @@ def test_score_flip_splits_days_at_the_flip():
     (["--ablation", "no_online", "--no-seed"], ["full", "lightgbm", "no_online"]),
     (["--no-ablation", "--no-lightgbm", "--no-seed"], ["full"]),
     (["--scenario", "flip"], ["full", "no_online", "frozen", "no_challenge"]),
+    (["--scenario", "fade"], ["full", "no_online", "frozen", "no_challenge"]),
+    (["--scenario", "volshock"], ["full", "no_online", "frozen", "no_challenge"]),
 ])
 def test_run_specs_table(argv, names):
     """Which backtests a run makes; the skip options drop theirs."""
@@ -146,8 +165,11 @@ def test_run_specs_carry_the_ablation_and_user_overrides():
     assert specs["seed"].freqai["self_learning"]["seed"] == 8
     assert specs["lightgbm"].freqai_model == "LightGBMRegressorMultiTarget"
     flip = {s.name: s for s in plan.plan_runs(quality.parse_args(["--scenario", "flip"]))}
-    assert flip["frozen"].freqai == {"backtest_period_days": plan.FLIP_TEST_DAYS,
+    assert flip["frozen"].freqai == {"backtest_period_days": 6,
                                      "self_learning": {"prequential_backtest": False}}
+    hourly = {s.name: s for s in plan.plan_runs(quality.parse_args(
+        ["--scenario", "fade", "--scenario-timeframe", "1h"]))}
+    assert hourly["frozen"].freqai["backtest_period_days"] == 28
     with pytest.raises(runs.BenchError, match="rows are"):
         plan.plan_runs(quality.parse_args(["--ablation", "no_such_row"]))
 
@@ -159,6 +181,7 @@ def test_run_specs_carry_the_ablation_and_user_overrides():
     (["--pairs", "UNITTEST/BTC"], "1m candles only"),
     (["--set", "usdt-15m"], "invalid choice"),
     (["--backtest-period-days", "0"], "--backtest-period-days must be 1 or more"),
+    (["--scenario", "null", "--scenario-timeframe", "1h"], "needs --scenario flip|fade"),
 ])
 def test_bad_arguments_exit_naming_the_option(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -243,18 +266,27 @@ def test_truth_uses_the_one_target_formula(tmp_path):
         missing.truth(12)
 
 
-@pytest.mark.parametrize(("scenario", "timerange", "flip"), [
-    ("flip", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
-    ("null", "20250103-20250113", None),
+@pytest.mark.parametrize(("scenario", "timeframe", "timerange", "flip"), [
+    ("flip", "5m", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
+    ("null", "5m", "20250103-20250113", None),
+    ("fade", "5m", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
+    ("volshock", "5m", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
+    ("flip", "1h", "20241216-20250113", pd.Timestamp("2024-12-30", tz="UTC")),
 ])
-def test_scenario_data_covers_training_and_test_days(scenario, timerange, flip, tmp_path):
-    """Generated candles cover training, startup and test days; flip: six test days, the
-    flip at the start of the fourth; null: ten days of a random walk."""
-    datadir, window, flip_at = quality.scenario_data(tmp_path, ["ETH/USDT"], scenario, seed=1)
+def test_scenario_data_covers_training_and_test_days(scenario, timeframe, timerange, flip,
+                                                     tmp_path):
+    """Generated candles cover training, startup and test days; 5m changes: six test days, the
+    change at the start of the fourth; null: ten days of a random walk; 1h changes: 28 test
+    days after 30 training days, the change at the start of the fifteenth."""
+    datadir, window, flip_at = quality.scenario_data(tmp_path, ["ETH/USDT"], scenario, 1,
+                                                     timeframe)
     assert (window.timerange, flip_at) == (timerange, flip)
-    candles = pd.read_feather(datadir / "ETH_USDT-5m.feather")
-    plan.Plan("t", datadir, ["ETH/USDT"], "USDT", sets.TIMEFRAMES["5m"], [window],
-              flip_at).check_coverage("ETH/USDT", candles)
+    candles = pd.read_feather(datadir / f"ETH_USDT-{timeframe}.feather")
+    tf = sets.TIMEFRAMES[timeframe]
+    plan.Plan("t", datadir, ["ETH/USDT"], "USDT", tf, [window], flip_at).check_coverage(
+        "ETH/USDT", candles)
+    assert candles["date"].iloc[0] > pd.Timestamp(timerange[:8], tz="UTC") - tf.lead() - (
+        pd.Timedelta(days=1))  # not a day more than needed
 
 
 def test_buy_and_hold_is_the_equal_weight_portfolio_after_fees():

@@ -3,7 +3,8 @@
 Owns the generator and nothing of the model: `timeframes` (the candle grid), `assets` (what a
 pair's name sets: price, volatility, volume, tick, seed), `price_model` (the one-minute
 stochastic market: GARCH, regimes, seasonality), `scenario` (`EdgeFlip`, an edge that changes
-sign; `MeanReversion`, the demo's edge that stays; `RandomWalk`, no edge), `candles`
+sign; `EdgeFade`, an edge that vanishes; `VolatilityShock`, an edge whose volatility multiplies;
+`MeanReversion`, the demo's edge that stays; `RandomWalk`, no edge), `candles`
 (`generate_candles`: minutes aggregated to any timeframe, rounded to a tick), `files`
 (freqtrade's feather names, atomic writes) and the CLI in `__main__`:
 
@@ -18,13 +19,21 @@ The model package `self_learning` never imports it, and it imports nothing from
 
 from self_learning_offline.market.candles import generate_candles
 from self_learning_offline.market.files import pair_filename, write_feather
-from self_learning_offline.market.scenario import EdgeFlip, MeanReversion, RandomWalk
+from self_learning_offline.market.scenario import (
+    EdgeFade,
+    EdgeFlip,
+    MeanReversion,
+    RandomWalk,
+    VolatilityShock,
+)
 from self_learning_offline.market.timeframes import parse_timeframe, span
 
 __all__ = [
+    "EdgeFade",
     "EdgeFlip",
     "MeanReversion",
     "RandomWalk",
+    "VolatilityShock",
     "generate_candles",
     "pair_filename",
     "parse_timeframe",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from self_learning_offline.market.assets import PAIR_PATTERN, market_model, pair_seed
 from self_learning_offline.market.price_model import minute_candles
-from self_learning_offline.market.scenario import EdgeFlip, MeanReversion, RandomWalk
+from self_learning_offline.market.scenario import Scenario
 from self_learning_offline.market.timeframes import parse_timeframe
 
 COLUMNS = ["date", "open", "high", "low", "close", "volume"]
@@ -52,7 +52,7 @@ def round_prices(frame: pd.DataFrame, tick: float) -> pd.DataFrame:
 
 def generate_candles(
     pair: str, timeframe: str, start: datetime, periods: int, seed: int,
-    scenario: EdgeFlip | MeanReversion | RandomWalk | None = None,
+    scenario: Scenario | None = None,
 ) -> pd.DataFrame:
     """`periods` candles of `pair` from `start` (UTC, on the timeframe grid), freqtrade layout.
 

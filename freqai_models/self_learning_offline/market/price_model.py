@@ -6,8 +6,8 @@
   (mean reversion towards the price at the start of the episode);
 * intraday and weekend seasonality of volatility and volume; volume rises with volatility and
   with the size of the move;
-* optionally the `EdgeFlip` scenario's pull towards (then push away from) the price's moving
-  average in place of the regimes' drift and range pull.
+* optionally a scenario (`scenario.py`): its edge on the gap to the price's moving average in
+  place of the regimes' drift and range pull, and its multiplier of the volatility.
 
 `minute_candles` is pure given its random streams, each stream used for one purpose only.
 """
@@ -21,12 +21,7 @@ import numpy as np
 import pandas as pd
 
 from self_learning_offline.market.assets import MarketModel
-from self_learning_offline.market.scenario import (
-    FLIP_AVERAGE_MINUTES,
-    EdgeFlip,
-    MeanReversion,
-    RandomWalk,
-)
+from self_learning_offline.market.scenario import FLIP_AVERAGE_MINUTES, Scenario
 from self_learning_offline.market.timeframes import MINUTES_PER_DAY
 
 GARCH_ALPHA = 0.05
@@ -114,7 +109,7 @@ def log_returns(
 
 def minute_candles(
     model: MarketModel, streams: list[np.random.Generator], start: datetime, minutes: int,
-    scenario: EdgeFlip | MeanReversion | RandomWalk | None = None,
+    scenario: Scenario | None = None,
 ) -> pd.DataFrame:
     """Unrounded one-minute OHLCV from `start`, each random stream used for one purpose only.
 
@@ -129,6 +124,7 @@ def minute_candles(
     edge = None
     if scenario is not None:  # the regimes keep their volatility, the edge replaces the rest
         drift, kappa, edge = np.zeros(minutes), np.zeros(minutes), scenario.edge(index)
+        vol_factor = vol_factor * scenario.volatility(index)  # times 1.0 changes no bit
     returns, sigmas = log_returns(shocks, vol_factor, drift, kappa, starts, model.minute_vol,
                                   edge, scenario.average_minutes if scenario else 1.0)
     close = model.start_price * np.exp(np.cumsum(returns))

@@ -1,7 +1,12 @@
 """Scenarios of the generated market: `EdgeFlip`, whose predictable edge changes sign at a
-moment, `MeanReversion`, the same edge kept all the time (the demo market: a learnable edge
-whose best candles clear a round trip of fees), and `RandomWalk`, which has no edge at all
-(the quality benchmark's null control).
+moment, `EdgeFade`, whose edge vanishes at a moment, `VolatilityShock`, whose edge stays while
+its volatility multiplies at a moment, `MeanReversion`, the same edge kept all the time (the
+demo market: a learnable edge whose best candles clear a round trip of fees), and
+`RandomWalk`, which has no edge at all (the quality benchmark's null control).
+
+Every scenario gives `edge(minutes)`, the per-minute coefficient on the gap between the log
+price and its exponential moving average, and `volatility(minutes)`, a per-minute multiplier
+of the regimes' volatility (1 unless the scenario changes it).
 
 EdgeFlip:
 
@@ -27,8 +32,37 @@ FLIP_STRENGTH = 0.02
 FLIP_AVERAGE_MINUTES = 60.0
 
 
+def time_scaled(strength: float, minutes: float) -> float:
+    """A pull of `strength` per minute towards a 60-minute average, moved to an average over
+    `minutes`: `strength` x 60 / `minutes`, so the gap lasts `minutes` / 60 times longer (and,
+    the shocks being per minute, is that many times larger in variance). Candles `minutes` / 60
+    times longer then see the edge 5m candles see of the 60-minute market."""
+    if minutes < 1.0:
+        raise ValueError(f"minutes {minutes} must be 1 or more.")
+    return strength * (FLIP_AVERAGE_MINUTES / minutes)
+
+
+def _check_moment(name: str, moment: datetime) -> None:
+    if moment.tzinfo is None:
+        raise ValueError(f"{name} {moment} must be timezone-aware (UTC).")
+
+
+def _from(moment: datetime, minutes: pd.DatetimeIndex) -> np.ndarray:
+    """True for the minutes at or after `moment`."""
+    return np.asarray(minutes >= pd.Timestamp(moment))
+
+
+class _SteadyVolatility:
+    """The regimes' volatility unchanged: the `volatility` of every scenario but
+    VolatilityShock."""
+
+    def volatility(self, minutes: pd.DatetimeIndex) -> np.ndarray:
+        """Per-minute multiplier of the regimes' volatility: always 1."""
+        return np.ones(len(minutes))
+
+
 @dataclass(frozen=True)
-class EdgeFlip:
+class EdgeFlip(_SteadyVolatility):
     """Scenario: mean reversion towards the price's moving average until `flip_at` (UTC),
     trend following away from it after (see the module docstring)."""
 
@@ -37,8 +71,7 @@ class EdgeFlip:
     average_minutes: float = FLIP_AVERAGE_MINUTES
 
     def __post_init__(self):
-        if self.flip_at.tzinfo is None:
-            raise ValueError(f"flip_at {self.flip_at} must be timezone-aware (UTC).")
+        _check_moment("flip_at", self.flip_at)
         if not 0.0 < self.strength < 2.0 / (self.average_minutes + 1.0):
             raise ValueError(
                 f"strength {self.strength} must be in (0, 2 / (average_minutes + 1)) = "
@@ -47,8 +80,7 @@ class EdgeFlip:
 
     def edge(self, minutes: pd.DatetimeIndex) -> np.ndarray:
         """Per-minute coefficient on (log price - its average): -strength, then +strength."""
-        after = minutes >= pd.Timestamp(self.flip_at)
-        return np.where(after, self.strength, -self.strength)
+        return np.where(_from(self.flip_at, minutes), self.strength, -self.strength)
 
 
 # The demo market's pull (MeanReversion): the strongest the flip scenario allows. Its best 5 %
@@ -62,7 +94,7 @@ HOURLY_DEMO_MINUTES = 720
 
 
 @dataclass(frozen=True)
-class MeanReversion:
+class MeanReversion(_SteadyVolatility):
     """Scenario: EdgeFlip's mean reversion, never flipped: every minute's return is pulled
     towards the price's exponential moving average by `strength` of the gap. The regimes
     keep their volatility and lose their drift and range pull, as in EdgeFlip."""
@@ -80,13 +112,9 @@ class MeanReversion:
     @classmethod
     def over(cls, minutes: float) -> MeanReversion:
         """The demo market's mean reversion on a time scale of `minutes` instead of 60: the
-        average spans `minutes` and the pull per minute is DEMO_STRENGTH * 60 / `minutes`, so
-        the gap lasts `minutes` / 60 times longer (and, the shocks being per minute, is that
-        many times larger in variance): candles `minutes` / 60 times longer see the edge the
-        60-minute market shows its 5m candles. `over(60)` is `MeanReversion()`."""
-        if minutes < 1.0:
-            raise ValueError(f"minutes {minutes} must be 1 or more.")
-        return cls(DEMO_STRENGTH * (FLIP_AVERAGE_MINUTES / minutes), float(minutes))
+        average spans `minutes` and the pull per minute is time_scaled(DEMO_STRENGTH,
+        `minutes`). `over(60)` is `MeanReversion()`."""
+        return cls(time_scaled(DEMO_STRENGTH, minutes), float(minutes))
 
     def edge(self, minutes: pd.DatetimeIndex) -> np.ndarray:
         """Per-minute coefficient on (log price - its average): always -strength."""
@@ -94,7 +122,7 @@ class MeanReversion:
 
 
 @dataclass(frozen=True)
-class RandomWalk:
+class RandomWalk(_SteadyVolatility):
     """Scenario: no edge at any horizon. The regimes keep their volatility (GARCH clustering,
     fat tails, seasonality) but lose their drift and range pull, and no edge replaces them: the
     log price is a martingale, so no signal of past candles predicts a later return. The null
@@ -105,3 +133,58 @@ class RandomWalk:
     def edge(self, minutes: pd.DatetimeIndex) -> np.ndarray:
         """Per-minute coefficient on (log price - its average): always 0."""
         return np.zeros(len(minutes))
+
+
+@dataclass(frozen=True)
+class EdgeFade(_SteadyVolatility):
+    """Scenario: EdgeFlip's mean reversion until `fade_at` (UTC), no edge at all from then on
+    (a RandomWalk: the yardstick's IC falls to 0). For benchmarks of what a model and its
+    strategy do once the edge they learned is gone (`quality.py --scenario fade`)."""
+
+    fade_at: datetime
+    strength: float = FLIP_STRENGTH
+    average_minutes: float = FLIP_AVERAGE_MINUTES
+
+    def __post_init__(self):
+        _check_moment("fade_at", self.fade_at)
+        MeanReversion(self.strength, self.average_minutes)  # the same bounds
+
+    def edge(self, minutes: pd.DatetimeIndex) -> np.ndarray:
+        """Per-minute coefficient on (log price - its average): -strength, then 0."""
+        return np.where(_from(self.fade_at, minutes), 0.0, -self.strength)
+
+
+# VolatilityShock's default: volatility three times the regimes' from the shock on.
+SHOCK_FACTOR = 3.0
+
+
+@dataclass(frozen=True)
+class VolatilityShock:
+    """Scenario: EdgeFlip's mean reversion all the time, with every minute's volatility
+    multiplied by `factor` from `shock_at` (UTC) on. The gap to the average scales with the
+    shocks, so the edge (the yardstick's IC) is unchanged while returns are `factor` times
+    larger: for benchmarks of a model whose features leave their training range
+    (`quality.py --scenario volshock`)."""
+
+    shock_at: datetime
+    factor: float = SHOCK_FACTOR
+    strength: float = FLIP_STRENGTH
+    average_minutes: float = FLIP_AVERAGE_MINUTES
+
+    def __post_init__(self):
+        _check_moment("shock_at", self.shock_at)
+        if not self.factor > 0.0:
+            raise ValueError(f"factor {self.factor} must be above 0: the multiplier of the "
+                             "volatility from shock_at on.")
+        MeanReversion(self.strength, self.average_minutes)  # the same bounds
+
+    def edge(self, minutes: pd.DatetimeIndex) -> np.ndarray:
+        """Per-minute coefficient on (log price - its average): always -strength."""
+        return np.full(len(minutes), -self.strength)
+
+    def volatility(self, minutes: pd.DatetimeIndex) -> np.ndarray:
+        """Per-minute multiplier of the regimes' volatility: 1, then `factor`."""
+        return np.where(_from(self.shock_at, minutes), self.factor, 1.0)
+
+
+Scenario = EdgeFlip | EdgeFade | VolatilityShock | MeanReversion | RandomWalk
