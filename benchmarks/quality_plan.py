@@ -174,13 +174,12 @@ def trade_figures(group: list[dict[str, Run]], name: str, windows: list[WindowTr
                     for runs, window in zip(group, windows, strict=True)])
 
 
-def after_change(group: list[dict[str, Run]], name: str, at: pd.Timestamp
-                 ) -> dict[str, float]:
+def after_change(windows: list[WindowTrades], at: pd.Timestamp) -> dict[str, float]:
     """trades_after (trades opened at or after `at`) and profit_after_pct (the profit of the
-    trades closed on `at`'s day or later, % of the starting wallet) of a run."""
-    opened = sum(int((read_trade_list(runs[name].result.results_dir)["open_date"] >= at).sum())
-                 for runs in group)
-    days = daily_series(group, name)
+    trades closed on `at`'s day or later, % of the starting wallet) of a run, from its trades
+    read once per window (read_run_trades)."""
+    opened = sum(int((window.trades["open_date"] >= at).sum()) for window in windows)
+    days = run_daily_profit(windows)
     return {"trades_after": float(opened),
             "profit_after_pct": float(days[days.index >= at.floor("D")].sum())}
 
@@ -208,8 +207,8 @@ def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.Dat
     if plan.flip_at is not None:
         out.update(score_flip(rows, plan.flip_at))
         for name in rows:
-            out.update({f"trades.{name}.{k}": v for k, v in
-                        {**trades[name], **after_change(group, name, plan.flip_at)}.items()})
+            figures = {**trades[name], **after_change(window_trades[name], plan.flip_at)}
+            out.update({f"trades.{name}.{k}": v for k, v in figures.items()})
         print_flip(out, list(rows), plan.flip_at)
         print("after the change: " + "; ".join(
             f"{n} {out[f'trades.{n}.trades_after']:.0f} trades, "

@@ -9,7 +9,6 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -130,12 +129,9 @@ def test_after_change_counts_trades_opened_and_profit_closed_from_the_change(mon
     opened = pd.to_datetime(["2018-01-17 23:55", "2018-01-18 00:00", "2018-01-19 12:00"],
                             utc=True)
     days = pd.Series([1.0, -0.5, 0.25], index=pd.date_range(DAY, periods=3, freq="D"))
-    monkeypatch.setattr(plan, "read_trade_list", lambda folder: pd.DataFrame(
-        {"open_date": opened}))
     monkeypatch.setattr(plan, "run_daily_profit", lambda windows: days)
-    run = SimpleNamespace(result=SimpleNamespace(results_dir=Path("r")),
-                          window=SimpleNamespace(timerange="20180117-20180120"))
-    assert plan.after_change([{"full": run}], "full", at) == {
+    window = trades.WindowTrades(pd.DataFrame({"open_date": opened}), 1000.0, "20180117-20180120")
+    assert plan.after_change([window], at) == {
         "trades_after": 2.0, "profit_after_pct": -0.25}
 
 
