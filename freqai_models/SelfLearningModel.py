@@ -104,8 +104,8 @@ class SelfLearningModel(BaseRegressionModel):
         """label_scale: the factor putting `&-s_close` on its label's scale, from the label's
         training std (FreqAI's `&-s_close_std`) and the model's predictions of the training
         candles; kept in dk.data, which FreqAI saves with the model."""
-        p = self._answer(
-            lambda rt: rt.predict(dk.pair, dk.training_features_list, candles, False))
+        p = self._answer(lambda rt: rt.predict_training_candles(
+            dk.pair, dk.training_features_list, candles))
         label_std = dk.data.get("labels_std", {}).get("&-s_close")
         factor = None if p is None else frames.label_scale_factor(label_std, p.s_close, p.ok)
         dk.data[frames.SCALE_KEY] = factor

@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from synthetic import (
     FEATURES,
     TIMEFRAME_S,
@@ -17,6 +18,7 @@ from synthetic import (
 
 from self_learning.candles.predictions import SCORE_NAMES
 from self_learning.candles.samples import prepare
+from self_learning.learning import novelty
 from self_learning.learning.learner import PairLearner
 from self_learning.returns import ridge
 from self_learning.returns.pool import StatsPool
@@ -171,6 +173,58 @@ def test_online_block_equals_candle_by_candle(candles):
         np.testing.assert_array_equal(a, b)
     # observe's mirror of the last candle seen agrees with the checkpointed variable
     assert block._last_seen == single._last_seen == single.last_seen_ts == int(candles.ts[1799])
+
+
+def test_serving_without_learning_scores_novelty_against_recent_history(candles):
+    """Per-candle learning off: each served candle is z-scored against the EWMA of the
+    candles served before it (novelty_alpha), then folded in, as the per-candle step does;
+    serving the same candles again folds nothing, and `predict` changes no state."""
+    learner = fitted(candles)
+    m, v = float(learner.state.novelty_mean.numpy()), float(learner.state.novelty_var.numpy())
+    part = candles.rows(slice(1400, 2100))
+    floor = max(learner.last_learned_ts, learner.last_seen_ts)
+    s = prepare(part, 16, H, proxy=False)
+    new = s.input_ok & (s.ts > floor)
+    assert 500 < new.sum() < 700  # rows at or below the floor are scored, not folded
+    errors = learner.nets.autoencoder.forward(tf.constant(s.windows[new]))[1].numpy()
+    want = []
+    for x in np.log(errors.astype(np.float64) + 1e-8):  # the step's formula, by hand
+        want.append((x - m) / np.sqrt(v + 1e-8))
+        d = x - m
+        m, v = m + 0.01 * d, 0.99 * (v + 0.01 * d * d)
+    got = learner.serve(part)
+    np.testing.assert_allclose(got.novelty[new], want, atol=1e-3)
+    assert float(learner.state.novelty_mean.numpy()) == pytest.approx(m, abs=1e-4)
+    assert float(learner.state.novelty_var.numpy()) == pytest.approx(v, rel=1e-3)
+    again = learner.serve(part)  # nothing newer: nothing folded, scored against the latest
+    assert float(learner.state.novelty_mean.numpy()) == pytest.approx(m, abs=1e-4)
+    np.testing.assert_array_equal(again.s_close, got.s_close)
+    before = weights_of(learner)
+    pure = learner.predict(part)
+    for a, b in zip(before, weights_of(learner), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(pure.novelty, again.novelty)
+
+
+def test_serving_folds_with_the_steps_formula(candles):
+    """The numpy fold serving uses (novelty.score_and_fold) gives the per-candle step's
+    scores and statistics (program.py `_predict_one`, TensorFlow, float32)."""
+    learner = fitted(candles)
+    s = prepare(candles.rows(slice(1500, 1560)), 16, H, proxy=False)
+    rows = np.flatnonzero(s.input_ok)[:40]
+    st = learner.state
+    start = novelty.NoveltyStats(float(st.novelty_mean.numpy()), float(st.novelty_var.numpy()))
+    p = learner.programs.p
+    step = [float(p._predict_one(tf.constant(s.windows[i], tf.float32),
+                                 tf.constant(s.features[i], tf.float32))[3]) for i in rows]
+    errors = np.log(learner.nets.autoencoder.forward(
+        tf.constant(s.windows[rows]))[1].numpy().astype(np.float64) + novelty.EPS)
+    z, after = novelty.score_and_fold(errors, start, learner.settings.novelty_alpha)
+    np.testing.assert_allclose(z, step, atol=1e-4)
+    assert after.mean == pytest.approx(float(st.novelty_mean.numpy()), abs=1e-5)
+    assert after.var == pytest.approx(float(st.novelty_var.numpy()), rel=1e-4)
+    served = novelty.log_errors(np.asarray(z), start)[:1]  # the inverse of the first score
+    np.testing.assert_allclose(served, errors[:1], atol=1e-9)
 
 
 def _corrupt(candles, kind):

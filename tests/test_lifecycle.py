@@ -5,6 +5,9 @@ import json
 import logging
 import re
 import shutil
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,6 +20,7 @@ from synthetic import (
     weights_of,
 )
 
+from self_learning.candles.frames import SCALE_KEY
 from self_learning.runtime.lifecycle import SelfLearningRuntime
 
 PAIR = "BTC/USDT"
@@ -64,6 +68,30 @@ def test_restore_resumes_the_counter_and_every_variable_of_the_newest_save(
     assert "created new model" not in caplog.text
     for a, b in zip(weights_of(learner), weights_of(restored), strict=True):
         np.testing.assert_array_equal(a, b)  # every variable, floats and counters alike
+
+
+def test_label_scale_prediction_of_the_training_candles_folds_nothing_into_novelty(
+        tmp_path, candles):
+    """label_scale predicts the candles the pair was just trained on (in-sample rows, before
+    the window is served): they are not served, so the novelty statistics stay the
+    training's; serving the window's candles without per-candle learning folds them in."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "freqai_models"))
+    from SelfLearningModel import SelfLearningModel
+
+    rt = runtime(tmp_path, prequential_backtest=False, online_learning=False)
+    train = candles.rows(slice(0, 1200))
+    rt.fit(PAIR, FEATURES, train)
+    state = rt.known(PAIR).state
+    trained = (state.novelty_mean.numpy(), state.novelty_var.numpy())
+    model = SimpleNamespace(_answer=lambda call: call(rt))  # the adapter, without freqtrade
+    dk = SimpleNamespace(pair=PAIR, training_features_list=FEATURES,
+                         data={"labels_std": {"&-s_close": 0.01}})
+    SelfLearningModel._fit_label_scale(model, dk, train)
+    assert dk.data[SCALE_KEY] is not None
+    assert (state.novelty_mean.numpy(), state.novelty_var.numpy()) == trained
+    rt.predict(PAIR, FEATURES, candles.rows(slice(0, 1300)), learn=False)
+    assert state.novelty_mean.numpy() != trained[0]
+    assert rt.shutdown()
 
 
 def test_fresh_start_logs_created_new_model_per_network(tmp_path, caplog):

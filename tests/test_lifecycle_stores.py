@@ -135,7 +135,7 @@ def test_a_prequential_backtest_saves_each_window_once_after_stepping_it(tmp_pat
     """A backtest (saves in place) writes one version per FreqAI window: FreqAI trains a
     window, then predicts it, and the version is written after its candles are stepped, so
     it holds the state the next window's training starts from (what a rerun of an
-    interrupted backtest resumes). Without per-candle learning the training saves."""
+    interrupted backtest resumes)."""
     runtime = backtest_runtime(tmp_path / "run")
     store = runtime.store.pair(PAIR)
     for window, end in enumerate((1000, 1150, 1300), start=1):
@@ -152,10 +152,27 @@ def test_a_prequential_backtest_saves_each_window_once_after_stepping_it(tmp_pat
     shutil.rmtree(tmp_path / "run")  # what freqtrade's analysis commands do between runs
     assert runtime.save_unsaved() == [] and not (tmp_path / "run").exists()
 
-    plain = SelfLearningRuntime(small_config(prequential_backtest=False), tmp_path / "plain",
+
+def test_a_backtest_without_per_candle_learning_saves_each_window_after_serving_it(
+        tmp_path, candles):
+    """Without per-candle learning a backtest also writes one version per window, after
+    serving its candles: the version holds the novelty statistics they were folded into, so
+    a resumed backtest scores the next window as an uninterrupted one does."""
+    deterministic()
+    runtime = SelfLearningRuntime(small_config(prequential_backtest=False), tmp_path / "run",
+                                  TIMEFRAME_S, background_saves=False, store_is_live=False)
+    store = runtime.store.pair(PAIR)
+    for window, end in enumerate((1000, 1150), start=1):
+        runtime.fit(PAIR, FEATURES, candles.rows(slice(0, end - 150 if window > 1 else end)))
+        assert len(store.versions) == window - 1, "a training saved before its window served"
+        runtime.predict(PAIR, FEATURES, candles.rows(slice(0, end)), learn=False)
+        assert len(store.versions) == window
+    state = runtime.known(PAIR).state
+    again = SelfLearningRuntime(small_config(prequential_backtest=False), tmp_path / "run",
                                 TIMEFRAME_S, background_saves=False, store_is_live=False)
-    plain.fit(PAIR, FEATURES, candles.rows(slice(0, 1000)))
-    assert plain.store.pair(PAIR).versions == [1]
+    restored = again.learner(PAIR, FEATURES).state
+    assert restored.novelty_mean.numpy() == state.novelty_mean.numpy()
+    assert restored.novelty_var.numpy() == state.novelty_var.numpy()
 
 
 def test_shutdown_line_names_each_pairs_counter(tmp_path, candles, caplog):

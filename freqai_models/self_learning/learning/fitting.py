@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from self_learning.candles.samples import MIN_FIT_SAMPLES, Samples, SkipCounts
 from self_learning.candles.timeline import NEVER, iso_utc
+from self_learning.learning import novelty
 from self_learning.returns.models import DEFAULT_PENALTY
 from self_learning.returns.moments import Moments
 
@@ -102,7 +103,7 @@ class PairFitter:
             self.trainer.choose_blend(s, val) if c.deep_head else 0.0)
         self.wide.first_fit(s, rows, others)
         errors = np.log(nets.autoencoder.forward(tf.constant(s.windows[s.input_ok]))[1].numpy()
-                        + 1e-8)
+                        + novelty.EPS)
         self.state.novelty_mean.assign(float(errors.mean()))
         self.state.novelty_var.assign(float(max(errors.var(), 1e-6)))
         self.state.quality_scale.assign(float(max(s.targets[rows, 0].std(), 1e-6)))

@@ -10,7 +10,11 @@ thread, the per-candle loop and background saves never see half-updated weights.
   candle newer than the last one seen is stepped through the compiled loop, once the pair
   has had its first (full) training: before it, nothing is stepped or learned, so the next
   training is a full one and nothing untrained is ever traded on.
-* `predict(candles)`: predictions with the state as it is, no learning.
+* `serve(candles)`: serving without per-candle learning: `predict`, then every served
+  candle newer than any folded, learned or seen one is folded into the novelty statistics in
+  time order, each scored before it is folded (learning/novelty.py), as the step does.
+* `predict(candles)`: predictions with the state as it is, no state changes (the training
+  candles' predictions, the prediction history's first fill).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import tensorflow as tf
@@ -30,10 +35,11 @@ from self_learning.candles.samples import (
     prepare,
     skip_counts,
 )
-from self_learning.candles.timeline import NEVER
+from self_learning.candles.timeline import NEVER, known_until
 from self_learning.config import SelfLearningConfig
 from self_learning.learning.compiled import CompiledPrograms, StepBatch, step_batch
 from self_learning.learning.fitting import FitReport, PairFitter
+from self_learning.learning.novelty import NoveltyStats, log_errors, score_and_fold
 from self_learning.learning.program import Programs, empty_outputs
 from self_learning.learning.settings import LearningSettings
 from self_learning.learning.state import LearnerState
@@ -72,6 +78,7 @@ class PairLearner:
         # restore at creation): reading a variable eagerly costs ~0.3 ms per candle here.
         self._last_seen: int | None = None
         self._unshared = 0  # candles stepped since the pool last got this pair's statistics
+        self._novelty_floor = NEVER  # newest candle `serve` folded into the novelty statistics
 
     # -- what the store and the adapter read ---------------------------------------------------
 
@@ -196,16 +203,47 @@ class PairLearner:
     def predict(self, candles: Candles) -> Predictions:
         """Predict every row of `candles` with the state as it is; no state changes."""
         with self.lock:
-            ctx, start = self.history.with_context(candles)
-            c = self.config
-            s = prepare(ctx, c.window_candles, c.label_period_candles, proxy=False)
-            sl = slice(start, None)
-            out = self.programs.predict(s.windows[sl], s.features[sl])
-            n = len(candles)
-            ready = self.trained and self.wide_ready
-            return Predictions(candles.ts, out[:, 0], out[:, 1], out[:, 2], out[:, 3],
-                               np.full(n, self.training_counter), s.input_ok[sl] & ready,
-                               scores={k: np.full(n, np.nan, np.float32) for k in SCORE_NAMES})
+            return self._predict(candles)[0]
+
+    def serve(self, candles: Candles) -> Predictions:
+        """`predict`, then fold the rows newer than any candle folded, learned or seen into
+        the novelty statistics, in time order: each such row's `novelty` is its z-score
+        against the candles served before it, as in the per-candle step, so `&-novelty` stays
+        relative to the recent candles without per-candle learning. Before the first training
+        nothing is folded."""
+        with self.lock:
+            p, input_ok = self._predict(candles)
+            if not self.trained:
+                return p
+            floor = max(self._novelty_floor,
+                        known_until(self.last_learned_ts, self.last_seen_ts))
+            rows = np.flatnonzero(input_ok & (candles.ts > floor) & np.isfinite(p.novelty))
+            if len(rows) == 0:
+                return p
+            st = self.state
+            stats = NoveltyStats(float(st.novelty_mean.numpy()), float(st.novelty_var.numpy()))
+            z, after = score_and_fold(log_errors(p.novelty[rows], stats), stats,
+                                      self.settings.novelty_alpha)
+            st.novelty_mean.assign(after.mean)
+            st.novelty_var.assign(after.var)
+            self._novelty_floor = int(candles.ts[rows[-1]])
+            novelty = p.novelty.copy()
+            novelty[rows] = z
+            return replace(p, novelty=novelty)
+
+    def _predict(self, candles: Candles) -> tuple[Predictions, np.ndarray]:
+        """The predictions of every row, and which rows had a usable input window."""
+        ctx, start = self.history.with_context(candles)
+        c = self.config
+        s = prepare(ctx, c.window_candles, c.label_period_candles, proxy=False)
+        sl = slice(start, None)
+        out = self.programs.predict(s.windows[sl], s.features[sl])
+        n = len(candles)
+        ready = self.trained and self.wide_ready
+        p = Predictions(candles.ts, out[:, 0], out[:, 1], out[:, 2], out[:, 3],
+                        np.full(n, self.training_counter), s.input_ok[sl] & ready,
+                        scores={k: np.full(n, np.nan, np.float32) for k in SCORE_NAMES})
+        return p, s.input_ok[sl]
 
     def observe(self, candles: Candles) -> Predictions:
         """Step every candle newer than the last one seen: learn what matured, then predict.

@@ -37,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from self_learning.candles.predictions import OUTPUTS
+from self_learning.learning import novelty as novelty_stats
 from self_learning.learning.quality import quality_weight, signal_quality
 from self_learning.learning.settings import LearningSettings
 from self_learning.monitor.challenge import Challenge
@@ -76,8 +77,9 @@ class Programs:
         the challenger's and incumbent's s_close in target-spread units (monitor/challenge.py)."""
         latent, errors = self.latent(windows)
         lat = latent * self._latent_on
-        log_error = tf.math.log(errors + 1e-8)
-        novelty = (log_error - self.state.novelty_mean) / tf.sqrt(self.state.novelty_var + 1e-8)
+        log_error = tf.math.log(errors + novelty_stats.EPS)
+        novelty = ((log_error - self.state.novelty_mean)
+                   / tf.sqrt(self.state.novelty_var + novelty_stats.EPS))
         liq = self.liq.predict(features, lat)
         served, challenger, incumbent = self.disc.predictions(features, lat)
         s_close = served * self.disc.module.output_scale[0]
@@ -226,9 +228,9 @@ class Programs:
         returns [s_close, liq_up, liq_down, novelty, challenger's, incumbent's s_close]."""
         st, a = self.state, self.s.novelty_alpha
         out, log_error, both = self.outputs(window[None], feats[None])
-        delta = log_error[0] - st.novelty_mean
-        st.novelty_mean.assign_add(a * delta)
-        st.novelty_var.assign((1.0 - a) * (st.novelty_var + a * delta**2))
+        mean, var = novelty_stats.fold(st.novelty_mean, st.novelty_var, log_error[0], a)
+        st.novelty_mean.assign(mean)
+        st.novelty_var.assign(var)
         return tf.concat([out[0], both[0]], 0)
 
     def _step(self, window, feats, ok, ts, target, target_ok, target_ts, reset, others):

@@ -3,9 +3,8 @@
 One object per FreqAI model instance. It creates or restores a PairLearner on first use of a
 pair, counts updates, queues saves with the BackgroundSaver every `save_interval` updates (and
 after every FreqAI training), and on shutdown saves every pair that changed and waits for the
-writes, bounded by `shutdown_timeout_s`. A prequential backtest saves in place once per FreqAI
-window instead, after stepping its candles (`_saves_after_stepping`). Knows nothing of
-freqtrade.
+writes, bounded by `shutdown_timeout_s`. A backtest saves in place once per FreqAI window
+instead, after predicting its candles (`_saves_after_stepping`). Knows nothing of freqtrade.
 
 Which stored version a pair restores from, and when a restore is refused: restoring.py.
 """
@@ -133,12 +132,14 @@ class SelfLearningRuntime:
         return c.online_learning if self.store_is_live else c.prequential_backtest
 
     def _saves_after_stepping(self) -> bool:
-        """A prequential backtest (or analysis) saves in place once per FreqAI window, after
-        the window's candles are stepped, not also after its training: FreqAI predicts each
-        window right after training it, and the state after stepping is what a rerun of an
-        interrupted backtest resumes from (FreqAI keeps the windows it predicted). One save
-        instead of two per pair and window (tens of ms each)."""
-        return not self.store_is_live and self.learns_per_candle
+        """A backtest (or analysis) saves in place once per FreqAI window, after the window's
+        candles are predicted (stepped, or served and folded into the novelty statistics),
+        not also after its training: FreqAI predicts each window right after training it, and
+        the state after predicting is what a rerun of an interrupted backtest resumes from
+        (FreqAI keeps the windows it predicted). One save instead of two per pair and window
+        (tens of ms each). Live and dry-run save after each training and every
+        `save_interval` learned candles."""
+        return not self.store_is_live
 
     def save_unsaved(self) -> list[str]:
         """Save every pair learned since its last save (at exit of a run that saves after
@@ -238,13 +239,17 @@ class SelfLearningRuntime:
                 learn: bool) -> Predictions:
         """Predictions for every candle. With `learn`, every candle newer than the last one
         seen is stepped (learn what matured, then predict); the older rows keep what was
-        predicted for them when they were the newest (PredictionHistory). A pair without a
+        predicted for them when they were the newest (PredictionHistory). Without, the served
+        candles are folded into the novelty statistics (learner.serve). A pair without a
         full training yet gets no tradable rows and steps nothing (learner.observe)."""
         learner = self.learner(pair, feature_names, _newest(candles))
         if not learner.trained:
             self.notices.untrained(pair)
         if not learn:
-            return learner.predict(candles)
+            served = learner.serve(candles)
+            self._newest[pair] = _newest(candles) or -1
+            self._save_if_due(pair, learner)
+            return served
         history = self._history.setdefault(pair, PredictionHistory(keep=len(candles.ts) + 64))
         history.keep = max(history.keep, len(candles.ts) + 64)
         if history.missing(candles.ts[candles.ts <= learner.step_floor]).any():
@@ -261,11 +266,23 @@ class SelfLearningRuntime:
             logger.info(f"Online learning step ready for {pair} (XLA compiles it once per "
                         f"process and network shape): stepped {len(stepped.ts)} candles in "
                         f"{time.perf_counter() - started:.1f} s")
+        self._save_if_due(pair, learner)
+        history.remember(stepped)
+        return merge(history.lookup(candles.ts), stepped)  # rows not stepped: not tradable
+
+    def predict_training_candles(self, pair: str, feature_names: list[str],
+                                 candles: Candles) -> Predictions:
+        """Predictions of the candles the pair was just trained on (label_scale), with the
+        state as it is: they are not served, so nothing is folded into the novelty
+        statistics (in-sample rows, out of time order)."""
+        return self.learner(pair, feature_names, _newest(candles)).predict(candles)
+
+    def _save_if_due(self, pair: str, learner: PairLearner) -> None:
+        """Save after predicting: every `save_interval` learned candles, and in a backtest
+        after each training (`_saves_after_stepping`)."""
         due = learner.training_counter - self._submitted[pair]
         if due >= self.config.save_interval or (due and self._saves_after_stepping()):
             self.save_async(pair)
-        history.remember(stepped)
-        return merge(history.lookup(candles.ts), stepped)  # rows not stepped: not tradable
 
     # -- saving --------------------------------------------------------------------------
 
