@@ -147,3 +147,78 @@ def test_failed_save_keeps_learning_keeps_last_good_version_and_retries(
     assert rt.dirty_pairs() == []
     assert runtime(root).learner(PAIR, FEATURES).training_counter == \
         rt.known(PAIR).training_counter
+
+
+def novelty_of(learner) -> tuple[float, float]:
+    return float(learner.state.novelty_mean.numpy()), float(learner.state.novelty_var.numpy())
+
+
+def test_live_serving_without_per_candle_learning_is_saved_at_shutdown_and_not_refolded(
+        tmp_path, candles, caplog):
+    """Live without per-candle learning, the served candles folded into the novelty
+    statistics are a change to save: shutdown writes them (no training since the last save),
+    a restart restores them, serving the same candles again folds none of them twice, and the
+    next candles fold as in the uninterrupted run."""
+    first = runtime(tmp_path, online_learning=False, save_interval=1000)
+    first.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+    assert first.saver.wait_idle(120)
+    learner = first.known(PAIR)
+    trained = novelty_of(learner)
+    first.predict(PAIR, FEATURES, candles.rows(slice(0, 1250)), learn=False)
+    folded = novelty_of(learner)
+    assert folded != trained
+    caplog.set_level(logging.INFO)
+    assert first.shutdown()
+    assert "models saved: 1 pair(s) written at shutdown" in caplog.text
+
+    again = runtime(tmp_path, online_learning=False, save_interval=1000)
+    restored = again.learner(PAIR, FEATURES)
+    assert novelty_of(restored) == folded
+    again.predict(PAIR, FEATURES, candles.rows(slice(0, 1250)), learn=False)
+    assert novelty_of(restored) == folded  # nothing served before the restart is refolded
+    later = candles.rows(slice(0, 1260))
+    resumed = again.predict(PAIR, FEATURES, later, learn=False)
+    uninterrupted = learner.serve(later)
+    assert novelty_of(restored) == novelty_of(learner) != folded
+    np.testing.assert_array_equal(resumed.novelty, uninterrupted.novelty)
+    assert again.shutdown()
+
+
+def test_live_serving_without_per_candle_learning_saves_every_save_interval_folds(
+        tmp_path, candles):
+    """The save cadence counts served folds as per-candle learning counts learned candles:
+    a version every `save_interval` of them, so a crash loses no more than that."""
+    rt = runtime(tmp_path, online_learning=False, save_interval=20)
+    rt.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+    assert rt.saver.wait_idle(120)
+    store = rt.store.pair(PAIR)
+    assert len(store.versions) == 1
+    rt.predict(PAIR, FEATURES, candles.rows(slice(0, 1210)), learn=False)  # H + 10 folds
+    assert rt.saver.wait_idle(120)
+    assert len(store.versions) == 1
+    rt.predict(PAIR, FEATURES, candles.rows(slice(0, 1220)), learn=False)  # 10 more: 20+
+    assert rt.saver.wait_idle(120)
+    assert len(store.versions) == 2
+    assert rt.dirty_pairs() == []
+    assert rt.shutdown()
+
+
+def test_serving_without_learning_leaves_every_candle_to_a_later_per_candle_learning(
+        tmp_path, candles):
+    """The served candles are folded, not stepped: a store that served them without
+    per-candle learning, restarted with it, steps and learns the same samples as a store
+    that never served them."""
+    counters = []
+    for served in (False, True):
+        root = tmp_path / str(served)
+        first = runtime(root, online_learning=False)
+        first.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+        if served:
+            first.predict(PAIR, FEATURES, candles.rows(slice(0, 1250)), learn=False)
+        assert first.shutdown()
+        again = runtime(root, online_learning=True)
+        again.predict(PAIR, FEATURES, candles.rows(slice(0, 1300)), learn=True)
+        learner = again.known(PAIR)
+        counters.append((learner.training_counter, learner.last_learned_ts))
+        assert again.shutdown()
+    assert counters[0] == counters[1]

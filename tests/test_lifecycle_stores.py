@@ -131,6 +131,25 @@ def test_backtest_starts_from_the_live_model_only_when_it_learned_nothing_later(
     assert files_of(live) == before
 
 
+def test_a_backtest_does_not_start_from_a_live_model_that_served_its_candles(
+        tmp_path, candles):
+    """Live without per-candle learning, the served candles are folded into the novelty
+    statistics and saved as seen: backtest_from_live_model refuses a run that starts at or
+    before the newest of them (the statistics hold its candles), as it does for stepped ones."""
+    live = tmp_path / "self_learning"
+    deterministic()
+    runtime = SelfLearningRuntime(small_config(online_learning=False), live, TIMEFRAME_S)
+    runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1000)))
+    runtime.predict(PAIR, FEATURES, candles.rows(slice(0, 1100)), learn=False)
+    assert runtime.shutdown()
+    backtest = backtest_runtime(tmp_path / "run", seed=live)
+    with pytest.raises(RestoreRefused, match=rf"{PAIR} up to {iso_utc(int(candles.ts[1099]))}"):
+        backtest.check_seed([PAIR], int(candles.ts[1050]))
+    backtest.check_seed([PAIR], int(candles.ts[1100]))  # starts after the served candles
+    with pytest.raises(RestoreRefused, match=iso_utc(int(candles.ts[1099]))):
+        live_runtime(live).learner(PAIR, FEATURES, int(candles.ts[1050]))
+
+
 def test_a_prequential_backtest_saves_each_window_once_after_stepping_it(tmp_path, candles):
     """A backtest (saves in place) writes one version per FreqAI window: FreqAI trains a
     window, then predicts it, and the version is written after its candles are stepped, so

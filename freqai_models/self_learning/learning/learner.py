@@ -12,7 +12,8 @@ thread, the per-candle loop and background saves never see half-updated weights.
   training is a full one and nothing untrained is ever traded on.
 * `serve(candles)`: serving without per-candle learning: `predict`, then every served
   candle newer than any folded, learned or seen one is folded into the novelty statistics in
-  time order, each scored before it is folded (learning/novelty.py), as the step does.
+  time order, each scored before it is folded (learning/novelty.py), as the step does. The
+  newest folded candle is saved with them (metadata), so a restored learner refolds none.
 * `predict(candles)`: predictions with the state as it is, no state changes (the training
   candles' predictions, the prediction history's first fill).
 """
@@ -78,7 +79,11 @@ class PairLearner:
         # restore at creation): reading a variable eagerly costs ~0.3 ms per candle here.
         self._last_seen: int | None = None
         self._unshared = 0  # candles stepped since the pool last got this pair's statistics
-        self._novelty_floor = NEVER  # newest candle `serve` folded into the novelty statistics
+        # Newest candle `serve` folded into the novelty statistics: saved in the metadata
+        # (`novelty_folded_candle_ts`), set back by restoring.py. Not last_seen_ts: that one
+        # tells the step which candles it has stepped (and learned the matured samples of).
+        self._novelty_floor = NEVER
+        self._served = 0  # candles `serve` folded into the novelty statistics (this process)
 
     # -- what the store and the adapter read ---------------------------------------------------
 
@@ -91,6 +96,14 @@ class PairLearner:
     @property
     def training_counter(self) -> int:
         return int(self.state.training_counter.numpy())
+
+    @property
+    def changes(self) -> int:
+        """Rises with every change a save must keep, and only then: each training and each
+        candle the step learned (`training_counter`), and each served candle `serve` folded
+        into the novelty statistics. Compared within one process only (the runtime's save
+        cadence and shutdown); nothing of it is stored beyond `training_counter`."""
+        return self.training_counter + self._served
 
     @property
     def trained(self) -> bool:
@@ -121,6 +134,16 @@ class PairLearner:
     def last_seen_ts(self) -> int:
         return int(self.state.last_seen_ts.numpy())
 
+    @property
+    def novelty_folded_ts(self) -> int:
+        """The newest candle `serve` folded into the novelty statistics (NEVER if none)."""
+        return self._novelty_floor
+
+    def restore_novelty_folded_ts(self, ts: int) -> None:
+        """After a restore: the saved statistics hold the served candles up to `ts`."""
+        with self.lock:
+            self._novelty_floor = int(ts)
+
     def metadata(self) -> dict[str, dict]:
         with self.lock:
             c = self.config
@@ -128,6 +151,7 @@ class PairLearner:
                 "training_counter": self.training_counter,
                 "last_learned_candle_ts": self.last_learned_ts,
                 "last_seen_candle_ts": self.last_seen_ts,
+                "novelty_folded_candle_ts": self._novelty_floor,
                 "features": self.feature_names,
                 "timeframe_s": self.timeframe_s,
                 "hyperparameters": {"window_candles": c.window_candles,
@@ -206,11 +230,13 @@ class PairLearner:
             return self._predict(candles)[0]
 
     def serve(self, candles: Candles) -> Predictions:
-        """`predict`, then fold the rows newer than any candle folded, learned or seen into
-        the novelty statistics, in time order: each such row's `novelty` is its z-score
-        against the candles served before it, as in the per-candle step, so `&-novelty` stays
-        relative to the recent candles without per-candle learning. Before the first training
-        nothing is folded."""
+        """`predict`, then fold the rows newer than any candle learned or seen into the
+        novelty statistics, in time order: each such row's `novelty` is its z-score against
+        the candles served before it, as in the per-candle step, so `&-novelty` stays
+        relative to the recent candles without per-candle learning. The newest row folded is
+        saved with the statistics (`novelty_folded_ts`), so after a restore no candle is
+        folded twice, and a backtest cannot start from a live model whose statistics hold
+        its candles. Before the first training nothing is folded."""
         with self.lock:
             p, input_ok = self._predict(candles)
             if not self.trained:
@@ -227,6 +253,7 @@ class PairLearner:
             st.novelty_mean.assign(after.mean)
             st.novelty_var.assign(after.var)
             self._novelty_floor = int(candles.ts[rows[-1]])
+            self._served += len(rows)
             novelty = p.novelty.copy()
             novelty[rows] = z
             return replace(p, novelty=novelty)

@@ -39,6 +39,7 @@ class RestoredModels:
     features: list[str]
     last_learned_ts: int
     schema: str                 # SCHEMA of the code that saved it
+    novelty_folded_ts: int      # newest served candle in the novelty statistics (NEVER: none)
 
     @staticmethod
     def from_metadata(version: int, metadata: dict[str, dict]) -> RestoredModels:
@@ -47,7 +48,8 @@ class RestoredModels:
         return RestoredModels(version, max(counters.values(), default=0), counters,
                               list(disc.get("features") or []),
                               int(disc.get("last_learned_candle_ts", -1)),
-                              str(disc.get(SCHEMA_KEY, "wide-deep-1")))
+                              str(disc.get(SCHEMA_KEY, "wide-deep-1")),
+                              int(disc.get("novelty_folded_candle_ts", -1)))
 
 
 class PairNetworks:

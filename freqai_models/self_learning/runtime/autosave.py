@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from self_learning.runtime.heap import HeapTrimmer
 
@@ -31,6 +31,7 @@ class SaveOutcome:
     training_counter: int          # the counter of the snapshot that was written
     graphs_reused: tuple[str, ...]  # networks written from a graph template (fast path)
     seconds: float = 0.0
+    changes: int = 0               # the learner's change count in that snapshot (lifecycle.py)
 
 
 @dataclass
@@ -160,5 +161,4 @@ class BackgroundSaver:
         elif took > self.slow_warning_s:
             logger.warning(f"Saving models for {job.pair} took {took:.2f} s "
                            f"(slow_save_warning_s = {self.slow_warning_s:g}).")
-        self._on_saved(job.pair, SaveOutcome(outcome.training_counter, outcome.graphs_reused,
-                                             took))
+        self._on_saved(job.pair, replace(outcome, seconds=took))

@@ -1,10 +1,12 @@
 """SelfLearningRuntime: the learners of all pairs, their store, autosave and shutdown.
 
 One object per FreqAI model instance. It creates or restores a PairLearner on first use of a
-pair, counts updates, queues saves with the BackgroundSaver every `save_interval` updates (and
-after every FreqAI training), and on shutdown saves every pair that changed and waits for the
-writes, bounded by `shutdown_timeout_s`. A backtest saves in place once per FreqAI window
-instead, after predicting its candles (`_saves_after_stepping`). Knows nothing of freqtrade.
+pair, counts its changes (`PairLearner.changes`: trainings, learned candles, and served
+candles folded into the novelty statistics), queues saves with the BackgroundSaver every
+`save_interval` changes (and after every FreqAI training), and on shutdown saves every pair
+that changed and waits for the writes, bounded by `shutdown_timeout_s`. A backtest saves in
+place once per FreqAI window instead, after predicting its candles (`_saves_after_stepping`).
+Knows nothing of freqtrade.
 
 Which stored version a pair restores from, and when a restore is refused: restoring.py.
 """
@@ -91,8 +93,8 @@ class SelfLearningRuntime:
         self._pools: dict[tuple[str, ...], StatsPool] = {}  # per feature list
         self._history: dict[str, PredictionHistory] = {}
         self._refused: dict[str, tuple[int, str]] = {}  # pair -> (stored candle, message)
-        self._submitted: dict[str, int] = {}  # counter at the last save handed over
-        self._durable: dict[str, int] = {}    # counter of the last version that landed
+        self._submitted: dict[str, int] = {}  # learner.changes at the last save handed over
+        self._durable: dict[str, int] = {}    # learner.changes of the last version that landed
         self._newest: dict[str, int] = {}     # newest candle handed in per pair (telemetry)
         self.notices = PairNotices()  # once per pair: untrained, unreadable store folder
         self._preparing: set[str] = set()     # graph keys whose templates were asked for
@@ -138,18 +140,18 @@ class SelfLearningRuntime:
         the state after predicting is what a rerun of an interrupted backtest resumes from
         (FreqAI keeps the windows it predicted). One save instead of two per pair and window
         (tens of ms each). Live and dry-run save after each training and every
-        `save_interval` learned candles."""
+        `save_interval` learned (or, without per-candle learning, served) candles."""
         return not self.store_is_live
 
     def save_unsaved(self) -> list[str]:
-        """Save every pair learned since its last save (at exit of a run that saves after
+        """Save every pair changed since its last save (at exit of a run that saves after
         stepping: a training not followed by a prediction); a store whose folder is gone
         (freqtrade's analysis commands delete the model folder between runs) is not written
         again. Returns the pairs saved."""
         if self._wrote and not self.store.root.exists():
             return []
         changed = [p for p, lrn in self._learners.items()
-                   if lrn.training_counter != self._submitted.get(p)]
+                   if lrn.changes != self._submitted.get(p)]
         for pair in changed:
             self.save_async(pair)
         return changed
@@ -185,7 +187,7 @@ class SelfLearningRuntime:
             if self.learns_per_candle:
                 learner.trace_step()  # before any training: the same XLA cache entry each run
             self._learners[pair] = learner
-            self._submitted[pair] = self._durable[pair] = learner.training_counter
+            self._submitted[pair] = self._durable[pair] = learner.changes
             self._prepare_templates(learner)
             return learner
 
@@ -278,9 +280,10 @@ class SelfLearningRuntime:
         return self.learner(pair, feature_names, _newest(candles)).predict(candles)
 
     def _save_if_due(self, pair: str, learner: PairLearner) -> None:
-        """Save after predicting: every `save_interval` learned candles, and in a backtest
-        after each training (`_saves_after_stepping`)."""
-        due = learner.training_counter - self._submitted[pair]
+        """Save after predicting: every `save_interval` changes (candles learned, or served
+        and folded into the novelty statistics), and in a backtest after any change
+        (`_saves_after_stepping`)."""
+        due = learner.changes - self._submitted[pair]
         if due >= self.config.save_interval or (due and self._saves_after_stepping()):
             self.save_async(pair)
 
@@ -289,7 +292,7 @@ class SelfLearningRuntime:
     def save_async(self, pair: str) -> None:
         """Queue a save of the pair; the saver snapshots it when it starts writing."""
         learner = self._learners[pair]
-        self._submitted[pair] = learner.training_counter
+        self._submitted[pair] = learner.changes
         self.saver.submit(SaveJob(pair, lambda: self._write(pair, learner)))
 
     def _write(self, pair: str, learner: PairLearner) -> SaveOutcome:
@@ -297,7 +300,7 @@ class SelfLearningRuntime:
         with learner.lock:  # the only part that holds up learning: numpy copies, a few ms
             values = snapshot_variables(learner.modules())
             metadata = learner.metadata()
-            counter = learner.training_counter
+            counter, changes = learner.training_counter, learner.changes
         self.last_snapshot_ms = (time.perf_counter() - started) * 1000
         keys = {name: learner.graph_key() for name in values}
         try:
@@ -307,7 +310,7 @@ class SelfLearningRuntime:
         except Exception as err:  # the saver logs it; observers notify
             self.observer.save_failed(pair, err)
             raise
-        return SaveOutcome(counter, info.graphs_reused)
+        return SaveOutcome(counter, info.graphs_reused, changes=changes)
 
     def _copy_of(self, learner: PairLearner, values) -> dict:
         """Modules holding `values`, for a full SavedModel (once per network shape)."""
@@ -317,19 +320,19 @@ class SelfLearningRuntime:
 
     def _saved(self, pair: str, outcome: SaveOutcome) -> None:
         self._wrote = True
-        self._durable[pair] = max(self._durable.get(pair, 0), outcome.training_counter)
+        self._durable[pair] = max(self._durable.get(pair, 0), outcome.changes)
         self.observer.saved(SaveDone(pair, outcome.training_counter, outcome.seconds,
                                      self._newest.get(pair, -1)))
 
     def dirty_pairs(self) -> list[str]:
         return [p for p, lrn in self._learners.items()
-                if lrn.training_counter != self._durable.get(p)]
+                if lrn.changes != self._durable.get(p)]
 
     def shutdown(self) -> bool:
         """Save every pair that changed, wait for all writes (bounded); True if all landed."""
         started = time.perf_counter()
         changed = [p for p, lrn in self._learners.items()
-                   if lrn.training_counter != self._submitted.get(p)]
+                   if lrn.changes != self._submitted.get(p)]
         for pair in changed:  # pairs already handed over are being written: not again
             self.save_async(pair)
         in_time = self.saver.stop(self.config.shutdown_timeout_s)
