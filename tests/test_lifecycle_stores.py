@@ -89,7 +89,9 @@ def test_backtest_store_replaces_an_earlier_run_that_knows_later_candles(tmp_pat
     report = again.fit(PAIR, FEATURES, candles.rows(slice(0, 800)))
     again.save_unsaved()
     assert report.mode == "full" and report.training_counter == 1
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    # the restore's warnings only: a loaded machine may add autosave's slow-save warning
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
+                and r.name == "self_learning.runtime.restoring"]
     assert len(warnings) == 1 and warnings[0].startswith(f"Not resuming {PAIR}: ")
     assert "from an earlier run of this backtest" in warnings[0]
     assert f"created new model encoder for {PAIR}" in caplog.text
