@@ -15,6 +15,11 @@ Three gaps of a plain `python -m freqtrade` child are closed here:
   has returned and remaining threads had `EXIT_GRACE_S` to finish.
 * Should the bot's shutdown hang after its parent died, a watcher ends the process
   `ORPHAN_DEADLINE_S` later (enough for the shutdown save).
+* A stop whose KeyboardInterrupt is raised where Python ignores exceptions (a weakref or
+  garbage-collection callback, a `__del__`: "Exception ignored in ...") never reaches
+  freqtrade's main, and the bot would run on until that deadline: such a swallowed interrupt
+  is sent again as a SIGTERM (`redeliver_swallowed_interrupts`). Seen once in a CI run: the
+  parent was killed while the bot's model was being set up.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from self_learning_offline.children import set_parent_death_signal
 EXIT_GRACE_S = 5.0
 ORPHAN_DEADLINE_S = 120.0
 POLL_S = 1.0
+REDELIVER_AFTER_S = 0.2  # a swallowed stop is sent again this long after
 STOP_SIGNAL = signal.SIGUSR2
 
 
@@ -53,9 +59,29 @@ def stop_once(parent_pid: int, deadline_s: float, poll_s: float = POLL_S) -> Non
         os._exit(1)
 
     signal.signal(STOP_SIGNAL, on_stop)
+    redeliver_swallowed_interrupts()
     if set_parent_death_signal(STOP_SIGNAL) and os.getppid() != parent_pid:
         signal.raise_signal(STOP_SIGNAL)  # the parent died before the signal was re-armed
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def redeliver_swallowed_interrupts() -> None:
+    """Send SIGTERM again for every KeyboardInterrupt Python swallowed (`sys.unraisablehook`:
+    raised in a callback whose exceptions are ignored). The interrupt was a stop request that
+    never reached freqtrade (its SIGTERM handler raises KeyboardInterrupt), so nothing of the
+    stop has begun and sending it again is not a second stop. Sent from a timer thread
+    `REDELIVER_AFTER_S` later: the hook cannot raise, and a stop delivered while it runs
+    would be swallowed again."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        previous(unraisable)
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            again = threading.Timer(REDELIVER_AFTER_S, os.kill, (os.getpid(), signal.SIGTERM))
+            again.daemon = True
+            again.start()
+
+    sys.unraisablehook = hook
 
 
 def _exit_code(code: object) -> int:
