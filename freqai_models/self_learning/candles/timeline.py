@@ -25,9 +25,10 @@ def iso_utc(ts: int | None) -> str:
     return dt.datetime.fromtimestamp(int(ts), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def known_until(last_learned_ts: int, last_seen_ts: int) -> int:
-    """The newest candle a stored learner has learned or seen (NEVER if none)."""
-    return max(int(last_learned_ts), int(last_seen_ts))
+def known_until(last_learned_ts: int, last_seen_ts: int, novelty_folded_ts: int = NEVER) -> int:
+    """The newest candle a stored learner has learned, seen or folded into its novelty
+    statistics (NEVER if none)."""
+    return max(int(last_learned_ts), int(last_seen_ts), int(novelty_folded_ts))
 
 
 def travels_in_time(stored_until: int, newest_ts: int | None) -> bool:

@@ -241,8 +241,7 @@ class PairLearner:
             p, input_ok = self._predict(candles)
             if not self.trained:
                 return p
-            floor = max(self._novelty_floor,
-                        known_until(self.last_learned_ts, self.last_seen_ts))
+            floor = known_until(self.last_learned_ts, self.last_seen_ts, self._novelty_floor)
             rows = np.flatnonzero(input_ok & (candles.ts > floor) & np.isfinite(p.novelty))
             if len(rows) == 0:
                 return p

@@ -150,8 +150,7 @@ class SelfLearningRuntime:
         again. Returns the pairs saved."""
         if self._wrote and not self.store.root.exists():
             return []
-        changed = [p for p, lrn in self._learners.items()
-                   if lrn.changes != self._submitted.get(p)]
+        changed = self._not_handed_over()
         for pair in changed:
             self.save_async(pair)
         return changed
@@ -324,6 +323,10 @@ class SelfLearningRuntime:
         self.observer.saved(SaveDone(pair, outcome.training_counter, outcome.seconds,
                                      self._newest.get(pair, -1)))
 
+    def _not_handed_over(self) -> list[str]:
+        """The pairs changed since their last save was handed to the saver."""
+        return [p for p, lrn in self._learners.items() if lrn.changes != self._submitted.get(p)]
+
     def dirty_pairs(self) -> list[str]:
         return [p for p, lrn in self._learners.items()
                 if lrn.changes != self._durable.get(p)]
@@ -331,8 +334,7 @@ class SelfLearningRuntime:
     def shutdown(self) -> bool:
         """Save every pair that changed, wait for all writes (bounded); True if all landed."""
         started = time.perf_counter()
-        changed = [p for p, lrn in self._learners.items()
-                   if lrn.changes != self._submitted.get(p)]
+        changed = self._not_handed_over()
         for pair in changed:  # pairs already handed over are being written: not again
             self.save_async(pair)
         in_time = self.saver.stop(self.config.shutdown_timeout_s)

@@ -66,8 +66,8 @@ class LearnerRestorer:
         for pair in pairs:
             docs = self.seed.pair(pair).newest_metadata() if self.seed else None
             until = max((known_until(d.get("last_learned_candle_ts", NEVER),
-                                     max(d.get("last_seen_candle_ts", NEVER),
-                                         d.get("novelty_folded_candle_ts", NEVER)))
+                                     d.get("last_seen_candle_ts", NEVER),
+                                     d.get("novelty_folded_candle_ts", NEVER))
                          for d in (docs or {}).values()), default=NEVER)
             if travels_in_time(until, first_candle_ts - self.timeframe_s):
                 late.append(f"{pair} up to {iso_utc(until)}")
@@ -123,8 +123,8 @@ class LearnerRestorer:
             logger.warning(f"Stored models of {pair} in {pair_store.path} were trained on other "
                            "features; starting fresh models (the stored versions are kept).")
             return None
-        until = known_until(learner.last_learned_ts,
-                            max(learner.last_seen_ts, restored.novelty_folded_ts))
+        until = known_until(learner.last_learned_ts, learner.last_seen_ts,
+                            restored.novelty_folded_ts)
         if travels_in_time(until, newest_ts):
             self._time_travel(pair, pair_store.path, until, newest_ts, seed)
             return None
