@@ -111,7 +111,5 @@ def test_the_funnel_lists_the_optional_filters_that_are_off():
     lines = [line.split() for line in text.splitlines()]
     off = [" ".join(words[:-1]) for words in lines if words[-1] == "off"]
     assert off == ["&-score_ic >= min_score_ic 0.1 (or not known yet) [use_score_ic]",
-                   "expected_return > round-trip fee [use_expected_return]",
-                   "last 24 matured signals' return > 0.002 (or not known yet) "
-                   "[use_signal_record]"]
-    assert len(filters_off(EntryRules())) == 4
+                   "expected_return > round-trip fee [use_expected_return]"]
+    assert len(filters_off(EntryRules())) == 3

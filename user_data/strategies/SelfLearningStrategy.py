@@ -147,13 +147,6 @@ class SelfLearningStrategy(IStrategy):
     # ... and with `top_k` > 0 be among the `top_k` largest expected returns of the whitelist
     # at the signal candle (confirm_trade_entry).
     top_k = IntParameter(0, 10, default=0, space="buy")
-    # With use_signal_record, the mean return of the pair's last `record_signals` matured
-    # signal candles (held H candles) must clear the round trip plus `record_margin`
-    # (strategy.signal_record: stops entries once the signals stop earning).
-    use_signal_record = BooleanParameter(default=RULES.use_signal_record, space="buy")
-    record_signals = IntParameter(6, 200, default=RULES.record_signals, space="buy")
-    record_margin = DecimalParameter(-0.01, 0.01, default=RULES.record_margin, decimals=4,
-                                     space="buy")
     # Exit when the expected return turns below this (a predicted reversal).
     exit_threshold = DecimalParameter(-0.01, 0.0, default=0.0, decimals=4, space="sell")
     # The stop sits this multiple of the predicted downward excursion below the close (10:
@@ -359,10 +352,7 @@ class SelfLearningStrategy(IStrategy):
             round_trip_fee=None if pair is None else self.round_trip_fee(pair),
             fee_margin=float(self.fee_margin.value),
             use_entry_z=bool(self.use_entry_z.value), use_score_ic=bool(self.use_score_ic.value),
-            use_expected_return=bool(self.use_expected_return.value),
-            use_signal_record=bool(self.use_signal_record.value),
-            record_signals=int(self.record_signals.value),
-            record_margin=float(self.record_margin.value), horizon=self.horizon)
+            use_expected_return=bool(self.use_expected_return.value))
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Long when the prediction is usable and clears `entry_threshold` (at least the pair's

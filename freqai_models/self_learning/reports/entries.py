@@ -22,9 +22,7 @@ from self_learning.strategy.strategy_columns import (
 BUY_PARAMETERS = {"entry_threshold": "threshold", "entry_z": "z",
                   "novelty_max": "novelty_max", "min_score_ic": "min_score_ic",
                   "fee_margin": "fee_margin", "use_entry_z": "use_entry_z",
-                  "use_score_ic": "use_score_ic", "use_expected_return": "use_expected_return",
-                  "use_signal_record": "use_signal_record", "record_signals": "record_signals",
-                  "record_margin": "record_margin"}
+                  "use_score_ic": "use_score_ic", "use_expected_return": "use_expected_return"}
 FIELD_TYPES = {f.name: type(f.default) for f in fields(EntryRules)}
 
 
@@ -40,12 +38,12 @@ def with_fee_rule(rows: dict[str, pd.DataFrame], rules: EntryRules, horizon: int
                                                                 EntryRules]:
     """The rows and rules the strategy's fee rules read: each pair's `expected_return` as the
     strategy computes it from the predictions and candles (the optional fee rule), and the
-    round trip of `fee` (per side; None: FALLBACK_FEE; also the threshold's floor) and the
-    horizon (the signal record's) in the rules."""
+    round trip of `fee` (per side; None: FALLBACK_FEE; also the threshold's floor) in the
+    rules."""
     candles = calibration_candles(timeframe_s)
     priced = {pair: frame.assign(expected_return=expected_return(frame, horizon, candles))
               for pair, frame in rows.items()}
-    return priced, replace(rules, round_trip_fee=round_trip(fee), horizon=horizon)
+    return priced, replace(rules, round_trip_fee=round_trip(fee))
 
 
 def entry_funnel(rows: dict[str, pd.DataFrame], rules: EntryRules) -> list[tuple[str, int]]:

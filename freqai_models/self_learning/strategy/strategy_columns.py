@@ -8,8 +8,7 @@ interface (parameters, populate_* methods, callbacks):
   observed candles only, like the model's windows);
 * entry-filter inputs: `prediction_z` (the prediction against its own recent distribution),
   `scoreboard_ic` (the model's rolling IC, NaN while unknown), `calibrated_return` (the
-  prediction mapped to the return its matured predictions realized), the signal record
-  (signal_record.py: what the pair's own matured signals realized), and the filters themselves,
+  prediction mapped to the return its matured predictions realized), and the filters themselves,
   `entry_filters` (one mask per rule, also what `make demo` counts to say why it traded;
   `optional_filters` / `filters_off`: the ones off by default);
 * timing in candles of the configured timeframe: `z_candles`, `roi_table`,
@@ -32,7 +31,6 @@ import pandas as pd
 
 from self_learning.candles.features import OHLCV, TARGET_NAMES, observed_candles, observed_targets
 from self_learning.candles.frames import significant
-from self_learning.strategy.signal_record import record_allows, signal_record
 
 DAY_S = 86_400
 # The prediction's own recent distribution: its last day of candles of the timeframe, at
@@ -118,19 +116,6 @@ class EntryRules:
     use_entry_z: bool = False          # the z-score filter
     use_score_ic: bool = False         # the rolling-IC filter
     use_expected_return: bool = False  # the fee rule on the calibrated expected return
-    # The signal record (signal_record): the mean held return of the pair's last
-    # `record_signals` matured signal candles must exceed the round trip + `record_margin`.
-    use_signal_record: bool = False
-    record_signals: int = 24
-    record_margin: float = 0.0
-    horizon: int = 12  # H (label_period_candles): when a signal candle has matured
-
-    @property
-    def record_bar(self) -> float:
-        """What the signal record must exceed: the round trip of fees (FALLBACK_FEE's when
-        not known) plus `record_margin`."""
-        fee = round_trip(None) if self.round_trip_fee is None else self.round_trip_fee
-        return fee + self.record_margin
 
     @property
     def floor(self) -> float:
@@ -156,9 +141,6 @@ def optional_filters(rules: EntryRules) -> dict[str, OptionalFilter]:
             rules.use_score_ic),
         "use_expected_return": OptionalFilter(f"expected_return > round-trip fee{fee}{margin}",
                                               rules.use_expected_return),
-        "use_signal_record": OptionalFilter(
-            f"last {rules.record_signals} matured signals' return > {rules.record_bar:g} "
-            "(or not known yet)", rules.use_signal_record),
     }
 
 
@@ -173,8 +155,7 @@ def entry_filters(dataframe: pd.DataFrame, rules: EntryRules) -> dict[str, pd.Se
     The optional filters are left out unless switched on (EntryRules.use_*), and so are rules
     whose column the model does not provide (`&-novelty`, `&-score_ic`) and the fee rule
     without `expected_return` (calibrated_return, or `&-s_close` while not enough predictions
-    have matured) or a `round_trip_fee`. The signal record (use_signal_record) scores the
-    candles every rule before it fired on."""
+    have matured) or a `round_trip_fee`."""
     prediction = dataframe["&-s_close"]
     optional = optional_filters(rules)
     threshold = f"&-s_close > entry_threshold {rules.threshold:g}"
@@ -198,10 +179,6 @@ def entry_filters(dataframe: pd.DataFrame, rules: EntryRules) -> dict[str, pd.Se
             and rules.round_trip_fee is not None):
         filters[optional["use_expected_return"].label] = (
             dataframe["expected_return"] > rules.round_trip_fee + rules.fee_margin)
-    if rules.use_signal_record:  # scores the signals of every rule above, as they fired
-        fired = pd.concat(filters, axis=1).fillna(False).all(axis=1)
-        record = signal_record(dataframe, fired, rules.horizon, rules.record_signals)
-        filters[optional["use_signal_record"].label] = record_allows(record, rules.record_bar)
     return filters
 
 
