@@ -14,7 +14,7 @@ dry-run learned (issue 9).
    feature list, so the store before this change would have restored it (last learned
    candle in the present) and learned nothing ("0 new samples").
 3. The same backtest with `backtest_from_live_model: true` is refused at start with one line
-   saying what to do (the live model learned candles after the backtest's start).
+   saying what to do (the live model knows candles from the backtest's start on).
 
 About 3-4 minutes on two shared cores; every wait has a hard timeout.
 """
@@ -209,8 +209,9 @@ def test_backtest_with_the_dry_runs_identifier_learns_its_own_data_and_keeps_the
     assert refused.returncode == 2, refused.describe()
     message = re.findall(
         rf"freqai\.self_learning\.backtest_from_live_model: the live model in "
-        rf"{re.escape(str(live))} learned candles after this run's start "
-        rf"\(2018-01-12T00:00:00Z\): ETC/BTC up to {ISO}\. .*set backtest_from_live_model to "
+        rf"{re.escape(str(live))} knows candles from this run's start "
+        rf"\(2018-01-12T00:00:00Z\) on: ETC/BTC learned candles up to {ISO}\. .*set "
+        r"backtest_from_live_model to "
         r"false\.", refused.log)
     assert len(message) == 1 and "Traceback" not in refused.log, refused.describe()
     assert files_of(live) == live_files, "the refused backtest changed the live store"

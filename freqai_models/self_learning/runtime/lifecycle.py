@@ -68,7 +68,7 @@ class SelfLearningRuntime:
     def for_run(config: SelfLearningConfig, run: RunContext) -> SelfLearningRuntime:
         """The runtime on the store of this run mode (run_stores.py), with its observers
         (notifications; TensorBoard when asked); with backtest_from_live_model,
-        RestoreRefused when the live model learned candles after the run's start."""
+        RestoreRefused when the live model knows candles from the run's start on."""
         plan = plan_store(run.identifier_dir, run.mode, run.timerange, run.start_ts,
                           config.backtest_from_live_model)
         runtime = SelfLearningRuntime(config, plan.root, run.timeframe_s,
