@@ -33,12 +33,11 @@ import pandas as pd
 import pytest
 from conftest import ROOT, SHARED_DATA, config_args
 from freqtrade.data.btanalysis import load_backtest_data
-from live_support import LiveBot, RealtimeExchange, newest_version
+from live_support import REALTIME_PAIR, REALTIME_PAIR_DIR, LiveBot, newest_version
 
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 
-PAIR, PAIR_DIR, COIN = "ETC/BTC", "ETC_BTC", "etc"
-HISTORY_CANDLES = 2600      # 1 training day of 1m candles + 375 startup candles + margin
+PAIR, PAIR_DIR, COIN = REALTIME_PAIR, REALTIME_PAIR_DIR, "etc"
 GRID_START = "2018-01-10"   # the backtest's 1m copy of the recording starts here
 TIMERANGE = "20180112-20180113"  # two half-day windows after 1 training day + startup
 RUN_STORE = f"self_learning_runs/backtest-{TIMERANGE}"
@@ -74,14 +73,6 @@ def bad_lines(log: str) -> list[str]:
 def files_of(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture(scope="module")
-def exchange(tmp_path_factory):
-    exchange = RealtimeExchange.on_shared_candles(tmp_path_factory.mktemp("realtime"), PAIR_DIR,
-                                                  HISTORY_CANDLES)
-    yield exchange
-    exchange.stop()
 
 
 @pytest.fixture(scope="module")
@@ -153,11 +144,11 @@ def predictions(user_data: Path, identifier: str) -> list[pd.DataFrame]:
 
 @pytest.mark.e2e
 def test_backtest_with_the_dry_runs_identifier_learns_its_own_data_and_keeps_the_live_store(
-        exchange, relabelled_datadir, freqtrade_cli, tmp_path):
+        realtime_exchange, relabelled_datadir, freqtrade_cli, tmp_path):
     """Dry-run, stop, backtest with the same identifier: the backtest trades and predicts
     exactly like a fresh identifier, the live store is untouched, and starting the backtest
     from the live model is refused because that model knows candles after the start."""
-    configs = Configs(tmp_path, exchange.port)
+    configs = Configs(tmp_path, realtime_exchange.port)
     user_data, identifier = tmp_path / "user_data", f"issue9-{uuid.uuid4().hex[:8]}"
     models = user_data / "models" / identifier
 
