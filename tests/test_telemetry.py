@@ -9,12 +9,16 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
+from synthetic import (
+    FEATURES,
+    TIMEFRAME_S,
+    planted_candles,
+    small_runtime,
+)
 
 from self_learning.candles.predictions import Predictions
 from self_learning.candles.samples import Candles
 from self_learning.candles.timeline import iso_utc
-from self_learning.runtime.lifecycle import SelfLearningRuntime
 from self_learning.telemetry import (
     FitDone,
     Notifier,
@@ -48,11 +52,6 @@ class Recorder(RuntimeObserver):
         self.saves.append(save)
 
 
-def runtime(root, **overrides):
-    deterministic()
-    return SelfLearningRuntime(small_config(**overrides), root, TIMEFRAME_S)
-
-
 def read_scalars(folder):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -66,7 +65,7 @@ def test_tensorboard_files_hold_every_stepped_candle_and_save(tmp_path, candles)
     with the candle's time as wall time; losses, scoreboard (and how many matured predictions
     it holds), novelty, drift, training counter, save and fit durations are what the runtime
     computed; TensorBoard's EventAccumulator reads them back."""
-    rt = runtime(tmp_path / "models" / "id" / "self_learning", save_interval=20)
+    rt = small_runtime(tmp_path / "models" / "id" / "self_learning", save_interval=20)
     logdir = logdir_for(tmp_path / "models" / "id", rt.store.root)
     assert logdir == tmp_path / "models" / "id" / "tensorboard"
     recorder = Recorder()
@@ -115,7 +114,7 @@ def test_notifications_startup_summary_drift_alarms_and_scoreboard(tmp_path, can
     sent: list[str] = []
     now = [0.0]
     touchy = {"drift_threshold": 0.01, "drift_delta": 0.0, "scoreboard_candles": 10}
-    rt = runtime(tmp_path, save_interval=1000, **touchy)
+    rt = small_runtime(tmp_path, save_interval=1000, **touchy)
     rt.observer.add(Notifier(sent.append, PAIRS, "dry_run", summary_hours=1.0,
                              scoreboard_candles=rt.config.scoreboard_candles,
                              clock=lambda: now[0]))
@@ -149,7 +148,7 @@ def test_notifications_startup_summary_drift_alarms_and_scoreboard(tmp_path, can
     assert rt.shutdown()
 
     sent.clear()
-    again = runtime(tmp_path, **touchy)
+    again = small_runtime(tmp_path, **touchy)
     again.observer.add(Notifier(sent.append, PAIRS, "live"))
     for pair in PAIRS:
         again.learner(pair, FEATURES)
@@ -237,7 +236,7 @@ def test_the_runtime_reports_a_drift_response_and_the_training_that_settles_it(t
     features = c.features.copy()
     features[1500:, 0] *= -1.0
     flipped = Candles(c.ts, c.ohlcv, features)
-    rt = runtime(tmp_path, drift_threshold=1.0, scoreboard_candles=50, save_interval=10000)
+    rt = small_runtime(tmp_path, drift_threshold=1.0, scoreboard_candles=50, save_interval=10000)
     sent: list[str] = []
     rt.observer.add(Notifier(sent.append, ["BTC/USDT"], "dry_run"))
     rt.fit("BTC/USDT", FEATURES, flipped.rows(slice(0, 1500)))
@@ -259,7 +258,7 @@ def test_save_failure_is_notified_once_per_streak_and_its_recovery(tmp_path, can
     save that lands sends one 'works again'."""
     sent: list[str] = []
     root = tmp_path / "store"
-    rt = runtime(root, save_interval=5)
+    rt = small_runtime(root, save_interval=5)
     rt.observer.add(Notifier(sent.append, [PAIRS[0]], "dry_run"))
     rt.fit(PAIRS[0], FEATURES, candles.rows(slice(0, 1200)))
     assert rt.saver.wait_idle(120)
