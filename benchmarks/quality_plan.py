@@ -16,7 +16,6 @@ from backtest_runs import (
     RunResult,
     RunSpec,
     load_predictions,
-    read_trades,
     train_seconds,
 )
 from quality_scoring import score_ablation, score_flip, score_models, scored_rows
@@ -165,13 +164,12 @@ def read_run_trades(group: list[dict[str, Run]], name: str) -> list[WindowTrades
             for runs in group]
 
 
-def trade_figures(group: list[dict[str, Run]], name: str, windows: list[WindowTrades],
-                  rows: pd.DataFrame, candle: pd.Timedelta) -> dict[str, float]:
-    """freqtrade's trade statistics of run `name` and the entry quality of its trades
-    (`windows`: read_run_trades), combined over the group's windows."""
-    return combine([{**read_trades(runs[name].result.results_dir),
-                     **entry_quality(window.trades, rows, candle)}
-                    for runs, window in zip(group, windows, strict=True)])
+def trade_figures(windows: list[WindowTrades], rows: pd.DataFrame, candle: pd.Timedelta
+                  ) -> dict[str, float]:
+    """freqtrade's trade statistics of a run and the entry quality of its trades (`windows`:
+    read_run_trades, as read once), combined over the windows."""
+    return combine([{**window.stats, **entry_quality(window.trades, rows, candle)}
+                    for window in windows])
 
 
 def after_change(windows: list[WindowTrades], at: pd.Timestamp) -> dict[str, float]:
@@ -201,8 +199,8 @@ def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.Dat
     the paired daily trade profit of `full` minus each other run."""
     rows = group_rows(group, plan, truth)
     window_trades = {name: read_run_trades(group, name) for name in rows}
-    trades = {name: trade_figures(group, name, window_trades[name], rows[name],
-                                  plan.timeframe.candle) for name in rows}
+    trades = {name: trade_figures(window_trades[name], rows[name], plan.timeframe.candle)
+              for name in rows}
     out = paired_trades({name: run_daily_profit(window_trades[name]) for name in rows})
     if plan.flip_at is not None:
         out.update(score_flip(rows, plan.flip_at))

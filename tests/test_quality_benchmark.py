@@ -504,22 +504,20 @@ def test_timing_figures_keep_the_keys_and_order_of_the_published_json():
                                                    "runs.mar.lightgbm.wall_s"]
 
 
-def test_trade_figures_score_the_entries_of_the_trades_read_once(monkeypatch, tmp_path):
-    """trade_figures takes each window's trades as read_run_trades read them (score_group's
-    paired daily profit uses the same read); it reads freqtrade's statistics only, never the
-    trade list again (its results folders here hold nothing)."""
-    timed = timed_runs({"a": {"full": (1.0, None)}, "b": {"full": (1.0, None)}})
+def test_trade_figures_score_the_entries_of_the_trades_read_once():
+    """trade_figures takes each window's trades and freqtrade's statistics as
+    read_run_trades read them (score_group's paired daily profit uses the same read): it
+    opens no result file (there is none here)."""
     candle = pd.Timedelta(minutes=5)
-    monkeypatch.setattr(plan, "read_trades", lambda folder: {"trades": 1.0, "profit_pct": 0.5,
-                                                            "max_drawdown_pct": 0.1})
     entry = DAY + pd.Timedelta(hours=1)
     window = trades.WindowTrades(pd.DataFrame({"pair": ["A/BTC"], "open_date": [entry],
                                                "fee_open": [0.001], "fee_close": [0.001]}),
-                                 1000.0, "20180117-20180118")
+                                 1000.0, "20180117-20180118",
+                                 {"trades": 1.0, "profit_pct": 0.5, "max_drawdown_pct": 0.1})
     scored = pd.DataFrame({"pair": ["A/BTC"], "date": [entry - candle], "pred": [0.02],
                            "target": [0.01]})
-    got = plan.trade_figures(timed, "full", [window, window], scored, candle)
-    assert got["trades"] == 2.0 and got["entries"] == 2.0
+    got = plan.trade_figures([window, window], scored, candle)
+    assert got["trades"] == 2.0 and got["entries"] == 2.0 and got["profit_pct"] == 1.0
     assert got["entry_pred_pct"] == pytest.approx(2.0)
     assert got["entry_realized_pct"] == pytest.approx(1.0)
 
@@ -536,14 +534,13 @@ def test_score_group_reads_each_runs_trades_once_per_window(monkeypatch):
         none = trades.EMPTY_DATES
         return trades.WindowTrades(
             pd.DataFrame({"pair": [], "open_date": none, "close_date": none, "profit_abs": [],
-                          "fee_open": [], "fee_close": []}), 1000.0, timerange)
+                          "fee_open": [], "fee_close": []}), 1000.0, timerange,
+            {"trades": 0.0, "profit_pct": 0.0, "max_drawdown_pct": 0.0})
 
     scored = pd.DataFrame({"pair": [], "date": trades.EMPTY_DATES, "pred": [], "target": []})
     monkeypatch.setattr(plan, "group_rows", lambda group, p, truth: {"full": scored,
                                                                       "no_online": scored})
     monkeypatch.setattr(plan, "read_window_trades", read)
-    monkeypatch.setattr(plan, "read_trades", lambda folder: {"trades": 0.0, "profit_pct": 0.0,
-                                                            "max_drawdown_pct": 0.0})
     monkeypatch.setattr(plan, "score_flip", lambda rows, flip_at: {})
     monkeypatch.setattr(plan, "print_flip", lambda *a: None)
     flip = plan.Plan("t", Path("d"), ["A/BTC"], "BTC", sets.TIMEFRAMES["5m"], [], DAY)
