@@ -190,7 +190,7 @@ def make_plan(args: argparse.Namespace, tmp: Path) -> Plan:
         datadir, window, flip_at = scenario_data(tmp, pairs, args.scenario, args.seed, tf)
         return Plan(f"scenario-{args.scenario}" + ("" if tf == "5m" else f"-{tf}"), datadir,
                     pairs, args.stake or pairs[0].split("/")[1], TIMEFRAMES[tf], [window],
-                    flip_at)
+                    flip_at, CHANGE_LAYOUTS[tf].test_days if args.scenario in CHANGES else None)
     pairs = args.pairs or list(data.pairs)
     windows = ([Window("custom", args.timerange, "holdout")] if args.timerange
                else data.selected(args.windows))
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"set {plan.name}: pairs {', '.join(plan.pairs)} ({plan.stake}, {plan.timeframe.name})"
           f"; windows {', '.join(f'{w.name} {w.timerange}' for w in plan.windows)}; "
           f"data {plan.datadir}", flush=True)
-    specs = plan_runs(args)
+    specs = plan_runs(args, plan)
     runs = [run_window(args, plan, w, specs, tmp, horizon) for w in plan.windows]
     out = run_times(runs)
     out.update(speed_ratios(runs))

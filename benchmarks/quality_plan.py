@@ -70,7 +70,8 @@ CHANGE_LAYOUTS = {"5m": ChangeLayout(6, 3, FLIP_AVERAGE_MINUTES),
 @dataclass(frozen=True)
 class Plan:
     """The data of one benchmark run and its windows (flip_at: the moment a CHANGES scenario
-    changes character)."""
+    changes character; frozen_days: its test days, which its `frozen` row is trained once
+    for, its backtest_period_days)."""
 
     name: str
     datadir: Path
@@ -79,6 +80,7 @@ class Plan:
     timeframe: Timeframe
     windows: list[Window]
     flip_at: pd.Timestamp | None
+    frozen_days: int | None = None
 
     def candles(self, pair: str) -> pd.DataFrame:
         path = self.datadir / pair_filename(pair, self.timeframe.name)
@@ -124,15 +126,15 @@ class Run:
     result: RunResult
 
 
-def plan_runs(args: argparse.Namespace) -> list[RunSpec]:
+def plan_runs(args: argparse.Namespace, plan: Plan) -> list[RunSpec]:
     """The backtests of every window: full, LightGBM, a second seed and the ablation rows
     (a CHANGES scenario: full, no_online, frozen, no_challenge)."""
     sl = lambda name, extra=None, **freqai: RunSpec(  # noqa: E731
         name, SL, {**freqai, "self_learning": {**args.sl, **(extra or {})}})
     if args.scenario in CHANGES:
         return [sl("full"), sl("no_online", ABLATION["no_online"]),
-                sl("frozen", {"prequential_backtest": False}, backtest_period_days=CHANGE_LAYOUTS[
-                    args.scenario_timeframe].test_days),
+                sl("frozen", {"prequential_backtest": False},
+                   backtest_period_days=plan.frozen_days),
                 sl("no_challenge", ABLATION["no_challenge"])]
     specs = [sl("full")]
     if not args.no_lightgbm:

@@ -147,27 +147,39 @@ def test_after_change_counts_trades_opened_and_profit_closed_from_the_change(mon
 ])
 def test_run_specs_table(argv, names):
     """Which backtests a run makes; the skip options drop theirs."""
-    assert [s.name for s in plan.plan_runs(quality.parse_args(argv))] == names
+    assert [s.name for s in specs_of(argv)] == names
 
 
-def test_run_specs_carry_the_ablation_and_user_overrides():
+def specs_of(argv: list[str], monkeypatch=None, tmp_path=None) -> list:
+    """plan_runs of the arguments, for their plan (make_plan, its scenario data not
+    generated: monkeypatch) or, without monkeypatch, for a plan of no data."""
+    args = quality.parse_args(argv)
+    if monkeypatch is None:
+        return plan.plan_runs(args, plan.Plan("t", Path("d"), [], "BTC", sets.TIMEFRAMES["5m"],
+                                              [], None, 6))
+    monkeypatch.setattr(quality, "scenario_data", lambda tmp, pairs, scenario, seed, tf: (
+        tmp_path, sets.Window(scenario, "20250101-20250102", "holdout"), DAY))
+    return plan.plan_runs(args, quality.make_plan(args, tmp_path))
+
+
+def test_run_specs_carry_the_ablation_and_user_overrides(monkeypatch, tmp_path):
     """Each row's self_learning overrides sit on top of --self-learning-config; the seed run
-    adds one to the seed; the frozen model is one window over the test days, never stepped."""
-    specs = {s.name: s for s in plan.plan_runs(quality.parse_args(
-        ["--self-learning-config", '{"epochs": 5, "seed": 7}']))}
+    adds one to the seed; the frozen model is one window over the test days of the scenario's
+    layout at its timeframe (make_plan's Plan.frozen_days), never stepped."""
+    specs = {s.name: s for s in specs_of(["--self-learning-config", '{"epochs": 5, "seed": 7}'])}
     assert specs["full"].freqai == {"self_learning": {"epochs": 5, "seed": 7}}
     assert specs["deep_head"].freqai["self_learning"] == {"epochs": 5, "seed": 7,
                                                           "deep_head": True}
     assert specs["seed"].freqai["self_learning"]["seed"] == 8
     assert specs["lightgbm"].freqai_model == "LightGBMRegressorMultiTarget"
-    flip = {s.name: s for s in plan.plan_runs(quality.parse_args(["--scenario", "flip"]))}
+    flip = {s.name: s for s in specs_of(["--scenario", "flip"], monkeypatch, tmp_path)}
     assert flip["frozen"].freqai == {"backtest_period_days": 6,
                                      "self_learning": {"prequential_backtest": False}}
-    hourly = {s.name: s for s in plan.plan_runs(quality.parse_args(
-        ["--scenario", "fade", "--scenario-timeframe", "1h"]))}
+    hourly = {s.name: s for s in specs_of(["--scenario", "fade", "--scenario-timeframe", "1h"],
+                                          monkeypatch, tmp_path)}
     assert hourly["frozen"].freqai["backtest_period_days"] == 28
     with pytest.raises(runs.BenchError, match="rows are"):
-        plan.plan_runs(quality.parse_args(["--ablation", "no_such_row"]))
+        specs_of(["--ablation", "no_such_row"])
 
 
 @pytest.mark.parametrize(("argv", "message"), [
