@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import print_figures
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "benchmarks" / "crash_worker.py"
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "binance" / "LTC_BTC-5m.feather"
@@ -126,9 +128,7 @@ def main() -> int:
         result = drill(args.candles, args.kills, args.seed, args.data, args.save_interval,
                        Path(tmp))
     result["seconds"] = round(time.monotonic() - started, 1)
-    for key, value in result.items():
-        print(f"{key:>24}: {value}")
-    print(json.dumps(result))
+    print_figures(result, 24)
     return 0
 
 
