@@ -109,7 +109,7 @@ def test_tensorboard_files_hold_every_stepped_candle_and_save(tmp_path, candles)
 def test_notifications_startup_summary_drift_alarms_and_scoreboard(tmp_path, candles, caplog):
     """One start-up summary once both pairs have models (created, then loaded with version
     and counter after a restart), one log line per drift alarm but one message for the
-    alarms within drift_notify_hours (24 h; the test steps 200 candles of 5 minutes), and the
+    alarms within drift_notify_hours (a week; the test steps 200 candles of 5 minutes), and the
     scoreboard summary when its interval has passed (a clock the test moves)."""
     sent: list[str] = []
     now = [0.0]

@@ -61,8 +61,9 @@ class SelfLearningConfig:
     # Telemetry (h5): the scoreboard of every pair as a notification every N hours, 0 = off.
     scoreboard_summary_hours: float = 0.0
     # A pair's drift alarm is notified at most once per N hours of candles (0 = every alarm);
-    # every alarm is logged, and drift responses are always notified.
-    drift_notify_hours: float = 24.0
+    # every alarm is logged, and drift responses are always notified. A week: a pair that
+    # alarms without a response alarms about once a day (generated change scenarios, 5m).
+    drift_notify_hours: float = 168.0
     # Serve `&-s_close` on the scale of the strategy's own `&-s_close` label (its training std
     # over the in-sample predictions' std) instead of the calibrated expected return, for
     # strategies that threshold the label's scale (freqtrade's FreqaiExampleStrategy: 1 %).
