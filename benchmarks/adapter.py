@@ -15,12 +15,12 @@ last.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 
 import numpy as np
 import pandas as pd
+from figures import print_figures
 
 from self_learning.candles import frames
 from self_learning.candles.predictions import SCORE_NAMES, Predictions
@@ -86,9 +86,7 @@ def main() -> int:
     out = {f"{k}_ms_p50": round(statistics.median(v), 4) for k, v in rounds.items()}
     out["total_ms_p50"] = round(sum(out.values()), 4)
     out.update(features=args.features, rows=args.rows, repeats=args.repeats)
-    for k, v in out.items():
-        print(f"{k:28s} {v}")
-    print(json.dumps(out))
+    print_figures(out, 28)
     return 0
 
 

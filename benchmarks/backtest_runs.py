@@ -295,11 +295,16 @@ def trade_stats(stats: dict, strategy: str = STRATEGY) -> dict[str, float]:
             "profit_mean_pct": 100.0 * float(s.get("profit_mean", 0.0))}
 
 
-def read_trades(results_dir: Path) -> dict[str, float]:
-    """trade_stats of the newest backtest result in `results_dir` (freqtrade's own file)."""
+def read_stats(results_dir: Path) -> dict:
+    """freqtrade's statistics of the newest backtest result in `results_dir` (its own file)."""
     from freqtrade.data.btanalysis import load_backtest_stats
 
     try:
-        return trade_stats(load_backtest_stats(results_dir))
+        return load_backtest_stats(results_dir)
     except ValueError as err:
         raise BenchError(f"no freqtrade backtest result in {results_dir}: {err}") from None
+
+
+def read_trades(results_dir: Path) -> dict[str, float]:
+    """trade_stats of the newest backtest result in `results_dir` (freqtrade's own file)."""
+    return trade_stats(read_stats(results_dir))

@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import print_figures
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "benchmarks" / "crash_worker.py"
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "binance" / "LTC_BTC-5m.feather"
@@ -41,29 +43,23 @@ def _events(proc: subprocess.Popen):
             yield json.loads(line)
 
 
-def run_to_end(store: Path, data: Path, candles: int, save_interval: int,
-               starts: list) -> None:
+def run_worker(store: Path, data: Path, candles: int, save_interval: int, starts: list,
+               kill_at: int | None = None, delay_s: float = 0.0) -> bool:
+    """Run a worker, adding its start events to `starts`. With `kill_at`, SIGKILL it once it
+    passed that candle (+ `delay_s`) and return whether the kill landed; without, it must
+    run to the end (RuntimeError otherwise)."""
     proc = _start(store, data, candles, save_interval)
     for event in _events(proc):
         if event["event"] == "start":
             starts.append(event)
-    if proc.wait(timeout=1800) != 0:
-        raise RuntimeError(f"worker failed with exit code {proc.returncode}")
-
-
-def run_and_kill(store: Path, data: Path, candles: int, save_interval: int, at_candle: int,
-                 delay_s: float, starts: list) -> bool:
-    """Start a worker, SIGKILL it once it passed `at_candle` (+ delay). True if killed."""
-    proc = _start(store, data, candles, save_interval)
-    for event in _events(proc):
-        if event["event"] == "start":
-            starts.append(event)
-        if event["event"] == "progress" and event["candle"] >= at_candle:
+        if kill_at is not None and event["event"] == "progress" and event["candle"] >= kill_at:
             time.sleep(delay_s)
             proc.send_signal(signal.SIGKILL)
             break
-    proc.wait(timeout=600)
+    proc.wait(timeout=1800 if kill_at is None else 600)
     proc.stdout.close()
+    if kill_at is None and proc.returncode != 0:
+        raise RuntimeError(f"worker failed with exit code {proc.returncode}")
     return proc.returncode == -signal.SIGKILL
 
 
@@ -84,7 +80,7 @@ def drill(candles: int, kills: int, seed: int, data: Path, save_interval: int,
 
     rng = random.Random(seed)
     clean, killed = workdir / "uninterrupted", workdir / "killed"
-    run_to_end(clean, data, candles, save_interval, [])
+    run_worker(clean, data, candles, save_interval, [])
     from crash_worker import FIT_CANDLES
 
     # Kill points stop KILL_MARGIN candles before the end: with the random delay after the
@@ -93,13 +89,13 @@ def drill(candles: int, kills: int, seed: int, data: Path, save_interval: int,
                      for _ in range(kills))
     starts, done_kills, during_save = [], 0, 0
     for target in targets:
-        if run_and_kill(killed, data, candles, save_interval, target, rng.uniform(0, 0.05),
-                        starts):
+        if run_worker(killed, data, candles, save_interval, starts, target,
+                      rng.uniform(0, 0.05)):
             done_kills += 1
             pair_dir = next(killed.iterdir(), None)
             if pair_dir and any(p.name.startswith(".tmp-") for p in pair_dir.iterdir()):
                 during_save += 1
-    run_to_end(killed, data, candles, save_interval, starts)
+    run_worker(killed, data, candles, save_interval, starts)
     failed_loads = sum(1 for s in starts if s["versions_on_disk"] and not s["restored"])
     counter_a, weights_a = final_weights(clean, data)
     counter_b, weights_b = final_weights(killed, data)
@@ -126,9 +122,7 @@ def main() -> int:
         result = drill(args.candles, args.kills, args.seed, args.data, args.save_interval,
                        Path(tmp))
     result["seconds"] = round(time.monotonic() - started, 1)
-    for key, value in result.items():
-        print(f"{key:>24}: {value}")
-    print(json.dumps(result))
+    print_figures(result, 24)
     return 0
 
 

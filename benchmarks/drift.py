@@ -14,7 +14,6 @@ to it alarm for alarm). Prints a table, then one JSON line (the last line).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from figures import print_figures  # noqa: E402
 from test_drift_and_scoreboard import edge_stream, reference_page_hinkley  # noqa: E402
 
 from self_learning.config import SelfLearningConfig  # noqa: E402
@@ -58,9 +58,7 @@ def main() -> None:
         "flips_missed": missed,
         **{f"setting_{k}": v for k, v in cfg.items()},
     }
-    for key, value in result.items():
-        print(f"  {key:<30} {value}")
-    print(json.dumps(result))
+    print_figures(result, 30)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,10 @@ runs can alternate between commits. Prints a table, then one JSON line (the last
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
+from figures import print_figures
 from online import FIT_CANDLES, build_learner, load_candles
 
 DAY = 288
@@ -56,9 +56,7 @@ def main() -> None:
               "fit_full_first_s": round(first, 3),
               "compile_s": round(first - float(np.median(fulls)), 3),
               "features": len(names), "fit_candles": FIT_CANDLES}
-    for key, value in result.items():
-        print(f"  {key:<22} {value}")
-    print(json.dumps(result))
+    print_figures(result, 22)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ compare medians and ratios from one run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import subprocess
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from figures import print_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "binance"
@@ -271,9 +271,7 @@ def main() -> None:
     candles, names = load_candles(args.pair)
     if args.telemetry_only:
         result = bench_telemetry(names, candles, FIT_CANDLES + 1, args.candles)
-        for key, value in result.items():
-            print(f"  {key:<40} {value}")
-        print(json.dumps(result))
+        print_figures(result, 40)
         return
     learner = build_learner(names)
     t0 = time.perf_counter()
@@ -304,9 +302,7 @@ def main() -> None:
     if not args.no_rss:
         result.update(bench_rss())
     print(f"pair {args.pair}, {len(names)} features, fit {FIT_CANDLES} candles in {fit_s:.1f} s")
-    for key, value in result.items():
-        print(f"  {key:<30} {value}")
-    print(json.dumps(result))
+    print_figures(result, 30)
 
 
 if __name__ == "__main__":

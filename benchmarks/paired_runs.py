@@ -28,7 +28,7 @@ import pandas as pd
 from backtest_runs import BenchError, load_predictions, run_cli, setup_config
 from quality import make_plan
 from quality_scoring import KEYS, headline, panel, scored_rows
-from quality_sets import SETS, Window, timerange_bounds
+from quality_sets import Window, add_set_arguments, timerange_bounds
 from quality_trades import paired_daily, read_window_trades, run_daily_profit
 
 from self_learning.reports import evaluation as ev
@@ -45,10 +45,7 @@ def parse_side(text: str) -> tuple[str, Path, str]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--set", default="usdt-5m", choices=sorted(SETS), help="data set of both runs")
-    p.add_argument("--windows", nargs="+", default=None, metavar="NAME",
-                   help="windows both runs ran (names, or dev / holdout)")
-    p.add_argument("--label-period-candles", type=int, default=None, metavar="H")
+    add_set_arguments(p, "both runs ran")
     p.add_argument("--age-days", type=int, default=None, metavar="N",
                    help="also by days since a retrain every N days")
     p.add_argument("--trades-only", action="store_true",

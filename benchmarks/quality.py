@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 from backtest_runs import Backtests, RunResult, RunSpec, run_cli, setup_config
 from quality_plan import CHANGE_LAYOUTS, CHANGES, Plan, Run, plan_runs, score_group
-from quality_sets import SETS, TIMEFRAMES, Timeframe, Window
+from quality_sets import SETS, TIMEFRAMES, Timeframe, Window, add_set_arguments
 
 from self_learning_offline.market import (
     RandomWalk,
@@ -89,17 +89,12 @@ MEASURES: dict[str, Callable[[RunResult], float | None]] = {
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--set", default="usdt-5m", choices=sorted(SETS), help="data set")
-    p.add_argument("--windows", nargs="+", default=None, metavar="NAME",
-                   help="windows of the set to run (names, or dev / holdout); default all")
+    add_set_arguments(p, "to run")
     p.add_argument("--datadir", type=Path, default=None, help="folder of <PAIR>-<tf>.feather")
     p.add_argument("--pairs", nargs="+", default=None, help="pairs of the data")
     p.add_argument("--stake", default=None, help="stake (quote) currency of the pairs")
     p.add_argument("--timeframe", default=None, choices=sorted(TIMEFRAMES))
     p.add_argument("--timerange", default=None, help="YYYYMMDD-YYYYMMDD: one window of its own")
-    p.add_argument("--label-period-candles", type=int, default=None, metavar="H",
-                   help="the horizon H of the labels (default: the timeframe's shipped setup: "
-                        "12 on 5m (config.5m.json), 4 on 1h (config.json))")
     p.add_argument("--backtest-period-days", type=int, default=None, metavar="DAYS",
                    help="retrain every DAYS days (default: the timeframe's, 5m 1, 1h 7)")
     p.add_argument("--include-timeframes", nargs="+", default=None, metavar="TF",
@@ -190,7 +185,7 @@ def make_plan(args: argparse.Namespace, tmp: Path) -> Plan:
         datadir, window, flip_at = scenario_data(tmp, pairs, args.scenario, args.seed, tf)
         return Plan(f"scenario-{args.scenario}" + ("" if tf == "5m" else f"-{tf}"), datadir,
                     pairs, args.stake or pairs[0].split("/")[1], TIMEFRAMES[tf], [window],
-                    flip_at)
+                    flip_at, CHANGE_LAYOUTS[tf].test_days if args.scenario in CHANGES else None)
     pairs = args.pairs or list(data.pairs)
     windows = ([Window("custom", args.timerange, "holdout")] if args.timerange
                else data.selected(args.windows))
@@ -299,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"set {plan.name}: pairs {', '.join(plan.pairs)} ({plan.stake}, {plan.timeframe.name})"
           f"; windows {', '.join(f'{w.name} {w.timerange}' for w in plan.windows)}; "
           f"data {plan.datadir}", flush=True)
-    specs = plan_runs(args)
+    specs = plan_runs(args, plan)
     runs = [run_window(args, plan, w, specs, tmp, horizon) for w in plan.windows]
     out = run_times(runs)
     out.update(speed_ratios(runs))

@@ -16,7 +16,6 @@ from backtest_runs import (
     RunResult,
     RunSpec,
     load_predictions,
-    read_trades,
     train_seconds,
 )
 from quality_scoring import score_ablation, score_flip, score_models, scored_rows
@@ -71,7 +70,8 @@ CHANGE_LAYOUTS = {"5m": ChangeLayout(6, 3, FLIP_AVERAGE_MINUTES),
 @dataclass(frozen=True)
 class Plan:
     """The data of one benchmark run and its windows (flip_at: the moment a CHANGES scenario
-    changes character)."""
+    changes character; frozen_days: its test days, which its `frozen` row is trained once
+    for, its backtest_period_days)."""
 
     name: str
     datadir: Path
@@ -80,6 +80,7 @@ class Plan:
     timeframe: Timeframe
     windows: list[Window]
     flip_at: pd.Timestamp | None
+    frozen_days: int | None = None
 
     def candles(self, pair: str) -> pd.DataFrame:
         path = self.datadir / pair_filename(pair, self.timeframe.name)
@@ -125,15 +126,15 @@ class Run:
     result: RunResult
 
 
-def plan_runs(args: argparse.Namespace) -> list[RunSpec]:
+def plan_runs(args: argparse.Namespace, plan: Plan) -> list[RunSpec]:
     """The backtests of every window: full, LightGBM, a second seed and the ablation rows
     (a CHANGES scenario: full, no_online, frozen, no_challenge)."""
     sl = lambda name, extra=None, **freqai: RunSpec(  # noqa: E731
         name, SL, {**freqai, "self_learning": {**args.sl, **(extra or {})}})
     if args.scenario in CHANGES:
         return [sl("full"), sl("no_online", ABLATION["no_online"]),
-                sl("frozen", {"prequential_backtest": False}, backtest_period_days=CHANGE_LAYOUTS[
-                    args.scenario_timeframe].test_days),
+                sl("frozen", {"prequential_backtest": False},
+                   backtest_period_days=plan.frozen_days),
                 sl("no_challenge", ABLATION["no_challenge"])]
     specs = [sl("full")]
     if not args.no_lightgbm:
@@ -165,13 +166,12 @@ def read_run_trades(group: list[dict[str, Run]], name: str) -> list[WindowTrades
             for runs in group]
 
 
-def trade_figures(group: list[dict[str, Run]], name: str, windows: list[WindowTrades],
-                  rows: pd.DataFrame, candle: pd.Timedelta) -> dict[str, float]:
-    """freqtrade's trade statistics of run `name` and the entry quality of its trades
-    (`windows`: read_run_trades), combined over the group's windows."""
-    return combine([{**read_trades(runs[name].result.results_dir),
-                     **entry_quality(window.trades, rows, candle)}
-                    for runs, window in zip(group, windows, strict=True)])
+def trade_figures(windows: list[WindowTrades], rows: pd.DataFrame, candle: pd.Timedelta
+                  ) -> dict[str, float]:
+    """freqtrade's trade statistics of a run and the entry quality of its trades (`windows`:
+    read_run_trades, as read once), combined over the windows."""
+    return combine([{**window.stats, **entry_quality(window.trades, rows, candle)}
+                    for window in windows])
 
 
 def after_change(windows: list[WindowTrades], at: pd.Timestamp) -> dict[str, float]:
@@ -201,8 +201,8 @@ def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.Dat
     the paired daily trade profit of `full` minus each other run."""
     rows = group_rows(group, plan, truth)
     window_trades = {name: read_run_trades(group, name) for name in rows}
-    trades = {name: trade_figures(group, name, window_trades[name], rows[name],
-                                  plan.timeframe.candle) for name in rows}
+    trades = {name: trade_figures(window_trades[name], rows[name], plan.timeframe.candle)
+              for name in rows}
     out = paired_trades({name: run_daily_profit(window_trades[name]) for name in rows})
     if plan.flip_at is not None:
         out.update(score_flip(rows, plan.flip_at))

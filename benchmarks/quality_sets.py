@@ -7,6 +7,7 @@ are only reported. The 2018 BTC-quoted pairs are a second set, never chosen on (
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,3 +94,14 @@ SETS = {
                         ("ADA/BTC", "DASH/BTC", "ETC/BTC", "LTC/BTC", "XLM/BTC", "XMR/BTC"),
                         "BTC", "5m", (Window("jan-2018", "20180117-20180130", HOLDOUT),)),
 }
+
+
+def add_set_arguments(p: argparse.ArgumentParser, of: str) -> None:
+    """--set, --windows and --label-period-candles, as quality.py and paired_runs.py take
+    them (`of`: whose set and windows they are, for --help)."""
+    p.add_argument("--set", default="usdt-5m", choices=sorted(SETS), help=f"data set {of}")
+    p.add_argument("--windows", nargs="+", default=None, metavar="NAME",
+                   help=f"windows {of} (names, or dev / holdout); default all")
+    p.add_argument("--label-period-candles", type=int, default=None, metavar="H",
+                   help="the horizon H of the labels (default: the timeframe's shipped setup: "
+                        "12 on 5m (config.5m.json), 4 on 1h (config.json))")

@@ -19,17 +19,19 @@ whether its entries realized what they predicted, and buy-and-hold of the same p
   days, with a moving-block bootstrap interval over days (neighbouring days share open trades
   and the compounded wallet) and the leave-one-day-out jackknife of
   self_learning.reports.evaluation.
-Pure pandas; `read_trade_list` and `read_wallet` are the readers (freqtrade's own file),
-`read_window_trades` reads both once into a `WindowTrades`.
+Pure pandas; `read_window_trades` reads a result (freqtrade's own file) once into a
+`WindowTrades`: its trade list (`read_trade_list`), and from its statistics, read once, the
+starting wallet and freqtrade's trade figures (backtest_runs.trade_stats).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from backtest_runs import read_stats, trade_stats
 from quality_sets import timerange_bounds
 
 from self_learning.reports import evaluation as ev
@@ -54,12 +56,9 @@ def read_trade_list(results_dir: Path) -> pd.DataFrame:
     return trades[TRADE_COLUMNS]
 
 
-def read_wallet(results_dir: Path) -> float:
-    """The starting balance of the newest backtest result's (only) strategy."""
-    from freqtrade.data.btanalysis import load_backtest_stats
-
-    strategies = load_backtest_stats(results_dir)["strategy"]
-    return float(next(iter(strategies.values()))["starting_balance"])
+def wallet(stats: dict) -> float:
+    """The starting balance of a backtest result's (only) strategy, from its statistics."""
+    return float(next(iter(stats["strategy"].values()))["starting_balance"])
 
 
 def round_trip_fee(trades: pd.DataFrame) -> float:
@@ -136,16 +135,21 @@ def daily_profit(trades: pd.DataFrame, wallet: float, timerange: str) -> pd.Seri
 @dataclass(frozen=True)
 class WindowTrades:
     """One backtest of one window as freqtrade's result file tells it, read once: its trades
-    (read_trade_list), its starting wallet (read_wallet) and the window's timerange."""
+    (read_trade_list), its starting wallet, the window's timerange and freqtrade's trade
+    figures (backtest_runs.trade_stats)."""
 
     trades: pd.DataFrame
     wallet: float
     timerange: str
+    stats: dict[str, float] = field(default_factory=dict)
 
 
 def read_window_trades(results_dir: Path, timerange: str) -> WindowTrades:
-    """The trades and starting wallet of the newest backtest result in `results_dir`."""
-    return WindowTrades(read_trade_list(results_dir), read_wallet(results_dir), timerange)
+    """The trades, starting wallet and trade figures of the newest backtest result in
+    `results_dir` (its statistics read once)."""
+    stats = read_stats(results_dir)
+    return WindowTrades(read_trade_list(results_dir), wallet(stats), timerange,
+                        trade_stats(stats))
 
 
 def run_daily_profit(windows: list[WindowTrades]) -> pd.Series:

@@ -19,7 +19,6 @@ Prints a table, then one JSON line (last line).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -39,6 +38,7 @@ from self_learning.config import parse_config  # noqa: E402
 from self_learning.runtime.lifecycle import SelfLearningRuntime  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
+from figures import print_figures  # noqa: E402
 from shutdown import SaveClock  # noqa: E402
 
 TIMEFRAME_S = 300
@@ -107,9 +107,7 @@ def main() -> None:
                rss_goal_mb=RSS_GOAL_MB, shutdown_goal_s=SHUTDOWN_GOAL_S,
                load_average_1m=round(os.getloadavg()[0], 2), cpus=os.cpu_count(),
                code=str(Path(sys.modules["self_learning"].__file__).parents[1]))
-    for key, value in out.items():
-        print(f"{key:<24} {value}")
-    print(json.dumps(out))
+    print_figures(out, 24)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ Prints a table, then one JSON line (last line).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -34,6 +33,8 @@ from pathlib import Path
 from self_learning.runtime.runtime_env import configure_tensorflow_threads
 
 configure_tensorflow_threads()
+
+from figures import print_figures  # noqa: E402
 
 from self_learning.config import parse_config  # noqa: E402
 from self_learning.runtime.lifecycle import SelfLearningRuntime  # noqa: E402
@@ -150,9 +151,7 @@ def main() -> None:
     out.update(peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                load_average_1m=round(os.getloadavg()[0], 2), cpus=os.cpu_count(),
                code=str(Path(sys.modules["self_learning"].__file__).parents[1]))
-    for key, value in out.items():
-        print(f"{key:<30} {value}")
-    print(json.dumps(out))
+    print_figures(out, 30)
 
 
 if __name__ == "__main__":

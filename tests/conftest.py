@@ -4,6 +4,8 @@
   (`python -m self_learning_offline.replay_exchange`) serving ../shared/data/binance on a free
   port, one subprocess for the session.
 * `replay_overlay`: a copy of config.replay.json pointing ccxt at that port.
+* `realtime_exchange`: the replay exchange in realtime mode (live_support.RealtimeExchange)
+  replaying ETC/BTC's real 5m candles on a 1m grid up to the present, one per test module.
 * `market_datadir`: a --datadir for freqtrade: the shared 5m candles (symlinked, read-only) plus
   15m and 1h candles resampled from them, because FreqAI's `include_timeframes` needs them;
   `load_candles(pair, timeframe)` reads one of them.
@@ -92,6 +94,18 @@ def replay_exchange(tmp_path_factory) -> ReplayServer:
         yield ReplayServer(port, log_path)
     finally:
         stop_replay_exchange(proc)
+
+
+@pytest.fixture(scope="module")
+def realtime_exchange(tmp_path_factory):
+    """The live e2e tests' realtime exchange (live_support: REALTIME_PAIR and its history);
+    skips the test when the shared candles are missing."""
+    from live_support import REALTIME_HISTORY_CANDLES, REALTIME_PAIR_DIR, RealtimeExchange
+
+    exchange = RealtimeExchange.on_shared_candles(tmp_path_factory.mktemp("realtime"),
+                                                  REALTIME_PAIR_DIR, REALTIME_HISTORY_CANDLES)
+    yield exchange
+    exchange.stop()
 
 
 @pytest.fixture

@@ -36,6 +36,11 @@ from self_learning_offline.replay_exchange.process import (
     stop_replay_exchange,
 )
 
+# The pair the live e2e tests trade on the realtime exchange (fixture `realtime_exchange`,
+# conftest.py), its store folder, and the 1m candles of history it serves: 1 training day +
+# FreqAI's startup candles (375 here) + the minutes a test runs.
+REALTIME_PAIR, REALTIME_PAIR_DIR = "ETC/BTC", "ETC_BTC"
+REALTIME_HISTORY_CANDLES = 2600
 NETWORKS = ("encoder", "decoder", "feature_discovery", "liquidity", "learner_state")
 VERSION_DIR = re.compile(r"v\d{6}")
 TMP_PREFIX = ".tmp-self_learning-"  # self_learning.store.layout.TMP_PREFIX: a save in flight

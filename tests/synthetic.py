@@ -107,3 +107,11 @@ def weekend_filled_candles(hours: int, seed: int = 0) -> tuple[Candles, np.ndarr
     features = rng.normal(0, 1, (hours, len(FEATURES)))
     features[:, 0] = np.r_[0.0, np.diff(np.log(ohlcv[:, 3]))] * 1000
     return Candles(ts.astype(np.int64), ohlcv, features), frame["filled"].to_numpy()
+
+
+def small_runtime(root, **overrides):
+    """A SelfLearningRuntime on `root` with small_config(**overrides), seeded (deterministic)."""
+    from self_learning.runtime.lifecycle import SelfLearningRuntime
+
+    deterministic()
+    return SelfLearningRuntime(small_config(**overrides), root, TIMEFRAME_S)

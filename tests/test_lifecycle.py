@@ -13,15 +13,12 @@ import numpy as np
 import pytest
 from synthetic import (
     FEATURES,
-    TIMEFRAME_S,
-    deterministic,
     planted_candles,
-    small_config,
+    small_runtime,
     weights_of,
 )
 
 from self_learning.candles.frames import SCALE_KEY
-from self_learning.runtime.lifecycle import SelfLearningRuntime
 
 PAIR = "BTC/USDT"
 
@@ -31,11 +28,6 @@ def candles():
     return planted_candles(1800, seed=5)
 
 
-def runtime(root, **overrides):
-    deterministic()
-    return SelfLearningRuntime(small_config(**overrides), root, TIMEFRAME_S)
-
-
 def test_restore_resumes_the_counter_and_every_variable_of_the_newest_save(
         tmp_path, caplog, candles):
     """A save writes one version per pair with one training counter for all its networks
@@ -43,7 +35,7 @@ def test_restore_resumes_the_counter_and_every_variable_of_the_newest_save(
     per network and for the pair), every variable, no fresh model. Versions are written by
     the runtime's own saves at different counters: after the first training, after per-candle
     learning (save_interval) and at shutdown."""
-    first = runtime(tmp_path, save_interval=20)
+    first = small_runtime(tmp_path, save_interval=20)
     first.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
     first.predict(PAIR, FEATURES, candles.rows(slice(0, 1250)), learn=True)
     assert first.saver.wait_idle(120)
@@ -59,7 +51,7 @@ def test_restore_resumes_the_counter_and_every_variable_of_the_newest_save(
     assert counters[-1] == learner.training_counter > counters[0]
 
     caplog.set_level(logging.INFO)
-    restored = runtime(tmp_path).learner(PAIR, FEATURES)
+    restored = small_runtime(tmp_path).learner(PAIR, FEATURES)
     n = learner.training_counter
     assert restored.training_counter == n
     for name in ("encoder", "decoder", "feature_discovery", "liquidity", "learner_state"):
@@ -78,7 +70,7 @@ def test_label_scale_prediction_of_the_training_candles_folds_nothing_into_novel
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "freqai_models"))
     from SelfLearningModel import SelfLearningModel
 
-    rt = runtime(tmp_path, prequential_backtest=False, online_learning=False)
+    rt = small_runtime(tmp_path, prequential_backtest=False, online_learning=False)
     train = candles.rows(slice(0, 1200))
     rt.fit(PAIR, FEATURES, train)
     state = rt.known(PAIR).state
@@ -96,14 +88,14 @@ def test_label_scale_prediction_of_the_training_candles_folds_nothing_into_novel
 
 def test_fresh_start_logs_created_new_model_per_network(tmp_path, caplog):
     caplog.set_level(logging.INFO)
-    runtime(tmp_path).learner(PAIR, FEATURES)
+    small_runtime(tmp_path).learner(PAIR, FEATURES)
     for name in ("encoder", "decoder", "feature_discovery", "liquidity"):
         assert f"created new model {name} for BTC/USDT" in caplog.text
 
 
 def test_autosave_every_save_interval_updates_and_shutdown_saves_the_rest(
         tmp_path, caplog, candles):
-    rt = runtime(tmp_path, save_interval=20)
+    rt = small_runtime(tmp_path, save_interval=20)
     rt.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
     rt.predict(PAIR, FEATURES, candles.rows(slice(0, 1260)), learn=True)
     assert rt.saver.wait_idle(120)
@@ -115,7 +107,7 @@ def test_autosave_every_save_interval_updates_and_shutdown_saves_the_rest(
     counter = rt.known(PAIR).training_counter
     assert re.search(rf"models saved: 1 pair\(s\) written at shutdown in [0-9.]+ s; training "
                      rf"counter per pair: BTC/USDT {counter}$", caplog.text, re.MULTILINE)
-    assert runtime(tmp_path).learner(PAIR, FEATURES).training_counter == counter
+    assert small_runtime(tmp_path).learner(PAIR, FEATURES).training_counter == counter
 
 
 def test_failed_save_keeps_learning_keeps_last_good_version_and_retries(
@@ -123,7 +115,7 @@ def test_failed_save_keeps_learning_keeps_last_good_version_and_retries(
     """A store that cannot be written (here: its folder replaced by a file) logs an error;
     learning goes on, the last good version stays, and the next interval saves again."""
     root = tmp_path / "store"
-    rt = runtime(root, save_interval=10)
+    rt = small_runtime(root, save_interval=10)
     rt.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
     assert rt.saver.wait_idle(120)
     good = sorted(p.name for p in (root / "BTC_USDT").iterdir())
@@ -145,7 +137,7 @@ def test_failed_save_keeps_learning_keeps_last_good_version_and_retries(
     assert rt.saver.wait_idle(120)
     assert rt.shutdown() is True  # every pending write landed
     assert rt.dirty_pairs() == []
-    assert runtime(root).learner(PAIR, FEATURES).training_counter == \
+    assert small_runtime(root).learner(PAIR, FEATURES).training_counter == \
         rt.known(PAIR).training_counter
 
 
@@ -159,7 +151,7 @@ def test_live_serving_without_per_candle_learning_is_saved_at_shutdown_and_not_r
     statistics are a change to save: shutdown writes them (no training since the last save),
     a restart restores them, serving the same candles again folds none of them twice, and the
     next candles fold as in the uninterrupted run."""
-    first = runtime(tmp_path, online_learning=False, save_interval=1000)
+    first = small_runtime(tmp_path, online_learning=False, save_interval=1000)
     first.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
     assert first.saver.wait_idle(120)
     learner = first.known(PAIR)
@@ -171,7 +163,7 @@ def test_live_serving_without_per_candle_learning_is_saved_at_shutdown_and_not_r
     assert first.shutdown()
     assert "models saved: 1 pair(s) written at shutdown" in caplog.text
 
-    again = runtime(tmp_path, online_learning=False, save_interval=1000)
+    again = small_runtime(tmp_path, online_learning=False, save_interval=1000)
     restored = again.learner(PAIR, FEATURES)
     assert novelty_of(restored) == folded
     again.predict(PAIR, FEATURES, candles.rows(slice(0, 1250)), learn=False)
@@ -188,7 +180,7 @@ def test_live_serving_without_per_candle_learning_saves_every_save_interval_fold
         tmp_path, candles):
     """The save cadence counts served folds as per-candle learning counts learned candles:
     a version every `save_interval` of them, so a crash loses no more than that."""
-    rt = runtime(tmp_path, online_learning=False, save_interval=20)
+    rt = small_runtime(tmp_path, online_learning=False, save_interval=20)
     rt.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
     assert rt.saver.wait_idle(120)
     store = rt.store.pair(PAIR)
@@ -211,12 +203,12 @@ def test_serving_without_learning_leaves_every_candle_to_a_later_per_candle_lear
     counters = []
     for served in (False, True):
         root = tmp_path / str(served)
-        first = runtime(root, online_learning=False)
+        first = small_runtime(root, online_learning=False)
         first.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
         if served:
             first.predict(PAIR, FEATURES, candles.rows(slice(0, 1250)), learn=False)
         assert first.shutdown()
-        again = runtime(root, online_learning=True)
+        again = small_runtime(root, online_learning=True)
         again.predict(PAIR, FEATURES, candles.rows(slice(0, 1300)), learn=True)
         learner = again.known(PAIR)
         counters.append((learner.training_counter, learner.last_learned_ts))

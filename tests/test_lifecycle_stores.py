@@ -118,8 +118,8 @@ def test_backtest_starts_from_the_live_model_only_when_it_learned_nothing_later(
     before = files_of(live)
     runtime = backtest_runtime(tmp_path / "run", seed=live)
     with pytest.raises(RestoreRefused, match=(
-            rf"backtest_from_live_model: the live model in \S+ learned candles after this "
-            rf"run's start \({iso_utc(learned)}\): {PAIR} up to {ISO}\. .*set "
+            rf"backtest_from_live_model: the live model in \S+ knows candles from this "
+            rf"run's start \({iso_utc(learned)}\) on: {PAIR} learned candles up to {ISO}\. .*set "
             "backtest_from_live_model to false")):
         runtime.check_seed([PAIR], learned)
     runtime.check_seed([PAIR, "ETH/USDT"], int(candles.ts[1000]))  # starts after: allowed
@@ -137,18 +137,25 @@ def test_a_backtest_does_not_start_from_a_live_model_that_served_its_candles(
         tmp_path, candles):
     """Live without per-candle learning, the served candles are folded into the novelty
     statistics and saved as seen: backtest_from_live_model refuses a run that starts at or
-    before the newest of them (the statistics hold its candles), as it does for stepped ones."""
+    before the newest of them (the statistics hold its candles), as it does for stepped ones,
+    and its message (like the live store's refusal) says they were served, not learned, and
+    up to which candle the model did learn (its training's)."""
     live = tmp_path / "self_learning"
     deterministic()
     runtime = SelfLearningRuntime(small_config(online_learning=False), live, TIMEFRAME_S)
-    runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1000)))
+    learned = iso_utc(runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1000))).last_learned_ts)
     runtime.predict(PAIR, FEATURES, candles.rows(slice(0, 1100)), learn=False)
     assert runtime.shutdown()
     backtest = backtest_runtime(tmp_path / "run", seed=live)
-    with pytest.raises(RestoreRefused, match=rf"{PAIR} up to {iso_utc(int(candles.ts[1099]))}"):
+    served = (rf"{PAIR} served candles up to {iso_utc(int(candles.ts[1099]))} \(folded into its "
+              r"novelty statistics, without per-candle learning; it learned candles up to "
+              rf"{learned}\)\. Starting from it")
+    with pytest.raises(RestoreRefused, match=served):
         backtest.check_seed([PAIR], int(candles.ts[1050]))
     backtest.check_seed([PAIR], int(candles.ts[1100]))  # starts after the served candles
-    with pytest.raises(RestoreRefused, match=iso_utc(int(candles.ts[1099]))):
+    with pytest.raises(RestoreRefused, match=rf"in \S+ served candles up to "
+                       rf"{iso_utc(int(candles.ts[1099]))} \(folded .* up to "
+                       rf"{learned}\), later than"):
         live_runtime(live).learner(PAIR, FEATURES, int(candles.ts[1050]))
 
 

@@ -147,27 +147,39 @@ def test_after_change_counts_trades_opened_and_profit_closed_from_the_change(mon
 ])
 def test_run_specs_table(argv, names):
     """Which backtests a run makes; the skip options drop theirs."""
-    assert [s.name for s in plan.plan_runs(quality.parse_args(argv))] == names
+    assert [s.name for s in specs_of(argv)] == names
 
 
-def test_run_specs_carry_the_ablation_and_user_overrides():
+def specs_of(argv: list[str], monkeypatch=None, tmp_path=None) -> list:
+    """plan_runs of the arguments, for their plan (make_plan, its scenario data not
+    generated: monkeypatch) or, without monkeypatch, for a plan of no data."""
+    args = quality.parse_args(argv)
+    if monkeypatch is None:
+        return plan.plan_runs(args, plan.Plan("t", Path("d"), [], "BTC", sets.TIMEFRAMES["5m"],
+                                              [], None, 6))
+    monkeypatch.setattr(quality, "scenario_data", lambda tmp, pairs, scenario, seed, tf: (
+        tmp_path, sets.Window(scenario, "20250101-20250102", "holdout"), DAY))
+    return plan.plan_runs(args, quality.make_plan(args, tmp_path))
+
+
+def test_run_specs_carry_the_ablation_and_user_overrides(monkeypatch, tmp_path):
     """Each row's self_learning overrides sit on top of --self-learning-config; the seed run
-    adds one to the seed; the frozen model is one window over the test days, never stepped."""
-    specs = {s.name: s for s in plan.plan_runs(quality.parse_args(
-        ["--self-learning-config", '{"epochs": 5, "seed": 7}']))}
+    adds one to the seed; the frozen model is one window over the test days of the scenario's
+    layout at its timeframe (make_plan's Plan.frozen_days), never stepped."""
+    specs = {s.name: s for s in specs_of(["--self-learning-config", '{"epochs": 5, "seed": 7}'])}
     assert specs["full"].freqai == {"self_learning": {"epochs": 5, "seed": 7}}
     assert specs["deep_head"].freqai["self_learning"] == {"epochs": 5, "seed": 7,
                                                           "deep_head": True}
     assert specs["seed"].freqai["self_learning"]["seed"] == 8
     assert specs["lightgbm"].freqai_model == "LightGBMRegressorMultiTarget"
-    flip = {s.name: s for s in plan.plan_runs(quality.parse_args(["--scenario", "flip"]))}
+    flip = {s.name: s for s in specs_of(["--scenario", "flip"], monkeypatch, tmp_path)}
     assert flip["frozen"].freqai == {"backtest_period_days": 6,
                                      "self_learning": {"prequential_backtest": False}}
-    hourly = {s.name: s for s in plan.plan_runs(quality.parse_args(
-        ["--scenario", "fade", "--scenario-timeframe", "1h"]))}
+    hourly = {s.name: s for s in specs_of(["--scenario", "fade", "--scenario-timeframe", "1h"],
+                                          monkeypatch, tmp_path)}
     assert hourly["frozen"].freqai["backtest_period_days"] == 28
     with pytest.raises(runs.BenchError, match="rows are"):
-        plan.plan_runs(quality.parse_args(["--ablation", "no_such_row"]))
+        specs_of(["--ablation", "no_such_row"])
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -504,22 +516,20 @@ def test_timing_figures_keep_the_keys_and_order_of_the_published_json():
                                                    "runs.mar.lightgbm.wall_s"]
 
 
-def test_trade_figures_score_the_entries_of_the_trades_read_once(monkeypatch, tmp_path):
-    """trade_figures takes each window's trades as read_run_trades read them (score_group's
-    paired daily profit uses the same read); it reads freqtrade's statistics only, never the
-    trade list again (its results folders here hold nothing)."""
-    timed = timed_runs({"a": {"full": (1.0, None)}, "b": {"full": (1.0, None)}})
+def test_trade_figures_score_the_entries_of_the_trades_read_once():
+    """trade_figures takes each window's trades and freqtrade's statistics as
+    read_run_trades read them (score_group's paired daily profit uses the same read): it
+    opens no result file (there is none here)."""
     candle = pd.Timedelta(minutes=5)
-    monkeypatch.setattr(plan, "read_trades", lambda folder: {"trades": 1.0, "profit_pct": 0.5,
-                                                            "max_drawdown_pct": 0.1})
     entry = DAY + pd.Timedelta(hours=1)
     window = trades.WindowTrades(pd.DataFrame({"pair": ["A/BTC"], "open_date": [entry],
                                                "fee_open": [0.001], "fee_close": [0.001]}),
-                                 1000.0, "20180117-20180118")
+                                 1000.0, "20180117-20180118",
+                                 {"trades": 1.0, "profit_pct": 0.5, "max_drawdown_pct": 0.1})
     scored = pd.DataFrame({"pair": ["A/BTC"], "date": [entry - candle], "pred": [0.02],
                            "target": [0.01]})
-    got = plan.trade_figures(timed, "full", [window, window], scored, candle)
-    assert got["trades"] == 2.0 and got["entries"] == 2.0
+    got = plan.trade_figures([window, window], scored, candle)
+    assert got["trades"] == 2.0 and got["entries"] == 2.0 and got["profit_pct"] == 1.0
     assert got["entry_pred_pct"] == pytest.approx(2.0)
     assert got["entry_realized_pct"] == pytest.approx(1.0)
 
@@ -536,14 +546,13 @@ def test_score_group_reads_each_runs_trades_once_per_window(monkeypatch):
         none = trades.EMPTY_DATES
         return trades.WindowTrades(
             pd.DataFrame({"pair": [], "open_date": none, "close_date": none, "profit_abs": [],
-                          "fee_open": [], "fee_close": []}), 1000.0, timerange)
+                          "fee_open": [], "fee_close": []}), 1000.0, timerange,
+            {"trades": 0.0, "profit_pct": 0.0, "max_drawdown_pct": 0.0})
 
     scored = pd.DataFrame({"pair": [], "date": trades.EMPTY_DATES, "pred": [], "target": []})
     monkeypatch.setattr(plan, "group_rows", lambda group, p, truth: {"full": scored,
                                                                       "no_online": scored})
     monkeypatch.setattr(plan, "read_window_trades", read)
-    monkeypatch.setattr(plan, "read_trades", lambda folder: {"trades": 0.0, "profit_pct": 0.0,
-                                                            "max_drawdown_pct": 0.0})
     monkeypatch.setattr(plan, "score_flip", lambda rows, flip_at: {})
     monkeypatch.setattr(plan, "print_flip", lambda *a: None)
     flip = plan.Plan("t", Path("d"), ["A/BTC"], "BTC", sets.TIMEFRAMES["5m"], [], DAY)

@@ -51,13 +51,22 @@ def test_run_daily_profit_joins_its_windows_each_in_percent_of_its_own_wallet():
     assert list(got.index) == list(pd.date_range(DAY, periods=3, freq="D"))
 
 
-def test_read_window_trades_reads_the_trades_and_wallet_of_one_results_folder(monkeypatch):
-    books = {"a": (closed([(0.5, 10.0)]), 1000.0), "b": (closed([]), 500.0)}
-    monkeypatch.setattr(trades, "read_trade_list", lambda folder: books[folder][0])
-    monkeypatch.setattr(trades, "read_wallet", lambda folder: books[folder][1])
+def test_read_window_trades_reads_the_statistics_of_one_results_folder_once(monkeypatch):
+    """Trades, wallet and freqtrade's trade figures of one folder; its statistics are read
+    once for both the wallet and the figures."""
+    stats = {"strategy": {"SelfLearningStrategy": {
+        "starting_balance": 500.0, "total_trades": 3, "profit_total": 0.01,
+        "max_drawdown_account": 0.002, "profit_mean": 0.003}}}
+    books = {"a": closed([(0.5, 10.0)]), "b": closed([])}
+    reads = []
+    monkeypatch.setattr(trades, "read_trade_list", lambda folder: books[folder])
+    monkeypatch.setattr(trades, "read_stats", lambda folder: reads.append(folder) or stats)
     got = trades.read_window_trades("b", "20250103-20250105")
-    assert (got.trades is books["b"][0], got.wallet, got.timerange) == (
+    assert (got.trades is books["b"], got.wallet, got.timerange) == (
         True, 500.0, "20250103-20250105")
+    assert got.stats == pytest.approx({"trades": 3.0, "profit_pct": 1.0,
+                                       "max_drawdown_pct": 0.2, "profit_mean_pct": 0.3})
+    assert reads == ["b"]
 
 
 def test_paired_daily_sums_first_minus_second_over_the_union_of_days():

@@ -23,6 +23,7 @@ from synthetic import (
     deterministic,
     planted_candles,
     small_config,
+    small_runtime,
     weights_of,
 )
 
@@ -31,7 +32,6 @@ from self_learning.candles.samples import Candles, SkipCounts, prepare, skip_cou
 from self_learning.candles.timeline import NEVER, RestoreRefused
 from self_learning.learning.learner import PairLearner
 from self_learning.runtime.guards import nonfinite_variables
-from self_learning.runtime.lifecycle import SelfLearningRuntime
 from self_learning.store import snapshot_variables
 
 PAIR, OTHER = "BTC/USDT", "ETH/USDT"
@@ -44,16 +44,11 @@ def candles():
     return planted_candles(1500, seed=5)
 
 
-def runtime(root, **overrides):
-    deterministic()
-    return SelfLearningRuntime(small_config(**overrides), root, TIMEFRAME_S)
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, candles):
     """A store holding a fully trained, saved version of both pairs (copied per test)."""
     root = tmp_path_factory.mktemp("trained") / "store"
-    rt = runtime(root)
+    rt = small_runtime(root)
     for pair in (PAIR, OTHER):
         rt.fit(pair, FEATURES, candles.rows(slice(0, FIT)))
     assert rt.shutdown()
@@ -92,7 +87,7 @@ def test_pair_without_usable_version_trades_only_after_a_full_training(
         shutil.move(root / "BTC_USDT", tmp_path / "moved")
 
     caplog.set_level(logging.INFO)
-    rt = runtime(root, save_interval=5)
+    rt = small_runtime(root, save_interval=5)
     first = rt.predict(PAIR, features, candles.rows(slice(0, FIT + 30)), learn=True)
     later = [rt.predict(PAIR, features, candles.rows(slice(0, i)), learn=True)
              for i in range(FIT + 31, FIT + 41)]
@@ -113,21 +108,21 @@ def test_pair_without_usable_version_trades_only_after_a_full_training(
     assert "BTC/USDT finished its full training; it gets predictions again." in caplog.text
     assert rt.shutdown()
     assert nonfinite_variables(snapshot_variables(learner.modules())) == []
-    restored = runtime(root).learner(PAIR, features)
+    restored = small_runtime(root).learner(PAIR, features)
     assert restored.training_counter == learner.training_counter > 1
 
 
 def test_a_stored_learner_that_never_had_a_full_training_is_not_restored(tmp_path, caplog):
     """What an earlier release saved for a pair it stepped before any training: a counter,
     the initial input scaling. It is not loaded as a trained model."""
-    rt = runtime(tmp_path)
+    rt = small_runtime(tmp_path)
     learner = rt.learner(PAIR, FEATURES)
     learner.state.training_counter.assign(949)
     metadata = learner.metadata()
     rt.store.pair(PAIR).save(learner.modules(), metadata,
                              {name: learner.graph_key() for name in metadata})
     caplog.set_level(logging.INFO)
-    again = runtime(tmp_path).learner(PAIR, FEATURES)
+    again = small_runtime(tmp_path).learner(PAIR, FEATURES)
     assert again.training_counter == 0 and not again.trained
     assert "Stored models of BTC/USDT in" in caplog.text
     assert "never finished a full training" in caplog.text
@@ -144,7 +139,7 @@ def test_unreadable_pair_folder_is_said_once_and_only_that_pair_is_off(
         with without_permission_override():
             with pytest.raises(PermissionError):
                 os.listdir(folder)  # the fault is real, whoever runs the test
-            rt = runtime(root)
+            rt = small_runtime(root)
             refused = 0
             for i in range(FIT, FIT + 12):  # candles and trainings
                 block = candles.rows(slice(0, i))
@@ -173,7 +168,7 @@ def test_unreadable_pair_folder_is_said_once_and_only_that_pair_is_off(
 
 
 def test_a_state_holding_nan_is_not_saved(tmp_path, caplog, candles, trained):
-    rt = runtime(trained_store(trained, tmp_path))
+    rt = small_runtime(trained_store(trained, tmp_path))
     learner = rt.learner(PAIR, FEATURES)
     versions = rt.store.pair(PAIR).versions
     module = learner.nets.discovery.module

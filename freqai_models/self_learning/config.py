@@ -60,6 +60,10 @@ class SelfLearningConfig:
     backtest_from_live_model: bool = False
     # Telemetry (h5): the scoreboard of every pair as a notification every N hours, 0 = off.
     scoreboard_summary_hours: float = 0.0
+    # A pair's drift alarm is notified at most once per N hours of candles (0 = every alarm);
+    # every alarm is logged, and drift responses are always notified. A week: a pair that
+    # alarms without a response alarms about once a day (generated change scenarios, 5m).
+    drift_notify_hours: float = 168.0
     # Serve `&-s_close` on the scale of the strategy's own `&-s_close` label (its training std
     # over the in-sample predictions' std) instead of the calibrated expected return, for
     # strategies that threshold the label's scale (freqtrade's FreqaiExampleStrategy: 1 %).
@@ -95,6 +99,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "shutdown_timeout_s": (0.1, 3600.0),
     "seed": (0, 2**31 - 1),
     "scoreboard_summary_hours": (0.0, 8760.0),
+    "drift_notify_hours": (0.0, 8760.0),
     "label_period_candles": (1, 10_000),
 }
 

@@ -14,7 +14,7 @@ dry-run learned (issue 9).
    feature list, so the store before this change would have restored it (last learned
    candle in the present) and learned nothing ("0 new samples").
 3. The same backtest with `backtest_from_live_model: true` is refused at start with one line
-   saying what to do (the live model learned candles after the backtest's start).
+   saying what to do (the live model knows candles from the backtest's start on).
 
 About 3-4 minutes on two shared cores; every wait has a hard timeout.
 """
@@ -33,12 +33,11 @@ import pandas as pd
 import pytest
 from conftest import ROOT, SHARED_DATA, config_args
 from freqtrade.data.btanalysis import load_backtest_data
-from live_support import LiveBot, RealtimeExchange, newest_version
+from live_support import REALTIME_PAIR, REALTIME_PAIR_DIR, LiveBot, newest_version
 
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 
-PAIR, PAIR_DIR, COIN = "ETC/BTC", "ETC_BTC", "etc"
-HISTORY_CANDLES = 2600      # 1 training day of 1m candles + 375 startup candles + margin
+PAIR, PAIR_DIR, COIN = REALTIME_PAIR, REALTIME_PAIR_DIR, "etc"
 GRID_START = "2018-01-10"   # the backtest's 1m copy of the recording starts here
 TIMERANGE = "20180112-20180113"  # two half-day windows after 1 training day + startup
 RUN_STORE = f"self_learning_runs/backtest-{TIMERANGE}"
@@ -74,14 +73,6 @@ def bad_lines(log: str) -> list[str]:
 def files_of(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture(scope="module")
-def exchange(tmp_path_factory):
-    exchange = RealtimeExchange.on_shared_candles(tmp_path_factory.mktemp("realtime"), PAIR_DIR,
-                                                  HISTORY_CANDLES)
-    yield exchange
-    exchange.stop()
 
 
 @pytest.fixture(scope="module")
@@ -153,11 +144,11 @@ def predictions(user_data: Path, identifier: str) -> list[pd.DataFrame]:
 
 @pytest.mark.e2e
 def test_backtest_with_the_dry_runs_identifier_learns_its_own_data_and_keeps_the_live_store(
-        exchange, relabelled_datadir, freqtrade_cli, tmp_path):
+        realtime_exchange, relabelled_datadir, freqtrade_cli, tmp_path):
     """Dry-run, stop, backtest with the same identifier: the backtest trades and predicts
     exactly like a fresh identifier, the live store is untouched, and starting the backtest
     from the live model is refused because that model knows candles after the start."""
-    configs = Configs(tmp_path, exchange.port)
+    configs = Configs(tmp_path, realtime_exchange.port)
     user_data, identifier = tmp_path / "user_data", f"issue9-{uuid.uuid4().hex[:8]}"
     models = user_data / "models" / identifier
 
@@ -209,8 +200,9 @@ def test_backtest_with_the_dry_runs_identifier_learns_its_own_data_and_keeps_the
     assert refused.returncode == 2, refused.describe()
     message = re.findall(
         rf"freqai\.self_learning\.backtest_from_live_model: the live model in "
-        rf"{re.escape(str(live))} learned candles after this run's start "
-        rf"\(2018-01-12T00:00:00Z\): ETC/BTC up to {ISO}\. .*set backtest_from_live_model to "
+        rf"{re.escape(str(live))} knows candles from this run's start "
+        rf"\(2018-01-12T00:00:00Z\) on: ETC/BTC learned candles up to {ISO}\. .*set "
+        r"backtest_from_live_model to "
         r"false\.", refused.log)
     assert len(message) == 1 and "Traceback" not in refused.log, refused.describe()
     assert files_of(live) == live_files, "the refused backtest changed the live store"

@@ -25,12 +25,11 @@ import uuid
 import pandas as pd
 import pytest
 from conftest import ROOT, config_args
-from live_support import LiveBot, RealtimeExchange, complete_versions
+from live_support import REALTIME_PAIR, REALTIME_PAIR_DIR, LiveBot, complete_versions
 
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 
-PAIR, PAIR_DIR = "ETC/BTC", "ETC_BTC"
-HISTORY_CANDLES = 2600  # 1 training day + FreqAI's startup candles + the test's minutes
+PAIR, PAIR_DIR = REALTIME_PAIR, REALTIME_PAIR_DIR
 START_TIMEOUT_S = 300
 ROUND_DONE = "Total time spent inferencing pairlist"  # FreqAI, once per prediction round
 RETRAIN_AFTER_S = 45  # into the second bot: after its first prediction round
@@ -40,14 +39,6 @@ FULL = f"full training of {PAIR}"
 
 def trainings(log: str) -> list[str]:
     return re.findall(rf"(full training|incremental update) of {re.escape(PAIR)}:", log)
-
-
-@pytest.fixture(scope="module")
-def realtime_exchange(tmp_path_factory):
-    exchange = RealtimeExchange.on_shared_candles(tmp_path_factory.mktemp("realtime"), PAIR_DIR,
-                                                  HISTORY_CANDLES)
-    yield exchange
-    exchange.stop()
 
 
 @pytest.mark.e2e

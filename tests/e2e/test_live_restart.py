@@ -41,9 +41,10 @@ import pytest
 from conftest import ROOT, config_args
 from live_support import (
     NETWORKS,
+    REALTIME_PAIR,
+    REALTIME_PAIR_DIR,
     TMP_PREFIX,
     LiveBot,
-    RealtimeExchange,
     complete_versions,
     fingerprint,
     newest_version,
@@ -52,11 +53,9 @@ from live_support import (
 
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 
-PAIR = "ETC/BTC"
-PAIR_DIR = "ETC_BTC"  # self_learning.store.layout.safe_pair_dirname(PAIR)
+PAIR = REALTIME_PAIR
+PAIR_DIR = REALTIME_PAIR_DIR  # self_learning.store.layout.safe_pair_dirname(PAIR)
 TIMEFRAME_S = 60
-# 1 training day + FreqAI's startup candles (375 here) + the minutes this test runs.
-HISTORY_CANDLES = 2600
 SETTINGS = {
     "live_retrain_hours": 0.01,
     "self_learning": {"epochs": 3, "incremental_epochs": 2, "save_interval": 2},
@@ -127,14 +126,6 @@ def historic_predictions(user_data: Path, identifier: str) -> pd.DataFrame:
     path = user_data / "models" / identifier / "historic_predictions.pkl"
     assert path.is_file(), f"FreqAI did not save its historic predictions ({path})"
     return pd.read_pickle(path)[PAIR]
-
-
-@pytest.fixture(scope="module")
-def realtime_exchange(tmp_path_factory):
-    exchange = RealtimeExchange.on_shared_candles(tmp_path_factory.mktemp("realtime"), PAIR_DIR,
-                                                  HISTORY_CANDLES)
-    yield exchange
-    exchange.stop()
 
 
 @pytest.fixture

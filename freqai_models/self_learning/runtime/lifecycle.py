@@ -34,7 +34,13 @@ from self_learning.runtime.restoring import LearnerRestorer, Refusal, Unreadable
 from self_learning.runtime.run_stores import plan_store
 from self_learning.store import ModelStore, assign_snapshot, snapshot_variables
 from self_learning.store.templates import PROCESS_TEMPLATES
-from self_learning.telemetry.observer import FitDone, Observers, PairStart, SaveDone
+from self_learning.telemetry.observer import (
+    FitDone,
+    Observers,
+    PairStart,
+    ResponseStarted,
+    SaveDone,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +68,7 @@ class SelfLearningRuntime:
     def for_run(config: SelfLearningConfig, run: RunContext) -> SelfLearningRuntime:
         """The runtime on the store of this run mode (run_stores.py), with its observers
         (notifications; TensorBoard when asked); with backtest_from_live_model,
-        RestoreRefused when the live model learned candles after the run's start."""
+        RestoreRefused when the live model knows candles from the run's start on."""
         plan = plan_store(run.identifier_dir, run.mode, run.timerange, run.start_ts,
                           config.backtest_from_live_model)
         runtime = SelfLearningRuntime(config, plan.root, run.timeframe_s,
@@ -233,7 +239,8 @@ class SelfLearningRuntime:
         if not self._saves_after_stepping():
             self.save_async(pair)
         self.observer.fitted(FitDone(pair, report.mode, report.samples, report.seconds,
-                                     report.training_counter, self._newest[pair]))
+                                     report.training_counter, self._newest[pair],
+                                     report.challenge))
         return report
 
     def predict(self, pair: str, feature_names: list[str], candles: Candles,
@@ -260,9 +267,12 @@ class SelfLearningRuntime:
             history.remember(learner.predict(candles))
         compiled = learner.step_compiled
         started = time.perf_counter()
+        responses = _drift_responses(learner)
         stepped = learner.observe(candles)
         self._newest[pair] = _newest(candles) or -1
         self.observer.stepped(pair, stepped)
+        if (new := _drift_responses(learner) - responses) > 0:
+            self.observer.response_started(ResponseStarted(pair, self._newest[pair], new))
         if not compiled and learner.step_compiled:
             logger.info(f"Online learning step ready for {pair} (XLA compiles it once per "
                         f"process and network shape): stepped {len(stepped.ts)} candles in "
@@ -368,3 +378,8 @@ def pool_key(pair: str, feature_names: list[str]) -> tuple[str, ...]:
 
 def _newest(candles: Candles) -> int | None:
     return int(candles.ts.max()) if len(candles.ts) else None
+
+
+def _drift_responses(learner: PairLearner) -> int:
+    """The drift responses the pair's learner has started (checkpointed, so over its life)."""
+    return int(learner.state.drift_responses.numpy())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from self_learning.candles.timeline import (
@@ -51,6 +52,28 @@ class Unreadable(RestoreRefused):
             "nothing is written there; the other pairs are not affected.")
 
 
+@dataclass(frozen=True)
+class Known:
+    """The newest candles a stored learner knows: learned (a training, or stepped per candle)
+    and folded into its novelty statistics while only serving (live without per-candle
+    learning: nothing learned from them)."""
+
+    learned: int
+    folded: int = NEVER
+
+    @property
+    def until(self) -> int:
+        return known_until(self.learned, NEVER, self.folded)
+
+    def describe(self) -> str:
+        """What a refusal says it knows: learned candles, or only served ones."""
+        if self.folded <= self.learned:
+            return f"learned candles up to {iso_utc(self.learned)}"
+        return (f"served candles up to {iso_utc(self.folded)} (folded into its novelty "
+                f"statistics, without per-candle learning; it learned candles up to "
+                f"{iso_utc(self.learned)})")
+
+
 class LearnerRestorer:
     def __init__(self, store: ModelStore, seed: ModelStore | None, store_is_live: bool,
                  timeframe_s: int, new_learner: Callable[[str, list[str]], PairLearner],
@@ -64,18 +87,19 @@ class LearnerRestorer:
         stored model learned or saw a candle at or after the run's first candle."""
         late = []
         for pair in pairs:
-            docs = self.seed.pair(pair).newest_metadata() if self.seed else None
-            until = max((known_until(d.get("last_learned_candle_ts", NEVER),
-                                     d.get("last_seen_candle_ts", NEVER),
-                                     d.get("novelty_folded_candle_ts", NEVER))
-                         for d in (docs or {}).values()), default=NEVER)
-            if travels_in_time(until, first_candle_ts - self.timeframe_s):
-                late.append(f"{pair} up to {iso_utc(until)}")
+            docs = (self.seed.pair(pair).newest_metadata() if self.seed else None) or {}
+            known = Known(max((known_until(d.get("last_learned_candle_ts", NEVER),
+                                           d.get("last_seen_candle_ts", NEVER))
+                               for d in docs.values()), default=NEVER),
+                          max((d.get("novelty_folded_candle_ts", NEVER)
+                               for d in docs.values()), default=NEVER))
+            if travels_in_time(known.until, first_candle_ts - self.timeframe_s):
+                late.append(f"{pair} {known.describe()}")
         if late:
             raise RestoreRefused(
                 "freqai.self_learning.backtest_from_live_model: the live model in "
-                f"{self.seed.root} learned candles after this run's start "
-                f"({iso_utc(first_candle_ts)}): {', '.join(late)}. Starting from it would "
+                f"{self.seed.root} knows candles from this run's start "
+                f"({iso_utc(first_candle_ts)}) on: {'; '.join(late)}. Starting from it would "
                 "backtest on what it already knows; choose a timerange that starts after "
                 "those candles, or set backtest_from_live_model to false.")
 
@@ -123,10 +147,10 @@ class LearnerRestorer:
             logger.warning(f"Stored models of {pair} in {pair_store.path} were trained on other "
                            "features; starting fresh models (the stored versions are kept).")
             return None
-        until = known_until(learner.last_learned_ts, learner.last_seen_ts,
-                            restored.novelty_folded_ts)
-        if travels_in_time(until, newest_ts):
-            self._time_travel(pair, pair_store.path, until, newest_ts, seed)
+        known = Known(known_until(learner.last_learned_ts, learner.last_seen_ts),
+                      restored.novelty_folded_ts)
+        if travels_in_time(known.until, newest_ts):
+            self._time_travel(pair, pair_store.path, known, newest_ts, seed)
             return None
         learner.state.training_counter.assign(restored.training_counter)
         learner.restore_novelty_folded_ts(restored.novelty_folded_ts)
@@ -140,11 +164,11 @@ class LearnerRestorer:
                                              restored.training_counter, learner.last_learned_ts))
         return learner
 
-    def _time_travel(self, pair: str, path: Path, until: int, newest_ts: int,
+    def _time_travel(self, pair: str, path: Path, known: Known, newest_ts: int,
                      seed: bool) -> None:
         """Refuse (raise) or, for a run's own store, replace an earlier run (one warning)."""
-        what = (f"the models of {pair} in {path} learned candles up to {iso_utc(until)}, "
-                f"later than the newest candle of the data now ({iso_utc(newest_ts)})")
+        what = (f"the models of {pair} in {path} {known.describe()}, later than the newest "
+                f"candle of the data now ({iso_utc(newest_ts)})")
         if not seed and not self.store_is_live:
             logger.warning(f"Not resuming {pair}: {what}, so they are from an earlier run of "
                            "this backtest; training fresh models into the same folder (use a "
@@ -160,7 +184,7 @@ class LearnerRestorer:
                        f"candles and the system clock, or move {path} away to start it fresh.")
         logger.error(message)
         self.observer.pair_started(PairStart(pair, "refused", detail=message))
-        raise Refusal(message, until)
+        raise Refusal(message, known.until)
 
 
 def never_fully_trained(learner: PairLearner) -> bool:

@@ -30,7 +30,7 @@ class StorePlan:
     root: Path                 # the store this run learns into and resumes from
     live_store: bool           # True when root is the live store (never overwrite it blindly)
     seed: Path | None          # a store to start from, read only (backtest_from_live_model)
-    not_after_ts: int | None   # the seed must not have learned candles after this
+    not_after_ts: int | None   # the seed must know no candle after this
 
     @property
     def background_saves(self) -> bool:

@@ -17,20 +17,23 @@ from self_learning.telemetry.observer import (
     FitDone,
     Observers,
     PairStart,
+    ResponseStarted,
     RuntimeObserver,
     SaveDone,
 )
 from self_learning.telemetry.tensorboard import TensorBoardWriter, logdir_for
 
-__all__ = ["FitDone", "Notifier", "Observers", "PairStart", "RuntimeObserver", "SaveDone",
-           "TensorBoardWriter", "logdir_for", "observers_for"]
+__all__ = ["FitDone", "Notifier", "Observers", "PairStart", "ResponseStarted",
+           "RuntimeObserver", "SaveDone", "TensorBoardWriter", "logdir_for", "observers_for"]
 
 
 def observers_for(config: SelfLearningConfig, identifier_dir: Path, store_root: Path,
                   pairs: list[str], mode: str, send: Callable[[str], None],
                   tensorboard: bool) -> Observers:
     observers = Observers([Notifier(send, pairs, mode, config.scoreboard_summary_hours,
-                                    config.scoreboard_candles)])
+                                    config.scoreboard_candles,
+                                    drift_notify_hours=config.drift_notify_hours,
+                                    drift_challenge=config.drift_challenge)])
     if tensorboard:
         observers.add(TensorBoardWriter(logdir_for(identifier_dir, store_root)))
     return observers

@@ -73,11 +73,47 @@ def startup(starts: list[PairStart], mode: str) -> str:
     return "\n".join([head, *_capped(lines)])
 
 
-def drift_alarm(pair: str, ts: int, alarms: int, line: ScoreLine | None) -> str:
+def _held(held_back: int) -> str:
+    if held_back <= 0:
+        return ""
+    return f"; {held_back} more alarm{'s' * (held_back != 1)} since the last message, only logged"
+
+
+def drift_alarm(pair: str, ts: int, alarms: int, line: ScoreLine | None,
+                held_back: int = 0) -> str:
+    """An alarm of the drift detector (`held_back`: the pair's alarms only logged since its
+    last message)."""
     board = (f"; rolling IC {_num(line.ic)}, hit-rate {_num(line.hit_rate)}"
              if line is not None else "")
     return (f"{PREFIX}: drift alarm for {pair} at candle {iso_utc(ts)} (alarm {alarms} this "
-            f"run){board}. The model adapts faster for a while if its IC turns negative.")
+            f"run{_held(held_back)}){board}. A drift response (its own message) follows only if "
+            "the rolling IC is clearly below zero.")
+
+
+def drift_alarm_held(text: str, last_notified_ts: int, cooldown_hours: float) -> str:
+    """The log line of an alarm that is not notified: its message, and why not."""
+    return (f"{text} Not notified: the last alarm message of this pair was at candle "
+            f"{iso_utc(last_notified_ts)} (drift_notify_hours = {cooldown_hours:g}).")
+
+
+def response_started(pair: str, ts: int, responses: int, challenge: bool,
+                     held_back: int = 0) -> str:
+    """A drift response began (`responses`: this run's, counting it)."""
+    served = ("The model from before it is served until the response predicts better; a "
+              "training settles which one stays." if challenge else
+              "It is served at once.")
+    return (f"{PREFIX}: drift response for {pair} by candle {iso_utc(ts)} (response "
+            f"{responses} this run{_held(held_back)}): after a drift alarm its rolling IC fell "
+            "clearly below zero, so it forgets most of its statistics and re-learns fast from "
+            f"the recent candles. {served}")
+
+
+def response_ended(pair: str, outcome: str, training_counter: int, held_back: int = 0) -> str:
+    """A training settled a drift response's challenge: "kept" or "restored"."""
+    what = ("kept, it predicted better than the model from before it" if outcome == "kept"
+            else "undone, the model from before it predicted better and is served again")
+    return (f"{PREFIX}: drift response for {pair} ended at a training (training counter "
+            f"{training_counter}{_held(held_back)}): {what}.")
 
 
 def _over(s: ScoreLine) -> str:

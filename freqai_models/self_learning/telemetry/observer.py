@@ -39,6 +39,16 @@ class FitDone:
     seconds: float
     training_counter: int
     newest_ts: int       # newest candle of the training data
+    challenge: str | None = None  # how it settled a drift response's challenge, if one was on
+
+
+@dataclass(frozen=True)
+class ResponseStarted:
+    """Drift responses (monitor/response.py) started while stepping a pair's candles."""
+
+    pair: str
+    ts: int              # newest candle of the stepped block (live: the candle itself)
+    count: int           # responses started in that block
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,9 @@ class RuntimeObserver:
 
     def stepped(self, pair: str, predictions: Predictions) -> None:
         """Candles were stepped (learned what matured, predicted); rows carry the scores."""
+
+    def response_started(self, start: ResponseStarted) -> None:
+        """A drift alarm on a losing rolling IC started a drift response."""
 
     def fitted(self, fit: FitDone) -> None:
         """A FreqAI training of the pair finished."""
@@ -97,6 +110,9 @@ class Observers(RuntimeObserver):
 
     def stepped(self, pair: str, predictions: Predictions) -> None:
         self._each("stepped", pair, predictions)
+
+    def response_started(self, start: ResponseStarted) -> None:
+        self._each("response_started", start)
 
     def fitted(self, fit: FitDone) -> None:
         self._each("fitted", fit)
