@@ -70,7 +70,8 @@ class SelfLearningStrategy(IStrategy):
     crashes, not a target: a stop inside the 1h band stopped most trades at a loss,
     docs/hourly.md).
 
-    Needs in the config (see config.json):
+    Needs in the config (config.5m.json below; config.json is the 1h setup: "1h", H = 4,
+    train_period_days 30, backtest_period_days 7, include_timeframes ["1h"]):
         "timeframe": "5m",
         "freqaimodel": "SelfLearningModel", "freqaimodel_path": "freqai_models",
         "freqai": {
