@@ -50,6 +50,8 @@ class SelfLearningConfig:
     # A challenger is served only once its record is this many standard errors above 0
     # (0: as soon as it is positive).
     challenge_serve_z: float = 0.0
+    # ... and only once this many of its samples were scored (0: from the first).
+    challenge_serve_samples: int = 0
     drift_delta: float = 0.05
     drift_threshold: float = 100.0
     drift_forget: float = 0.1
@@ -89,6 +91,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "scoreboard_candles": (10, 100_000),
     "drift_response_z": (0.0, 10.0),
     "challenge_serve_z": (0.0, 10.0),
+    "challenge_serve_samples": (0, 10_000_000),
     "drift_delta": (0.0, 100.0),
     "drift_threshold": (0.01, 1e9),
     "drift_forget": (0.0, 1.0),
