@@ -47,11 +47,6 @@ class SelfLearningConfig:
     drift_response: bool = True
     drift_response_z: float = 0.5
     drift_challenge: bool = True
-    # A challenger is served only once its record is this many standard errors above 0
-    # (0: as soon as it is positive).
-    challenge_serve_z: float = 0.0
-    # ... and only once this many of its samples were scored (0: from the first).
-    challenge_serve_samples: int = 0
     drift_delta: float = 0.05
     drift_threshold: float = 100.0
     drift_forget: float = 0.1
@@ -90,8 +85,6 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "wide_online_step": (0.0, 1.0),
     "scoreboard_candles": (10, 100_000),
     "drift_response_z": (0.0, 10.0),
-    "challenge_serve_z": (0.0, 10.0),
-    "challenge_serve_samples": (0, 10_000_000),
     "drift_delta": (0.0, 100.0),
     "drift_threshold": (0.01, 1e9),
     "drift_forget": (0.0, 1.0),

@@ -32,8 +32,6 @@ class LearningSettings:
     drift_response_z: float     # how far below 0 the rolling IC must be to respond
     drift_challenge: bool       # a response is served only once it beats the model before it
     challenge_expiry: int       # scored samples after which a training settles it by sign
-    challenge_serve_z: float    # standard errors above 0 its record needs to be served
-    challenge_serve_samples: int  # scored samples it needs before it can be served
     quality_weighting: bool
     use_latent: bool
     train_deep: bool
@@ -58,8 +56,7 @@ class LearningSettings:
             drift_threshold=c.drift_threshold, drift_alpha=1.0 - 1.0 / c.memory_candles,
             drift_min_instances=c.scoreboard_candles, drift_response=c.drift_response,
             drift_response_z=c.drift_response_z, drift_challenge=c.drift_challenge,
-            challenge_expiry=c.drift_recovery_candles, challenge_serve_z=c.challenge_serve_z,
-            challenge_serve_samples=c.challenge_serve_samples,
+            challenge_expiry=c.drift_recovery_candles,
             quality_weighting=c.quality_weighting, use_latent=c.use_latent,
             train_deep=c.deep_head)
 

@@ -69,10 +69,8 @@ _PREDICTIONS_ONLY = (1.0, 1.0, 0.0)  # a ring row with its challenge flag cleare
 
 
 class Challenge:
-    def __init__(self, models: ReturnModels, state: LearnerState, enabled: bool, expiry: int,
-                 serve_z: float = 0.0, serve_after: int = 0):
+    def __init__(self, models: ReturnModels, state: LearnerState, enabled: bool, expiry: int):
         self.models, self.state, self.enabled, self.expiry = models, state, enabled, expiry
-        self.serve_z, self.serve_after = serve_z, serve_after
 
     def active(self):
         return self.state.challenge_on > 0.5
@@ -114,25 +112,8 @@ class Challenge:
         st.challenge_record.assign_add(tf.where(counted, gain, 0.0))
         st.challenge_power.assign_add(tf.where(counted, gain * gain, 0.0))
         st.challenge_samples.assign_add(tf.where(counted, 1.0, 0.0))
-        r.serve_incumbent.assign(tf.where(self.active() & self._incumbent_holds(), 1.0, 0.0))
-
-    def _incumbent_holds(self):
-        """The incumbent is served while the challenger's record is not above the bar, or while
-        fewer than `serve_after` of its samples were scored."""
-        st = self.state
-        holds = st.challenge_record <= self._serving_bar()
-        if self.serve_after:
-            holds = holds | (st.challenge_samples < float(self.serve_after))
-        return holds
-
-    def _serving_bar(self):
-        """What the record must exceed for the challenger to be served: 0, or `serve_z`
-        standard errors of it (the same overlap-aware error a training settles with), so a
-        challenger fitted on a few days of samples is not served on a lucky handful."""
-        if not self.serve_z:
-            return 0.0
-        st = self.state
-        return self.serve_z * tf.sqrt(float(st.horizon) * st.challenge_power)
+        r.serve_incumbent.assign(
+            tf.where(self.active() & (st.challenge_record <= 0.0), 1.0, 0.0))
 
     def remember(self, pos, challenger, incumbent):
         """Park both predictions of the candle in ring slot `pos` (traceable)."""
