@@ -112,7 +112,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(5m: config.json + config.5m.json; 1h: config.json)")
     p.add_argument("--ablation", nargs="+", default=None, metavar="ROW",
                    help="ablation rows to run (default all)")
-    p.add_argument("--no-ablation", action="store_true", help="skip the ablation rows")
+    p.add_argument("--no-ablation", action="store_true",
+                   help="skip the ablation rows (a change scenario: no_online, frozen, "
+                   "no_challenge)")
     p.add_argument("--no-lightgbm", action="store_true", help="skip the LightGBM baseline")
     p.add_argument("--no-seed", action="store_true", help="skip the second-seed run")
     p.add_argument("--jobs", type=int, default=1, help="backtests run at the same time")

@@ -128,10 +128,12 @@ class Run:
 
 def plan_runs(args: argparse.Namespace, plan: Plan) -> list[RunSpec]:
     """The backtests of every window: full, LightGBM, a second seed and the ablation rows
-    (a CHANGES scenario: full, no_online, frozen, no_challenge)."""
+    (a CHANGES scenario: full, and unless --no-ablation no_online, frozen, no_challenge)."""
     sl = lambda name, extra=None, **freqai: RunSpec(  # noqa: E731
         name, SL, {**freqai, "self_learning": {**args.sl, **(extra or {})}})
     if args.scenario in CHANGES:
+        if args.no_ablation:
+            return [sl("full")]
         return [sl("full"), sl("no_online", ABLATION["no_online"]),
                 sl("frozen", {"prequential_backtest": False},
                    backtest_period_days=plan.frozen_days),

@@ -144,6 +144,7 @@ def test_after_change_counts_trades_opened_and_profit_closed_from_the_change(mon
     (["--scenario", "flip"], ["full", "no_online", "frozen", "no_challenge"]),
     (["--scenario", "fade"], ["full", "no_online", "frozen", "no_challenge"]),
     (["--scenario", "volshock"], ["full", "no_online", "frozen", "no_challenge"]),
+    (["--scenario", "flip", "--no-ablation"], ["full"]),
 ])
 def test_run_specs_table(argv, names):
     """Which backtests a run makes; the skip options drop theirs."""
