@@ -1,5 +1,4 @@
 import logging
-import math
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -9,7 +8,6 @@ from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.persistence import Trade
 from freqtrade.strategy import (
     BooleanParameter,
-    CategoricalParameter,
     DecimalParameter,
     IntParameter,
     IStrategy,
@@ -29,7 +27,6 @@ from self_learning.strategy.market_features import (
     market_windows,
     pair_columns,
 )
-from self_learning.strategy.sizing import SIZE_BY, sized_stake, stake_multiple
 from self_learning.strategy.strategy_columns import (
     EntryRules,
     add_target_labels,
@@ -150,12 +147,6 @@ class SelfLearningStrategy(IStrategy):
     # ... and with `top_k` > 0 be among the `top_k` largest expected returns of the whitelist
     # at the signal candle (confirm_trade_entry).
     top_k = IntParameter(0, 10, default=0, space="buy")
-    # Stake by conviction (custom_stake_amount; "none": the proposed stake, an equal share):
-    # the proposed stake times the signal candle's `size_by` value over the entry floor,
-    # clipped to [size_low, size_high] (self_learning.strategy.sizing).
-    size_by = CategoricalParameter(list(SIZE_BY), default="none", space="buy")
-    size_low = DecimalParameter(0.1, 1.0, default=0.5, decimals=2, space="buy")
-    size_high = DecimalParameter(1.0, 3.0, default=2.0, decimals=2, space="buy")
     # Exit when the expected return turns below this (a predicted reversal).
     exit_threshold = DecimalParameter(-0.01, 0.0, default=0.0, decimals=4, space="sell")
     # The stop sits this multiple of the predicted downward excursion below the close (10:
@@ -400,24 +391,6 @@ class SelfLearningStrategy(IStrategy):
                   for p in dict.fromkeys([*self.basket_pairs(), pair])
                   if p in self.expected_returns}
         return among_top(values, pair, k)
-
-    def custom_stake_amount(self, pair: str, current_time: datetime, current_rate: float,
-                            proposed_stake: float, min_stake: float | None, max_stake: float,
-                            leverage: float, entry_tag: str | None, side: str,
-                            **kwargs) -> float:
-        """With `size_by` not "none": the proposed stake times the signal candle's (the last
-        analyzed one) `size_by` value over the entry floor (EntryRules.floor), clipped to
-        [size_low, size_high], within freqtrade's [min_stake, max_stake]
-        (self_learning.strategy.sizing)."""
-        column = str(self.size_by.value)
-        if column == "none":
-            return proposed_stake
-        dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
-        signal = (float(dataframe[column].iloc[-1])
-                  if not dataframe.empty and column in dataframe.columns else math.nan)
-        multiple = stake_multiple(signal, self.entry_rules(pair).floor,
-                                  float(self.size_low.value), float(self.size_high.value))
-        return sized_stake(proposed_stake, multiple, min_stake, max_stake)
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         reversal = (dataframe["do_predict"] == 1) & (
