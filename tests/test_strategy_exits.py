@@ -17,8 +17,10 @@ from self_learning.strategy.strategy_columns import among_top, hold_candles
 OPEN = datetime(2025, 1, 1, 12, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def module():
+    """A fresh load per test: freqtrade's hyperoptable parameters are class attributes, so a
+    value set on one instance (strategy_of) would carry into every later test's strategy."""
     return load_strategy_module()
 
 
