@@ -112,6 +112,11 @@ class PairLearner:
         return self.training_counter > 0
 
     @property
+    def drift_responses(self) -> int:
+        """The drift responses the pair has started (checkpointed, so over its whole life)."""
+        return int(self.state.drift_responses.numpy())
+
+    @property
     def step_compiled(self) -> bool:
         return self.programs.step_compiled
 

@@ -267,11 +267,11 @@ class SelfLearningRuntime:
             history.remember(learner.predict(candles))
         compiled = learner.step_compiled
         started = time.perf_counter()
-        responses = _drift_responses(learner)
+        responses = learner.drift_responses
         stepped = learner.observe(candles)
         self._newest[pair] = _newest(candles) or -1
         self.observer.stepped(pair, stepped)
-        if (new := _drift_responses(learner) - responses) > 0:
+        if (new := learner.drift_responses - responses) > 0:
             self.observer.response_started(ResponseStarted(pair, self._newest[pair], new))
         if not compiled and learner.step_compiled:
             logger.info(f"Online learning step ready for {pair} (XLA compiles it once per "
@@ -379,7 +379,3 @@ def pool_key(pair: str, feature_names: list[str]) -> tuple[str, ...]:
 def _newest(candles: Candles) -> int | None:
     return int(candles.ts.max()) if len(candles.ts) else None
 
-
-def _drift_responses(learner: PairLearner) -> int:
-    """The drift responses the pair's learner has started (checkpointed, so over its life)."""
-    return int(learner.state.drift_responses.numpy())
