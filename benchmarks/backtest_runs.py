@@ -153,14 +153,19 @@ def run_env(environ: Mapping[str, str], xla_cache: Path | None) -> dict[str, str
 class Backtests:
     """Runs backtests of SelfLearningStrategy over `pairs` of `datadir` in `tmp`. With `cold`,
     each run compiles its XLA programs into an empty cache folder of its own (run_env), so
-    no run loads a program an earlier run compiled; otherwise they share the user's cache."""
+    no run loads a program an earlier run compiled; otherwise they share the user's cache.
+    With `protections` (freqtrade protection dicts) every run uses a strategy copy with that
+    `protections` attribute and `--enable-protections` (freqtrade reads them from the
+    strategy only: a `protections` key in the config is an error)."""
 
     def __init__(self, tmp: Path, datadir: Path, pairs: list[str], timerange: str,
                  common_freqai: dict, timeout: float, jobs: int = 1, stake: str = "BTC",
-                 timeframe: str = "5m", cold: bool = False):
+                 timeframe: str = "5m", cold: bool = False,
+                 protections: list[dict] | None = None):
         self.tmp, self.datadir, self.pairs, self.timerange = tmp, datadir, pairs, timerange
         self.common_freqai, self.timeout, self.jobs = common_freqai, timeout, max(1, jobs)
         self.stake, self.timeframe, self.cold = stake, timeframe, cold
+        self.protections = protections
 
     def run_all(self, specs: list[RunSpec]) -> dict[str, RunResult]:
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -181,14 +186,18 @@ class Backtests:
         }
 
     def strategy_dir(self, spec: RunSpec) -> Path:
-        """The strategy's folder, or a copy of the strategy with its parameter file."""
-        if spec.strategy_params is None:
+        """The strategy's folder, or a copy of the strategy with its parameter file (and
+        the protections, if any, set on its class)."""
+        if spec.strategy_params is None and self.protections is None:
             return STRATEGY_DIR
         folder = self.tmp / f"strategy_{spec.name}"
         folder.mkdir()
         shutil.copy2(STRATEGY_DIR / f"{STRATEGY}.py", folder / f"{STRATEGY}.py")
+        if self.protections is not None:
+            with (folder / f"{STRATEGY}.py").open("a") as f:
+                f.write(f"\n{STRATEGY}.protections = {self.protections!r}\n")
         (folder / f"{STRATEGY}.json").write_text(json.dumps(
-            {"strategy_name": STRATEGY, "params": spec.strategy_params}, indent=2))
+            {"strategy_name": STRATEGY, "params": spec.strategy_params or {}}, indent=2))
         return folder
 
     def run(self, spec: RunSpec) -> RunResult:
@@ -208,7 +217,8 @@ class Backtests:
                "--strategy-path", str(self.strategy_dir(spec)),
                "--freqaimodel", spec.freqai_model,
                "--freqaimodel-path", str(ROOT / "freqai_models"), "--cache", "none",
-               "--export", "trades", "--backtest-directory", str(results)]
+               "--export", "trades", "--backtest-directory", str(results),
+               *(["--enable-protections"] if self.protections is not None else [])]
         log_path = self.tmp / f"{spec.name}.log"
         xla = self.tmp / f"xla_{spec.name}" if self.cold else None
         if xla is not None and xla.exists():

@@ -12,11 +12,13 @@
 `freqtrade backtesting` that reuses the predictions of the run `--run` of the kept
 quality.py folder (same identifier and user_data folder, so FreqAI trains nothing) with the
 parameters in a parameter file next to a copy of the strategy; parameters not in the grid
-keep their defaults. Prints trades, total profit, max drawdown and mean profit per trade of
-each combination (freqtrade's own result file), then one JSON line. Runs are named
-grid<STAMP>_<i> (`--stamp`, default the time; results in results_grid<STAMP>_<i>, which
-paired_runs.py --trades-only pairs across windows). Choose the strategy's defaults on
-development pairs or generated data only, never on the default shared pairs.
+keep their defaults. `--protections '[{"method": "CooldownPeriod", "stop_duration_candles": 2}]'`
+runs every combination with those freqtrade protections (default none, as quality.py). Prints
+trades, total profit, max drawdown and mean profit per trade of each combination (freqtrade's
+own result file), then one JSON line. Runs are named grid<STAMP>_<i> (`--stamp`, default the
+time; results in results_grid<STAMP>_<i>, which paired_runs.py --trades-only pairs across
+windows). Choose the strategy's defaults on development pairs or generated data only, never
+on the default shared pairs.
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--datadir", type=Path, required=True)
     p.add_argument("--timerange", default=DEFAULT_TIMERANGE)
     p.add_argument("--grid", required=True, metavar="JSON")
+    p.add_argument("--protections", default=None, metavar="JSON",
+                   help="a list of freqtrade protection dicts, set on the strategy copy and "
+                        "run with --enable-protections (default: none, as quality.py)")
     p.add_argument("--timeout", type=float, default=1800.0)
     p.add_argument("--stamp", default=None,
                    help="runs are grid<STAMP>_<i> (default the time, HHMMSS); the same stamp "
@@ -79,12 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     config = json.loads(config_path.read_text())
     freqai = {k: v for k, v in config["freqai"].items() if k != "identifier"}
     grid = combinations(json.loads(args.grid))
+    protections = None if args.protections is None else json.loads(args.protections)
     stamp = args.stamp or time.strftime("%H%M%S")
     specs = grid_specs(grid, freqai, args.run, args.freqaimodel, stamp)
     began = time.monotonic()
     runs = Backtests(args.source, args.datadir, config["exchange"]["pair_whitelist"],
                      args.timerange, {}, args.timeout, 1, config["stake_currency"],
-                     config["timeframe"]).run_all(specs)
+                     config["timeframe"], protections=protections).run_all(specs)
     rows = {label(s.strategy_params): read_trades(runs[s.name].results_dir) for s in specs}
     width = max(len(k) for k in rows)
     print(f"\n{'parameters':<{width}}{'trades':>8}{'profit %':>10}{'max dd %':>10}"

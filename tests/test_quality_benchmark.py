@@ -597,3 +597,54 @@ def test_figure_command_quotes_what_a_shell_would_split():
     argv = ["--self-learning-config", '{"memory_candles": 8760}']
     printed = quality.figure_command(argv)
     assert shlex.split(printed)[1:] == argv
+
+
+def test_grid_protections_reach_the_strategy_copy_and_the_command(tmp_path, monkeypatch):
+    """--protections: each run's strategy copy carries them as its `protections` attribute
+    (freqtrade refuses them in the config) and freqtrade runs with --enable-protections;
+    without the option neither happens (what quality.py measures)."""
+    seen = []
+    monkeypatch.setattr(runs.subprocess, "run",
+                        lambda cmd, **kw: seen.append(cmd) or subprocess.CompletedProcess(cmd, 0))
+    guard = [{"method": "CooldownPeriod", "stop_duration_candles": 2, "only_per_pair": True}]
+    bt = runs.Backtests(tmp_path, tmp_path, ["A/BTC"], "20180117-20180130", {}, 60.0,
+                        protections=guard)
+    bt.run(runs.RunSpec("g0", "SelfLearningModel", {}, {}, predictions_of="full"))
+    assert "--enable-protections" in seen[0]
+    assert "protections" not in bt.config(runs.RunSpec("g0", "M"))
+    copy = tmp_path / "strategy_g0" / "SelfLearningStrategy.py"
+    namespace: dict = {}
+    exec(compile(copy.read_text(), str(copy), "exec"), namespace)
+    assert namespace["SelfLearningStrategy"].protections == guard
+    assert bt.strategy_dir(runs.RunSpec("x", "M")) != runs.STRATEGY_DIR  # also without params
+    (tmp_path / "p").mkdir()
+    plain = runs.Backtests(tmp_path / "p", tmp_path, ["A/BTC"], "20180117-20180130", {}, 60.0)
+    plain.run(runs.RunSpec("g0", "SelfLearningModel", {}, {}, predictions_of="full"))
+    assert "--enable-protections" not in seen[1]
+    assert "protections =" not in (tmp_path / "p" / "strategy_g0" / "SelfLearningStrategy.py"
+                                   ).read_text()
+
+
+def test_strategy_grid_passes_its_protections_option_to_the_backtests(tmp_path, monkeypatch):
+    (tmp_path / "config.full.json").write_text(json.dumps({
+        "freqai": {"identifier": "x"}, "exchange": {"pair_whitelist": ["A/USDT"]},
+        "stake_currency": "USDT", "timeframe": "1h"}))
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    class FakeBacktests:
+        def __init__(self, *args, protections=None, **kw):
+            seen["protections"] = protections
+
+        def run_all(self, specs):
+            raise Stop
+
+    monkeypatch.setattr(grid, "Backtests", FakeBacktests)
+    base = ["--from", str(tmp_path), "--datadir", str(tmp_path), "--grid", "{}"]
+    for extra, want in ([], None), (["--protections", '[{"method": "CooldownPeriod"}]'],
+                                    [{"method": "CooldownPeriod"}]):
+        with pytest.raises(Stop):
+            grid.main([*base, *extra])
+        assert seen["protections"] == want
