@@ -378,4 +378,3 @@ def pool_key(pair: str, feature_names: list[str]) -> tuple[str, ...]:
 
 def _newest(candles: Candles) -> int | None:
     return int(candles.ts.max()) if len(candles.ts) else None
-
