@@ -158,3 +158,13 @@ def test_the_drift_response_acts_only_on_a_clearly_negative_rolling_ic(ic, respo
     assert int(st.drift_responses.numpy()) == int(responds)
     assert float(m.stats_n.numpy()) == pytest.approx(10.0 if responds else 100.0)
     assert float(st.boost.numpy()) == pytest.approx(1.0 if responds else 0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("spread", [float("nan"), float("inf"), -1e-6])
+def test_a_spread_that_is_not_a_finite_mean_square_never_reaches_the_detector(spread):
+    state = tf.Variable(tf.zeros([drift.SPREAD + 1]))
+    with pytest.raises(ValueError, match="spread of the wide head's predictions"):
+        drift.set_prediction_spread(state, spread)
+    np.testing.assert_array_equal(state.numpy(), np.zeros(drift.SPREAD + 1))
+    drift.set_prediction_spread(state, 0.25)
+    assert state.numpy()[drift.SPREAD] == pytest.approx(0.25)

@@ -275,3 +275,23 @@ def test_learning_does_not_mutate_its_inputs(case):
     for a, copy in zip(arrays, copies, strict=True):
         np.testing.assert_array_equal(a, copy)
     pd.testing.assert_frame_equal(df, frame_before)
+
+
+def test_a_first_fit_with_non_finite_coefficients_is_refused_before_it_sets_anything(
+        samples, monkeypatch):
+    """A solve that returns NaN (what a NaN that slipped past the sample checks would give)
+    raises before the coefficients, the statistics or the drift detector's spread change."""
+    b = build(samples)
+    r, f = b.nets.discovery.module.models, len(FEATURES)
+    before = [v.numpy().copy() for v in (*r.challenger.statistics(), r.challenger.beta,
+                                         r.stats_ts, b.state.drift, b.state.linear_learned_ts)]
+    monkeypatch.setattr(ridge, "solve_moments", lambda *args: np.full(f, np.nan))
+    spec = ridge.WideSpec(1e12, 0.5, H)
+    rows = np.flatnonzero(samples.target_ok[:FIT_ROWS])
+    with pytest.raises(ValueError, match="spread of the wide head's predictions is nan"):
+        WideHead(b.nets.discovery, b.state, spec, TIMEFRAME_S).first_fit(
+            samples, rows, Moments.zeros(f))
+    after = [v.numpy() for v in (*r.challenger.statistics(), r.challenger.beta, r.stats_ts,
+                                 b.state.drift, b.state.linear_learned_ts)]
+    for old, new in zip(before, after, strict=True):
+        np.testing.assert_array_equal(old, new)

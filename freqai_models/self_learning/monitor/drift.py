@@ -15,6 +15,8 @@ checkpointed variables (the alarm drives the learning response, exactly once acr
 
 from __future__ import annotations
 
+import math
+
 import tensorflow as tf
 
 FRESH = (0.0, 0.0, 0.0, 1e30)  # count, mean, cumulative deviation, its minimum
@@ -37,9 +39,19 @@ def packed(detector, spread):
     return tf.concat([detector, spread[None]], 0)
 
 
+def checked_spread(spread: float) -> float:
+    """`spread` (a mean square of predictions) when it is a finite number >= 0; else a
+    ValueError, before it reaches the model or the detector's state."""
+    if not (math.isfinite(spread) and spread >= 0.0):
+        raise ValueError(f"the in-sample spread of the wide head's predictions is {spread}; "
+                         "its features or coefficients hold a NaN or inf, so this training "
+                         "is not used")
+    return spread
+
+
 def set_prediction_spread(drift_variable, spread: float) -> None:
     """Start the prediction's running spread from `spread` (eager, at a training)."""
-    drift_variable[SPREAD].assign(spread)
+    drift_variable[SPREAD].assign(checked_spread(spread))
 
 
 def fresh_state():
