@@ -19,6 +19,16 @@ window, over the stored predictions of each model of the folder:
   values, the optional ones switched on (strategy_columns.entry_filters), alone and all the
   others without it: rows passing and their realized means; which rule removes the good
   entries?
+* runs (every model's rows): the entry signals of the strategy's default rules by their
+  position in a run of consecutive signal candles of a pair (1st, 2nd, 3rd, 4th+; freqtrade
+  holds one trade per pair, so a trade takes the first candle of a run), the first candles
+  by the direction of the signal candle itself (fell / rose: a reversion predicted on a
+  falling candle; fell after a candle that fell too), and the signals a trade of the run's
+  own freqtrade result entered on (taken; also those later in a run) or not: realized target
+  and `held_open` (open[t+1+H] / open[t+1] - 1, what a time exit after H candles realizes,
+  before fees), with a leave-one-day-out jackknife interval (days of the signal candle,
+  pooled over the pairs), and the later (2nd+) minus the first candles, jackknifed over the
+  same days.
 * trades: every freqtrade result of the window (the quality run's own and strategy_grid's,
   with the parameters of their parameter file): trades, profit, max drawdown, the entries'
   predicted and realized mean at their signal candle (quality_trades.entry_quality) and the
@@ -31,11 +41,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from backtest_runs import BenchError, read_trades, run_cli
+from entry_runs import held_from_next_open, mark_taken, run_positions, run_table
 from quality_trades import entry_quality, read_trade_list
 
 from self_learning.reports.backtest import load_rows
@@ -53,17 +65,28 @@ WEEK = pd.Timedelta(days=7)
 
 
 def model_rows(models_dir: Path, datadir: Path, pairs: list[str], timeframe: str,
-               horizon: int, rules: EntryRules) -> pd.DataFrame:
+               horizon: int, rules: EntryRules, signal_rules: EntryRules) -> pd.DataFrame:
     """The usable predicted rows of every pair (load_rows), with `expected_return`, the H-candle
-    return `held`, and one boolean column per entry filter of `rules` (named as the filter)."""
+    return `held` (close to close), `held_open` (from the next open), the signal candle's own
+    return `candle_return` and the one before it (`previous_return`), one boolean column per
+    entry filter of `rules` (named as the filter), `signal` (every entry filter of
+    `signal_rules`, the strategy's) and its `run_position` (run_positions, over the pair's
+    predicted rows in time order)."""
     seconds = TIMEFRAME_S[timeframe]
     frames = []
     for pair, rows in load_rows(models_dir, datadir, pairs, timeframe, horizon).items():
         rows = rows.assign(expected_return=expected_return(rows, horizon,
                                                            calibration_candles(seconds)))
         rows["held"] = rows["close"].shift(-horizon) / rows["close"] - 1
+        rows["held_open"] = held_from_next_open(rows["open"], horizon)
+        rows["candle_return"] = rows["close"] / rows["close"].shift(1) - 1
+        rows["previous_return"] = rows["candle_return"].shift(1)
         for name, mask in entry_filters(rows, rules).items():
             rows[name] = mask.fillna(False).to_numpy(dtype=bool)
+        rows["signal"] = np.logical_and.reduce(
+            [m.fillna(False).to_numpy(dtype=bool) for m in entry_filters(rows, signal_rules)
+             .values()])
+        rows["run_position"] = run_positions(rows["signal"].to_numpy())
         frames.append(rows.assign(pair=pair)[rows["usable"]])
     return pd.concat(frames, ignore_index=True)
 
@@ -134,21 +157,40 @@ def trade_table(window: Path, rows_by_run: dict[str, pd.DataFrame], pairs: list[
     return pd.DataFrame(lines)
 
 
+@dataclass(frozen=True)
+class WindowStudy:
+    """The tables of one window folder: deciles and run tables by run (model), the filter
+    table of the full run, the freqtrade results."""
+
+    deciles: dict[str, pd.DataFrame]
+    runs: dict[str, pd.DataFrame]
+    filters: pd.DataFrame
+    trades: pd.DataFrame
+
+
 def study_window(window: Path, datadir: Path, timeframe: str, horizon: int, fee: float
-                 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame]:
-    """(deciles by run, filter table of the full run, trade table) of one window folder."""
+                 ) -> WindowStudy:
+    """The tables of one window folder (WindowStudy). The run tables: the signals of the
+    strategy's default rules, taken or not by a trade of the run's own quality result."""
     config = json.loads((window / "config.full.json").read_text())
     pairs = config["exchange"]["pair_whitelist"]
-    rules = EntryRules(z_candles=z_candles(TIMEFRAME_S[timeframe]),
-                       round_trip_fee=round_trip(fee), use_entry_z=True, use_score_ic=True,
-                       use_expected_return=True)
+    signal_rules = EntryRules(z_candles=z_candles(TIMEFRAME_S[timeframe]),
+                              round_trip_fee=round_trip(fee))
+    rules = replace(signal_rules, use_entry_z=True, use_score_ic=True, use_expected_return=True)
     runs = sorted(p.name.removeprefix("user_data_") for p in window.glob("user_data_*"))
     rows = {run: model_rows(window / f"user_data_{run}" / "models" / f"quality-{run}",
-                            datadir, pairs, timeframe, horizon, rules) for run in runs}
+                            datadir, pairs, timeframe, horizon, rules, signal_rules)
+            for run in runs}
     filters = list(entry_filters(rows["full"].head(1), rules))
     candle = pd.Timedelta(seconds=TIMEFRAME_S[timeframe])
-    return ({run: decile_table(r) for run, r in rows.items()},
-            filter_table(rows["full"], filters), trade_table(window, rows, pairs, candle))
+    for run, frame in rows.items():
+        if (window / f"results_{run}").is_dir():
+            trades = read_trade_list(window / f"results_{run}")
+            frame["taken"] = mark_taken(frame, trades, candle)
+    return WindowStudy({run: decile_table(r) for run, r in rows.items()},
+                       {run: run_table(r) for run, r in rows.items()},
+                       filter_table(rows["full"], filters),
+                       trade_table(window, rows, pairs, candle))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,17 +210,22 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, object] = {}
     trades = []
     for window in windows:
-        deciles, filters, table = study_window(window, args.datadir, args.timeframe,
-                                               args.horizon, args.fee)
-        for run, deciles_of_run in deciles.items():
+        study = study_window(window, args.datadir, args.timeframe, args.horizon, args.fee)
+        for run, deciles_of_run in study.deciles.items():
             print(f"\n== {window.name}: {run}, usable rows by prediction decile (%)")
             print(deciles_of_run.round(3).to_string())
             out[f"{window.name}.{run}.decile_target_pct"] = [
                 round(v, 4) for v in deciles_of_run["target_pct"]]
         print(f"\n== {window.name}: entry filters (full), alone and all the others without it")
-        print(filters.round(3).to_string())
-        out[f"{window.name}.filters"] = json.loads(filters.round(4).to_json(orient="index"))
-        trades.append(table)
+        print(study.filters.round(3).to_string())
+        out[f"{window.name}.filters"] = json.loads(study.filters.round(4).to_json(
+            orient="index"))
+        for run, runs in study.runs.items():
+            print(f"\n== {window.name}: {run}, signals by position in a run of signals (%, "
+                  "day-jackknife 95 % interval)")
+            print(runs.round(3).to_string())
+            out[f"{window.name}.{run}.runs"] = json.loads(runs.round(4).to_json(orient="index"))
+        trades.append(study.trades)
     table = pd.concat(trades, ignore_index=True)
     print("\n== freqtrade results (entries: realized target at the signal candle, %)")
     print(table.round(3).to_string())
