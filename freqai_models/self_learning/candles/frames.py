@@ -11,11 +11,14 @@ from self_learning.candles.samples import Candles
 
 TARGET_COLUMNS = list(TARGET_NAMES)
 # Columns the model adds to the strategy's dataframe besides the targets: novelty, the
-# training counter and the prequential scoreboard (monitor/scoreboard.py).
+# training counter, the prequential scoreboard (monitor/scoreboard.py), and which return
+# model a drift challenge serves (monitor/challenge.py: 0 none on, 1 the challenger, -1 the
+# incumbent).
 EXTRA_COLUMNS = {"&-novelty": "novelty", "&-training_counter": "training_counter",
                  "&-score_ic": "ic", "&-score_hit_rate": "hit_rate",
                  "&-score_band_up": "band_up", "&-score_band_down": "band_down",
-                 "&-drift": "drift", "&-since_learned": "since_learned"}
+                 "&-drift": "drift", "&-since_learned": "since_learned",
+                 "&-challenge": "challenge"}
 OUTPUT_COLUMNS = TARGET_COLUMNS + list(EXTRA_COLUMNS)
 # dk.data key of the factor that puts `&-s_close` on its label's scale (label_scale); FreqAI
 # saves dk.data with the model's metadata, so a reloaded model serves the same scale.
@@ -23,7 +26,8 @@ SCALE_KEY = "self_learning_s_close_scale"
 # Significant digits of the served columns: the networks compute in float32 (~7 digits), and
 # FreqUI prints every digit of a float64 (0.0012345678432178497).
 SERVED_DIGITS = 7
-COUNT_COLUMNS = ("&-training_counter", "&-since_learned", "&-drift")  # whole numbers: kept
+# whole numbers: kept as they are
+COUNT_COLUMNS = ("&-training_counter", "&-since_learned", "&-drift", "&-challenge")
 
 
 def fix_date_dtypes(dd) -> None:
