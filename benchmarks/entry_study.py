@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from backtest_runs import BenchError, read_trades, run_cli
-from quality_trades import entry_quality, read_trade_list
+from backtest_runs import BenchError, read_stats, run_cli, trade_stats
+from quality_trades import entry_quality, trade_list
 
 from self_learning.reports.backtest import load_rows
 from self_learning.strategy.strategy_columns import (
@@ -117,7 +117,7 @@ def result_params(window: Path, name: str) -> str:
 def trade_table(window: Path, rows_by_run: dict[str, pd.DataFrame], pairs: list[str],
                 candle: pd.Timedelta) -> pd.DataFrame:
     """One line per freqtrade result of the window: run, parameters, trade figures, entries'
-    predicted and realized means (%), (pair, week) coverage."""
+    predicted and realized means (%), (pair, week) coverage. Each result is read once."""
     lines = []
     for results in sorted(window.glob("results_*")):
         name = results.name.removeprefix("results_")
@@ -125,10 +125,11 @@ def trade_table(window: Path, rows_by_run: dict[str, pd.DataFrame], pairs: list[
         run = config["freqai"]["identifier"].removeprefix("quality-")
         rows = rows_by_run[run]
         scored = rows.rename(columns={"&-s_close": "pred"})
-        trades = read_trade_list(results)
+        stats = read_stats(results)
+        trades = trade_list(stats)
         start, end = rows["date"].min(), rows["date"].max() + candle
         lines.append({"window": window.name, "run": run,
-                      "params": result_params(window, name), **read_trades(results),
+                      "params": result_params(window, name), **trade_stats(stats),
                       **entry_quality(trades, scored, candle),
                       "pair_weeks": coverage(trades, pairs, start, end)})
     return pd.DataFrame(lines)
