@@ -291,15 +291,20 @@ def load_predictions(models_dir: Path, pairs: list[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def strategy_stats(stats: dict, strategy: str = STRATEGY) -> dict:
+    """The part of freqtrade's backtest statistics about `strategy` (its figures, its trades)."""
+    try:
+        return stats["strategy"][strategy]
+    except KeyError:
+        raise BenchError(f"backtest result holds no strategy {strategy!r}; has "
+                         f"{sorted(stats.get('strategy', {}))}") from None
+
+
 def trade_stats(stats: dict, strategy: str = STRATEGY) -> dict[str, float]:
     """trades, profit_pct (total profit, % of the starting balance), max_drawdown_pct
     (freqtrade's account drawdown, %) and profit_mean_pct (mean profit per trade, %) from
     freqtrade's backtest statistics."""
-    try:
-        s = stats["strategy"][strategy]
-    except KeyError:
-        raise BenchError(f"backtest result holds no strategy {strategy!r}; has "
-                         f"{sorted(stats.get('strategy', {}))}") from None
+    s = strategy_stats(stats, strategy)
     return {"trades": float(s["total_trades"]), "profit_pct": 100.0 * float(s["profit_total"]),
             "max_drawdown_pct": 100.0 * float(s.get("max_drawdown_account", 0.0)),
             "profit_mean_pct": 100.0 * float(s.get("profit_mean", 0.0))}

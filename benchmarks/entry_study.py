@@ -46,9 +46,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from backtest_runs import BenchError, read_trades, run_cli
+from backtest_runs import BenchError, read_stats, run_cli, trade_stats
 from entry_runs import held_from_next_open, mark_taken, run_positions, run_table
-from quality_trades import entry_quality, read_trade_list
+from quality_trades import entry_quality, trade_list
 
 from self_learning.reports.backtest import load_rows
 from self_learning.strategy.strategy_columns import (
@@ -137,21 +137,27 @@ def result_params(window: Path, name: str) -> str:
     return " ".join(f"{k}={v}" for space in params.values() for k, v in space.items())
 
 
-def trade_table(window: Path, rows_by_run: dict[str, pd.DataFrame], pairs: list[str],
-                candle: pd.Timedelta) -> pd.DataFrame:
-    """One line per freqtrade result of the window: run, parameters, trade figures, entries'
-    predicted and realized means (%), (pair, week) coverage."""
+def read_results(window: Path) -> dict[str, dict]:
+    """Result name (`results_<name>` without its prefix) -> freqtrade's statistics, for every
+    result of the window folder, each read once."""
+    return {results.name.removeprefix("results_"): read_stats(results)
+            for results in sorted(window.glob("results_*"))}
+
+
+def trade_table(window: Path, results: dict[str, dict], rows_by_run: dict[str, pd.DataFrame],
+                pairs: list[str], candle: pd.Timedelta) -> pd.DataFrame:
+    """One line per freqtrade result of the window (read_results): run, parameters, trade
+    figures, entries' predicted and realized means (%), (pair, week) coverage."""
     lines = []
-    for results in sorted(window.glob("results_*")):
-        name = results.name.removeprefix("results_")
+    for name, stats in results.items():
         config = json.loads((window / f"config.{name}.json").read_text())
         run = config["freqai"]["identifier"].removeprefix("quality-")
         rows = rows_by_run[run]
         scored = rows.rename(columns={"&-s_close": "pred"})
-        trades = read_trade_list(results)
+        trades = trade_list(stats)
         start, end = rows["date"].min(), rows["date"].max() + candle
         lines.append({"window": window.name, "run": run,
-                      "params": result_params(window, name), **read_trades(results),
+                      "params": result_params(window, name), **trade_stats(stats),
                       **entry_quality(trades, scored, candle),
                       "pair_weeks": coverage(trades, pairs, start, end)})
     return pd.DataFrame(lines)
@@ -183,14 +189,14 @@ def study_window(window: Path, datadir: Path, timeframe: str, horizon: int, fee:
             for run in runs}
     filters = list(entry_filters(rows["full"].head(1), rules))
     candle = pd.Timedelta(seconds=TIMEFRAME_S[timeframe])
+    results = read_results(window)
     for run, frame in rows.items():
-        if (window / f"results_{run}").is_dir():
-            trades = read_trade_list(window / f"results_{run}")
-            frame["taken"] = mark_taken(frame, trades, candle)
+        if run in results:
+            frame["taken"] = mark_taken(frame, trade_list(results[run]), candle)
     return WindowStudy({run: decile_table(r) for run, r in rows.items()},
                        {run: run_table(r) for run, r in rows.items()},
                        filter_table(rows["full"], filters),
-                       trade_table(window, rows, pairs, candle))
+                       trade_table(window, results, rows, pairs, candle))
 
 
 def main(argv: list[str] | None = None) -> int:

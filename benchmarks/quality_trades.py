@@ -20,8 +20,8 @@ whether its entries realized what they predicted, and buy-and-hold of the same p
   and the compounded wallet) and the leave-one-day-out jackknife of
   self_learning.reports.evaluation.
 Pure pandas; `read_window_trades` reads a result (freqtrade's own file) once into a
-`WindowTrades`: its trade list (`read_trade_list`), and from its statistics, read once, the
-starting wallet and freqtrade's trade figures (backtest_runs.trade_stats).
+`WindowTrades`: from its statistics its trade list (`trade_list`), the starting wallet and
+freqtrade's trade figures (backtest_runs.trade_stats).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from backtest_runs import read_stats, trade_stats
+from backtest_runs import read_stats, strategy_stats, trade_stats
 from quality_sets import timerange_bounds
 
 from self_learning.reports import evaluation as ev
@@ -42,17 +42,19 @@ TRADE_COLUMNS = ["pair", "open_date", "close_date", "profit_ratio", "profit_abs"
 EMPTY_DATES = pd.DatetimeIndex([], tz="UTC").astype("datetime64[ns, UTC]")
 
 
-def read_trade_list(results_dir: Path) -> pd.DataFrame:
-    """pair, open_date, close_date, profit_ratio, profit_abs, fee_open, fee_close of the newest
-    backtest result."""
-    from freqtrade.data.btanalysis import load_backtest_data
-
-    trades = load_backtest_data(results_dir)
+def trade_list(stats: dict) -> pd.DataFrame:
+    """pair, open_date, close_date, profit_ratio, profit_abs, fee_open, fee_close of the trades
+    in freqtrade's backtest statistics (backtest_runs.read_stats), by open date (the order of
+    freqtrade's load_backtest_data, which would read the file again)."""
+    trades = pd.DataFrame(strategy_stats(stats)["trades"])
     if trades.empty:
         return pd.DataFrame({"pair": [], "open_date": EMPTY_DATES, "close_date": EMPTY_DATES,
                              **{c: [] for c in TRADE_COLUMNS[3:]}})
     for column in ("open_date", "close_date"):
-        trades[column] = pd.to_datetime(trades[column], utc=True).astype("datetime64[ns, UTC]")
+        trades[column] = pd.to_datetime(trades[column], utc=True)
+    trades = trades.sort_values("open_date").reset_index(drop=True)
+    for column in ("open_date", "close_date"):
+        trades[column] = trades[column].astype("datetime64[ns, UTC]")
     return trades[TRADE_COLUMNS]
 
 
@@ -135,7 +137,7 @@ def daily_profit(trades: pd.DataFrame, wallet: float, timerange: str) -> pd.Seri
 @dataclass(frozen=True)
 class WindowTrades:
     """One backtest of one window as freqtrade's result file tells it, read once: its trades
-    (read_trade_list), its starting wallet, the window's timerange and freqtrade's trade
+    (trade_list), its starting wallet, the window's timerange and freqtrade's trade
     figures (backtest_runs.trade_stats)."""
 
     trades: pd.DataFrame
@@ -148,8 +150,7 @@ def read_window_trades(results_dir: Path, timerange: str) -> WindowTrades:
     """The trades, starting wallet and trade figures of the newest backtest result in
     `results_dir` (its statistics read once)."""
     stats = read_stats(results_dir)
-    return WindowTrades(read_trade_list(results_dir), wallet(stats), timerange,
-                        trade_stats(stats))
+    return WindowTrades(trade_list(stats), wallet(stats), timerange, trade_stats(stats))
 
 
 def run_daily_profit(windows: list[WindowTrades]) -> pd.Series:

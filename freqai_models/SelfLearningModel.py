@@ -127,6 +127,7 @@ class SelfLearningModel(BaseRegressionModel):
         usable = p is not None and p.ok.any()
         pred_df, dk.do_predict = (frames.prediction_frame(p) if usable
                                   else frames.null_predictions(len(unfiltered_df)))
+        frames.extend_saved_predictions(self.dd.historic_predictions, dk.pair, pred_df.columns)
         scale = dk.data.get(frames.SCALE_KEY) if self.sl_config.label_scale else None
         return frames.served(pred_df, scale), dk.do_predict
 

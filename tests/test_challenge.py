@@ -193,3 +193,31 @@ def test_a_challenge_in_progress_survives_a_restart_bit_for_bit(candles, tmp_pat
     for a, b in zip(original.modules().values(), restored.modules().values(), strict=True):
         for x, y in zip(a.state_variables(), b.state_variables(), strict=True):
             np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+def test_the_challenge_column_says_which_model_served_each_candle(candles):
+    """`&-challenge` (scores["challenge"]) is 0 while no challenge is on, -1 while the incumbent
+    is served (from the response until the challenger's record turns positive), +1 while the
+    challenger is, and 0 again once a training settles it; in the stepped rows and in rows
+    predicted without stepping. On a flipped market the rows marked +1 are the ones whose
+    prediction reads the flip (the challenger learned it), the rows marked -1 are not."""
+    market = flipped(candles, START)
+    learner = fitted(market)
+    quiet = learner.observe(market.rows(slice(START - 50, START)))
+    assert len(quiet.ts) > 0 and (quiet.scores["challenge"] == 0.0).all()
+    respond(learner)
+    np.testing.assert_array_equal(
+        learner.predict(market.rows(slice(START, START + 50))).scores["challenge"], -1.0)
+    out = learner.observe(market.rows(slice(START, END)))
+    side = out.scores["challenge"]
+    assert set(np.unique(side)) == {-1.0, 1.0} and side[0] == -1.0 and side[-1] == 1.0
+    signal = market.features[START:END, 0]
+    incumbent, challenger = side == -1.0, side == 1.0
+    assert incumbent.sum() >= 10 and challenger.sum() >= 10
+    assert np.corrcoef(out.s_close[incumbent], signal[incumbent])[0, 1] > 0.5
+    assert np.corrcoef(out.s_close[challenger], signal[challenger])[0, 1] < -0.2
+    assert learner.fit(market.rows(slice(END - START, END))).challenge == "kept"
+    after = learner.observe(market.rows(slice(END - 50, len(market.ts))))
+    assert len(after.ts) > 0 and (after.scores["challenge"] == 0.0).all()
+    np.testing.assert_array_equal(
+        learner.predict(market.rows(slice(END, len(market.ts)))).scores["challenge"], 0.0)

@@ -121,3 +121,33 @@ def test_held_from_next_open_enters_at_the_next_open_and_exits_h_candles_later()
     assert np.isclose(held[0], 4.0 / 2.0 - 1)  # signal at 0: in at open 1, out at open 3
     assert np.isclose(held[1], 6.0 / 3.0 - 1)
     assert held[2:].isna().all()
+
+
+def test_trade_table_reads_each_result_once(tmp_path, monkeypatch):
+    """One line per result folder of the window, its trade list and figures from one read of
+    the result (freqtrade's statistics, read_results; the trades a run took come from the same
+    read)."""
+    import json
+
+    candle = pd.Timedelta(hours=1)
+    start = pd.Timestamp("2025-01-03", tz="UTC")
+    dates = start + candle * np.arange(48)
+    rows_of_run = pd.DataFrame({"pair": "A/USDT", "date": dates, "&-s_close": 0.01,
+                                "target": 0.02})
+    (tmp_path / "results_full").mkdir()
+    (tmp_path / "config.full.json").write_text(json.dumps(
+        {"freqai": {"identifier": "quality-full"}}))
+    trade = {"pair": "A/USDT", "open_date": str(dates[5]), "close_date": str(dates[9]),
+             "profit_ratio": 0.01, "profit_abs": 1.0, "fee_open": 0.001, "fee_close": 0.001}
+    stats = {"strategy": {"SelfLearningStrategy": {
+        "total_trades": 1, "profit_total": 0.001, "max_drawdown_account": 0.0,
+        "profit_mean": 0.01, "trades": [trade]}}}
+    reads = []
+    monkeypatch.setattr(study, "read_stats", lambda folder: reads.append(folder) or stats)
+    results = study.read_results(tmp_path)
+    table = study.trade_table(tmp_path, results, {"full": rows_of_run}, ["A/USDT"], candle)
+    assert reads == [tmp_path / "results_full"]  # read once, by read_results only
+    line = table.iloc[0].to_dict()
+    assert (line["run"], line["params"], line["trades"], line["entries"]) == (
+        "full", "defaults", 1.0, 1.0)
+    assert line["entry_realized_pct"] == 2.0 and line["pair_weeks"] == 1.0  # its one week

@@ -51,19 +51,44 @@ def test_run_daily_profit_joins_its_windows_each_in_percent_of_its_own_wallet():
     assert list(got.index) == list(pd.date_range(DAY, periods=3, freq="D"))
 
 
-def test_read_window_trades_reads_the_statistics_of_one_results_folder_once(monkeypatch):
-    """Trades, wallet and freqtrade's trade figures of one folder; its statistics are read
-    once for both the wallet and the figures."""
-    stats = {"strategy": {"SelfLearningStrategy": {
+def result_stats(trade_rows: list[dict]) -> dict:
+    """freqtrade's backtest statistics (as read_stats returns them) holding `trade_rows`."""
+    return {"strategy": {"SelfLearningStrategy": {
         "starting_balance": 500.0, "total_trades": 3, "profit_total": 0.01,
-        "max_drawdown_account": 0.002, "profit_mean": 0.003}}}
-    books = {"a": closed([(0.5, 10.0)]), "b": closed([])}
+        "max_drawdown_account": 0.002, "profit_mean": 0.003, "trades": trade_rows}}}
+
+
+def trade_row(pair: str, opened: str, closed_at: str, profit_abs: float) -> dict:
+    return {"pair": pair, "open_date": opened, "close_date": closed_at, "profit_ratio": 0.01,
+            "profit_abs": profit_abs, "fee_open": 0.001, "fee_close": 0.001, "is_open": False}
+
+
+def test_trade_list_is_the_results_trades_by_open_date():
+    """The trades of the statistics, sorted by open date (as freqtrade's load_backtest_data
+    orders them), dates as UTC nanoseconds; no trades: the same columns, empty."""
+    got = trades.trade_list(result_stats([
+        trade_row("B/USDT", "2025-01-04 10:00:00+00:00", "2025-01-04 14:00:00+00:00", 2.0),
+        trade_row("A/USDT", "2025-01-03 10:00:00+00:00", "2025-01-03 14:00:00+00:00", 1.0)]))
+    assert list(got.columns) == trades.TRADE_COLUMNS
+    assert got["pair"].tolist() == ["A/USDT", "B/USDT"] and list(got.index) == [0, 1]
+    assert got["profit_abs"].tolist() == [1.0, 2.0]
+    assert got["open_date"].dtype == "datetime64[ns, UTC]"
+    assert got["close_date"].iloc[0] == pd.Timestamp("2025-01-03 14:00", tz="UTC")
+    empty = trades.trade_list(result_stats([]))
+    assert empty.empty and list(empty.columns) == trades.TRADE_COLUMNS
+    assert empty["open_date"].dtype == "datetime64[ns, UTC]"
+
+
+def test_read_window_trades_reads_the_statistics_of_one_results_folder_once(monkeypatch):
+    """Trades, wallet and freqtrade's trade figures of one folder, all from its statistics,
+    read once."""
+    stats = result_stats([trade_row("A/USDT", "2025-01-03 10:00:00+00:00",
+                                    "2025-01-03 14:00:00+00:00", 10.0)])
     reads = []
-    monkeypatch.setattr(trades, "read_trade_list", lambda folder: books[folder])
     monkeypatch.setattr(trades, "read_stats", lambda folder: reads.append(folder) or stats)
     got = trades.read_window_trades("b", "20250103-20250105")
-    assert (got.trades is books["b"], got.wallet, got.timerange) == (
-        True, 500.0, "20250103-20250105")
+    assert (got.trades["profit_abs"].tolist(), got.wallet, got.timerange) == (
+        [10.0], 500.0, "20250103-20250105")
     assert got.stats == pytest.approx({"trades": 3.0, "profit_pct": 1.0,
                                        "max_drawdown_pct": 0.2, "profit_mean_pct": 0.3})
     assert reads == ["b"]

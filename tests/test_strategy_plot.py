@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 from strategy_support import load_strategy_module
 
-from self_learning.candles.frames import OUTPUT_COLUMNS, label_scale_factor, served
+from self_learning.candles.frames import (
+    OUTPUT_COLUMNS,
+    label_scale_factor,
+    prediction_frame,
+    served,
+)
+from self_learning.candles.predictions import Predictions
 from self_learning.strategy.strategy_columns import band_levels, scoreboard_or_nan
 
 
@@ -32,7 +38,7 @@ def test_plot_config_names_only_columns_the_dataframe_has(module):
     named = set(plot["main_plot"]) | {c for sub in plot["subplots"].values() for c in sub}
     named |= {spec["fill_to"] for spec in plot["main_plot"].values() if "fill_to" in spec}
     assert named <= set(frame.columns), sorted(named - set(frame.columns))
-    assert {"band_high", "band_low", "&-score_ic", "&-novelty", "&-drift"} <= named
+    assert {"band_high", "band_low", "&-score_ic", "&-novelty", "&-drift", "&-challenge"} <= named
 
 
 def test_band_levels_are_the_predictions_as_prices_where_tradable():
@@ -81,3 +87,16 @@ def test_label_scale_factor_is_label_spread_over_prediction_spread():
     assert label_scale_factor(None, pred, ok) is None
     assert label_scale_factor(0.01, np.zeros(5), ok) is None
     assert label_scale_factor(0.01, pred, np.zeros(5, bool)) is None
+
+
+def test_served_frame_says_which_model_a_drift_challenge_served():
+    """`&-challenge` is the learner's `challenge` score of each row (0 no challenge, 1 the
+    challenger, -1 the incumbent), served as is beside the other columns."""
+    n = 4
+    f = np.full(n, 0.001)
+    p = Predictions(np.arange(n), f, f, -f, f, np.ones(n, int), np.ones(n, bool),
+                    scores={"challenge": np.array([0.0, -1.0, -1.0, 1.0], np.float32)})
+    frame, ok = prediction_frame(p)
+    out = served(frame, 3.0)
+    assert list(out["&-challenge"]) == [0.0, -1.0, -1.0, 1.0] and list(ok) == [1] * n
+    assert set(OUTPUT_COLUMNS) == set(out.columns)

@@ -86,7 +86,8 @@ class SelfLearningStrategy(IStrategy):
             "self_learning": {...}                    # read by the model, not here
         }
     Works with any FreqAI regressor that predicts the three targets; `&-novelty` is then absent
-    and its entry filter is skipped.
+    and its entry filter is skipped. `&-drift`, `&-since_learned` and `&-challenge` (which
+    model a drift challenge serves) are drawn on the chart only; no rule reads them.
 
     Loading it checks the config before freqtrade starts its API server or FreqAI
     (self_learning.startup_checks): weak API secrets, a missing `label_period_candles` and,
@@ -159,7 +160,9 @@ class SelfLearningStrategy(IStrategy):
 
     # FreqUI and `freqtrade plot-dataframe`: the predicted range as price levels on the chart
     # (band_high / band_low: the excursions the model expects over the next H candles; the
-    # stop is placed from band_low), the prequential scoreboard, novelty and drift, learning.
+    # stop is placed from band_low), the prequential scoreboard, novelty and drift (with
+    # `&-challenge`: +1 while a drift challenge serves the challenger, -1 the incumbent),
+    # learning.
     plot_config = {
         "main_plot": {
             "band_high": {
@@ -186,6 +189,7 @@ class SelfLearningStrategy(IStrategy):
             "Novelty and drift": {
                 "&-novelty": {"color": "#ff9800"},
                 "&-drift": {"color": "#d50000", "type": "bar"},
+                "&-challenge": {"color": "#6d4c41", "type": "bar"},
             },
             "Learning": {
                 "&-training_counter": {"color": "#7e57c2"},

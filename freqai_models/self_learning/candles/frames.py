@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
@@ -9,13 +11,18 @@ from self_learning.candles.features import OHLCV, TARGET_NAMES
 from self_learning.candles.predictions import Predictions
 from self_learning.candles.samples import Candles
 
+logger = logging.getLogger(__name__)
+
 TARGET_COLUMNS = list(TARGET_NAMES)
 # Columns the model adds to the strategy's dataframe besides the targets: novelty, the
-# training counter and the prequential scoreboard (monitor/scoreboard.py).
+# training counter, the prequential scoreboard (monitor/scoreboard.py), and which return
+# model a drift challenge serves (monitor/challenge.py: 0 none on, 1 the challenger, -1 the
+# incumbent).
 EXTRA_COLUMNS = {"&-novelty": "novelty", "&-training_counter": "training_counter",
                  "&-score_ic": "ic", "&-score_hit_rate": "hit_rate",
                  "&-score_band_up": "band_up", "&-score_band_down": "band_down",
-                 "&-drift": "drift", "&-since_learned": "since_learned"}
+                 "&-drift": "drift", "&-since_learned": "since_learned",
+                 "&-challenge": "challenge"}
 OUTPUT_COLUMNS = TARGET_COLUMNS + list(EXTRA_COLUMNS)
 # dk.data key of the factor that puts `&-s_close` on its label's scale (label_scale); FreqAI
 # saves dk.data with the model's metadata, so a reloaded model serves the same scale.
@@ -23,7 +30,8 @@ SCALE_KEY = "self_learning_s_close_scale"
 # Significant digits of the served columns: the networks compute in float32 (~7 digits), and
 # FreqUI prints every digit of a float64 (0.0012345678432178497).
 SERVED_DIGITS = 7
-COUNT_COLUMNS = ("&-training_counter", "&-since_learned", "&-drift")  # whole numbers: kept
+# whole numbers: kept as they are
+COUNT_COLUMNS = ("&-training_counter", "&-since_learned", "&-drift", "&-challenge")
 
 
 def fix_date_dtypes(dd) -> None:
@@ -35,6 +43,25 @@ def fix_date_dtypes(dd) -> None:
             for frame in frames.values():
                 if not pd.api.types.is_datetime64_any_dtype(frame["date"]):
                     frame["date"] = pd.to_datetime(frame["date"], utc=True)
+
+
+def extend_saved_predictions(historic: dict[str, pd.DataFrame], pair: str,
+                             columns) -> list[str]:
+    """FreqAI's saved predictions of `pair` (dd.historic_predictions, restored at start from
+    historic_predictions.pkl) take every column the model serves now: a column that did not
+    exist when they were written (`&-challenge` for a bot upgraded from before it) is added,
+    with its `_mean` and `_std`, NaN on the candles before. FreqAI writes each new candle's
+    prediction into that frame by column name and would fail (KeyError) at every candle.
+    The frame is replaced, not changed in place. Returns the columns added."""
+    frame = historic.get(pair)
+    missing = [] if frame is None else [c for c in columns if c not in frame.columns]
+    if missing:
+        historic[pair] = frame.assign(**{name: np.nan for column in missing
+                                         for name in (column, f"{column}_mean",
+                                                      f"{column}_std")})
+        logger.info(f"{pair}: FreqAI's saved predictions take the new column(s) {missing} "
+                    f"(empty before now)")
+    return missing
 
 
 def prepare_kitchen(dk, df: pd.DataFrame, predicting: bool = False) -> None:

@@ -10,12 +10,13 @@ import numpy as np
 # The output row of the compiled per-candle step (learning/program.py), in order: what is
 # predicted, then per stepped row the prequential scoreboard (rolling IC, hit-rate, band
 # coverage: monitor/scoreboard.scores, in this order), a drift alarm flag, candles since the
-# last learned update, the online losses of the networks, and how many matured predictions
-# the scoreboard holds (up to `scoreboard_candles`).
+# last learned update, the online losses of the networks, how many matured predictions
+# the scoreboard holds (up to `scoreboard_candles`), and which return model served s_close
+# (monitor/challenge.Challenge.served: 0 no challenge, 1 the challenger, -1 the incumbent).
 PREDICTED = ("s_close", "liq_up", "liq_down", "novelty")
 BOARD_SCORES = ("ic", "hit_rate", "band_up", "band_down")
 SCORE_NAMES = (*BOARD_SCORES, "drift", "since_learned", "loss_autoencoder", "loss_discovery",
-               "loss_liquidity", "board_n")
+               "loss_liquidity", "board_n", "challenge")
 OUTPUTS = (*PREDICTED, *SCORE_NAMES)
 
 
@@ -29,8 +30,9 @@ class Predictions:
     training_counter: np.ndarray
     ok: np.ndarray            # True where the prediction may be traded on
     learned: int = 0          # samples learned while producing these (observe only)
-    # Prequential scoreboard per row (ic, hit_rate, band_up, band_down, drift); NaN where the
-    # row was predicted without stepping (see monitor/scoreboard.py).
+    # Prequential scoreboard per row (ic, hit_rate, band_up, band_down, drift, ...); NaN where
+    # the row was predicted without stepping (see monitor/scoreboard.py), except `challenge`:
+    # the model state that served the row is known either way.
     scores: dict[str, np.ndarray] = field(default_factory=dict)
 
     @staticmethod

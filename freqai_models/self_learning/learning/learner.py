@@ -271,9 +271,11 @@ class PairLearner:
         out = self.programs.predict(s.windows[sl], s.features[sl])
         n = len(candles)
         ready = self.trained and self.wide_ready
+        scores = {k: np.full(n, np.nan, np.float32) for k in SCORE_NAMES}
+        scores["challenge"][:] = self.programs.p.challenge.served().numpy()  # what served
         p = Predictions(candles.ts, out[:, 0], out[:, 1], out[:, 2], out[:, 3],
                         np.full(n, self.training_counter), s.input_ok[sl] & ready,
-                        scores={k: np.full(n, np.nan, np.float32) for k in SCORE_NAMES})
+                        scores=scores)
         return p, s.input_ok[sl]
 
     def observe(self, candles: Candles) -> Predictions:

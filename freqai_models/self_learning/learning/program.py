@@ -260,7 +260,7 @@ class Programs:
         since = tf.cast(st.steps - 1 - st.last_learned_step, tf.float32)
         board_n = tf.cast(tf.minimum(st.board_count, st.scoreboard_size), tf.float32)
         row = tf.concat([out, self.adapt.board(), tf.cast(alarm, tf.float32)[None], since[None],
-                         losses, board_n[None]], 0)
+                         losses, board_n[None], self.challenge.served()[None]], 0)
         return row, learned
 
     def step_block(self, n, floats, ints, others_a, others_b, others_n, others_ts):

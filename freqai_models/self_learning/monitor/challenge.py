@@ -75,6 +75,13 @@ class Challenge:
     def active(self):
         return self.state.challenge_on > 0.5
 
+    def served(self):
+        """Which return model `&-s_close` is served from now (the `&-challenge` column): -1.0
+        the incumbent's (the flag discovery.predictions reads), else 1.0 the challenger's
+        during a challenge, 0.0 when no challenge is on (traceable)."""
+        challenger = tf.where(self.active(), 1.0, 0.0)
+        return tf.where(self.models.serving_incumbent(), -1.0, challenger)
+
     def begin(self):
         """Called by a drift response before it changes anything (traceable)."""
         if not self.enabled:

@@ -28,7 +28,7 @@ from self_learning.telemetry.messages import ScoreLine
 PREDICTION_FILE = re.compile(r"cb_(?P<coin>[a-z0-9]+)_(?P<window>\d+)_prediction\.feather$")
 KEEP = ["&-s_close", "&-liq_up", "&-liq_down", "&-novelty", "&-training_counter",
         "&-score_ic", "&-score_hit_rate", "&-score_band_up", "&-score_band_down", "&-drift",
-        "do_predict"]
+        "&-challenge", "do_predict"]
 
 
 def load_rows(models_dir: Path, datadir: Path, pairs: list[str], timeframe: str,

@@ -52,6 +52,7 @@ SCORE_TAGS = {
     "scoreboard/band_up": "band_up",
     "scoreboard/band_down": "band_down",
     "drift/alarm": "drift",
+    "drift/challenge": "challenge",
     "model/since_learned": "since_learned",
     "scoreboard/matured": "board_n",
 }
