@@ -19,9 +19,6 @@ def test_defaults_when_section_is_absent():
     ("save_interval", 0, r"freqai\.self_learning\.save_interval must be between"),
     ("backtest_from_live_model", "yes",
      r"freqai\.self_learning\.backtest_from_live_model must be true or false"),
-    ("challenge_blend", 1, r"freqai\.self_learning\.challenge_blend must be true or false"),
-    ("challenge_gain_record", "yes",
-     r"freqai\.self_learning\.challenge_gain_record must be true or false"),
 ])
 def test_bad_value_names_the_key(key, value, match):
     with pytest.raises(ConfigError, match=match):

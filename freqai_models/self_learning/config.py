@@ -47,12 +47,6 @@ class SelfLearningConfig:
     drift_response: bool = True
     drift_response_z: float = 0.5
     drift_challenge: bool = True
-    # During a challenge, serve the blend Phi(z) x challenger + (1 - Phi(z)) x incumbent (z: the
-    # record in standard errors) instead of the better one alone (docs/hourly.md, fifth round).
-    challenge_blend: bool = False
-    # Score a challenge by the covariance gain (challenger - incumbent) x outcome instead of
-    # the difference of their Huber losses (docs/hourly.md, fifth round).
-    challenge_gain_record: bool = False
     drift_delta: float = 0.05
     drift_threshold: float = 100.0
     drift_forget: float = 0.1

@@ -63,8 +63,7 @@ class Programs:
         self._latent_on = 1.0 if settings.use_latent else 0.0
         self.ridge = OnlineRidge(self.disc, state, settings)
         self.challenge = Challenge(self.disc.module.models, state, settings.drift_challenge,
-                                   settings.challenge_expiry, blend=settings.challenge_blend,
-                                   gain_record=settings.challenge_gain_record)
+                                   settings.challenge_expiry)
         self.adapt = DriftResponse(self.disc, state, settings, self.challenge)
 
     # -- forward ------------------------------------------------------------------------------

@@ -32,8 +32,6 @@ class LearningSettings:
     drift_response_z: float     # how far below 0 the rolling IC must be to respond
     drift_challenge: bool       # a response is served only once it beats the model before it
     challenge_expiry: int       # scored samples after which a training settles it by sign
-    challenge_blend: bool       # serve Phi(z) x challenger + the rest x incumbent during it
-    challenge_gain_record: bool  # score it by (challenger - incumbent) x outcome, not Huber
     quality_weighting: bool
     use_latent: bool
     train_deep: bool
@@ -59,7 +57,6 @@ class LearningSettings:
             drift_min_instances=c.scoreboard_candles, drift_response=c.drift_response,
             drift_response_z=c.drift_response_z, drift_challenge=c.drift_challenge,
             challenge_expiry=c.drift_recovery_candles,
-            challenge_blend=c.challenge_blend, challenge_gain_record=c.challenge_gain_record,
             quality_weighting=c.quality_weighting, use_latent=c.use_latent,
             train_deep=c.deep_head)
 

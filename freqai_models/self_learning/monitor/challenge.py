@@ -12,12 +12,7 @@ starts a challenge instead of taking over:
 Both predict every candle (the deep head's part, when blended in, is common to both). When a
 sample predicted during the challenge matures, the challenge record adds the incumbent's Huber
 loss minus the challenger's (in units of the pair's target spread): the prediction served is
-the challenger's only while its record is better. Two options, both off by default (docs/hourly.md,
-fifth round): `challenge_gain_record` scores a sample by the challenger's covariance gain over
-the incumbent, (challenger - incumbent) x outcome, which does not reward shrinking towards 0 as
-a loss difference does; `challenge_blend` serves w x challenger + (1 - w) x incumbent with
-w = Phi(record's z) (the z a training settles with; 0.5 at the start) instead of the better
-one alone. A FreqAI training settles it once the record
+the challenger's only while its record is better. A FreqAI training settles it once the record
 is decisive, more than DECISIVE_Z standard errors from 0 (the samples' H-candle labels
 overlap, so the error of a sum of n of them is ~sqrt(H * sum of squares)), or once `expiry`
 samples were scored (then by its sign): it keeps the challenger, or restores the incumbent.
@@ -73,33 +68,9 @@ class Pending:
 _PREDICTIONS_ONLY = (1.0, 1.0, 0.0)  # a ring row with its challenge flag cleared
 
 
-def gain(challenger, incumbent, outcome, gain_record: bool):
-    """What one matured sample adds to the challenge record (target-spread units; > 0: the
-    challenger did better): the incumbent's Huber loss minus the challenger's, or with
-    `gain_record` the challenger's covariance gain over the incumbent (traceable)."""
-    if gain_record:
-        return (challenger - incumbent) * outcome
-    y, one = outcome[None, None], tf.ones([1])
-    return (weighted_huber(y, incumbent[None, None], one)
-            - weighted_huber(y, challenger[None, None], one))
-
-
-def incumbent_share(active, record, power, horizon: int, blend: bool):
-    """The incumbent's share of the served prediction (traceable): outside a challenge 0;
-    during one, 1 while the record is <= 0 and 0 once it is > 0, or with `blend`
-    1 - Phi(z), z = record / sqrt(H x power) as `Challenge.settle` measures it (0.5 at z = 0,
-    before any sample was scored)."""
-    if not blend:
-        return tf.where(active & (record <= 0.0), 1.0, 0.0)
-    z = tf.math.divide_no_nan(record, tf.sqrt(float(horizon) * power))
-    return tf.where(active, 0.5 * tf.math.erfc(z / np.sqrt(2.0)), 0.0)
-
-
 class Challenge:
-    def __init__(self, models: ReturnModels, state: LearnerState, enabled: bool, expiry: int,
-                 blend: bool = False, gain_record: bool = False):
+    def __init__(self, models: ReturnModels, state: LearnerState, enabled: bool, expiry: int):
         self.models, self.state, self.enabled, self.expiry = models, state, enabled, expiry
-        self.blend, self.gain_record = blend, gain_record
 
     def active(self):
         return self.state.challenge_on > 0.5
@@ -118,7 +89,7 @@ class Challenge:
             st.challenge_power.assign(0.0)
             st.challenge_samples.assign(0.0)
             st.challenge_on.assign(1.0)
-            r.serve_incumbent.assign(0.5 if self.blend else 1.0)
+            r.serve_incumbent.assign(1.0)
             return tf.constant(0)
 
         tf.cond(self.active(), lambda: tf.constant(0), keep_incumbent)
@@ -128,18 +99,21 @@ class Challenge:
         return Pending.of(tf.gather(self.state.pending_rival, pos))
 
     def score(self, pending: Pending, target_scaled):
-        """Score a matured sample if it was predicted during the challenge, and set what is
-        served: whichever of the two leads, or their blend (traceable)."""
+        """Score a matured sample if it was predicted during the challenge, and serve
+        whichever of the two leads (traceable)."""
         if not self.enabled:
             return
         r, st = self.models, self.state
-        g = gain(pending.challenger, pending.incumbent, target_scaled, self.gain_record)
-        counted = (pending.in_challenge > 0.5) & self.active() & tf.math.is_finite(g)
-        st.challenge_record.assign_add(tf.where(counted, g, 0.0))
-        st.challenge_power.assign_add(tf.where(counted, g * g, 0.0))
+        y = target_scaled[None, None]
+        one = tf.ones([1])
+        gain = (weighted_huber(y, pending.incumbent[None, None], one)
+                - weighted_huber(y, pending.challenger[None, None], one))
+        counted = (pending.in_challenge > 0.5) & self.active() & tf.math.is_finite(gain)
+        st.challenge_record.assign_add(tf.where(counted, gain, 0.0))
+        st.challenge_power.assign_add(tf.where(counted, gain * gain, 0.0))
         st.challenge_samples.assign_add(tf.where(counted, 1.0, 0.0))
-        r.serve_incumbent.assign(incumbent_share(self.active(), st.challenge_record,
-                                                 st.challenge_power, st.horizon, self.blend))
+        r.serve_incumbent.assign(
+            tf.where(self.active() & (st.challenge_record <= 0.0), 1.0, 0.0))
 
     def remember(self, pos, challenger, incumbent):
         """Park both predictions of the candle in ring slot `pos` (traceable)."""

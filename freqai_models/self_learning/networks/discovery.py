@@ -82,14 +82,13 @@ class FeatureDiscoveryNetwork(FeatureLatentNetwork):
 
     def predictions(self, features, latent):
         """(served, challenger's, incumbent's) predictions in units of the target spread
-        (returns/models.py); served is the incumbent's while a challenge serves it, their
-        blend while it serves a share of each."""
+        (returns/models.py); served is the incumbent's while a challenge serves it."""
         r = self.module.models
         z = self.wide_inputs(features)
         deep = r.deep_blend * self.deep(features, latent)
         challenger = tf.linalg.matvec(z, r.challenger.beta) + deep
         incumbent = tf.linalg.matvec(z, r.incumbent.beta) + deep
-        return r.served(challenger, incumbent), challenger, incumbent
+        return tf.where(r.serving_incumbent(), incumbent, challenger), challenger, incumbent
 
     def predict(self, features, latent):
         """`&-s_close` in return units (the served prediction)."""

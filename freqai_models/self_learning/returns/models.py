@@ -10,8 +10,8 @@ head, returns/ridge.py), plus the deep head's part when blended in. Two ridge mo
 
 Both live as tf.Variables of the discovery network's tf.Module (so a store checkpoint holds
 them), created here under the attribute names their checkpoints have always had: those names
-are the store's compatibility contract (`shadow_*` is the incumbent, `serve_shadow` is its
-share of what is served). Code reaches the variables through `ReturnModels` only, never by name.
+are the store's compatibility contract (`shadow_*` is the incumbent, `serve_shadow` says
+whether it is served). Code reaches the variables through `ReturnModels` only, never by name.
 """
 
 from __future__ import annotations
@@ -66,8 +66,7 @@ class ReturnModels:
     stats_ts: tf.Variable        # anchor (timestamp) of the consolidated statistics
     penalty_gain: tf.Variable    # out-of-sample record of each candidate penalty:
     penalty_power: tf.Variable   # decayed sums of prediction x outcome and prediction^2
-    serve_incumbent: tf.Variable  # the incumbent's share of what is served (0 outside a
-    #                               challenge; 0 or 1 unless `challenge_blend`)
+    serve_incumbent: tf.Variable  # 1.0 while a challenge serves the incumbent
 
     def variables(self) -> list[tf.Variable]:
         """The checkpoint's order (the store and the shared program depend on it)."""
@@ -77,12 +76,8 @@ class ReturnModels:
                 self.penalty_power, i.beta, i.stats_a, i.stats_b, i.stats_n, i.recent_a,
                 i.recent_b, i.recent_n, self.serve_incumbent]
 
-    def served(self, challenger, incumbent):
-        """The served prediction: the incumbent's share of it from `serve_incumbent`, either
-        model's own exactly at a share of 0 or 1 (traceable)."""
-        share = self.serve_incumbent
-        mixed = share * incumbent + (1.0 - share) * challenger
-        return tf.where(share >= 1.0, incumbent, tf.where(share <= 0.0, challenger, mixed))
+    def serving_incumbent(self) -> tf.Tensor:
+        return self.serve_incumbent > 0.5
 
 
 # Checkpoint name, field, shape (in features) and dtype of every variable, in the order they
