@@ -8,7 +8,7 @@ intervals and a no-edge control.
         [--backtest-period-days 1] [--include-timeframes 5m 15m 1h] [--cold]
     .venv/bin/python benchmarks/quality.py --datadir DIR --pairs ETH/BTC ... --stake BTC
         --timeframe 5m --timerange 20180117-20180130
-    .venv/bin/python benchmarks/quality.py --scenario null|flip|fade|volshock [--seed 42]
+    .venv/bin/python benchmarks/quality.py --scenario null|flip|fade|emerge|volshock [--seed 42]
         [--scenario-timeframe 5m|1h]
 
 Sets (benchmarks/quality_sets.py): `usdt-5m` (default) and `usdt-1h` walk forward over named
@@ -25,10 +25,11 @@ generated random-walk candles (self_learning_offline.market, RandomWalk): no mod
 edge, so every IC must come out at 0 within its interval. `--scenario flip`: generated markets
 whose edge flips sign after 3 of 6 backtest days; IC before and after the flip of the full
 model, the model without per-candle learning and a frozen one, and the trades and trade profit
-after it. `--scenario fade` (the edge vanishes) and `volshock` (the edge stays, volatility
-triples) change character at the same moment and are scored the same way. With
-`--scenario-timeframe 1h` the three run on 1h candles with the 1h setup (config.json): 28 days,
-the change after 14, on a market whose average spans 12 hours (quality_plan.CHANGE_LAYOUTS).
+after it. `--scenario fade` (the edge vanishes), `emerge` (no edge, then the flip's mean
+reversion appears) and `volshock` (the edge stays, volatility triples) change character at the
+same moment and are scored the same way. With `--scenario-timeframe 1h` the four run on 1h
+candles with the 1h setup (config.json): 28 days, the change after 14, on a market whose
+average spans 12 hours (quality_plan.CHANGE_LAYOUTS).
 
 Scored rows: do_predict == 1 and a known target, the realized `&-s_close` computed from the
 candles through the model's own formula. The headline (quality_scoring.py): per pair, the IC
@@ -104,12 +105,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="overrides for freqai.self_learning in every SelfLearning run")
     p.add_argument("--scenario", choices=["null", *CHANGES], default=None,
                    help="null: random walks (no edge); flip: an edge that flips sign mid-way; "
-                        "fade: an edge that vanishes mid-way; volshock: an edge whose "
-                        "volatility triples mid-way")
+                        "fade: an edge that vanishes mid-way; emerge: an edge that appears "
+                        "mid-way; volshock: an edge whose volatility triples mid-way")
     p.add_argument("--seed", type=int, default=42, help="generator seed of --scenario")
     p.add_argument("--scenario-timeframe", default="5m", choices=sorted(CHANGE_LAYOUTS),
-                   help="candles of a flip, fade or volshock scenario and the setup they run "
-                        "(5m: config.json + config.5m.json; 1h: config.json)")
+                   help="candles of a flip, fade, emerge or volshock scenario and the setup "
+                        "they run (5m: config.json + config.5m.json; 1h: config.json)")
     p.add_argument("--ablation", nargs="+", default=None, metavar="ROW",
                    help="ablation rows to run (default all)")
     p.add_argument("--no-ablation", action="store_true",

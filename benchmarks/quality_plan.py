@@ -32,7 +32,13 @@ from quality_trades import (
 )
 
 from self_learning.reports import evaluation as ev
-from self_learning_offline.market import EdgeFade, EdgeFlip, VolatilityShock, pair_filename
+from self_learning_offline.market import (
+    EdgeEmerge,
+    EdgeFade,
+    EdgeFlip,
+    VolatilityShock,
+    pair_filename,
+)
 from self_learning_offline.market.scenario import FLIP_AVERAGE_MINUTES, HOURLY_DEMO_MINUTES
 
 SL, LGBM = "SelfLearningModel", "LightGBMRegressorMultiTarget"
@@ -45,7 +51,8 @@ ABLATION = {  # row -> freqai.self_learning overrides on top of the defaults
 }
 # The scenarios whose market changes character at a moment (the plan's flip_at), each built
 # from that moment: scored before / after it, run as full, no_online, frozen, no_challenge.
-CHANGES = {"flip": EdgeFlip, "fade": EdgeFade, "volshock": VolatilityShock}
+CHANGES = {"flip": EdgeFlip, "fade": EdgeFade, "emerge": EdgeEmerge,
+           "volshock": VolatilityShock}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import pytest
 
 from self_learning.reports.evaluation import naive_signal, realized_targets, spearman_ic
 from self_learning_offline.market import (
+    EdgeEmerge,
     EdgeFade,
     EdgeFlip,
     MeanReversion,
@@ -322,6 +323,28 @@ def test_fade_scenario_edge_vanishes_at_the_fade(pair):
     assert np.corrcoef(returns(after), returns(split(walk)[1]))[0, 1] > 0.999
 
 
+def test_emerge_scenario_edge_is_zero_then_the_pull():
+    """EdgeEmerge's per-minute coefficient is 0 before `emerge_at` and -strength from that
+    minute on."""
+    emerge = EdgeEmerge(CHANGE_AT, strength=0.01)
+    minutes = pd.date_range(pd.Timestamp(CHANGE_AT) - pd.Timedelta(minutes=2), periods=4,
+                            freq="1min")
+    np.testing.assert_array_equal(emerge.edge(minutes), [0.0, 0.0, -0.01, -0.01])
+
+
+@pytest.mark.parametrize("pair", FLIP_PAIRS)
+def test_emerge_scenario_edge_appears_at_the_emergence(pair):
+    """Before the emergence the market is the random walk of the same seed, candle for candle
+    (the yardstick's IC about 0); after it the yardstick's IC is clearly positive."""
+    frame = generate_candles(pair, "5m", START, 8 * 288, seed=42,
+                             scenario=EdgeEmerge(CHANGE_AT))
+    walk = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=RandomWalk())
+    before, after = split(frame)
+    pd.testing.assert_frame_equal(before, split(walk)[0])
+    assert abs(yardstick_ic(before)) < 0.1
+    assert yardstick_ic(after) > 0.1
+
+
 @pytest.mark.parametrize("pair", FLIP_PAIRS)
 def test_volatility_shock_multiplies_returns_and_keeps_the_edge(pair):
     """Before the shock the market is the steady mean reversion of the same seed; after it
@@ -340,6 +363,8 @@ def test_volatility_shock_multiplies_returns_and_keeps_the_edge(pair):
 @pytest.mark.parametrize(("make", "match"), [
     (lambda: EdgeFade(datetime(2025, 1, 5)), "fade_at 2025-01-05 00:00:00 must be"),
     (lambda: EdgeFade(START, strength=1.5), "strength 1.5 must be in"),
+    (lambda: EdgeEmerge(datetime(2025, 1, 5)), "emerge_at 2025-01-05 00:00:00 must be"),
+    (lambda: EdgeEmerge(START, strength=1.5), "strength 1.5 must be in"),
     (lambda: VolatilityShock(datetime(2025, 1, 5)), "shock_at 2025-01-05 00:00:00 must be"),
     (lambda: VolatilityShock(START, factor=0.0), "factor 0.0 must be above 0"),
 ])

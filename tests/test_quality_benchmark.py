@@ -143,6 +143,7 @@ def test_after_change_counts_trades_opened_and_profit_closed_from_the_change(mon
     (["--no-ablation", "--no-lightgbm", "--no-seed"], ["full"]),
     (["--scenario", "flip"], ["full", "no_online", "frozen", "no_challenge"]),
     (["--scenario", "fade"], ["full", "no_online", "frozen", "no_challenge"]),
+    (["--scenario", "emerge"], ["full", "no_online", "frozen", "no_challenge"]),
     (["--scenario", "volshock"], ["full", "no_online", "frozen", "no_challenge"]),
     (["--scenario", "flip", "--no-ablation"], ["full"]),
 ])
@@ -275,10 +276,22 @@ def test_truth_uses_the_one_target_formula(tmp_path):
         missing.truth(12)
 
 
+@pytest.mark.parametrize(("scenario", "before", "after"), [
+    ("flip", -1.0, 1.0), ("fade", -1.0, 0.0), ("emerge", 0.0, -1.0), ("volshock", -1.0, -1.0),
+])
+def test_change_scenarios_build_their_markets(scenario, before, after):
+    """Each --scenario name builds the market it names: the per-minute edge (in units of the
+    pull) the minute before the change and at it."""
+    market = plan.CHANGES[scenario](DAY.to_pydatetime(), strength=0.01)
+    minutes = pd.DatetimeIndex([DAY - pd.Timedelta(minutes=1), DAY])
+    np.testing.assert_array_equal(market.edge(minutes), [0.01 * before, 0.01 * after])
+
+
 @pytest.mark.parametrize(("scenario", "timeframe", "timerange", "flip"), [
     ("flip", "5m", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
     ("null", "5m", "20250103-20250113", None),
     ("fade", "5m", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
+    ("emerge", "5m", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
     ("volshock", "5m", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
     ("flip", "1h", "20241216-20250113", pd.Timestamp("2024-12-30", tz="UTC")),
 ])

@@ -3,10 +3,11 @@
 Owns the generator and nothing of the model: `timeframes` (the candle grid), `assets` (what a
 pair's name sets: price, volatility, volume, tick, seed), `price_model` (the one-minute
 stochastic market: GARCH, regimes, seasonality), `scenario` (`EdgeFlip`, an edge that changes
-sign; `EdgeFade`, an edge that vanishes; `VolatilityShock`, an edge whose volatility multiplies;
-`MeanReversion`, the demo's edge that stays; `RandomWalk`, no edge), `candles`
-(`generate_candles`: minutes aggregated to any timeframe, rounded to a tick), `files`
-(freqtrade's feather names, atomic writes) and the CLI in `__main__`:
+sign; `EdgeFade`, an edge that vanishes; `EdgeEmerge`, an edge that appears;
+`VolatilityShock`, an edge whose volatility multiplies; `MeanReversion`, the demo's edge that
+stays; `RandomWalk`, no edge), `candles` (`generate_candles`: minutes aggregated to any
+timeframe, rounded to a tick), `files` (freqtrade's feather names, atomic writes) and the CLI
+in `__main__`:
 
     python -m self_learning_offline.market --out DIR --pairs BTC/USDT ETH/USDT \\
         --timeframe 5m 15m 1h --days 30 --seed 42 [--end YYYYMMDD]
@@ -20,6 +21,7 @@ The model package `self_learning` never imports it, and it imports nothing from
 from self_learning_offline.market.candles import generate_candles
 from self_learning_offline.market.files import pair_filename, write_feather
 from self_learning_offline.market.scenario import (
+    EdgeEmerge,
     EdgeFade,
     EdgeFlip,
     MeanReversion,
@@ -29,6 +31,7 @@ from self_learning_offline.market.scenario import (
 from self_learning_offline.market.timeframes import parse_timeframe, span
 
 __all__ = [
+    "EdgeEmerge",
     "EdgeFade",
     "EdgeFlip",
     "MeanReversion",

@@ -1,8 +1,9 @@
 """Scenarios of the generated market: `EdgeFlip`, whose predictable edge changes sign at a
-moment, `EdgeFade`, whose edge vanishes at a moment, `VolatilityShock`, whose edge stays while
-its volatility multiplies at a moment, `MeanReversion`, the same edge kept all the time (the
-demo market: a learnable edge whose best candles clear a round trip of fees), and
-`RandomWalk`, which has no edge at all (the quality benchmark's null control).
+moment, `EdgeFade`, whose edge vanishes at a moment, `EdgeEmerge`, whose edge appears at a
+moment, `VolatilityShock`, whose edge stays while its volatility multiplies at a moment,
+`MeanReversion`, the same edge kept all the time (the demo market: a learnable edge whose best
+candles clear a round trip of fees), and `RandomWalk`, which has no edge at all (the quality
+benchmark's null control).
 
 Every scenario gives `edge(minutes)`, the per-minute coefficient on the gap between the log
 price and its exponential moving average, and `volatility(minutes)`, a per-minute multiplier
@@ -154,6 +155,26 @@ class EdgeFade(_SteadyVolatility):
         return np.where(_from(self.fade_at, minutes), 0.0, -self.strength)
 
 
+@dataclass(frozen=True)
+class EdgeEmerge(_SteadyVolatility):
+    """Scenario: EdgeFade mirrored: no edge at all until `emerge_at` (UTC, a RandomWalk),
+    EdgeFlip's mean reversion from then on (the yardstick's IC rises from 0). For benchmarks
+    of whether and how fast a model picks up an edge its training never saw
+    (`quality.py --scenario emerge`)."""
+
+    emerge_at: datetime
+    strength: float = FLIP_STRENGTH
+    average_minutes: float = FLIP_AVERAGE_MINUTES
+
+    def __post_init__(self):
+        _check_moment("emerge_at", self.emerge_at)
+        MeanReversion(self.strength, self.average_minutes)  # the same bounds
+
+    def edge(self, minutes: pd.DatetimeIndex) -> np.ndarray:
+        """Per-minute coefficient on (log price - its average): 0, then -strength."""
+        return np.where(_from(self.emerge_at, minutes), -self.strength, 0.0)
+
+
 # VolatilityShock's default: volatility three times the regimes' from the shock on.
 SHOCK_FACTOR = 3.0
 
@@ -187,4 +208,4 @@ class VolatilityShock:
         return np.where(_from(self.shock_at, minutes), self.factor, 1.0)
 
 
-Scenario = EdgeFlip | EdgeFade | VolatilityShock | MeanReversion | RandomWalk
+Scenario = EdgeFlip | EdgeFade | EdgeEmerge | VolatilityShock | MeanReversion | RandomWalk
