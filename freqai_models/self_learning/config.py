@@ -51,10 +51,6 @@ class SelfLearningConfig:
     drift_threshold: float = 100.0
     drift_forget: float = 0.1
     drift_recovery_candles: int = 864
-    # Pseudo-samples of the wide head's ridge prior: the penalty is lam * max(n, this) for
-    # statistics holding n samples' weight, so a head with fewer (a drift response's young
-    # challenger) is shrunk as if it held this many. 0 = off (lam * max(n, 1)).
-    ridge_prior_candles: int = 0
     save_interval: int = 100
     keep_versions: int = 3
     slow_save_warning_s: float = 1.0
@@ -97,7 +93,6 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "drift_threshold": (0.01, 1e9),
     "drift_forget": (0.0, 1.0),
     "drift_recovery_candles": (1, 10_000_000),
-    "ridge_prior_candles": (0, 10_000_000),
     "save_interval": (1, 1_000_000),
     "keep_versions": (1, 1000),
     "slow_save_warning_s": (0.0, 3600.0),

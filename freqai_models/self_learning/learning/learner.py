@@ -67,8 +67,7 @@ class PairLearner:
                                   c.label_period_candles, c.replay_size,
                                   c.scoreboard_candles, c.seed)
         self.settings = LearningSettings.from_config(c, timeframe_s)
-        spec = ridge.WideSpec(self.settings.half_life_s, c.huber_delta, c.label_period_candles,
-                              self.settings.ridge_prior_n)
+        spec = ridge.WideSpec(self.settings.half_life_s, c.huber_delta, c.label_period_candles)
         self.wide = WideHead(self.nets.discovery, self.state, spec, self.timeframe_s)
         programs = Programs(self.nets, self.state, self.settings)
         variables = [v for m in self.modules().values() for v in m.state_variables()]

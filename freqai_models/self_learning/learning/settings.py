@@ -41,7 +41,6 @@ class LearningSettings:
     # step on one sample did (~0.13 of the ~0.36 ms a 5m candle's step took, 2 cores).
     network_batch: int = 8
     pred_var_alpha: float = 0.002  # weight of the newest prediction in its running spread
-    ridge_prior_n: float = 1.0     # pseudo-samples of the wide head's ridge prior (ridge.penalty)
 
     @staticmethod
     def from_config(c: SelfLearningConfig, timeframe_s: int) -> LearningSettings:
@@ -59,8 +58,7 @@ class LearningSettings:
             drift_response_z=c.drift_response_z, drift_challenge=c.drift_challenge,
             challenge_expiry=c.drift_recovery_candles,
             quality_weighting=c.quality_weighting, use_latent=c.use_latent,
-            train_deep=c.deep_head,
-            ridge_prior_n=float(max(c.ridge_prior_candles, 1)))
+            train_deep=c.deep_head)
 
     def key(self) -> tuple:
         return astuple(self)

@@ -69,7 +69,7 @@ class WideHead:
         beta = ridge.irls(z, y, ts, anchor, self.spec, lam, others)
         own = ridge.own_moments(z, y, ts, anchor, self.spec, beta)
         pooled = others.discounted(int(s.ts[-1]), anchor, self.spec.half_life_s)
-        beta = np.asarray(ridge.solve_moments(own + pooled, lam, self.spec.prior_n), np.float32)
+        beta = np.asarray(ridge.solve_moments(own + pooled, lam), np.float32)
         # The drift detector's scale of the prediction starts from its in-sample spread,
         # checked before anything is set. OpenBLAS's float32 kernels can raise the invalid
         # flag on finite operands (seen once in CI, never reproduced; numpy#24067 is the same
@@ -97,8 +97,7 @@ class WideHead:
         # Each candidate penalty is scored on the new rows before they are learned (rows
         # whose label overlaps one already learned are left out: purged).
         fresh = ts > old_anchor + self.spec.horizon * self.timeframe_s
-        gains, powers = ridge.penalty_record(own, pooled, z[fresh], y[fresh], PENALTIES,
-                                             self.spec.prior_n)
+        gains, powers = ridge.penalty_record(own, pooled, z[fresh], y[fresh], PENALTIES)
         r.penalty_gain.assign(r.penalty_gain.numpy() * d + gains)
         r.penalty_power.assign(r.penalty_power.numpy() * d + powers)
         lam = ridge.best_penalty(r.penalty_gain.numpy(), r.penalty_power.numpy(), PENALTIES,
@@ -107,10 +106,9 @@ class WideHead:
         if with_incumbent:
             kept = self._consolidated(r.incumbent, d) + ridge.own_moments(
                 z, y, ts, anchor, self.spec, r.incumbent.beta.numpy())
-            self._store(r.incumbent, kept,
-                        ridge.solve_moments(kept + pooled, lam, self.spec.prior_n))
+            self._store(r.incumbent, kept, ridge.solve_moments(kept + pooled, lam))
         own = own + ridge.own_moments(z, y, ts, anchor, self.spec, r.challenger.beta.numpy())
-        self._set(own, anchor, ridge.solve_moments(own + pooled, lam, self.spec.prior_n))
+        self._set(own, anchor, ridge.solve_moments(own + pooled, lam))
 
     @staticmethod
     def _consolidated(model: RidgeModel, d: float) -> Moments:

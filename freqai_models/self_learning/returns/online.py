@@ -65,8 +65,7 @@ class OnlineRidge:
 
         def refine():
             a, b, n = self.totals(ts, others)
-            beta = ridge.refine(a, b, n, r.ridge_lambda, c.beta, REFINE_STEPS,
-                                self.s.ridge_prior_n)
+            beta = ridge.refine(a, b, n, r.ridge_lambda, c.beta, REFINE_STEPS)
             ok = tf.reduce_all(tf.math.is_finite(beta))
             c.beta.assign(tf.where(ok, beta, c.beta))
             return tf.constant(0)

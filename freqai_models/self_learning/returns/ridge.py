@@ -9,11 +9,8 @@ samples learned so far (returns/moments.py): z is a sample's standardised featur
 target in units of the pair's target spread, w its Huber weight (1 inside `delta`,
 delta/|r| beyond it, r the residual under the coefficients of the moment it was learned) and
 d its age discount, ages measured in seconds against an anchor timestamp. The coefficients
-are `solve(A + lam * max(n, n0) * I, b)`: statistics add up, so the statistics of several
-pairs (each in its own standardised units) are simply summed. n0 (`ridge_prior_candles`, 1
-when off) makes the penalty a prior worth at least n0 samples: a head that holds fewer (a
-drift response's young challenger) is shrunk as if it held n0, one that holds more is the
-plain ridge.
+are `solve(A + lam * n * I, b)`: statistics add up, so the statistics of several pairs (each
+in its own standardised units) are simply summed.
 
 The tensor functions (TensorFlow ops, traceable under XLA) hold the one formula of each step,
 used by the full fit (whole windows), incremental fits and the per-candle step (one sample);
@@ -53,18 +50,12 @@ def weighted_moments(z, y, weights, counts):
             tf.reduce_sum(counts))
 
 
-def penalty(lam, n, prior_n=1.0):
-    """The ridge penalty lam * max(n, n0) (traceable): a prior worth at least `prior_n`
-    samples, whatever the statistics hold (the one formula; `solve` and `refine` use it)."""
-    return tf.cast(lam, tf.float32) * tf.maximum(tf.cast(n, tf.float32), float(prior_n))
-
-
-def refine(a, b, n, lam, beta, iterations: int, prior_n=1.0):
+def refine(a, b, n, lam, beta, iterations: int):
     """`iterations` steps of Jacobi-preconditioned conjugate gradients on the ridge system of
     `solve`, from `beta`: what the per-candle step uses to follow the coefficients as the
     statistics move (XLA's CPU Cholesky costs ~0.6 ms at 60 features, ~9 ms at 220; these
     steps cost microseconds, and start from the previous solution, which is close)."""
-    ridge = penalty(lam, n, prior_n)
+    ridge = tf.cast(lam, tf.float32) * tf.maximum(n, 1.0)
     diag = tf.linalg.diag_part(a) + ridge
     inv = 1.0 / tf.maximum(diag, EPS)
 
@@ -88,11 +79,10 @@ def refine(a, b, n, lam, beta, iterations: int, prior_n=1.0):
     return tf.where(n > 0.0, x, tf.zeros_like(x))
 
 
-def solve(a, b, n, lam, prior_n=1.0):
-    """Ridge coefficients solve(A + lam * max(n, prior_n) * I, b); zeros when nothing was
-    learned."""
+def solve(a, b, n, lam):
+    """Ridge coefficients solve(A + lam * max(n, 1) * I, b); zeros when nothing was learned."""
     f = tf.shape(b)[0]
-    ridge = penalty(lam, n, prior_n)
+    ridge = tf.cast(lam, tf.float32) * tf.maximum(n, 1.0)
     chol = tf.linalg.cholesky(a + ridge * tf.eye(f))
     beta = tf.linalg.cholesky_solve(chol, b[:, None])[:, 0]
     return tf.where(n > 0.0, beta, tf.zeros_like(beta))
@@ -112,7 +102,6 @@ class WideSpec:
     half_life_s: float
     huber_delta: float
     horizon: int
-    prior_n: float = 1.0  # pseudo-samples of the ridge prior (`penalty`)
 
 
 def own_moments(z, y, ts, anchor: int, spec: WideSpec, beta) -> Moments:
@@ -124,9 +113,9 @@ def own_moments(z, y, ts, anchor: int, spec: WideSpec, beta) -> Moments:
     return Moments(a.numpy(), b.numpy(), float(n), anchor)
 
 
-def solve_moments(m: Moments, lam: float, prior_n: float = 1.0) -> np.ndarray:
+def solve_moments(m: Moments, lam: float) -> np.ndarray:
     """`solve` of numpy moments."""
-    return solve(_t(m.a), _t(m.b), tf.constant(m.n, tf.float32), lam, prior_n).numpy()
+    return solve(_t(m.a), _t(m.b), tf.constant(m.n, tf.float32), lam).numpy()
 
 
 def irls(z, y, ts, anchor, spec: WideSpec, lam, others: Moments) -> np.ndarray:
@@ -134,21 +123,19 @@ def irls(z, y, ts, anchor, spec: WideSpec, lam, others: Moments) -> np.ndarray:
     reweighted least squares from `beta0` (least squares when None)."""
     d = discount(_t(anchor - np.asarray(ts, np.float64)), spec.half_life_s)
     a, b, n = weighted_moments(_t(z), _t(y), d, d)  # least squares to start from
-    beta = solve_moments(Moments(a.numpy(), b.numpy(), float(n)) + others, lam, spec.prior_n)
+    beta = solve_moments(Moments(a.numpy(), b.numpy(), float(n)) + others, lam)
     for _ in range(IRLS_ROUNDS):
-        beta = solve_moments(own_moments(z, y, ts, anchor, spec, beta) + others, lam,
-                             spec.prior_n)
+        beta = solve_moments(own_moments(z, y, ts, anchor, spec, beta) + others, lam)
     return beta
 
 
-def penalty_record(own: Moments, others: Moments, z, y, penalties,
-                   prior_n: float = 1.0) -> tuple[np.ndarray, ...]:
+def penalty_record(own: Moments, others: Moments, z, y, penalties) -> tuple[np.ndarray, ...]:
     """Out-of-sample evidence for each candidate penalty on rows the statistics have not seen
     yet: (sum of prediction x outcome, sum of prediction^2), predictions from the
     coefficients each penalty gives the statistics as they are."""
     gains, powers = [], []
     for lam in penalties:
-        p = z @ solve_moments(own + others, lam, prior_n)
+        p = z @ solve_moments(own + others, lam)
         gains.append(float(p @ y))
         powers.append(float(p @ p))
     return np.array(gains), np.array(powers)
