@@ -36,7 +36,6 @@ from self_learning.strategy.strategy_columns import (
     entry_filters,
     expected_return,
     hold_candles,
-    limit_entry_price,
     over_observed,
     ratio,
     roi_table,
@@ -150,10 +149,6 @@ class SelfLearningStrategy(IStrategy):
     # ... and with `top_k` > 0 be among the `top_k` largest expected returns of the whitelist
     # at the signal candle (confirm_trade_entry).
     top_k = IntParameter(0, 10, default=0, space="buy")
-    # Enter with a limit `entry_offset` (a fraction) below the signal candle's close
-    # (custom_entry_price; 0: at freqtrade's proposed rate, a backtest's next open;
-    # docs/hourly.md "A limit entry below the signal's close").
-    entry_offset = DecimalParameter(0.0, 0.01, default=0.0, decimals=4, space="buy")
     # Exit when the expected return turns below this (a predicted reversal).
     exit_threshold = DecimalParameter(-0.01, 0.0, default=0.0, decimals=4, space="sell")
     # The stop sits this multiple of the predicted downward excursion below the close (10:
@@ -401,21 +396,6 @@ class SelfLearningStrategy(IStrategy):
                   for p in dict.fromkeys([*self.basket_pairs(), pair])
                   if p in self.expected_returns}
         return among_top(values, pair, k)
-
-    def custom_entry_price(self, pair: str, trade: Trade | None, current_time: datetime,
-                           proposed_rate: float, entry_tag: str | None, side: str,
-                           **kwargs) -> float:
-        """The limit price of an entry: `entry_offset` below the close of the signal candle
-        (the last analyzed one), never above `proposed_rate`
-        (strategy_columns.limit_entry_price); `proposed_rate` itself with entry_offset 0 or
-        no analyzed candle. A backtest fills it when the entry candle's low reaches it."""
-        offset = float(self.entry_offset.value)
-        if not offset > 0:
-            return proposed_rate
-        dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
-        if dataframe.empty:
-            return proposed_rate
-        return limit_entry_price(proposed_rate, float(dataframe["close"].iloc[-1]), offset)
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         reversal = (dataframe["do_predict"] == 1) & (

@@ -83,16 +83,6 @@ def among_top(values: dict[str, float], pair: str, k: int) -> bool:
     return sum(1 for v in values.values() if np.isfinite(v) and v > mine) < k
 
 
-def limit_entry_price(proposed_rate: float, signal_close: float, offset: float) -> float:
-    """The entry's limit price: `offset` (a fraction) below the signal candle's close, never
-    above `proposed_rate` (freqtrade's price: a backtest's entry candle open; a price that
-    opened lower fills there). `proposed_rate` itself when offset is 0 (the market-like
-    entry) or the close is not a positive number."""
-    if not offset > 0 or not signal_close > 0:  # NaN compares False
-        return proposed_rate
-    return min(proposed_rate, float(signal_close) * (1 - float(offset)))
-
-
 def round_trip(fee_per_side: float | None) -> float:
     """Entry plus exit fee for a fee per side (FALLBACK_FEE when none is known)."""
     return 2 * float(FALLBACK_FEE if fee_per_side is None else fee_per_side)
