@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import talib.abstract as ta
 from freqtrade.exceptions import OperationalException
-from freqtrade.exchange import timeframe_to_prev_date, timeframe_to_seconds
+from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.persistence import Trade
 from freqtrade.strategy import (
     BooleanParameter,
@@ -32,7 +32,6 @@ from self_learning.strategy.strategy_columns import (
     add_target_labels,
     among_top,
     band_levels,
-    band_roi,
     calibration_candles,
     entry_filters,
     expected_return,
@@ -116,9 +115,6 @@ class SelfLearningStrategy(IStrategy):
     # The widest stop the model may place; also the stop while it has no usable prediction.
     stoploss = STOP_WIDEST
     use_custom_stoploss = True
-    # custom_roi: the take-profit at the predicted upward excursion (roi_band; off: None, so
-    # minimal_roi alone, as before).
-    use_custom_roi = True
     trailing_stop = False
 
     order_types = {
@@ -161,10 +157,6 @@ class SelfLearningStrategy(IStrategy):
     # Exit after this many horizons H (label_period_candles) of candles of the timeframe: the
     # time the prediction was about (0: no time exit; custom_exit; 1: chosen on dev).
     hold_horizons = DecimalParameter(0.0, 6.0, default=1.0, decimals=2, space="sell")
-    # Take profit at this multiple of the signal candle's predicted upward excursion
-    # `&-liq_up` above its close (custom_roi, strategy_columns.band_roi; the lower of it and
-    # minimal_roi wins). 0: off (docs/hourly.md "The band as a take-profit").
-    roi_band = DecimalParameter(0.0, 3.0, default=0.0, decimals=2, space="sell")
 
     # FreqUI and `freqtrade plot-dataframe`: the predicted range as price levels on the chart
     # (band_high / band_low: the excursions the model expects over the next H candles; the
@@ -422,34 +414,6 @@ class SelfLearningStrategy(IStrategy):
         if candles and age >= timedelta(seconds=candles * self.timeframe_s):
             return "time_exit"
         return None
-
-    def custom_roi(self, pair: str, trade: Trade, current_time: datetime, trade_duration: int,
-                   entry_tag: str | None, side: str, **kwargs) -> float | None:
-        """With `roi_band` > 0: take profit once the trade's profit ratio (fees included)
-        reaches that at `roi_band` times the signal candle's predicted upward excursion above
-        its close, at least one round trip of fees (strategy_columns.band_roi). None (the
-        minimal_roi table alone) when off or the signal candle has no usable prediction."""
-        k = float(self.roi_band.value)
-        if not k > 0:
-            return None
-        candle = self.signal_candle(pair, trade)
-        if candle is None:
-            return None
-        return band_roi(float(candle["close"]), float(candle["&-liq_up"]), k,
-                        self.round_trip_fee(pair), trade.calc_profit_ratio)
-
-    def signal_candle(self, pair: str, trade: Trade):
-        """The analyzed candle whose close signalled `trade` (the one before the candle the
-        trade opened in), if it had a usable prediction with `&-liq_up`; else None."""
-        dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
-        if dataframe.empty or "&-liq_up" not in dataframe.columns:
-            return None
-        date = timeframe_to_prev_date(self.timeframe, trade.open_date_utc) - timedelta(
-            seconds=self.timeframe_s)
-        rows = dataframe.loc[dataframe["date"] == date]
-        if rows.empty or rows["do_predict"].iloc[-1] != 1:
-            return None
-        return rows.iloc[-1]
 
     # -- stop from the predicted downward excursion -----------------------------------------
 

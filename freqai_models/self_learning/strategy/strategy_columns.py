@@ -13,8 +13,7 @@ interface (parameters, populate_* methods, callbacks):
   `optional_filters` / `filters_off`: the ones off by default);
 * timing in candles of the configured timeframe: `z_candles`, `roi_table`,
   `calibration_candles`;
-* chart levels: `band_levels` (the predictions as prices, through `excursion_level`);
-* the optional take-profit at the predicted upward excursion: `band_roi`.
+* chart levels: `band_levels` (the predictions as prices).
 
 Every function maps a DataFrame (or Series) to a Series or DataFrame. Only the labels look
 ahead (that is what a label is); in every other column a row's value depends on that row and
@@ -287,27 +286,6 @@ def scoreboard_or_nan(dataframe: pd.DataFrame) -> pd.DataFrame:
     return dataframe
 
 
-def excursion_level(close, excursion):
-    """The price `excursion` (a ratio of `close`, as `&-liq_up` / `&-liq_down`) away from
-    `close`: close * (1 + excursion). The one home of the band's price levels (band_levels,
-    band_roi); floats or Series."""
-    return close * (1 + excursion)
-
-
-def band_roi(close: float, liq_up: float, roi_band: float, round_trip_fee: float,
-             profit_at: Callable[[float], float]) -> float | None:
-    """The take-profit (freqtrade's custom_roi, a profit ratio after fees) of a trade entered
-    on a signal candle of close `close` and predicted upward excursion `liq_up`: the trade's
-    profit ratio (`profit_at`: price -> profit ratio, fees included) at the price `roi_band`
-    times `liq_up` above `close` (roi_band 1: the candle's band_high), at least one
-    `round_trip_fee`. None (minimal_roi alone) when roi_band is 0 or the candle has no finite
-    close and liq_up."""
-    if not roi_band > 0 or not (np.isfinite(close) and close > 0 and np.isfinite(liq_up)):
-        return None
-    return max(float(round_trip_fee),
-               float(profit_at(excursion_level(float(close), float(roi_band) * float(liq_up)))))
-
-
 def band_levels(dataframe: pd.DataFrame) -> pd.DataFrame:
     """Price levels of the prediction for the chart: `band_high` / `band_low` = close times
     (1 + `&-liq_up` / `&-liq_down`), `predicted_close` = close times (1 + `&-s_close`), each
@@ -317,7 +295,7 @@ def band_levels(dataframe: pd.DataFrame) -> pd.DataFrame:
     for level, column in (("band_high", "&-liq_up"), ("band_low", "&-liq_down"),
                           ("predicted_close", "&-s_close")):
         if column in dataframe.columns:
-            price = excursion_level(dataframe["close"], dataframe[column])
+            price = dataframe["close"] * (1 + dataframe[column])
             dataframe[level] = pd.Series(significant(price.to_numpy(), CHART_DIGITS),
                                          index=dataframe.index).where(usable)
     return dataframe
