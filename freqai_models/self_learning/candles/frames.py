@@ -50,9 +50,10 @@ def extend_saved_predictions(historic: dict[str, pd.DataFrame], pair: str,
     """FreqAI's saved predictions of `pair` (dd.historic_predictions, restored at start from
     historic_predictions.pkl) take every column the model serves now: a column that did not
     exist when they were written (`&-challenge` for a bot upgraded from before it) is added,
-    with its `_mean` and `_std`, NaN on the candles before. FreqAI writes each new candle's
-    prediction into that frame by column name and would fail (KeyError) at every candle.
-    The frame is replaced, not changed in place. Returns the columns added."""
+    with its `_mean` and `_std`, NaN on the candles before (FreqAI's start-up merge,
+    set_initial_return_values, then fills them with 0, its gap marker). FreqAI writes each
+    new candle's prediction into that frame by column name and would fail (KeyError) at
+    every candle. The frame is replaced, not changed in place. Returns the columns added."""
     frame = historic.get(pair)
     missing = [] if frame is None else [c for c in columns if c not in frame.columns]
     if missing:
