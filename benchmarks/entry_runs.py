@@ -37,11 +37,16 @@ def mark_taken(rows: pd.DataFrame, trades: pd.DataFrame, candle: pd.Timedelta) -
                                                         strict=True)], index=rows.index)
 
 
+def left_out_means(values: pd.Series, days: pd.Series, every_day: np.ndarray
+                   ) -> tuple[float, np.ndarray]:
+    """The mean of `values`, and its mean with each day of `every_day` left out in turn (a
+    day without rows leaves the mean as it is): the inputs of ev.jackknife."""
+    return float(values.mean()), np.array([values[days != d].mean() for d in every_day])
+
+
 def day_mean(values: pd.Series, days: pd.Series, every_day: np.ndarray) -> ev.Estimate:
-    """The mean of `values` and its leave-one-day-out jackknife over `every_day` (a day
-    without rows leaves the mean as it is)."""
-    deleted = [values[days != d].mean() for d in every_day]
-    return ev.jackknife(float(values.mean()), deleted)
+    """The mean of `values` and its leave-one-day-out jackknife over `every_day`."""
+    return ev.jackknife(*left_out_means(values, days, every_day))
 
 
 def position_groups(signals: pd.DataFrame) -> dict[str, pd.Series]:
@@ -78,19 +83,19 @@ def run_table(rows: pd.DataFrame, columns: tuple[str, ...] = ("target", "held_op
     signals = rows[rows["signal"]]
     days = signals["date"].dt.floor("D")
     every_day = np.sort(days.unique())
-    table = {}
+    table, means = {}, {}
     groups = position_groups(signals)
     for name, mask in groups.items():
         table[name] = {"rows": float(mask.sum())}
         for column in columns:
-            table[name].update(percent(column, day_mean(signals.loc[mask, column], days[mask],
-                                                        every_day)))
-    later, first = groups["position 2+"], groups["position 1"]
+            means[name, column] = left_out_means(signals.loc[mask, column], days[mask],
+                                                 every_day)
+            table[name].update(percent(column, ev.jackknife(*means[name, column])))
     difference = "position 2+ - position 1"
-    table[difference] = {"rows": float(later.sum())}
+    table[difference] = {"rows": float(groups["position 2+"].sum())}
     for column in columns:
-        deleted = [signals.loc[later & (days != d), column].mean()
-                   - signals.loc[first & (days != d), column].mean() for d in every_day]
-        plain = signals.loc[later, column].mean() - signals.loc[first, column].mean()
-        table[difference].update(percent(column, ev.jackknife(float(plain), deleted)))
+        (later, later_left), (first, first_left) = (means["position 2+", column],
+                                                    means["position 1", column])
+        table[difference].update(percent(column, ev.jackknife(later - first,
+                                                              later_left - first_left)))
     return pd.DataFrame(table).T
