@@ -59,8 +59,9 @@ def trade_list(stats: dict) -> pd.DataFrame:
 
 
 def wallet(stats: dict) -> float:
-    """The starting balance of a backtest result's (only) strategy, from its statistics."""
-    return float(next(iter(stats["strategy"].values()))["starting_balance"])
+    """The starting balance of the strategy whose trades trade_list reads, from its
+    statistics."""
+    return float(strategy_stats(stats)["starting_balance"])
 
 
 def round_trip_fee(trades: pd.DataFrame) -> float:
