@@ -69,15 +69,15 @@ class WideHead:
         beta = ridge.irls(z, y, ts, anchor, self.spec, lam, others)
         own = ridge.own_moments(z, y, ts, anchor, self.spec, beta)
         pooled = others.discounted(int(s.ts[-1]), anchor, self.spec.half_life_s)
-        beta = np.asarray(ridge.solve_moments(own + pooled, lam), np.float32)
+        solved = ridge.solve_moments(own + pooled, lam)
         # The drift detector's scale of the prediction starts from its in-sample spread,
         # checked before anything is set. OpenBLAS's float32 kernels can raise the invalid
         # flag on finite operands (seen once in CI, never reproduced; numpy#24067 is the same
         # kind): the flag says nothing here, the check looks at the result itself.
         with np.errstate(invalid="ignore"):
-            p = z @ beta
+            p = z @ solved
         spread = drift.checked_spread(float(np.mean(p * p)))
-        self._set(own, anchor, beta)
+        self._set(own, anchor, solved)
         drift.set_prediction_spread(self.state.drift, spread)
 
     def consolidate(self, s: Samples, rows: np.ndarray, others: Others,
