@@ -29,7 +29,6 @@ import base64
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import subprocess
@@ -40,6 +39,7 @@ from pathlib import Path
 
 from backtest_runs import free_port
 
+from self_learning_offline.bot_api import PASSWORD_ENV, USERNAME, api_overlay, api_secrets
 from self_learning_offline.replay_exchange.overlay import OVERLAY_NAME, write_replay_overlay
 from self_learning_offline.replay_exchange.process import (
     start_replay_exchange,
@@ -52,18 +52,15 @@ IDENTIFIER = "drill"
 HISTORY = 1440 + 400 + 60  # one training day, FreqAI's start-up candles, room
 STOP_TIMEOUT_S = 180
 POLL_S = 2.0
-PASSWORD = "p" + secrets.token_urlsafe(12)
 KEY_LINES = re.compile(r"Restored |saved predictions take|models saved:|No common dates")
 
 
-def bot_env(tree: Path) -> dict[str, str]:
+def bot_env(tree: Path, api: dict[str, str]) -> dict[str, str]:
+    """The bot's environment: this tree's code, the drill's API secrets (`api`: api_secrets)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION"}
     env.update(PYTHONPATH=str(tree / "freqai_models"), TF_CPP_MIN_LOG_LEVEL="2",
                TF_NUM_INTRAOP_THREADS="2", TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS="2",
-               COLUMNS="250", NO_COLOR="1",
-               FREQTRADE__API_SERVER__PASSWORD=PASSWORD,
-               FREQTRADE__API_SERVER__JWT_SECRET_KEY="j" + secrets.token_hex(32),
-               FREQTRADE__API_SERVER__WS_TOKEN="w" + secrets.token_urlsafe(25))
+               COLUMNS="250", NO_COLOR="1", **api)
     return env
 
 
@@ -75,8 +72,7 @@ def write_override(out: Path, tree: Path, name: str, api_port: int) -> Path:
         "db_url": f"sqlite:///{out / 'tradesv3.dryrun.sqlite'}",
         "timeframe": "1m", "initial_state": "running",
         "exchange": {"pair_whitelist": [PAIR]},
-        "api_server": {"enabled": True, "listen_ip_address": "127.0.0.1",
-                       "listen_port": api_port, "username": "freqtrader"},
+        **api_overlay(api_port),
         "freqai": {"identifier": IDENTIFIER, "train_period_days": 1, "live_retrain_hours": 0.05,
                    "feature_parameters": {"include_timeframes": ["1m"]},
                    "self_learning": {"epochs": 3, "incremental_epochs": 2, "save_interval": 2}},
@@ -114,17 +110,17 @@ class Waiter:
         return self.since is not None and time.monotonic() - self.since >= self.minutes * 60
 
 
-def pair_candles(api_port: int) -> dict:
+def pair_candles(api_port: int, password: str) -> dict:
     request = urllib.request.Request(f"http://127.0.0.1:{api_port}/api/v1/pair_candles?"
                                      f"pair={PAIR}&timeframe=1m&limit=30")
-    token = base64.b64encode(f"freqtrader:{PASSWORD}".encode()).decode()
+    token = base64.b64encode(f"{USERNAME}:{password}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
 def run_stage(name: str, tree: Path, done: Waiter, timeout_s: float, out: Path,
-              overlay: Path, api_port: int) -> dict:
+              overlay: Path, api_port: int, api: dict[str, str]) -> dict:
     log_path = out / f"{name}.log"
     args = [sys.executable, "-m", "freqtrade", "trade", "--dry-run",
             "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel",
@@ -133,7 +129,7 @@ def run_stage(name: str, tree: Path, done: Waiter, timeout_s: float, out: Path,
             "--logfile", str(log_path)]
     print(f"{time.strftime('%H:%M:%S')} {name}: {tree}", flush=True)
     with (out / f"{name}.console.txt").open("w") as console:
-        bot = subprocess.Popen(args, cwd=tree, env=bot_env(tree), stdout=console,
+        bot = subprocess.Popen(args, cwd=tree, env=bot_env(tree, api), stdout=console,
                                stderr=subprocess.STDOUT, start_new_session=True)
     started = time.monotonic()
     try:
@@ -144,7 +140,7 @@ def run_stage(name: str, tree: Path, done: Waiter, timeout_s: float, out: Path,
         served = None
         if bot.poll() is None:
             try:
-                candles = pair_candles(api_port)
+                candles = pair_candles(api_port, api[PASSWORD_ENV])
                 (out / f"{name}.pair_candles.json").write_text(json.dumps(candles))
                 served = "&-challenge" in candles["columns"]
             except OSError as err:
@@ -194,7 +190,7 @@ def main() -> None:
                     str(out / "market"), "--pairs", PAIR, "--timeframe", "1m", "--days", "4",
                     "--seed", "42", "--mean-reversion", "60"], check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    port, api_port = free_port(), free_port()
+    port, api_port, api = free_port(), free_port(), api_secrets()
     overlay = write_replay_overlay(out / OVERLAY_NAME, port)
     exchange = start_replay_exchange(out / "market", port, out / "replay_exchange.log",
                                      timeout=60, realtime=True, history=HISTORY,
@@ -208,7 +204,7 @@ def main() -> None:
             tree, waiter = plans[stage]
             began = time.monotonic()
             result = run_stage(stage, tree, waiter, 60 * (waiter.minutes + 12), out, overlay,
-                               api_port)
+                               api_port, api)
             result["seconds"] = round(time.monotonic() - began)
             results.append(result)
             print(json.dumps(result, indent=1), flush=True)

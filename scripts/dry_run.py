@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -34,6 +33,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from self_learning_offline.bot_api import PASSWORD_ENV, USERNAME, api_overlay, api_secrets
 from self_learning_offline.bound_freqtrade import STOP_SIGNAL
 from self_learning_offline.children import (
     StopRequested,
@@ -60,11 +60,9 @@ POLL_S = 0.5
 # (15.4 days of 5m candles), with room for retrains; the demo data holds 65 days.
 DEFAULT_HISTORY = 6500
 TICKER_INTERVAL = "1m"
-USERNAME = "freqtrader"
 # The bot's exit after our stop request: freqtrade's (0, 130), or the signal's default action
 # when it arrived before the bot's Python code ran.
 STOPPED_CODES = (0, 130, -signal.SIGTERM, -STOP_SIGNAL)
-ENV_PREFIX = "FREQTRADE__API_SERVER__"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -81,21 +79,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", "-c", action="append", default=[], type=Path,
                         help="further freqtrade config files, applied last (repeatable)")
     return parser.parse_args(argv)
-
-
-def api_secrets() -> dict[str, str]:
-    """The bot's API secrets for this run, as freqtrade environment variables."""
-    # Each starts with a letter: freqtrade's environment parser would turn a value made of
-    # digits only into a number.
-    return {f"{ENV_PREFIX}PASSWORD": "p" + secrets.token_urlsafe(12),
-            f"{ENV_PREFIX}JWT_SECRET_KEY": "j" + secrets.token_hex(32),
-            f"{ENV_PREFIX}WS_TOKEN": "w" + secrets.token_urlsafe(25)}
-
-
-def api_overlay(api_port: int) -> dict:
-    """The API server's non-secret settings (the secrets come from the environment)."""
-    return {"api_server": {"enabled": True, "listen_ip_address": "127.0.0.1",
-                           "listen_port": api_port, "username": USERNAME}}
 
 
 def prepare_rundir(rundir: Path, port: int, api_port: int) -> tuple[Path, list[Path]]:
@@ -170,7 +153,7 @@ def run(args: argparse.Namespace, stops: StopSignals) -> int:
         announced = False
         while bot.poll() is None:
             if not announced and answers(f"http://127.0.0.1:{args.api_port}/api/v1/ping"):
-                say(banner(args, env[f"{ENV_PREFIX}PASSWORD"]))
+                say(banner(args, env[PASSWORD_ENV]))
                 announced = True
             time.sleep(POLL_S)
         say(f"The bot exited with {bot.returncode}.")

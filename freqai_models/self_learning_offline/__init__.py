@@ -5,6 +5,8 @@
   tests, the demo, the offline dry-run and the benchmarks.
 * `market/`: the seeded synthetic market generator, the project's default data
   (`python -m self_learning_offline.market`).
+* `bot_api`: the REST API (FreqUI) of a bot these tools start: per-run secrets as freqtrade's
+  environment variables, its non-secret settings as a config overlay.
 
 The model never imports this package: `self_learning` (and freqtrade's loaded
 `SelfLearningModel.py`) must run without it. The dependency may only point the other way,
