@@ -8,8 +8,8 @@ intervals and a no-edge control.
         [--backtest-period-days 1] [--include-timeframes 5m 15m 1h] [--cold]
     .venv/bin/python benchmarks/quality.py --datadir DIR --pairs ETH/BTC ... --stake BTC
         --timeframe 5m --timerange 20180117-20180130
-    .venv/bin/python benchmarks/quality.py --scenario null|flip|fade|emerge|volshock [--seed 42]
-        [--scenario-timeframe 5m|1h]
+    .venv/bin/python benchmarks/quality.py --scenario null|flip|fade|emerge|reverse|glide|volshock
+        [--seed 42] [--scenario-timeframe 5m|1h]
 
 Sets (benchmarks/quality_sets.py): `usdt-5m` (default) and `usdt-1h` walk forward over named
 windows of the real 2025 Binance USDT candles of ../shared/data/binance_usdt, `dev` windows
@@ -26,10 +26,13 @@ edge, so every IC must come out at 0 within its interval. `--scenario flip`: gen
 whose edge flips sign after 3 of 6 backtest days; IC before and after the flip of the full
 model, the model without per-candle learning and a frozen one, and the trades and trade profit
 after it. `--scenario fade` (the edge vanishes), `emerge` (no edge, then the flip's mean
-reversion appears) and `volshock` (the edge stays, volatility triples) change character at the
-same moment and are scored the same way. With `--scenario-timeframe 1h` the four run on 1h
-candles with the 1h setup (config.json): 28 days, the change after 14, on a market whose
-average spans 12 hours (quality_plan.CHANGE_LAYOUTS).
+reversion appears), `reverse` (the flip mirrored: trend following, then mean reversion) and
+`volshock` (the edge stays, volatility triples) change character at the same moment and are
+scored the same way; `glide` turns the flip's edge gradually over the days before that moment
+(mean reversion when the backtest starts, trend following at the moment), so its "before" is
+the glide and its "after" starts at the end of the glide. With `--scenario-timeframe 1h` they
+run on 1h candles with the 1h setup (config.json): 28 days, the change after 14, on a market
+whose average spans 12 hours (quality_plan.CHANGE_LAYOUTS).
 
 Scored rows: do_predict == 1 and a known target, the realized `&-s_close` computed from the
 candles through the model's own formula. The headline (quality_scoring.py): per pair, the IC
@@ -66,7 +69,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from backtest_runs import Backtests, RunResult, RunSpec, run_cli, setup_config
-from quality_plan import CHANGE_LAYOUTS, CHANGES, Plan, Run, plan_runs, score_group
+from quality_plan import (
+    CHANGE_LAYOUTS,
+    CHANGES,
+    Plan,
+    Run,
+    change_market,
+    plan_runs,
+    score_group,
+)
 from quality_sets import SETS, TIMEFRAMES, Timeframe, Window, add_set_arguments
 
 from self_learning_offline.market import (
@@ -76,7 +87,6 @@ from self_learning_offline.market import (
     span,
     write_feather,
 )
-from self_learning_offline.market.scenario import FLIP_STRENGTH, time_scaled
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIPPED = {"UNITTEST/BTC": "1m candles only (the strategy trades 5m or 1h)"}
@@ -106,11 +116,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--scenario", choices=["null", *CHANGES], default=None,
                    help="null: random walks (no edge); flip: an edge that flips sign mid-way; "
                         "fade: an edge that vanishes mid-way; emerge: an edge that appears "
-                        "mid-way; volshock: an edge whose volatility triples mid-way")
+                        "mid-way; reverse: trend following that turns into mean reversion "
+                        "mid-way; glide: mean reversion turning into trend following "
+                        "gradually until mid-way (scored after from the glide's end); "
+                        "volshock: an edge whose volatility triples mid-way")
     p.add_argument("--seed", type=int, default=42, help="generator seed of --scenario")
     p.add_argument("--scenario-timeframe", default="5m", choices=sorted(CHANGE_LAYOUTS),
-                   help="candles of a flip, fade, emerge or volshock scenario and the setup "
-                        "they run (5m: config.json + config.5m.json; 1h: config.json)")
+                   help="candles of a change scenario (flip, fade, emerge, reverse, glide, "
+                        "volshock) and the setup they run (5m: config.json + config.5m.json; "
+                        "1h: config.json)")
     p.add_argument("--ablation", nargs="+", default=None, metavar="ROW",
                    help="ablation rows to run (default all)")
     p.add_argument("--no-ablation", action="store_true",
@@ -160,8 +174,7 @@ def scenario_data(tmp: Path, pairs: list[str], scenario: str, seed: int,
     if scenario in CHANGES:
         layout = CHANGE_LAYOUTS[timeframe]
         flip_at = SCENARIO_END - timedelta(days=layout.after_days + 1)  # + 1: targets' day
-        kind = CHANGES[scenario](flip_at, strength=time_scaled(
-            FLIP_STRENGTH, layout.average_minutes), average_minutes=layout.average_minutes)
+        kind = change_market(scenario, flip_at, layout)
         begin = flip_at - timedelta(days=layout.test_days - layout.after_days)
         test_days = layout.test_days
     else:

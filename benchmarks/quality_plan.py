@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +37,18 @@ from self_learning_offline.market import (
     EdgeEmerge,
     EdgeFade,
     EdgeFlip,
+    EdgeGlide,
+    EdgeReverse,
     VolatilityShock,
     pair_filename,
 )
-from self_learning_offline.market.scenario import FLIP_AVERAGE_MINUTES, HOURLY_DEMO_MINUTES
+from self_learning_offline.market.scenario import (
+    FLIP_AVERAGE_MINUTES,
+    FLIP_STRENGTH,
+    HOURLY_DEMO_MINUTES,
+    Scenario,
+    time_scaled,
+)
 
 SL, LGBM = "SelfLearningModel", "LightGBMRegressorMultiTarget"
 ABLATION = {  # row -> freqai.self_learning overrides on top of the defaults
@@ -51,8 +60,9 @@ ABLATION = {  # row -> freqai.self_learning overrides on top of the defaults
 }
 # The scenarios whose market changes character at a moment (the plan's flip_at), each built
 # from that moment: scored before / after it, run as full, no_online, frozen, no_challenge.
+# glide's moment is the end of its glide, which fills the days before it (change_market).
 CHANGES = {"flip": EdgeFlip, "fade": EdgeFade, "emerge": EdgeEmerge,
-           "volshock": VolatilityShock}
+           "reverse": EdgeReverse, "glide": EdgeGlide, "volshock": VolatilityShock}
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,16 @@ class ChangeLayout:
 # after it are 336 candles, about the 5m market's 3 days (864).
 CHANGE_LAYOUTS = {"5m": ChangeLayout(6, 3, FLIP_AVERAGE_MINUTES),
                   "1h": ChangeLayout(28, 14, HOURLY_DEMO_MINUTES)}
+
+
+def change_market(scenario: str, at: datetime, layout: ChangeLayout) -> Scenario:
+    """The CHANGES market `scenario` changing character at `at` on `layout`: the flip's pull
+    time_scaled to the layout's average; a glide spans the layout's days before the change
+    (5m: 3, 1h: 14), so it starts with the backtest and `at` is its end."""
+    kind = CHANGES[scenario]
+    extra = {"days": float(layout.test_days - layout.after_days)} if kind is EdgeGlide else {}
+    return kind(at, strength=time_scaled(FLIP_STRENGTH, layout.average_minutes),
+                average_minutes=layout.average_minutes, **extra)
 
 
 @dataclass(frozen=True)

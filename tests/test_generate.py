@@ -13,6 +13,8 @@ from self_learning_offline.market import (
     EdgeEmerge,
     EdgeFade,
     EdgeFlip,
+    EdgeGlide,
+    EdgeReverse,
     MeanReversion,
     RandomWalk,
     VolatilityShock,
@@ -345,6 +347,53 @@ def test_emerge_scenario_edge_appears_at_the_emergence(pair):
     assert yardstick_ic(after) > 0.1
 
 
+def test_reverse_scenario_edge_is_the_push_then_the_pull():
+    """EdgeReverse's per-minute coefficient is +strength (trend following) before
+    `reverse_at` and -strength (mean reversion) from that minute on."""
+    reverse = EdgeReverse(CHANGE_AT, strength=0.01)
+    minutes = pd.date_range(pd.Timestamp(CHANGE_AT) - pd.Timedelta(minutes=2), periods=4,
+                            freq="1min")
+    np.testing.assert_array_equal(reverse.edge(minutes), [0.01, 0.01, -0.01, -0.01])
+
+
+@pytest.mark.parametrize("pair", FLIP_PAIRS)
+def test_reverse_scenario_trend_then_mean_reversion(pair):
+    """The yardstick's IC on 5m candles is clearly negative before the reversal (trend
+    following) and clearly positive after it."""
+    frame = generate_candles(pair, "5m", START, 8 * 288, seed=42,
+                             scenario=EdgeReverse(CHANGE_AT))
+    before, after = split(frame)
+    assert yardstick_ic(before) < -0.1
+    assert yardstick_ic(after) > 0.1
+
+
+def test_glide_scenario_edge_is_a_straight_line():
+    """EdgeGlide's per-minute coefficient is -strength until `days` before `glide_end`,
+    moves linearly to +strength, and stays there from `glide_end` on."""
+    glide = EdgeGlide(CHANGE_AT, strength=0.01, days=4 / 1440)  # a 4-minute glide
+    minutes = pd.date_range(pd.Timestamp(CHANGE_AT) - pd.Timedelta(minutes=5), periods=7,
+                            freq="1min")
+    np.testing.assert_allclose(glide.edge(minutes),
+                               [-0.01, -0.01, -0.005, 0.0, 0.005, 0.01, 0.01], atol=1e-15)
+
+
+@pytest.mark.parametrize("pair", FLIP_PAIRS)
+def test_glide_scenario_turns_the_edge_gradually(pair):
+    """Before the glide the market is the flip's mean reversion of the same seed, candle for
+    candle; the yardstick's IC falls through the glide (first half above second half) and is
+    clearly negative after its end."""
+    glide = EdgeGlide(CHANGE_AT, days=2.0)
+    frame = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=glide)
+    flip = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=FLIP)
+    start, middle = (pd.Timestamp(CHANGE_AT) - pd.Timedelta(days=d) for d in (2, 1))
+    pd.testing.assert_frame_equal(frame[frame["date"] < start], flip[flip["date"] < start])
+    first = frame[(frame["date"] >= start) & (frame["date"] < middle)]
+    second = frame[(frame["date"] >= middle) & (frame["date"] < pd.Timestamp(CHANGE_AT))]
+    assert yardstick_ic(frame[frame["date"] < start]) > 0.1
+    assert yardstick_ic(first) > yardstick_ic(second) + 0.1
+    assert yardstick_ic(split(frame)[1]) < -0.1
+
+
 @pytest.mark.parametrize("pair", FLIP_PAIRS)
 def test_volatility_shock_multiplies_returns_and_keeps_the_edge(pair):
     """Before the shock the market is the steady mean reversion of the same seed; after it
@@ -365,6 +414,11 @@ def test_volatility_shock_multiplies_returns_and_keeps_the_edge(pair):
     (lambda: EdgeFade(START, strength=1.5), "strength 1.5 must be in"),
     (lambda: EdgeEmerge(datetime(2025, 1, 5)), "emerge_at 2025-01-05 00:00:00 must be"),
     (lambda: EdgeEmerge(START, strength=1.5), "strength 1.5 must be in"),
+    (lambda: EdgeReverse(datetime(2025, 1, 5)), "reverse_at 2025-01-05 00:00:00 must be"),
+    (lambda: EdgeReverse(START, strength=0.05), "strength 0.05 must be in"),
+    (lambda: EdgeGlide(datetime(2025, 1, 5)), "glide_end 2025-01-05 00:00:00 must be"),
+    (lambda: EdgeGlide(START, strength=0.05), "strength 0.05 must be in"),
+    (lambda: EdgeGlide(START, days=0.0), "days 0.0 must be above 0"),
     (lambda: VolatilityShock(datetime(2025, 1, 5)), "shock_at 2025-01-05 00:00:00 must be"),
     (lambda: VolatilityShock(START, factor=0.0), "factor 0.0 must be above 0"),
 ])

@@ -16,6 +16,7 @@ import pytest
 from benchmark_support import load_benchmark
 
 from self_learning.reports import evaluation as ev
+from self_learning_offline.market.scenario import FLIP_STRENGTH, time_scaled
 
 quality = load_benchmark("quality")
 runs = sys.modules["backtest_runs"]  # the module quality.py imported (its BenchError)
@@ -144,6 +145,8 @@ def test_after_change_counts_trades_opened_and_profit_closed_from_the_change(mon
     (["--scenario", "flip"], ["full", "no_online", "frozen", "no_challenge"]),
     (["--scenario", "fade"], ["full", "no_online", "frozen", "no_challenge"]),
     (["--scenario", "emerge"], ["full", "no_online", "frozen", "no_challenge"]),
+    (["--scenario", "reverse"], ["full", "no_online", "frozen", "no_challenge"]),
+    (["--scenario", "glide"], ["full", "no_online", "frozen", "no_challenge"]),
     (["--scenario", "volshock"], ["full", "no_online", "frozen", "no_challenge"]),
     (["--scenario", "flip", "--no-ablation"], ["full"]),
 ])
@@ -277,7 +280,8 @@ def test_truth_uses_the_one_target_formula(tmp_path):
 
 
 @pytest.mark.parametrize(("scenario", "before", "after"), [
-    ("flip", -1.0, 1.0), ("fade", -1.0, 0.0), ("emerge", 0.0, -1.0), ("volshock", -1.0, -1.0),
+    ("flip", -1.0, 1.0), ("fade", -1.0, 0.0), ("emerge", 0.0, -1.0), ("reverse", 1.0, -1.0),
+    ("volshock", -1.0, -1.0),
 ])
 def test_change_scenarios_build_their_markets(scenario, before, after):
     """Each --scenario name builds the market it names: the per-minute edge (in units of the
@@ -287,11 +291,28 @@ def test_change_scenarios_build_their_markets(scenario, before, after):
     np.testing.assert_array_equal(market.edge(minutes), [0.01 * before, 0.01 * after])
 
 
+@pytest.mark.parametrize(("timeframe", "days"), [("5m", 3), ("1h", 14)])
+def test_glide_fills_the_days_before_the_change(timeframe, days):
+    """change_market's glide ends at the change and starts `days` before it, with the
+    backtest (5m: 3 days, 1h: 14): the flip's pull time_scaled to the layout (mean reversion)
+    at its start, 0 half-way, the push (trend following) from the change on."""
+    layout = plan.CHANGE_LAYOUTS[timeframe]
+    market = plan.change_market("glide", DAY.to_pydatetime(), layout)
+    pull = time_scaled(FLIP_STRENGTH, layout.average_minutes)
+    minutes = pd.DatetimeIndex([DAY - pd.Timedelta(days=days + 1), DAY - pd.Timedelta(days=days),
+                                DAY - pd.Timedelta(days=days / 2), DAY, DAY + pd.Timedelta(1, "h")])
+    np.testing.assert_allclose(market.edge(minutes), [-pull, -pull, 0.0, pull, pull],
+                               atol=1e-12)
+    assert market.average_minutes == layout.average_minutes
+
+
 @pytest.mark.parametrize(("scenario", "timeframe", "timerange", "flip"), [
     ("flip", "5m", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
     ("null", "5m", "20250103-20250113", None),
     ("fade", "5m", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
     ("emerge", "5m", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
+    ("reverse", "5m", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
+    ("glide", "1h", "20241216-20250113", pd.Timestamp("2024-12-30", tz="UTC")),
     ("volshock", "5m", "20250107-20250113", pd.Timestamp("2025-01-10", tz="UTC")),
     ("flip", "1h", "20241216-20250113", pd.Timestamp("2024-12-30", tz="UTC")),
 ])

@@ -3,7 +3,8 @@
 Owns the generator and nothing of the model: `timeframes` (the candle grid), `assets` (what a
 pair's name sets: price, volatility, volume, tick, seed), `price_model` (the one-minute
 stochastic market: GARCH, regimes, seasonality), `scenario` (`EdgeFlip`, an edge that changes
-sign; `EdgeFade`, an edge that vanishes; `EdgeEmerge`, an edge that appears;
+sign; `EdgeFade`, an edge that vanishes; `EdgeEmerge`, an edge that appears; `EdgeReverse`,
+trend following that turns into mean reversion; `EdgeGlide`, an edge that turns gradually;
 `VolatilityShock`, an edge whose volatility multiplies; `MeanReversion`, the demo's edge that
 stays; `RandomWalk`, no edge), `candles` (`generate_candles`: minutes aggregated to any
 timeframe, rounded to a tick), `files` (freqtrade's feather names, atomic writes) and the CLI
@@ -24,6 +25,8 @@ from self_learning_offline.market.scenario import (
     EdgeEmerge,
     EdgeFade,
     EdgeFlip,
+    EdgeGlide,
+    EdgeReverse,
     MeanReversion,
     RandomWalk,
     VolatilityShock,
@@ -34,6 +37,8 @@ __all__ = [
     "EdgeEmerge",
     "EdgeFade",
     "EdgeFlip",
+    "EdgeGlide",
+    "EdgeReverse",
     "MeanReversion",
     "RandomWalk",
     "VolatilityShock",

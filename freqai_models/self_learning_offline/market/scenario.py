@@ -1,6 +1,8 @@
 """Scenarios of the generated market: `EdgeFlip`, whose predictable edge changes sign at a
 moment, `EdgeFade`, whose edge vanishes at a moment, `EdgeEmerge`, whose edge appears at a
-moment, `VolatilityShock`, whose edge stays while its volatility multiplies at a moment,
+moment, `EdgeReverse`, EdgeFlip mirrored (trend following, then mean reversion), `EdgeGlide`,
+whose edge turns from mean reversion to trend following gradually over days,
+`VolatilityShock`, whose edge stays while its volatility multiplies at a moment,
 `MeanReversion`, the same edge kept all the time (the demo market: a learnable edge whose best
 candles clear a round trip of fees), and `RandomWalk`, which has no edge at all (the quality
 benchmark's null control).
@@ -175,6 +177,57 @@ class EdgeEmerge(_SteadyVolatility):
         return np.where(_from(self.emerge_at, minutes), -self.strength, 0.0)
 
 
+@dataclass(frozen=True)
+class EdgeReverse(_SteadyVolatility):
+    """Scenario: EdgeFlip mirrored: trend following (the yardstick's IC negative) until
+    `reverse_at` (UTC), mean reversion from then on (`quality.py --scenario reverse`). The
+    push is bounded as EdgeFlip's, so the trend-following half stays stationary."""
+
+    reverse_at: datetime
+    strength: float = FLIP_STRENGTH
+    average_minutes: float = FLIP_AVERAGE_MINUTES
+
+    def __post_init__(self):
+        _check_moment("reverse_at", self.reverse_at)
+        EdgeFlip(self.reverse_at, self.strength, self.average_minutes)  # the same bounds
+
+    def edge(self, minutes: pd.DatetimeIndex) -> np.ndarray:
+        """Per-minute coefficient on (log price - its average): +strength, then -strength."""
+        return np.where(_from(self.reverse_at, minutes), -self.strength, self.strength)
+
+
+# EdgeGlide's default span: 3 days, the days before the change of the 5m layout.
+GLIDE_DAYS = 3.0
+
+
+@dataclass(frozen=True)
+class EdgeGlide(_SteadyVolatility):
+    """Scenario: EdgeFlip's change made gradual: mean reversion until `days` before
+    `glide_end` (UTC), then the per-minute coefficient moves linearly from -strength to
+    +strength, trend following from `glide_end` on (no jump for a detector of jumps to see;
+    `quality.py --scenario glide`, scored after from the end of the glide). Bounded as
+    EdgeFlip, so the trend-following end stays stationary."""
+
+    glide_end: datetime
+    strength: float = FLIP_STRENGTH
+    average_minutes: float = FLIP_AVERAGE_MINUTES
+    days: float = GLIDE_DAYS
+
+    def __post_init__(self):
+        _check_moment("glide_end", self.glide_end)
+        EdgeFlip(self.glide_end, self.strength, self.average_minutes)  # the same bounds
+        if not self.days > 0.0:
+            raise ValueError(f"days {self.days} must be above 0: the span of the glide.")
+
+    def edge(self, minutes: pd.DatetimeIndex) -> np.ndarray:
+        """Per-minute coefficient on (log price - its average): -strength, a straight line to
+        +strength over the `days` before `glide_end`, +strength from it on."""
+        span = pd.Timedelta(days=self.days)
+        start = pd.Timestamp(self.glide_end) - span
+        done = np.clip(np.asarray((minutes - start) / span, dtype=float), 0.0, 1.0)
+        return self.strength * (2.0 * done - 1.0)
+
+
 # VolatilityShock's default: volatility three times the regimes' from the shock on.
 SHOCK_FACTOR = 3.0
 
@@ -208,4 +261,5 @@ class VolatilityShock:
         return np.where(_from(self.shock_at, minutes), self.factor, 1.0)
 
 
-Scenario = EdgeFlip | EdgeFade | EdgeEmerge | VolatilityShock | MeanReversion | RandomWalk
+Scenario = (EdgeFlip | EdgeFade | EdgeEmerge | EdgeReverse | EdgeGlide | VolatilityShock
+            | MeanReversion | RandomWalk)
