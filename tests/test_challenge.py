@@ -221,3 +221,61 @@ def test_the_challenge_column_says_which_model_served_each_candle(candles):
     assert len(after.ts) > 0 and (after.scores["challenge"] == 0.0).all()
     np.testing.assert_array_equal(
         learner.predict(market.rows(slice(END, len(market.ts)))).scores["challenge"], 0.0)
+
+
+def test_a_standing_challenge_starts_at_a_training_when_none_is_on(candles):
+    """`standing_challenge`: a training with no challenge on starts one as a response does (the
+    incumbent is the model the training made, the challenger forgot most of it and re-learns
+    boosted), counted apart from drift responses; the full training starts none."""
+    learner, twin = fitted(candles, standing_challenge=True), fitted(candles)
+    st, m = learner.state, learner.nets.discovery.module
+    assert float(st.challenge_on.numpy()) == 0.0
+    learner.fit(candles.rows(slice(100, START + 100)))
+    twin.fit(candles.rows(slice(100, START + 100)))
+    t = twin.nets.discovery.module
+    assert float(st.challenge_on.numpy()) == 1.0 and float(m.serve_shadow.numpy()) == 1.0
+    assert float(twin.state.challenge_on.numpy()) == 0.0
+    np.testing.assert_allclose(m.shadow_stats_n.numpy(), t.stats_n.numpy(), rtol=1e-5)
+    assert float(m.stats_n.numpy()) < 0.5 * float(t.stats_n.numpy())
+    assert float(st.boost.numpy()) == 1.0 and float(st.pool_trust.numpy()) == pytest.approx(0.1)
+    assert learner.drift_responses == 0
+
+
+def test_a_standing_challenge_on_trial_is_not_forgotten_again_by_the_next_training(candles):
+    """While a challenge is on, a training with `standing_challenge` starts none: the
+    challenger goes on exactly as without the option."""
+    learner, twin = fitted(candles, standing_challenge=True), fitted(candles)
+    for x in (learner, twin):
+        respond(x)
+        x.observe(candles.rows(slice(START, START + 5)))
+        assert x.fit(candles.rows(slice(100, START + 5))).challenge == "on trial"
+    m, t = learner.nets.discovery.module, twin.nets.discovery.module
+    np.testing.assert_allclose(m.stats_n.numpy(), t.stats_n.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(m.wide_beta.numpy(), t.wide_beta.numpy(), rtol=1e-5, atol=1e-7)
+    assert float(learner.state.boost.numpy()) == float(twin.state.boost.numpy())
+
+
+def test_a_standing_challenge_survives_a_restart_bit_for_bit(candles, tmp_path):
+    """A store holds a standing challenge in progress; the restored learner resumes it."""
+    from self_learning.learning import upgrades
+    from self_learning.networks.pair_networks import SCHEMA
+    from self_learning.store.network import read_network
+
+    market = flipped(candles, START)
+    original = fitted(market, standing_challenge=True)
+    original.fit(market.rows(slice(100, START)))
+    assert float(original.state.challenge_on.numpy()) == 1.0
+    original.observe(market.rows(slice(START, START + 200)))
+    for name, module in original.modules().items():
+        tf.train.Checkpoint(root=module).write(str(tmp_path / name / VARIABLES_PREFIX))
+    deterministic()
+    restored = PairLearner(small_config(standing_challenge=True), FEATURES, TIMEFRAME_S)
+    for name, module in restored.modules().items():
+        read_network(module, tmp_path / name, name, {"layout": SCHEMA}, upgrades.upgrade)
+    ahead = market.rows(slice(START + 150, START + 400))
+    p, q = original.observe(ahead), restored.observe(ahead)
+    np.testing.assert_array_equal(p.s_close, q.s_close)
+    assert float(restored.state.challenge_on.numpy()) == 1.0
+    for a, b in zip(original.modules().values(), restored.modules().values(), strict=True):
+        for x, y in zip(a.state_variables(), b.state_variables(), strict=True):
+            np.testing.assert_array_equal(x.numpy(), y.numpy())
