@@ -19,7 +19,6 @@ def test_defaults_when_section_is_absent():
     ("save_interval", 0, r"freqai\.self_learning\.save_interval must be between"),
     ("backtest_from_live_model", "yes",
      r"freqai\.self_learning\.backtest_from_live_model must be true or false"),
-    ("standing_challenge", "on", r"freqai\.self_learning\.standing_challenge must be true or"),
 ])
 def test_bad_value_names_the_key(key, value, match):
     with pytest.raises(ConfigError, match=match):
@@ -64,15 +63,3 @@ def test_model_training_parameters_are_refused_naming_their_keys():
                        r"n_estimators\) is not read by SelfLearningModel: its settings are in "
                        r"freqai\.self_learning \(.*\bepochs\b.*\)"):
         parse_config(freqai)
-
-
-def test_standing_challenge_is_off_unless_asked_and_needs_drift_challenge():
-    """A standing challenge without challenges would forget at every training: refused."""
-    fp = {"feature_parameters": {"label_period_candles": 12}}
-    assert parse_config(fp).standing_challenge is False
-    assert parse_config({**fp, "self_learning": {"standing_challenge": True}}
-                        ).standing_challenge is True
-    with pytest.raises(ConfigError, match=r"freqai\.self_learning\.standing_challenge needs "
-                                          r"freqai\.self_learning\.drift_challenge"):
-        parse_config({**fp, "self_learning": {"standing_challenge": True,
-                                              "drift_challenge": False}})

@@ -47,9 +47,6 @@ class SelfLearningConfig:
     drift_response: bool = True
     drift_response_z: float = 0.5
     drift_challenge: bool = True
-    # Every training that finds no challenge on starts one, as a drift response does: a
-    # challenger with little memory, served while its record beats the model before it.
-    standing_challenge: bool = False
     drift_delta: float = 0.05
     drift_threshold: float = 100.0
     drift_forget: float = 0.1
@@ -142,13 +139,7 @@ def parse_config(freqai_section: dict[str, Any]) -> SelfLearningConfig:
     values = {key: _check_value(key, section[key], getattr(defaults, key)) for key in section}
     values["label_period_candles"] = label_period_candles(freqai_section)
     _refuse_training_parameters(freqai_section, sorted(known))
-    config = SelfLearningConfig(**values)
-    if config.standing_challenge and not config.drift_challenge:
-        raise ConfigError(
-            f"freqai.{SECTION}.standing_challenge needs freqai.{SECTION}.drift_challenge: "
-            "without a challenge every training would forget the pair's statistics. Set "
-            "drift_challenge to true or standing_challenge to false.")
-    return config
+    return SelfLearningConfig(**values)
 
 
 def _refuse_training_parameters(freqai_section: dict[str, Any], known: list[str]) -> None:

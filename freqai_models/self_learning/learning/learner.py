@@ -209,8 +209,6 @@ class PairLearner:
                 consolidated, settled = learned, None
             else:
                 settled = challenge.settle()  # before the statistics move on
-                if self.config.standing_challenge and not bool(challenge.active()):
-                    self.programs.p.adapt.respond()  # both take this training's rows
                 learned, replayed, consolidated = self.fitter.incremental(s, self._rng())
                 mode = "incremental"
             self.state.training_counter.assign_add(1)

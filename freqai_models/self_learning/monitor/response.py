@@ -79,17 +79,10 @@ class DriftResponse:
         return alarm
 
     def _respond(self):
-        self.respond()
-        self.state.drift_responses.assign_add(1)
-        return tf.constant(-1.0)
-
-    def respond(self) -> None:
-        """Start a challenge whose challenger forgets and re-learns fast: it keeps `forget` of
-        the pair's wide statistics and trusts the pool `forget`, with a full-weight per-candle
-        step. A drift response (traced) and a standing challenge (`standing_challenge`, at a
-        training, eager) both start one here; neither counts the other's starts."""
         s, st = self.s, self.state
         self.challenge.begin()  # the model as it is now keeps competing
         self.models.challenger.keep_only(s.forget)
         st.boost.assign(1.0)
         st.pool_trust.assign(s.forget)
+        st.drift_responses.assign_add(1)
+        return tf.constant(-1.0)
