@@ -19,8 +19,6 @@ def test_defaults_when_section_is_absent():
     ("save_interval", 0, r"freqai\.self_learning\.save_interval must be between"),
     ("backtest_from_live_model", "yes",
      r"freqai\.self_learning\.backtest_from_live_model must be true or false"),
-    ("drift_boost_networks", "no",
-     r"freqai\.self_learning\.drift_boost_networks must be true or false"),
 ])
 def test_bad_value_names_the_key(key, value, match):
     with pytest.raises(ConfigError, match=match):
@@ -33,16 +31,6 @@ def test_backtest_from_live_model_is_off_unless_asked():
     assert parse_config(fp).backtest_from_live_model is False
     assert parse_config({**fp, "self_learning": {"backtest_from_live_model": True}}
                         ).backtest_from_live_model is True
-
-
-def test_drift_boost_networks_reaches_the_learning_settings():
-    """The option is read once into the settings the per-candle program is traced with."""
-    from self_learning.learning.settings import LearningSettings
-
-    fp = {"feature_parameters": {"label_period_candles": 12}}
-    assert LearningSettings.from_config(parse_config(fp), 3600).boost_networks is True
-    off = parse_config({**fp, "self_learning": {"drift_boost_networks": False}})
-    assert LearningSettings.from_config(off, 3600).boost_networks is False
 
 
 def test_unknown_key_is_an_error_listing_known_keys():

@@ -122,41 +122,6 @@ def test_wide_head_learns_per_candle_only_while_a_drift_response_boosts_it(candl
     assert float(m.recent_n.numpy()) > 1.0  # several samples at (decaying) full weight
 
 
-def network_weights(learner) -> list[np.ndarray]:
-    return [v.numpy().copy() for net in learner.nets.in_order() for v in net.trainable_variables()]
-
-
-def boosted_network_moves(candles, **overrides) -> list[float]:
-    """Per network weight, how far a drift response's boosted steps (boost 1, as
-    DriftResponse._respond sets) move it from where the same unboosted steps take it, each
-    learner fitted alike and stepping the same candles."""
-    plain, boosted = fitted(candles, **overrides), fitted(candles, **overrides)
-    plain.observe(candles.rows(slice(1500, 1600)))
-    boosted.state.boost.assign(1.0)
-    boosted.observe(candles.rows(slice(1500, 1600)))
-    assert plain.training_counter == boosted.training_counter > 50  # the same steps
-    return [float(np.abs(a - b).max())
-            for a, b in zip(network_weights(plain), network_weights(boosted), strict=True)]
-
-
-def test_a_drift_response_boosts_the_networks_step_by_default(candles):
-    """With drift_boost_networks on (the default), a response's boost raises the three
-    networks' per-candle step as well as the wide head's: their weights end elsewhere than
-    after the same unboosted steps."""
-    assert max(boosted_network_moves(candles)) > 1e-4
-
-
-def test_a_response_leaves_the_networks_step_alone_without_drift_boost_networks(candles):
-    """With drift_boost_networks off, a response boosts only the wide head's step: the three
-    networks (and so the latent the wide head reads) step exactly as without a response,
-    while the wide head still learns the samples at a boosted weight."""
-    assert max(boosted_network_moves(candles, drift_boost_networks=False)) == 0.0
-    learner = fitted(candles, drift_boost_networks=False)
-    learner.state.boost.assign(1.0)
-    learner.observe(candles.rows(slice(1500, 1600)))
-    assert float(learner.nets.discovery.module.recent_n.numpy()) > 1.0
-
-
 def test_quality_weighting_scales_each_matured_sample_by_how_its_prediction_did(candles):
     """With quality_weighting on, the per-candle step weights each matured sample by how its
     served prediction did (learning/quality.py has the table): it enters the wide head's

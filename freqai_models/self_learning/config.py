@@ -47,8 +47,6 @@ class SelfLearningConfig:
     drift_response: bool = True
     drift_response_z: float = 0.5
     drift_challenge: bool = True
-    # A response boosts the three networks' per-candle step too (false: only the wide head's).
-    drift_boost_networks: bool = True
     drift_delta: float = 0.05
     drift_threshold: float = 100.0
     drift_forget: float = 0.1

@@ -170,8 +170,7 @@ class Programs:
             pred = tf.gather(st.pending_preds, pos)
             feats = tf.gather(st.pending_features, pos)
             window = tf.gather(st.pending_windows, pos)
-            net_boost = st.boost if s.boost_networks else tf.constant(0.0)
-            step = s.online_weight + (1.0 - s.online_weight) * net_boost
+            step = s.online_weight + (1.0 - s.online_weight) * st.boost
             wide_step = s.wide_online_weight + (1.0 - s.wide_online_weight) * st.boost
             quality = quality_weight(signal_quality(pred[0], target[0], st.quality_scale))
             disc_w = quality if s.quality_weighting else tf.constant(1.0)

@@ -5,9 +5,8 @@ error of the return signal, and responds to an alarm once the scoreboard's rolli
 clearly below zero (by `drift_response_z` standard errors): the pair's wide statistics keep
 only `forget` of their weight, its trust in the other pairs' statistics drops to `forget`
 (recovering over a third of `drift_recovery_candles`) and the per-candle step size is boosted
-to a full sample's weight (decaying over `drift_recovery_candles`; the wide head's, and the
-three networks' too unless `drift_boost_networks` is false), so the model re-learns from what
-the market does now. An alarm while the signal still pays, or whose IC dip is
+to a full sample's weight (decaying over `drift_recovery_candles`), so the model re-learns
+from what the market does now. An alarm while the signal still pays, or whose IC dip is
 within the noise of a weak pair, is a false alarm as far as trading goes: not acted on. A
 response is only a challenger: its predictions are served once they beat those of the model
 it replaced (monitor/challenge.py).
