@@ -12,6 +12,7 @@ from freqtrade.freqai.base_models.BaseRegressionModel import BaseRegressionModel
 from pandas import DataFrame
 
 from self_learning.candles import frames
+from self_learning.candles.samples import InsufficientDataError
 from self_learning.candles.timeline import RestoreRefused
 from self_learning.handle import ModelHandle
 from self_learning.runtime import runtime_env
@@ -90,9 +91,18 @@ class SelfLearningModel(BaseRegressionModel):
         return model
 
     def fit(self, data_dictionary: dict, dk, **kwargs) -> ModelHandle:
-        frames.prepare_kitchen(dk, data_dictionary["frame"])
-        candles = frames.candles_from_frame(data_dictionary["frame"], dk.training_features_list)
-        report = self._answer(lambda rt: rt.fit(dk.pair, dk.training_features_list, candles))
+        try:
+            frames.prepare_kitchen(dk, data_dictionary["frame"])
+            candles = frames.candles_from_frame(data_dictionary["frame"],
+                                                dk.training_features_list)
+            report = self._answer(lambda rt: rt.fit(dk.pair, dk.training_features_list,
+                                                    candles))
+        except InsufficientDataError as err:  # e.g. a pair listed less than the window ago
+            logger.warning(f"Not training {dk.pair} this time: {err}. Until a training finds "
+                           "enough candles it gets no predictions (do_predict = 0), as a pair "
+                           "listed recently should; FreqAI tries again at its next training "
+                           "of the pair.")
+            return ModelHandle(dk.pair, 0, available=False)
         if report is None:
             return ModelHandle(dk.pair, 0, available=False)
         logger.info(report.describe(dk.pair))
