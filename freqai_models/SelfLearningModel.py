@@ -12,6 +12,7 @@ from freqtrade.freqai.base_models.BaseRegressionModel import BaseRegressionModel
 from pandas import DataFrame
 
 from self_learning.candles import frames
+from self_learning.candles.samples import InsufficientDataError
 from self_learning.candles.timeline import RestoreRefused
 from self_learning.handle import ModelHandle
 from self_learning.runtime import runtime_env
@@ -90,9 +91,18 @@ class SelfLearningModel(BaseRegressionModel):
         return model
 
     def fit(self, data_dictionary: dict, dk, **kwargs) -> ModelHandle:
-        frames.prepare_kitchen(dk, data_dictionary["frame"])
-        candles = frames.candles_from_frame(data_dictionary["frame"], dk.training_features_list)
-        report = self._answer(lambda rt: rt.fit(dk.pair, dk.training_features_list, candles))
+        try:
+            frames.prepare_kitchen(dk, data_dictionary["frame"])
+            candles = frames.candles_from_frame(data_dictionary["frame"],
+                                                dk.training_features_list)
+            report = self._answer(lambda rt: rt.fit(dk.pair, dk.training_features_list,
+                                                    candles))
+        except InsufficientDataError as err:  # e.g. a pair listed less than the window ago
+            logger.warning(f"Not training {dk.pair} this time: {err}. Until a training finds "
+                           "enough candles it gets no predictions (do_predict = 0), as a pair "
+                           "listed recently should; FreqAI tries again at its next training "
+                           "of the pair.")
+            return ModelHandle(dk.pair, 0, available=False)
         if report is None:
             return ModelHandle(dk.pair, 0, available=False)
         logger.info(report.describe(dk.pair))
@@ -121,9 +131,11 @@ class SelfLearningModel(BaseRegressionModel):
         candles = frames.candles_from_frame(unfiltered_df, dk.training_features_list)
         p = self._answer(lambda rt: rt.predict(dk.pair, dk.training_features_list, candles,
                                                rt.learns_per_candle))
-        if p is not None and p.learned:
+        if p is not None and (p.learned or p.passed_over):
+            passed = (f"; {p.passed_over} new candles passed over (nothing traded, broken or "
+                      "repeated: not predicted, not learned)" if p.passed_over else "")
             logger.info(f"learned {p.learned} candles for {dk.pair}, counter "
-                        f"{int(p.training_counter[-1])}")
+                        f"{int(p.training_counter[-1])}{passed}")
         usable = p is not None and p.ok.any()
         pred_df, dk.do_predict = (frames.prediction_frame(p) if usable
                                   else frames.null_predictions(len(unfiltered_df)))

@@ -2,10 +2,12 @@
 live appends (one newer candle per call) and overlapping batches (a restart, a backtest
 window) give the same rows as a plain dictionary of timestamp -> prediction."""
 
+from dataclasses import replace
+
 import numpy as np
 
 from self_learning.candles.predictions import SCORE_NAMES, Predictions
-from self_learning.runtime.prediction_history import PredictionHistory
+from self_learning.runtime.prediction_history import PredictionHistory, merge
 
 
 def _predictions(ts, rng) -> Predictions:
@@ -38,3 +40,16 @@ def test_appends_and_overlaps_keep_the_newest_rows_as_predicted():
         np.testing.assert_array_equal(got.scores["ic"], [reference[t][2] for t in kept])
         assert not history.missing(np.array(kept)).any()
     assert history.missing(np.array([kept[0] - 60])).all()  # forgotten past `keep`
+
+
+def test_merge_keeps_the_counts_of_the_stepped_rows():
+    """What the adapter logs (`learned N candles ...; K new candles passed over`) survives the
+    merge with the history, also when no row was stepped (a halted pair's new candle)."""
+    rng = np.random.default_rng(4)
+    base = _predictions(np.arange(10) * 60, rng)
+    stepped = _predictions(np.array([9]) * 60, rng)
+    for rows in (replace(stepped, learned=1, passed_over=2),
+                 replace(Predictions.empty(), passed_over=3)):
+        merged = merge(base, rows)
+        assert (merged.learned, merged.passed_over) == (rows.learned, rows.passed_over)
+        assert len(merged.ts) == 10

@@ -48,14 +48,16 @@ def test_every_real_candle_is_predicted_and_learned_once_across_weekends(session
     retrain over the same candles afterwards finds nothing new to learn."""
     candles, filled = session
     learner, _ = fitted(candles)
-    ok, learned = {}, 0
+    ok, learned, passed_over = {}, 0, 0
     for i in range(FIT_HOURS, HOURS):
         p = learner.observe(candles.rows(slice(i, i + 1)))
         learned += p.learned
+        passed_over += p.passed_over
         ok.update(zip(p.ts.tolist(), p.ok.tolist(), strict=True))
     new = np.arange(FIT_HOURS, HOURS)
     real_new = candles.ts[new[~filled[new]]]
     assert set(ok) == set(real_new.tolist()), "a filled candle was stepped or a real one missed"
+    assert passed_over == int(filled[new].sum()), "filled candles passed over, uncounted"
     assert all(ok.values()), "a real candle without a usable prediction"
     mondays = new[1:][filled[new[:-1]] & ~filled[new[1:]]]
     assert len(mondays) == 1 and ok[int(candles.ts[mondays[0]])]

@@ -9,7 +9,7 @@ import pandas as pd
 
 from self_learning.candles.features import OHLCV, TARGET_NAMES
 from self_learning.candles.predictions import Predictions
-from self_learning.candles.samples import Candles
+from self_learning.candles.samples import Candles, InsufficientDataError
 
 logger = logging.getLogger(__name__)
 
@@ -67,19 +67,46 @@ def extend_saved_predictions(historic: dict[str, pd.DataFrame], pair: str,
 
 def prepare_kitchen(dk, df: pd.DataFrame, predicting: bool = False) -> None:
     """What FreqAI's data kitchen needs from a model: the feature list, and label statistics
-    (for the targets from the training labels; zeros for our extra columns)."""
+    (for the targets from the training labels; zeros for our extra columns). A training
+    frame without a complete row raises InsufficientDataError, the kitchen left ready for
+    FreqAI to save the model's handle and append its null predictions."""
     if predicting:
         dk.find_features(df)
         dk.DI_values = np.zeros(len(df))
+    elif not complete_rows(df, [*dk.training_features_list, *dk.label_list]).any():
+        # FreqAI's filter_features would drop every row (raising, in a backtest): a pair whose
+        # candles start after the training window, e.g. one listed mid-run.
+        dk.train_dates = df["date"].iloc[:0]
+        dk.data_dictionary = {
+            "train_features": df.reindex(columns=dk.training_features_list).iloc[:0],
+            "train_labels": df.reindex(columns=dk.label_list).iloc[:0],
+            "train_dates": dk.train_dates}
+        _zero_label_stats(dk, [*dk.label_list, *EXTRA_COLUMNS])
+        raise InsufficientDataError(
+            f"the training window holds {len(df)} candles and none with every feature and "
+            "target known")
     else:
         features, labels = dk.filter_features(df, dk.training_features_list, dk.label_list,
                                               training_filter=True)
         dk.data_dictionary = {"train_features": features, "train_labels": labels,
                               "train_dates": dk.train_dates}
         dk.fit_labels()
-    for name in EXTRA_COLUMNS:
+    _zero_label_stats(dk, EXTRA_COLUMNS)
+
+
+def _zero_label_stats(dk, names) -> None:
+    """Label statistics 0 for `names` that have none (FreqAI appends them to every saved
+    prediction)."""
+    for name in names:
         dk.data.setdefault("labels_mean", {}).setdefault(name, 0.0)
         dk.data.setdefault("labels_std", {}).setdefault(name, 0.0)
+
+
+def complete_rows(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Rows of `df` whose `columns` are all finite (what FreqAI's filter_features keeps for
+    training; a missing column counts as NaN)."""
+    values = df.reindex(columns=columns).to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.isfinite(values).all(axis=1)
 
 
 def candles_from_frame(df: pd.DataFrame, feature_names: list[str]) -> Candles:

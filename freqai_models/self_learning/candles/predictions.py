@@ -30,6 +30,9 @@ class Predictions:
     training_counter: np.ndarray
     ok: np.ndarray            # True where the prediction may be traded on
     learned: int = 0          # samples learned while producing these (observe only)
+    # new candles passed over, not market observations (nothing traded, broken, repeated;
+    # observe only): no row here, never learned
+    passed_over: int = 0
     # Prequential scoreboard per row (ic, hit_rate, band_up, band_down, drift, ...); NaN where
     # the row was predicted without stepping (see monitor/scoreboard.py), except `challenge`:
     # the model state that served the row is known either way.

@@ -27,6 +27,11 @@ from self_learning.candles import features as fx
 MIN_FIT_SAMPLES = 64  # usable samples (window and matured target) a first training needs
 
 
+class InsufficientDataError(ValueError):
+    """Too few usable samples to train from scratch (e.g. a pair listed less than
+    train_period_days ago): the pair is not trained yet, which is not a failure."""
+
+
 @dataclass(frozen=True)
 class Candles:
     ts: np.ndarray        # (n,) int64 seconds, increasing (a repeat is skipped, once)

@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tensorflow as tf
 
-from self_learning.candles.samples import MIN_FIT_SAMPLES, Samples, SkipCounts
+from self_learning.candles.samples import (
+    MIN_FIT_SAMPLES,
+    InsufficientDataError,
+    Samples,
+    SkipCounts,
+)
 from self_learning.candles.timeline import NEVER, iso_utc
 from self_learning.learning import novelty
 from self_learning.returns.models import DEFAULT_PENALTY
@@ -30,10 +35,6 @@ if TYPE_CHECKING:
     from self_learning.returns.head import WideHead
 
 VALIDATION_SHARE = 0.1
-
-
-class InsufficientDataError(ValueError):
-    """Too few usable samples to train from scratch."""
 
 
 @dataclass(frozen=True)

@@ -292,7 +292,9 @@ class PairLearner:
             s, start = self._samples(candles)
             h = self.config.label_period_candles
             floor = last_seen if last_seen != NEVER else self.last_learned_ts
-            idx = np.flatnonzero(s.observed & (s.ts > floor))  # only observations step
+            new = s.ts > floor
+            idx = np.flatnonzero(s.observed & new)  # only observations step
+            passed_over = int((new[start:] & ~s.observed[start:]).sum())
             if len(idx) == 0:
                 out = empty_outputs()
             else:
@@ -309,7 +311,7 @@ class PairLearner:
                 s.ts[idx][mine], out["s_close"][mine], out["liq_up"][mine],
                 out["liq_down"][mine], out["novelty"][mine], out["training_counter"][mine],
                 ok[mine], int(out["learned"].sum()),
-                scores={k: out[k][mine] for k in SCORE_NAMES})
+                scores={k: out[k][mine] for k in SCORE_NAMES}, passed_over=passed_over)
 
     def _new_tail(self, candles: Candles, last_seen: int) -> Candles:
         """The rows a step needs: those newer than the last candle seen, preceded by enough

@@ -49,7 +49,8 @@ class PairNotices:
             return
         self._untrained.add(pair)
         logger.warning(f"{pair} has no model from a completed full training yet (fresh models: "
-                       "nothing stored, no usable stored version, or other features); it gets "
+                       "nothing stored, no usable stored version, other features, or too few "
+                       "candles to train on yet); it gets "
                        "no predictions (do_predict = 0) and learns nothing per candle until "
                        "FreqAI's next training of it, which trains it from scratch.")
 

@@ -9,6 +9,8 @@ Pure numpy; the runtime owns one per pair.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from self_learning.candles.predictions import SCORE_NAMES, Predictions
@@ -72,7 +74,7 @@ class PredictionHistory:
 def merge(base: Predictions, rows: Predictions) -> Predictions:
     """`base` covers every candle; the candles of `rows` take their values from it."""
     if len(rows.ts) == 0:
-        return base
+        return replace(base, learned=rows.learned, passed_over=rows.passed_over)
     pos = np.searchsorted(base.ts, rows.ts)
     fields = {}
     for name in FIELDS:
@@ -84,4 +86,5 @@ def merge(base: Predictions, rows: Predictions) -> Predictions:
         values = np.array(base.scores.get(name, np.full(len(base.ts), np.nan)), copy=True)
         values[pos] = rows.scores.get(name, np.full(len(rows.ts), np.nan))
         scores[name] = values
-    return Predictions(base.ts, learned=rows.learned, scores=scores, **fields)
+    return Predictions(base.ts, learned=rows.learned, scores=scores,
+                       passed_over=rows.passed_over, **fields)

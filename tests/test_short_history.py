@@ -1,0 +1,83 @@
+"""A pair with too little history to train (listed less than a training window ago) is not a
+failure: SelfLearningModel's training logs one warning naming the pair and returns a handle,
+so FreqAI neither logs a traceback nor (live) retries the training in a loop, and the pair
+gets do_predict = 0 until a later training finds enough candles.
+
+Both shapes seen with the stock CLI (benchmarks/odd_candles.py, case `listing`): a training
+window without a single complete row (a backtest window before the pair's first candle:
+FreqAI's filter_features raises "all training data dropped due to NaNs"), and a
+few days of candles, fewer than a first training needs (InsufficientDataError)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from freqtrade.enums import RunMode
+from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
+
+from self_learning.candles.samples import MIN_FIT_SAMPLES
+
+ROOT = Path(__file__).resolve().parents[1]
+PAIR = "SOL/USDT"
+FEATURES = ["%-a", "%-b"]
+LABELS = ["&-s_close", "&-liq_up", "&-liq_down"]
+
+
+def frame(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    df = pd.DataFrame({"date": pd.date_range("2024-12-04", periods=n, freq="1h", tz="UTC"),
+                       "open": close, "high": close * 1.01, "low": close * 0.99,
+                       "close": close, "volume": 5.0,
+                       "%-a": rng.normal(size=n), "%-b": rng.normal(size=n)})
+    for label in LABELS:
+        df[label] = rng.normal(0, 0.01, n)
+    return df
+
+
+@pytest.fixture
+def model(tmp_path):
+    from SelfLearningModel import SelfLearningModel
+
+    config = json.loads((ROOT / "config.json").read_text())
+    config.update(user_data_dir=tmp_path, runmode=RunMode.DRY_RUN)
+    config["api_server"]["enabled"] = False
+    config["exchange"]["pair_whitelist"] = [PAIR]
+    model = SelfLearningModel(config=config)
+    yield model
+    model.shutdown()
+
+
+def kitchen(model, live: bool) -> FreqaiDataKitchen:
+    dk = FreqaiDataKitchen(model.config, live=True, pair=PAIR)
+    dk.live = live  # a backtest's kitchen: filter_features raises when it drops every row
+    dk.training_features_list, dk.label_list = list(FEATURES), list(LABELS)
+    return dk
+
+
+@pytest.mark.parametrize(("candles", "live", "reason"), [
+    (0, False, "none with every feature and target known"),   # backtest window before listing
+    (MIN_FIT_SAMPLES, True, "usable samples, need at least"),  # a few days live
+])
+def test_a_pair_with_too_little_history_is_not_trained_and_not_traded(model, caplog, candles,
+                                                                     live, reason):
+    """fit returns an unavailable handle and logs one warning naming the pair and why; the
+    kitchen is left as FreqAI needs it to save the handle and append null predictions; the
+    predictions of the pair's candles are not tradable."""
+    dk = kitchen(model, live)
+    with caplog.at_level(logging.WARNING):
+        handle = model.fit({"frame": frame(candles)}, dk)
+    assert handle.pair == PAIR and not handle.available
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(PAIR in w and reason in w and "do_predict = 0" in w for w in warnings), warnings
+    assert set(LABELS) <= set(dk.data["labels_mean"]) and set(LABELS) <= set(dk.data["labels_std"])
+    assert list(dk.data_dictionary["train_features"].columns) == FEATURES
+
+    later = frame(200)
+    _, do_predict = model.predict(later, kitchen(model, live))
+    assert not np.asarray(do_predict).any()
