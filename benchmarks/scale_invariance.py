@@ -74,7 +74,9 @@ TOLERANCE = 1e-4
 # the price tick it reads from the data's decimals (0.01 on ETH at 3e3, 1 at 3e6: a few 1e-6
 # of the price), and Binance's lot step has 8 decimals at most (1e-8 BTC at 1e8 USDT).
 PROFIT_TOLERANCE = 1e-5
-STAKE_TOLERANCE = 1e-3  # relative stake difference of a matched trade (the lot step's rounding)
+# Relative stake difference of a matched trade: the amount is rounded down to the lot step,
+# 8 decimals at most as on Binance; 1e-8 BTC at 9e7 USDT (x1000) is 0.9 USDT, 0.25 % of 400.
+STAKE_TOLERANCE = 5e-3
 TRADE_KEYS = ["pair", "open_date", "close_date", "exit_reason"]
 SKIPPED_COLUMNS = {"date", "do_predict"}
 
