@@ -163,3 +163,15 @@ def test_windows_are_the_same_at_any_price_level(scale):
     assert first.input_ok[60:60 + W].all()
     np.testing.assert_allclose(second.windows, first.windows, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(second.targets, first.targets, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-5, 1e3])
+def test_a_tie_is_no_move_at_any_price_level(scale):
+    """The mean of the next closes equal to the close in decimals is a return of exactly 0 at
+    every price level (float noise left 2e-16 at 1, 0 at 1e-5: a move up for the scoreboard's
+    hit rate at one price level and none at another); real moves are kept."""
+    closes = np.array([float(f"{c * scale:.12g}") for c in (0.3, 0.1, 0.5, 0.2, 0.4, 0.31)])
+    ohlcv = np.stack([closes, closes * 1.001, closes * 0.999, closes, np.ones(6)], axis=1)
+    out = fx.targets(ohlcv, 4)
+    assert out[0, 0] == 0.0
+    np.testing.assert_allclose(out[1, 0], (0.5 + 0.2 + 0.4 + 0.31) / 4 / 0.1 - 1, rtol=1e-9)

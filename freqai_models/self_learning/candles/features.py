@@ -18,6 +18,11 @@ VOLUME_FLOOR = 1e-3
 # weights it touches), so such candles and features are treated like non-finite ones.
 F32_MAX = float(np.finfo(np.float32).max)
 TARGET_NAMES = ("&-s_close", "&-liq_up", "&-liq_down")
+# A return smaller than this is the float noise of a tie, 0: prices are quoted with at most
+# ~8 significant digits, so a real move is ~1e-8 or more, while the mean of 0.1, 0.5, 0.2 and
+# 0.4 over a close of 0.3 comes out 2e-16, and 0 at 1e-5 times the prices (the scoreboard's
+# hit rate counts only moves, by their sign).
+TIE_NOISE = 1e-12
 
 
 def candle_channels(ohlcv: np.ndarray) -> np.ndarray:
@@ -87,11 +92,12 @@ def observed_targets(ohlcv: np.ndarray, horizon: int) -> np.ndarray:
 
 def _excursions(candles: np.ndarray, close: np.ndarray) -> np.ndarray:
     """(m, 3) mean close, max high and min low of each row's candles (m, length, 5), relative
-    to that row's `close`."""
+    to that row's `close`; below TIE_NOISE in size, 0 (see there)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.stack([candles[:, :, CLOSE].mean(axis=1) / close - 1.0,
-                         candles[:, :, HIGH].max(axis=1) / close - 1.0,
-                         candles[:, :, LOW].min(axis=1) / close - 1.0], axis=1)
+        out = np.stack([candles[:, :, CLOSE].mean(axis=1) / close - 1.0,
+                        candles[:, :, HIGH].max(axis=1) / close - 1.0,
+                        candles[:, :, LOW].min(axis=1) / close - 1.0], axis=1)
+    return np.where(np.abs(out) < TIE_NOISE, 0.0, out)
 
 
 def _rolling(rows: np.ndarray, length: int) -> np.ndarray:
