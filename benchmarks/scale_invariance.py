@@ -70,13 +70,13 @@ DIGITS = 12  # significant digits of a scaled price or volume (the data have at 
 # float32 noise: the networks compute in float32 and FreqAI serves 6 significant digits
 # (candles.frames.SERVED_DIGITS); a relative difference above this is not noise.
 TOLERANCE = 1e-4
-# |profit_ratio| difference of a matched trade: freqtrade's backtest rounds an exit's rate to
-# the price tick it reads from the data's decimals (0.01 on ETH at 3e3, 1 at 3e6: a few 1e-6
-# of the price), and Binance's lot step has 8 decimals at most (1e-8 BTC at 1e8 USDT).
-PROFIT_TOLERANCE = 1e-5
+# |profit_ratio| difference of a matched trade: freqtrade's backtest rounds a rate (ROI,
+# stop) to the price tick it reads from the data's decimals (0.01 on BNB at 650: 1.5e-5 of the
+# price; 1 at 6.5e5, a tenth of that), a few ticks at most.
+PROFIT_TOLERANCE = 1e-4
 # Relative stake difference of a matched trade: the amount is rounded down to the lot step,
-# 8 decimals at most as on Binance; 1e-8 BTC at 9e7 USDT (x1000) is 0.9 USDT, 0.25 % of 400.
-STAKE_TOLERANCE = 5e-3
+# 8 decimals at most as on Binance; 1e-8 BTC at 1e8 USDT (x1000) is 1 USDT of a 166 USDT stake.
+STAKE_TOLERANCE = 1e-2
 TRADE_KEYS = ["pair", "open_date", "close_date", "exit_reason"]
 SKIPPED_COLUMNS = {"date", "do_predict"}
 
