@@ -332,3 +332,22 @@ def test_freqtrade_download_data_round_trip(static_server, tmp_path):
     columns = ["open", "high", "low", "close", "volume"]
     np.testing.assert_array_equal(downloaded[columns].to_numpy(), expected[columns].to_numpy())
 
+
+
+@pytest.mark.parametrize("price", [1e-7, 3e-6, 0.2, 3e3, 9e4])
+def test_order_size_limits_follow_the_price_level(price):
+    """At any price level (PEPE's 1e-6 USDT to BTC's 1e5) the largest order LOT_SIZE allows
+    is worth at least the NOTIONAL filter's maxNotional, so a stake is capped by value, as on
+    Binance, never by a unit count that only suits one price level; the smallest order is worth
+    at most a little of the quote asset."""
+    from self_learning_offline.replay_exchange.binance_api import symbol_info
+    from self_learning_offline.replay_exchange.candles import Candles, Market
+
+    prices = price * np.array([1.0, 1.02, 0.98, 1.01])
+    candles = Candles(np.array([0, FIVE_MINUTES, 2 * FIVE_MINUTES, 3 * FIVE_MINUTES]),
+                      prices, prices * 1.01, prices * 0.99, prices, np.full(4, 1e3 / price))
+    filters = {f["filterType"]: f for f in symbol_info(
+        Market("COIN", "USDT", {FIVE_MINUTES: candles}))["filters"]}
+    max_value = float(filters["NOTIONAL"]["maxNotional"])
+    assert float(filters["LOT_SIZE"]["maxQty"]) * prices.min() * 0.99 >= max_value * 0.999
+    assert float(filters["LOT_SIZE"]["minQty"]) * prices.max() <= 1.0

@@ -144,3 +144,34 @@ def test_skip_counts_name_each_reason():
     assert counts.describe() == ("3 indicator warm-up, 4 window warm-up, 1 NaN feature, "
                                  "3 no-trade candles, 1 broken candle")
     assert SkipCounts().describe() == ""
+
+
+@pytest.mark.parametrize("scale", [1e-5, 1e3])
+def test_windows_are_the_same_at_any_price_level(scale):
+    """The same candles quoted at `scale` times the price (volumes divided by it: the same
+    money traded, e.g. PEPE's 1e-6 USDT prices and 1e12 volumes) give the same windows, also
+    where volumes are small numbers (a few units of a dear coin) and one candle has none."""
+    c = planted_candles(120, seed=5)
+    ohlcv = c.ohlcv.copy()
+    ohlcv[:, 4] = np.random.default_rng(5).lognormal(0.0, 1.0, len(ohlcv))  # ~1 unit a candle
+    ohlcv[60, 4] = 0.0  # traded nothing, but the price moved: still an observation
+    scaled = ohlcv.copy()
+    scaled[:, :4] *= scale
+    scaled[:, 4] /= scale
+    first, second = (prepare(Candles(c.ts, o, c.features), W, H) for o in (ohlcv, scaled))
+    np.testing.assert_array_equal(first.input_ok, second.input_ok)
+    assert first.input_ok[60:60 + W].all()
+    np.testing.assert_allclose(second.windows, first.windows, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(second.targets, first.targets, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-5, 1e3])
+def test_a_tie_is_no_move_at_any_price_level(scale):
+    """The mean of the next closes equal to the close in decimals is a return of exactly 0 at
+    every price level (float noise left 2e-16 at 1, 0 at 1e-5: a move up for the scoreboard's
+    hit rate at one price level and none at another); real moves are kept."""
+    closes = np.array([float(f"{c * scale:.12g}") for c in (0.3, 0.1, 0.5, 0.2, 0.4, 0.31)])
+    ohlcv = np.stack([closes, closes * 1.001, closes * 0.999, closes, np.ones(6)], axis=1)
+    out = fx.targets(ohlcv, 4)
+    assert out[0, 0] == 0.0
+    np.testing.assert_allclose(out[1, 0], (0.5 + 0.2 + 0.4 + 0.31) / 4 / 0.1 - 1, rtol=1e-9)

@@ -185,13 +185,22 @@ def test_features_use_only_past_candles(strategy, load_candles, timeframe):
                                       rtol=1e-9, atol=1e-12)
 
 
-def test_features_are_stationary_ratios(strategy, load_candles):
+def decimal(values: pd.Series) -> pd.Series:
+    """Each value as the float of its 12-digit decimal, as an exchange's data are."""
+    return values.map(lambda v: float(f"{v:.12g}"))
+
+
+@pytest.mark.parametrize(("price", "volume"), [(2.0**10, 2.0**-5), (1e-5, 1e5), (1e3, 1e-3)])
+def test_features_are_stationary_ratios(strategy, load_candles, price, volume):
     """Rescaling prices and volume leaves every feature unchanged: no raw price or volume.
-    Powers of two keep float rounding (and so TA-Lib's +DM/-DM ties in ADX) identical."""
+    Also by powers of ten (PEPE's 1e-6 USDT, volumes of 1e12), where the float noise of
+    price differences differs from the original's: TA-Lib's +DM/-DM ties in ADX must stay ties
+    (strategy_columns.on_price_grid), not break one way or the other."""
     candles = load_candles(BIAS_PAIR, "5m")
     rescaled = candles.copy()
-    rescaled[["open", "high", "low", "close"]] *= 2.0**10
-    rescaled["volume"] *= 2.0**-5
+    for column in ("open", "high", "low", "close"):
+        rescaled[column] = decimal(rescaled[column] * price)
+    rescaled["volume"] = decimal(rescaled["volume"] * volume)
     pd.testing.assert_frame_equal(features(strategy, rescaled), features(strategy, candles),
                                   rtol=1e-9, atol=1e-12)
 
@@ -224,5 +233,7 @@ def test_targets_follow_column_contract(strategy, load_candles):
         ahead = slice(t + 1, t + 1 + horizon)
         expected = [close[ahead].mean() / close[t] - 1, high[ahead].max() / close[t] - 1,
                     low[ahead].min() / close[t] - 1]
-        np.testing.assert_allclose(frame.loc[t, TARGETS].to_numpy(float), expected, rtol=1e-9)
+        # atol: a return below features.TIE_NOISE (the float noise of a tie) is 0.
+        np.testing.assert_allclose(frame.loc[t, TARGETS].to_numpy(float), expected, rtol=1e-9,
+                                   atol=1e-12)
     assert frame[TARGETS].iloc[-horizon:].isna().all().all(), "targets past the data must be NaN"

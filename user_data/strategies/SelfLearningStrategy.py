@@ -36,6 +36,7 @@ from self_learning.strategy.strategy_columns import (
     entry_filters,
     expected_return,
     hold_candles,
+    on_price_grid,
     over_observed,
     ratio,
     roi_table,
@@ -233,18 +234,20 @@ class SelfLearningStrategy(IStrategy):
 
     @staticmethod
     def _expand_all(dataframe: DataFrame, period: int) -> DataFrame:
-        close = dataframe["close"]
-        dataframe["%-rsi-period"] = ta.RSI(dataframe, timeperiod=period) / 100
-        dataframe["%-mfi-period"] = ta.MFI(dataframe, timeperiod=period) / 100
-        dataframe["%-adx-period"] = ta.ADX(dataframe, timeperiod=period) / 100
-        dataframe["%-sma_dist-period"] = ratio(close, ta.SMA(dataframe, timeperiod=period)) - 1
-        dataframe["%-ema_dist-period"] = ratio(close, ta.EMA(dataframe, timeperiod=period)) - 1
-        dataframe["%-roc-period"] = ta.ROCP(dataframe, timeperiod=period)
-        bands = ta.BBANDS(dataframe, timeperiod=period, nbdevup=2.0, nbdevdn=2.0)
+        # TA-Lib on whole price ticks: the same features at any price level (on_price_grid).
+        candles = on_price_grid(dataframe)
+        close = candles["close"]
+        dataframe["%-rsi-period"] = ta.RSI(candles, timeperiod=period) / 100
+        dataframe["%-mfi-period"] = ta.MFI(candles, timeperiod=period) / 100
+        dataframe["%-adx-period"] = ta.ADX(candles, timeperiod=period) / 100
+        dataframe["%-sma_dist-period"] = ratio(close, ta.SMA(candles, timeperiod=period)) - 1
+        dataframe["%-ema_dist-period"] = ratio(close, ta.EMA(candles, timeperiod=period)) - 1
+        dataframe["%-roc-period"] = ta.ROCP(candles, timeperiod=period)
+        bands = ta.BBANDS(candles, timeperiod=period, nbdevup=2.0, nbdevdn=2.0)
         band_range = bands["upperband"] - bands["lowerband"]
         dataframe["%-bb_width-period"] = ratio(band_range, bands["middleband"])
         dataframe["%-bb_pctb-period"] = ratio(close - bands["lowerband"], band_range)
-        dataframe["%-atr_ratio-period"] = ratio(ta.ATR(dataframe, timeperiod=period), close)
+        dataframe["%-atr_ratio-period"] = ratio(ta.ATR(candles, timeperiod=period), close)
         dataframe["%-rel_volume-period"] = ratio(
             dataframe["volume"], dataframe["volume"].rolling(period).mean()
         )

@@ -9,16 +9,25 @@ from __future__ import annotations
 import numpy as np
 
 OHLCV = ["open", "high", "low", "close", "volume"]  # the columns of an OHLCV array
-CHANNELS = 4  # log-return, log range, log body, volume z-score
+CHANNELS = 4  # log-return, log range, log body, volume (log, relative to its window)
 OPEN, HIGH, LOW, CLOSE, VOLUME = range(5)
+# The volume channel is log(volume + VOLUME_FLOOR * the window's mean volume), centred on the
+# window: a candle with (almost) no volume sits ~7 below a typical one, whatever the units.
+VOLUME_FLOOR = 1e-3
 # The networks compute in float32: a value beyond its range becomes inf there (and NaN in the
 # weights it touches), so such candles and features are treated like non-finite ones.
 F32_MAX = float(np.finfo(np.float32).max)
 TARGET_NAMES = ("&-s_close", "&-liq_up", "&-liq_down")
+# A return smaller than this is the float noise of a tie, 0: prices are quoted with at most
+# ~8 significant digits, so a real move is ~1e-8 or more, while the mean of 0.1, 0.5, 0.2 and
+# 0.4 over a close of 0.3 comes out 2e-16, and 0 at 1e-5 times the prices (the scoreboard's
+# hit rate counts only moves, by their sign).
+TIE_NOISE = 1e-12
 
 
 def candle_channels(ohlcv: np.ndarray) -> np.ndarray:
-    """Per-candle scale-free channels (n, 4); row 0 has a zero log-return."""
+    """Per-candle channels (n, 4): the scale-free log-return (row 0: zero), log range and log
+    body, and the volume (negatives as 0), which market_windows makes relative to its window."""
     ohlcv = np.asarray(ohlcv, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         close = ohlcv[:, CLOSE]
@@ -26,21 +35,28 @@ def candle_channels(ohlcv: np.ndarray) -> np.ndarray:
         log_ret[1:] = np.log(close[1:] / close[:-1])
         log_range = np.log(ohlcv[:, HIGH] / ohlcv[:, LOW])
         log_body = np.log(close / ohlcv[:, OPEN])
-        log_vol = np.log1p(np.maximum(ohlcv[:, VOLUME], 0.0))
-    return np.stack([log_ret, log_range, log_body, log_vol], axis=1)
+    return np.stack([log_ret, log_range, log_body, np.maximum(ohlcv[:, VOLUME], 0.0)], axis=1)
 
 
 def market_windows(channels: np.ndarray, window: int) -> np.ndarray:
     """Row t holds candles t-window+1..t flattened (n, window*4); rows without history are NaN.
 
-    The volume channel is centred on the window's own mean, so only relative volume counts.
+    The volume channel becomes log(volume + VOLUME_FLOOR * the window's mean volume) centred
+    on the window's mean: only relative volume counts, so the same market quoted at another
+    price level (volumes in other units) gives the same windows. A window without volume
+    gets zeros.
     """
     n = len(channels)
     out = np.full((n, window * CHANNELS), np.nan)
     if n < window:
         return out
     view = _rolling(channels, window).copy()  # (n - window + 1, window, CHANNELS)
-    view[:, :, 3] -= view[:, :, 3].mean(axis=1, keepdims=True)
+    volume = view[:, :, 3]
+    floor = VOLUME_FLOOR * volume.mean(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_vol = np.log(volume + floor)
+        centred = log_vol - log_vol.mean(axis=1, keepdims=True)
+    view[:, :, 3] = np.where(floor > 0, centred, np.where(np.isnan(floor), np.nan, 0.0))
     out[window - 1 :] = view.reshape(len(view), window * CHANNELS)
     return out
 
@@ -76,11 +92,12 @@ def observed_targets(ohlcv: np.ndarray, horizon: int) -> np.ndarray:
 
 def _excursions(candles: np.ndarray, close: np.ndarray) -> np.ndarray:
     """(m, 3) mean close, max high and min low of each row's candles (m, length, 5), relative
-    to that row's `close`."""
+    to that row's `close`; below TIE_NOISE in size, 0 (see there)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.stack([candles[:, :, CLOSE].mean(axis=1) / close - 1.0,
-                         candles[:, :, HIGH].max(axis=1) / close - 1.0,
-                         candles[:, :, LOW].min(axis=1) / close - 1.0], axis=1)
+        out = np.stack([candles[:, :, CLOSE].mean(axis=1) / close - 1.0,
+                        candles[:, :, HIGH].max(axis=1) / close - 1.0,
+                        candles[:, :, LOW].min(axis=1) / close - 1.0], axis=1)
+    return np.where(np.abs(out) < TIE_NOISE, 0.0, out)
 
 
 def _rolling(rows: np.ndarray, length: int) -> np.ndarray:

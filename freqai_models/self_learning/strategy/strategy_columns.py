@@ -5,7 +5,8 @@ interface (parameters, populate_* methods, callbacks):
 
 * FreqAI's labels: `add_target_labels` (the one target formula, features.observed_targets);
 * indicator plumbing: `ratio` (NaN instead of inf), `over_observed` (indicators over the
-  observed candles only, like the model's windows);
+  observed candles only, like the model's windows), `on_price_grid` (prices as whole ticks,
+  so indicators are the same at any price level);
 * entry-filter inputs: `prediction_z` (the prediction against its own recent distribution),
   `scoreboard_ic` (the model's rolling IC, NaN while unknown), `calibrated_return` (the
   prediction mapped to the return its matured predictions realized), and the filters themselves,
@@ -230,6 +231,32 @@ def prediction_z(dataframe: pd.DataFrame, candles: int = Z_CANDLES) -> pd.Series
     recent = prediction.rolling(candles, min_periods=candles // 4)
     z = (prediction - recent.mean()) / recent.std().replace(0.0, np.nan)
     return z.reindex(dataframe.index)
+
+
+PRICES = ["open", "high", "low", "close"]
+# on_price_grid's tick: 10**-PRICE_DIGITS of the first close's leading power of ten (Binance
+# quotes at most 8 significant digits; whole ticks stay exact floats up to 2**53, ~1e5 times
+# the first close).
+PRICE_DIGITS = 10
+
+
+def on_price_grid(candles: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `candles` with open, high, low and close as whole numbers of one power-of-ten
+    tick, 10**-PRICE_DIGITS of the first positive close's power of ten (0.33375 -> 33375000000
+    at a tick of 1e-11). The same candles at any power-of-ten price level (PEPE's 1e-6 USDT,
+    BTC's 1e5) give the same numbers, and differences of prices are exact: an indicator that
+    compares them (ADX's +DM against -DM, MFI's typical price against the last one) sees a tie
+    where the prices tie, not float noise that breaks it one way at one price level and the
+    other way at another (0.33375 - 0.33265 and 0.33095 - 0.32985 differ in the last bit, and
+    ADX(20) stayed 8 % apart for days). Ratios of the prices are unchanged; other columns are
+    kept. Unchanged when no close is finite and positive."""
+    close = candles["close"].to_numpy(dtype=np.float64)
+    usable = np.isfinite(close) & (close > 0)
+    if not usable.any():
+        return candles
+    tick = 10.0 ** (np.floor(np.log10(close[usable][0])) - PRICE_DIGITS)
+    return candles.assign(**{c: np.round(candles[c].to_numpy(dtype=np.float64) / tick)
+                             for c in PRICES})
 
 
 def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:

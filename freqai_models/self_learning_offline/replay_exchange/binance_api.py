@@ -18,7 +18,11 @@ SPOT = "SPOT"
 ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"]
 # Minimum order value per quote asset, like Binance's NOTIONAL filter (0 for others).
 MIN_NOTIONAL = {"USDT": 5.0, "USDC": 5.0, "FDUSD": 5.0, "BUSD": 5.0, "BTC": 0.0001, "ETH": 0.001}
+# Largest order: MAX_ORDER_VALUE of the quote asset (Binance's maxNotional) and at least
+# MAX_QTY units, so the quantity cap never binds before the value cap, whatever the price
+# level (a 1e-6 USDT coin needs ~1e12 units for the same order as 1e-1 BTC).
 MAX_QTY = 9_000_000.0
+MAX_ORDER_VALUE = 9_000_000.0
 BOOK_SPREAD = 1e-4  # best ask - best bid, as a fraction of the price
 BOOK_LEVEL_GAP = 5e-5  # distance between book levels, as a fraction of the price
 DEFAULT_DEPTH_LIMIT = 100
@@ -53,6 +57,11 @@ def step_size(price: float) -> float:
     """Quantity increment worth roughly 1e-4..1e-3 of the quote asset, between 1e-8 and 1."""
     exponent = math.floor(math.log10(1.0 / price)) - 4 if price > 0 else -8
     return 10.0 ** min(0, max(-8, exponent))
+
+
+def max_qty(price: float) -> float:
+    """LOT_SIZE maxQty at `price`: MAX_ORDER_VALUE's worth in whole units, at least MAX_QTY."""
+    return float(max(MAX_QTY, math.ceil(MAX_ORDER_VALUE / price))) if price > 0 else MAX_QTY
 
 
 def reference_price(market: Market) -> float:
@@ -95,14 +104,14 @@ def symbol_info(market: Market) -> dict:
             {
                 "filterType": "LOT_SIZE",
                 "minQty": num(step),
-                "maxQty": num(MAX_QTY),
+                "maxQty": num(max_qty(price)),
                 "stepSize": num(step),
             },
             {
                 "filterType": "NOTIONAL",
                 "minNotional": num(MIN_NOTIONAL.get(market.quote, 0.0)),
                 "applyMinToMarket": True,
-                "maxNotional": num(9_000_000.0),
+                "maxNotional": num(MAX_ORDER_VALUE),
                 "applyMaxToMarket": False,
                 "avgPriceMins": 5,
             },
