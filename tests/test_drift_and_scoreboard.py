@@ -85,6 +85,71 @@ def test_the_learners_detector_equals_rivers_page_hinkley_alarm_for_alarm():
     assert int(st.drift_alarms.numpy()) == len(alarms)
 
 
+@pytest.mark.parametrize("scale", ["target", "realized"])
+def test_the_detector_watches_the_realized_value_in_the_chosen_spread(scale):
+    """DriftResponse.matured feeds the detector -(p y) / spread(p), y in the training's target
+    spread ("target") or divided further by the realized spread of the scoreboard ring
+    ("realized"): its alarms are River's on exactly that stream, on an edge that flips while
+    the market calms to 0.4 of its spread (where the two scales watch different values)."""
+    from synthetic import FEATURES, TIMEFRAME_S, planted_candles, small_config
+
+    from self_learning.learning.learner import PairLearner
+
+    learner = PairLearner(small_config(drift_signal_scale=scale), FEATURES, TIMEFRAME_S)
+    learner.fit(planted_candles(700, seed=2))
+    st, adapt, s = learner.state, learner.programs.p.adapt, learner.settings
+    out_scale = learner.nets.discovery.module.output_scale[0]
+    scale_f = float(out_scale.numpy())
+    matured = tf.function(adapt.matured)
+    own, outcome = edge_pairs(3000, flip_at=1500, seed=3)
+    outcome = np.where(np.arange(3000) >= 1500, 0.4 * outcome, outcome).astype(np.float32)
+    seen, watched, alarms = [], [], []
+    for i, (p, y) in enumerate(zip(own, outcome, strict=True)):
+        real = tf.constant([y * scale_f, 0.01, -0.01])
+        if bool(matured(tf.constant([p * scale_f, 0.01, -0.01]), real, tf.constant(p))):
+            alarms.append(i)
+        y_scaled = float(real[0] / out_scale)
+        seen.append(y_scaled)
+        ring = np.array(seen[-st.scoreboard_size:])  # the scoreboard's realized values
+        real_var = float(np.mean(ring**2)) if scale == "realized" and len(ring) >= 3 else 1.0
+        watched.append(float(drift.signal(tf.constant(p), tf.constant(y_scaled),
+                                           drift.prediction_spread(st.drift),
+                                           tf.constant(real_var))))
+    assert alarms and alarms == reference_page_hinkley(
+        watched, delta=s.drift_delta, threshold=s.drift_threshold, alpha=s.drift_alpha,
+        min_instances=s.drift_min_instances)
+
+
+def test_the_realized_scale_alarms_sooner_on_a_flip_into_a_calmer_market():
+    """An edge that flips sign while the outcomes shrink to 0.3 of their spread: watched in
+    the realized spread the detector's first alarm after the flip comes sooner than in the
+    training's target spread (10 seeded streams, in total), and the realized-scale signal
+    equals the target-scale one divided by the realized spread."""
+    def stream(seed, realized):
+        p, y = edge_pairs(3000, flip_at=1000, seed=seed)
+        y = np.where(np.arange(3000) >= 1000, 0.3 * y, y).astype(np.float32)
+        var = np.array([np.mean(y[max(0, i - 287): i + 1] ** 2) for i in range(len(y))],
+                       np.float32) if realized else np.ones_like(y)
+        return [float(v) for v in drift.signal(tf.constant(p), tf.constant(y), tf.constant(1.0),
+                                               tf.constant(var)).numpy()]
+
+    def delay(xs):
+        return next((a - 1000 for a in reference_page_hinkley(xs, **SETTINGS) if a >= 1000), 2000)
+
+    target = sum(delay(stream(seed, False)) for seed in range(10))
+    realized = sum(delay(stream(seed, True)) for seed in range(10))
+    assert realized < target, (realized, target)
+
+
+def test_realized_spread_is_the_mean_square_of_the_filled_rows():
+    """Mean of the squares over the first `filled` rows; 1.0 (the target spread) while fewer
+    than 3 have matured."""
+    ring = tf.constant([1.0, -2.0, 3.0, 100.0])
+    assert float(drift.realized_spread(ring, tf.constant(3))) == pytest.approx(14.0 / 3.0)
+    assert float(drift.realized_spread(ring, tf.constant(2))) == 1.0
+    assert float(drift.signal(1.0, 0.5, 1.0, 0.25)) == pytest.approx(-1.0)
+
+
 def test_fires_soon_after_a_planted_flip():
     """An edge that flips sign is detected within 400 samples (under a day and a half of 5m candles)
     in each of 10 seeded streams."""
