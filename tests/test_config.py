@@ -19,21 +19,10 @@ def test_defaults_when_section_is_absent():
     ("save_interval", 0, r"freqai\.self_learning\.save_interval must be between"),
     ("backtest_from_live_model", "yes",
      r"freqai\.self_learning\.backtest_from_live_model must be true or false"),
-    ("drift_signal_scale", "realised",
-     r"freqai\.self_learning\.drift_signal_scale must be one of 'target', 'realized'"),
-    ("drift_signal_scale", 1, r"freqai\.self_learning\.drift_signal_scale must be one of"),
 ])
 def test_bad_value_names_the_key(key, value, match):
     with pytest.raises(ConfigError, match=match):
         parse_config({"self_learning": {key: value}})
-
-
-def test_drift_signal_scale_is_target_unless_asked():
-    """The drift signal keeps the training's target spread unless "realized" is asked for."""
-    fp = {"feature_parameters": {"label_period_candles": 12}}
-    assert parse_config(fp).drift_signal_scale == "target"
-    assert parse_config({**fp, "self_learning": {"drift_signal_scale": "realized"}}
-                        ).drift_signal_scale == "realized"
 
 
 def test_backtest_from_live_model_is_off_unless_asked():

@@ -47,9 +47,6 @@ class SelfLearningConfig:
     drift_response: bool = True
     drift_response_z: float = 0.5
     drift_challenge: bool = True
-    # The spread the realized return is measured in by the drift signal (monitor/drift.py):
-    # "target" (the training's target spread) or "realized" (the scoreboard's realized spread).
-    drift_signal_scale: str = "target"
     drift_delta: float = 0.05
     drift_threshold: float = 100.0
     drift_forget: float = 0.1
@@ -107,16 +104,8 @@ _BOUNDS: dict[str, tuple[float, float]] = {
 }
 
 
-_CHOICES: dict[str, tuple[str, ...]] = {"drift_signal_scale": ("target", "realized")}
-
-
 def _check_value(key: str, value: Any, default: Any) -> Any:
     name = f"freqai.{SECTION}.{key}"
-    if key in _CHOICES:
-        if value not in _CHOICES[key]:
-            raise ConfigError(f"{name} must be one of {', '.join(map(repr, _CHOICES[key]))}, "
-                              f"got {value!r}")
-        return value
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{name} must be true or false, got {value!r}")

@@ -31,7 +31,6 @@ class LearningSettings:
     drift_response: bool
     drift_response_z: float     # how far below 0 the rolling IC must be to respond
     drift_challenge: bool       # a response is served only once it beats the model before it
-    drift_signal_scale: str     # "target" or "realized": the spread y is measured in (drift.py)
     challenge_expiry: int       # scored samples after which a training settles it by sign
     quality_weighting: bool
     use_latent: bool
@@ -57,7 +56,7 @@ class LearningSettings:
             drift_threshold=c.drift_threshold, drift_alpha=1.0 - 1.0 / c.memory_candles,
             drift_min_instances=c.scoreboard_candles, drift_response=c.drift_response,
             drift_response_z=c.drift_response_z, drift_challenge=c.drift_challenge,
-            drift_signal_scale=c.drift_signal_scale, challenge_expiry=c.drift_recovery_candles,
+            challenge_expiry=c.drift_recovery_candles,
             quality_weighting=c.quality_weighting, use_latent=c.use_latent,
             train_deep=c.deep_head)
 

@@ -70,20 +70,7 @@ def page_hinkley(state, x, *, delta: float, threshold: float, alpha: float,
     return tf.where(alarm, fresh_state(), new), alarm
 
 
-def realized_spread(real_scaled, filled):
-    """Mean square of the first `filled` realized values (scaled target; rows of the
-    scoreboard ring); 1.0 (the training's target spread) while fewer than 3 have matured."""
-    valid = tf.range(tf.shape(real_scaled)[0]) < filled
-    square = tf.where(valid, real_scaled * real_scaled, 0.0)
-    n = tf.cast(filled, tf.float32)
-    return tf.where(filled >= 3, tf.reduce_sum(square) / tf.maximum(n, 1.0), 1.0)
-
-
-def signal(pred_scaled, real_scaled, pred_var, real_var=1.0):
-    """The watched value for one matured sample (see the module docstring). `real_var`: the
-    spread the realized value is measured in (1.0: the training's target spread; the realized
-    spread with `drift_signal_scale` "realized", which makes x correlation-like, invariant to
-    a change of volatility)."""
-    x = -(pred_scaled * real_scaled) / tf.sqrt(tf.maximum(pred_var, 1e-12)
-                                               * tf.maximum(real_var, 1e-12))
+def signal(pred_scaled, real_scaled, pred_var):
+    """The watched value for one matured sample (see the module docstring)."""
+    x = -(pred_scaled * real_scaled) / tf.sqrt(tf.maximum(pred_var, 1e-12))
     return tf.clip_by_value(x, -SIGNAL_CLIP, SIGNAL_CLIP)

@@ -60,8 +60,7 @@ class DriftResponse:
         p, y = challenger, self.disc.scaled_target(real[0])
         spread = drift.prediction_spread(st.drift)
         var = spread + s.pred_var_alpha * (p * p - spread)
-        ph, alarm = drift.page_hinkley(drift.detector_state(st.drift),
-                                       drift.signal(p, y, var, self._realized_var()),
+        ph, alarm = drift.page_hinkley(drift.detector_state(st.drift), drift.signal(p, y, var),
                                        delta=s.drift_delta, threshold=s.drift_threshold,
                                        alpha=s.drift_alpha, min_instances=s.drift_min_instances)
         st.drift.assign(drift.packed(ph, var))
@@ -78,15 +77,6 @@ class DriftResponse:
                           lambda: age)
         st.alarm_age.assign(age)
         return alarm
-
-    def _realized_var(self):
-        """The spread y is measured in for the drift signal: 1.0 (the training's target
-        spread) or, with `drift_signal_scale` "realized", the scoreboard ring's realized one."""
-        if self.s.drift_signal_scale != "realized":
-            return 1.0
-        st = self.state
-        filled = tf.cast(tf.minimum(st.board_count, st.scoreboard_size), tf.int32)
-        return drift.realized_spread(self.disc.scaled_target(st.board_real[:, 0]), filled)
 
     def _respond(self):
         s, st = self.s, self.state
