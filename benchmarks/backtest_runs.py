@@ -20,7 +20,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -268,21 +268,27 @@ def train_seconds(log_text: str) -> dict[str, list[float]]:
     return out
 
 
+def prediction_files(models_dir: Path,
+                     pairs: list[str]) -> Iterator[tuple[Path, str, pd.DataFrame]]:
+    """(path, pair, frame) of each of FreqAI's per-window prediction files of `pairs` under
+    `models_dir`, in file order, every column as stored."""
+    by_coin = {p.split("/")[0].lower(): p for p in pairs}
+    for path in sorted((models_dir / "backtesting_predictions").glob("*_prediction.feather")):
+        match = PRED_FILE.search(path.name)
+        if match and match.group(1) in by_coin:
+            yield path, by_coin[match.group(1)], pd.read_feather(path)
+
+
 def load_predictions(models_dir: Path, pairs: list[str]) -> pd.DataFrame:
     """pair, date, pred, do_predict from FreqAI's per-window prediction files."""
     folder = models_dir / "backtesting_predictions"
-    by_coin = {p.split("/")[0].lower(): p for p in pairs}
     frames = []
-    for path in sorted(folder.glob("*_prediction.feather")):
-        match = PRED_FILE.search(path.name)
-        if not match or match.group(1) not in by_coin:
-            continue
-        frame = pd.read_feather(path)
+    for path, pair, frame in prediction_files(models_dir, pairs):
         missing = {"date", "&-s_close", "do_predict"} - set(frame.columns)
         if missing:
             raise BenchError(f"{path} lacks column(s) {sorted(missing)}")
         frames.append(pd.DataFrame({
-            "pair": by_coin[match.group(1)],
+            "pair": pair,
             "date": pd.to_datetime(frame["date"], utc=True).astype("datetime64[ns, UTC]"),
             "pred": frame["&-s_close"].astype(float), "do_predict": frame["do_predict"]}))
     found = {f["pair"].iloc[0] for f in frames if len(f)}

@@ -41,7 +41,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from backtest_runs import Backtests, BenchError, RunSpec, load_predictions, run_cli
+from backtest_runs import (
+    Backtests,
+    BenchError,
+    RunSpec,
+    load_predictions,
+    prediction_files,
+    run_cli,
+)
 from quality_sets import SETS, timerange_bounds
 
 from self_learning_offline.market import pair_filename
@@ -110,7 +117,7 @@ def report(case: str, log: str, models_dir: Path, results_dir: Path, pairs: list
     from freqtrade.data.btanalysis import load_backtest_data
 
     preds = load_predictions(models_dir, pairs) if models_dir.exists() else pd.DataFrame()
-    nonfinite = nonfinite_served(models_dir)
+    nonfinite = nonfinite_served(models_dir, pairs)
     trades = load_backtest_data(results_dir)
     mine = trades[trades["pair"] == damaged] if len(trades) else trades
     out = {
@@ -134,12 +141,11 @@ def report(case: str, log: str, models_dir: Path, results_dir: Path, pairs: list
     return out
 
 
-def nonfinite_served(models_dir: Path) -> dict[str, int]:
-    """Non-finite values per served column over FreqAI's prediction files (a window FreqAI
-    filled with its null predictions holds only the target columns)."""
+def nonfinite_served(models_dir: Path, pairs: list[str]) -> dict[str, int]:
+    """Non-finite values per served column over FreqAI's prediction files of `pairs` (a
+    window FreqAI filled with its null predictions holds only the target columns)."""
     counts = dict.fromkeys(SERVED, 0)
-    for path in sorted((models_dir / "backtesting_predictions").glob("*_prediction.feather")):
-        frame = pd.read_feather(path)
+    for _, _, frame in prediction_files(models_dir, pairs):
         for column in SERVED:
             if column in frame:
                 counts[column] += int((~np.isfinite(frame[column].to_numpy(float))).sum())

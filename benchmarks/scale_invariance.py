@@ -46,11 +46,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from backtest_runs import (
-    PRED_FILE,
     Backtests,
     BenchError,
     RunResult,
     RunSpec,
+    prediction_files,
     read_stats,
     run_cli,
     setup_config,
@@ -130,17 +130,13 @@ def write_data(folder: Path, pairs: list[str], scale: float) -> Path:
 
 def predictions(result: RunResult, pairs: list[str]) -> pd.DataFrame:
     """Every column of FreqAI's per-window prediction files of a run, with `pair`."""
-    folder = result.models_dir / "backtesting_predictions"
-    by_coin = {p.split("/")[0].lower(): p for p in pairs}
     frames = []
-    for path in sorted(folder.glob("*_prediction.feather")):
-        match = PRED_FILE.search(path.name)
-        if match and match.group(1) in by_coin:
-            frame = pd.read_feather(path).assign(pair=by_coin[match.group(1)])
-            frame["date"] = pd.to_datetime(frame["date"], utc=True).astype("datetime64[ns, UTC]")
-            frames.append(frame)
+    for _, pair, frame in prediction_files(result.models_dir, pairs):
+        frame = frame.assign(pair=pair)
+        frame["date"] = pd.to_datetime(frame["date"], utc=True).astype("datetime64[ns, UTC]")
+        frames.append(frame)
     if not frames:
-        raise BenchError(f"no prediction files in {folder}")
+        raise BenchError(f"no prediction files in {result.models_dir / 'backtesting_predictions'}")
     return pd.concat(frames, ignore_index=True).drop_duplicates(["pair", "date"], keep="last")
 
 
@@ -270,15 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, float] = {}
     for label in labels:
         out[f"{label}.ic"] = mean_ic(preds[label], tmp / f"data_{label}", horizon)
-        out.update({f"{label}.{k}": v for k, v in
-                    trade_differences(trade_lists[base], trade_lists[label]).items()})
+        trade = trade_differences(trade_lists[base], trade_lists[label])
+        out.update({f"{label}.{k}": v for k, v in trade.items()})
         out[f"{label}.wall_s"] = results[label].wall_s
         if label != base:
             columns = column_differences(preds[base], preds[label])
             out.update({f"{label}.{k}": v for k, v in columns.items()})
-            out[f"{label}.invariant"] = float(invariant(
-                columns, trade_differences(trade_lists[base], trade_lists[label]),
-                len(trade_lists[base])))
+            out[f"{label}.invariant"] = float(invariant(columns, trade,
+                                                        len(trade_lists[base])))
     print_table(out, labels)
     out["wall_s"] = time.monotonic() - began
     if args.keep_tmp:
