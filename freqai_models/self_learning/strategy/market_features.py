@@ -68,8 +68,12 @@ def basket_returns(returns: Iterable[pd.Series]) -> pd.Series:
 
 def over_defined(series: pd.Series, compute: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """`compute` (trailing rolling windows) over the dates where `series` has a value, NaN at
-    the others: a window of k candles holds the last k values, however far back."""
+    the others: a window of k candles holds the last k values, however far back. A series
+    whose values have no gap (NaN only before the first) is computed as it is: the same."""
     defined = series.notna().to_numpy()
+    first = int(defined.argmax()) if defined.any() else len(defined)
+    if defined[first:].all():
+        return compute(series)
     return compute(series[defined]).reindex(series.index)
 
 
