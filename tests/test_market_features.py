@@ -172,35 +172,42 @@ def missing(candles: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.parametrize("damage", [freqtrade_filled, flat, missing])
 def test_a_pair_without_candles_is_left_out_of_the_basket(damage):
-    """SOL's 12 unobserved candles and the traded one after them (whose return spans them)
-    leave the basket the mean of BTC's and ETH's returns, not a zero return of SOL's; every
-    other date keeps SOL in. SOL's relative return is NaN there, and its windows reach back
-    over the dates where it has one."""
+    """SOL's 12 unobserved candles leave the basket the mean of BTC's and ETH's returns there,
+    not a zero return of SOL's; at the traded candle after them SOL's return is the one since
+    its last close before the gap (as the model's own windows take it, like Monday's after a
+    weekend), and every other date keeps SOL in. SOL's relative return is NaN at the 12 only,
+    and its windows reach back over the dates where it has one."""
     frames = candle_frames()
     frames["SOL/USDT"] = damage(frames["SOL/USDT"])
     data = {p: closes_by_date([f]) for p, f in frames.items()}
     frame = columns(data, "SOL/USDT", dates=frames["ETH/USDT"]["date"])
     logs = np.log(pd.DataFrame({p: c for p, c in closes().items()})).diff()
-    out = np.r_[GAP.start:AFTER + 1]
-    np.testing.assert_allclose(frame["%-basket_ret_1"].iloc[out],
-                               logs[["BTC/USDT", "ETH/USDT"]].mean(axis=1).iloc[out],
+    gap = np.r_[GAP]
+    np.testing.assert_allclose(frame["%-basket_ret_1"].iloc[gap],
+                               logs[["BTC/USDT", "ETH/USDT"]].mean(axis=1).iloc[gap],
                                rtol=1e-12)
-    inside = np.setdiff1d(np.r_[1:200], out)
+    spanning = logs["SOL/USDT"].iloc[GAP.start:AFTER + 1].sum()  # log(close[AFTER] / before)
+    basket_after = (logs["BTC/USDT"].iloc[AFTER] + logs["ETH/USDT"].iloc[AFTER] + spanning) / 3
+    assert frame["%-basket_ret_1"].iloc[AFTER] == pytest.approx(basket_after, rel=1e-12)
+    inside = np.setdiff1d(np.r_[1:200], np.r_[GAP.start:AFTER + 1])
     np.testing.assert_allclose(frame["%-basket_ret_1"].iloc[inside],
                                logs.mean(axis=1).iloc[inside], rtol=1e-12)
-    assert frame["%-rel_ret_1"].iloc[out].isna().all()
+    assert frame["%-rel_ret_1"].iloc[gap].isna().all()
+    assert frame["%-rel_ret_1"].iloc[AFTER] == pytest.approx(spanning - basket_after, rel=1e-12)
     assert frame.drop(columns=[c for c in frame if "rel_ret" in c]).iloc[30:].notna().all().all()
-    relative = (logs["SOL/USDT"] - frame["%-basket_ret_1"].to_numpy()).to_numpy()
+    relative = (logs["SOL/USDT"] - frame["%-basket_ret_1"].to_numpy()).to_numpy().copy()
+    relative[AFTER] = spanning - basket_after
     assert frame["%-rel_ret_3"].iloc[AFTER + 1] == pytest.approx(
-        relative[[GAP.start - 2, GAP.start - 1, AFTER + 1]].sum(), rel=1e-12)
-    assert frame.iloc[AFTER + 1:].notna().all().all()
+        relative[[GAP.start - 1, AFTER, AFTER + 1]].sum(), rel=1e-12)
+    assert frame.iloc[AFTER:].notna().all().all()
 
 
 def test_one_pair_with_a_gap_gives_nan_there_which_the_model_skips():
-    """A market of one pair: no return at the 12 filled candles and the one after, so every
-    market column is NaN there (windows reach back over the traded candles afterwards).
-    Nothing non-finite reaches the model: those rows are not input_ok and are counted as
-    skipped (12 no-trade candles, 1 NaN feature), their features zeros."""
+    """A market of one pair: no return at the 12 filled candles, so every market column is
+    NaN there (windows reach back over the traded candles afterwards), and the candle after
+    them has the return spanning them. Nothing non-finite reaches the model: the 12 rows are
+    not input_ok and are counted as skipped no-trade candles, their features zeros; every
+    traded candle is usable."""
     from self_learning.candles.frames import candles_from_frame
     from self_learning.candles.samples import prepare, skip_counts
 
@@ -208,7 +215,7 @@ def test_one_pair_with_a_gap_gives_nan_there_which_the_model_skips():
     data = {"ETH/USDT": closes_by_date([candles])}
     frame = market_columns(candles["date"], "ETH/USDT", data, ["ETH/USDT"], None, WINDOWS)
     unobserved = np.zeros(len(frame), bool)
-    unobserved[GAP.start:AFTER + 1] = True
+    unobserved[GAP] = True
     assert frame[unobserved].isna().all().all()
     assert frame.iloc[30:][~unobserved[30:]].notna().all().all()
     block = candles_from_frame(candles.join(frame), list(frame.columns))  # the model's input
@@ -217,4 +224,4 @@ def test_one_pair_with_a_gap_gives_nan_there_which_the_model_skips():
     assert not samples.input_ok[unobserved].any()
     assert samples.input_ok[30:][~unobserved[30:]].all()
     skips = skip_counts(block, samples, 0, 8)
-    assert (skips.no_trade, skips.nan_feature) == (12, 1)
+    assert (skips.no_trade, skips.nan_feature) == (12, 0)

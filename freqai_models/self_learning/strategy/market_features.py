@@ -9,15 +9,17 @@ one-candle returns, and every window is a trailing rolling window over the dates
 
 Only market observations count (docs/design.md "Markets with sessions and gaps"): a candle
 freqtrade filled (outage, closed market), a flat zero-volume one or a broken one
-(strategy_columns.observed_rows) has no close here (NaN, closes_by_date), so a pair's one-candle
-return at t exists only where its candles at t and at the date before are both observed: no
-such candle enters the basket as a 0 return, and the first return after a gap, which spans the
-gap, enters nowhere. Per date the basket is the mean over the pairs that have a return there,
-NaN where none has. A window of k candles (returns, volatility) runs over the last k dates
-where its series (the basket's, BTC's, the pair's relative return) has a value, however far
-back, as the model's own windows do; a date where the series has none is NaN in every window
-(FreqAI and the model skip such a row: not predicted, not learned). Candles without gaps give
-the plain rolling windows, bit for bit.
+(strategy_columns.observed_rows) has no close here (NaN, closes_by_date), so no return
+starts or ends there and no such candle enters the basket as a zero return. A pair's
+one-candle return at an observed candle is the one since its previous observed close, as
+the model's own windows take it: the first return after a gap spans the gap, like Monday's
+after a weekend. Per date the basket is the mean over the pairs that have a return there,
+NaN where none has (every pair closed: those candles are not predicted anyway). A window of k
+candles (returns, volatility) runs over the last k dates where its series (the basket's,
+BTC's, the pair's relative return) has a value, however far back, as the model's own windows
+do; a date where the series has none is NaN in every window (FreqAI and the model skip such a
+row: not predicted, not learned). Candles without gaps give the plain rolling windows, bit
+for bit.
 
 What every pair shares (each pair's returns, the basket, the basket's and BTC's columns) is a
 `Basket`, computed once per set of candles: the strategy keeps the last one in a BasketCache
@@ -53,16 +55,19 @@ def market_windows(timeframe_s: int) -> tuple[int, ...]:
 
 
 def log_returns(close: F) -> F:
-    """One-candle log returns of a close series (or of each column of a frame of them), NaN in
-    the first row and where the close or the previous row's is NaN."""
-    return np.log(close).diff()
+    """One-candle log returns of a close series (or of each column of a frame of them): at
+    each close, the log return since the previous close that is not NaN (a NaN close is a
+    candle that is not a market observation, closes_by_date); NaN at a NaN close and at the
+    first close."""
+    logs = np.log(close)
+    return logs.ffill().diff().where(logs.notna())
 
 
 def basket_returns(returns: Iterable[pd.Series]) -> pd.Series:
     """The equal-weight basket: per date, the mean of the one-candle log returns of the pairs
     that have one there, over the union of dates. A pair has none (NaN, or no row) before its
-    first candle and where its candle or the previous one is not a market observation
-    (closes_by_date); a date where no pair has one is NaN."""
+    first candle and where its candle is not a market observation (closes_by_date); a date
+    where no pair has one is NaN."""
     return pd.concat(list(returns), axis=1).sort_index().mean(axis=1)
 
 
@@ -165,8 +170,8 @@ def basket_of(closes: Mapping[str, pd.Series], basket: Sequence[str], btc: str |
     (pair -> closes by date, NaN where the candle is not a market observation:
     closes_by_date; every pair there gets its returns). The returns run over the union of
     the dates (freqtrade fills every missing candle, so these are the timeframe's): a pair's
-    return at t is the one from the previous date to t, NaN where either close is NaN or
-    missing."""
+    return at t is the one since its previous observed close, NaN where its close at t is NaN
+    or missing (log_returns)."""
     missing = [p for p in {*basket, *([btc] if btc else [])} if p not in closes]
     if missing:
         raise KeyError(f"market_columns: no closes for {', '.join(sorted(missing))}")
