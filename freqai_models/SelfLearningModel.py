@@ -131,11 +131,6 @@ class SelfLearningModel(BaseRegressionModel):
         candles = frames.candles_from_frame(unfiltered_df, dk.training_features_list)
         p = self._answer(lambda rt: rt.predict(dk.pair, dk.training_features_list, candles,
                                                rt.learns_per_candle))
-        if p is not None and (p.learned or p.passed_over):
-            passed = (f"; {p.passed_over} new candles passed over (nothing traded, broken or "
-                      "repeated: not predicted, not learned)" if p.passed_over else "")
-            logger.info(f"learned {p.learned} candles for {dk.pair}, counter "
-                        f"{int(p.training_counter[-1])}{passed}")
         usable = p is not None and p.ok.any()
         pred_df, dk.do_predict = (frames.prediction_frame(p) if usable
                                   else frames.null_predictions(len(unfiltered_df)))

@@ -36,14 +36,15 @@ def test_basket_is_the_equal_weight_mean_of_log_returns_and_btc_is_btc():
     frame = columns(data)
     logs = pd.DataFrame({p: np.log(c).diff() for p, c in data.items()})
     basket = logs.mean(axis=1)
-    np.testing.assert_allclose(frame["%-basket_ret_1"], basket.to_numpy(), rtol=1e-12)
-    np.testing.assert_allclose(frame["%-basket_ret_6"], basket.rolling(6).sum().to_numpy())
-    np.testing.assert_allclose(frame["%-btc_ret_24"],
-                               logs["BTC/USDT"].rolling(24).sum().to_numpy())
-    np.testing.assert_allclose(frame["%-basket_vol_3"],
-                               np.log(basket.rolling(3).std().to_numpy() + 1e-12))
-    np.testing.assert_allclose(frame["%-rel_ret_3"],
-                               (logs["ETH/USDT"] - basket).rolling(3).sum().to_numpy())
+    # Candles without gaps: the plain rolling windows, bit for bit.
+    np.testing.assert_array_equal(frame["%-basket_ret_1"], basket.to_numpy())
+    np.testing.assert_array_equal(frame["%-basket_ret_6"], basket.rolling(6).sum().to_numpy())
+    np.testing.assert_array_equal(frame["%-btc_ret_24"],
+                                  logs["BTC/USDT"].rolling(24).sum().to_numpy())
+    np.testing.assert_array_equal(frame["%-basket_vol_3"],
+                                  np.log(basket.rolling(3).std().to_numpy() + 1e-12))
+    np.testing.assert_array_equal(frame["%-rel_ret_3"],
+                                  (logs["ETH/USDT"] - basket).rolling(3).sum().to_numpy())
     assert "%-basket_vol_1" not in frame  # volatility needs 3 candles or more
     assert frame.iloc[30:].notna().all().all()
 
@@ -95,14 +96,31 @@ def test_without_btc_there_are_no_btc_columns():
     assert "%-basket_ret_24" in frame
 
 
+def traded(dates, close) -> pd.DataFrame:
+    """Candles that traded at `close` (a range around it, volume 1)."""
+    close = np.asarray(close, dtype=np.float64)
+    return pd.DataFrame({"date": dates, "open": close, "high": close * 1.01,
+                         "low": close * 0.99, "close": close, "volume": 1.0})
+
+
 def test_closes_by_date_unions_frames_and_the_later_frame_wins():
     dates = pd.date_range("2025-01-01", periods=4, freq="1h", tz="UTC")
-    history = pd.DataFrame({"date": dates[:3], "close": [1.0, 2.0, 3.0]})
-    latest = pd.DataFrame({"date": dates[2:], "close": [3.5, 4.0]})
+    history = traded(dates[:3], [1.0, 2.0, 3.0])
+    latest = traded(dates[2:], [3.5, 4.0])
     merged = closes_by_date([history, latest])
     assert merged.tolist() == [1.0, 2.0, 3.5, 4.0]
     assert merged.index.equals(pd.DatetimeIndex(dates, name="date"))
     assert closes_by_date([None, pd.DataFrame()]).empty
+
+
+def test_closes_by_date_has_no_close_where_the_candle_is_not_observed():
+    """Filled (flat, volume 0) and broken candles are not market observations
+    (observed_rows): NaN, so no return starts or ends there."""
+    dates = pd.date_range("2025-01-01", periods=4, freq="1h", tz="UTC")
+    candles = traded(dates, [1.0, 2.0, 3.0, 4.0])
+    candles.loc[1, ["open", "high", "low", "close", "volume"]] = (1.0, 1.0, 1.0, 1.0, 0.0)
+    candles.loc[2, "low"] = 9.0  # low above high: broken
+    np.testing.assert_array_equal(closes_by_date([candles]), [1.0, np.nan, np.nan, 4.0])
 
 
 @pytest.mark.parametrize(("whitelist", "corr", "expected"), [
@@ -117,3 +135,93 @@ def test_btc_pair_comes_from_the_whitelist_then_the_corr_pairlist(whitelist, cor
 def test_windows_are_an_hour_a_quarter_day_and_a_day_of_the_timeframe():
     assert market_windows(3600) == (1, 3, 6, 24)
     assert market_windows(300) == (1, 12, 72, 288)
+
+
+# -- candles that are not market observations ------------------------------------------------
+
+GAP = slice(100, 112)  # 12 candles
+AFTER = 112            # the first traded candle after them: its return spans the gap
+
+
+def candle_frames(n: int = 200) -> dict[str, pd.DataFrame]:
+    return {p: traded(c.index, c.to_numpy()) for p, c in closes(n).items()}
+
+
+def freqtrade_filled(candles: pd.DataFrame) -> pd.DataFrame:
+    """The candles of GAP removed and filled back the way freqtrade loads them (flat at the
+    last close, volume 0)."""
+    from freqtrade.data.converter import ohlcv_fill_up_missing_data
+
+    kept = candles.drop(index=candles.index[GAP]).reset_index(drop=True)
+    return ohlcv_fill_up_missing_data(kept, "1h", "SOL/USDT")
+
+
+def flat(candles: pd.DataFrame) -> pd.DataFrame:
+    """The candles of GAP flat at the last close with volume 0 (a halt)."""
+    out = candles.copy()
+    last = out.loc[GAP.start - 1, "close"]
+    out.loc[out.index[GAP], ["open", "high", "low", "close", "volume"]] = (
+        last, last, last, last, 0.0)
+    return out
+
+
+def missing(candles: pd.DataFrame) -> pd.DataFrame:
+    """The candles of GAP absent (not filled)."""
+    return candles.drop(index=candles.index[GAP]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("damage", [freqtrade_filled, flat, missing])
+def test_a_pair_without_candles_is_left_out_of_the_basket(damage):
+    """SOL's 12 unobserved candles leave the basket the mean of BTC's and ETH's returns there,
+    not a zero return of SOL's; at the traded candle after them SOL's return is the one since
+    its last close before the gap (as the model's own windows take it, like Monday's after a
+    weekend), and every other date keeps SOL in. SOL's relative return is NaN at the 12 only,
+    and its windows reach back over the dates where it has one."""
+    frames = candle_frames()
+    frames["SOL/USDT"] = damage(frames["SOL/USDT"])
+    data = {p: closes_by_date([f]) for p, f in frames.items()}
+    frame = columns(data, "SOL/USDT", dates=frames["ETH/USDT"]["date"])
+    logs = np.log(pd.DataFrame({p: c for p, c in closes().items()})).diff()
+    gap = np.r_[GAP]
+    np.testing.assert_allclose(frame["%-basket_ret_1"].iloc[gap],
+                               logs[["BTC/USDT", "ETH/USDT"]].mean(axis=1).iloc[gap],
+                               rtol=1e-12)
+    spanning = logs["SOL/USDT"].iloc[GAP.start:AFTER + 1].sum()  # log(close[AFTER] / before)
+    basket_after = (logs["BTC/USDT"].iloc[AFTER] + logs["ETH/USDT"].iloc[AFTER] + spanning) / 3
+    assert frame["%-basket_ret_1"].iloc[AFTER] == pytest.approx(basket_after, rel=1e-12)
+    inside = np.setdiff1d(np.r_[1:200], np.r_[GAP.start:AFTER + 1])
+    np.testing.assert_allclose(frame["%-basket_ret_1"].iloc[inside],
+                               logs.mean(axis=1).iloc[inside], rtol=1e-12)
+    assert frame["%-rel_ret_1"].iloc[gap].isna().all()
+    assert frame["%-rel_ret_1"].iloc[AFTER] == pytest.approx(spanning - basket_after, rel=1e-12)
+    assert frame.drop(columns=[c for c in frame if "rel_ret" in c]).iloc[30:].notna().all().all()
+    relative = (logs["SOL/USDT"] - frame["%-basket_ret_1"].to_numpy()).to_numpy().copy()
+    relative[AFTER] = spanning - basket_after
+    assert frame["%-rel_ret_3"].iloc[AFTER + 1] == pytest.approx(
+        relative[[GAP.start - 1, AFTER, AFTER + 1]].sum(), rel=1e-12)
+    assert frame.iloc[AFTER:].notna().all().all()
+
+
+def test_one_pair_with_a_gap_gives_nan_there_which_the_model_skips():
+    """A market of one pair: no return at the 12 filled candles, so every market column is
+    NaN there (windows reach back over the traded candles afterwards), and the candle after
+    them has the return spanning them. Nothing non-finite reaches the model: the 12 rows are
+    not input_ok and are counted as skipped no-trade candles, their features zeros; every
+    traded candle is usable."""
+    from self_learning.candles.frames import candles_from_frame
+    from self_learning.candles.samples import prepare, skip_counts
+
+    candles = freqtrade_filled(candle_frames()["ETH/USDT"])
+    data = {"ETH/USDT": closes_by_date([candles])}
+    frame = market_columns(candles["date"], "ETH/USDT", data, ["ETH/USDT"], None, WINDOWS)
+    unobserved = np.zeros(len(frame), bool)
+    unobserved[GAP] = True
+    assert frame[unobserved].isna().all().all()
+    assert frame.iloc[30:][~unobserved[30:]].notna().all().all()
+    block = candles_from_frame(candles.join(frame), list(frame.columns))  # the model's input
+    samples = prepare(block, window=8, horizon=4, proxy=False)
+    assert np.isfinite(samples.features).all() and np.isfinite(samples.windows).all()
+    assert not samples.input_ok[unobserved].any()
+    assert samples.input_ok[30:][~unobserved[30:]].all()
+    skips = skip_counts(block, samples, 0, 8)
+    assert (skips.no_trade, skips.nan_feature) == (12, 0)

@@ -84,3 +84,19 @@ def test_a_new_candle_of_any_pair_makes_a_new_basket(module, monkeypatch):
     assert len(computed) == 2  # the other pairs share the new basket
     pd.testing.assert_frame_equal(sol, uncached(frames, "SOL/USDT"), check_exact=True)
     assert sol["%-basket_ret_1"].iloc[-1] > 0.04  # the new candle is in it (alone that date)
+
+
+def test_a_flat_stretch_is_left_out_of_the_basket_like_candles_never_seen(module):
+    """The strategy's path (candles -> closes_by_date -> basket): SOL's 12 flat zero-volume
+    candles (a halt, or a gap freqtrade filled) give every pair the columns of a market where
+    SOL has no candles there, not a zero return of SOL's."""
+    frames = {p: candle_frame(600, seed) for seed, p in enumerate(PAIRS)}
+    halt = slice(300, 312)
+    sol = frames["SOL/USDT"]
+    sol.loc[sol.index[halt], ["open", "high", "low", "close"]] = sol.loc[299, "close"]
+    sol.loc[sol.index[halt], "volume"] = 0.0
+    got = strategy_with(module, frames).market_columns(frames["ETH/USDT"], "ETH/USDT")
+    unseen = {**frames, "SOL/USDT": sol.drop(index=sol.index[halt])}
+    pd.testing.assert_frame_equal(got, uncached(unseen, "ETH/USDT"), check_exact=True)
+    as_zero = uncached(frames, "ETH/USDT")  # SOL's flat closes taken as returns
+    assert not np.allclose(got["%-basket_ret_1"].iloc[halt], as_zero["%-basket_ret_1"].iloc[halt])

@@ -43,13 +43,15 @@ def test_appends_and_overlaps_keep_the_newest_rows_as_predicted():
 
 
 def test_merge_keeps_the_counts_of_the_stepped_rows():
-    """What the adapter logs (`learned N candles ...; K new candles passed over`) survives the
-    merge with the history, also when no row was stepped (a halted pair's new candle)."""
+    """The counts of the per-candle learning (`learned N candles ...; K new candles passed
+    over`, runtime/learning_log.py) survive the merge with the history that FreqAI's
+    predictions come from, also when no row was stepped (a halted pair's new candle)."""
     rng = np.random.default_rng(4)
     base = _predictions(np.arange(10) * 60, rng)
     stepped = _predictions(np.array([9]) * 60, rng)
     for rows in (replace(stepped, learned=1, passed_over=2),
-                 replace(Predictions.empty(), passed_over=3)):
+                 replace(Predictions.empty(), passed_over=3, halted=True)):
         merged = merge(base, rows)
-        assert (merged.learned, merged.passed_over) == (rows.learned, rows.passed_over)
+        assert (merged.learned, merged.passed_over, merged.halted) == (
+            rows.learned, rows.passed_over, rows.halted)
         assert len(merged.ts) == 10

@@ -7,7 +7,14 @@ real candles."""
 
 import numpy as np
 import pytest
-from synthetic import FEATURES, HOUR_S, deterministic, small_config, weekend_filled_candles
+from synthetic import (
+    FEATURES,
+    HOUR_S,
+    deterministic,
+    small_config,
+    small_runtime,
+    weekend_filled_candles,
+)
 
 from self_learning.learning.learner import PairLearner
 
@@ -48,13 +55,15 @@ def test_every_real_candle_is_predicted_and_learned_once_across_weekends(session
     retrain over the same candles afterwards finds nothing new to learn."""
     candles, filled = session
     learner, _ = fitted(candles)
-    ok, learned, passed_over = {}, 0, 0
+    ok, learned, passed_over, halted = {}, 0, 0, []
     for i in range(FIT_HOURS, HOURS):
         p = learner.observe(candles.rows(slice(i, i + 1)))
         learned += p.learned
         passed_over += p.passed_over
+        halted.append(p.halted)
         ok.update(zip(p.ts.tolist(), p.ok.tolist(), strict=True))
     new = np.arange(FIT_HOURS, HOURS)
+    np.testing.assert_array_equal(halted, filled[new])  # halted while the weekend lasts
     real_new = candles.ts[new[~filled[new]]]
     assert set(ok) == set(real_new.tolist()), "a filled candle was stepped or a real one missed"
     assert passed_over == int(filled[new].sum()), "filled candles passed over, uncounted"
@@ -91,6 +100,29 @@ def test_blocks_ending_inside_a_weekend_learn_like_one_block(session, seed):
                                       getattr(expected, name))
     assert pieces.training_counter == whole.training_counter
     assert pieces.last_seen_ts == whole.last_seen_ts == int(candles.ts[~filled][-1])
+
+
+def test_a_weekend_is_logged_when_it_starts_and_when_learning_resumes(session, tmp_path,
+                                                                     caplog):
+    """Live, one candle per call: the learning line of each real candle, but the weekend's
+    filled candles only twice: when the halt starts, and in the line of the first real candle
+    after it, which counts them all (runtime/learning_log.py)."""
+    import logging
+
+    candles, filled = session
+    rt = small_runtime(tmp_path)
+    rt.fit("EUR/USD", FEATURES, candles.rows(slice(0, FIT_HOURS)))
+    rt.predict("EUR/USD", FEATURES, candles.rows(slice(0, FIT_HOURS)), learn=True)
+    caplog.set_level(logging.INFO, logger="self_learning.runtime.learning_log")
+    for i in range(FIT_HOURS, HOURS):  # the recent frame, as FreqAI hands it over live
+        rt.predict("EUR/USD", FEATURES, candles.rows(slice(i - 100, i + 1)), learn=True)
+    lines = [r.getMessage() for r in caplog.records]
+    weekend = int(filled[FIT_HOURS:].sum())
+    assert weekend > 24
+    assert [line for line in lines if "passed over" in line] == [
+        next(line for line in lines if "halt:" in line),
+        next(line for line in lines if f"; {weekend} new candles passed over" in line)]
+    assert rt.shutdown()
 
 
 def test_predict_marks_filled_candles_unusable(session):

@@ -5,7 +5,9 @@ hours (a halt), SOL/USDT is listed after the backtest's start.
 
 It must finish without a traceback; the missing and flat hours get do_predict = 0 and are
 counted as skipped no-trade candles in ETH's training line and as passed over in its
-per-candle learning line; SOL is not trained while its
+per-candle learning line; the first candle after each stretch is predicted, its return
+spanning the stretch (market_features.py, like Monday's after a weekend); SOL is not trained
+while its
 history is too short, with a warning naming it and why, never a FreqAI "raised exception";
 no served value is NaN or inf, no save is refused for one, and no trade opens on a candle
 without a usable prediction. Generated 1h candles (three pairs, 30 days), two FreqAI windows
@@ -128,6 +130,8 @@ def test_gaps_flat_candles_and_a_new_listing(shipped_ft_config, odd_market, freq
             assert np.isfinite(frame[column].to_numpy(float)).all(), (pair, column)
     eth = served[DAMAGED].set_index("date")["do_predict"]
     assert (eth.reindex(GAP.append(FLAT)) == 0).all(), eth.reindex(GAP.append(FLAT))
+    after = pd.DatetimeIndex([GAP[-1] + HOUR, FLAT[-1] + HOUR])
+    assert (eth.reindex(after) == 1).all(), eth.reindex(after)
     assert (eth == 1).sum() > len(eth) // 2
     assert (served[LISTED]["do_predict"] == 0).all()
 

@@ -33,6 +33,9 @@ class Predictions:
     # new candles passed over, not market observations (nothing traded, broken, repeated;
     # observe only): no row here, never learned
     passed_over: int = 0
+    # the newest candle stepped over so far was passed over: a halt, an outage freqtrade
+    # filled or a closed market goes on (observe only; runtime/learning_log.py)
+    halted: bool = False
     # Prequential scoreboard per row (ic, hit_rate, band_up, band_down, drift, ...); NaN where
     # the row was predicted without stepping (see monitor/scoreboard.py), except `challenge`:
     # the model state that served the row is known either way.

@@ -79,6 +79,11 @@ class PairLearner:
         # restore at creation): reading a variable eagerly costs ~0.3 ms per candle here.
         self._last_seen: int | None = None
         self._unshared = 0  # candles stepped since the pool last got this pair's statistics
+        # The newest candle `observe` has met (stepped or passed over), and whether it was
+        # passed over: the stepping floor stays at the last observation during a halt, and
+        # live each call hands over the whole recent frame.
+        self._met = NEVER
+        self._halted = False
         # Newest candle `serve` folded into the novelty statistics: saved in the metadata
         # (`novelty_folded_candle_ts`), set back by restoring.py. Not last_seen_ts: that one
         # tells the step which candles it has stepped (and learned the matured samples of).
@@ -283,7 +288,10 @@ class PairLearner:
 
         Returns the predictions of the stepped rows that belong to `candles` (remembered
         older candles may be stepped too, e.g. after a restore, but are not returned).
-        Before the first training nothing is stepped: no rows are returned."""
+        Before the first training nothing is stepped: no rows are returned. `passed_over`
+        counts the new candles that are not market observations, each once (in this process),
+        `halted` says whether the newest candle met so far was one (a call without new
+        candles leaves it)."""
         with self.lock:
             if not self.trained:
                 return Predictions.empty()
@@ -294,7 +302,11 @@ class PairLearner:
             floor = last_seen if last_seen != NEVER else self.last_learned_ts
             new = s.ts > floor
             idx = np.flatnonzero(s.observed & new)  # only observations step
-            passed_over = int((new[start:] & ~s.observed[start:]).sum())
+            unmet = new[start:] & (s.ts[start:] > self._met)
+            passed_over = int((unmet & ~s.observed[start:]).sum())
+            if (newest := np.flatnonzero(unmet)).size:
+                self._met = int(s.ts[start + newest[-1]])
+                self._halted = not bool(s.observed[start + newest[-1]])
             if len(idx) == 0:
                 out = empty_outputs()
             else:
@@ -311,7 +323,8 @@ class PairLearner:
                 s.ts[idx][mine], out["s_close"][mine], out["liq_up"][mine],
                 out["liq_down"][mine], out["novelty"][mine], out["training_counter"][mine],
                 ok[mine], int(out["learned"].sum()),
-                scores={k: out[k][mine] for k in SCORE_NAMES}, passed_over=passed_over)
+                scores={k: out[k][mine] for k in SCORE_NAMES}, passed_over=passed_over,
+                halted=self._halted)
 
     def _new_tail(self, candles: Candles, last_seen: int) -> Candles:
         """The rows a step needs: those newer than the last candle seen, preceded by enough

@@ -29,6 +29,7 @@ from self_learning.learning.learner import FitReport, PairLearner
 from self_learning.returns.pool import StatsPool
 from self_learning.runtime.autosave import BackgroundSaver, SaveJob, SaveOutcome
 from self_learning.runtime.guards import PairNotices, check_finite
+from self_learning.runtime.learning_log import LearningLog
 from self_learning.runtime.prediction_history import PredictionHistory, merge
 from self_learning.runtime.restoring import LearnerRestorer, Refusal, Unreadable
 from self_learning.runtime.run_stores import plan_store
@@ -103,6 +104,7 @@ class SelfLearningRuntime:
         self._durable: dict[str, int] = {}    # learner.changes of the last version that landed
         self._newest: dict[str, int] = {}     # newest candle handed in per pair (telemetry)
         self.notices = PairNotices()  # once per pair: untrained, unreadable store folder
+        self.learning_log = LearningLog()  # the per-candle learning line, once per halt
         self._preparing: set[str] = set()     # graph keys whose templates were asked for
         self.restorer = LearnerRestorer(self.store, self.seed, self.store_is_live,
                                         self.timeframe_s, self._new_learner, Observers())
@@ -249,7 +251,8 @@ class SelfLearningRuntime:
         seen is stepped (learn what matured, then predict); the older rows keep what was
         predicted for them when they were the newest (PredictionHistory). Without, the served
         candles are folded into the novelty statistics (learner.serve). A pair without a
-        full training yet gets no tradable rows and steps nothing (learner.observe)."""
+        full training yet gets no tradable rows and steps nothing (learner.observe). What the
+        stepping learned and passed over is logged (LearningLog: once per halt)."""
         learner = self.learner(pair, feature_names, _newest(candles))
         if not learner.trained:
             self.notices.untrained(pair)
@@ -270,6 +273,8 @@ class SelfLearningRuntime:
         responses = learner.drift_responses
         stepped = learner.observe(candles)
         self._newest[pair] = _newest(candles) or -1
+        self.learning_log.stepped(pair, stepped, int(stepped.training_counter[-1])
+                                  if len(stepped.ts) else learner.training_counter)
         self.observer.stepped(pair, stepped)
         if (new := learner.drift_responses - responses) > 0:
             self.observer.response_started(ResponseStarted(pair, self._newest[pair], new))

@@ -74,7 +74,8 @@ class PredictionHistory:
 def merge(base: Predictions, rows: Predictions) -> Predictions:
     """`base` covers every candle; the candles of `rows` take their values from it."""
     if len(rows.ts) == 0:
-        return replace(base, learned=rows.learned, passed_over=rows.passed_over)
+        return replace(base, learned=rows.learned, passed_over=rows.passed_over,
+                       halted=rows.halted)
     pos = np.searchsorted(base.ts, rows.ts)
     fields = {}
     for name in FIELDS:
@@ -87,4 +88,4 @@ def merge(base: Predictions, rows: Predictions) -> Predictions:
         values[pos] = rows.scores.get(name, np.full(len(rows.ts), np.nan))
         scores[name] = values
     return Predictions(base.ts, learned=rows.learned, scores=scores,
-                       passed_over=rows.passed_over, **fields)
+                       passed_over=rows.passed_over, halted=rows.halted, **fields)
