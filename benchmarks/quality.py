@@ -165,30 +165,42 @@ def _is_timerange(text: str) -> bool:
     return bool(sep) and all(len(d) == 8 and d.isdigit() for d in (start, stop))
 
 
+def scenario_window(scenario: str, timeframe: str = "5m"
+                    ) -> tuple[Window, datetime | None]:
+    """The backtested window of a scenario (null: 5m) and the moment a CHANGES scenario
+    changes character (None for null): the window ends a day (the targets' day) before
+    SCENARIO_END."""
+    if scenario in CHANGES:
+        layout = CHANGE_LAYOUTS[timeframe]
+        flip_at = SCENARIO_END - timedelta(days=layout.after_days + 1)  # + 1: targets' day
+        begin = flip_at - timedelta(days=layout.test_days - layout.after_days)
+        test_days = layout.test_days
+    else:
+        flip_at, test_days = None, NULL_TEST_DAYS
+        begin = SCENARIO_END - timedelta(days=test_days + 1)
+    timerange = f"{begin:%Y%m%d}-{begin + timedelta(days=test_days):%Y%m%d}"
+    return Window(scenario, timerange, "holdout"), flip_at
+
+
 def scenario_data(tmp: Path, pairs: list[str], scenario: str, seed: int,
                   timeframe: str = "5m") -> tuple[Path, Window, pd.Timestamp | None]:
     """Generated candles of a scenario (null: 5m); returns (datadir, the window, the moment a
     CHANGES scenario changes character or None). They cover the timeframe's training days and
     startup candles before the window and the targets' day after it."""
     datadir = tmp / f"{scenario}_data"
-    if scenario in CHANGES:
-        layout = CHANGE_LAYOUTS[timeframe]
-        flip_at = SCENARIO_END - timedelta(days=layout.after_days + 1)  # + 1: targets' day
-        kind = change_market(scenario, flip_at, layout)
-        begin = flip_at - timedelta(days=layout.test_days - layout.after_days)
-        test_days = layout.test_days
+    window, flip_at = scenario_window(scenario, timeframe)
+    if flip_at is not None:
+        kind = change_market(scenario, flip_at, CHANGE_LAYOUTS[timeframe])
     else:
-        flip_at, kind, test_days = None, RandomWalk(), NULL_TEST_DAYS
-        begin = SCENARIO_END - timedelta(days=test_days + 1)
+        kind = RandomWalk()
+    begin = pd.Timestamp(window.timerange.split("-")[0], tz=UTC).to_pydatetime()
     lead = TIMEFRAMES[timeframe].lead()
     data_days = (SCENARIO_END - begin).days + int(np.ceil(lead / pd.Timedelta(days=1)))
     start, periods = span(SCENARIO_END, data_days, timeframe)
     for pair in pairs:
         frame = generate_candles(pair, timeframe, start, periods, seed, kind)
         write_feather(frame, datadir / pair_filename(pair, timeframe))
-    timerange = f"{begin:%Y%m%d}-{begin + timedelta(days=test_days):%Y%m%d}"
-    return datadir, Window(scenario, timerange, "holdout"), (
-        pd.Timestamp(flip_at) if flip_at else None)
+    return datadir, window, pd.Timestamp(flip_at) if flip_at else None
 
 
 def make_plan(args: argparse.Namespace, tmp: Path) -> Plan:

@@ -136,6 +136,41 @@ def test_after_change_counts_trades_opened_and_profit_closed_from_the_change(mon
         "trades_after": 2.0, "profit_after_pct": -0.25}
 
 
+def test_after_change_script_reads_every_kept_run_with_its_parameters(monkeypatch, tmp_path,
+                                                                     capsys):
+    """benchmarks/after_change.py: each results_<run> of the scenario's window folder, in the
+    window quality.py ran (scenario_window), its after-change figures as quality.py's own
+    (quality_plan.after_change) and a strategy_grid run's parameters from its parameter file."""
+    after = load_benchmark("after_change")
+    window = tmp_path / "reverse"
+    for run in ("full", "grids_0"):
+        (window / f"results_{run}").mkdir(parents=True)
+    (window / "strategy_grids_0").mkdir()
+    (window / "strategy_grids_0" / "SelfLearningStrategy.json").write_text(json.dumps(
+        {"strategy_name": "SelfLearningStrategy", "params": {"buy": {"min_score_ic": -0.05}}}))
+    opened = {"full": ["2025-01-09 12:00", "2025-01-10 00:00", "2025-01-11 00:00"],
+              "grids_0": ["2025-01-09 12:00"]}
+    seen = []
+
+    def read(results_dir, timerange):
+        run = results_dir.name.removeprefix("results_")
+        seen.append((run, timerange))
+        frame = pd.DataFrame({"open_date": pd.to_datetime(opened[run], utc=True),
+                              "close_date": pd.to_datetime(opened[run], utc=True),
+                              "profit_abs": 10.0})
+        return trades.WindowTrades(frame, 1000.0, timerange,
+                                   {"trades": float(len(frame)), "profit_pct": 3.0})
+
+    monkeypatch.setattr(after, "read_window_trades", read)
+    assert after.main(["--from", str(tmp_path), "--scenario", "reverse"]) == 0
+    out = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert seen == [("full", "20250107-20250113"), ("grids_0", "20250107-20250113")]
+    assert out["full"] == {"params": "", "trades": 3.0, "profit_pct": 3.0,
+                           "trades_after": 2.0, "profit_after_pct": 2.0}
+    assert out["grids_0"]["params"] == "min_score_ic=-0.05"
+    assert (out["grids_0"]["trades_after"], out["grids_0"]["profit_after_pct"]) == (0.0, 0.0)
+
+
 @pytest.mark.parametrize(("argv", "names"), [
     ([], ["full", "lightgbm", "seed", "no_online", "per_pair", "no_latent", "no_replay",
           "quality_weighting", "deep_head", "no_drift_response", "no_challenge"]),
