@@ -183,3 +183,56 @@ class BasketCache:
         with self._lock:
             self._entry = (key, basket)
         return basket
+
+
+# -- multi-day momentum (docs/edge_study.md "Momentum over several days") -----------------------
+
+MOMENTUM_DAYS = (3, 7, 14)  # windows of the momentum columns, in days
+RANK_DAYS = 7  # the window of the pair's rank among the basket's pairs, in days
+
+
+def momentum_windows(timeframe_s: int) -> tuple[tuple[int, ...], int]:
+    """MOMENTUM_DAYS and RANK_DAYS in candles of the timeframe: ((72, 168, 336), 168) at 1h."""
+    day = DAY_S // int(timeframe_s)
+    return tuple(d * day for d in MOMENTUM_DAYS), RANK_DAYS * day
+
+
+def cross_rank(values: Sequence[pd.Series]) -> list[pd.Series]:
+    """Each series' rank among the series at every row (one index), scaled to [0, 1] (0 =
+    lowest, 1 = highest, ties averaged); a NaN value is NaN and left out of the others' ranks."""
+    table = pd.concat(list(values), axis=1)
+    count = table.notna().sum(axis=1)
+    scaled = (table.rank(axis=1) - 1).div((count - 1).where(count > 1), axis=0)
+    return [scaled.iloc[:, i] for i in range(len(values))]
+
+
+def momentum_features(pair_ret: pd.Series, basket_ret: pd.Series, btc_ret: pd.Series | None,
+                      windows: Sequence[int], rank: pd.Series,
+                      rank_window: int) -> dict[str, pd.Series]:
+    """Multi-day momentum of one pair (one index for every series): over each window the
+    pair's own log return, the basket's and BTC's (shared_features' returns, without their
+    volatility) and the pair's minus the basket's (with_relative); and `rank`, the pair's
+    cross_rank among the basket's pairs by their log returns over `rank_window`. Names start
+    with `mom_`; `btc_ret` None leaves BTC's columns out."""
+    shared = shared_features(basket_ret, btc_ret, windows)
+    cols = {f"mom_pair_ret_{w}": pair_ret.rolling(w).sum() for w in windows}
+    cols.update({f"mom_{name}": col for name, col in with_relative(
+        SharedColumns({}, shared.returns), pair_ret, basket_ret, windows).items()})
+    cols[f"mom_rank_{rank_window}"] = rank
+    return cols
+
+
+def momentum_columns(dates: pd.Series, pair: str, basket: Basket, basket_pairs: Sequence[str],
+                     btc: str | None, windows: Sequence[int], rank_window: int) -> pd.DataFrame:
+    """The momentum feature columns (`%-mom_basket_ret_168`, ...) of `pair` at `dates` from
+    the Basket of `basket_pairs` and `btc` (their returns must be in it), merged by date."""
+    index = basket.basket_ret.index
+    rets = {p: basket.returns[p].reindex(index)
+            for p in dict.fromkeys([*basket_pairs, pair, *([btc] if btc else [])])}
+    ranks = dict(zip(basket_pairs, cross_rank([rets[p].rolling(rank_window).sum()
+                                               for p in basket_pairs]), strict=True))
+    rank = ranks.get(pair, pd.Series(np.nan, index=index))
+    columns = momentum_features(rets[pair], basket.basket_ret, rets[btc] if btc else None,
+                                windows, rank, rank_window)
+    frame = pd.DataFrame({PREFIX + name: col for name, col in columns.items()}, index=index)
+    return frame.reindex(pd.DatetimeIndex(dates)).set_index(dates.index)
