@@ -54,12 +54,7 @@ import numpy as np
 import pandas as pd
 from edge_tables import paired, summary, table
 
-from self_learning.strategy.market_features import (
-    DAY_S,
-    MOMENTUM_DAYS,
-    basket_returns,
-    momentum_windows,
-)
+from self_learning.strategy.market_features import basket_returns
 
 PAIRS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "BNB")
 FEE = 0.002
@@ -78,6 +73,9 @@ PRIOR = -0.03
 PRIOR_FEATURE = "sma_dist_20x1"
 # Half-life (candles) of the penalty record, as in the quality runs' memory_candles.
 RECORD_HALF_LIFE = {"5m": 576, "1h": 8760}
+# The momentum group's windows and its cross-sectional rank's window, in days.
+MOMENTUM_DAYS = (3, 7, 14)
+RANK_DAYS = 7
 
 
 class Frame:
@@ -118,9 +116,9 @@ class Panel:
         basket, btc = basket_returns(rets), rets[0]
         tables = [ef.pair_table(f, basket, btc, fr.day, fr.mults) for f in frames]
         if momentum:
-            windows, rank_window = momentum_windows(DAY_S // fr.day)
-            for tab, cols in zip(tables, ef.momentum(rets, basket, btc, windows, rank_window),
-                                 strict=True):
+            windows = tuple(d * fr.day for d in MOMENTUM_DAYS)
+            for tab, cols in zip(tables, ef.momentum(rets, basket, btc, windows,
+                                                      RANK_DAYS * fr.day), strict=True):
                 tab["momentum"] = cols
         self.names, self.group = [], []
         for g, cols in tables[0].items():

@@ -25,8 +25,6 @@ from self_learning.strategy.market_features import (
     closes_by_date,
     frames_key,
     market_windows,
-    momentum_columns,
-    momentum_windows,
     pair_columns,
 )
 from self_learning.strategy.strategy_columns import (
@@ -217,26 +215,10 @@ class SelfLearningStrategy(IStrategy):
         self.timeframe_s = timeframe_s
         self.calibration_candles = calibration_candles(timeframe_s)
         self.market_windows = market_windows(timeframe_s)
-        # freqai.feature_parameters.market_momentum (default false): 3/7/14-day momentum
-        # columns (momentum_columns); FreqAI's training then starts with their 14 days known.
-        self.market_momentum = self._momentum(freqai, timeframe_s)
-        if self.market_momentum is not None:
-            self.startup_candle_count = max(self.startup_candle_count,
-                                            max(self.market_momentum[0]) + 1)
         self.basket_cache = BasketCache()  # the basket, once per set of candles
         self.round_trip_fees: dict[str, float] = {}
         # pair -> its expected_return by candle date, as of its last analysis (top_k ranking)
         self.expected_returns: dict[str, Series] = {}
-
-    @staticmethod
-    def _momentum(freqai: dict, timeframe_s: int) -> tuple[tuple[int, ...], int] | None:
-        """The momentum windows (momentum_windows) if freqai.feature_parameters.market_momentum
-        is true, None if it is false or absent."""
-        on = (freqai.get("feature_parameters") or {}).get("market_momentum", False)
-        if not isinstance(on, bool):
-            raise OperationalException(
-                f"freqai.feature_parameters.market_momentum must be true or false, got {on!r}")
-        return momentum_windows(timeframe_s) if on else None
 
     # -- FreqAI features (all stationary ratios) ---------------------------------------------
 
@@ -315,11 +297,7 @@ class SelfLearningStrategy(IStrategy):
         basket = self.basket_cache.get(key, lambda: basket_of(
             {p: closes_by_date(f) for p, f in frames.items()}, whitelist, btc,
             self.market_windows))
-        columns = pair_columns(dataframe["date"], pair, basket, self.market_windows)
-        if self.market_momentum is None:
-            return columns
-        return columns.join(momentum_columns(dataframe["date"], pair, basket, whitelist, btc,
-                                             *self.market_momentum))
+        return pair_columns(dataframe["date"], pair, basket, self.market_windows)
 
     def basket_pairs(self) -> list[str]:
         """The pairs of the basket: the pairlist's (trade, backtesting, hyperopt), else the
