@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 
 from self_learning.candles.features import observed_targets
-from self_learning.strategy.market_features import log_returns, market_features
+from self_learning.strategy.market_features import (
+    SharedColumns,
+    log_returns,
+    market_features,
+    shared_features,
+    with_relative,
+)
 
 OHLCV = ["open", "high", "low", "close", "volume"]
 GROUPS = ("market", "range_vol", "volume", "autocorr", "time2")
@@ -130,6 +136,38 @@ def autocorr(c: pd.DataFrame, window: int, lags: tuple[int, ...]) -> dict[str, p
         ac = r.rolling(window).corr(r.shift(lag))
         out[f"ac_{lag}"] = ac
         out[f"ac_x_ret_{lag}"] = ac * r.rolling(lag).sum() / (r.rolling(window).std() + EPS)
+    return out
+
+
+def cross_rank(values: list[pd.Series]) -> list[pd.Series]:
+    """Each pair's rank among the pairs at every row, scaled to [0, 1] (0 = lowest, 1 =
+    highest, ties averaged); rows where a pair's value is NaN are NaN for it and left out of
+    the others' ranks."""
+    table = pd.concat(values, axis=1)
+    ranks = table.rank(axis=1)
+    count = table.notna().sum(axis=1)
+    scaled = (ranks - 1).div((count - 1).where(count > 1), axis=0)
+    return [scaled.iloc[:, i] for i in range(len(values))]
+
+
+def momentum(returns: list[pd.Series], basket_ret: pd.Series, btc_ret: pd.Series,
+             windows: tuple[int, ...], rank_window: int) -> list[dict[str, pd.Series]]:
+    """Multi-day momentum of every pair (one dict per pair of `returns`, one-candle log
+    returns on one index): over each window, the pair's own log return, the basket's and
+    BTC's (market_features' returns, without their volatility), and the pair's minus the
+    basket's (cross-sectional, relative momentum); and the pair's rank among the pairs by its
+    log return over `rank_window` (cross_rank). Names start with `mom_`, so that none shares
+    a prefix with the `market` group's. Windows of days: 3, 7, 14 days in candles."""
+    shared = shared_features(basket_ret, btc_ret, windows)
+    returns_only = SharedColumns({}, shared.returns)
+    ranks = cross_rank([r.rolling(rank_window).sum() for r in returns])
+    out = []
+    for r, rank in zip(returns, ranks, strict=True):
+        cols = {f"mom_pair_ret_{w}": r.rolling(w).sum() for w in windows}
+        cols.update({f"mom_{name}": col for name, col in
+                     with_relative(returns_only, r, basket_ret, windows).items()})
+        cols[f"mom_rank_{rank_window}"] = rank
+        out.append(cols)
     return out
 
 

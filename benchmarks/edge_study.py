@@ -1,7 +1,7 @@
 """What predicts today's markets, and does online learning pay? (issue 19, research part)
 
     nice -n 10 .venv/bin/python benchmarks/edge_study.py [--data /work/shared/data/binance_usdt]
-        [--quick] [--prior-only]
+        [--quick] [--prior-only] [--momentum-only]
 
 A fast, self-contained numpy/pandas study on the six Binance USDT pairs (no freqtrade, no
 TensorFlow). Features: a TA-Lib-free approximation of SelfLearningStrategy's ratios (baseline)
@@ -15,6 +15,10 @@ mixture and their average, against that static walk-forward on the same features
 A prior mean (`prior_stage`, DEV only): the ridge shrinking toward a fixed coefficient on
 sma_dist period 20 instead of toward 0, its penalty chosen per pair by the model's record,
 against the record without a prior (`--prior-only` prints just these tables).
+Momentum (`momentum_stage`, first horizon of each timeframe): 3/7/14-day returns of the pair,
+the basket and BTC, the pair minus the basket and its 7-day rank among the pairs, added to the
+DEV-chosen combo on a design of their own (the 14-day windows start later);
+`--momentum-only` prints just these tables.
 
 Windows: DEV (5m: Jan-Feb 2025; 1h: Oct 2024 - Jan 2025) is where every choice is made;
 HOLDOUT (5m: Mar 15 - Apr 29 2025; 1h: Feb - Apr 2025) is only reported. Metric
@@ -69,6 +73,9 @@ PRIOR = -0.03
 PRIOR_FEATURE = "sma_dist_20x1"
 # Half-life (candles) of the penalty record, as in the quality runs' memory_candles.
 RECORD_HALF_LIFE = {"5m": 576, "1h": 8760}
+# The momentum group's windows and its cross-sectional rank's window, in days.
+MOMENTUM_DAYS = (3, 7, 14)
+RANK_DAYS = 7
 
 
 class Frame:
@@ -101,12 +108,18 @@ def load(folder: Path, tf: str) -> list[pd.DataFrame]:
 
 
 class Panel:
-    """Features (pairs, n, F) with their group of each column, closes and dates."""
+    """Features (pairs, n, F) with their group of each column, closes and dates; `momentum`
+    adds that group (its 14-day windows start the panel's first complete row later)."""
 
-    def __init__(self, frames: list[pd.DataFrame], fr: Frame):
+    def __init__(self, frames: list[pd.DataFrame], fr: Frame, momentum: bool = False):
         rets = [ef.log_returns(f["close"]) for f in frames]
         basket, btc = basket_returns(rets), rets[0]
         tables = [ef.pair_table(f, basket, btc, fr.day, fr.mults) for f in frames]
+        if momentum:
+            windows = tuple(d * fr.day for d in MOMENTUM_DAYS)
+            for tab, cols in zip(tables, ef.momentum(rets, basket, btc, windows,
+                                                      RANK_DAYS * fr.day), strict=True):
+                tab["momentum"] = cols
         self.names, self.group = [], []
         for g, cols in tables[0].items():
             self.names += list(cols)
@@ -321,6 +334,58 @@ def prior_tables(frames, panel: Panel, fr: Frame, h: int, study: Study | None = 
             for name, r in {**res, **{f"control {n}": r for n, r in ctl.items()}}.items()}
 
 
+def momentum_stage(frames, fr: Frame, h: int, combo, parts: bool = True) -> tuple[Study, dict]:
+    """combo and combo + momentum (3/7/14-day returns of the pair, the basket and BTC, the
+    pair minus the basket, the pair's 7-day rank) fitted on one design, the momentum panel's:
+    its 14-day windows need 14 more days of candles, so its rows start later than the other
+    stages'. `parts`: also baseline, baseline + momentum and combo plus each part of the group
+    (a decomposition, reported, not used to choose)."""
+    study = Study(Panel(frames, fr, momentum=True), fr, h)
+    p = study.p
+    combo_cols = p.cols(combo)
+    specs = {"combo": combo_cols, "combo + momentum": p.cols((*combo, "momentum"))}
+    if parts:
+        specs["baseline"] = p.cols(("baseline", "time"))
+        specs["+momentum"] = p.cols(("baseline", "time", "momentum"))
+        for label, prefixes in (("combo + own returns", ("mom_pair_ret_",)),
+                                ("combo + basket and BTC returns", ("mom_basket_", "mom_btc_")),
+                                ("combo + pair minus basket, 7-day rank",
+                                 ("mom_rel_ret_", "mom_rank_"))):
+            part = [i for i, name in enumerate(p.names) if name.startswith(prefixes)]
+            specs[label] = np.r_[combo_cols, part]
+    out = {}
+    for name, cols in specs.items():
+        out[name] = run_ridge(study, cols, "raw", True, LAM)
+        out[name]["scores"] = study.score(out[name]["ret"])
+    return study, out
+
+
+def momentum_tables(frames, fr: Frame, h: int, combo) -> dict:
+    """Prints the momentum tables of one setting (real data, then the random-walk control);
+    returns their JSON entry."""
+    key = f"{fr.tf} H={h}"
+    study, res = momentum_stage(frames, fr, h, combo)
+    day0 = study.windows["DEV"][0]
+    first = study.p.dates[study.p.day == day0].iloc[0].date()
+    spans = "/".join(f"{d * fr.day}" for d in MOMENTUM_DAYS)
+    table(f"{key}: momentum over {'/'.join(map(str, MOMENTUM_DAYS))} days ({spans} candles; "
+          f"combo = {' + '.join(combo)}; rows from {first})", res, "combo")
+    gain = {w: paired(res["+momentum"], res["baseline"], w) for w in study.windows}
+    print("\n+momentum minus baseline: " + ", ".join(f"{w} {es.fmt(s)}" for w, s in gain.items()))
+    _, ctl = momentum_stage(ef.random_walk(frames, seed=1), fr, h, combo, parts=False)
+    table(f"{key}: momentum, random-walk control", ctl, "combo")
+
+    def entry(results):
+        out = {name: {w: summary(s) for w, s in r["scores"].items()}
+               for name, r in results.items()}
+        out["combo + momentum minus combo"] = {
+            w: summary(paired(results["combo + momentum"], results["combo"], w))
+            for w in study.windows}
+        return out
+
+    return {"first_day": str(first), **entry(res), "control": entry(ctl)}
+
+
 def control(frames, fr: Frame, horizon: int, groups) -> dict[str, dict]:
     """Stage 5: the same pipeline on i.i.d. candles (no signal anywhere)."""
     study = Study(Panel(ef.random_walk(frames, seed=1), fr), fr, horizon)
@@ -355,6 +420,8 @@ def setting(frames, panel: Panel, fr: Frame, h: int) -> tuple[dict, list]:
               "candles")
     ctl = control(frames, fr, h, combo)
     table(f"{key}: random-walk control (i.i.d. candles, same pipeline)", ctl, None)
+    if h == fr.horizons[0]:
+        momentum = momentum_tables(frames, fr, h, combo)
     entry = {name: {w: summary(s) for w, s in r["scores"].items()}
              for name, r in {**res, **onl}.items()}
     entry["control"] = {n: {w: summary(s) for w, s in r["scores"].items()}
@@ -362,6 +429,7 @@ def setting(frames, panel: Panel, fr: Frame, h: int) -> tuple[dict, list]:
     entry["combo_groups"] = combo
     if h == fr.horizons[0]:
         entry["prior"] = prior
+        entry["momentum"] = momentum
     ranked = []
     for name, r in res.items():
         dev = r["scores"]["DEV"]
@@ -376,7 +444,18 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="one horizon per timeframe")
     ap.add_argument("--prior-only", action="store_true",
                     help="only the prior-mean ridge tables (5m H=12, 1h H=4)")
+    ap.add_argument("--momentum-only", action="store_true",
+                    help="only the momentum tables (5m H=12, 1h H=4)")
     args = ap.parse_args()
+    if args.momentum_only:
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        out = {}
+        for fr in FRAMES:
+            frames, h = load(args.data, fr.tf), fr.horizons[0]
+            combo = candidates(Study(Panel(frames, fr), fr, h))["_combo"]["groups"]
+            out[f"{fr.tf} H={h}"] = momentum_tables(frames, fr, h, combo)
+        print(json.dumps({"momentum": out}))
+        return
     if args.prior_only:
         warnings.filterwarnings("ignore", category=RuntimeWarning)
         out = {}

@@ -1,5 +1,6 @@
-"""The pure parts of benchmarks/edge_study.py: scoring (edge_scoring.py) and the learners'
-causality (edge_learners.py). No data files, no TensorFlow."""
+"""The pure parts of benchmarks/edge_study.py: scoring (edge_scoring.py), the learners'
+causality (edge_learners.py) and the momentum group's formula (edge_features.py). No data
+files, no TensorFlow."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+import edge_features as ef  # noqa: E402
 import edge_learners as el  # noqa: E402
 import edge_scoring as es  # noqa: E402
 
@@ -146,3 +149,40 @@ def test_penalty_record_serves_what_predicted_matured_rows_best():
     late[:, 500 - 5: 500] *= -1000  # labels that mature after period 2 starts (row 500)
     _, again = el.record_choice(d, preds, late, 5, 1.0, default=0)
     assert (again[:3] == chosen[:3]).all()
+
+
+def _returns(seed=6, pairs=3, n=60):
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2025-01-01", periods=n, freq="h", tz="UTC")
+    return [pd.Series(rng.normal(0, 0.01, n), index=index) for _ in range(pairs)]
+
+
+def test_momentum_is_trailing_returns_of_pair_basket_btc_relative_and_rank():
+    """Over each window: the pair's, the basket's and BTC's summed log returns of the last w
+    candles, the pair's minus the basket's; the pair's rank among the pairs by its summed
+    return over the rank window (0 lowest, 1 highest). Row t uses rows <= t only."""
+    rets = _returns()
+    basket = pd.concat(rets, axis=1).mean(axis=1)
+    cols = ef.momentum(rets, basket, rets[0], (3, 5), rank_window=5)
+    t = 30
+    for p, r in enumerate(rets):
+        own = {w: r.iloc[t - w + 1: t + 1].sum() for w in (3, 5)}
+        base = {w: basket.iloc[t - w + 1: t + 1].sum() for w in (3, 5)}
+        for w in (3, 5):
+            assert cols[p][f"mom_pair_ret_{w}"].iloc[t] == pytest.approx(own[w])
+            assert cols[p][f"mom_basket_ret_{w}"].iloc[t] == pytest.approx(base[w])
+            assert cols[p][f"mom_btc_ret_{w}"].iloc[t] == pytest.approx(
+                rets[0].iloc[t - w + 1: t + 1].sum())
+            assert cols[p][f"mom_rel_ret_{w}"].iloc[t] == pytest.approx(own[w] - base[w])
+        assert np.isnan(cols[p]["mom_pair_ret_5"].iloc[3])  # not 5 candles yet
+    sums = [r.iloc[t - 4: t + 1].sum() for r in rets]
+    order = np.argsort(sums)
+    assert [cols[p]["mom_rank_5"].iloc[t] for p in order] == [0.0, 0.5, 1.0]
+    assert not any(name.startswith(("btc_", "basket_", "rel_ret_")) for name in cols[0])
+    future = [r.copy() for r in rets]
+    future[1].iloc[t + 1:] += 0.05
+    moved = ef.momentum(future, pd.concat(future, axis=1).mean(axis=1), future[0], (3, 5), 5)
+    for name in cols[0]:
+        for p in range(3):
+            pd.testing.assert_series_equal(moved[p][name].iloc[: t + 1],
+                                           cols[p][name].iloc[: t + 1])
