@@ -100,3 +100,18 @@ def test_a_flat_stretch_is_left_out_of_the_basket_like_candles_never_seen(module
     pd.testing.assert_frame_equal(got, uncached(unseen, "ETH/USDT"), check_exact=True)
     as_zero = uncached(frames, "ETH/USDT")  # SOL's flat closes taken as returns
     assert not np.allclose(got["%-basket_ret_1"].iloc[halt], as_zero["%-basket_ret_1"].iloc[halt])
+
+
+def test_the_strategy_survives_pickling_for_parallel_hyperopt(module, monkeypatch):
+    """freqtrade's hyperopt with more than one job (its default, `-j -1`) pickles the strategy
+    into its workers with cloudpickle: the basket cache's lock must not stop it, and the copy
+    starts with an empty cache of its own that still computes the uncached columns."""
+    cloudpickle = pytest.importorskip("cloudpickle")
+    frames = {p: candle_frame(600, seed) for seed, p in enumerate(PAIRS)}
+    strategy = strategy_with(module, frames)
+    strategy.market_columns(frames["BTC/USDT"], "BTC/USDT")  # a basket in the cache
+    copy = cloudpickle.loads(cloudpickle.dumps(strategy))
+    computed = []
+    monkeypatch.setattr(module, "basket_of", lambda *a: computed.append(a) or _basket_of(*a))
+    got = copy.market_columns(frames["ETH/USDT"], "ETH/USDT")
+    pd.testing.assert_frame_equal(got, uncached(frames, "ETH/USDT"), check_exact=True)

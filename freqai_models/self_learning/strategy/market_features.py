@@ -228,6 +228,14 @@ class BasketCache:
         self._entry: tuple[object, Basket] | None = None
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict:
+        """A pickled copy starts empty, with a lock of its own: freqtrade's parallel hyperopt
+        pickles the strategy into its workers, and a lock cannot be pickled."""
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
+
     def get(self, key, compute: Callable[[], Basket]) -> Basket:
         with self._lock:
             entry = self._entry
