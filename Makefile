@@ -28,7 +28,8 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 data: $(STAMP)
-	@if ls $(DEMO_DATA)/*-1h.feather >/dev/null 2>&1; then \
+	@# 5m too: the README's by-hand generator writes 1h candles only, and `make dry-run` needs 5m
+	@if ls $(DEMO_DATA)/*-1h.feather $(DEMO_DATA)/*-5m.feather >/dev/null 2>&1; then \
 		echo "Demo data present in $(DEMO_DATA)"; \
 	else \
 		$(PY) -m self_learning_offline.market --out $(DEMO_DATA) --pairs $(DEMO_PAIRS) \

@@ -177,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not any(args.datadir.glob("*.feather")):
         raise SystemExit(f"no candles in {args.datadir}: run `make data` first")
+    if not any(args.datadir.glob("*-5m.feather")):
+        # the realtime replay would serve the finest recording there, e.g. 1h candles, as 5m
+        raise SystemExit(f"no 5m candles in {args.datadir} (the dry-run's 5m setup replays "
+                         "them): run `make data` first")
     args.logdir.mkdir(parents=True, exist_ok=True)
     with StopSignals("Waiting for the bot's shutdown save.") as stops, TerminalForeground():
         try:

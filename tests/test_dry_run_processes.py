@@ -296,3 +296,15 @@ def test_the_dry_run_trades_the_5m_setup(tmp_path, monkeypatch):
     configs = [a for flag, a in zip(started[0], started[0][1:], strict=False) if flag == "-c"]
     assert configs == [str(ROOT / "config.json"), str(ROOT / "config.5m.json"),
                        str(tmp_path / "replay.json"), str(tmp_path / "mine.json")]
+
+
+def test_a_datadir_without_5m_candles_is_refused_before_anything_starts(tmp_path, monkeypatch):
+    """The README's by-hand generator writes 1h candles only: the realtime replay would serve
+    them as 5m candles, so the dry-run refuses, naming `make data`, and starts nothing."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import dry_run
+
+    (tmp_path / "BTC_USDT-1h.feather").write_bytes(b"")
+    monkeypatch.setattr(dry_run, "run", lambda *a: pytest.fail("the dry-run started"))
+    with pytest.raises(SystemExit, match=r"no 5m candles in .*run `make data` first"):
+        dry_run.main(["--datadir", str(tmp_path), "--logdir", str(tmp_path / "logs")])
