@@ -62,7 +62,7 @@ def test_hyperopt_reuses_backtest_predictions_and_leaves_the_store_alone(
     params_existed = params_file.exists()
 
     hyperopt = freqtrade_cli([
-        "hyperopt", *common, "--spaces", "buy", "sell", "-e", str(EPOCHS), "-j", "1",
+        "hyperopt", *common, "--spaces", "buy", "sell", "-e", str(EPOCHS), "-j", "2",
         "--hyperopt-loss", "SharpeHyperOptLossDaily", "--random-state", "1",
         "--min-trades", "1", "--disable-param-export",
     ], timeout=TIMEOUT_S)
