@@ -1,4 +1,4 @@
-"""Every relative link of README.md, DEVELOPERS.md and docs/*.md resolves: the file exists and a
+"""Every relative link of README.md, DEVELOPERS.md and docs/**/*.md resolves: the file exists and a
 `#anchor` matches a heading of the file it points to, slugged as GitHub does. The README's
 configuration table names exactly the keys of SelfLearningConfig."""
 
@@ -13,7 +13,7 @@ import pytest
 from self_learning.config import SelfLearningConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", ROOT / "DEVELOPERS.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", ROOT / "DEVELOPERS.md", *sorted((ROOT / "docs").rglob("*.md"))]
 FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.M | re.S)
 CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1", re.S)
 LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
