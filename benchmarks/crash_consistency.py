@@ -6,6 +6,10 @@ candle after the last one it had learned, and goes on learning candle by candle 
 saves. Kills land at random candles (with a random delay, so some hit a save in flight).
 Prints a table and, last, a JSON line with `kills`, `max_abs_weight_diff`,
 `counter_uninterrupted`, `counter_killed`, `failed_loads` (and `kills_during_save`).
+The workers of one drill share an XLA cache of their own in the work folder
+(self_learning.runtime.xla_cache, as the bot's processes share theirs): the first compiles the
+online step and the fit's programs, the others load them (the same executables, so the same
+weights) instead of compiling them again, ~7 s a process.
 """
 
 from __future__ import annotations
@@ -23,14 +27,21 @@ from pathlib import Path
 
 from figures import print_figures
 
+from self_learning.runtime.xla_cache import ENV as XLA_CACHE_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "benchmarks" / "crash_worker.py"
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "binance" / "LTC_BTC-5m.feather"
 KILL_MARGIN = 40  # candles: ~0.1 s of stepping at ~2.5 ms per candle, twice the longest delay
 
 
-def _start(store: Path, data: Path, candles: int, save_interval: int) -> subprocess.Popen:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+def worker_env(xla_cache: Path) -> dict[str, str]:
+    """The workers' environment: quiet TensorFlow, the drill's XLA cache."""
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", XLA_CACHE_ENV: str(xla_cache)}
+
+
+def _start(store: Path, data: Path, candles: int, save_interval: int,
+           env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, str(WORKER), "--store", str(store), "--data", str(data),
          "--candles", str(candles), "--save-interval", str(save_interval)],
@@ -44,11 +55,11 @@ def _events(proc: subprocess.Popen):
 
 
 def run_worker(store: Path, data: Path, candles: int, save_interval: int, starts: list,
-               kill_at: int | None = None, delay_s: float = 0.0) -> bool:
-    """Run a worker, adding its start events to `starts`. With `kill_at`, SIGKILL it once it
-    passed that candle (+ `delay_s`) and return whether the kill landed; without, it must
-    run to the end (RuntimeError otherwise)."""
-    proc = _start(store, data, candles, save_interval)
+               env: dict[str, str], kill_at: int | None = None, delay_s: float = 0.0) -> bool:
+    """Run a worker in `env`, adding its start events to `starts`. With `kill_at`, SIGKILL it
+    once it passed that candle (+ `delay_s`) and return whether the kill landed; without, it
+    must run to the end (RuntimeError otherwise)."""
+    proc = _start(store, data, candles, save_interval, env)
     for event in _events(proc):
         if event["event"] == "start":
             starts.append(event)
@@ -80,7 +91,8 @@ def drill(candles: int, kills: int, seed: int, data: Path, save_interval: int,
 
     rng = random.Random(seed)
     clean, killed = workdir / "uninterrupted", workdir / "killed"
-    run_worker(clean, data, candles, save_interval, [])
+    env = worker_env(workdir / "xla")
+    run_worker(clean, data, candles, save_interval, [], env)
     from crash_worker import FIT_CANDLES
 
     # Kill points stop KILL_MARGIN candles before the end: with the random delay after the
@@ -89,13 +101,13 @@ def drill(candles: int, kills: int, seed: int, data: Path, save_interval: int,
                      for _ in range(kills))
     starts, done_kills, during_save = [], 0, 0
     for target in targets:
-        if run_worker(killed, data, candles, save_interval, starts, target,
+        if run_worker(killed, data, candles, save_interval, starts, env, target,
                       rng.uniform(0, 0.05)):
             done_kills += 1
             pair_dir = next(killed.iterdir(), None)
             if pair_dir and any(p.name.startswith(".tmp-") for p in pair_dir.iterdir()):
                 during_save += 1
-    run_worker(killed, data, candles, save_interval, starts)
+    run_worker(killed, data, candles, save_interval, starts, env)
     failed_loads = sum(1 for s in starts if s["versions_on_disk"] and not s["restored"])
     counter_a, weights_a = final_weights(clean, data)
     counter_b, weights_b = final_weights(killed, data)

@@ -67,6 +67,9 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
     candles = drill_candles(args.data, args.candles)
+    from self_learning.runtime.xla_cache import configure_xla_cache
+
+    configure_xla_cache()  # $SELF_LEARNING_XLA_CACHE, before the first compile (as the bot)
     runtime = build_runtime(args.store, args.save_interval)
     pair, names = "DRILL/BTC", [f"f{i}" for i in range(candles.features.shape[1])]
     versions = runtime.store.pair(pair).versions
