@@ -141,6 +141,71 @@ def test_other_models_without_novelty_or_scoreboard_still_trade(switched_on):
     assert entries(switched_on("use_score_ic"), df) == [400]
 
 
+@pytest.fixture
+def scoped(strategy, monkeypatch):
+    """The IC filter at bar 0 switched on with a scope: scoped("challenge")."""
+    def scope(value: str):
+        monkeypatch.setattr(strategy.use_score_ic, "value", True)
+        monkeypatch.setattr(strategy.min_score_ic, "value", 0.0)
+        monkeypatch.setattr(strategy.score_ic_scope, "value", value)
+        return strategy
+    return scope
+
+
+def test_with_scope_challenge_a_poor_ic_blocks_only_while_a_challenge_is_on(scoped):
+    """score_ic_scope "challenge": a negative rolling IC blocks where `&-challenge` is not 0
+    (either model served: 500 the challenger, 520 the incumbent), not outside a challenge
+    (400); a good IC during a challenge (450) still enters."""
+    df = frame({400: 0.004, 450: 0.004, 500: 0.004, 520: 0.004}, **{"&-challenge": 0.0})
+    df.loc[440:599, "&-challenge"] = 1.0
+    df.loc[510:599, "&-challenge"] = -1.0
+    df.loc[[400, 500, 520], "&-score_ic"] = -0.05
+    assert entries(scoped("challenge"), df) == [400, 450]
+    assert entries(scoped("always"), df) == [450]
+
+
+def test_with_scope_alarm_a_poor_ic_blocks_only_within_the_scoreboard_window_of_an_alarm(
+        scoped):
+    """score_ic_scope "alarm": a negative IC blocks on the alarm's candle and the
+    alarm_candles - 1 after it (the model's scoreboard window, 288 without a config), not
+    before the alarm (no look-ahead) nor after the window."""
+    strategy = scoped("alarm")
+    assert strategy.alarm_candles == 288
+    rows = [250, 300, 587, 588]
+    df = frame(dict.fromkeys(rows, 0.004), **{"&-drift": 0.0})
+    df.loc[300, "&-drift"] = 1.0
+    df.loc[rows, "&-score_ic"] = -0.05
+    assert entries(strategy, df) == [250, 588]
+
+
+def test_scoped_ic_filter_never_blocks_a_model_without_drift_columns(scoped):
+    """Other FreqAI models serve neither `&-challenge` nor `&-drift`: never in a challenge or
+    an alarm, so a scoped IC filter blocks nothing."""
+    df = frame({400: 0.004}, **{"&-score_ic": -0.05})
+    assert entries(scoped("challenge"), df) == [400]
+    assert entries(scoped("alarm"), df) == [400]
+
+
+def test_skip_incumbent_blocks_only_while_the_incumbent_is_served(strategy, switched_on):
+    """skip_incumbent: no entry while a drift challenge serves the incumbent (`&-challenge`
+    -1, row 500); the challenger served (+1, 450) and no challenge (400) enter; off by
+    default."""
+    df = frame({400: 0.004, 450: 0.004, 500: 0.004}, **{"&-challenge": 0.0})
+    df.loc[450, "&-challenge"] = 1.0
+    df.loc[500, "&-challenge"] = -1.0
+    assert entries(strategy, df) == [400, 450, 500]
+    assert entries(switched_on("skip_incumbent"), df) == [400, 450]
+
+
+def test_the_alarm_window_is_the_models_scoreboard_window(module):
+    """With SelfLearningModel the strategy reads the model's scoreboard_candles."""
+    config = {"freqaimodel": "SelfLearningModel", "timeframe": "1h",
+              "freqai": {"enabled": True, "train_period_days": 30,
+                         "feature_parameters": {"label_period_candles": 4},
+                         "self_learning": {"scoreboard_candles": 100}}}
+    assert module.SelfLearningStrategy(config).alarm_candles == 100
+
+
 def test_prediction_z_ignores_rows_without_a_prediction():
     """Rows with do_predict == 0 (zero-filled by FreqAI) are neither scored nor part of the
     distribution: zeros inserted between the predictions leave every z-score unchanged."""
