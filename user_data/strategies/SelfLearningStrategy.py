@@ -8,7 +8,6 @@ from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.persistence import Trade
 from freqtrade.strategy import (
     BooleanParameter,
-    CategoricalParameter,
     DecimalParameter,
     IntParameter,
     IStrategy,
@@ -18,7 +17,7 @@ from freqtrade.strategy import (
 from pandas import DataFrame, Series
 
 from self_learning import startup_checks
-from self_learning.config import ConfigError, label_period_candles, parse_config
+from self_learning.config import ConfigError, label_period_candles
 from self_learning.strategy.market_features import (
     BasketCache,
     basket_of,
@@ -29,7 +28,6 @@ from self_learning.strategy.market_features import (
     pair_columns,
 )
 from self_learning.strategy.strategy_columns import (
-    SCORE_IC_SCOPES,
     EntryRules,
     add_target_labels,
     among_top,
@@ -89,9 +87,8 @@ class SelfLearningStrategy(IStrategy):
             "self_learning": {...}                    # read by the model, not here
         }
     Works with any FreqAI regressor that predicts the three targets; `&-novelty` is then absent
-    and its entry filter is skipped. `&-drift` (an alarm) and `&-challenge` (which model a
-    drift challenge serves) are read only by the optional score_ic_scope and skip_incumbent;
-    `&-since_learned` is drawn on the chart only.
+    and its entry filter is skipped. `&-drift`, `&-since_learned` and `&-challenge` (which
+    model a drift challenge serves) are drawn on the chart only; no rule reads them.
 
     Loading it checks the config before freqtrade starts its API server or FreqAI
     (self_learning.startup_checks): weak API secrets, a missing `label_period_candles` and,
@@ -146,13 +143,6 @@ class SelfLearningStrategy(IStrategy):
     use_score_ic = BooleanParameter(default=RULES.use_score_ic, space="buy")
     min_score_ic = DecimalParameter(-1.0, 0.5, default=RULES.min_score_ic, decimals=2,
                                     space="buy")
-    # (on every candle, or only while a drift challenge is on, or only within the model's
-    # scoreboard_candles of a drift alarm: `&-challenge`, `&-drift`) ...
-    score_ic_scope = CategoricalParameter(list(SCORE_IC_SCOPES), default=RULES.score_ic_scope,
-                                          space="buy")
-    # ... with skip_incumbent no entry while a drift challenge serves the incumbent (the model
-    # from before the response, `&-challenge` -1) ...
-    skip_incumbent = BooleanParameter(default=RULES.skip_incumbent, space="buy")
     # ... with use_expected_return the calibrated expected return must clear the round trip
     # of fees plus `fee_margin` ...
     use_expected_return = BooleanParameter(default=RULES.use_expected_return, space="buy")
@@ -223,11 +213,6 @@ class SelfLearningStrategy(IStrategy):
         self.z_candles = z_candles(timeframe_s)
         self.horizon = horizon
         self.timeframe_s = timeframe_s
-        # How long the model keeps a drift alarm pending: its scoreboard window.
-        self.alarm_candles = (parse_config(freqai).scoreboard_candles
-                              if freqai.get("enabled")
-                              and config.get("freqaimodel") == "SelfLearningModel"
-                              else RULES.alarm_candles)
         self.calibration_candles = calibration_candles(timeframe_s)
         self.market_windows = market_windows(timeframe_s)
         self.basket_cache = BasketCache()  # the basket, once per set of candles
@@ -375,19 +360,14 @@ class SelfLearningStrategy(IStrategy):
             round_trip_fee=None if pair is None else self.round_trip_fee(pair),
             fee_margin=float(self.fee_margin.value),
             use_entry_z=bool(self.use_entry_z.value), use_score_ic=bool(self.use_score_ic.value),
-            use_expected_return=bool(self.use_expected_return.value),
-            score_ic_scope=str(self.score_ic_scope.value), alarm_candles=self.alarm_candles,
-            skip_incumbent=bool(self.skip_incumbent.value))
+            use_expected_return=bool(self.use_expected_return.value))
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Long when the prediction is usable and clears `entry_threshold` (at least the pair's
         round trip of fees) and the market is not novel (strategy_columns.entry_filters).
         Optional, off by default: with use_entry_z the prediction stands `entry_z` above its
         own recent mean; with use_score_ic the model's rolling IC (`&-score_ic`, the
-        prequential scoreboard; not filled yet does not block) is at least `min_score_ic`
-        (with score_ic_scope "challenge" / "alarm" only while a drift challenge is on / within
-        scoreboard_candles of a drift alarm); with skip_incumbent no entry while a challenge
-        serves the incumbent;
+        prequential scoreboard; not filled yet does not block) is at least `min_score_ic`;
         with use_expected_return the expected return (`&-s_close` calibrated on the model's
         matured predictions, strategy_columns.expected_return) clears the round trip of fees
         plus `fee_margin`. Filters whose column a model does not provide (other FreqAI models)

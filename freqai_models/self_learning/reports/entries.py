@@ -22,8 +22,7 @@ from self_learning.strategy.strategy_columns import (
 BUY_PARAMETERS = {"entry_threshold": "threshold", "entry_z": "z",
                   "novelty_max": "novelty_max", "min_score_ic": "min_score_ic",
                   "fee_margin": "fee_margin", "use_entry_z": "use_entry_z",
-                  "use_score_ic": "use_score_ic", "use_expected_return": "use_expected_return",
-                  "score_ic_scope": "score_ic_scope", "skip_incumbent": "skip_incumbent"}
+                  "use_score_ic": "use_score_ic", "use_expected_return": "use_expected_return"}
 FIELD_TYPES = {f.name: type(f.default) for f in fields(EntryRules)}
 
 

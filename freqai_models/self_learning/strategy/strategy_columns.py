@@ -32,7 +32,6 @@ import pandas as pd
 
 from self_learning.candles.features import OHLCV, TARGET_NAMES, observed_candles, observed_targets
 from self_learning.candles.frames import significant
-from self_learning.config import SelfLearningConfig
 
 DAY_S = 86_400
 # The prediction's own recent distribution: its last day of candles of the timeframe, at
@@ -49,12 +48,6 @@ FALLBACK_FEE = 0.001
 # The ROI table in multiples of the horizon H (label_period_candles): take 3 % at once, 1 %
 # after H candles (the predicted horizon has passed), break even after 3H candles.
 ROI_STEPS = ((0, 0.03), (1, 0.01), (3, 0.0))
-# Where the IC filter applies (EntryRules.score_ic_scope): on every candle, only while a drift
-# challenge is on (`&-challenge` != 0), or only within `alarm_candles` of a drift alarm.
-SCORE_IC_SCOPES = ("always", "challenge", "alarm")
-# The model's scoreboard window (SelfLearningConfig.scoreboard_candles): how long it keeps an
-# alarm pending, and the strategy's "within an alarm" for a config that does not set it.
-ALARM_CANDLES = SelfLearningConfig.scoreboard_candles
 
 
 def z_candles(timeframe_s: int) -> int:
@@ -124,14 +117,6 @@ class EntryRules:
     use_entry_z: bool = False          # the z-score filter
     use_score_ic: bool = False         # the rolling-IC filter
     use_expected_return: bool = False  # the fee rule on the calibrated expected return
-    score_ic_scope: str = "always"     # where use_score_ic applies (SCORE_IC_SCOPES)
-    alarm_candles: int = ALARM_CANDLES  # candles an `&-drift` alarm counts (scope "alarm")
-    skip_incumbent: bool = False       # no entry while a drift challenge serves the incumbent
-
-    def __post_init__(self) -> None:
-        if self.score_ic_scope not in SCORE_IC_SCOPES:
-            raise ValueError(f"score_ic_scope must be one of {', '.join(SCORE_IC_SCOPES)}, "
-                             f"got {self.score_ic_scope!r}")
 
     @property
     def floor(self) -> float:
@@ -153,38 +138,11 @@ def optional_filters(rules: EntryRules) -> dict[str, OptionalFilter]:
         "use_entry_z": OptionalFilter(f"prediction z-score > entry_z {rules.z:g}",
                                       rules.use_entry_z),
         "use_score_ic": OptionalFilter(
-            f"&-score_ic >= min_score_ic {rules.min_score_ic:g} (or not known yet)"
-            + _scope_label(rules), rules.use_score_ic),
+            f"&-score_ic >= min_score_ic {rules.min_score_ic:g} (or not known yet)",
+            rules.use_score_ic),
         "use_expected_return": OptionalFilter(f"expected_return > round-trip fee{fee}{margin}",
                                               rules.use_expected_return),
     }
-
-
-def _scope_label(rules: EntryRules) -> str:
-    return {"always": "", "challenge": " while a drift challenge is on",
-            "alarm": f" within {rules.alarm_candles} candles of a drift alarm"
-            }[rules.score_ic_scope]
-
-
-def recent_alarm(drift: pd.Series, candles: int) -> pd.Series:
-    """Whether a drift alarm (`&-drift` > 0 on the candle whose matured sample raised it) fell
-    on this row or one of the `candles` - 1 before it; NaN (no stepping) is no alarm."""
-    alarm = (drift.fillna(0.0) > 0).astype(float)
-    return alarm.rolling(int(candles), min_periods=1).max() > 0
-
-
-def ic_filter_scope(dataframe: pd.DataFrame, rules: EntryRules) -> pd.Series:
-    """The rows the IC filter applies to (EntryRules.score_ic_scope): all, those served during
-    a drift challenge (`&-challenge` != 0), or those within `alarm_candles` of a drift alarm
-    (recent_alarm). A model without the column is never in a challenge or an alarm."""
-    if rules.score_ic_scope == "always":
-        return pd.Series(True, index=dataframe.index)
-    column = "&-challenge" if rules.score_ic_scope == "challenge" else "&-drift"
-    if column not in dataframe.columns:
-        return pd.Series(False, index=dataframe.index)
-    if rules.score_ic_scope == "challenge":
-        return dataframe[column].fillna(0.0) != 0
-    return recent_alarm(dataframe[column], rules.alarm_candles)
 
 
 def filters_off(rules: EntryRules) -> list[str]:
@@ -217,10 +175,7 @@ def entry_filters(dataframe: pd.DataFrame, rules: EntryRules) -> dict[str, pd.Se
             dataframe["&-novelty"] < rules.novelty_max)
     if rules.use_score_ic and "&-score_ic" in dataframe.columns:
         filters[optional["use_score_ic"].label] = ~(
-            (scoreboard_ic(dataframe) < rules.min_score_ic) & ic_filter_scope(dataframe, rules))
-    if rules.skip_incumbent and "&-challenge" in dataframe.columns:
-        filters["&-challenge != -1 (not while a drift challenge serves the incumbent)"] = (
-            dataframe["&-challenge"] != -1)
+            scoreboard_ic(dataframe) < rules.min_score_ic)
     if (rules.use_expected_return and "expected_return" in dataframe.columns
             and rules.round_trip_fee is not None):
         filters[optional["use_expected_return"].label] = (
