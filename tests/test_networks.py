@@ -16,7 +16,7 @@ from synthetic import FEATURES, deterministic, planted_candles, small_config
 from self_learning.candles.samples import prepare
 from self_learning.learning.program import Programs
 from self_learning.learning.settings import LearningSettings
-from self_learning.learning.state import LearnerState
+from self_learning.learning.state import LearnerState, read_scalar
 from self_learning.networks.pair_networks import PairNetworks
 
 W, H = 16, 6
@@ -119,3 +119,18 @@ def test_compiled_update_equals_the_eager_definition(data):
     for name in NETWORKS:
         for eager, xla in zip(results[0][name], results[1][name], strict=True):
             np.testing.assert_allclose(eager, xla, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def test_read_scalar_reads_the_variable_as_it_is_now():
+    """`read_scalar` (the per-candle path's counter reads) gives what `Variable.numpy()`
+    gives, as a Python number of the variable's kind, and each read sees the latest assign
+    (no copy held from before)."""
+    state = LearnerState(8, 3, 2, 4, 4, seed=0)
+    for var, values in ((state.training_counter, (0, 7, -2**40)),
+                        (state.novelty_var, (1.0, 0.1, 3.5e38))):
+        for value in values:
+            var.assign(value)
+            got = read_scalar(var)
+            assert got == var.numpy() and type(got) is type(var.numpy().item())
+        var.assign_add(values[0] or 1)
+        assert read_scalar(var) == var.numpy()

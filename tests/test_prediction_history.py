@@ -55,3 +55,33 @@ def test_merge_keeps_the_counts_of_the_stepped_rows():
         assert (merged.learned, merged.passed_over, merged.halted) == (
             rows.learned, rows.passed_over, rows.halted)
         assert len(merged.ts) == 10
+
+
+def test_missing_marks_exactly_the_candles_never_remembered():
+    """`missing` is membership in the remembered timestamps (a sorted search): a candle
+    before the first, between two or after the last remembered one is missing, a remembered
+    one is not, whatever the order asked in; an empty history misses everything."""
+    rng = np.random.default_rng(5)
+    history = PredictionHistory(keep=10)
+    assert history.missing(np.array([60, 120])).tolist() == [True, True]
+    history.remember(_predictions(np.array([60, 180, 300]), rng))
+    asked = np.array([360, 0, 60, 120, 180, 240, 300, 180])
+    assert history.missing(asked).tolist() == [True, True, False, True, False, True, False,
+                                               False]
+    assert history.missing(np.zeros(0, np.int64)).tolist() == []
+
+
+def test_rows_without_scores_merge_as_nan():
+    """Predictions that carry no scores (e.g. a caller's own rows) merge and are remembered
+    with NaN scores, and keep the scores of the rows that have them."""
+    rng = np.random.default_rng(6)
+    base = _predictions(np.arange(4) * 60, rng)
+    bare = replace(_predictions(np.array([120]), rng), scores={})
+    merged = merge(base, bare)
+    for name in SCORE_NAMES:
+        np.testing.assert_array_equal(merged.scores[name][[0, 1, 3]],
+                                      base.scores[name][[0, 1, 3]])
+        assert np.isnan(merged.scores[name][2])
+    history = PredictionHistory(keep=10)
+    history.remember(bare)
+    assert np.isnan(history.lookup(np.array([120])).scores["ic"]).all()

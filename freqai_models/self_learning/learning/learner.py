@@ -43,7 +43,7 @@ from self_learning.learning.fitting import FitReport, PairFitter
 from self_learning.learning.novelty import NoveltyStats, log_errors, score_and_fold
 from self_learning.learning.program import Programs, empty_outputs
 from self_learning.learning.settings import LearningSettings
-from self_learning.learning.state import LearnerState
+from self_learning.learning.state import LearnerState, read_scalar
 from self_learning.learning.training import NetworkTrainer
 from self_learning.networks.pair_networks import PairNetworks
 from self_learning.returns import ridge
@@ -100,7 +100,7 @@ class PairLearner:
 
     @property
     def training_counter(self) -> int:
-        return int(self.state.training_counter.numpy())
+        return int(read_scalar(self.state.training_counter))
 
     @property
     def changes(self) -> int:
@@ -119,7 +119,7 @@ class PairLearner:
     @property
     def drift_responses(self) -> int:
         """The drift responses the pair has started (checkpointed, so over its whole life)."""
-        return int(self.state.drift_responses.numpy())
+        return int(read_scalar(self.state.drift_responses))
 
     @property
     def step_compiled(self) -> bool:
@@ -132,7 +132,7 @@ class PairLearner:
 
     @property
     def last_learned_ts(self) -> int:
-        return int(self.state.last_learned_ts.numpy())
+        return int(read_scalar(self.state.last_learned_ts))
 
     @property
     def step_floor(self) -> int:
@@ -142,7 +142,7 @@ class PairLearner:
 
     @property
     def last_seen_ts(self) -> int:
-        return int(self.state.last_seen_ts.numpy())
+        return int(read_scalar(self.state.last_seen_ts))
 
     @property
     def novelty_folded_ts(self) -> int:
@@ -317,7 +317,7 @@ class PairLearner:
                 if (self.pool is not None and not self.pool.keep_history
                         and self._unshared >= self.config.label_period_candles):
                     self._publish()  # live: every H candles (reading the statistics costs)
-            mine = idx >= start
+            mine = slice(int(np.searchsorted(idx, start)), None)  # idx ascends: a tail
             ok = s.input_ok[idx] & (out["training_counter"] > 0) & self.wide_ready
             return Predictions(
                 s.ts[idx][mine], out["s_close"][mine], out["liq_up"][mine],
@@ -349,4 +349,6 @@ class PairLearner:
             if hi > lo:
                 parts.append(self.programs.run(batch.rows(slice(lo, hi)),
                                                self._others(int(ts[lo]))))
+        if len(parts) == 1:  # the usual case (live: always)
+            return parts[0]
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

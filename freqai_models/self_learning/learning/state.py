@@ -15,6 +15,15 @@ import tensorflow as tf
 from self_learning.candles.timeline import NEVER
 
 
+def read_scalar(variable: tf.Variable) -> int | float:
+    """The value of a scalar variable, read eagerly as a Python number.
+
+    One ReadVariableOp: `Variable.numpy()` adds an identity op (a copy), which doubles the
+    cost (~60 against ~20 us right after the compiled step); the per-candle path reads a few
+    counters every candle (PairLearner.trained, drift_responses, WideHead.ready)."""
+    return tf.raw_ops.ReadVariableOp(resource=variable.handle, dtype=variable.dtype).numpy().item()
+
+
 class LearnerState(tf.Module):
     def __init__(self, window_dim: int, n_features: int, horizon: int, replay_size: int,
                  scoreboard_size: int, seed: int):

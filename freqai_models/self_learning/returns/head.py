@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from self_learning.candles.samples import Samples
 from self_learning.candles.timeline import NEVER
+from self_learning.learning.state import read_scalar
 from self_learning.monitor import drift
 from self_learning.returns import ridge
 from self_learning.returns.models import PENALTIES, RidgeModel
@@ -39,7 +40,7 @@ class WideHead:
     def ready(self) -> bool:
         """Whether it has learned anything (not after an upgrade from a layout without it,
         until the next training)."""
-        return int(self.state.linear_learned_ts.numpy()) != NEVER
+        return int(read_scalar(self.state.linear_learned_ts)) != NEVER
 
     def forget_everything(self) -> None:
         self.state.linear_learned_ts.assign(NEVER)

@@ -29,8 +29,7 @@ class PredictionHistory:
         if len(p.ts) == 0:
             return
         incoming = {**{f: np.asarray(getattr(p, f)) for f in FIELDS},
-                    **{f"score_{k}": np.asarray(p.scores.get(k, np.full(len(p.ts), np.nan)))
-                       for k in SCORE_NAMES}}
+                    **{f"score_{k}": _score(p, k) for k in SCORE_NAMES}}
         if len(self._ts) and p.ts[0] > self._ts[-1] and np.all(np.diff(p.ts) > 0):
             # live: only newer candles, appended (no search, no sort)
             ts = np.concatenate([self._ts, p.ts])[-self.keep:]
@@ -50,7 +49,11 @@ class PredictionHistory:
 
     def missing(self, ts: np.ndarray) -> np.ndarray:
         """Mask of the timestamps never predicted (or forgotten)."""
-        return ~np.isin(ts, self._ts)
+        ts = np.asarray(ts)
+        if len(self._ts) == 0:
+            return np.ones(len(ts), bool)
+        pos = np.minimum(np.searchsorted(self._ts, ts), len(self._ts) - 1)  # _ts ascends
+        return self._ts[pos] != ts
 
     def lookup(self, ts: np.ndarray) -> Predictions:
         """The remembered rows for `ts`. A candle never predicted (one that was not stepped:
@@ -84,8 +87,14 @@ def merge(base: Predictions, rows: Predictions) -> Predictions:
         fields[name] = values
     scores = {}
     for name in SCORE_NAMES:
-        values = np.array(base.scores.get(name, np.full(len(base.ts), np.nan)), copy=True)
-        values[pos] = rows.scores.get(name, np.full(len(rows.ts), np.nan))
+        values = np.array(_score(base, name), copy=True)
+        values[pos] = _score(rows, name)
         scores[name] = values
     return Predictions(base.ts, learned=rows.learned, scores=scores,
                        passed_over=rows.passed_over, halted=rows.halted, **fields)
+
+
+def _score(p: Predictions, name: str) -> np.ndarray:
+    """The score `name` of every row of `p` (NaN where it has none)."""
+    values = p.scores.get(name)
+    return np.full(len(p.ts), np.nan) if values is None else np.asarray(values)
