@@ -59,6 +59,15 @@ def deterministic(seed: int = 7) -> None:
     keras.utils.set_random_seed(seed)
 
 
+def small_learner(**overrides):
+    """A fresh PairLearner on small_config(**overrides), FEATURES and 5m candles, its random
+    state seeded first (deterministic())."""
+    from self_learning.learning.learner import PairLearner
+
+    deterministic()
+    return PairLearner(small_config(**overrides), FEATURES, TIMEFRAME_S)
+
+
 def weights_of(learner) -> list[np.ndarray]:
     return [v.numpy().copy() for m in learner.modules().values() for v in m.state_variables()]
 

@@ -313,6 +313,12 @@ def split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frame[~after], frame[after]
 
 
+def minutes_around_change(before: int, periods: int) -> pd.DatetimeIndex:
+    """`periods` one-minute stamps, the first `before` minutes ahead of CHANGE_AT."""
+    return pd.date_range(pd.Timestamp(CHANGE_AT) - pd.Timedelta(minutes=before),
+                         periods=periods, freq="1min")
+
+
 @pytest.mark.parametrize("pair", FLIP_PAIRS)
 def test_fade_scenario_edge_vanishes_at_the_fade(pair):
     """The yardstick's IC on 5m candles is clearly positive before the fade and about 0 after
@@ -329,9 +335,8 @@ def test_emerge_scenario_edge_is_zero_then_the_pull():
     """EdgeEmerge's per-minute coefficient is 0 before `emerge_at` and -strength from that
     minute on."""
     emerge = EdgeEmerge(CHANGE_AT, strength=0.01)
-    minutes = pd.date_range(pd.Timestamp(CHANGE_AT) - pd.Timedelta(minutes=2), periods=4,
-                            freq="1min")
-    np.testing.assert_array_equal(emerge.edge(minutes), [0.0, 0.0, -0.01, -0.01])
+    np.testing.assert_array_equal(emerge.edge(minutes_around_change(2, 4)),
+                                  [0.0, 0.0, -0.01, -0.01])
 
 
 @pytest.mark.parametrize("pair", FLIP_PAIRS)
@@ -351,9 +356,8 @@ def test_reverse_scenario_edge_is_the_push_then_the_pull():
     """EdgeReverse's per-minute coefficient is +strength (trend following) before
     `reverse_at` and -strength (mean reversion) from that minute on."""
     reverse = EdgeReverse(CHANGE_AT, strength=0.01)
-    minutes = pd.date_range(pd.Timestamp(CHANGE_AT) - pd.Timedelta(minutes=2), periods=4,
-                            freq="1min")
-    np.testing.assert_array_equal(reverse.edge(minutes), [0.01, 0.01, -0.01, -0.01])
+    np.testing.assert_array_equal(reverse.edge(minutes_around_change(2, 4)),
+                                  [0.01, 0.01, -0.01, -0.01])
 
 
 @pytest.mark.parametrize("pair", FLIP_PAIRS)
@@ -371,9 +375,7 @@ def test_glide_scenario_edge_is_a_straight_line():
     """EdgeGlide's per-minute coefficient is -strength until `days` before `glide_end`,
     moves linearly to +strength, and stays there from `glide_end` on."""
     glide = EdgeGlide(CHANGE_AT, strength=0.01, days=4 / 1440)  # a 4-minute glide
-    minutes = pd.date_range(pd.Timestamp(CHANGE_AT) - pd.Timedelta(minutes=5), periods=7,
-                            freq="1min")
-    np.testing.assert_allclose(glide.edge(minutes),
+    np.testing.assert_allclose(glide.edge(minutes_around_change(5, 7)),
                                [-0.01, -0.01, -0.005, 0.0, 0.005, 0.01, 0.01], atol=1e-15)
 
 

@@ -13,6 +13,7 @@ from synthetic import (
     deterministic,
     planted_candles,
     small_config,
+    small_learner,
     weights_of,
 )
 
@@ -32,8 +33,7 @@ def candles():
 
 
 def fitted(candles, end=1500, **overrides):
-    deterministic()
-    learner = PairLearner(small_config(**overrides), FEATURES, TIMEFRAME_S)
+    learner = small_learner(**overrides)
     learner.fit(candles.rows(slice(0, end)))
     return learner
 

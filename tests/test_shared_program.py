@@ -4,17 +4,9 @@ variables of the learner that traced the program."""
 
 import numpy as np
 import pytest
-from synthetic import (
-    FEATURES,
-    TIMEFRAME_S,
-    deterministic,
-    planted_candles,
-    small_config,
-    weights_of,
-)
+from synthetic import planted_candles, small_learner, weights_of
 
 from self_learning.learning import shared_program
-from self_learning.learning.learner import PairLearner
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +19,7 @@ def steps_compiled() -> int:
 
 
 def fitted(candles, seed):
-    deterministic()
-    learner = PairLearner(small_config(seed=seed), FEATURES, TIMEFRAME_S)
+    learner = small_learner(seed=seed)
     learner.fit(candles.rows(slice(0, 1400)))
     return learner
 
@@ -62,8 +53,7 @@ def test_a_learner_on_a_shared_program_equals_one_on_its_own(candles):
 def test_a_different_shape_gets_its_own_program(candles):
     shared_program.clear()
     fitted(candles, seed=1).observe(candles.rows(slice(1400, 1420)))
-    deterministic()
-    wider = PairLearner(small_config(seed=1, hidden_units=24), FEATURES, TIMEFRAME_S)
+    wider = small_learner(seed=1, hidden_units=24)
     wider.fit(candles.rows(slice(0, 1400)))
     out = wider.observe(candles.rows(slice(1400, 1420)))
     assert steps_compiled() == 2

@@ -24,21 +24,22 @@ startup_candle_count (no recursive bias), and the targets must follow the column
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from backtest_support import (
+    SHORT_PAIR,
+    SHORT_TIMERANGE,
+    SHORT_TRAIN_DAYS,
+    STRATEGY,
+    BacktestRun,
+    small_run,
+)
+from strategy_support import load_strategy_module
 
-ROOT = Path(__file__).resolve().parents[1]
-STRATEGY = "SelfLearningStrategy"
-STRATEGY_FILE = ROOT / "user_data" / "strategies" / f"{STRATEGY}.py"
-BIAS_PAIR = "ETC/BTC"
-# 2 training days + the startup candles before 2018-01-15 fit in the shared data (from 01-10).
-TIMERANGE = "20180115-20180117"
-TRAIN_PERIOD_DAYS = 2
 FAST_MODEL = {"epochs": 2, "incremental_epochs": 1}
 MIN_TRADES = 2
 TARGET_TRADES = 3
@@ -67,16 +68,9 @@ def is_model_output(column: str) -> bool:
 
 @pytest.fixture
 def bias_args(ft_config, replay_overlay: Path, market_datadir: Path) -> list[str]:
-    config = ft_config.data
-    config["exchange"]["pair_whitelist"] = [BIAS_PAIR]
-    config["freqai"]["identifier"] = "bias-check"
-    config["freqai"]["train_period_days"] = TRAIN_PERIOD_DAYS
-    config["freqai"]["self_learning"].update(FAST_MODEL)
-    return [
-        "-c", str(ft_config.write()), "-c", str(replay_overlay),
-        "--datadir", str(market_datadir), "--timerange", TIMERANGE,
-        "--strategy", STRATEGY, "--freqaimodel", "SelfLearningModel",
-    ]
+    small_run(ft_config.data, [SHORT_PAIR], "bias", model=FAST_MODEL,
+              train_period_days=SHORT_TRAIN_DAYS)
+    return BacktestRun(ft_config, replay_overlay, market_datadir, SHORT_TIMERANGE).options()
 
 
 def read_lookahead_row(path: Path) -> dict[str, str]:
@@ -153,10 +147,7 @@ def test_recursive_analysis_reports_no_bias(bias_args, freqtrade_cli):
 @pytest.fixture(scope="module")
 def strategy(base_config):
     """The strategy with FreqAI off (no model is loaded): only its feature and target code."""
-    spec = importlib.util.spec_from_file_location(STRATEGY, STRATEGY_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    strat = getattr(module, STRATEGY)({})
+    strat = load_strategy_module().SelfLearningStrategy({})
     strat.freqai_info = base_config["freqai"]
     return strat
 
@@ -178,7 +169,7 @@ def features(strategy, candles: pd.DataFrame) -> pd.DataFrame:
 @pytest.mark.parametrize("timeframe", TIMEFRAMES)
 def test_features_use_only_past_candles(strategy, load_candles, timeframe):
     """Features computed on a history cut at any point equal the full-history features."""
-    candles = load_candles(BIAS_PAIR, timeframe)
+    candles = load_candles(SHORT_PAIR, timeframe)
     full = features(strategy, candles)
     for cut in np.linspace(len(candles) // 3, len(candles) - 1, 5).astype(int):
         pd.testing.assert_frame_equal(features(strategy, candles.iloc[:cut]), full.iloc[:cut],
@@ -196,7 +187,7 @@ def test_features_are_stationary_ratios(strategy, load_candles, price, volume):
     Also by powers of ten (PEPE's 1e-6 USDT, volumes of 1e12), where the float noise of
     price differences differs from the original's: TA-Lib's +DM/-DM ties in ADX must stay ties
     (strategy_columns.on_price_grid), not break one way or the other."""
-    candles = load_candles(BIAS_PAIR, "5m")
+    candles = load_candles(SHORT_PAIR, "5m")
     rescaled = candles.copy()
     for column in ("open", "high", "low", "close"):
         rescaled[column] = decimal(rescaled[column] * price)
@@ -209,7 +200,7 @@ def test_features_are_stationary_ratios(strategy, load_candles, price, volume):
 def test_features_settle_within_startup_candles(strategy, load_candles, timeframe):
     """With startup_candle_count candles of history (FreqAI counts them per timeframe; the
     shifted copies lose SHIFTED_CANDLES) every feature matches the full-history value."""
-    candles = load_candles(BIAS_PAIR, timeframe)
+    candles = load_candles(SHORT_PAIR, timeframe)
     history = strategy.startup_candle_count - SHIFTED_CANDLES
     worst = pd.Series(0.0, index=features(strategy, candles.iloc[:history]).columns)
     for end in range(len(candles), len(candles) - 200, -40):
@@ -224,7 +215,7 @@ def test_features_settle_within_startup_candles(strategy, load_candles, timefram
 
 def test_targets_follow_column_contract(strategy, load_candles):
     """&-s_close, &-liq_up and &-liq_down look at candles t+1..t+H only (DEVELOPERS.md)."""
-    candles = load_candles(BIAS_PAIR, "5m").iloc[:600].reset_index(drop=True)
+    candles = load_candles(SHORT_PAIR, "5m").iloc[:600].reset_index(drop=True)
     horizon = strategy.freqai_info["feature_parameters"]["label_period_candles"]
     frame = strategy.set_freqai_targets(candles.copy(), metadata={})
     assert [c for c in frame.columns if c.startswith("&")] == TARGETS

@@ -4,17 +4,9 @@ compiles nothing new, and learns bit-identically to a fit on a program of its ow
 
 import numpy as np
 import pytest
-from synthetic import (
-    FEATURES,
-    TIMEFRAME_S,
-    deterministic,
-    planted_candles,
-    small_config,
-    weights_of,
-)
+from synthetic import planted_candles, small_learner, weights_of
 
 from self_learning.learning import compiled, shared_program
-from self_learning.learning.learner import PairLearner
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +24,7 @@ def forget_programs() -> None:
 
 
 def full_then_incremental(candles, forget_between: bool):
-    deterministic()
-    learner = PairLearner(small_config(seed=11), FEATURES, TIMEFRAME_S)
+    learner = small_learner(seed=11)
     learner.fit(candles.rows(slice(0, 1400)))  # ~1,200 training rows: capacity 2048
     if forget_between:
         forget_programs()

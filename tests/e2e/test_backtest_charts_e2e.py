@@ -12,12 +12,10 @@ One pair of real candles, two backtest days (about a minute on two shared cores)
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from backtest_support import BacktestRun, small_run
 
 from self_learning.reports.backtest import load_rows, out_of_sample
 from self_learning.reports.chart import render
@@ -32,18 +30,15 @@ TRACES = ["band_high", "band_low", "predicted_close", "&-score_ic", "&-score_hit
 @pytest.mark.e2e
 def test_backtest_writes_tensorboard_and_its_predictions_chart(
         ft_config, replay_overlay, market_datadir, freqtrade_cli):
-    identifier = f"charts-{uuid.uuid4().hex[:8]}"
     config = ft_config.data
-    config["exchange"]["pair_whitelist"] = [PAIR]
-    config["freqai"].update(identifier=identifier, activate_tensorboard=True)
-    user_data = Path(config["user_data_dir"])
-    common = ["-c", str(ft_config.write()), "-c", str(replay_overlay), "--datadir",
-              str(market_datadir), "--timerange", TIMERANGE, "--strategy",
-              "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel"]
+    small_run(config, [PAIR], "charts", activate_tensorboard=True)
+    backtest = BacktestRun(ft_config, replay_overlay, market_datadir, TIMERANGE)
+    user_data = backtest.user_data
+    common = backtest.options()
     run = freqtrade_cli(["backtesting", *common, "--export", "trades", "--cache", "none"],
                         timeout=TIMEOUT_S)
     assert run.returncode == 0, run.describe()
-    models = user_data / "models" / identifier
+    models = backtest.models
 
     # TensorBoard: what the model stepped is what FreqAI stored.
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

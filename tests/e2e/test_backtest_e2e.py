@@ -9,13 +9,12 @@ the shipped freqai.self_learning settings (about 30 s on two cores; budget 4 min
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from freqtrade.data.btanalysis import load_backtest_data
+from backtest_support import BacktestRun, small_run
 
 PAIRS = ["ETC/BTC", "LTC/BTC"]
 # Five training days and 250 startup candles before 2018-01-17 fit in the shared data.
@@ -43,29 +42,21 @@ def test_backtest_trades_on_incrementally_learned_predictions(
 ):
     """The CLI backtest exits cleanly and trades; each window's predictions are finite and
     varied, and the model's training counter grows window after window (continual learning)."""
-    identifier = f"e2e-{uuid.uuid4().hex[:8]}"
-    config = ft_config.data
-    config["exchange"]["pair_whitelist"] = PAIRS
-    config["freqai"].update(identifier=identifier, train_period_days=TRAIN_PERIOD_DAYS)
-    user_data = Path(config["user_data_dir"])
+    small_run(ft_config.data, PAIRS, "e2e", train_period_days=TRAIN_PERIOD_DAYS)
+    backtest = BacktestRun(ft_config, replay_overlay, market_datadir, TIMERANGE)
 
-    run = freqtrade_cli([
-        "backtesting", "-c", str(ft_config.write()), "-c", str(replay_overlay),
-        "--datadir", str(market_datadir), "--timerange", TIMERANGE,
-        "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel",
-        "--export", "trades", "--cache", "none",
-    ], timeout=TIMEOUT_S)
+    run = freqtrade_cli(backtest.backtesting(), timeout=TIMEOUT_S)
 
     assert run.returncode == 0, run.describe()
     assert "raised exception" not in run.log, "a FreqAI training failed\n" + run.describe()
     assert re.search("incremental", run.log, re.IGNORECASE), \
         "no incremental-update line in the log\n" + run.describe()
 
-    trades = load_backtest_data(user_data / "backtest_results", strategy="SelfLearningStrategy")
+    trades = backtest.trades()
     assert len(trades) > 0, "the backtest made no trades\n" + run.describe()
     assert set(trades["pair"]) <= set(PAIRS)
 
-    predictions = window_predictions(user_data / "models" / identifier / "backtesting_predictions")
+    predictions = window_predictions(backtest.models / "backtesting_predictions")
     assert sorted(predictions) == sorted(p.split("/")[0].lower() for p in PAIRS)
     for coin, windows in predictions.items():
         assert len(windows) == BACKTEST_WINDOWS, f"{coin}: {len(windows)} prediction windows"

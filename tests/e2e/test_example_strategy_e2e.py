@@ -10,14 +10,13 @@ days, a small model (about 40 s on two shared cores).
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import freqtrade
 import numpy as np
 import pandas as pd
 import pytest
-from freqtrade.data.btanalysis import load_backtest_data
+from backtest_support import BacktestRun, small_run
 
 TEMPLATE = Path(freqtrade.__file__).parent / "templates" / "FreqaiExampleStrategy.py"
 STRATEGY = "FreqaiExampleStrategy"
@@ -51,28 +50,20 @@ def test_freqtrade_example_strategy_trades_on_label_scaled_predictions(
     0.01, which the calibrated predictions alone never clear."""
     config = ft_config.data
     config["strategy_path"] = str(spot_example_strategy(tmp_path / "strategies"))
-    config["exchange"]["pair_whitelist"] = PAIRS
-    config["freqai"].update(identifier=f"example-{uuid.uuid4().hex[:8]}",
-                            train_period_days=TRAIN_PERIOD_DAYS)
-    config["freqai"]["self_learning"].update(FAST_MODEL)
-    user_data = Path(config["user_data_dir"])
+    small_run(config, PAIRS, "example", model=FAST_MODEL, train_period_days=TRAIN_PERIOD_DAYS)
+    backtest = BacktestRun(ft_config, replay_overlay, market_datadir, TIMERANGE, STRATEGY)
 
-    run = freqtrade_cli([
-        "backtesting", "-c", str(ft_config.write()), "-c", str(replay_overlay),
-        "--datadir", str(market_datadir), "--timerange", TIMERANGE,
-        "--strategy", STRATEGY, "--freqaimodel", "SelfLearningModel",
-        "--export", "trades", "--cache", "none",
-    ], timeout=TIMEOUT_S)
+    run = freqtrade_cli(backtest.backtesting(), timeout=TIMEOUT_S)
 
     assert run.returncode == 0, run.describe()
     assert "raised exception" not in run.log, "a FreqAI training failed\n" + run.describe()
     assert "served on its label's scale" in run.log, run.describe()
-    trades = load_backtest_data(user_data / "backtest_results", strategy=STRATEGY)
+    trades = backtest.trades()
     assert len(trades) > 0, "the example strategy made no trades\n" + run.describe()
     assert not trades["is_short"].any()
     assert set(trades["enter_tag"]) == {"long"}
 
-    folder = user_data / "models" / config["freqai"]["identifier"] / "backtesting_predictions"
+    folder = backtest.models / "backtesting_predictions"
     ratios = [frame["&-s_close"].std() / frame["&-s_close_std"].iloc[-1]
               for frame in map(pd.read_feather, sorted(folder.glob("*_prediction.feather")))]
     assert len(ratios) == 2 * len(PAIRS)

@@ -13,20 +13,16 @@ model (about 40 s on two shared cores).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import uuid
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port
-from freqtrade.data.btanalysis import load_backtest_data
-
-from self_learning_offline.replay_exchange.overlay import write_replay_overlay
-from self_learning_offline.replay_exchange.process import (
-    start_replay_exchange,
-    stop_replay_exchange,
+from backtest_support import (
+    FAST_MODEL,
+    BacktestRun,
+    generated_hourly_candles,
+    replay_serving,
+    small_run,
 )
+from conftest import ROOT
 
 PAIRS = ["BTC/USDT", "ETH/USDT"]
 TIMERANGE = "20250104-20250114"
@@ -34,7 +30,6 @@ TRAIN_PERIOD_DAYS = 5
 BACKTEST_PERIOD_DAYS = 5
 SHIPPED = json.loads((ROOT / "config.json").read_text())
 HORIZON = SHIPPED["freqai"]["feature_parameters"]["label_period_candles"]
-FAST_MODEL = {"epochs": 3, "incremental_epochs": 1}
 TIMEOUT_S = 240
 HOUR_MIN = 60
 
@@ -43,16 +38,9 @@ HOUR_MIN = 60
 def hourly_market(tmp_path_factory):
     """(datadir, overlay): generated 1h candles and a replay exchange serving them."""
     folder = tmp_path_factory.mktemp("hourly")
-    datadir = folder / "data"
-    subprocess.run([sys.executable, "-m", "self_learning_offline.market", "--out", str(datadir),
-                    "--pairs", *PAIRS, "--timeframe", "1h", "--days", "30",
-                    "--end", "20250114", "--seed", "42"], check=True, cwd=ROOT)
-    port = free_port()
-    proc = start_replay_exchange(datadir, port, folder / "replay_exchange.log", cwd=ROOT)
-    try:
-        yield datadir, write_replay_overlay(folder / "config.replay.json", port)
-    finally:
-        stop_replay_exchange(proc)
+    datadir = generated_hourly_candles(folder / "data", PAIRS)
+    with replay_serving(datadir, folder) as overlay:
+        yield datadir, overlay
 
 
 @pytest.mark.e2e
@@ -66,23 +54,16 @@ def test_hourly_trades_follow_the_rules_in_candles(shipped_ft_config, hourly_mar
     config = ft_config.data
     assert config["timeframe"] == "1h"
     config.update(stake_currency="USDT", dry_run_wallet=1000)
-    config["exchange"]["pair_whitelist"] = PAIRS
-    config["freqai"].update(identifier=f"hourly-{uuid.uuid4().hex[:8]}",
-                            train_period_days=TRAIN_PERIOD_DAYS,  # shorter, for speed
-                            backtest_period_days=BACKTEST_PERIOD_DAYS)
-    config["freqai"]["self_learning"].update(FAST_MODEL)
-    user_data = Path(config["user_data_dir"])
+    small_run(config, PAIRS, "hourly", model=FAST_MODEL,
+              train_period_days=TRAIN_PERIOD_DAYS,  # shorter, for speed
+              backtest_period_days=BACKTEST_PERIOD_DAYS)
+    backtest = BacktestRun(ft_config, overlay, datadir, TIMERANGE)
 
-    run = freqtrade_cli([
-        "backtesting", "-c", str(ft_config.write()), "-c", str(overlay),
-        "--datadir", str(datadir), "--timerange", TIMERANGE,
-        "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel",
-        "--export", "trades", "--cache", "none",
-    ], timeout=TIMEOUT_S)
+    run = freqtrade_cli(backtest.backtesting(), timeout=TIMEOUT_S)
 
     assert run.returncode == 0, run.describe()
     assert "raised exception" not in run.log, run.describe()
-    trades = load_backtest_data(user_data / "backtest_results", strategy="SelfLearningStrategy")
+    trades = backtest.trades()
     assert len(trades) > 0, "no trades on 1h candles\n" + run.describe()
     roi = trades[trades["exit_reason"] == "roi"]
     early_break_even = roi[(roi["trade_duration"] < 3 * HORIZON * HOUR_MIN)

@@ -11,15 +11,18 @@ shared cores.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
+from backtest_support import (
+    FAST_MODEL,
+    SHORT_PAIR,
+    SHORT_TIMERANGE,
+    SHORT_TRAIN_DAYS,
+    BacktestRun,
+    small_run,
+)
 
-PAIR = "ETC/BTC"
-TIMERANGE = "20180115-20180117"
-TRAIN_PERIOD_DAYS = 2
-FAST_MODEL = {"epochs": 3, "incremental_epochs": 1}
 EPOCHS = 8
 TIMEOUT_S = 300
 # The entry filters' on/off switches (off by default) are hyperoptable like the rest.
@@ -39,24 +42,21 @@ def test_hyperopt_reuses_backtest_predictions_and_leaves_the_store_alone(
     """`freqtrade hyperopt --spaces buy sell` finishes, reports a best epoch with the buy and
     sell parameters, trains nothing (FreqAI reuses the backtest's predictions) and leaves every
     file of the model store untouched; no parameter file is written next to the strategy."""
-    identifier = f"hyperopt-{uuid.uuid4().hex[:8]}"
     config = ft_config.data
-    config["exchange"]["pair_whitelist"] = [PAIR]
-    config["freqai"].update(identifier=identifier, train_period_days=TRAIN_PERIOD_DAYS)
-    config["freqai"]["self_learning"].update(FAST_MODEL)
-    user_data = Path(config["user_data_dir"])
-    common = ["-c", str(ft_config.write()), "-c", str(replay_overlay),
-              "--datadir", str(market_datadir), "--timerange", TIMERANGE,
-              "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel"]
+    small_run(config, [SHORT_PAIR], "hyperopt", model=FAST_MODEL,
+              train_period_days=SHORT_TRAIN_DAYS)
+    setup = BacktestRun(ft_config, replay_overlay, market_datadir, SHORT_TIMERANGE)
+    user_data = setup.user_data
+    common = setup.options()
 
     backtest = freqtrade_cli(["backtesting", *common, "--cache", "none"], timeout=TIMEOUT_S)
     assert backtest.returncode == 0, backtest.describe()
     assert "Starting training" in backtest.log, backtest.describe()
     # Backtests learn into a store of their own (run_stores.py); the live store stays absent.
-    models = user_data / "models" / identifier
+    models = setup.models
     store = models / "self_learning_runs"
     before = store_files(store)
-    assert any(p.startswith(f"backtest-{TIMERANGE}") for p in before), sorted(before)
+    assert any(p.startswith(f"backtest-{SHORT_TIMERANGE}") for p in before), sorted(before)
     assert any(name.endswith("feature_discovery.json") for name in before), sorted(before)
     params_file = Path(config["strategy_path"]) / "SelfLearningStrategy.json"
     params_existed = params_file.exists()

@@ -17,23 +17,20 @@ candles, compared with an undamaged run: benchmarks/odd_candles.py.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, free_port
-from freqtrade.data.btanalysis import load_backtest_data
+from backtest_support import (
+    FAST_MODEL,
+    BacktestRun,
+    generated_hourly_candles,
+    replay_serving,
+    small_run,
+)
 
 from self_learning_offline.market import pair_filename
-from self_learning_offline.replay_exchange.overlay import write_replay_overlay
-from self_learning_offline.replay_exchange.process import (
-    start_replay_exchange,
-    stop_replay_exchange,
-)
 
 PAIRS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 DAMAGED, LISTED = "ETH/USDT", "SOL/USDT"
@@ -46,7 +43,6 @@ FLAT = pd.date_range("2025-01-11 06:00", periods=12, freq="1h", tz="UTC")
 # After the first training window (empty for SOL) and 4 days before the second (too short).
 LISTED_AT = pd.Timestamp("2025-01-05", tz="UTC")
 SERVED = ("&-s_close", "&-liq_up", "&-liq_down", "&-novelty", "&-training_counter")
-FAST_MODEL = {"epochs": 3, "incremental_epochs": 1}
 TIMEOUT_S = 300
 
 
@@ -69,17 +65,10 @@ def damage(datadir: Path) -> None:
 def odd_market(tmp_path_factory):
     """(datadir, overlay): generated 1h candles, damaged, and a replay exchange serving them."""
     folder = tmp_path_factory.mktemp("odd")
-    datadir = folder / "data"
-    subprocess.run([sys.executable, "-m", "self_learning_offline.market", "--out", str(datadir),
-                    "--pairs", *PAIRS, "--timeframe", "1h", "--days", "30",
-                    "--end", "20250114", "--seed", "42"], check=True, cwd=ROOT)
+    datadir = generated_hourly_candles(folder / "data", PAIRS)
     damage(datadir)
-    port = free_port()
-    proc = start_replay_exchange(datadir, port, folder / "replay_exchange.log", cwd=ROOT)
-    try:
-        yield datadir, write_replay_overlay(folder / "config.replay.json", port)
-    finally:
-        stop_replay_exchange(proc)
+    with replay_serving(datadir, folder) as overlay:
+        yield datadir, overlay
 
 
 def predictions(models: Path, pair: str) -> pd.DataFrame:
@@ -96,18 +85,11 @@ def test_gaps_flat_candles_and_a_new_listing(shipped_ft_config, odd_market, freq
     ft_config = shipped_ft_config
     config = ft_config.data
     config.update(stake_currency="USDT", dry_run_wallet=1000, max_open_trades=len(PAIRS))
-    config["exchange"]["pair_whitelist"] = PAIRS
-    identifier = f"odd-{uuid.uuid4().hex[:8]}"
-    config["freqai"].update(identifier=identifier, train_period_days=5, backtest_period_days=5)
-    config["freqai"]["self_learning"].update(FAST_MODEL)
-    user_data = Path(config["user_data_dir"])
+    small_run(config, PAIRS, "odd", model=FAST_MODEL, train_period_days=5,
+              backtest_period_days=5)
+    backtest = BacktestRun(ft_config, overlay, datadir, TIMERANGE)
 
-    run = freqtrade_cli([
-        "backtesting", "-c", str(ft_config.write()), "-c", str(overlay),
-        "--datadir", str(datadir), "--timerange", TIMERANGE,
-        "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel",
-        "--export", "trades", "--cache", "none",
-    ], timeout=TIMEOUT_S)
+    run = freqtrade_cli(backtest.backtesting(), timeout=TIMEOUT_S)
 
     assert run.returncode == 0, run.describe()
     assert "raised exception" not in run.log and "Traceback" not in run.log, run.describe()
@@ -123,8 +105,7 @@ def test_gaps_flat_candles_and_a_new_listing(shipped_ft_config, odd_market, freq
     assert sum(f"candles for {DAMAGED}, counter" in line and "12 new candles passed over" in line
                for line in lines) == 2, run.describe()
 
-    models = user_data / "models" / identifier
-    served = {pair: predictions(models, pair) for pair in PAIRS}
+    served = {pair: predictions(backtest.models, pair) for pair in PAIRS}
     for pair, frame in served.items():
         for column in (c for c in SERVED if c in frame):
             assert np.isfinite(frame[column].to_numpy(float)).all(), (pair, column)
@@ -135,7 +116,7 @@ def test_gaps_flat_candles_and_a_new_listing(shipped_ft_config, odd_market, freq
     assert (eth == 1).sum() > len(eth) // 2
     assert (served[LISTED]["do_predict"] == 0).all()
 
-    trades = load_backtest_data(user_data / "backtest_results", strategy="SelfLearningStrategy")
+    trades = backtest.trades()
     assert len(trades) > 0, run.describe()
     assert LISTED not in set(trades["pair"])
     for pair, group in trades.groupby("pair"):

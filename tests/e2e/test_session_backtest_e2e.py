@@ -12,19 +12,11 @@ training log names the filled candles it skipped. About 40 s on two shared cores
 from __future__ import annotations
 
 import re
-import uuid
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, free_port
+from backtest_support import FAST_MODEL, BacktestRun, replay_serving, small_run
 from synthetic import weekend_filled_frame
-
-from self_learning_offline.replay_exchange.overlay import write_replay_overlay
-from self_learning_offline.replay_exchange.process import (
-    start_replay_exchange,
-    stop_replay_exchange,
-)
 
 PAIR = "EUR/USDT"
 START = "2023-12-25"  # a Monday
@@ -32,7 +24,6 @@ HOURS = 24 * 38
 TIMERANGE = "20240122-20240130"  # Monday to Tuesday, with the weekend of 26-28 January
 TRAIN_PERIOD_DAYS = 10
 BACKTEST_PERIOD_DAYS = 2
-FAST_MODEL = {"epochs": 3, "incremental_epochs": 1}
 TIMEOUT_S = 300
 
 
@@ -46,14 +37,8 @@ def session_market(tmp_path_factory):
     frame = weekend_filled_frame(HOURS, seed=9, start=START)
     recorded = frame.loc[~frame["filled"], ["date", "open", "high", "low", "close", "volume"]]
     recorded.reset_index(drop=True).to_feather(datadir / "EUR_USDT-1h.feather")
-    port = free_port()
-    log_path = folder / "replay_exchange.log"
-    proc = start_replay_exchange(datadir, port, log_path, cwd=ROOT)
-    try:
-        overlay = write_replay_overlay(folder / "config.replay.json", port)
+    with replay_serving(datadir, folder) as overlay:
         yield datadir, frame, overlay
-    finally:
-        stop_replay_exchange(proc)
 
 
 @pytest.mark.e2e
@@ -64,22 +49,14 @@ def test_backtest_predicts_every_real_candle_of_a_market_with_weekends(
     closed hours included), every filled one 0, and the trainings name the no-trade candles
     they skipped."""
     datadir, frame, overlay = session_market
-    identifier = f"session-{uuid.uuid4().hex[:8]}"
     config = ft_config.data
     config.update(timeframe="1h", stake_currency="USDT", dry_run_wallet=1000)
-    config["exchange"]["pair_whitelist"] = [PAIR]
-    config["freqai"].update(identifier=identifier, train_period_days=TRAIN_PERIOD_DAYS,
-                            backtest_period_days=BACKTEST_PERIOD_DAYS)
+    small_run(config, [PAIR], "session", model=FAST_MODEL, train_period_days=TRAIN_PERIOD_DAYS,
+              backtest_period_days=BACKTEST_PERIOD_DAYS)
     config["freqai"]["feature_parameters"]["include_timeframes"] = ["1h"]
-    config["freqai"]["self_learning"].update(FAST_MODEL)
-    user_data = Path(config["user_data_dir"])
+    backtest = BacktestRun(ft_config, overlay, datadir, TIMERANGE)
 
-    run = freqtrade_cli([
-        "backtesting", "-c", str(ft_config.write()), "-c", str(overlay),
-        "--datadir", str(datadir), "--timerange", TIMERANGE,
-        "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel",
-        "--cache", "none",
-    ], timeout=TIMEOUT_S)
+    run = freqtrade_cli(backtest.backtesting(export_trades=False), timeout=TIMEOUT_S)
 
     assert run.returncode == 0, run.describe()
     assert "raised exception" not in run.log, run.describe()
@@ -88,7 +65,7 @@ def test_backtest_predicts_every_real_candle_of_a_market_with_weekends(
     assert len(trainings) == 4, run.describe()
     assert all(re.search(r"\d+ no-trade candles", line) for line in trainings), trainings
 
-    folder = user_data / "models" / identifier / "backtesting_predictions"
+    folder = backtest.models / "backtesting_predictions"
     predictions = pd.concat(pd.read_feather(p) for p in sorted(folder.glob("*_prediction.feather")))
     dates = pd.to_datetime(predictions["date"], utc=True)
     filled = dates.isin(frame.loc[frame["filled"], "date"])
