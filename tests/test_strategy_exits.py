@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from strategy_support import load_strategy_module
 
-from self_learning.strategy.strategy_columns import among_top, hold_candles, market_rising
+from self_learning.strategy.strategy_columns import among_top, hold_candles
 
 OPEN = datetime(2025, 1, 1, 12, tzinfo=UTC)
 
@@ -135,54 +135,3 @@ def test_top_k_enters_only_the_best_expected_returns_at_the_signal_candle(module
     assert confirmed(1) == ["C"]
     assert confirmed(2) == ["A", "C"]
     assert confirmed(0) == ["A", "B", "C"]
-
-
-@pytest.mark.parametrize("values, mean, breadth", [
-    ({"A": 0.004, "B": -0.001, "C": -0.002}, True, False),   # mean 0.0003 > 0, 1 of 3 up
-    ({"A": 0.001, "B": 0.001, "C": -0.005}, False, True),    # mean < 0, 2 of 3 up
-    ({"A": 0.001, "B": -0.001}, False, False),               # mean 0, half up: neither
-    ({"A": 0.002, "B": 0.001, "C": np.nan}, True, True),     # C unknown: does not count
-    ({"A": -0.002, "B": np.nan, "C": np.nan}, True, True),   # one known: no rule
-])
-def test_market_rising_reads_the_known_predictions(values, mean, breadth):
-    assert market_rising(values, "mean") is mean
-    assert market_rising(values, "breadth") is breadth
-    assert market_rising(values, "off")
-
-
-def test_market_rising_names_a_rule_it_does_not_know():
-    with pytest.raises(ValueError, match="market_direction"):
-        market_rising({"A": 0.1, "B": 0.1}, "median")
-
-
-def test_market_direction_blocks_entries_against_a_falling_market_at_the_signal_candle(module):
-    """Three pairs; at the signal candle A predicts +0.4 %, B and C fall (mean -0.1 %, 1 of
-    3 up), at the next candle all rise. "mean" and "breadth" confirm none at the signal
-    candle, "off" all; a pair analyzed without that candle does not count, so with only A
-    and a later-only pair known the rule does not block."""
-    dates = pd.date_range("2025-01-01", periods=6, freq="1h", tz="UTC")
-    at_signal = {"A": 0.004, "B": -0.003, "C": -0.004}
-    frames = {}
-    strategy = strategy_of(module, "1h", 4)
-    for pair, value in at_signal.items():
-        expected = [0.0, 0.0, 0.0, value, 0.01, 0.01]
-        frame = pd.DataFrame({"date": dates, "volume": 1.0, "do_predict": 1,
-                              "&-s_close": 0.0, "expected_return": expected})
-        frames[pair] = strategy.populate_entry_trend(frame, {"pair": pair})
-    strategy.dp = Provider(frames, upto=dates[3])
-
-    def confirmed(rule, upto=dates[3]):
-        strategy.market_direction.value = rule
-        strategy.dp.upto = upto
-        return [p for p in frames if strategy.confirm_trade_entry(
-            p, "limit", 1.0, 1.0, "GTC", upto, "ai_long", "long")]
-
-    assert confirmed("mean") == []
-    assert confirmed("breadth") == []
-    assert confirmed("off") == ["A", "B", "C"]
-    assert confirmed("breadth", upto=dates[4]) == ["A", "B", "C"]
-    for pair in ("B", "C"):  # analyzed from dates[4] on only: not known at dates[3]
-        frame = frames[pair].iloc[4:]
-        strategy.expected_returns[pair] = pd.Series(frame["expected_return"].to_numpy(),
-                                                    index=frame["date"])
-    assert confirmed("mean") == ["A", "B", "C"]

@@ -8,7 +8,6 @@ from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.persistence import Trade
 from freqtrade.strategy import (
     BooleanParameter,
-    CategoricalParameter,
     DecimalParameter,
     IntParameter,
     IStrategy,
@@ -29,7 +28,6 @@ from self_learning.strategy.market_features import (
     pair_columns,
 )
 from self_learning.strategy.strategy_columns import (
-    MARKET_DIRECTIONS,
     EntryRules,
     add_target_labels,
     among_top,
@@ -38,7 +36,6 @@ from self_learning.strategy.strategy_columns import (
     entry_filters,
     expected_return,
     hold_candles,
-    market_rising,
     on_price_grid,
     over_observed,
     ratio,
@@ -153,11 +150,6 @@ class SelfLearningStrategy(IStrategy):
     # ... and with `top_k` > 0 be among the `top_k` largest expected returns of the whitelist
     # at the signal candle (confirm_trade_entry).
     top_k = IntParameter(0, 10, default=0, space="buy")
-    # With market_direction "mean" / "breadth" the whitelist's expected returns at the signal
-    # candle must say the market is rising: their mean > 0 / more than half > 0
-    # (strategy_columns.market_rising; "off": no rule; docs/hourly.md "The market's direction").
-    market_direction = CategoricalParameter(list(MARKET_DIRECTIONS), default="off",
-                                            space="buy")
     # Exit when the expected return turns below this (a predicted reversal).
     exit_threshold = DecimalParameter(-0.01, 0.0, default=0.0, decimals=4, space="sell")
     # The stop sits this multiple of the predicted downward excursion below the close (10:
@@ -391,17 +383,13 @@ class SelfLearningStrategy(IStrategy):
     def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float,
                             time_in_force: str, current_time: datetime, entry_tag: str | None,
                             side: str, **kwargs) -> bool:
-        """Two optional rules on the whitelist's expected returns at the pair's signal candle
-        (its last analyzed one), off by default. With `top_k` > 0, enter only when the pair's
-        is among the `top_k` largest (strategy_columns.among_top): the best predictions across
-        pairs, not just the ones above the fee. With `market_direction` "mean" / "breadth",
-        only when they say the market is rising (strategy_columns.market_rising): a long-only
-        trade cannot earn a pair's strength against a falling market. Every pair's expected
-        returns are those of its last analysis (populate_entry_trend); a pair without that
-        candle does not count."""
+        """With `top_k` > 0, enter only when the pair's expected return at its signal candle
+        (the last analyzed one) is among the `top_k` largest of the whitelist's pairs at that
+        candle (strategy_columns.among_top): the best predictions across pairs, not just the
+        ones above the fee. Every pair's expected returns are those of its last analysis
+        (populate_entry_trend); a pair without that candle does not count."""
         k = int(self.top_k.value)
-        direction = str(self.market_direction.value)
-        if k <= 0 and direction == "off":
+        if k <= 0:
             return True
         dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
         if dataframe.empty:
@@ -410,7 +398,7 @@ class SelfLearningStrategy(IStrategy):
         values = {p: float(self.expected_returns[p].get(signal, np.nan))
                   for p in dict.fromkeys([*self.basket_pairs(), pair])
                   if p in self.expected_returns}
-        return among_top(values, pair, k) and market_rising(values, direction)
+        return among_top(values, pair, k)
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         reversal = (dataframe["do_predict"] == 1) & (

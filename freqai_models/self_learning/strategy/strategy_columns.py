@@ -84,25 +84,6 @@ def among_top(values: dict[str, float], pair: str, k: int) -> bool:
     return sum(1 for v in values.values() if np.isfinite(v) and v > mine) < k
 
 
-# market_rising's rules (the strategy's `market_direction`): "mean", the mean of the known
-# values above 0; "breadth", more than half of them above 0; "off", no rule.
-MARKET_DIRECTIONS = ("off", "mean", "breadth")
-
-
-def market_rising(values: dict[str, float], rule: str) -> bool:
-    """Whether the whitelist's predictions at one candle (pair -> expected return; NaN:
-    not known, does not count) say the market is rising, by `rule` (MARKET_DIRECTIONS).
-    True for "off" and while fewer than 2 values are known."""
-    if rule not in MARKET_DIRECTIONS:
-        raise ValueError(f"market_direction must be one of {MARKET_DIRECTIONS}, got {rule!r}")
-    known = [v for v in values.values() if np.isfinite(v)]
-    if rule == "off" or len(known) < 2:
-        return True
-    if rule == "mean":
-        return float(np.mean(known)) > 0
-    return 2 * sum(1 for v in known if v > 0) > len(known)
-
-
 def round_trip(fee_per_side: float | None) -> float:
     """Entry plus exit fee for a fee per side (FALLBACK_FEE when none is known)."""
     return 2 * float(FALLBACK_FEE if fee_per_side is None else fee_per_side)
