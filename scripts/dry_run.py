@@ -90,7 +90,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "trades database, models), the exchange's clock and the overlays")
     parser.add_argument("--fresh", action="store_true",
                         help="start a new clock: the trades and models of the last one are "
-                             "removed (default: continue the last clock on the same candles)")
+                             "moved into <rundir>/previous/ (default: continue the last clock "
+                             "on the same candles)")
     parser.add_argument("--history", type=int, default=DEFAULT_HISTORY,
                         help="recorded candles already in the past at start")
     parser.add_argument("--logdir", type=Path, default=ROOT / "user_data" / "logs")

@@ -20,6 +20,7 @@ from conftest import ROOT
 
 from self_learning_offline.dry_run_state import (
     CLOCK_FILE,
+    PREVIOUS_DIR,
     DryRunState,
     ReplayClock,
     choose_clock,
@@ -101,10 +102,11 @@ def test_the_bot_keeps_its_trades_and_models_in_the_dry_runs_folder(tmp_path):
     assert data == tmp_path / "run" / "data"
 
 
-def test_fresh_or_other_candles_start_a_new_clock_and_remove_only_what_the_bot_wrote(
+def test_fresh_or_other_candles_start_a_new_clock_and_set_aside_only_what_the_bot_wrote(
         tmp_path, datadir, monkeypatch, capsys):
     """--fresh, or a recording that changed, starts a new clock from now: the old clock's trades
-    database and store go (named in the line), anything else in the folder stays."""
+    database and store are moved into previous/clock-<its start>/ (named in the line), nothing
+    is deleted, anything else in the folder stays where it is."""
     start(tmp_path, datadir, T0, monkeypatch)
     state = DryRunState(tmp_path / "run")
     mine = state.folder / "notes.txt"
@@ -116,14 +118,23 @@ def test_fresh_or_other_candles_start_a_new_clock_and_remove_only_what_the_bot_w
 
     fresh = start(tmp_path, datadir, T0 + HOUR_MS, monkeypatch, "--fresh")
     line = capsys.readouterr().out
+    first = next((state.folder / PREVIOUS_DIR).iterdir())
     assert fresh.started_ms == T0 + HOUR_MS
-    assert "(--fresh)" in line and "tradesv3.dryrun.sqlite-wal" in line, line
+    assert "(--fresh)" in line and str(first) in line, line
     assert not state.db.exists() and not state.models.exists() and mine.exists()
+    assert (first / "tradesv3.dryrun.sqlite").read_text() == "trades"
+    assert (first / "tradesv3.dryrun.sqlite-wal").read_text() == "trades"
+    assert (first / "models" / "self-learning").is_dir()
 
     (datadir / "BTC_USDT-5m.feather").write_bytes(b"other candles")
-    state.db.write_text("trades")
+    state.db.write_text("second trades")
     other = start(tmp_path, datadir, T0 + 2 * HOUR_MS, monkeypatch)
     assert other.started_ms == T0 + 2 * HOUR_MS and not state.db.exists()
+    aside = sorted((state.folder / PREVIOUS_DIR).iterdir())
+    assert len(aside) == 2 and first in aside
+    second = next(path for path in aside if path != first)
+    assert (second / "tradesv3.dryrun.sqlite").read_text() == "second trades"
+    assert (first / "tradesv3.dryrun.sqlite").read_text() == "trades"
     assert json.loads((state.folder / CLOCK_FILE).read_text())["clock"]["started_ms"] == \
         T0 + 2 * HOUR_MS
 
@@ -135,7 +146,8 @@ def test_without_a_clock_file_nothing_is_removed(tmp_path):
     state.folder.mkdir()
     state.db.write_text("trades")
     choice, line = state.start(ReplayClock(T0, HISTORY, "1m", "abc"))
-    assert not choice.continued and state.db.exists() and "removed" not in line
+    assert not choice.continued and state.db.exists() and "moved" not in line
+    assert not (state.folder / PREVIOUS_DIR).exists()
 
 
 @pytest.mark.parametrize("saved,fresh,continued,reason", [

@@ -12,7 +12,8 @@ the 'new' ones, which the restored model has already learned. So the dry-run kee
   and the model store beside it, which stay true to it.
 * Otherwise (the first run, another recording, `--fresh`, a start in the future) a new clock
   starts, and the trades database and model store of the old one, only those this dry-run wrote
-  (listed in its clock.json), are removed.
+  (listed in its clock.json), are moved aside into `previous/clock-<its start>/`: nothing is
+  deleted.
 
 The bot keeps all of it in the dry-run's folder (`overlay`: user_data_dir and db_url), apart
 from a by-hand bot's `user_data/models/` and freqtrade's default `tradesv3.dryrun.sqlite`.
@@ -23,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from pathlib import Path
 CLOCK_FILE = "clock.json"
 DB_FILE = "tradesv3.dryrun.sqlite"
 MODELS_DIR = "models"
+PREVIOUS_DIR = "previous"
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class DryRunState:
                 self.models]
 
     def start(self, wanted: ReplayClock, fresh: bool = False) -> tuple[ClockChoice, str]:
-        """The clock this run replays on, and the line that says so. A new clock removes what
+        """The clock this run replays on, and the line that says so. A new clock sets aside what
         the previous clock's bot wrote, if this folder's clock.json says there was one."""
         self.folder.mkdir(parents=True, exist_ok=True)
         saved = self.saved_clock()
@@ -117,23 +118,30 @@ class DryRunState:
                             f"({self.clock_path}): the exchange's candles since then stay as "
                             f"they were; trades ({self.db.name}) and models ({self.models}) "
                             "are kept.")
-        removed = self._remove_written() if self.clock_path.exists() else []
+        kept = self._set_aside(saved) if self.clock_path.exists() else None
         self._write(choice.clock)
-        gone = f"; removed the previous run's {', '.join(removed)}" if removed else ""
+        aside = (f"; the previous clock's trades and models were moved to {kept}"
+                 if kept is not None else "")
         return choice, (f"New dry-run clock from {utc(choice.clock.started_ms)} ({choice.reason})"
-                        f": trades and models start empty in {self.folder}{gone}.")
+                        f": trades and models start empty in {self.folder}{aside}.")
 
-    def _remove_written(self) -> list[str]:
-        removed = []
-        for path in self.written():
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-            else:
-                continue
-            removed.append(path.name)
-        return removed
+    def _set_aside(self, saved: ReplayClock | None) -> Path | None:
+        """Moves what the previous clock's bot wrote into `previous/clock-<its start>/` (nothing
+        is deleted: a user may want those trades or that store); None if there was nothing."""
+        present = [path for path in self.written() if path.exists()]
+        if not present:
+            return None
+        stamp = (datetime.fromtimestamp(saved.started_ms / 1000, UTC).strftime("%Y%m%dT%H%MZ")
+                 if saved is not None else "unknown")
+        target = base = self.folder / PREVIOUS_DIR / f"clock-{stamp}"
+        copies = 1
+        while target.exists():
+            copies += 1
+            target = base.with_name(f"{base.name}-{copies}")
+        target.mkdir(parents=True)
+        for path in present:
+            os.replace(path, target / path.name)
+        return target
 
     def _write(self, clock: ReplayClock) -> None:
         text = json.dumps({"clock": asdict(clock), "started": utc(clock.started_ms),
