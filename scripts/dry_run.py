@@ -11,8 +11,13 @@ show one new candle an hour), the replay overlay for `--port` and an API overlay
   the bot only through its environment (freqtrade's FREQTRADE__API_SERVER__* variables), never
   a file: they end with the bot, whatever happens to this script. The password is printed
   once the API answers, after the bot's start-up log.
-* Data: the bot keeps its candles in `--rundir`/data (emptied at each start, since every run
-  maps the recording onto a new present), never in the exchange's `--datadir`, the demo's.
+* Data: the bot keeps its candles in `--rundir`/data (emptied at each start), never in the
+  exchange's `--datadir`, the demo's.
+* State (`self_learning_offline.dry_run_state`): `--rundir` is the bot's user_data_dir, with its
+  own trades database and model store, and its clock.json keeps the exchange's clock: a second
+  run on the same candles continues the first one's clock (the candles the first run traded and
+  learned keep their dates) and keeps trades and models; a new clock (first run, other candles,
+  `--fresh`) starts them empty. One line at start says which.
 * Lifetime: Ctrl-C, SIGTERM or SIGHUP (a closed terminal) stop the bot with one SIGTERM - it
   saves the models - then the exchange, and exit 0. Both children are in their own sessions
   and are signalled by the kernel if this script dies any other way (SIGKILL included). The bot
@@ -42,13 +47,22 @@ from self_learning_offline.children import (
     bound_popen_options,
     say,
 )
+from self_learning_offline.dry_run_state import (
+    DryRunState,
+    ReplayClock,
+    recording_fingerprint,
+)
 from self_learning_offline.replay_exchange.overlay import replay_url, write_replay_overlay
 from self_learning_offline.replay_exchange.ports import PortInUseError, ensure_free
+from self_learning_offline.replay_exchange.process import (
+    WHAT as EXCHANGE,
+)
 from self_learning_offline.replay_exchange.process import (
     ReplayExchangeError,
     start_replay_exchange,
     stop_replay_exchange,
 )
+from self_learning_offline.replay_exchange.server import now_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 # The setup a realtime dry-run runs: 5m candles (config.json is the 1h setup).
@@ -72,7 +86,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--datadir", type=Path, default=ROOT / "user_data" / "data" / "demo",
                         help="candles the exchange replays (read only)")
     parser.add_argument("--rundir", type=Path, default=ROOT / "user_data" / "dry_run",
-                        help="the dry-run's own folder: the bot's candles and the overlays")
+                        help="the dry-run's own folder: the bot's user_data_dir (candles, "
+                             "trades database, models), the exchange's clock and the overlays")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start a new clock: the trades and models of the last one are "
+                             "moved into <rundir>/previous/ (default: continue the last clock "
+                             "on the same candles)")
     parser.add_argument("--history", type=int, default=DEFAULT_HISTORY,
                         help="recorded candles already in the past at start")
     parser.add_argument("--logdir", type=Path, default=ROOT / "user_data" / "logs")
@@ -81,16 +100,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def prepare_rundir(rundir: Path, port: int, api_port: int) -> tuple[Path, list[Path]]:
-    """The bot's empty data folder and the overlay files, in `rundir`."""
-    data = rundir / "data"
+def prepare_rundir(state: DryRunState, port: int, api_port: int) -> tuple[Path, list[Path]]:
+    """The bot's empty data folder and the overlay files, in the dry-run's folder."""
+    data = state.folder / "data"
     data.mkdir(parents=True, exist_ok=True)
-    for old in data.glob("*.feather"):  # an earlier run's candles, on another time mapping
+    for old in data.glob("*.feather"):  # freqtrade downloads them again from the exchange
         old.unlink()
-    replay = write_replay_overlay(rundir / "replay.json", port)
-    api = rundir / "api.json"
-    api.write_text(json.dumps(api_overlay(api_port), indent=4) + "\n")
-    return data, [replay, api]
+    overlays = []
+    for name, settings in (("state.json", state.overlay()), ("api.json", api_overlay(api_port))):
+        overlays.append(state.folder / name)
+        overlays[-1].write_text(json.dumps(settings, indent=4) + "\n")
+    return data, [write_replay_overlay(state.folder / "replay.json", port), *overlays]
+
+
+def replay_clock(args: argparse.Namespace, state: DryRunState) -> ReplayClock:
+    """The clock this run replays on (the last one, or a new one from now), said in one line."""
+    wanted = ReplayClock(now_ms(), args.history, TICKER_INTERVAL,
+                         recording_fingerprint(args.datadir))
+    choice, line = state.start(wanted, fresh=args.fresh)
+    say(line)
+    return choice.clock
 
 
 def answers(url: str) -> bool:
@@ -140,11 +169,15 @@ def banner(args: argparse.Namespace, password: str) -> str:
 
 def run(args: argparse.Namespace, stops: StopSignals) -> int:
     ensure_free(args.api_port, "the bot's API server (FreqUI)")
-    data, overlays = prepare_rundir(args.rundir, args.port, args.api_port)
+    ensure_free(args.port, EXCHANGE)  # before the clock's line: a held port is the first word
+    state = DryRunState(args.rundir)
+    clock = replay_clock(args, state)
+    data, overlays = prepare_rundir(state, args.port, args.api_port)
     env = api_secrets()
     exchange = start_replay_exchange(args.datadir, args.port, args.logdir / "replay_exchange.log",
                                      timeout=START_TIMEOUT_S, realtime=True, history=args.history,
-                                     interval=TICKER_INTERVAL, cwd=ROOT, bound=True)
+                                     interval=TICKER_INTERVAL, started_ms=clock.started_ms,
+                                     cwd=ROOT, bound=True)
     bot = None
     try:
         bot = start_bot(args, data, overlays, env)

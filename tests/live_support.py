@@ -2,6 +2,8 @@
 
 * `RealtimeExchange`: the replay exchange in `--realtime` mode (recorded candles mapped onto the
   present, one new candle per `--ticker-interval` of wall clock) as a subprocess.
+* `realtime_bot_config`: the settings, over config.json + config.5m.json and the replay overlay,
+  that make a dry-run bot trade REALTIME_PAIR on that exchange (one home for the e2e tests).
 * `LiveBot`: one `freqtrade trade` subprocess whose --logfile the test polls, with hard timeouts
   on every wait, SIGTERM / SIGKILL, and the log tail in every failure message.
 * Store readers: the version folders of a pair and their metadata, the newest version a restart
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED_DATA, free_port, freqtrade_env
+from conftest import ROOT, SHARED_DATA, config_args, free_port, freqtrade_env
 
 from self_learning_offline.replay_exchange.process import (
     start_replay_exchange,
@@ -111,6 +113,39 @@ class RealtimeExchange:
 
 
 # -- freqtrade trade ------------------------------------------------------------------------
+
+
+def realtime_bot_config(user_data: Path, db: Path, identifier: str, self_learning: dict, *,
+                        live_retrain_hours: float, keep_api: bool = False, **freqai) -> dict:
+    """The override of config.json + config.5m.json (+ the replay overlay) for a bot on the
+    realtime exchange: REALTIME_PAIR on a 1m timeframe with a BTC stake, this project's strategy
+    and model, `user_data` and the trades database `db` (an sqlite file) of the test, and a
+    FreqAI section training on one day of 1m candles (what REALTIME_HISTORY_CANDLES holds).
+    `freqai` adds further keys to that section. The API server is off unless `keep_api`
+    (scripts/dry_run.py's overlay, applied before, enables it)."""
+    config = {
+        "user_data_dir": str(user_data),
+        "strategy_path": str(ROOT / "user_data" / "strategies"),
+        "freqaimodel_path": str(ROOT / "freqai_models"),
+        "db_url": f"sqlite:///{db}",
+        "stake_currency": "BTC", "dry_run_wallet": 1.0, "timeframe": "1m",
+        "initial_state": "running", "exchange": {"pair_whitelist": [REALTIME_PAIR]},
+        "freqai": {"identifier": identifier, "train_period_days": 1,
+                   "live_retrain_hours": live_retrain_hours,
+                   "feature_parameters": {"include_timeframes": ["1m"]},
+                   "self_learning": self_learning, **freqai},
+    }
+    if not keep_api:
+        config["api_server"] = {"enabled": False}
+    return config
+
+
+def realtime_bot_args(overlay: Path, override: Path) -> list[str]:
+    """config.json + config.5m.json, the replay `overlay` and an `override` written from
+    `realtime_bot_config`, with this project's strategy and model: a freqtrade command line's
+    arguments after the command."""
+    return [*config_args(), "-c", str(overlay), "-c", str(override),
+            "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel"]
 
 
 class LiveBot:

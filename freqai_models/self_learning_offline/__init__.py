@@ -7,6 +7,8 @@
   (`python -m self_learning_offline.market`).
 * `bot_api`: the REST API (FreqUI) of a bot these tools start: per-run secrets as freqtrade's
   environment variables, its non-secret settings as a config overlay.
+* `dry_run_state`: the offline dry-run's own folder: the replay exchange's clock kept across
+  runs, with the trades database and model store that go with it.
 
 The model never imports this package: `self_learning` (and freqtrade's loaded
 `SelfLearningModel.py`) must run without it. The dependency may only point the other way,

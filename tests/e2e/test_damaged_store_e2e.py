@@ -26,8 +26,14 @@ import uuid
 
 import pandas as pd
 import pytest
-from conftest import ROOT, config_args
-from live_support import REALTIME_PAIR, REALTIME_PAIR_DIR, LiveBot, complete_versions
+from live_support import (
+    REALTIME_PAIR,
+    REALTIME_PAIR_DIR,
+    LiveBot,
+    complete_versions,
+    realtime_bot_args,
+    realtime_bot_config,
+)
 
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 
@@ -52,26 +58,14 @@ def test_damaged_store_gives_no_trades_until_a_full_training(realtime_exchange, 
     user_data.mkdir()
     identifier = f"damaged-{uuid.uuid4().hex[:8]}"
     models = user_data / "models" / identifier
-    settings = {
-        "user_data_dir": str(user_data),
-        "strategy_path": str(ROOT / "user_data" / "strategies"),
-        "freqaimodel_path": str(ROOT / "freqai_models"),
-        "db_url": f"sqlite:///{tmp_path / 'tradesv3.dryrun.sqlite'}",
-        "stake_currency": "BTC", "dry_run_wallet": 1.0, "timeframe": "1m",
-        "initial_state": "running", "exchange": {"pair_whitelist": [PAIR]},
-        "api_server": {"enabled": False},
-        "freqai": {"identifier": identifier, "train_period_days": 1, "live_retrain_hours": 1,
-                   "feature_parameters": {"include_timeframes": ["1m"]},
-                   "self_learning": {"epochs": 2, "incremental_epochs": 1}},
-    }
+    settings = realtime_bot_config(user_data, tmp_path / "tradesv3.dryrun.sqlite", identifier,
+                                   {"epochs": 2, "incremental_epochs": 1}, live_retrain_hours=1)
     bots: list[LiveBot] = []
 
     def start(name: str) -> LiveBot:
         config = tmp_path / f"config.{name}.json"
         config.write_text(json.dumps(settings))
-        bots.append(LiveBot(name, ["--dry-run", "--strategy", "SelfLearningStrategy",
-                                   "--freqaimodel", "SelfLearningModel", *config_args(),
-                                   "-c", str(overlay), "-c", str(config)], tmp_path))
+        bots.append(LiveBot(name, ["--dry-run", *realtime_bot_args(overlay, config)], tmp_path))
         return bots[-1]
 
     try:

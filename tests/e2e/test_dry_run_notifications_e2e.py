@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SHARED_DATA, free_port, freqtrade_env
-from live_support import listening, login
+from live_support import listening, login, realtime_bot_config
 
-PAIR = "ETC/BTC"
 TIMEOUT_S = 150
 STOP_TIMEOUT_S = 150
 
@@ -81,20 +80,15 @@ def test_dry_run_serves_the_ui_sends_notifications_and_stops_on_ctrl_c(tmp_path)
     (datadir / "ETC_BTC-5m.feather").symlink_to(SHARED_DATA / "ETC_BTC-5m.feather")
     webhook = Webhook()
     extra = tmp_path / "test.json"
-    extra.write_text(json.dumps({
-        "user_data_dir": str(tmp_path / "user_data"),
-        "db_url": f"sqlite:///{tmp_path / 'trades.sqlite'}",
-        "stake_currency": "BTC", "dry_run_wallet": 1.0, "timeframe": "1m",
-        "exchange": {"pair_whitelist": [PAIR]},
-        "webhook": {"enabled": True, "url": webhook.url, "format": "json",
-                    "allow_custom_messages": True,  # freqtrade forwards dp.send_msg only then
-                    "strategy_msg": {"text": "{msg}"}},
-        "freqai": {"identifier": f"dry-{uuid.uuid4().hex[:8]}", "train_period_days": 1,
-                   "live_retrain_hours": 1,
-                   "feature_parameters": {"include_timeframes": ["1m"]},
-                   "self_learning": {"epochs": 3, "incremental_epochs": 1,
-                                     "scoreboard_summary_hours": 0.001}},
-    }))
+    settings = realtime_bot_config(
+        tmp_path / "user_data", tmp_path / "trades.sqlite", f"dry-{uuid.uuid4().hex[:8]}",
+        {"epochs": 3, "incremental_epochs": 1, "scoreboard_summary_hours": 0.001},
+        live_retrain_hours=1, keep_api=True)  # the API server of dry_run.py's overlay
+    settings["webhook"] = {
+        "enabled": True, "url": webhook.url, "format": "json",
+        "allow_custom_messages": True,  # freqtrade forwards dp.send_msg only then
+        "strategy_msg": {"text": "{msg}"}}
+    extra.write_text(json.dumps(settings))
     (tmp_path / "user_data").mkdir()
     port, api_port = free_port(), free_port()
     output = tmp_path / "dry_run.out"

@@ -27,7 +27,6 @@ the module's tmp folder, `dry_run0`).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -42,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, SHARED_DATA, config_args
+from conftest import SHARED_DATA
 from freqtrade.data.btanalysis import load_backtest_data
 from live_support import (
     NETWORKS,
@@ -55,6 +54,8 @@ from live_support import (
     complete_versions,
     fingerprint,
     newest_version,
+    realtime_bot_args,
+    realtime_bot_config,
     versions_in_flight,
 )
 
@@ -62,13 +63,9 @@ from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 
 PAIR, PAIR_DIR, COIN = REALTIME_PAIR, REALTIME_PAIR_DIR, "etc"
 TIMEFRAME_S = 60
-FREQAI = {
-    "train_period_days": 1,
-    "backtest_period_days": 0.5,  # the backtests' two windows; a dry-run does not read it
-    "live_retrain_hours": 0.003,
-    "feature_parameters": {"include_timeframes": ["1m"]},
-    "self_learning": {"epochs": 3, "incremental_epochs": 2, "save_interval": 2},
-}
+SELF_LEARNING = {"epochs": 3, "incremental_epochs": 2, "save_interval": 2}
+LIVE_RETRAIN_HOURS = 0.003
+BACKTEST_PERIOD_DAYS = 0.5  # the backtests' two windows; a dry-run does not read it
 
 START_TIMEOUT_S = 300      # start-up, download, first full training, first predictions
 STOP_TIMEOUT_S = 60
@@ -178,32 +175,21 @@ class Configs:
         return self.models / "self_learning" / PAIR_DIR
 
     def write(self, name: str, user_data: Path, identifier: str, db: str,
-              live_retrain_hours: float | None = None, **self_learning) -> list[str]:
-        freqai = copy.deepcopy(FREQAI)
-        freqai["identifier"] = identifier
-        freqai["self_learning"].update(self_learning)
-        if live_retrain_hours is not None:
-            freqai["live_retrain_hours"] = live_retrain_hours
-        override = {
-            "user_data_dir": str(user_data),
-            "strategy_path": str(ROOT / "user_data" / "strategies"),
-            "freqaimodel_path": str(ROOT / "freqai_models"),
-            "db_url": f"sqlite:///{self.folder / f'{db}.sqlite'}",
-            "stake_currency": "BTC", "dry_run_wallet": 1.0, "timeframe": "1m",
-            "initial_state": "running", "exchange": {"pair_whitelist": [PAIR]},
-            "api_server": {"enabled": False}, "freqai": freqai,
-        }
+              live_retrain_hours: float = LIVE_RETRAIN_HOURS, **self_learning) -> list[str]:
+        override = realtime_bot_config(
+            user_data, self.folder / f"{db}.sqlite", identifier,
+            {**SELF_LEARNING, **self_learning}, live_retrain_hours=live_retrain_hours,
+            backtest_period_days=BACKTEST_PERIOD_DAYS)
         user_data.mkdir(exist_ok=True)
         path = self.folder / f"config.{name}.json"
         path.write_text(json.dumps(override, indent=2))
-        return [*config_args(), "-c", str(self.overlay), "-c", str(path),
-                "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel"]
+        return realtime_bot_args(self.overlay, path)
 
     def bot(self, name: str, retraining: bool = True) -> LiveBot:
         """A dry-run bot on the live user_data and identifier (one trades database); without
         `retraining` FreqAI does not retrain (live_retrain_hours 1)."""
         args = self.write(name, self.user_data, self.identifier, db="tradesv3.dryrun",
-                          live_retrain_hours=None if retraining else 1)
+                          live_retrain_hours=LIVE_RETRAIN_HOURS if retraining else 1)
         return LiveBot(name, ["--dry-run", *args], self.folder)
 
 

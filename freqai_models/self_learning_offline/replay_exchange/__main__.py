@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="realtime: candle grid that tickers and the order book follow; "
                              "set it to the strategy timeframe (default "
                              f"{DEFAULT_TICKER_INTERVAL})")
+    parser.add_argument("--started-ms", type=int, default=None,
+                        help="realtime: the replay's start (epoch ms), to continue a replay "
+                             "begun then on the same recording (default: now)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
 
@@ -90,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format=LOG_FORMAT)
     try:
-        exchange = build_exchange(args.datadir, args.realtime, args.history, args.ticker_interval)
+        exchange = build_exchange(args.datadir, args.realtime, args.history, args.ticker_interval,
+                                  args.started_ms)
     except ValueError as e:
         build_parser().error(f"argument --datadir: {e}")
     try:
@@ -103,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda received, frame: stop.set())
     background.start()
-    detail = f", history {args.history} candles" if args.realtime else ""
+    detail = (f", history {args.history} candles, started {exchange.source.started_utc}"
+              if args.realtime else "")
     logger.info(
         f"Replay exchange ({exchange.mode}{detail}) serving at {background.url} - "
         f"{len(exchange.markets)} markets: {', '.join(m.pair for m in exchange.markets.values())}"

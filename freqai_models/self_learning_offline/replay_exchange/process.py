@@ -35,16 +35,19 @@ class ReplayExchangeError(RuntimeError):
 
 def start_replay_exchange(datadir: Path, port: int, log_path: Path, *, timeout: float = 30.0,
                           realtime: bool = False, history: int | None = None,
-                          interval: str | None = None, cwd: Path | None = None,
-                          bound: bool = False) -> subprocess.Popen:
+                          interval: str | None = None, started_ms: int | None = None,
+                          cwd: Path | None = None, bound: bool = False) -> subprocess.Popen:
     """Serve `datadir` on 127.0.0.1:`port` (`realtime`: `--history` candles in the past, one
-    new candle per `interval` of wall clock), logging to `log_path`; returns when it answers.
+    new candle per `interval` of wall clock, mapped from `started_ms`, default now), logging to
+    `log_path`; returns when it answers.
     `bound`: own session, and SIGTERM from the kernel when this process dies."""
     ensure_free(port, WHAT)
     cmd = [sys.executable, "-m", "self_learning_offline.replay_exchange", "--datadir", str(datadir),
            "--port", str(port)]
     if realtime:
         cmd += ["--realtime", "--history", str(history), "--ticker-interval", str(interval)]
+        if started_ms is not None:
+            cmd += ["--started-ms", str(started_ms)]
     options = bound_popen_options() if bound else {}
     with log_path.open("w") as log:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, **options)

@@ -9,6 +9,8 @@ deterministically from its open towards the recorded candle as its interval elap
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 
 from self_learning_offline.replay_exchange.candles import (
@@ -58,6 +60,10 @@ class RealtimeSource:
         self._started = started_ms
         self._history = history
         self._ticker_interval = ticker_interval_ms
+
+    @property
+    def started_utc(self) -> str:
+        return datetime.fromtimestamp(self._started / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def current_index(self, length: int, now: int) -> int:
         """Index (in the looped sequence) of the open candle at `now` for interval `length`."""

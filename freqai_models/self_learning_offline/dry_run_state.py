@@ -1,0 +1,151 @@
+"""The offline dry-run's own state: the replay exchange's clock, and the trades and models on it.
+
+The realtime replay maps the recording onto the present from the moment the exchange starts
+(`RealtimeSource`: candle `history - 1` is the current one then). A second `make dry-run` with a
+new start would serve other candles under the dates the first one traded and learned: every
+past candle rewritten, open trades repriced at once, and the first run's candles replayed as
+the 'new' ones, which the restored model has already learned. So the dry-run keeps its clock:
+
+* `clock.json` in the dry-run's folder holds the first run's start (`ReplayClock`); a later run on
+  the same recording (same candle files, history and ticker interval) continues that clock, as
+  a real exchange would have run on while the bot was stopped, and keeps the trades database
+  and the model store beside it, which stay true to it.
+* Otherwise (the first run, another recording, `--fresh`, a start in the future) a new clock
+  starts, and the trades database and model store of the old one, only those this dry-run wrote
+  (listed in its clock.json), are moved aside into `previous/clock-<its start>/`: nothing is
+  deleted.
+
+The bot keeps all of it in the dry-run's folder (`overlay`: user_data_dir and db_url), apart
+from a by-hand bot's `user_data/models/` and freqtrade's default `tradesv3.dryrun.sqlite`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+CLOCK_FILE = "clock.json"
+DB_FILE = "tradesv3.dryrun.sqlite"
+MODELS_DIR = "models"
+PREVIOUS_DIR = "previous"
+
+
+@dataclass(frozen=True)
+class ReplayClock:
+    """Where the realtime replay maps the recording: candle `history - 1` opens with the ticker
+    interval's slot of `started_ms` (epoch ms), on the recording with this `fingerprint`."""
+
+    started_ms: int
+    history: int
+    interval: str
+    fingerprint: str
+
+    def same_replay(self, other: ReplayClock) -> bool:
+        return (self.history, self.interval, self.fingerprint) == \
+            (other.history, other.interval, other.fingerprint)
+
+
+@dataclass(frozen=True)
+class ClockChoice:
+    clock: ReplayClock
+    continued: bool
+    reason: str  # why a new clock started ("" when continued)
+
+
+def recording_fingerprint(datadir: Path) -> str:
+    """sha256 over the names and bytes of the candle files the exchange replays."""
+    digest = hashlib.sha256()
+    for path in sorted(datadir.glob("*.feather")):
+        digest.update(path.name.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def choose_clock(saved: ReplayClock | None, wanted: ReplayClock, fresh: bool) -> ClockChoice:
+    """Continue `saved` when it replays the same recording the same way and began before
+    `wanted` (a new start now); otherwise `wanted`, with the reason."""
+    if saved is None:
+        return ClockChoice(wanted, False, "no earlier dry-run")
+    if fresh:
+        return ClockChoice(wanted, False, "--fresh")
+    if not saved.same_replay(wanted):
+        return ClockChoice(wanted, False, "the candles, history or interval changed")
+    if saved.started_ms > wanted.started_ms:
+        return ClockChoice(wanted, False, "the earlier start lies in the future")
+    return ClockChoice(saved, True, "")
+
+
+def utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class DryRunState:
+    """The dry-run's folder: its clock, trades database and model store (user_data_dir)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.clock_path = folder / CLOCK_FILE
+        self.db = folder / DB_FILE
+        self.models = folder / MODELS_DIR
+
+    def overlay(self) -> dict:
+        """freqtrade settings that keep the bot's trades and models in this folder."""
+        return {"user_data_dir": str(self.folder), "db_url": f"sqlite:///{self.db}"}
+
+    def saved_clock(self) -> ReplayClock | None:
+        try:
+            return ReplayClock(**json.loads(self.clock_path.read_text())["clock"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def written(self) -> list[Path]:
+        """What the bot of this folder's clock wrote: its trades database and model store."""
+        return [self.db, self.db.with_name(f"{DB_FILE}-wal"), self.db.with_name(f"{DB_FILE}-shm"),
+                self.models]
+
+    def start(self, wanted: ReplayClock, fresh: bool = False) -> tuple[ClockChoice, str]:
+        """The clock this run replays on, and the line that says so. A new clock sets aside what
+        the previous clock's bot wrote, if this folder's clock.json says there was one."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        saved = self.saved_clock()
+        choice = choose_clock(saved, wanted, fresh)
+        if choice.continued:
+            return choice, (f"Dry-run continues on the clock of {utc(saved.started_ms)} "
+                            f"({self.clock_path}): the exchange's candles since then stay as "
+                            f"they were; trades ({self.db.name}) and models ({self.models}) "
+                            "are kept.")
+        kept = self._set_aside(saved) if self.clock_path.exists() else None
+        self._write(choice.clock)
+        aside = (f"; the previous clock's trades and models were moved to {kept}"
+                 if kept is not None else "")
+        return choice, (f"New dry-run clock from {utc(choice.clock.started_ms)} ({choice.reason})"
+                        f": trades and models start empty in {self.folder}{aside}.")
+
+    def _set_aside(self, saved: ReplayClock | None) -> Path | None:
+        """Moves what the previous clock's bot wrote into `previous/clock-<its start>/` (nothing
+        is deleted: a user may want those trades or that store); None if there was nothing."""
+        present = [path for path in self.written() if path.exists()]
+        if not present:
+            return None
+        stamp = (datetime.fromtimestamp(saved.started_ms / 1000, UTC).strftime("%Y%m%dT%H%MZ")
+                 if saved is not None else "unknown")
+        target = base = self.folder / PREVIOUS_DIR / f"clock-{stamp}"
+        copies = 1
+        while target.exists():
+            copies += 1
+            target = base.with_name(f"{base.name}-{copies}")
+        target.mkdir(parents=True)
+        for path in present:
+            os.replace(path, target / path.name)
+        return target
+
+    def _write(self, clock: ReplayClock) -> None:
+        text = json.dumps({"clock": asdict(clock), "started": utc(clock.started_ms),
+                           "kept_with_it": [p.name for p in self.written()]}, indent=2)
+        tmp = self.clock_path.with_suffix(".tmp")
+        tmp.write_text(text + "\n")
+        os.replace(tmp, self.clock_path)

@@ -1,0 +1,166 @@
+"""A second `make dry-run` continues the first one's market: the replay exchange's clock, the
+trades database and the model store stay consistent with each other (dry_run_state).
+
+Before, every run mapped the recording onto the present from its own start: the candles the
+first run had traded and learned were served again under new dates, and the dates it had
+traded got other prices, while freqtrade's `tradesv3.dryrun.sqlite` and the model store kept
+the first run's view.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from self_learning_offline.dry_run_state import (
+    CLOCK_FILE,
+    PREVIOUS_DIR,
+    DryRunState,
+    ReplayClock,
+    choose_clock,
+)
+from self_learning_offline.market import generate_candles
+from self_learning_offline.replay_exchange.candles import HOUR_MS, MINUTE_MS
+from self_learning_offline.replay_exchange.server import build_exchange
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import dry_run  # noqa: E402
+
+T0 = int(datetime(2026, 12, 6, 1, 2, 3, tzinfo=UTC).timestamp() * 1000)
+FIVE_MIN = 5 * MINUTE_MS
+HISTORY = 300
+
+
+@pytest.fixture
+def datadir(tmp_path) -> Path:
+    folder = tmp_path / "exchange_data"
+    folder.mkdir()
+    frame = generate_candles("BTC/USDT", "5m", datetime(2025, 1, 1, tzinfo=UTC), 2000, seed=3)
+    frame.to_feather(folder / "BTC_USDT-5m.feather")
+    return folder
+
+
+def start(tmp_path: Path, datadir: Path, now: int, monkeypatch, *extra: str) -> ReplayClock:
+    """What scripts/dry_run.py does before it starts the exchange, at `now`."""
+    monkeypatch.setattr(dry_run, "now_ms", lambda: now)
+    args = dry_run.parse_args(["--datadir", str(datadir), "--rundir", str(tmp_path / "run"),
+                               "--history", str(HISTORY), *extra])
+    return dry_run.replay_clock(args, DryRunState(args.rundir))
+
+
+def closes(datadir: Path, clock: ReplayClock, now: int, start: int, end: int) -> dict:
+    """Close of every 5m candle opening in [start, end] as the exchange on `clock` serves it."""
+    source = build_exchange(datadir, True, clock.history, clock.interval,
+                            clock.started_ms).source
+    rows = source.klines("BTCUSDT", FIVE_MIN, start, end, 1000, now)
+    return dict(zip(rows.time.tolist(), rows.close.tolist(), strict=True))
+
+
+def test_a_second_run_serves_the_candles_the_first_one_traded_and_learned(
+        tmp_path, datadir, monkeypatch, capsys):
+    """Run 1 starts at T0 and trades for an hour; run 2 starts two hours later. Every candle
+    run 1 saw (its history and its hour) has the same price in run 2, and run 2's new candles
+    come after them in the recording (none of run 1's is served again as new); the trades
+    database and the store stay. Before, run 2 mapped candle `history - 1` onto its own start."""
+    first = start(tmp_path, datadir, T0, monkeypatch)
+    assert "New dry-run clock" in capsys.readouterr().out
+    state = DryRunState(tmp_path / "run")
+    state.db.write_text("trades")
+    (state.models / "self-learning").mkdir(parents=True)
+
+    second = start(tmp_path, datadir, T0 + 3 * HOUR_MS, monkeypatch)
+    line = capsys.readouterr().out
+    assert line.startswith("Dry-run continues on the clock of 2026-12-06 01:02 UTC"), line
+    assert second == first
+    seen = closes(datadir, first, T0 + HOUR_MS, T0 - 250 * FIVE_MIN, T0 + HOUR_MS - FIVE_MIN)
+    again = closes(datadir, second, T0 + 3 * HOUR_MS, T0 - 250 * FIVE_MIN,
+                   T0 + HOUR_MS - FIVE_MIN)
+    assert len(seen) > 250 and again == seen
+    new = closes(datadir, second, T0 + 3 * HOUR_MS, T0 + 2 * HOUR_MS, T0 + 3 * HOUR_MS)
+    assert not set(np.round(list(new.values()), 9)) & set(np.round(list(seen.values()), 9))
+    assert state.db.read_text() == "trades" and (state.models / "self-learning").is_dir()
+    assert state.overlay() == {"user_data_dir": str(state.folder),
+                               "db_url": f"sqlite:///{state.folder / 'tradesv3.dryrun.sqlite'}"}
+
+
+def test_the_bot_keeps_its_trades_and_models_in_the_dry_runs_folder(tmp_path):
+    """Not freqtrade's default ./tradesv3.dryrun.sqlite nor user_data/models/: the overlay that
+    goes to the bot before the user's -c files points both into the dry-run's folder."""
+    state = DryRunState(tmp_path / "run")
+    data, overlays = dry_run.prepare_rundir(state, 8701, 8080)
+    settings = {}
+    for overlay in overlays:
+        settings.update(json.loads(overlay.read_text()))
+    assert settings["user_data_dir"] == str(tmp_path / "run")
+    assert settings["db_url"] == f"sqlite:///{tmp_path / 'run' / 'tradesv3.dryrun.sqlite'}"
+    assert data == tmp_path / "run" / "data"
+
+
+def test_fresh_or_other_candles_start_a_new_clock_and_set_aside_only_what_the_bot_wrote(
+        tmp_path, datadir, monkeypatch, capsys):
+    """--fresh, or a recording that changed, starts a new clock from now: the old clock's trades
+    database and store are moved into previous/clock-<its start>/ (named in the line), nothing
+    is deleted, anything else in the folder stays where it is."""
+    start(tmp_path, datadir, T0, monkeypatch)
+    state = DryRunState(tmp_path / "run")
+    mine = state.folder / "notes.txt"
+    mine.write_text("the user's")
+    for path in (state.db, state.db.with_name("tradesv3.dryrun.sqlite-wal")):
+        path.write_text("trades")
+    (state.models / "self-learning").mkdir(parents=True)
+    capsys.readouterr()
+
+    fresh = start(tmp_path, datadir, T0 + HOUR_MS, monkeypatch, "--fresh")
+    line = capsys.readouterr().out
+    first = next((state.folder / PREVIOUS_DIR).iterdir())
+    assert fresh.started_ms == T0 + HOUR_MS
+    assert "(--fresh)" in line and str(first) in line, line
+    assert not state.db.exists() and not state.models.exists() and mine.exists()
+    assert (first / "tradesv3.dryrun.sqlite").read_text() == "trades"
+    assert (first / "tradesv3.dryrun.sqlite-wal").read_text() == "trades"
+    assert (first / "models" / "self-learning").is_dir()
+
+    (datadir / "BTC_USDT-5m.feather").write_bytes(b"other candles")
+    state.db.write_text("second trades")
+    other = start(tmp_path, datadir, T0 + 2 * HOUR_MS, monkeypatch)
+    assert other.started_ms == T0 + 2 * HOUR_MS and not state.db.exists()
+    aside = sorted((state.folder / PREVIOUS_DIR).iterdir())
+    assert len(aside) == 2 and first in aside
+    second = next(path for path in aside if path != first)
+    assert (second / "tradesv3.dryrun.sqlite").read_text() == "second trades"
+    assert (first / "tradesv3.dryrun.sqlite").read_text() == "trades"
+    assert json.loads((state.folder / CLOCK_FILE).read_text())["clock"]["started_ms"] == \
+        T0 + 2 * HOUR_MS
+
+
+def test_without_a_clock_file_nothing_is_removed(tmp_path):
+    """A folder whose clock.json is gone: a new clock, and nothing there is deleted (the
+    project cannot tell that it wrote it)."""
+    state = DryRunState(tmp_path / "run")
+    state.folder.mkdir()
+    state.db.write_text("trades")
+    choice, line = state.start(ReplayClock(T0, HISTORY, "1m", "abc"))
+    assert not choice.continued and state.db.exists() and "moved" not in line
+    assert not (state.folder / PREVIOUS_DIR).exists()
+
+
+@pytest.mark.parametrize("saved,fresh,continued,reason", [
+    (None, False, False, "no earlier dry-run"),
+    (ReplayClock(T0, HISTORY, "1m", "abc"), False, True, ""),
+    (ReplayClock(T0, HISTORY, "1m", "abc"), True, False, "--fresh"),
+    (ReplayClock(T0, HISTORY, "1m", "other"), False, False, "changed"),
+    (ReplayClock(T0, HISTORY + 1, "1m", "abc"), False, False, "changed"),
+    (ReplayClock(T0, HISTORY, "5m", "abc"), False, False, "changed"),
+    (ReplayClock(T0 + 2 * HOUR_MS, HISTORY, "1m", "abc"), False, False, "in the future"),
+])
+def test_which_clock(saved, fresh, continued, reason):
+    wanted = ReplayClock(T0 + HOUR_MS, HISTORY, "1m", "abc")
+    choice = choose_clock(saved, wanted, fresh)
+    assert choice.continued == continued and reason in choice.reason
+    assert choice.clock == (saved if continued else wanted)
