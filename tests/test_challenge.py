@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
+from synthetic import FEATURES, TIMEFRAME_S, planted_candles, small_config, small_learner
 
 from self_learning.candles.samples import Candles
 from self_learning.learning.learner import PairLearner
@@ -33,8 +33,7 @@ def flipped(c: Candles, at: int) -> Candles:
 
 
 def fitted(candles, **overrides) -> PairLearner:
-    deterministic()
-    learner = PairLearner(small_config(**overrides), FEATURES, TIMEFRAME_S)
+    learner = small_learner(**overrides)
     learner.fit(candles.rows(slice(0, START)))
     return learner
 
@@ -183,8 +182,7 @@ def test_a_challenge_in_progress_survives_a_restart_bit_for_bit(candles, tmp_pat
     assert float(original.state.challenge_samples.numpy()) > 100
     for name, module in original.modules().items():
         tf.train.Checkpoint(root=module).write(str(tmp_path / name / VARIABLES_PREFIX))
-    deterministic()
-    restored = PairLearner(small_config(), FEATURES, TIMEFRAME_S)
+    restored = small_learner()
     for name, module in restored.modules().items():
         read_network(module, tmp_path / name, name, {"layout": SCHEMA}, upgrades.upgrade)
     ahead = market.rows(slice(START + 150, START + 400))  # with its window context

@@ -7,9 +7,8 @@ again. These names were written by main before the return predictor got its own 
 
 from __future__ import annotations
 
-from synthetic import FEATURES, TIMEFRAME_S, small_config
+from synthetic import small_learner
 
-from self_learning.learning.learner import PairLearner
 from self_learning.store.snapshot import module_variables
 
 # The non-Keras object paths of a store's checkpoints as main wrote them (layout wide-deep-3),
@@ -34,7 +33,7 @@ def _own_paths(module) -> set[str]:
 
 
 def test_checkpoint_paths_and_order_are_the_ones_earlier_stores_hold():
-    learner = PairLearner(small_config(), FEATURES, TIMEFRAME_S)
+    learner = small_learner()
     disc = learner.nets.discovery.module
     assert _own_paths(disc) == {"input_mean", "input_std", "output_scale", *DISCOVERY}
     assert _own_paths(learner.state) == set(LEARNER_STATE)
@@ -45,7 +44,7 @@ def test_checkpoint_paths_and_order_are_the_ones_earlier_stores_hold():
 
 def test_the_named_models_are_the_variables_under_their_historical_names():
     """The challenger is the wide head's own variables, the incumbent the `shadow_` ones."""
-    learner = PairLearner(small_config(), FEATURES, TIMEFRAME_S)
+    learner = small_learner()
     disc = learner.nets.discovery.module
     by_path = module_variables(disc)
     r = disc.models

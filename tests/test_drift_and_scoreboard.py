@@ -60,11 +60,9 @@ def test_the_learners_detector_equals_rivers_page_hinkley_alarm_for_alarm():
     learner has after its first training, with the settings the config gives) raises its
     alarms on exactly the samples where River's PageHinkley, fed the values it watched, does;
     across a planted flip of the edge."""
-    from synthetic import FEATURES, TIMEFRAME_S, planted_candles, small_config
+    from synthetic import planted_candles, small_learner
 
-    from self_learning.learning.learner import PairLearner
-
-    learner = PairLearner(small_config(), FEATURES, TIMEFRAME_S)
+    learner = small_learner()
     learner.fit(planted_candles(700, seed=2))
     st, adapt, s = learner.state, learner.programs.p.adapt, learner.settings
     out_scale = learner.nets.discovery.module.output_scale[0]
@@ -134,11 +132,9 @@ def test_the_drift_response_acts_only_on_a_clearly_negative_rolling_ic(ic, respo
     """An alarm is acted on (statistics forgotten, step boosted) only when the rolling IC is
     below 0 by drift_response_z standard errors (~sqrt(H / n)): a dip within the noise of a
     weak pair keeps every statistic."""
-    from synthetic import FEATURES, TIMEFRAME_S, small_config
+    from synthetic import small_learner
 
-    from self_learning.learning.learner import PairLearner
-
-    learner = PairLearner(small_config(drift_response_z=0.5), FEATURES, TIMEFRAME_S)
+    learner = small_learner(drift_response_z=0.5)
     st, adapt = learner.state, learner.programs.p.adapt
     m = learner.nets.discovery.module
     n = st.scoreboard_size

@@ -21,6 +21,7 @@ from self_learning_offline.market import (
     generate_candles,
 )
 from self_learning_offline.market.__main__ import main
+from self_learning_offline.market.scenario import Scenario
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 PRICE_COLUMNS = ["open", "high", "low", "close"]
@@ -30,6 +31,12 @@ PRICE_COLUMNS = ["open", "high", "low", "close"]
 def month_5m() -> pd.DataFrame:
     """30 days of BTC/USDT 5m candles (8640 rows)."""
     return generate_candles("BTC/USDT", "5m", START, 30 * 288, seed=42)
+
+
+def eight_days_5m(pair: str, scenario: Scenario | None = None) -> pd.DataFrame:
+    """Eight days of `pair`'s 5m candles from START, seed 42: the market the scenario tests
+    measure the yardstick on."""
+    return generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=scenario)
 
 
 def returns(frame: pd.DataFrame) -> np.ndarray:
@@ -146,7 +153,7 @@ def yardstick_ic(frame: pd.DataFrame) -> float:
 def test_flip_scenario_edge_changes_sign_at_the_flip(pair):
     """In the flip scenario the mean-reversion yardstick has a clearly positive IC on the 5m
     candles before the flip and a clearly negative one after it, for every pair."""
-    frame = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=FLIP)
+    frame = eight_days_5m(pair, FLIP)
     before = frame[frame["date"] < pd.Timestamp(FLIP.flip_at)]
     after = frame[frame["date"] >= pd.Timestamp(FLIP.flip_at)]
     assert yardstick_ic(before) > 0.1
@@ -213,8 +220,8 @@ def best_gap_return(frame: pd.DataFrame) -> float:
 def test_mean_reversion_plants_an_edge_the_yardstick_sees(pair):
     """The demo market (`--mean-reversion`): the mean-reversion yardstick predicts it (on the
     plain market of the same seed it does not)."""
-    planted = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=MeanReversion())
-    plain = generate_candles(pair, "5m", START, 8 * 288, seed=42)
+    planted = eight_days_5m(pair, MeanReversion())
+    plain = eight_days_5m(pair)
     assert yardstick_ic(planted) > 0.2
     assert abs(yardstick_ic(plain)) < 0.1
 
@@ -222,8 +229,7 @@ def test_mean_reversion_plants_an_edge_the_yardstick_sees(pair):
 def test_mean_reversion_best_candles_clear_the_round_trip_fee():
     """BTC/USDT's best 5 % of candles by the planted gap realize more than Binance's 0.2 %
     round trip over the next hour (ETH/USDT's, more volatile, about +0.15 %)."""
-    planted = generate_candles("BTC/USDT", "5m", START, 8 * 288, seed=42,
-                               scenario=MeanReversion())
+    planted = eight_days_5m("BTC/USDT", MeanReversion())
     assert best_gap_return(planted) > 0.002
 
 
@@ -323,8 +329,8 @@ def minutes_around_change(before: int, periods: int) -> pd.DatetimeIndex:
 def test_fade_scenario_edge_vanishes_at_the_fade(pair):
     """The yardstick's IC on 5m candles is clearly positive before the fade and about 0 after
     it, where the market moves as the random walk of the same seed (up to the tick)."""
-    frame = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=EdgeFade(CHANGE_AT))
-    walk = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=RandomWalk())
+    frame = eight_days_5m(pair, EdgeFade(CHANGE_AT))
+    walk = eight_days_5m(pair, RandomWalk())
     before, after = split(frame)
     assert yardstick_ic(before) > 0.1
     assert abs(yardstick_ic(after)) < 0.1
@@ -343,9 +349,8 @@ def test_emerge_scenario_edge_is_zero_then_the_pull():
 def test_emerge_scenario_edge_appears_at_the_emergence(pair):
     """Before the emergence the market is the random walk of the same seed, candle for candle
     (the yardstick's IC about 0); after it the yardstick's IC is clearly positive."""
-    frame = generate_candles(pair, "5m", START, 8 * 288, seed=42,
-                             scenario=EdgeEmerge(CHANGE_AT))
-    walk = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=RandomWalk())
+    frame = eight_days_5m(pair, EdgeEmerge(CHANGE_AT))
+    walk = eight_days_5m(pair, RandomWalk())
     before, after = split(frame)
     pd.testing.assert_frame_equal(before, split(walk)[0])
     assert abs(yardstick_ic(before)) < 0.1
@@ -364,8 +369,7 @@ def test_reverse_scenario_edge_is_the_push_then_the_pull():
 def test_reverse_scenario_trend_then_mean_reversion(pair):
     """The yardstick's IC on 5m candles is clearly negative before the reversal (trend
     following) and clearly positive after it."""
-    frame = generate_candles(pair, "5m", START, 8 * 288, seed=42,
-                             scenario=EdgeReverse(CHANGE_AT))
+    frame = eight_days_5m(pair, EdgeReverse(CHANGE_AT))
     before, after = split(frame)
     assert yardstick_ic(before) < -0.1
     assert yardstick_ic(after) > 0.1
@@ -385,8 +389,8 @@ def test_glide_scenario_turns_the_edge_gradually(pair):
     candle; the yardstick's IC falls through the glide (first half above second half) and is
     clearly negative after its end."""
     glide = EdgeGlide(CHANGE_AT, days=2.0)
-    frame = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=glide)
-    flip = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=FLIP)
+    frame = eight_days_5m(pair, glide)
+    flip = eight_days_5m(pair, FLIP)
     start, middle = (pd.Timestamp(CHANGE_AT) - pd.Timedelta(days=d) for d in (2, 1))
     pd.testing.assert_frame_equal(frame[frame["date"] < start], flip[flip["date"] < start])
     first = frame[(frame["date"] >= start) & (frame["date"] < middle)]
@@ -401,9 +405,8 @@ def test_volatility_shock_multiplies_returns_and_keeps_the_edge(pair):
     """Before the shock the market is the steady mean reversion of the same seed; after it
     every return is `factor` times larger (std ratio 3) and the yardstick keeps its IC."""
     shock = VolatilityShock(CHANGE_AT)
-    frame = generate_candles(pair, "5m", START, 8 * 288, seed=42, scenario=shock)
-    steady = generate_candles(pair, "5m", START, 8 * 288, seed=42,
-                              scenario=MeanReversion(shock.strength))
+    frame = eight_days_5m(pair, shock)
+    steady = eight_days_5m(pair, MeanReversion(shock.strength))
     (before, after), (steady_before, steady_after) = split(frame), split(steady)
     pd.testing.assert_frame_equal(before, steady_before)
     ratio = returns(after).std() / returns(steady_after).std()

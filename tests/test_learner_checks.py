@@ -26,11 +26,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
-from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
+from synthetic import FEATURES, TIMEFRAME_S, planted_candles, small_config, small_learner
 
 from self_learning.candles.frames import OHLCV, candles_from_frame
 from self_learning.candles.samples import Candles, prepare
-from self_learning.learning.learner import PairLearner
 from self_learning.learning.program import Programs
 from self_learning.learning.settings import LearningSettings
 from self_learning.learning.state import LearnerState
@@ -266,8 +265,7 @@ def test_learning_does_not_mutate_its_inputs(case):
     candles = candles_from_frame(df, FEATURES)
     arrays = (candles.ts, candles.ohlcv, candles.features)
     assert all(a.flags.writeable for a in arrays)
-    deterministic()
-    learner = PairLearner(small_config(), FEATURES, TIMEFRAME_S)
+    learner = small_learner()
     if case != "fit":
         learner.fit(candles_from_frame(df, FEATURES).rows(slice(0, 1150)))
     copies = [a.copy() for a in arrays]

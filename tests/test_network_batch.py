@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 import pytest
-from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
+from synthetic import FEATURES, TIMEFRAME_S, planted_candles, small_config, small_learner
 
 from self_learning.learning.learner import PairLearner
 from self_learning.store import assign_snapshot, snapshot_variables
@@ -18,8 +18,7 @@ def candles():
 
 
 def fitted(candles, end=1500):
-    deterministic()
-    learner = PairLearner(small_config(), FEATURES, TIMEFRAME_S)
+    learner = small_learner()
     learner.fit(candles.rows(slice(0, end)))
     return learner
 

@@ -19,10 +19,8 @@ import pytest
 from capabilities import without_permission_override
 from synthetic import (
     FEATURES,
-    TIMEFRAME_S,
-    deterministic,
     planted_candles,
-    small_config,
+    small_learner,
     small_runtime,
     weights_of,
 )
@@ -30,7 +28,6 @@ from synthetic import (
 from self_learning.candles import frames
 from self_learning.candles.samples import Candles, SkipCounts, prepare, skip_counts
 from self_learning.candles.timeline import NEVER, RestoreRefused
-from self_learning.learning.learner import PairLearner
 from self_learning.runtime.guards import nonfinite_variables
 from self_learning.store import snapshot_variables
 
@@ -188,8 +185,7 @@ def test_a_state_holding_nan_is_not_saved(tmp_path, caplog, candles, trained):
 def test_per_candle_steps_never_put_nan_into_the_recent_statistics(candles):
     """Without an anchor for the statistics (stats_ts 0) the growth factor of a matured
     sample overflows; the sample's statistics are skipped instead of becoming NaN."""
-    deterministic()
-    learner = PairLearner(small_config(), FEATURES, TIMEFRAME_S)
+    learner = small_learner()
     learner.fit(candles.rows(slice(0, FIT)))
     learner.nets.discovery.module.stats_ts.assign(0)
     learner.observe(candles.rows(slice(FIT - 40, FIT + 60)))
@@ -200,8 +196,7 @@ def test_per_candle_steps_never_put_nan_into_the_recent_statistics(candles):
 
 
 def _fitted(candles):
-    deterministic()
-    learner = PairLearner(small_config(), FEATURES, TIMEFRAME_S)
+    learner = small_learner()
     learner.fit(candles.rows(slice(0, FIT)))
     learner.observe(candles.rows(slice(FIT - 40, FIT + 10)))
     return learner
