@@ -106,11 +106,12 @@ def prepare_rundir(state: DryRunState, port: int, api_port: int) -> tuple[Path, 
     data.mkdir(parents=True, exist_ok=True)
     for old in data.glob("*.feather"):  # freqtrade downloads them again from the exchange
         old.unlink()
-    overlays = []
+    overlays = [write_replay_overlay(state.folder / "replay.json", port)]
     for name, settings in (("state.json", state.overlay()), ("api.json", api_overlay(api_port))):
-        overlays.append(state.folder / name)
-        overlays[-1].write_text(json.dumps(settings, indent=4) + "\n")
-    return data, [write_replay_overlay(state.folder / "replay.json", port), *overlays]
+        path = state.folder / name
+        path.write_text(json.dumps(settings, indent=4) + "\n")
+        overlays.append(path)
+    return data, overlays
 
 
 def replay_clock(args: argparse.Namespace, state: DryRunState) -> ReplayClock:
