@@ -27,6 +27,7 @@ from self_learning_offline.dry_run_state import (
 )
 from self_learning_offline.market import generate_candles
 from self_learning_offline.replay_exchange.candles import HOUR_MS, MINUTE_MS
+from self_learning_offline.replay_exchange.realtime import RealtimeSource
 from self_learning_offline.replay_exchange.server import build_exchange
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -122,6 +123,7 @@ def test_fresh_or_other_candles_start_a_new_clock_and_set_aside_only_what_the_bo
     assert fresh.started_ms == T0 + HOUR_MS
     assert "(--fresh)" in line and str(first) in line, line
     assert not state.db.exists() and not state.models.exists() and mine.exists()
+    assert first.name == "clock-20261206T0102Z"
     assert (first / "tradesv3.dryrun.sqlite").read_text() == "trades"
     assert (first / "tradesv3.dryrun.sqlite-wal").read_text() == "trades"
     assert (first / "models" / "self-learning").is_dir()
@@ -164,3 +166,13 @@ def test_which_clock(saved, fresh, continued, reason):
     choice = choose_clock(saved, wanted, fresh)
     assert choice.continued == continued and reason in choice.reason
     assert choice.clock == (saved if continued else wanted)
+
+
+def test_the_dates_the_dry_run_and_the_exchange_print(tmp_path):
+    """One start, spelled for each reader (self_learning_offline.utc_text): the dry-run's line
+    and clock.json to the minute, the replay exchange's start line in ISO 8601 with seconds."""
+    state = DryRunState(tmp_path / "run")
+    _, line = state.start(ReplayClock(T0, HISTORY, "1m", "abc"))
+    assert line.startswith("New dry-run clock from 2026-12-06 01:02 UTC (no earlier dry-run)")
+    assert json.loads(state.clock_path.read_text())["started"] == "2026-12-06 01:02 UTC"
+    assert RealtimeSource({}, T0, HISTORY).started_utc == "2026-12-06T01:02:03Z"

@@ -25,8 +25,9 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
+
+from self_learning_offline.utc_text import utc_minute, utc_stamp
 
 CLOCK_FILE = "clock.json"
 DB_FILE = "tradesv3.dryrun.sqlite"
@@ -79,10 +80,6 @@ def choose_clock(saved: ReplayClock | None, wanted: ReplayClock, fresh: bool) ->
     return ClockChoice(saved, True, "")
 
 
-def utc(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 class DryRunState:
     """The dry-run's folder: its clock, trades database and model store (user_data_dir)."""
 
@@ -114,7 +111,7 @@ class DryRunState:
         saved = self.saved_clock()
         choice = choose_clock(saved, wanted, fresh)
         if choice.continued:
-            return choice, (f"Dry-run continues on the clock of {utc(saved.started_ms)} "
+            return choice, (f"Dry-run continues on the clock of {utc_minute(saved.started_ms)} "
                             f"({self.clock_path}): the exchange's candles since then stay as "
                             f"they were; trades ({self.db.name}) and models ({self.models}) "
                             "are kept.")
@@ -122,8 +119,9 @@ class DryRunState:
         self._write(choice.clock)
         aside = (f"; the previous clock's trades and models were moved to {kept}"
                  if kept is not None else "")
-        return choice, (f"New dry-run clock from {utc(choice.clock.started_ms)} ({choice.reason})"
-                        f": trades and models start empty in {self.folder}{aside}.")
+        return choice, (f"New dry-run clock from {utc_minute(choice.clock.started_ms)} "
+                        f"({choice.reason}): trades and models start empty in "
+                        f"{self.folder}{aside}.")
 
     def _set_aside(self, saved: ReplayClock | None) -> Path | None:
         """Moves what the previous clock's bot wrote into `previous/clock-<its start>/` (nothing
@@ -131,8 +129,7 @@ class DryRunState:
         present = [path for path in self.written() if path.exists()]
         if not present:
             return None
-        stamp = (datetime.fromtimestamp(saved.started_ms / 1000, UTC).strftime("%Y%m%dT%H%MZ")
-                 if saved is not None else "unknown")
+        stamp = utc_stamp(saved.started_ms) if saved is not None else "unknown"
         target = base = self.folder / PREVIOUS_DIR / f"clock-{stamp}"
         copies = 1
         while target.exists():
@@ -144,7 +141,7 @@ class DryRunState:
         return target
 
     def _write(self, clock: ReplayClock) -> None:
-        text = json.dumps({"clock": asdict(clock), "started": utc(clock.started_ms),
+        text = json.dumps({"clock": asdict(clock), "started": utc_minute(clock.started_ms),
                            "kept_with_it": [p.name for p in self.written()]}, indent=2)
         tmp = self.clock_path.with_suffix(".tmp")
         tmp.write_text(text + "\n")
