@@ -23,6 +23,7 @@ from self_learning_offline.dry_run_state import (
     PREVIOUS_DIR,
     DryRunState,
     ReplayClock,
+    UnreadableClock,
     choose_clock,
 )
 from self_learning_offline.market import generate_candles
@@ -152,8 +153,36 @@ def test_without_a_clock_file_nothing_is_removed(tmp_path):
     assert not (state.folder / PREVIOUS_DIR).exists()
 
 
+@pytest.mark.parametrize("text,problem", [
+    ('{"clock": {"started_ms": 17', "is unreadable, not JSON: Expecting ',' delimiter at line 1"),
+    ('{"clock": {"started_ms": 1, "history": 2}}',
+     "is unreadable, missing keys clock.interval, clock.fingerprint"),
+    ('{"started": "2026-12-06 01:02 UTC"}', 'is unreadable, missing key "clock"'),
+    ('{"clock": {"started_ms": "1", "history": 2, "interval": "1m", "fingerprint": "abc"}}',
+     "is unreadable, wrong type of clock.started_ms"),
+])
+def test_a_damaged_clock_file_is_named_as_the_reason_and_kept(tmp_path, text, problem):
+    """A clock.json that holds no clock (broken JSON, missing keys) starts a new clock saying
+    so, not 'no earlier dry-run'; the old trades go to previous/clock-unknown/ as before, and
+    the damaged file with them, as it was (nothing is deleted)."""
+    state = DryRunState(tmp_path / "run")
+    state.folder.mkdir()
+    state.db.write_text("trades")
+    state.clock_path.write_text(text)
+    choice, line = state.start(ReplayClock(T0, HISTORY, "1m", "abc"))
+    assert not choice.continued and choice.reason.startswith(f"{state.clock_path} {problem}")
+    assert f"({state.clock_path} {problem}" in line and "no earlier" not in line, line
+    aside = state.folder / PREVIOUS_DIR / "clock-unknown"
+    assert str(aside) in line
+    assert (aside / "tradesv3.dryrun.sqlite").read_text() == "trades"
+    assert (aside / CLOCK_FILE).read_text() == text
+    assert state.saved_clock() == choice.clock
+
+
 @pytest.mark.parametrize("saved,fresh,continued,reason", [
     (None, False, False, "no earlier dry-run"),
+    (UnreadableClock("run/clock.json is unreadable, not JSON"), False, False,
+     "run/clock.json is unreadable, not JSON"),
     (ReplayClock(T0, HISTORY, "1m", "abc"), False, True, ""),
     (ReplayClock(T0, HISTORY, "1m", "abc"), True, False, "--fresh"),
     (ReplayClock(T0, HISTORY, "1m", "other"), False, False, "changed"),

@@ -10,9 +10,10 @@ the 'new' ones, which the restored model has already learned. So the dry-run kee
   the same recording (same candle files, history and ticker interval) continues that clock, as
   a real exchange would have run on while the bot was stopped, and keeps the trades database
   and the model store beside it, which stay true to it.
-* Otherwise (the first run, another recording, `--fresh`, a start in the future) a new clock
-  starts, and the trades database and model store of the old one, only those this dry-run wrote
-  (listed in its clock.json), are moved aside into `previous/clock-<its start>/`: nothing is
+* Otherwise (the first run, another recording, `--fresh`, a start in the future, a clock.json
+  that cannot be read) a new clock starts, and the trades database and model store of the old
+  one, only those this dry-run wrote (listed in its clock.json), are moved aside into
+  `previous/clock-<its start>/` (`clock-unknown/` with the unreadable clock.json): nothing is
   deleted.
 
 The bot keeps all of it in the dry-run's folder (`overlay`: user_data_dir and db_url), apart
@@ -26,6 +27,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import get_type_hints
 
 from self_learning_offline.utc_text import utc_minute, utc_stamp
 
@@ -51,6 +53,35 @@ class ReplayClock:
 
 
 @dataclass(frozen=True)
+class UnreadableClock:
+    """A clock.json that holds no clock: `reason` names the file and what is wrong with it."""
+
+    reason: str
+
+
+CLOCK_KEYS = get_type_hints(ReplayClock)  # {"started_ms": int, ...}
+
+
+def parse_clock(text: str) -> ReplayClock:
+    """The clock of a clock.json's text; ValueError saying what is wrong when there is none."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+    clock = data.get("clock") if isinstance(data, dict) else None
+    if not isinstance(clock, dict):
+        raise ValueError('missing key "clock"')
+    missing = [f"clock.{key}" for key in CLOCK_KEYS if key not in clock]
+    if missing:
+        raise ValueError(f"missing keys {', '.join(missing)}")
+    wrong = [f"clock.{key}" for key, kind in CLOCK_KEYS.items()
+             if not isinstance(clock[key], kind)]
+    if wrong:
+        raise ValueError(f"wrong type of {', '.join(wrong)}")
+    return ReplayClock(**{key: clock[key] for key in CLOCK_KEYS})
+
+
+@dataclass(frozen=True)
 class ClockChoice:
     clock: ReplayClock
     continued: bool
@@ -66,11 +97,14 @@ def recording_fingerprint(datadir: Path) -> str:
     return digest.hexdigest()
 
 
-def choose_clock(saved: ReplayClock | None, wanted: ReplayClock, fresh: bool) -> ClockChoice:
+def choose_clock(saved: ReplayClock | UnreadableClock | None, wanted: ReplayClock,
+                 fresh: bool) -> ClockChoice:
     """Continue `saved` when it replays the same recording the same way and began before
     `wanted` (a new start now); otherwise `wanted`, with the reason."""
     if saved is None:
         return ClockChoice(wanted, False, "no earlier dry-run")
+    if isinstance(saved, UnreadableClock):
+        return ClockChoice(wanted, False, saved.reason)
     if fresh:
         return ClockChoice(wanted, False, "--fresh")
     if not saved.same_replay(wanted):
@@ -93,11 +127,17 @@ class DryRunState:
         """freqtrade settings that keep the bot's trades and models in this folder."""
         return {"user_data_dir": str(self.folder), "db_url": f"sqlite:///{self.db}"}
 
-    def saved_clock(self) -> ReplayClock | None:
-        try:
-            return ReplayClock(**json.loads(self.clock_path.read_text())["clock"])
-        except (OSError, ValueError, KeyError, TypeError):
+    def saved_clock(self) -> ReplayClock | UnreadableClock | None:
+        """The clock in this folder's clock.json; None when there is no clock.json."""
+        if not self.clock_path.exists():
             return None
+        try:
+            return parse_clock(self.clock_path.read_text())
+        except OSError as e:
+            problem = e.strerror or type(e).__name__
+        except ValueError as e:  # parse_clock's, or bytes that are not UTF-8
+            problem = str(e) if not isinstance(e, UnicodeDecodeError) else "not UTF-8 text"
+        return UnreadableClock(f"{self.clock_path} is unreadable, {problem}")
 
     def written(self) -> list[Path]:
         """What the bot of this folder's clock wrote: its trades database and model store."""
@@ -123,13 +163,18 @@ class DryRunState:
                         f"({choice.reason}): trades and models start empty in "
                         f"{self.folder}{aside}.")
 
-    def _set_aside(self, saved: ReplayClock | None) -> Path | None:
+    def _set_aside(self, saved: ReplayClock | UnreadableClock | None) -> Path | None:
         """Moves what the previous clock's bot wrote into `previous/clock-<its start>/` (nothing
-        is deleted: a user may want those trades or that store); None if there was nothing."""
+        is deleted: a user may want those trades or that store), with an unreadable clock.json
+        into `clock-unknown/` (the start it held may be mended by hand); None if there was
+        nothing."""
         present = [path for path in self.written() if path.exists()]
         if not present:
             return None
-        stamp = utc_stamp(saved.started_ms) if saved is not None else "unknown"
+        known = isinstance(saved, ReplayClock)
+        stamp = utc_stamp(saved.started_ms) if known else "unknown"
+        if not known:
+            present.append(self.clock_path)
         target = base = self.folder / PREVIOUS_DIR / f"clock-{stamp}"
         copies = 1
         while target.exists():
