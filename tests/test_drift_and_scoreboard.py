@@ -127,14 +127,16 @@ def test_scores_equal_a_direct_computation_over_the_last_matured(count):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, equal_nan=True)
 
 
-@pytest.mark.parametrize("ic, responds", [(-0.02, False), (-0.6, True)])
-def test_the_drift_response_acts_only_on_a_clearly_negative_rolling_ic(ic, responds):
+@pytest.mark.parametrize("ic, z, responds", [
+    (-0.02, 0.5, False), (-0.6, 0.5, True), (-0.6, 3.0, True), (-0.6, 5.0, False),
+    (-0.02, 0.0, True)])
+def test_the_drift_response_acts_only_on_a_clearly_negative_rolling_ic(ic, z, responds):
     """An alarm is acted on (statistics forgotten, step boosted) only when the rolling IC is
     below 0 by drift_response_z standard errors (~sqrt(H / n)): a dip within the noise of a
-    weak pair keeps every statistic."""
+    weak pair keeps every statistic, and the same IC responds or not as z asks."""
     from synthetic import small_learner
 
-    learner = small_learner(drift_response_z=0.5)
+    learner = small_learner(drift_response_z=z)
     st, adapt = learner.state, learner.programs.p.adapt
     m = learner.nets.discovery.module
     n = st.scoreboard_size
@@ -149,7 +151,7 @@ def test_the_drift_response_acts_only_on_a_clearly_negative_rolling_ic(ic, respo
     st.alarm_age.assign(0.0)  # an alarm just raised, not acted on yet
     rolling_ic = float(adapt.board()[0].numpy())
     noise_se = np.sqrt(int(st.horizon) / n)
-    assert rolling_ic < 0 and (rolling_ic < -0.5 * noise_se) == responds, (rolling_ic, noise_se)
+    assert rolling_ic < 0 and (rolling_ic < -z * noise_se) == responds, (rolling_ic, noise_se)
     adapt.matured(tf.constant([0.0, 0.01, -0.01]), tf.constant([0.0, 0.01, -0.01]), 0.0)
     assert int(st.drift_responses.numpy()) == int(responds)
     assert float(m.stats_n.numpy()) == pytest.approx(10.0 if responds else 100.0)

@@ -23,10 +23,12 @@ from self_learning_offline.dry_run_state import (
     PREVIOUS_DIR,
     DryRunState,
     ReplayClock,
+    UnreadableClock,
     choose_clock,
 )
 from self_learning_offline.market import generate_candles
 from self_learning_offline.replay_exchange.candles import HOUR_MS, MINUTE_MS
+from self_learning_offline.replay_exchange.realtime import RealtimeSource
 from self_learning_offline.replay_exchange.server import build_exchange
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -122,6 +124,7 @@ def test_fresh_or_other_candles_start_a_new_clock_and_set_aside_only_what_the_bo
     assert fresh.started_ms == T0 + HOUR_MS
     assert "(--fresh)" in line and str(first) in line, line
     assert not state.db.exists() and not state.models.exists() and mine.exists()
+    assert first.name == "clock-20261206T0102Z"
     assert (first / "tradesv3.dryrun.sqlite").read_text() == "trades"
     assert (first / "tradesv3.dryrun.sqlite-wal").read_text() == "trades"
     assert (first / "models" / "self-learning").is_dir()
@@ -150,8 +153,36 @@ def test_without_a_clock_file_nothing_is_removed(tmp_path):
     assert not (state.folder / PREVIOUS_DIR).exists()
 
 
+@pytest.mark.parametrize("text,problem", [
+    ('{"clock": {"started_ms": 17', "is unreadable, not JSON: Expecting ',' delimiter at line 1"),
+    ('{"clock": {"started_ms": 1, "history": 2}}',
+     "is unreadable, missing keys clock.interval, clock.fingerprint"),
+    ('{"started": "2026-12-06 01:02 UTC"}', 'is unreadable, missing key "clock"'),
+    ('{"clock": {"started_ms": "1", "history": 2, "interval": "1m", "fingerprint": "abc"}}',
+     "is unreadable, wrong type of clock.started_ms"),
+])
+def test_a_damaged_clock_file_is_named_as_the_reason_and_kept(tmp_path, text, problem):
+    """A clock.json that holds no clock (broken JSON, missing keys) starts a new clock saying
+    so, not 'no earlier dry-run'; the old trades go to previous/clock-unknown/ as before, and
+    the damaged file with them, as it was (nothing is deleted)."""
+    state = DryRunState(tmp_path / "run")
+    state.folder.mkdir()
+    state.db.write_text("trades")
+    state.clock_path.write_text(text)
+    choice, line = state.start(ReplayClock(T0, HISTORY, "1m", "abc"))
+    assert not choice.continued and choice.reason.startswith(f"{state.clock_path} {problem}")
+    assert f"({state.clock_path} {problem}" in line and "no earlier" not in line, line
+    aside = state.folder / PREVIOUS_DIR / "clock-unknown"
+    assert str(aside) in line
+    assert (aside / "tradesv3.dryrun.sqlite").read_text() == "trades"
+    assert (aside / CLOCK_FILE).read_text() == text
+    assert state.saved_clock() == choice.clock
+
+
 @pytest.mark.parametrize("saved,fresh,continued,reason", [
     (None, False, False, "no earlier dry-run"),
+    (UnreadableClock("run/clock.json is unreadable, not JSON"), False, False,
+     "run/clock.json is unreadable, not JSON"),
     (ReplayClock(T0, HISTORY, "1m", "abc"), False, True, ""),
     (ReplayClock(T0, HISTORY, "1m", "abc"), True, False, "--fresh"),
     (ReplayClock(T0, HISTORY, "1m", "other"), False, False, "changed"),
@@ -164,3 +195,13 @@ def test_which_clock(saved, fresh, continued, reason):
     choice = choose_clock(saved, wanted, fresh)
     assert choice.continued == continued and reason in choice.reason
     assert choice.clock == (saved if continued else wanted)
+
+
+def test_the_dates_the_dry_run_and_the_exchange_print(tmp_path):
+    """One start, spelled for each reader (self_learning_offline.utc_text): the dry-run's line
+    and clock.json to the minute, the replay exchange's start line in ISO 8601 with seconds."""
+    state = DryRunState(tmp_path / "run")
+    _, line = state.start(ReplayClock(T0, HISTORY, "1m", "abc"))
+    assert line.startswith("New dry-run clock from 2026-12-06 01:02 UTC (no earlier dry-run)")
+    assert json.loads(state.clock_path.read_text())["started"] == "2026-12-06 01:02 UTC"
+    assert RealtimeSource({}, T0, HISTORY).started_utc == "2026-12-06T01:02:03Z"

@@ -26,7 +26,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
-from synthetic import FEATURES, TIMEFRAME_S, planted_candles, small_config, small_learner
+from synthetic import (
+    FEATURES,
+    TIMEFRAME_S,
+    planted_candles,
+    small_config,
+    small_learner,
+    small_runtime,
+)
 
 from self_learning.candles.frames import OHLCV, candles_from_frame
 from self_learning.candles.samples import Candles, prepare
@@ -187,6 +194,19 @@ def test_the_same_seed_learns_the_same(learner, samples):
     if learner.seeded:
         assert any(not np.array_equal(x, y) for x, y in zip(runs["a"][0], runs["c"][0],
                                                             strict=True))
+
+
+@pytest.mark.parametrize("builder", ["small_learner", "small_runtime"])
+def test_the_tests_small_builders_turn_on_op_determinism(builder, tmp_path):
+    """The tests that compare weights seed everything and run TensorFlow's ops
+    deterministically: synthetic's small learner and runtime turn op determinism on
+    (deterministic()), whatever the tests before them left (TensorFlow 2.21 has no public
+    is_op_determinism_enabled)."""
+    from tensorflow.python.framework import config as tf_config
+
+    tf_config.disable_op_determinism()
+    small_learner() if builder == "small_learner" else small_runtime(tmp_path)
+    assert tf_config.is_op_determinism_enabled()
 
 
 @pytest.mark.parametrize("where", ["windows", "features", "targets"])

@@ -9,6 +9,7 @@
   environment variables, its non-secret settings as a config overlay.
 * `dry_run_state`: the offline dry-run's own folder: the replay exchange's clock kept across
   runs, with the trades database and model store that go with it.
+* `utc_text`: epoch milliseconds as the UTC text these tools print or put in folder names.
 
 The model never imports this package: `self_learning` (and freqtrade's loaded
 `SelfLearningModel.py`) must run without it. The dependency may only point the other way,

@@ -10,9 +10,10 @@ the 'new' ones, which the restored model has already learned. So the dry-run kee
   the same recording (same candle files, history and ticker interval) continues that clock, as
   a real exchange would have run on while the bot was stopped, and keeps the trades database
   and the model store beside it, which stay true to it.
-* Otherwise (the first run, another recording, `--fresh`, a start in the future) a new clock
-  starts, and the trades database and model store of the old one, only those this dry-run wrote
-  (listed in its clock.json), are moved aside into `previous/clock-<its start>/`: nothing is
+* Otherwise (the first run, another recording, `--fresh`, a start in the future, a clock.json
+  that cannot be read) a new clock starts, and the trades database and model store of the old
+  one, only those this dry-run wrote (listed in its clock.json), are moved aside into
+  `previous/clock-<its start>/` (`clock-unknown/` with the unreadable clock.json): nothing is
   deleted.
 
 The bot keeps all of it in the dry-run's folder (`overlay`: user_data_dir and db_url), apart
@@ -25,8 +26,10 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_type_hints
+
+from self_learning_offline.utc_text import utc_minute, utc_stamp
 
 CLOCK_FILE = "clock.json"
 DB_FILE = "tradesv3.dryrun.sqlite"
@@ -50,6 +53,35 @@ class ReplayClock:
 
 
 @dataclass(frozen=True)
+class UnreadableClock:
+    """A clock.json that holds no clock: `reason` names the file and what is wrong with it."""
+
+    reason: str
+
+
+CLOCK_KEYS = get_type_hints(ReplayClock)  # {"started_ms": int, ...}
+
+
+def parse_clock(text: str) -> ReplayClock:
+    """The clock of a clock.json's text; ValueError saying what is wrong when there is none."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+    clock = data.get("clock") if isinstance(data, dict) else None
+    if not isinstance(clock, dict):
+        raise ValueError('missing key "clock"')
+    missing = [f"clock.{key}" for key in CLOCK_KEYS if key not in clock]
+    if missing:
+        raise ValueError(f"missing keys {', '.join(missing)}")
+    wrong = [f"clock.{key}" for key, kind in CLOCK_KEYS.items()
+             if not isinstance(clock[key], kind)]
+    if wrong:
+        raise ValueError(f"wrong type of {', '.join(wrong)}")
+    return ReplayClock(**{key: clock[key] for key in CLOCK_KEYS})
+
+
+@dataclass(frozen=True)
 class ClockChoice:
     clock: ReplayClock
     continued: bool
@@ -65,11 +97,14 @@ def recording_fingerprint(datadir: Path) -> str:
     return digest.hexdigest()
 
 
-def choose_clock(saved: ReplayClock | None, wanted: ReplayClock, fresh: bool) -> ClockChoice:
+def choose_clock(saved: ReplayClock | UnreadableClock | None, wanted: ReplayClock,
+                 fresh: bool) -> ClockChoice:
     """Continue `saved` when it replays the same recording the same way and began before
     `wanted` (a new start now); otherwise `wanted`, with the reason."""
     if saved is None:
         return ClockChoice(wanted, False, "no earlier dry-run")
+    if isinstance(saved, UnreadableClock):
+        return ClockChoice(wanted, False, saved.reason)
     if fresh:
         return ClockChoice(wanted, False, "--fresh")
     if not saved.same_replay(wanted):
@@ -77,10 +112,6 @@ def choose_clock(saved: ReplayClock | None, wanted: ReplayClock, fresh: bool) ->
     if saved.started_ms > wanted.started_ms:
         return ClockChoice(wanted, False, "the earlier start lies in the future")
     return ClockChoice(saved, True, "")
-
-
-def utc(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 class DryRunState:
@@ -96,11 +127,17 @@ class DryRunState:
         """freqtrade settings that keep the bot's trades and models in this folder."""
         return {"user_data_dir": str(self.folder), "db_url": f"sqlite:///{self.db}"}
 
-    def saved_clock(self) -> ReplayClock | None:
-        try:
-            return ReplayClock(**json.loads(self.clock_path.read_text())["clock"])
-        except (OSError, ValueError, KeyError, TypeError):
+    def saved_clock(self) -> ReplayClock | UnreadableClock | None:
+        """The clock in this folder's clock.json; None when there is no clock.json."""
+        if not self.clock_path.exists():
             return None
+        try:
+            return parse_clock(self.clock_path.read_text())
+        except OSError as e:
+            problem = e.strerror or type(e).__name__
+        except ValueError as e:  # parse_clock's, or bytes that are not UTF-8
+            problem = str(e) if not isinstance(e, UnicodeDecodeError) else "not UTF-8 text"
+        return UnreadableClock(f"{self.clock_path} is unreadable, {problem}")
 
     def written(self) -> list[Path]:
         """What the bot of this folder's clock wrote: its trades database and model store."""
@@ -114,7 +151,7 @@ class DryRunState:
         saved = self.saved_clock()
         choice = choose_clock(saved, wanted, fresh)
         if choice.continued:
-            return choice, (f"Dry-run continues on the clock of {utc(saved.started_ms)} "
+            return choice, (f"Dry-run continues on the clock of {utc_minute(saved.started_ms)} "
                             f"({self.clock_path}): the exchange's candles since then stay as "
                             f"they were; trades ({self.db.name}) and models ({self.models}) "
                             "are kept.")
@@ -122,17 +159,22 @@ class DryRunState:
         self._write(choice.clock)
         aside = (f"; the previous clock's trades and models were moved to {kept}"
                  if kept is not None else "")
-        return choice, (f"New dry-run clock from {utc(choice.clock.started_ms)} ({choice.reason})"
-                        f": trades and models start empty in {self.folder}{aside}.")
+        return choice, (f"New dry-run clock from {utc_minute(choice.clock.started_ms)} "
+                        f"({choice.reason}): trades and models start empty in "
+                        f"{self.folder}{aside}.")
 
-    def _set_aside(self, saved: ReplayClock | None) -> Path | None:
+    def _set_aside(self, saved: ReplayClock | UnreadableClock | None) -> Path | None:
         """Moves what the previous clock's bot wrote into `previous/clock-<its start>/` (nothing
-        is deleted: a user may want those trades or that store); None if there was nothing."""
+        is deleted: a user may want those trades or that store), with an unreadable clock.json
+        into `clock-unknown/` (the start it held may be mended by hand); None if there was
+        nothing."""
         present = [path for path in self.written() if path.exists()]
         if not present:
             return None
-        stamp = (datetime.fromtimestamp(saved.started_ms / 1000, UTC).strftime("%Y%m%dT%H%MZ")
-                 if saved is not None else "unknown")
+        known = isinstance(saved, ReplayClock)
+        stamp = utc_stamp(saved.started_ms) if known else "unknown"
+        if not known:
+            present.append(self.clock_path)
         target = base = self.folder / PREVIOUS_DIR / f"clock-{stamp}"
         copies = 1
         while target.exists():
@@ -144,7 +186,7 @@ class DryRunState:
         return target
 
     def _write(self, clock: ReplayClock) -> None:
-        text = json.dumps({"clock": asdict(clock), "started": utc(clock.started_ms),
+        text = json.dumps({"clock": asdict(clock), "started": utc_minute(clock.started_ms),
                            "kept_with_it": [p.name for p in self.written()]}, indent=2)
         tmp = self.clock_path.with_suffix(".tmp")
         tmp.write_text(text + "\n")

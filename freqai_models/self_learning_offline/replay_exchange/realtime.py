@@ -9,8 +9,6 @@ deterministically from its open towards the recorded candle as its interval elap
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 
 from self_learning_offline.replay_exchange.candles import (
@@ -20,6 +18,7 @@ from self_learning_offline.replay_exchange.candles import (
     Market,
     slot_open,
 )
+from self_learning_offline.utc_text import utc_iso
 
 
 def partial_candle(candles: Candles, index: int, fraction: float) -> tuple[float, ...]:
@@ -63,7 +62,7 @@ class RealtimeSource:
 
     @property
     def started_utc(self) -> str:
-        return datetime.fromtimestamp(self._started / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return utc_iso(self._started)
 
     def current_index(self, length: int, now: int) -> int:
         """Index (in the looped sequence) of the open candle at `now` for interval `length`."""
