@@ -16,7 +16,7 @@ from self_learning.candles.samples import InsufficientDataError
 from self_learning.candles.timeline import RestoreRefused
 from self_learning.handle import ModelHandle
 from self_learning.runtime import runtime_env
-from self_learning.startup_checks import enforce, load_config
+from self_learning.startup_checks import enforce, load_config, run_mode
 
 if TYPE_CHECKING:  # TensorFlow is imported only when the runtime starts
     from self_learning.runtime.lifecycle import SelfLearningRuntime
@@ -55,6 +55,7 @@ class SelfLearningModel(BaseRegressionModel):
     """
 
     runtime: SelfLearningRuntime | None = None  # None without TensorFlow
+    tf_missing_said: bool = False  # the missing-TensorFlow notice was sent to the user
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -70,8 +71,8 @@ class SelfLearningModel(BaseRegressionModel):
         configure_xla_cache()  # compiled programs kept between processes (runtime/xla_cache.py)
         from self_learning.runtime.lifecycle import RunContext, SelfLearningRuntime
         from self_learning.store import StoreInUse
-        span, mode = self.config.get("timerange"), self.config.get("runmode")
-        run = RunContext(self.full_path, timeframe_s, getattr(mode, "value", mode), span,
+        span = self.config.get("timerange")
+        run = RunContext(self.full_path, timeframe_s, run_mode(self.config), span,
                          TimeRange.parse_timerange(span).startts if span else None,
                          self.config["exchange"]["pair_whitelist"], self._send,
                          self.activate_tensorboard)
@@ -142,8 +143,8 @@ class SelfLearningModel(BaseRegressionModel):
         """`call(runtime)`; None without TensorFlow (said once, to the user too) or for a
         pair whose restore was refused (the runtime logs that once)."""
         if self.runtime is None:
-            if not getattr(self, "_tf_warned", False):
-                self._tf_warned = True
+            if not self.tf_missing_said:
+                self.tf_missing_said = True
                 self._send(runtime_env.TF_MISSING_MESSAGE)
             return None
         try:

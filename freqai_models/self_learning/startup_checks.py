@@ -66,7 +66,9 @@ class Verdict:
     warnings: tuple[str, ...] = ()
 
 
-def _mode(config: dict[str, Any]) -> str | None:
+def run_mode(config: dict[str, Any]) -> str | None:
+    """freqtrade's run mode as its string value ("backtest", "dry_run", ...): the config
+    holds a RunMode enum when freqtrade built it and a string in tests and plain dicts."""
     runmode = config.get("runmode")
     return getattr(runmode, "value", runmode)
 
@@ -124,7 +126,7 @@ def _loopback(address: str) -> bool:
 def api_secrets_verdict(config: dict[str, Any]) -> Verdict:
     """Refuse weak secrets in live trading or beyond loopback; warn on a loopback dry-run."""
     api = config.get("api_server") or {}
-    mode = _mode(config)
+    mode = run_mode(config)
     if not api.get("enabled") or mode not in SERVING_MODES:
         return Verdict()
     weak = weak_api_secrets(api)
