@@ -1,7 +1,6 @@
 """SelfLearningStrategy's holding rules (issue 19, docs/hourly.md "Trading the prediction"):
-the time exit after `hold_horizons` x H candles of the timeframe, the margin on the fee rule,
-the ranking of a signal against the whitelist's expected returns at its candle and the
-threshold on the prediction shrunk toward the whitelist's mean (basket_shrink)."""
+the time exit after `hold_horizons` x H candles of the timeframe, the margin on the fee rule
+and the ranking of a signal against the whitelist's expected returns at its candle."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ import pandas as pd
 import pytest
 from strategy_support import load_strategy_module
 
-from self_learning.strategy.strategy_columns import among_top, hold_candles, shrunk_to_basket
+from self_learning.strategy.strategy_columns import among_top, hold_candles
 
 OPEN = datetime(2025, 1, 1, 12, tzinfo=UTC)
 
@@ -136,50 +135,3 @@ def test_top_k_enters_only_the_best_expected_returns_at_the_signal_candle(module
     assert confirmed(1) == ["C"]
     assert confirmed(2) == ["A", "C"]
     assert confirmed(0) == ["A", "B", "C"]
-
-
-@pytest.mark.parametrize(("values", "lam", "shrunk"), [
-    ({"A": 0.006, "B": 0.0, "C": 0.0}, 0.0, 0.002),           # the mean alone
-    ({"A": 0.006, "B": 0.0, "C": 0.0}, 0.5, 0.004),           # halfway to the pair's own
-    ({"A": 0.006, "B": 0.0, "C": 0.0}, 1.0, 0.006),           # the pair's own
-    ({"A": 0.006, "B": 0.0, "C": np.nan}, 0.0, 0.003),        # C unknown: not in the mean
-    ({"A": 0.006, "B": np.nan, "C": np.nan}, 0.0, 0.006),     # one known: the pair's own
-])
-def test_shrunk_to_basket_moves_the_pair_toward_the_known_mean(values, lam, shrunk):
-    assert shrunk_to_basket(values, "A", lam) == pytest.approx(shrunk, abs=1e-12)
-
-
-def test_shrunk_to_basket_is_nan_without_the_pairs_value():
-    assert np.isnan(shrunk_to_basket({"A": np.nan, "B": 0.01, "C": 0.01}, "A", 0.5))
-    assert np.isnan(shrunk_to_basket({"B": 0.01, "C": 0.01}, "A", 0.5))
-
-
-def test_basket_shrink_enters_on_the_shrunk_prediction_at_the_signal_candle(module):
-    """Three pairs, the entry threshold 0.3 %; at the signal candle A predicts +0.18 % (below
-    it), B +0.6 %, C +0.4 %: mean +0.393 %. basket_shrink 1 (today) signals only B and C. At
-    0 every pair's entry is the mean's (all three enter); at 0.5 A's +0.287 % does not clear
-    the threshold, B's and C's do. A pair whose usable prediction at the signal candle is
-    unknown (do_predict 0, whatever its `&-s_close`) does not count in the mean."""
-    dates = pd.date_range("2025-01-01", periods=6, freq="1h", tz="UTC")
-    at_signal = {"A": 0.0018, "B": 0.006, "C": 0.004}
-
-    def confirmed(lam, do_predict_c=1, c_value=at_signal["C"]):
-        strategy = strategy_of(module, "1h", 4, basket_shrink=lam)
-        frames = {}
-        for pair, value in at_signal.items():
-            frame = pd.DataFrame({"date": dates, "volume": 1.0,
-                                  "do_predict": do_predict_c if pair == "C" else 1,
-                                  "&-s_close": [0.0, 0.0, 0.0,
-                                                c_value if pair == "C" else value, 0.0, 0.0],
-                                  "expected_return": 0.0})
-            frames[pair] = strategy.populate_entry_trend(frame, {"pair": pair})
-        strategy.dp = Provider(frames, upto=dates[3])
-        return [p for p in frames if frames[p]["enter_long"].iloc[3] == 1
-                and strategy.confirm_trade_entry(p, "limit", 1.0, 1.0, "GTC", dates[4],
-                                                 "ai_long", "long")]
-
-    assert confirmed(1.0) == ["B", "C"]
-    assert confirmed(0.0) == ["A", "B", "C"]
-    assert confirmed(0.5) == ["B", "C"]
-    # C unusable: the mean of A and B, +0.39 % (with C's -1 % it would be below 0)
-    assert confirmed(0.0, do_predict_c=0, c_value=-0.01) == ["A", "B"]

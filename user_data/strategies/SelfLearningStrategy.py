@@ -42,7 +42,6 @@ from self_learning.strategy.strategy_columns import (
     roi_table,
     round_trip,
     scoreboard_or_nan,
-    shrunk_to_basket,
     z_candles,
 )
 
@@ -151,11 +150,6 @@ class SelfLearningStrategy(IStrategy):
     # ... and with `top_k` > 0 be among the `top_k` largest expected returns of the whitelist
     # at the signal candle (confirm_trade_entry).
     top_k = IntParameter(0, 10, default=0, space="buy")
-    # With basket_shrink < 1 the threshold applies to the pair's `&-s_close` shrunk toward the
-    # whitelist's mean at the signal candle, m + basket_shrink (e - m), in confirm_trade_entry
-    # (strategy_columns.shrunk_to_basket; 0: the basket's mean alone; 1: the pair's own, today;
-    # docs/hourly.md "One market bet").
-    basket_shrink = DecimalParameter(0.0, 1.0, default=1.0, decimals=2, space="buy")
     # Exit when the expected return turns below this (a predicted reversal).
     exit_threshold = DecimalParameter(-0.01, 0.0, default=0.0, decimals=4, space="sell")
     # The stop sits this multiple of the predicted downward excursion below the close (10:
@@ -225,8 +219,6 @@ class SelfLearningStrategy(IStrategy):
         self.round_trip_fees: dict[str, float] = {}
         # pair -> its expected_return by candle date, as of its last analysis (top_k ranking)
         self.expected_returns: dict[str, Series] = {}
-        # pair -> its usable `&-s_close` by candle date, as of its last analysis (basket_shrink)
-        self.predictions: dict[str, Series] = {}
 
     # -- FreqAI features (all stationary ratios) ---------------------------------------------
 
@@ -380,54 +372,33 @@ class SelfLearningStrategy(IStrategy):
         matured predictions, strategy_columns.expected_return) clears the round trip of fees
         plus `fee_margin`. Filters whose column a model does not provide (other FreqAI models)
         are skipped."""
-        filters = entry_filters(dataframe, self.entry_rules(metadata.get("pair")),
-                                own_threshold=not self.shrinks())
-        conditions = np.logical_and.reduce(list(filters.values()))
+        conditions = np.logical_and.reduce(
+            list(entry_filters(dataframe, self.entry_rules(metadata.get("pair"))).values()))
         dataframe.loc[conditions, ["enter_long", "enter_tag"]] = (1, "ai_long")
-        pair = metadata.get("pair")
-        if pair and "expected_return" in dataframe.columns:
-            self.expected_returns[pair] = Series(
+        if metadata.get("pair") and "expected_return" in dataframe.columns:
+            self.expected_returns[metadata["pair"]] = Series(
                 dataframe["expected_return"].to_numpy(), index=dataframe["date"])
-        if pair:
-            self.predictions[pair] = Series(
-                dataframe["&-s_close"].where(dataframe["do_predict"] == 1).to_numpy(),
-                index=dataframe["date"])
         return dataframe
-
-    def shrinks(self) -> bool:
-        """Whether basket_shrink moves the threshold to the shrunk prediction (below 1)."""
-        return float(self.basket_shrink.value) < 1.0
 
     def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float,
                             time_in_force: str, current_time: datetime, entry_tag: str | None,
                             side: str, **kwargs) -> bool:
-        """Two optional rules on the whitelist at the pair's signal candle (its last analyzed
-        one), off by default. With `top_k` > 0, enter only when the pair's expected return is
-        among the `top_k` largest (strategy_columns.among_top): the best predictions across
-        pairs, not just the ones above the fee. With `basket_shrink` < 1, only when the pair's
-        `&-s_close` shrunk toward the whitelist's mean (strategy_columns.shrunk_to_basket)
-        clears what populate_entry_trend then leaves out, the entry threshold (EntryRules.floor).
-        Every pair's values are those of its last analysis (populate_entry_trend); a pair
-        without that candle does not count."""
+        """With `top_k` > 0, enter only when the pair's expected return at its signal candle
+        (the last analyzed one) is among the `top_k` largest of the whitelist's pairs at that
+        candle (strategy_columns.among_top): the best predictions across pairs, not just the
+        ones above the fee. Every pair's expected returns are those of its last analysis
+        (populate_entry_trend); a pair without that candle does not count."""
         k = int(self.top_k.value)
-        if k <= 0 and not self.shrinks():
+        if k <= 0:
             return True
         dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
         if dataframe.empty:
             return False
         signal = dataframe["date"].iloc[-1]
-        if not among_top(self.at_candle(self.expected_returns, signal, pair), pair, k):
-            return False
-        if not self.shrinks():
-            return True
-        shrunk = shrunk_to_basket(self.at_candle(self.predictions, signal, pair), pair,
-                                  float(self.basket_shrink.value))
-        return bool(shrunk > self.entry_rules(pair).floor)
-
-    def at_candle(self, series: dict[str, Series], signal, pair: str) -> dict[str, float]:
-        """The whitelist's (and the pair's) values at candle `signal`; NaN where unknown."""
-        return {p: float(series[p].get(signal, np.nan))
-                for p in dict.fromkeys([*self.basket_pairs(), pair]) if p in series}
+        values = {p: float(self.expected_returns[p].get(signal, np.nan))
+                  for p in dict.fromkeys([*self.basket_pairs(), pair])
+                  if p in self.expected_returns}
+        return among_top(values, pair, k)
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         reversal = (dataframe["do_predict"] == 1) & (

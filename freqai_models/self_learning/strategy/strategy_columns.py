@@ -84,21 +84,6 @@ def among_top(values: dict[str, float], pair: str, k: int) -> bool:
     return sum(1 for v in values.values() if np.isfinite(v) and v > mine) < k
 
 
-def shrunk_to_basket(values: dict[str, float], pair: str, lam: float) -> float:
-    """`pair`'s value shrunk toward the mean m of the known (finite) `values` (pair ->
-    prediction at one candle, the pair's own included): m + lam (e - m), e the pair's value.
-    lam 0 is the basket's mean alone, lam 1 the pair's own value. e itself while fewer than 2
-    values are known; NaN when the pair has no finite value."""
-    mine = values.get(pair)
-    if mine is None or not np.isfinite(mine):
-        return float("nan")
-    known = [v for v in values.values() if np.isfinite(v)]
-    if len(known) < 2:
-        return float(mine)
-    mean = float(np.mean(known))
-    return mean + float(lam) * (float(mine) - mean)
-
-
 def round_trip(fee_per_side: float | None) -> float:
     """Entry plus exit fee for a fee per side (FALLBACK_FEE when none is known)."""
     return 2 * float(FALLBACK_FEE if fee_per_side is None else fee_per_side)
@@ -166,11 +151,8 @@ def filters_off(rules: EntryRules) -> list[str]:
             if not f.on]
 
 
-def entry_filters(dataframe: pd.DataFrame, rules: EntryRules,
-                  own_threshold: bool = True) -> dict[str, pd.Series]:
+def entry_filters(dataframe: pd.DataFrame, rules: EntryRules) -> dict[str, pd.Series]:
     """One boolean mask per entry rule, in the order of the README; a long entry needs all.
-    With `own_threshold` False the threshold on the pair's own `&-s_close` is left out (the
-    strategy's basket_shrink applies it to the shrunk prediction in confirm_trade_entry).
     The optional filters are left out unless switched on (EntryRules.use_*), and so are rules
     whose column the model does not provide (`&-novelty`, `&-score_ic`) and the fee rule
     without `expected_return` (calibrated_return, or `&-s_close` while not enough predictions
@@ -183,9 +165,8 @@ def entry_filters(dataframe: pd.DataFrame, rules: EntryRules,
     filters = {
         "do_predict == 1 and volume > 0": (dataframe["do_predict"] == 1)
         & (dataframe["volume"] > 0),
+        threshold: prediction > rules.floor,
     }
-    if own_threshold:
-        filters[threshold] = prediction > rules.floor
     if rules.use_entry_z:
         filters[optional["use_entry_z"].label] = (
             prediction_z(dataframe, rules.z_candles) > rules.z)
