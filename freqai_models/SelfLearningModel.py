@@ -16,6 +16,7 @@ from self_learning.candles.samples import InsufficientDataError
 from self_learning.candles.timeline import RestoreRefused
 from self_learning.handle import ModelHandle
 from self_learning.runtime import runtime_env
+from self_learning.runtime.run_stores import REPLAY_NOTICE, replays_live_predictions
 from self_learning.startup_checks import enforce, load_config, run_mode
 
 if TYPE_CHECKING:  # TensorFlow is imported only when the runtime starts
@@ -62,6 +63,9 @@ class SelfLearningModel(BaseRegressionModel):
         self.sl_config = load_config(self.freqai_info, OperationalException)
         timeframe_s = timeframe_to_seconds(self.config["timeframe"])
         enforce(self.config, timeframe_s, OperationalException)  # secrets, training window
+        if replays_live_predictions(self.config):  # FreqAI calls neither train nor predict
+            logger.info(REPLAY_NOTICE)
+            return
         if not runtime_env.tensorflow_available():
             logger.warning(runtime_env.TF_MISSING_MESSAGE)
             return

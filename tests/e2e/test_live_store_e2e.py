@@ -13,11 +13,13 @@ two tests share them (module fixtures, each capturing what it saw right away):
   learning steps with a training after the first, then SIGTERM while FreqAI is retraining;
 * `killed_restart`, the second bot: restarted on that store, one more per-candle step, then
   SIGKILL while a version is being written;
-* test_backtest_...: backtests with the identifier on a byte copy of the user_data as the first
+* test_backtest_with_...: backtests with the identifier on a byte copy of the user_data as the first
   bot left it (our store keeps relative paths; the copy spares the bots FreqAI's own
   pair_dictionary.json, which a backtest rewrites); they must leave its store byte-identical
   (issue 9). It runs after `killed_restart` on purpose: its minute of backtests is the
   minute that the restart test then has to wait anyway;
+* test_backtest_of_the_live_models_...: `--freqai-backtest-live-models` on that copy (a few
+  seconds): FreqAI trades the first bot's saved predictions; no learner, no store touched;
 * test_live_bot_...: asserts what both bots showed, then waits until a candle has closed that no
   saved version has seen and restarts a third bot.
 
@@ -41,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA
+from conftest import ROOT, SHARED_DATA
 from freqtrade.data.btanalysis import load_backtest_data
 from live_support import (
     NETWORKS,
@@ -59,6 +61,8 @@ from live_support import (
     versions_in_flight,
 )
 
+from self_learning.runtime.run_stores import REPLAY_NOTICE
+from self_learning.strategy.strategy_columns import SCORE_COLUMNS
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 
 PAIR, PAIR_DIR, COIN = REALTIME_PAIR, REALTIME_PAIR_DIR, "etc"
@@ -391,7 +395,98 @@ def test_backtest_with_the_dry_runs_identifier_learns_its_own_data_and_keeps_the
     assert files_of(live) == live_files, "the refused backtest changed the live store"
 
 
-# -- 2. restarts after SIGTERM and SIGKILL --------------------------------------------------
+# -- 2. the live models' own predictions, backtested (--freqai-backtest-live-models) -----------
+
+# SelfLearningStrategy, keeping the frame it trades on (indicators, FreqAI's columns, entries).
+RECORDING_STRATEGY = """
+import sys
+
+sys.path.insert(0, {strategies!r})
+from SelfLearningStrategy import SelfLearningStrategy
+
+
+class RecordingStrategy(SelfLearningStrategy):
+    def populate_entry_trend(self, dataframe, metadata):
+        dataframe = super().populate_entry_trend(dataframe, metadata)
+        dataframe.to_pickle({out!r})
+        return dataframe
+"""
+REPLAYED = "Backtesting using historic predictions (live models)"  # FreqAI's line
+
+
+@pytest.mark.e2e
+def test_backtest_of_the_live_models_predictions_uses_them_and_touches_no_store(
+        stopped_dry_run, freqtrade_cli, tmp_path):
+    """`freqtrade backtesting --freqai-backtest-live-models` on the stopped dry run, as a user
+    runs it (candles downloaded from the exchange first, no --timerange: FreqAI takes it from
+    the saved predictions), with a config that even asks backtests to start from the live
+    model (backtest_from_live_model): the run trades what the live model predicted, builds no
+    learner and leaves every file of the model folder as it was.
+
+    1. exit 0, FreqAI replays historic_predictions.pkl, our model says it uses no store, no
+       training, no run store; before, the model still built its runtime, which refused this
+       run (exit 2): the live model knows candles from the run's start on;
+    2. the frame the strategy trades on carries the saved predictions (our extra columns
+       too: &-novelty, &-liq_up, ...) on every date the dry run predicted, and it enters only
+       on candles the live model predicted with do_predict 1; so does every trade;
+    3. the live store, historic_predictions.pkl and every other file of the identifier's folder
+       are byte-identical (FreqAI rewrites its run_params.json with this run's config).
+    """
+    configs, history = stopped_dry_run.configs, stopped_dry_run.history
+    user_data, identifier = stopped_dry_run.backtest_user_data, configs.identifier
+    models = user_data / "models" / identifier
+    before = files_of(models)
+    args = configs.write("live_models", user_data, identifier, db="live_models",
+                         backtest_from_live_model=True)
+    config = args[:args.index("--strategy")]
+    download = freqtrade_cli(["download-data", *config, "--pairs", PAIR, "--timeframes", "1m",
+                              "--days", "1"], timeout=120)
+    assert download.returncode == 0, download.describe()
+    analyzed_path = tmp_path / "analyzed.pkl"
+    (tmp_path / "RecordingStrategy.py").write_text(RECORDING_STRATEGY.format(
+        strategies=str(ROOT / "user_data" / "strategies"), out=str(analyzed_path)))
+
+    # 1. replayed, not trained, no store.
+    run = freqtrade_cli(["backtesting", *config, "--strategy", "RecordingStrategy",
+                         "--strategy-path", str(tmp_path), "--freqaimodel", "SelfLearningModel",
+                         "--freqai-backtest-live-models", "--export", "trades", "--cache", "none"],
+                        timeout=BACKTEST_TIMEOUT_S)
+    assert run.returncode == 0, run.describe()
+    assert REPLAYED in run.log and REPLAY_NOTICE in run.log, run.describe()
+    assert "Starting training" not in run.log and "SelfLearning store for" not in run.log, \
+        run.describe()
+    assert not error_lines(run.log), "\n".join(error_lines(run.log))
+
+    # 2. the saved predictions are what the strategy trades on.
+    served, saved = pd.read_pickle(analyzed_path).set_index("date"), history.set_index("date_pred")
+    start = json.loads((models / "global_metadata.json").read_text())["start_dry_live_date"]
+    live = saved.index[saved.index >= pd.Timestamp(start, unit="s", tz="UTC")]
+    dates = served.index.intersection(saved.index)
+    assert len(live) > 0 and live.isin(dates).all(), (live, served.index[[0, -1]])
+    # (the strategy blanks the scoreboard's columns where no matured prediction backs them)
+    columns = ["do_predict", *[c for c in saved.columns
+                               if c.startswith("&-") and c not in SCORE_COLUMNS]]
+    assert {"&-novelty", "&-liq_up", "&-liq_down", "&-s_close"} <= set(columns)
+    pd.testing.assert_frame_equal(served.loc[dates, columns], saved.loc[dates, columns],
+                                  check_dtype=False, check_index_type=False, check_names=False)
+    entries = served.index[served["enter_long"] == 1]
+    assert entries.isin(saved.index[saved["do_predict"] == 1]).all(), entries
+    trades = load_backtest_data(user_data / "backtest_results")
+    opened = pd.DatetimeIndex(trades["open_date"] if len(trades) else [], tz="UTC")
+    signals = opened - pd.Timedelta(seconds=TIMEFRAME_S)
+    assert signals.isin(saved.index[saved["do_predict"] == 1]).all(), trades
+    print(f"replayed {len(dates)} saved predictions ({len(live)} live candles): "
+          f"{len(entries)} entries, {len(trades)} trades")
+
+    # 3. nothing of the model folder changed.
+    after = files_of(models)
+    changed = {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+    assert changed <= {"run_params.json"}, sorted(changed)
+    pd.testing.assert_frame_equal(pd.read_pickle(models / "historic_predictions.pkl")[PAIR],
+                                  history)
+
+
+# -- 3. restarts after SIGTERM and SIGKILL --------------------------------------------------
 
 
 @pytest.mark.e2e

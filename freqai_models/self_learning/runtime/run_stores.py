@@ -9,19 +9,28 @@
 * With `backtest_from_live_model`, such a run starts from a read-only copy of the live store
   (its `seed`), allowed only when the live models learned nothing after the run's first
   candle (`not_after_ts`); it still writes into its own store (suffix `-from-live`).
+* `freqtrade backtesting --freqai-backtest-live-models` uses no store at all
+  (`replays_live_predictions`): FreqAI trades the predictions the live models saved
+  (historic_predictions.pkl) and calls neither train nor predict, so the model builds no
+  runtime: no TensorFlow, no learner, nothing of any store read or written.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 LIVE_STORE = "self_learning"
 RUN_STORES = "self_learning_runs"
 TRADE_MODES = ("live", "dry_run")
 MODE_NAMES = {"util_no_exchange": "analysis"}  # lookahead-/recursive-analysis
 _UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
+REPLAY_NOTICE = ("--freqai-backtest-live-models: FreqAI backtests the predictions the live "
+                 "models saved (historic_predictions.pkl); SelfLearning builds no learner and "
+                 "reads or writes no model store in this run")
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,12 @@ class StorePlan:
     def background_saves(self) -> bool:
         """Only a trading bot has a loop to keep free; other runs write saves in place."""
         return self.live_store
+
+
+def replays_live_predictions(config: Mapping[str, Any]) -> bool:
+    """A backtest of the live models' saved predictions (freqtrade's
+    `--freqai-backtest-live-models`): it needs no store and no learner."""
+    return bool(config.get("freqai_backtest_live_models", False))
 
 
 def run_folder_name(mode: str, timerange: str | None, from_live: bool) -> str:
