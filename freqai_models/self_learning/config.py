@@ -68,10 +68,6 @@ class SelfLearningConfig:
     # over the in-sample predictions' std) instead of the calibrated expected return, for
     # strategies that threshold the label's scale (freqtrade's FreqaiExampleStrategy: 1 %).
     label_scale: bool = False
-    # Which features the strategy builds (FEATURE_SETS; read by SelfLearningStrategy, not the
-    # model): "all" (the pair's own TA-Lib ratios, the time of day and week and the market
-    # columns), "market" (the market columns alone) or "market_time" (market and time).
-    features: str = "all"
     # Taken from freqai.feature_parameters, not from our section (required there).
     label_period_candles: int = 12
 
@@ -108,31 +104,8 @@ _BOUNDS: dict[str, tuple[float, float]] = {
 }
 
 
-
-
-@dataclass(frozen=True)
-class FeatureSet:
-    """The feature groups of `freqai.self_learning.features`; the market columns (the basket,
-    BTC and the pair against the basket) are in every set."""
-
-    pair: bool = True  # the pair's own TA-Lib ratios over periods and timeframes
-    time: bool = True  # the time of day and of week
-
-
-FEATURE_SETS: dict[str, FeatureSet] = {
-    "all": FeatureSet(),
-    "market": FeatureSet(pair=False, time=False),
-    "market_time": FeatureSet(pair=False, time=True),
-}
-_CHOICES: dict[str, tuple[str, ...]] = {"features": tuple(FEATURE_SETS)}
-
-
 def _check_value(key: str, value: Any, default: Any) -> Any:
     name = f"freqai.{SECTION}.{key}"
-    if isinstance(default, str):
-        if value not in _CHOICES[key]:
-            raise ConfigError(f"{name} must be one of {', '.join(_CHOICES[key])}, got {value!r}")
-        return value
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{name} must be true or false, got {value!r}")
@@ -179,16 +152,6 @@ def _refuse_training_parameters(freqai_section: dict[str, Any], known: list[str]
             f"its settings are in freqai.{SECTION} ({', '.join(known)}). Move them there or "
             'remove them ("model_training_parameters": {} is fine).'
         )
-
-
-def feature_set(freqai_section: dict[str, Any]) -> FeatureSet:
-    """`freqai.self_learning.features`, checked, for the strategy (with any FreqAI model: the
-    rest of the section is the model's and is not read here); ConfigError naming the key."""
-    section = freqai_section.get(SECTION) or {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"freqai.{SECTION} must be an object, got {type(section).__name__}")
-    default = SelfLearningConfig.features
-    return FEATURE_SETS[_check_value("features", section.get("features", default), default)]
 
 
 def label_period_candles(freqai_section: dict[str, Any]) -> int:

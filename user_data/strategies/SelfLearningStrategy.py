@@ -17,7 +17,7 @@ from freqtrade.strategy import (
 from pandas import DataFrame, Series
 
 from self_learning import startup_checks
-from self_learning.config import ConfigError, FeatureSet, feature_set, label_period_candles
+from self_learning.config import ConfigError, label_period_candles
 from self_learning.strategy.market_features import (
     BasketCache,
     basket_of,
@@ -209,11 +209,6 @@ class SelfLearningStrategy(IStrategy):
         # still wins: freqtrade applies it after __init__).
         freqai = config.get("freqai") or {}
         horizon = label_period_candles(freqai) if freqai.get("enabled") else DEFAULT_HORIZON
-        try:
-            # Which features to build (freqai.self_learning.features; default all of them).
-            self.features = feature_set(freqai) if freqai.get("enabled") else FeatureSet()
-        except ConfigError as err:
-            raise OperationalException(f"{err}. Fix it in your config file.") from None
         self.minimal_roi = roi_table(horizon, timeframe_s)
         self.z_candles = z_candles(timeframe_s)
         self.horizon = horizon
@@ -226,23 +221,15 @@ class SelfLearningStrategy(IStrategy):
         self.expected_returns: dict[str, Series] = {}
 
     # -- FreqAI features (all stationary ratios) ---------------------------------------------
-    # freqai.self_learning.features picks the groups (FeatureSet): the pair's own TA-Lib ratios
-    # (expand_all / expand_basic), the time of day and week, and the market columns (always).
-    features = FeatureSet()  # set from the config in __init__
-
 
     def feature_engineering_expand_all(
         self, dataframe: DataFrame, period: int, metadata: dict, **kwargs
     ) -> DataFrame:
-        if not self.features.pair:
-            return dataframe
         return over_observed(dataframe, lambda frame: self._expand_all(frame, period))
 
     def feature_engineering_expand_basic(
         self, dataframe: DataFrame, metadata: dict, **kwargs
     ) -> DataFrame:
-        if not self.features.pair:
-            return dataframe
         return over_observed(dataframe, self._expand_basic)
 
     @staticmethod
@@ -280,18 +267,13 @@ class SelfLearningStrategy(IStrategy):
     def feature_engineering_standard(
         self, dataframe: DataFrame, metadata: dict, **kwargs
     ) -> DataFrame:
-        if self.features.time:
-            date = dataframe["date"].dt
-            hour = date.hour + date.minute / 60
-            dataframe["%-day_of_week_sin"] = np.sin(2 * np.pi * date.dayofweek / 7)
-            dataframe["%-day_of_week_cos"] = np.cos(2 * np.pi * date.dayofweek / 7)
-            dataframe["%-hour_of_day_sin"] = np.sin(2 * np.pi * hour / 24)
-            dataframe["%-hour_of_day_cos"] = np.cos(2 * np.pi * hour / 24)
+        date = dataframe["date"].dt
+        hour = date.hour + date.minute / 60
+        dataframe["%-day_of_week_sin"] = np.sin(2 * np.pi * date.dayofweek / 7)
+        dataframe["%-day_of_week_cos"] = np.cos(2 * np.pi * date.dayofweek / 7)
+        dataframe["%-hour_of_day_sin"] = np.sin(2 * np.pi * hour / 24)
+        dataframe["%-hour_of_day_cos"] = np.cos(2 * np.pi * hour / 24)
         market = self.market_columns(dataframe, metadata.get("pair"))
-        if market is None and not (self.features.pair or self.features.time):
-            raise OperationalException(
-                "freqai.self_learning.features = \"market\" leaves the model no feature: the "
-                "market columns need the data provider and the pair (a freqtrade run).")
         return dataframe if market is None else dataframe.join(market)
 
     # -- the market's own information (self_learning.strategy.market_features) -------------------
