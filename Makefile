@@ -15,7 +15,7 @@ DEMO_PAIRS := BTC/USDT ETH/USDT
 DEMO_DAYS ?= 65
 DEMO_TIMERANGE ?= 20241224-20250114
 
-.PHONY: install demo dry-run test lint bench data clean-demo
+.PHONY: install demo dry-run dry-run-backtest test lint bench data clean-demo
 
 install: $(STAMP)
 
@@ -50,6 +50,11 @@ DRY_RUN_API_PORT ?= 8080
 dry-run: data
 	$(PY) scripts/dry_run.py --port $(DEMO_PORT) --api-port $(DRY_RUN_API_PORT) \
 		--datadir $(DEMO_DATA)
+
+# After a dry-run: backtest what its models predicted (--freqai-backtest-live-models), with the
+# candles of its period from the replay exchange restarted on its clock.
+dry-run-backtest: $(STAMP)
+	$(PY) scripts/dry_run_backtest.py --port $(DEMO_PORT) --datadir $(DEMO_DATA)
 
 test: $(STAMP)
 	$(PY) -m pytest -q --durations=20

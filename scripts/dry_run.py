@@ -100,18 +100,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def prepare_rundir(state: DryRunState, port: int, api_port: int) -> tuple[Path, list[Path]]:
-    """The bot's empty data folder and the overlay files, in the dry-run's folder."""
+def bot_data(state: DryRunState) -> Path:
+    """The bot's candle folder in the dry-run's folder, emptied: freqtrade downloads the
+    candles again from the exchange."""
     data = state.folder / "data"
     data.mkdir(parents=True, exist_ok=True)
-    for old in data.glob("*.feather"):  # freqtrade downloads them again from the exchange
+    for old in data.glob("*.feather"):
         old.unlink()
-    overlays = [write_replay_overlay(state.folder / "replay.json", port)]
-    for name, settings in (("state.json", state.overlay()), ("api.json", api_overlay(api_port))):
-        path = state.folder / name
-        path.write_text(json.dumps(settings, indent=4) + "\n")
-        overlays.append(path)
-    return data, overlays
+    return data
+
+
+def state_overlays(state: DryRunState, port: int) -> list[Path]:
+    """The replay overlay (`port`) and the state overlay (user_data_dir, db_url), written
+    into the dry-run's folder: the configs of its bot and of its backtest."""
+    state_path = state.folder / "state.json"
+    state_path.write_text(json.dumps(state.overlay(), indent=4) + "\n")
+    return [write_replay_overlay(state.folder / "replay.json", port), state_path]
+
+
+def prepare_rundir(state: DryRunState, port: int, api_port: int) -> tuple[Path, list[Path]]:
+    """The bot's empty data folder and the overlay files, in the dry-run's folder."""
+    data = bot_data(state)
+    overlays = state_overlays(state, port)
+    api = state.folder / "api.json"
+    api.write_text(json.dumps(api_overlay(api_port), indent=4) + "\n")
+    return data, [*overlays, api]
 
 
 def replay_clock(args: argparse.Namespace, state: DryRunState) -> ReplayClock:

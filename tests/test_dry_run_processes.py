@@ -24,12 +24,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import ROOT, free_port, freqtrade_env
 from freqtrade.configuration.environment_vars import _get_var_typed
 from live_support import listening, login
 
+from self_learning_offline.dry_run_state import DryRunState, ReplayClock, recording_fingerprint
 from self_learning_offline.market import generate_candles
+from self_learning_offline.replay_exchange.candles import slot_open
+from self_learning_offline.replay_exchange.server import now_ms
 
 SCRIPT = ROOT / "scripts" / "dry_run.py"
 GONE_S = 10.0  # the bot's exit grace (5 s) plus the exchange's stop
@@ -71,6 +75,7 @@ class DryRun:
     def __init__(self, tmp: Path, datadir: Path, port: int | None = None,
                  api_port: int | None = None, history: int = 4000) -> None:
         self.tmp, self.rundir, self.logdir = tmp, tmp / "run", tmp / "logs"
+        self.datadir = datadir
         self.port, self.api_port = port or free_port(), api_port or free_port()
         (tmp / "user_data").mkdir(exist_ok=True)
         self.extra = tmp / "test.json"
@@ -308,3 +313,89 @@ def test_a_datadir_without_5m_candles_is_refused_before_anything_starts(tmp_path
     monkeypatch.setattr(dry_run, "run", lambda *a: pytest.fail("the dry-run started"))
     with pytest.raises(SystemExit, match=r"no 5m candles in .*run `make data` first"):
         dry_run.main(["--datadir", str(tmp_path), "--logdir", str(tmp_path / "logs")])
+
+
+BACKTEST_SCRIPT = ROOT / "scripts" / "dry_run_backtest.py"
+REPLAYED = "Backtesting using historic predictions (live models)"  # FreqAI's line
+TRAINED = "Total time spent training pairlist"  # FreqAI, after a training round
+FIRST_PREDICTIONS_S = 120  # a bot's start-up, download, first training or predictions
+BACKTEST_S = 300
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def trained(run: DryRun) -> bool:
+    log = run.logdir / "dry_run.log"
+    return log.exists() and TRAINED in log.read_text()
+
+
+def predicted(models: Path) -> bool:
+    """FreqAI noted the bot's first live candle: its models predicted."""
+    try:
+        return "start_dry_live_date" in (models / "global_metadata.json").read_text()
+    except OSError:
+        return False
+
+
+def backtest(run: DryRun) -> subprocess.CompletedProcess:
+    """scripts/dry_run_backtest.py on `run`'s folder (another exchange port: a fresh clock
+    check), with the dry-run's `-c` file."""
+    return subprocess.run(
+        [sys.executable, str(BACKTEST_SCRIPT), "--port", str(free_port()), "--datadir",
+         str(run.datadir), "--rundir", str(run.rundir), "--logdir", str(run.logdir),
+         "-c", str(run.extra)],
+        cwd=run.tmp, env=freqtrade_env(), capture_output=True, text=True, timeout=BACKTEST_S)
+
+
+@pytest.mark.e2e
+def test_backtest_of_a_stopped_dry_run_replays_its_predictions(tmp_path, datadir, dry_runs):
+    """`make dry-run-backtest` after `make dry-run`: the exchange restarts on the dry-run's
+    clock, freqtrade downloads the bot's period and backtests the predictions its models
+    saved (exit 0, FreqAI's line); the models folder stays byte-identical apart from FreqAI's
+    run_params.json, and the trades database too. Without clock.json: one clear line."""
+    run = DryRun(tmp_path, datadir)
+    run.extra.write_text(json.dumps({  # the dry-run's own user_data_dir and trades database
+        "exchange": {"pair_whitelist": ["BTC/USDT"]},
+        "freqai": {"self_learning": {"epochs": 2, "incremental_epochs": 1}}}))
+    missing = backtest(run)
+    assert missing.returncode == 1 and missing.stdout.strip() == (
+        f"no {run.rundir / 'clock.json'}: run `make dry-run` first"), missing
+
+    # A clock started an hour ago (as if the first `make dry-run` was then): a backtest whose
+    # exchange took a new clock would serve other candles under the bot's dates.
+    clock = ReplayClock(now_ms() - 3_600_000, 4000, "1m", recording_fingerprint(datadir))
+    DryRunState(run.rundir).start(clock)
+    # The first bot trains; the next 5m candle, its first predictions, may be minutes away. A
+    # second `make dry-run` (continuing the clock) predicts at once with the stored model.
+    models = run.rundir / "models" / "self-learning"
+    for first in (True, False):
+        dry_runs.append(run.start())
+        run.started()
+        deadline = time.monotonic() + FIRST_PREDICTIONS_S
+        while not (trained(run) if first else predicted(models)):
+            assert time.monotonic() < deadline and run.proc.poll() is None, run.text()[-4000:]
+            time.sleep(0.5)
+        run.proc.send_signal(signal.SIGINT)
+        assert run.proc.wait(timeout=STOP_TIMEOUT_S) == 0, run.text()[-3000:]
+    db = run.rundir / "tradesv3.dryrun.sqlite"
+    before, db_before = files_of(models), db.read_bytes()
+
+    done = backtest(run)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and REPLAYED in output, output[-6000:]
+    assert f"results in {run.rundir / 'backtest_results'}" in done.stdout, output[-3000:]
+    assert list((run.rundir / "backtest_results").glob("*.zip")), output[-3000:]
+    served = pd.read_feather(run.rundir / "data" / "BTC_USDT-5m.feather")
+    recorded = pd.read_feather(datadir / "BTC_USDT-5m.feather")
+    five = 300_000
+    served_ms = (served["date"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
+    index = (served_ms - slot_open(clock.started_ms, five)) // five + clock.history - 1
+    assert len(served) > 1000 and index.iloc[0] == 0  # the exchange's first candle on
+    assert (served["close"].to_numpy()[:-1]  # (the newest one may be partial)
+            == recorded["close"].to_numpy()[index.to_numpy()[:-1]]).all()
+    after = files_of(models)
+    assert {p for p in before.keys() | after.keys()
+            if before.get(p) != after.get(p)} <= {"run_params.json"}
+    assert db.read_bytes() == db_before
