@@ -68,7 +68,7 @@ def test_an_edge_in_the_pairs_own_moves_is_ranking_not_timing():
 def test_without_an_edge_every_interval_covers_zero(seed):
     p = planted(timing=0.0, ranking=0.0, seed=seed)
     figures = [basket.served_ic(p), basket.timing_ic(p), basket.ranking_ic(p)]
-    for r in basket.shrink_ics(p, [0.0, 0.5]):
+    for r in basket.shrink_ics(p, [0.0, 0.5]).by_lam:
         figures += [r.ic, r.minus_served]
     assert all(covers_zero(e) for e in figures), figures
 
@@ -88,7 +88,7 @@ def test_shrinking_helps_where_the_pairs_own_predictions_are_noise():
     """A timing edge with noisy pair residuals: the basket mean ranks each pair better than
     its own prediction, with a paired interval above 0; at lam 1 the difference is 0."""
     p = planted(timing=1.0, ranking=0.0)
-    by_lam = {r.lam: r for r in basket.shrink_ics(p, [0.0, 1.0])}
+    by_lam = {r.lam: r for r in basket.shrink_ics(p, [0.0, 1.0]).by_lam}
     assert by_lam[0.0].minus_served.low > 0
     assert by_lam[1.0].minus_served.value == pytest.approx(0.0, abs=1e-12)
 

@@ -24,8 +24,8 @@ import pandas as pd
 from self_learning.reports.evaluation import (
     Estimate,
     day_jackknife,
+    days_left_out,
     jackknife,
-    paired_jackknife,
     spearman_ic,
 )
 
@@ -100,18 +100,30 @@ class ShrinkResult:
     minus_served: Estimate  # shrunk minus served (lam 1), paired on the same rows
 
 
-def shrink_ics(p: Panel, lams: list[float]) -> list[ShrinkResult]:
-    """The headline IC (pooled per pair, jackknifed over days) of each shrunk prediction and
-    its paired difference to the prediction as served."""
-    columns = {"served": p.prediction, **{f"lam_{lam}": shrunk(p.prediction, lam)
-                                          for lam in lams}}
-    rows = _long(p, columns)
-    return [ShrinkResult(lam, day_jackknife(rows, f"lam_{lam}"),
-                         paired_jackknife(rows, f"lam_{lam}", "served")) for lam in lams]
+@dataclass(frozen=True)
+class Shrinking:
+    served: Estimate  # the headline IC of the prediction as served
+    by_lam: list[ShrinkResult]
+
+
+def shrink_ics(p: Panel, lams: list[float]) -> Shrinking:
+    """The headline IC (pooled per pair, jackknifed over days) of the prediction as served
+    and of each shrunk one, with its paired difference to the served one: every column's IC
+    on all days and with each day left out computed once (evaluation.days_left_out)."""
+    names = {lam: f"lam_{lam}" for lam in lams}
+    rows = _long(p, {"served": p.prediction,
+                     **{name: shrunk(p.prediction, lam) for lam, name in names.items()}})
+    plain, deleted = days_left_out(rows, ["served", *names.values()])
+    return Shrinking(
+        jackknife(plain["served"], deleted["served"]),
+        [ShrinkResult(lam, jackknife(plain[name], deleted[name]),
+                      jackknife(plain[name] - plain["served"],
+                                deleted[name] - deleted["served"]))
+         for lam, name in names.items()])
 
 
 def served_ic(p: Panel) -> Estimate:
-    return day_jackknife(_long(p, {"served": p.prediction}), "served")
+    return shrink_ics(p, []).served
 
 
 def _interval(e: Estimate) -> dict[str, float]:
@@ -120,14 +132,15 @@ def _interval(e: Estimate) -> dict[str, float]:
 
 def decomposition(p: Panel, lams: list[float]) -> dict:
     """Every figure of this module for one panel, as JSON-ready numbers."""
+    shrinking = shrink_ics(p, lams)
     return {"dates": len(p.prediction), "pairs": p.prediction.shape[1],
             "days": int(p.days.nunique()),
             "basket_share": round(basket_share(p.prediction), 4),
-            "served_ic": _interval(served_ic(p)), "timing_ic": _interval(timing_ic(p)),
+            "served_ic": _interval(shrinking.served), "timing_ic": _interval(timing_ic(p)),
             "ranking_ic": _interval(ranking_ic(p)),
             "shrunk": {str(r.lam): {"ic": _interval(r.ic),
                                     "minus_served": _interval(r.minus_served)}
-                       for r in shrink_ics(p, lams)}}
+                       for r in shrinking.by_lam}}
 
 
 def concat(panels: list[Panel]) -> Panel:
