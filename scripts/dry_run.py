@@ -144,33 +144,43 @@ def answers(url: str) -> bool:
         return False
 
 
+def freqtrade_command(command: str, configs: list[Path], data: Path) -> list[str]:
+    """freqtrade's CLI `command` through bound_freqtrade (it ends with this script), with
+    `configs` and the candle folder `data`; with the project's strategy and model for the
+    commands that run them."""
+    cmd = [sys.executable, "-m", "self_learning_offline.bound_freqtrade", command,
+           *[a for c in configs for a in ("-c", str(c))], "--datadir", str(data)]
+    if command in ("trade", "backtesting"):
+        cmd += ["--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel",
+                # the project's strategy, whatever user_data_dir a -c config sets (config.json
+                # names no strategy_path: freqtrade would list the strategy twice)
+                "--strategy-path", str(ROOT / "user_data" / "strategies")]
+    return cmd
+
+
 def start_bot(args: argparse.Namespace, data: Path, overlays: list[Path],
               env: dict[str, str]) -> subprocess.Popen:
     configs = [*SETUP_CONFIGS, *overlays, *args.config]
     return subprocess.Popen(
-        [sys.executable, "-m", "self_learning_offline.bound_freqtrade", "trade", "--dry-run",
-         *[a for c in configs for a in ("-c", str(c))], "--datadir", str(data),
-         "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel",
-         # the project's strategy, whatever user_data_dir a -c config sets (config.json
-         # names no strategy_path: freqtrade would list the strategy twice)
-         "--strategy-path", str(ROOT / "user_data" / "strategies"),
+        [*freqtrade_command("trade", configs, data), "--dry-run",
          "--logfile", str(args.logdir / "dry_run.log")],
         cwd=ROOT, env={**os.environ, **env}, **bound_popen_options())
 
 
-def stop_bot(bot: subprocess.Popen) -> int:
+def stop_freqtrade(child: subprocess.Popen, what: str = "The bot",
+                   note: str = " (it saves the models)", timeout_s: float = STOP_TIMEOUT_S) -> int:
     """The stop request that bound_freqtrade turns into one SIGTERM (freqtrade's graceful stop:
-    the models are saved), SIGKILL after the timeout."""
-    if bot.poll() is None:
-        say("Stopping the bot (it saves the models) ...")
-        bot.send_signal(STOP_SIGNAL)
+    a bot saves the models), SIGKILL after `timeout_s`; `what` names the child in the lines."""
+    if child.poll() is None:
+        say(f"Stopping {what.lower()}{note} ...")
+        child.send_signal(STOP_SIGNAL)
         try:
-            bot.wait(timeout=STOP_TIMEOUT_S)
+            child.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            say(f"The bot did not stop within {STOP_TIMEOUT_S} s: killing it.")
-            bot.kill()
-            bot.wait()
-    return bot.returncode
+            say(f"{what} did not stop within {timeout_s:g} s: killing it.")
+            child.kill()
+            child.wait()
+    return child.returncode
 
 
 def banner(args: argparse.Namespace, password: str) -> str:
@@ -208,12 +218,12 @@ def run(args: argparse.Namespace, stops: StopSignals) -> int:
     except StopRequested as stop:
         stops.stopping()
         say(f"{stop.signame} received.")
-        code = stop_bot(bot) if bot is not None else 0
+        code = stop_freqtrade(bot) if bot is not None else 0
         return 0 if code in STOPPED_CODES else code
     finally:
         stops.stopping()
         if bot is not None and bot.poll() is None:
-            stop_bot(bot)
+            stop_freqtrade(bot)
         say("Stopping the replay exchange ...")
         stop_replay_exchange(exchange)
         for overlay in overlays:

@@ -31,7 +31,9 @@ from dry_run import (
     SETUP_CONFIGS,
     START_TIMEOUT_S,
     bot_data,
+    freqtrade_command,
     state_overlays,
+    stop_freqtrade,
 )
 from freqtrade.configuration.load_config import load_from_files
 from freqtrade.exchange import timeframe_to_msecs
@@ -40,7 +42,7 @@ from self_learning_offline.children import StopRequested, StopSignals, bound_pop
 from self_learning_offline.dry_run_state import (
     DryRunState,
     ReplayClock,
-    parse_clock,
+    UnreadableClock,
     recording_fingerprint,
 )
 from self_learning_offline.replay_exchange.candles import slot_open
@@ -56,7 +58,7 @@ PREDICTIONS = "historic_predictions.pkl"  # FreqAI's saved predictions of the li
 METADATA = "global_metadata.json"  # FreqAI's; LIVE_START: the bot's first live candle
 LIVE_START = "start_dry_live_date"
 RESULTS_DIR = "backtest_results"
-STOP_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 30  # a backtest saves nothing on its way out
 EXCHANGE_LOG = "replay_exchange.backtest.log"  # the dry-run's own log is kept
 
 
@@ -79,13 +81,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def dry_run_clock(state: DryRunState, datadir: Path) -> ReplayClock:
     """The clock of the dry-run in `state`, which must have replayed `datadir`."""
-    try:
-        clock = parse_clock(state.clock_path.read_text())
-    except FileNotFoundError:
-        raise NoDryRunError(f"no {state.clock_path}: run `make dry-run` first") from None
-    except (OSError, ValueError) as e:  # ValueError: parse_clock's, or bytes not UTF-8
-        raise NoDryRunError(f"{state.clock_path} is unreadable ({e}): run `make dry-run` "
-                            "first") from None
+    clock = state.saved_clock()
+    if clock is None:
+        raise NoDryRunError(f"no {state.clock_path}: run `make dry-run` first")
+    if isinstance(clock, UnreadableClock):
+        raise NoDryRunError(f"{clock.reason}: run `make dry-run` first")
     if recording_fingerprint(datadir) != clock.fingerprint:
         raise NoDryRunError(f"the candles in {datadir} are not the ones the dry-run of "
                             f"{state.clock_path} replayed: pass its --datadir")
@@ -125,36 +125,25 @@ def first_candle_s(clock: ReplayClock, timeframe: str) -> int:
     return (slot_open(clock.started_ms, length) - (clock.history - 1) * length) // 1000
 
 
-def freqtrade_args(command: str, configs: list[Path], data: Path) -> list[str]:
-    return [sys.executable, "-m", "self_learning_offline.bound_freqtrade", command,
-            *[a for c in configs for a in ("-c", str(c))], "--datadir", str(data)]
-
-
 def commands(configs: list[Path], data: Path, timeframes: list[str],
-             start_s: int) -> list[list[str]]:
+             start_s: int) -> dict[str, list[str]]:
     """download-data of the bot's period, then the backtest of the live models' predictions
-    (no --timerange: FreqAI takes it from the saved predictions)."""
-    download = [*freqtrade_args("download-data", configs, data), "--timeframes", *timeframes,
-                "--timerange", f"{start_s}-"]
-    backtest = [*freqtrade_args("backtesting", configs, data),
-                "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel",
-                "--strategy-path", str(ROOT / "user_data" / "strategies"),
-                "--freqai-backtest-live-models", "--export", "trades", "--cache", "none"]
-    return [download, backtest]
+    (no --timerange: FreqAI takes it from the saved predictions), by freqtrade command."""
+    return {"download-data": [*freqtrade_command("download-data", configs, data),
+                              "--timeframes", *timeframes, "--timerange", f"{start_s}-"],
+            "backtesting": [*freqtrade_command("backtesting", configs, data),
+                            "--freqai-backtest-live-models", "--export", "trades",
+                            "--cache", "none"]}
 
 
-def run_child(cmd: list[str]) -> int:
-    """Runs freqtrade; a stop request stops it too (then re-raised)."""
+def run_child(name: str, cmd: list[str]) -> int:
+    """Runs freqtrade; a stop request stops it the way the dry-run stops its bot (one stop
+    request that bound_freqtrade turns into one SIGTERM), then is re-raised."""
     child = subprocess.Popen(cmd, cwd=ROOT, **bound_popen_options())
     try:
         return child.wait()
     except StopRequested:
-        child.terminate()
-        try:
-            child.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        stop_freqtrade(child, f"freqtrade {name}", note="", timeout_s=STOP_TIMEOUT_S)
         raise
 
 
@@ -175,10 +164,11 @@ def run(args: argparse.Namespace, stops: StopSignals) -> int:
         try:
             say(f"Replay exchange PID {exchange.pid} on the dry-run's clock "
                 f"({state.clock_path}).")
-            for cmd in commands(configs, data, timeframes, first_candle_s(clock, timeframes[0])):
-                code = run_child(cmd)
+            for name, cmd in commands(configs, data, timeframes,
+                                      first_candle_s(clock, timeframes[0])).items():
+                code = run_child(name, cmd)
                 if code != 0:
-                    say(f"freqtrade {cmd[3]} exited with {code}.")
+                    say(f"freqtrade {name} exited with {code}.")
                     return code
         except StopRequested as stop:
             say(f"{stop.signame} received.")
