@@ -25,6 +25,7 @@ from self_learning_offline.dry_run_state import (
     ReplayClock,
     UnreadableClock,
     choose_clock,
+    parse_clock,
 )
 from self_learning_offline.market import generate_candles
 from self_learning_offline.replay_exchange.candles import HOUR_MS, MINUTE_MS
@@ -153,6 +154,31 @@ def test_without_a_clock_file_nothing_is_removed(tmp_path):
     assert not (state.folder / PREVIOUS_DIR).exists()
 
 
+def clock_text(started_ms: object = T0, history: object = HISTORY, interval: object = "1m") -> str:
+    return json.dumps({"clock": {"started_ms": started_ms, "history": history,
+                                 "interval": interval, "fingerprint": "abc"}})
+
+
+WRONG_VALUES = [  # values of the right type that no replay runs on, and the reason said
+    ({"history": 0}, "clock.history: 0, must be at least 1"),
+    ({"history": -4000}, "clock.history: -4000, must be at least 1"),
+    ({"started_ms": -1}, "clock.started_ms: -1, must be at least 0"),
+    ({"interval": "7m"}, "clock.interval: '7m', must be one of 1s, 1m, 3m, 5m, "),
+    ({"started_ms": -1, "history": 0},
+     "clock.started_ms: -1, must be at least 0; clock.history: 0, must be at least 1"),
+]
+
+
+@pytest.mark.parametrize("values", [{"started_ms": 0}, {"history": 1}, {"interval": "1s"},
+                                    {"interval": "1w"}])
+def test_the_smallest_values_a_replay_runs_on_are_a_clock(values):
+    """The value checks refuse only what the replay exchange cannot run on: a start at the
+    epoch, a history of the current candle alone, any interval it serves make a clock."""
+    assert parse_clock(clock_text(**values)) == ReplayClock(
+        **{"started_ms": T0, "history": HISTORY, "interval": "1m", "fingerprint": "abc",
+           **values})
+
+
 @pytest.mark.parametrize("text,problem", [
     ('{"clock": {"started_ms": 17', "is unreadable, not JSON: Expecting ',' delimiter at line 1"),
     ('{"clock": {"started_ms": 1, "history": 2}}',
@@ -160,11 +186,16 @@ def test_without_a_clock_file_nothing_is_removed(tmp_path):
     ('{"started": "2026-12-06 01:02 UTC"}', 'is unreadable, missing key "clock"'),
     ('{"clock": {"started_ms": "1", "history": 2, "interval": "1m", "fingerprint": "abc"}}',
      "is unreadable, wrong type of clock.started_ms"),
+    ('{"clock": {"started_ms": 1, "history": true, "interval": "1m", "fingerprint": "abc"}}',
+     "is unreadable, wrong type of clock.history"),
+    *[(clock_text(**values), f"is unreadable, wrong value of {problem}")
+      for values, problem in WRONG_VALUES],
 ])
 def test_a_damaged_clock_file_is_named_as_the_reason_and_kept(tmp_path, text, problem):
-    """A clock.json that holds no clock (broken JSON, missing keys) starts a new clock saying
-    so, not 'no earlier dry-run'; the old trades go to previous/clock-unknown/ as before, and
-    the damaged file with them, as it was (nothing is deleted)."""
+    """A clock.json that holds no clock (broken JSON, missing keys, values the replay cannot
+    run on) starts a new clock saying so, not 'no earlier dry-run'; the old trades go to
+    previous/clock-unknown/ as before, and the damaged file with them, as it was (nothing is
+    deleted)."""
     state = DryRunState(tmp_path / "run")
     state.folder.mkdir()
     state.db.write_text("trades")
