@@ -32,7 +32,6 @@ from live_support import listening, login
 
 from self_learning_offline.dry_run_state import DryRunState, ReplayClock, recording_fingerprint
 from self_learning_offline.market import generate_candles
-from self_learning_offline.replay_exchange.candles import slot_open
 from self_learning_offline.replay_exchange.server import now_ms
 
 SCRIPT = ROOT / "scripts" / "dry_run.py"
@@ -391,7 +390,7 @@ def test_backtest_of_a_stopped_dry_run_replays_its_predictions(tmp_path, datadir
     recorded = pd.read_feather(datadir / "BTC_USDT-5m.feather")
     five = 300_000
     served_ms = (served["date"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
-    index = (served_ms - slot_open(clock.started_ms, five)) // five + clock.history - 1
+    index = (served_ms - clock.first_candle_ms(five)) // five
     assert len(served) > 1000 and index.iloc[0] == 0  # the exchange's first candle on
     assert (served["close"].to_numpy()[:-1]  # (the newest one may be partial)
             == recorded["close"].to_numpy()[index.to_numpy()[:-1]]).all()

@@ -92,6 +92,20 @@ def test_a_second_run_serves_the_candles_the_first_one_traded_and_learned(
                                "db_url": f"sqlite:///{state.folder / 'tradesv3.dryrun.sqlite'}"}
 
 
+@pytest.mark.parametrize("length,first", [(FIVE_MIN, datetime(2026, 12, 5, 0, 5)),
+                                          (HOUR_MS, datetime(2026, 11, 23, 14, 0))])
+def test_the_first_candle_a_clock_serves(datadir, length, first):
+    """ReplayClock.first_candle_ms, what dry-run-backtest downloads from: at T0 (01:02:03)
+    with 300 candles of history the current candle opens at 01:00 and the first one 299
+    candles earlier; the exchange on that clock serves exactly that candle first."""
+    clock = ReplayClock(T0, HISTORY, "1m", "abc")
+    first_ms = int(first.replace(tzinfo=UTC).timestamp() * 1000)
+    assert clock.first_candle_ms(length) == first_ms
+    source = build_exchange(datadir, True, HISTORY, "1m", T0).source
+    rows = source.klines("BTCUSDT", length, first_ms - 10 * length, None, 3, T0)
+    assert rows.time.tolist() == [first_ms, first_ms + length, first_ms + 2 * length]
+
+
 def test_the_bot_keeps_its_trades_and_models_in_the_dry_runs_folder(tmp_path):
     """Not freqtrade's default ./tradesv3.dryrun.sqlite nor user_data/models/: the overlay that
     goes to the bot before the user's -c files points both into the dry-run's folder."""

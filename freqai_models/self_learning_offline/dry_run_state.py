@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import get_type_hints
 
 from self_learning_offline.replay_exchange.candles import INTERVALS_MS
+from self_learning_offline.replay_exchange.realtime import first_open
 from self_learning_offline.utc_text import utc_minute, utc_stamp
 
 CLOCK_FILE = "clock.json"
@@ -47,6 +48,11 @@ class ReplayClock:
     history: int
     interval: str
     fingerprint: str
+
+    def first_candle_ms(self, length_ms: int) -> int:
+        """Open time (epoch ms) of the first candle the exchange on this clock serves at an
+        interval of `length_ms`: nothing opens before it."""
+        return first_open(self.started_ms, self.history, length_ms)
 
     def same_replay(self, other: ReplayClock) -> bool:
         return (self.history, self.interval, self.fingerprint) == \
