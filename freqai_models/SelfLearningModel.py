@@ -16,7 +16,11 @@ from self_learning.candles.samples import InsufficientDataError
 from self_learning.candles.timeline import RestoreRefused
 from self_learning.handle import ModelHandle
 from self_learning.runtime import runtime_env
-from self_learning.runtime.run_stores import REPLAY_NOTICE, replays_live_predictions
+from self_learning.runtime.run_stores import (
+    REPLAY_NOTICE,
+    REPLAY_REFUSES_LEARNING,
+    replays_live_predictions,
+)
 from self_learning.startup_checks import enforce, load_config, run_mode
 
 if TYPE_CHECKING:  # TensorFlow is imported only when the runtime starts
@@ -55,7 +59,8 @@ class SelfLearningModel(BaseRegressionModel):
         }
     """
 
-    runtime: SelfLearningRuntime | None = None  # None without TensorFlow
+    runtime: SelfLearningRuntime | None = None  # None without TensorFlow or when replaying
+    replaying: bool = False  # --freqai-backtest-live-models: no runtime, by design
     tf_missing_said: bool = False  # the missing-TensorFlow notice was sent to the user
 
     def __init__(self, **kwargs) -> None:
@@ -63,7 +68,8 @@ class SelfLearningModel(BaseRegressionModel):
         self.sl_config = load_config(self.freqai_info, OperationalException)
         timeframe_s = timeframe_to_seconds(self.config["timeframe"])
         enforce(self.config, timeframe_s, OperationalException)  # secrets, training window
-        if replays_live_predictions(self.config):  # FreqAI calls neither train nor predict
+        self.replaying = replays_live_predictions(self.config)
+        if self.replaying:  # FreqAI calls neither train nor predict
             logger.info(REPLAY_NOTICE)
             return
         if not runtime_env.tensorflow_available():
@@ -145,7 +151,11 @@ class SelfLearningModel(BaseRegressionModel):
 
     def _answer(self, call: Callable[[SelfLearningRuntime], T]) -> T | None:
         """`call(runtime)`; None without TensorFlow (said once, to the user too) or for a
-        pair whose restore was refused (the runtime logs that once)."""
+        pair whose restore was refused (the runtime logs that once). In a
+        --freqai-backtest-live-models run, which has no runtime by design, an
+        OperationalException naming the mode (not the missing-TensorFlow notice)."""
+        if self.replaying:
+            raise OperationalException(REPLAY_REFUSES_LEARNING)
         if self.runtime is None:
             if not self.tf_missing_said:
                 self.tf_missing_said = True

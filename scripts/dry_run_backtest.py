@@ -45,7 +45,6 @@ from self_learning_offline.dry_run_state import (
     UnreadableClock,
     recording_fingerprint,
 )
-from self_learning_offline.replay_exchange.candles import slot_open
 from self_learning_offline.replay_exchange.ports import PortInUseError, ensure_free
 from self_learning_offline.replay_exchange.process import WHAT as EXCHANGE
 from self_learning_offline.replay_exchange.process import (
@@ -121,8 +120,7 @@ def check_predictions(models: Path) -> None:
 
 def first_candle_s(clock: ReplayClock, timeframe: str) -> int:
     """Open time (epoch s) of the first candle the exchange serves on `clock` at `timeframe`."""
-    length = timeframe_to_msecs(timeframe)
-    return (slot_open(clock.started_ms, length) - (clock.history - 1) * length) // 1000
+    return clock.first_candle_ms(timeframe_to_msecs(timeframe)) // 1000
 
 
 def commands(configs: list[Path], data: Path, timeframes: list[str],

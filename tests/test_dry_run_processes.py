@@ -12,6 +12,8 @@ the ones that wait for the bot's API are e2e (about 20 s each on two shared core
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import pty
@@ -30,9 +32,9 @@ from conftest import ROOT, free_port, freqtrade_env
 from freqtrade.configuration.environment_vars import _get_var_typed
 from live_support import listening, login
 
+from self_learning_offline.bound_freqtrade import STOP_SIGNAL
 from self_learning_offline.dry_run_state import DryRunState, ReplayClock, recording_fingerprint
 from self_learning_offline.market import generate_candles
-from self_learning_offline.replay_exchange.candles import slot_open
 from self_learning_offline.replay_exchange.server import now_ms
 
 SCRIPT = ROOT / "scripts" / "dry_run.py"
@@ -391,7 +393,7 @@ def test_backtest_of_a_stopped_dry_run_replays_its_predictions(tmp_path, datadir
     recorded = pd.read_feather(datadir / "BTC_USDT-5m.feather")
     five = 300_000
     served_ms = (served["date"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
-    index = (served_ms - slot_open(clock.started_ms, five)) // five + clock.history - 1
+    index = (served_ms - clock.first_candle_ms(five)) // five
     assert len(served) > 1000 and index.iloc[0] == 0  # the exchange's first candle on
     assert (served["close"].to_numpy()[:-1]  # (the newest one may be partial)
             == recorded["close"].to_numpy()[index.to_numpy()[:-1]]).all()
@@ -399,3 +401,99 @@ def test_backtest_of_a_stopped_dry_run_replays_its_predictions(tmp_path, datadir
     assert {p for p in before.keys() | after.keys()
             if before.get(p) != after.get(p)} <= {"run_params.json"}
     assert db.read_bytes() == db_before
+
+
+PR_SET_CHILD_SUBREAPER = 36
+BACKTEST_STOP_S = 20  # well below the 30 s after which the script kills its freqtrade
+
+
+@contextlib.contextmanager
+def subreaper():
+    """Inside, the orphans of this process's descendants become its children (Linux prctl
+    PR_SET_CHILD_SUBREAPER), not init's: a child a script did not wait for is `adopted`."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        pytest.skip("no PR_SET_CHILD_SUBREAPER here")
+    try:
+        yield
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+def adopted(pid: int) -> bool:
+    """`pid` was orphaned to this process (running, or a zombie that is reaped here)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return True
+
+
+def bound_freqtrade_child(parent: int, timeout: float) -> int:
+    """The PID of `parent`'s child running self_learning_offline.bound_freqtrade, once it
+    handles STOP_SIGNAL (its stop request: freqtrade is being imported or runs)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            try:
+                stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+                if not stat or int(stat.rsplit(")", 1)[1].split()[1]) != parent:
+                    continue
+                if b"bound_freqtrade" not in (entry / "cmdline").read_bytes():
+                    continue
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            caught = int(re.search(r"SigCgt:\s*([0-9a-f]+)", status)[1], 16)
+            if caught >> (STOP_SIGNAL - 1) & 1:
+                return int(entry.name)
+        time.sleep(0.05)
+    pytest.fail(f"no freqtrade child of PID {parent} within {timeout:.0f} s", pytrace=False)
+
+
+def test_a_stop_request_stops_the_backtests_freqtrade_then_the_exchange(tmp_path, datadir):
+    """Ctrl-C of `make dry-run-backtest` while its freqtrade runs: the script sends freqtrade
+    the stop request (dry_run.stop_freqtrade), waits for it to end, then stops the replay
+    exchange and exits 130, in seconds (not after the 30 s kill). Neither child is left behind:
+    with this test as the subreaper, a child the script had not waited for would be adopted."""
+    state = DryRunState(tmp_path / "run")
+    state.start(ReplayClock(now_ms() - 3_600_000, 4000, "1m", recording_fingerprint(datadir)))
+    models = state.models / "self-learning"  # config.json's identifier
+    models.mkdir(parents=True)
+    (models / "historic_predictions.pkl").write_bytes(b"")  # never read: stopped before
+    (models / "global_metadata.json").write_text(json.dumps({"start_dry_live_date": 0}))
+    extra = tmp_path / "test.json"
+    extra.write_text(json.dumps({"exchange": {"pair_whitelist": ["BTC/USDT"]}}))
+    port, output = free_port(), tmp_path / "backtest.out"
+    with subreaper():
+        with output.open("w") as out:
+            script = subprocess.Popen(
+                [sys.executable, str(BACKTEST_SCRIPT), "--port", str(port), "--datadir",
+                 str(datadir), "--rundir", str(state.folder), "--logdir", str(tmp_path / "logs"),
+                 "-c", str(extra)], cwd=tmp_path, env=freqtrade_env(), stdout=out,
+                stderr=subprocess.STDOUT)
+        children: list[int] = []
+        try:
+            freqtrade = bound_freqtrade_child(script.pid, 60)
+            children = [int(re.search(r"Replay exchange PID (\d+)", output.read_text())[1]),
+                        freqtrade]
+            assert listening(port)
+            stop = time.monotonic()
+            script.send_signal(signal.SIGINT)
+            code = script.wait(timeout=BACKTEST_STOP_S)
+            stopped_s = time.monotonic() - stop
+            left = [pid for pid in children if adopted(pid)]
+        finally:
+            script.kill()
+            script.wait()
+            for pid in children:
+                if adopted(pid):
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+    text = output.read_text()
+    assert code == 130 and left == [], text[-3000:]
+    assert stopped_s < BACKTEST_STOP_S and "did not stop" not in text, text[-3000:]
+    assert re.search(r"Stopping freqtrade download-data \.\.\.\nSIGINT received\.\n"
+                     r"Stopping the replay exchange \.\.\.\n$", text), text[-3000:]
+    assert wait_gone(children) == [] and not listening(port)
+    assert not (state.folder / "replay.json").exists()  # the overlays removed

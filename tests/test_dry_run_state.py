@@ -25,6 +25,7 @@ from self_learning_offline.dry_run_state import (
     ReplayClock,
     UnreadableClock,
     choose_clock,
+    parse_clock,
 )
 from self_learning_offline.market import generate_candles
 from self_learning_offline.replay_exchange.candles import HOUR_MS, MINUTE_MS
@@ -91,6 +92,20 @@ def test_a_second_run_serves_the_candles_the_first_one_traded_and_learned(
                                "db_url": f"sqlite:///{state.folder / 'tradesv3.dryrun.sqlite'}"}
 
 
+@pytest.mark.parametrize("length,first", [(FIVE_MIN, datetime(2026, 12, 5, 0, 5)),
+                                          (HOUR_MS, datetime(2026, 11, 23, 14, 0))])
+def test_the_first_candle_a_clock_serves(datadir, length, first):
+    """ReplayClock.first_candle_ms, what dry-run-backtest downloads from: at T0 (01:02:03)
+    with 300 candles of history the current candle opens at 01:00 and the first one 299
+    candles earlier; the exchange on that clock serves exactly that candle first."""
+    clock = ReplayClock(T0, HISTORY, "1m", "abc")
+    first_ms = int(first.replace(tzinfo=UTC).timestamp() * 1000)
+    assert clock.first_candle_ms(length) == first_ms
+    source = build_exchange(datadir, True, HISTORY, "1m", T0).source
+    rows = source.klines("BTCUSDT", length, first_ms - 10 * length, None, 3, T0)
+    assert rows.time.tolist() == [first_ms, first_ms + length, first_ms + 2 * length]
+
+
 def test_the_bot_keeps_its_trades_and_models_in_the_dry_runs_folder(tmp_path):
     """Not freqtrade's default ./tradesv3.dryrun.sqlite nor user_data/models/: the overlay that
     goes to the bot before the user's -c files points both into the dry-run's folder."""
@@ -153,6 +168,31 @@ def test_without_a_clock_file_nothing_is_removed(tmp_path):
     assert not (state.folder / PREVIOUS_DIR).exists()
 
 
+def clock_text(started_ms: object = T0, history: object = HISTORY, interval: object = "1m") -> str:
+    return json.dumps({"clock": {"started_ms": started_ms, "history": history,
+                                 "interval": interval, "fingerprint": "abc"}})
+
+
+WRONG_VALUES = [  # values of the right type that no replay runs on, and the reason said
+    ({"history": 0}, "clock.history: 0, must be at least 1"),
+    ({"history": -4000}, "clock.history: -4000, must be at least 1"),
+    ({"started_ms": -1}, "clock.started_ms: -1, must be at least 0"),
+    ({"interval": "7m"}, "clock.interval: '7m', must be one of 1s, 1m, 3m, 5m, "),
+    ({"started_ms": -1, "history": 0},
+     "clock.started_ms: -1, must be at least 0; clock.history: 0, must be at least 1"),
+]
+
+
+@pytest.mark.parametrize("values", [{"started_ms": 0}, {"history": 1}, {"interval": "1s"},
+                                    {"interval": "1w"}])
+def test_the_smallest_values_a_replay_runs_on_are_a_clock(values):
+    """The value checks refuse only what the replay exchange cannot run on: a start at the
+    epoch, a history of the current candle alone, any interval it serves make a clock."""
+    assert parse_clock(clock_text(**values)) == ReplayClock(
+        **{"started_ms": T0, "history": HISTORY, "interval": "1m", "fingerprint": "abc",
+           **values})
+
+
 @pytest.mark.parametrize("text,problem", [
     ('{"clock": {"started_ms": 17', "is unreadable, not JSON: Expecting ',' delimiter at line 1"),
     ('{"clock": {"started_ms": 1, "history": 2}}',
@@ -160,11 +200,16 @@ def test_without_a_clock_file_nothing_is_removed(tmp_path):
     ('{"started": "2026-12-06 01:02 UTC"}', 'is unreadable, missing key "clock"'),
     ('{"clock": {"started_ms": "1", "history": 2, "interval": "1m", "fingerprint": "abc"}}',
      "is unreadable, wrong type of clock.started_ms"),
+    ('{"clock": {"started_ms": 1, "history": true, "interval": "1m", "fingerprint": "abc"}}',
+     "is unreadable, wrong type of clock.history"),
+    *[(clock_text(**values), f"is unreadable, wrong value of {problem}")
+      for values, problem in WRONG_VALUES],
 ])
 def test_a_damaged_clock_file_is_named_as_the_reason_and_kept(tmp_path, text, problem):
-    """A clock.json that holds no clock (broken JSON, missing keys) starts a new clock saying
-    so, not 'no earlier dry-run'; the old trades go to previous/clock-unknown/ as before, and
-    the damaged file with them, as it was (nothing is deleted)."""
+    """A clock.json that holds no clock (broken JSON, missing keys, values the replay cannot
+    run on) starts a new clock saying so, not 'no earlier dry-run'; the old trades go to
+    previous/clock-unknown/ as before, and the damaged file with them, as it was (nothing is
+    deleted)."""
     state = DryRunState(tmp_path / "run")
     state.folder.mkdir()
     state.db.write_text("trades")

@@ -29,6 +29,7 @@ from store_writer import (  # noqa: E402
     metadata_for,
     train_steps,
 )
+from synthetic import deterministic  # noqa: E402
 
 X_ENC = np.linspace(-1.0, 1.0, 5 * 12, dtype=np.float32).reshape(5, 12)
 
@@ -80,19 +81,11 @@ def store_copy(template, tmp_path):
     return root, root / "BTC_USDT"
 
 
-@pytest.fixture
-def deterministic():
-    tf.config.experimental.enable_op_determinism()
-    yield
-    from tensorflow.python.framework import config as tf_config
-
-    tf_config.disable_op_determinism()
-
-
-def test_restore_then_continue_is_bit_identical(tmp_path, deterministic):
+def test_restore_then_continue_is_bit_identical(tmp_path):
     """save -> restore into freshly built (differently initialised) modules -> continue
     training gives exactly the weights, optimizer slots, iterations, RNG and dropout states of
     a process that never stopped."""
+    deterministic()  # op determinism; the modules seed themselves (build_modules(seed))
     live = build_modules(3)
     train_steps(live, 3)
     pair_store = ModelStore(tmp_path).pair(PAIR)

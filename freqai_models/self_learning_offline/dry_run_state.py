@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import get_type_hints
 
+from self_learning_offline.replay_exchange.candles import INTERVALS_MS
+from self_learning_offline.replay_exchange.realtime import first_open
 from self_learning_offline.utc_text import utc_minute, utc_stamp
 
 CLOCK_FILE = "clock.json"
@@ -47,6 +49,11 @@ class ReplayClock:
     interval: str
     fingerprint: str
 
+    def first_candle_ms(self, length_ms: int) -> int:
+        """Open time (epoch ms) of the first candle the exchange on this clock serves at an
+        interval of `length_ms`: nothing opens before it."""
+        return first_open(self.started_ms, self.history, length_ms)
+
     def same_replay(self, other: ReplayClock) -> bool:
         return (self.history, self.interval, self.fingerprint) == \
             (other.history, other.interval, other.fingerprint)
@@ -60,6 +67,12 @@ class UnreadableClock:
 
 
 CLOCK_KEYS = get_type_hints(ReplayClock)  # {"started_ms": int, ...}
+# What the replay exchange can run on: a start at or after the epoch, at least the current
+# candle in the past (RealtimeSource), a ticker interval it serves (INTERVALS_MS).
+CLOCK_VALUES = {"started_ms": (lambda v: v >= 0, "must be at least 0"),
+                "history": (lambda v: v >= 1, "must be at least 1"),
+                "interval": (lambda v: v in INTERVALS_MS,
+                             f"must be one of {', '.join(INTERVALS_MS)}")}
 
 
 def parse_clock(text: str) -> ReplayClock:
@@ -75,9 +88,13 @@ def parse_clock(text: str) -> ReplayClock:
     if missing:
         raise ValueError(f"missing keys {', '.join(missing)}")
     wrong = [f"clock.{key}" for key, kind in CLOCK_KEYS.items()
-             if not isinstance(clock[key], kind)]
+             if not isinstance(clock[key], kind) or isinstance(clock[key], bool)]  # true: no int
     if wrong:
         raise ValueError(f"wrong type of {', '.join(wrong)}")
+    bad = [f"clock.{key}: {clock[key]!r}, {rule}" for key, (holds, rule) in CLOCK_VALUES.items()
+           if not holds(clock[key])]
+    if bad:
+        raise ValueError(f"wrong value of {'; '.join(bad)}")
     return ReplayClock(**{key: clock[key] for key in CLOCK_KEYS})
 
 

@@ -31,6 +31,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
 REPLAY_NOTICE = ("--freqai-backtest-live-models: FreqAI backtests the predictions the live "
                  "models saved (historic_predictions.pkl); SelfLearning builds no learner and "
                  "reads or writes no model store in this run")
+REPLAY_REFUSES_LEARNING = (
+    "--freqai-backtest-live-models: FreqAI asked SelfLearningModel to train or predict, but this "
+    "mode backtests the predictions the live models saved (historic_predictions.pkl) and "
+    "SelfLearning built no learner for it. Run the backtest without "
+    "--freqai-backtest-live-models to train and predict on its candles.")
 
 
 @dataclass(frozen=True)

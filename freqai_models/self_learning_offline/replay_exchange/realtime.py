@@ -38,6 +38,12 @@ def partial_candle(candles: Candles, index: int, fraction: float) -> tuple[float
     )
 
 
+def first_open(started_ms: int, history: int, length: int) -> int:
+    """Open time (epoch ms) of candle 0, the first one served at interval `length`, of a replay
+    started at `started_ms` with `history` candles in the past."""
+    return slot_open(started_ms, length) - (history - 1) * length
+
+
 class RealtimeSource:
     """Recorded sequences replayed on the present time grid of any requested interval.
 
@@ -73,15 +79,15 @@ class RealtimeSource:
         self, symbol: str, length: int, start: int | None, end: int | None, limit: int, now: int
     ) -> Candles:
         """Binance kline window (open time inclusive) of the replay at `now`; last row partial."""
-        first_open = slot_open(self._started, length) - (self._history - 1) * length
+        first_ms = first_open(self._started, self._history, length)
         current = self.current_index(length, now)
-        last = current if end is None else min(current, (end - first_open) // length)
-        first = 0 if start is None else max(0, -(-(start - first_open) // length))
+        last = current if end is None else min(current, (end - first_ms) // length)
+        first = 0 if start is None else max(0, -(-(start - first_ms) // length))
         if start is None:
             first = max(first, last - limit + 1)
         last = min(last, first + limit - 1)
         indices = np.arange(first, max(first, last + 1), dtype=np.int64)
-        rows = looped(self._markets[symbol].finest, indices, first_open, length)
+        rows = looped(self._markets[symbol].finest, indices, first_ms, length)
         if len(rows) and last == current:
             fraction = (now - slot_open(now, length)) / length
             self._make_partial(rows, fraction)
