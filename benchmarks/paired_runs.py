@@ -11,6 +11,9 @@ Each side is LABEL=FOLDER:RUN, FOLDER the kept tmp folder quality.py printed, RU
 name in it (full, no_online, ...). `--age-days N`: the difference also by days since the
 last retrain of a run retrained every N days (FreqAI's backtest windows start at the
 timerange's start, every backtest_period_days), to tell freshness from a constant offset.
+`--blend W ...`: also whether the second model earns a place beside the first, the IC of
+(1 - W) first + W second (each over its per-pair standard deviation) and its difference to
+first, e.g. `full=FOLDER:full lightgbm=FOLDER:lightgbm --blend 0.25 0.5`.
 Trades too (quality_trades.paired_daily): each run's profit of the trades closed each day, in
 % of its window's starting wallet, summed over the days, and second - first with a
 moving-block bootstrap and a jackknife interval over days (`trades.diff`). `--trades-only`:
@@ -27,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 from backtest_runs import BenchError, load_predictions, run_cli, setup_config
 from quality import make_plan
-from quality_scoring import KEYS, headline, panel, scored_rows
+from quality_scoring import KEYS, blended, headline, panel, scored_rows
 from quality_sets import Window, add_set_arguments, timerange_bounds
 from quality_trades import paired_daily, read_window_trades, run_daily_profit
 
@@ -48,6 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_set_arguments(p, "both runs ran")
     p.add_argument("--age-days", type=int, default=None, metavar="N",
                    help="also by days since a retrain every N days")
+    p.add_argument("--blend", type=float, nargs="+", default=[], metavar="W",
+                   help="also the IC of (1 - W) first + W second (each over its per-pair "
+                        "standard deviation) and its difference to first")
     p.add_argument("--trades-only", action="store_true",
                    help="pair only the trades (runs without predictions of their own)")
     p.add_argument("first", type=parse_side, help="LABEL=FOLDER:RUN")
@@ -96,10 +102,13 @@ def second_minus_first_trades(days: dict[str, pd.Series]) -> dict[str, float]:
             **paired_daily(db, da).as_dict("trades.diff")}
 
 
-def paired(rows: dict[str, pd.DataFrame], age_days: int | None = None) -> dict[str, float]:
+def paired(rows: dict[str, pd.DataFrame], age_days: int | None = None,
+           blends: tuple[float, ...] = ()) -> dict[str, float]:
     """On the rows both scored: each side's headline IC, its difference to the yardstick
     (`<label>.vs_naive`), the yardstick's IC (`naive.ic`) and `diff` = second - first, with
     their jackknife intervals; `rows` counts the shared rows, `only_<label>` the others.
+    `blends` W: also `blend<W>.ic` and `blend<W>.diff` (+ intervals), the IC of
+    quality_scoring.blended(first, second, W) and its difference to first, on the same rows.
     `age_days` N: also `age<d>.diff` (+ interval, `.rows`), the difference on the rows d days
     after a retrain every N days from the window's start (`start`)."""
     (a, ra), (b, rb) = rows.items()
@@ -111,6 +120,10 @@ def paired(rows: dict[str, pd.DataFrame], age_days: int | None = None) -> dict[s
     out.update(ev.day_jackknife(both, "naive").as_dict("naive.ic"))
     out.update(ev.paired_jackknife(both, b, a).as_dict("diff"))
     out["rows"] = float(len(both))
+    for weight in blends:
+        mix = both.assign(blend=blended(both, a, b, weight))
+        out.update(ev.day_jackknife(mix, "blend").as_dict(f"blend{weight:g}.ic"))
+        out.update(ev.paired_jackknife(mix, "blend", a).as_dict(f"blend{weight:g}.diff"))
     out.update({f"only_{k}": float(len(r) - len(both)) for k, r in rows.items()})
     if age_days:
         start = both[KEYS].merge(ra[[*KEYS, "start"]], on=KEYS, how="left")["start"]
@@ -134,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, float] = {}
     if not args.trades_only:
         out = paired({label: run_rows(folder, run, plan.windows, plan.pairs, truth)
-                      for label, folder, run in sides}, args.age_days)
+                      for label, folder, run in sides}, args.age_days, tuple(args.blend))
         print(f"{plan.name} {', '.join(windows)}: {out['rows']:.0f} shared rows")
         for label in (a, b):
             print(f"  {label:>12} IC {out[f'{label}.ic']:+.4f} "
@@ -146,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
               f"[{out['naive.ic_ci_low']:+.4f}, {out['naive.ic_ci_high']:+.4f}]")
         print(f"  {b} - {a}: {out['diff']:+.4f} [{out['diff_ci_low']:+.4f}, "
               f"{out['diff_ci_high']:+.4f}]")
+        for w in args.blend:
+            k = f"blend{w:g}"
+            print(f"  blend {1 - w:g} {a} + {w:g} {b}: IC {out[f'{k}.ic']:+.4f} "
+                  f"[{out[f'{k}.ic_ci_low']:+.4f}, {out[f'{k}.ic_ci_high']:+.4f}], minus {a} "
+                  f"{out[f'{k}.diff']:+.4f} [{out[f'{k}.diff_ci_low']:+.4f}, "
+                  f"{out[f'{k}.diff_ci_high']:+.4f}]")
         for d in range(args.age_days or 0):
             print(f"    {d} day(s) after a retrain ({out[f'age{d}.rows']:.0f} rows): "
                   f"{out[f'age{d}.diff']:+.4f} [{out[f'age{d}.diff_ci_low']:+.4f}, "

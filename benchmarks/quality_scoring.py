@@ -54,6 +54,14 @@ def panel(rows: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
+def blended(rows: pd.DataFrame, first: str, second: str, weight: float) -> pd.Series:
+    """(1 - weight) first + weight second, each divided by its standard deviation over the
+    pair's rows (the whole scored period's: a scale in hindsight, which can only favour the
+    blend), so the mix does not follow whichever model predicts in larger units."""
+    scale = rows.groupby("pair")[[first, second]].transform("std")
+    return (1.0 - weight) * rows[first] / scale[first] + weight * rows[second] / scale[second]
+
+
 def pooled_hit_rate(rows: pd.DataFrame, column: str) -> float:
     values = [ev.hit_rate(g[column], g["target"]) for _, g in rows.groupby("pair")]
     return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")

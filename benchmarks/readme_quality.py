@@ -25,6 +25,15 @@ RESULTS = ROOT / "docs" / "results"
 BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
 MODELS = (("self_learning", "SelfLearning"), ("lightgbm", "LightGBM"),
           ("naive", "naive yardstick"))
+# The blocks' order (other sets after these, by file name) and the titles of the sets whose
+# windows are not plain holdout windows.
+ORDER = ("scenario-null", "usdt-1h", "usdt-5m", "btc-2018")
+TITLES = {
+    "scenario-null": "No-edge control (generated random walks: every interval should cover 0)",
+    "btc-2018": "Another market, reported only (January 2018 BTC-quoted altcoins: releases "
+                "before issue 19 were developed on these pairs; today's settings were chosen "
+                "on the 2025 USDT dev windows, never here)",
+}
 
 
 def num(value, digits: int = 4, sign: bool = True) -> str:
@@ -128,18 +137,26 @@ def file_block(fig: dict) -> list[str]:
              + "; command:", "", "```bash", f".venv/bin/python {meta['command']}", "```", ""]
     if any(k.startswith("flip.") for k in fig):
         return lines + flip_block(fig)
-    title = ("No-edge control (generated random walks: every interval should cover 0)"
-             if meta["set"] == "scenario-null" else "Holdout windows (reported, never chosen on)"
-             if any(r == "holdout" for _, r in windows.values()) else "All windows")
+    title = TITLES.get(meta["set"]) or ("Holdout windows (reported, never chosen on)"
+                                        if any(r == "holdout" for _, r in windows.values())
+                                        else "All windows")
     lines += group_block(fig, "", title)
     lines += group_block(fig, "dev.", "Dev windows (where settings are chosen)")
     return lines
 
 
+def in_order(figs: list[dict]) -> list[dict]:
+    """ORDER's sets first, in that order, then the others as given (by file name)."""
+    def rank(fig: dict) -> int:
+        name = fig["meta"]["set"]
+        return ORDER.index(name) if name in ORDER else len(ORDER)
+    return sorted(figs, key=rank)
+
+
 def render(paths: list[Path]) -> str:
     blocks: list[str] = []
-    for path in paths:
-        blocks += file_block(json.loads(path.read_text()))
+    for fig in in_order([json.loads(path.read_text()) for path in paths]):
+        blocks += file_block(fig)
     return "\n".join(blocks).rstrip() + "\n"
 
 

@@ -110,3 +110,23 @@ def test_second_minus_first_trades_sums_each_side_and_pairs_the_days():
         "b": pd.Series([1.0, 1.0, 1.0, 0.5], index=days)})
     assert out["trades.a.profit_pct"] == 1.0 and out["trades.b.profit_pct"] == 3.5
     assert out["trades.diff"] == 2.5 and out["trades.diff_days"] == 4.0
+
+
+def test_a_blend_of_two_independent_signals_beats_both_whatever_their_units():
+    """Each side sees the target through its own noise, the second in units 1000 times
+    larger: the half-and-half blend of the scaled predictions beats each side, and weight 0
+    is the first side exactly."""
+    first, second = scored(1.5, seed=1), scored(1.5, seed=2)
+    second["pred"] *= 1000.0
+    out = paired_runs.paired({"a": first, "b": second}, blends=(0.0, 0.5))
+    assert out["blend0.5.ic"] > max(out["a.ic"], out["b.ic"])
+    assert out["blend0.5.diff"] > 0.0 and out["blend0.5.diff_ci_low"] > 0.0
+    assert out["blend0.ic"] == pytest.approx(out["a.ic"])
+    assert out["blend0.diff"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_blend_with_a_model_that_knows_nothing_costs_ic():
+    informed = scored(1.0, seed=1)
+    blind = informed.assign(pred=np.random.default_rng(5).standard_normal(len(informed)))
+    out = paired_runs.paired({"informed": informed, "blind": blind}, blends=(0.5,))
+    assert out["blend0.5.diff"] < 0.0 and out["blend0.5.diff_ci_high"] < 0.0

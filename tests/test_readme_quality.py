@@ -59,3 +59,21 @@ def test_ablation_table_carries_each_rows_trades_and_full_minus_row_trade_profit
          "+30.60 [+8.20, +57.30] |")
     del fig["paired_trades.no_online.diff"]
     assert readme.ablation_line(fig, "", "no_online").endswith("| - | - | - |")
+
+
+def test_blocks_follow_the_order_and_the_2018_pairs_are_not_called_a_holdout():
+    """The README shows the control and today's markets before the 2018 pairs, and the 2018
+    block says those pairs are where earlier releases were developed, not a plain holdout."""
+    def fig(name):
+        return {"meta": {"set": name, "timeframe": "5m", "pairs": ["A/BTC"], "date": "d",
+                         "commit": "c", "command": "x",
+                         "windows": {"w": ["20180117-20180130", "holdout"]}}}
+    names = ["btc-2018", "other", "usdt-5m", "scenario-null", "usdt-1h"]
+    got = [f["meta"]["set"] for f in readme.in_order([fig(n) for n in names])]
+    assert got == ["scenario-null", "usdt-1h", "usdt-5m", "btc-2018", "other"]
+    ic = {"mean.self_learning.ic": 0.03, **figures(0.01, 0.05)}
+    old = "\n".join(readme.file_block({**fig("btc-2018"), **ic}))
+    assert "releases before issue 19 were developed on these pairs" in old
+    assert "never chosen on" not in old
+    plain = "\n".join(readme.file_block({**fig("usdt-5m"), **ic}))
+    assert "Holdout windows (reported, never chosen on)" in plain
