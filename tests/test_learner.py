@@ -25,6 +25,7 @@ from self_learning.learning import novelty
 from self_learning.learning.compiled import StepBatch
 from self_learning.learning.learner import PairLearner
 from self_learning.learning.program import STAMPS, StepRow
+from self_learning.learning.settings import memory_half_life_s
 from self_learning.returns import ridge
 from self_learning.returns.pool import StatsPool
 
@@ -82,7 +83,7 @@ def test_coefficients_stay_the_trainings_until_the_pairs_own_statistics_move(can
     even when another pair's newer statistics become known in the pool (taken in at the next
     training); once a drift response boosts the step, they follow the statistics again."""
     config = small_config()
-    pool = StatsPool(len(FEATURES), config.memory_candles * TIMEFRAME_S, keep_history=True)
+    pool = StatsPool(len(FEATURES), memory_half_life_s(config, TIMEFRAME_S), keep_history=True)
     learner = PairLearner(config, FEATURES, TIMEFRAME_S, pool)
     learner.pair = "B"
     deterministic()

@@ -26,6 +26,7 @@ from self_learning.candles.samples import Candles
 from self_learning.candles.timeline import RestoreRefused, travels_in_time
 from self_learning.config import SelfLearningConfig
 from self_learning.learning.learner import FitReport, PairLearner
+from self_learning.learning.settings import memory_half_life_s
 from self_learning.returns.pool import StatsPool
 from self_learning.runtime.autosave import BackgroundSaver, SaveJob, SaveOutcome
 from self_learning.runtime.guards import PairNotices, check_finite
@@ -224,7 +225,7 @@ class SelfLearningRuntime:
         key = pool_key(pair, feature_names)
         pool = self._pools.get(key)
         if pool is None:
-            half_life_s = self.config.memory_candles * float(self.timeframe_s)
+            half_life_s = memory_half_life_s(self.config, self.timeframe_s)
             pool = StatsPool(len(feature_names), half_life_s, keep_history=not self.store_is_live)
             self._pools[key] = pool
         learner = PairLearner(self.config, feature_names, self.timeframe_s, pool)
