@@ -45,7 +45,14 @@ from self_learning.learning.program import Programs, empty_outputs
 from self_learning.learning.settings import LearningSettings
 from self_learning.learning.state import LearnerState, read_scalar
 from self_learning.learning.training import NetworkTrainer
-from self_learning.networks.pair_networks import PairNetworks
+from self_learning.networks.pair_networks import (
+    COUNTER_KEY,
+    FEATURES_KEY,
+    FOLDED_KEY,
+    LEARNED_KEY,
+    SEEN_KEY,
+    PairNetworks,
+)
 from self_learning.returns import ridge
 from self_learning.returns.head import WideHead
 from self_learning.returns.moments import Moments
@@ -158,11 +165,11 @@ class PairLearner:
         with self.lock:
             c = self.config
             return self.nets.metadata({
-                "training_counter": self.training_counter,
-                "last_learned_candle_ts": self.last_learned_ts,
-                "last_seen_candle_ts": self.last_seen_ts,
-                "novelty_folded_candle_ts": self._novelty_floor,
-                "features": self.feature_names,
+                COUNTER_KEY: self.training_counter,
+                LEARNED_KEY: self.last_learned_ts,
+                SEEN_KEY: self.last_seen_ts,
+                FOLDED_KEY: self._novelty_floor,
+                FEATURES_KEY: self.feature_names,
                 "timeframe_s": self.timeframe_s,
                 "hyperparameters": {"window_candles": c.window_candles,
                                     "latent_dim": c.latent_dim, "hidden_units": c.hidden_units,
