@@ -65,6 +65,15 @@ class RunContext:
     tensorboard: bool
 
 
+@dataclass(frozen=True)
+class RefusedRestore:
+    """A pair's last refused restore (kept without the exception, whose traceback would hold
+    the refused learner): the newest candle its stored learner knows, and the refusal."""
+
+    until: int
+    message: str
+
+
 class SelfLearningRuntime:
     @staticmethod
     def for_run(config: SelfLearningConfig, run: RunContext) -> SelfLearningRuntime:
@@ -100,7 +109,7 @@ class SelfLearningRuntime:
         self._learners: dict[str, PairLearner] = {}
         self._pools: dict[tuple[str, ...], StatsPool] = {}  # per feature list
         self._history: dict[str, PredictionHistory] = {}
-        self._refused: dict[str, tuple[int, str]] = {}  # pair -> (stored candle, message)
+        self._refused: dict[str, RefusedRestore] = {}
         self._submitted: dict[str, int] = {}  # learner.changes at the last save handed over
         self._durable: dict[str, int] = {}    # learner.changes of the last version that landed
         self._newest: dict[str, int] = {}     # newest candle handed in per pair (telemetry)
@@ -179,8 +188,8 @@ class SelfLearningRuntime:
             if current is not None:
                 logger.warning(f"Feature list of {pair} changed; starting fresh models for it.")
             refused = self._refused.get(pair)
-            if refused is not None and travels_in_time(refused[0], newest_ts):
-                raise RestoreRefused(refused[1])
+            if refused is not None and travels_in_time(refused.until, newest_ts):
+                raise RestoreRefused(refused.message)
             try:
                 learner = self.restorer.restore_or_create(pair, list(feature_names), newest_ts)
             except Unreadable as err:
@@ -188,7 +197,7 @@ class SelfLearningRuntime:
                     self.observer.pair_started(PairStart(pair, "refused", detail=str(err)))
                 raise
             except Refusal as refusal:
-                self._refused[pair] = (refusal.until, str(refusal))
+                self._refused[pair] = RefusedRestore(refusal.until, str(refusal))
                 raise
             self._refused.pop(pair, None)
             self.notices.readable(pair)
