@@ -167,7 +167,8 @@ class CompiledPrograms:
         self._call("step")
 
     def predict(self, windows, features) -> np.ndarray:
-        """(n, 4) [s_close, liq_up, liq_down, novelty] with the state as it is."""
+        """(n, 4): the columns of candles.predictions.PREDICTED (s_close, liq_up, liq_down,
+        novelty), in that order, with the state as it is."""
         out = self._call("predict")(tf.constant(windows, tf.float32),
                                     tf.constant(features, tf.float32))
         return out.numpy()

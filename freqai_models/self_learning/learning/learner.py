@@ -28,7 +28,7 @@ from dataclasses import replace
 import numpy as np
 import tensorflow as tf
 
-from self_learning.candles.predictions import SCORE_NAMES, Predictions
+from self_learning.candles.predictions import PREDICTED, SCORE_NAMES, Predictions
 from self_learning.candles.samples import (
     CandleHistory,
     Candles,
@@ -217,17 +217,17 @@ class PairLearner:
             challenge = self.programs.p.challenge
             if not self.trained:
                 challenge.clear()
-                learned, replayed, mode = self.fitter.full(s, self._rng()), 0, "full"
-                consolidated, settled = learned, None
+                mode, settled, learned = "full", None, self.fitter.full(s, self._rng())
             else:
                 settled = challenge.settle()  # before the statistics move on
-                learned, replayed, consolidated = self.fitter.incremental(s, self._rng())
-                mode = "incremental"
+                mode, learned = "incremental", self.fitter.incremental(s, self._rng())
             self.state.training_counter.assign_add(1)
             self._publish()
-            return FitReport(mode, learned, replayed, skips.total, time.monotonic() - started,
-                             self.training_counter, skips, consolidated, self.last_learned_ts,
-                             settled)
+            return FitReport(mode=mode, samples=learned.samples, replayed=learned.replayed,
+                             skipped=skips.total, seconds=time.monotonic() - started,
+                             training_counter=self.training_counter, skips=skips,
+                             consolidated=learned.consolidated,
+                             last_learned_ts=self.last_learned_ts, challenge=settled)
 
     def _rng(self) -> np.random.Generator:
         # Derived from seed and counter: a restored learner shuffles exactly like the original.
@@ -285,9 +285,9 @@ class PairLearner:
         ready = self.trained and self.wide_ready
         scores = {k: np.full(n, np.nan, np.float32) for k in SCORE_NAMES}
         scores["challenge"][:] = self.programs.p.challenge.served().numpy()  # what served
-        p = Predictions(candles.ts, out[:, 0], out[:, 1], out[:, 2], out[:, 3],
-                        np.full(n, self.training_counter), s.input_ok[sl] & ready,
-                        scores=scores)
+        p = Predictions(candles.ts, **dict(zip(PREDICTED, out.T, strict=True)),
+                        training_counter=np.full(n, self.training_counter),
+                        ok=s.input_ok[sl] & ready, scores=scores)
         return p, s.input_ok[sl]
 
     def observe(self, candles: Candles) -> Predictions:
