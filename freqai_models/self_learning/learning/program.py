@@ -26,7 +26,7 @@ returns/online.py) and it predicts candle i. A sample with a non-finite input is
 
 XLA notes from this loop's history: ring slots are read with `tf.gather` (a strided slice
 needs a compile-time index), and flags in the int64 input are compared one by one
-(`stamps[2] > 0`; a bool vector sliced out of it once compiled to a loop that never learned).
+(`stamps[INPUT_OK] > 0`; a bool vector sliced out of it once compiled to a loop that never learned).
 """
 
 from __future__ import annotations
