@@ -3,6 +3,7 @@ weighting, online learning parity, bad input, drift response, and concurrent use
 several threads."""
 
 import threading
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -17,10 +18,14 @@ from synthetic import (
     weights_of,
 )
 
+from self_learning.candles.features import TARGET_NAMES
 from self_learning.candles.predictions import SCORE_NAMES
 from self_learning.candles.samples import prepare
 from self_learning.learning import novelty
+from self_learning.learning.compiled import StepBatch
 from self_learning.learning.learner import PairLearner
+from self_learning.learning.program import STAMPS, StepRow
+from self_learning.learning.settings import memory_half_life_s
 from self_learning.returns import ridge
 from self_learning.returns.pool import StatsPool
 
@@ -78,7 +83,7 @@ def test_coefficients_stay_the_trainings_until_the_pairs_own_statistics_move(can
     even when another pair's newer statistics become known in the pool (taken in at the next
     training); once a drift response boosts the step, they follow the statistics again."""
     config = small_config()
-    pool = StatsPool(len(FEATURES), config.memory_candles * TIMEFRAME_S, keep_history=True)
+    pool = StatsPool(len(FEATURES), memory_half_life_s(config, TIMEFRAME_S), keep_history=True)
     learner = PairLearner(config, FEATURES, TIMEFRAME_S, pool)
     learner.pair = "B"
     deterministic()
@@ -325,3 +330,17 @@ def test_the_deep_heads_blend_weight_is_chosen_by_its_validation_loss(candles, m
     for correction, weight in ((residual, 1.0), (-residual, 0.0)):
         monkeypatch.setattr(d, "deep", lambda feats, latent, r=correction: tf.constant(r))
         assert learner.trainer.choose_blend(s, val) == weight
+
+
+def test_the_packed_step_row_is_laid_out_in_one_place():
+    """CompiledPrograms.run packs a StepBatch into one float and one int row per candle and
+    Programs.step_block unpacks them, both through StepRow and STAMPS: the float row holds the
+    window, the features and the targets side by side and nothing else, and every int column
+    is a field of StepBatch."""
+    row = StepRow(window_dim=4, n_features=3)
+    columns = np.arange(row.width)
+    parts = [columns[row.window], columns[row.features], columns[row.targets]]
+    assert [len(p) for p in parts] == [4, 3, len(TARGET_NAMES)]
+    np.testing.assert_array_equal(np.concatenate(parts), columns)
+    assert len(set(STAMPS)) == len(STAMPS)
+    assert set(STAMPS) <= {f.name for f in fields(StepBatch)}

@@ -93,6 +93,16 @@ def test_fresh_start_logs_created_new_model_per_network(tmp_path, caplog):
         assert f"created new model {name} for BTC/USDT" in caplog.text
 
 
+def test_pool_discounts_with_the_half_life_of_its_learners(tmp_path):
+    """The pool that shares the wide statistics between pairs values them with the same
+    half-life as each pair's own wide head and per-candle ridge (memory_candles candles of
+    the timeframe): another decay would weigh the other pairs' statistics wrongly."""
+    rt = small_runtime(tmp_path, memory_candles=100)
+    learner = rt.learner(PAIR, FEATURES)
+    assert learner.pool.half_life_s == learner.settings.half_life_s == 100 * rt.timeframe_s
+    assert learner.wide.spec.half_life_s == learner.settings.half_life_s
+
+
 def test_autosave_every_save_interval_updates_and_shutdown_saves_the_rest(
         tmp_path, caplog, candles):
     rt = small_runtime(tmp_path, save_interval=20)

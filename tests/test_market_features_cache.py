@@ -115,3 +115,32 @@ def test_the_strategy_survives_pickling_for_parallel_hyperopt(module, monkeypatc
     monkeypatch.setattr(module, "basket_of", lambda *a: computed.append(a) or _basket_of(*a))
     got = copy.market_columns(frames["ETH/USDT"], "ETH/USDT")
     pd.testing.assert_frame_equal(got, uncached(frames, "ETH/USDT"), check_exact=True)
+
+
+class WhitelistProvider(FakeProvider):
+    """A provider whose whitelist is a part of the pairs it has candles of."""
+
+    def __init__(self, frames: dict[str, pd.DataFrame], whitelist: list[str]):
+        super().__init__(frames)
+        self.whitelist = whitelist
+
+    def current_whitelist(self) -> list[str]:
+        return list(self.whitelist)
+
+
+def test_btc_comes_from_freqais_corr_pairlist_when_it_is_not_whitelisted(module):
+    """The strategy reads FreqAI's `include_corr_pairlist` from its config: with BTC only
+    there, the BTC columns are computed from BTC's candles; without it there are none."""
+    frames = {p: candle_frame(600, seed) for seed, p in enumerate(PAIRS)}
+    whitelist = [p for p in PAIRS if p != "BTC/USDT"]
+    config = {"freqai": {"feature_parameters": {"include_corr_pairlist": ["BTC/USDT"]}}}
+    closes = {p: f.set_index("date")["close"].astype(np.float64) for p, f in frames.items()}
+    eth = frames["ETH/USDT"]
+    for corr, btc in ((config, "BTC/USDT"), ({}, None)):
+        strategy = module.SelfLearningStrategy(corr)
+        strategy.dp = WhitelistProvider(frames, whitelist)
+        got = strategy.market_columns(eth, "ETH/USDT")
+        expected = market_columns(eth["date"], "ETH/USDT", closes, whitelist, btc,
+                                  market_windows(300))
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        assert ("%-btc_ret_1" in got.columns) == (btc is not None)

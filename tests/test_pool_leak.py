@@ -12,6 +12,7 @@ from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, sma
 
 from self_learning.candles.samples import Candles
 from self_learning.learning.learner import PairLearner
+from self_learning.learning.settings import memory_half_life_s
 from self_learning.returns.pool import StatsPool
 
 TRAIN, DAY = 1200, 288
@@ -20,7 +21,7 @@ TRAIN, DAY = 1200, 288
 def backtest(a: Candles, b: Candles) -> np.ndarray:
     """A over every window, then B; returns B's predictions of all its windows."""
     config = small_config()
-    pool = StatsPool(len(FEATURES), config.memory_candles * TIMEFRAME_S, keep_history=True)
+    pool = StatsPool(len(FEATURES), memory_half_life_s(config, TIMEFRAME_S), keep_history=True)
     out = []
     for pair, candles in (("A", a), ("B", b)):
         deterministic()
@@ -56,7 +57,7 @@ def test_a_window_stepped_at_once_predicts_like_live_candle_by_candle():
     a, b = planted_candles(TRAIN + 2 * DAY, seed=41), planted_candles(TRAIN + 2 * DAY, seed=42)
     outs = []
     for one_by_one in (False, True):
-        pool = StatsPool(len(FEATURES), config.memory_candles * TIMEFRAME_S, keep_history=True)
+        pool = StatsPool(len(FEATURES), memory_half_life_s(config, TIMEFRAME_S), keep_history=True)
         deterministic()
         other = PairLearner(config, FEATURES, TIMEFRAME_S, pool)
         other.pair = "A"

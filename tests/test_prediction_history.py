@@ -5,6 +5,7 @@ window) give the same rows as a plain dictionary of timestamp -> prediction."""
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from self_learning.candles.predictions import SCORE_NAMES, Predictions
 from self_learning.runtime.prediction_history import PredictionHistory, merge
@@ -85,3 +86,16 @@ def test_rows_without_scores_merge_as_nan():
     history = PredictionHistory(keep=10)
     history.remember(bare)
     assert np.isnan(history.lookup(np.array([120])).scores["ic"]).all()
+
+
+def test_a_score_is_read_by_its_name_and_a_misspelt_name_fails():
+    """Predictions.score: a score's values, NaN on every row where the block has none; a name
+    that is not a score (a typo in a reader) is a KeyError, not a column of NaN that reads as
+    'never known' (no drift alarm, an empty chart)."""
+    rng = np.random.default_rng(5)
+    p = _predictions([60, 120, 180], rng)
+    np.testing.assert_array_equal(p.score("drift"), p.scores["drift"])
+    bare = replace(p, scores={})
+    assert bare.score("drift").shape == (3,) and np.isnan(bare.score("drift")).all()
+    with pytest.raises(KeyError, match="no score 'drfit'"):
+        bare.score("drfit")

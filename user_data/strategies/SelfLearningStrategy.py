@@ -216,6 +216,11 @@ class SelfLearningStrategy(IStrategy):
         self.calibration_candles = calibration_candles(timeframe_s)
         self.market_windows = market_windows(timeframe_s)
         self.basket_cache = BasketCache()  # the basket, once per set of candles
+        # freqtrade's keys read here, once: FreqAI's correlated pairs (where BTC comes from
+        # when it is not whitelisted) and the config's fee per side (None: the exchange's).
+        feature_parameters = freqai.get("feature_parameters") or {}
+        self.corr_pairs = list(feature_parameters.get("include_corr_pairlist") or [])
+        self.config_fee = config.get("fee")
         self.round_trip_fees: dict[str, float] = {}
         # pair -> its expected_return by candle date, as of its last analysis (top_k ranking)
         self.expected_returns: dict[str, Series] = {}
@@ -289,8 +294,7 @@ class SelfLearningStrategy(IStrategy):
         if getattr(self, "dp", None) is None or not pair:
             return None
         whitelist = self.basket_pairs()
-        feature_parameters = (self.config.get("freqai") or {}).get("feature_parameters") or {}
-        btc = btc_pair(whitelist, feature_parameters.get("include_corr_pairlist") or [])
+        btc = btc_pair(whitelist, self.corr_pairs)
         pairs = dict.fromkeys([*whitelist, pair, *([btc] if btc else [])])
         frames = {p: self.candle_frames(p) for p in pairs}
         key = (tuple(whitelist), btc, self.market_windows, frames_key(frames))
@@ -343,7 +347,7 @@ class SelfLearningStrategy(IStrategy):
         """Entry plus exit fee of `pair`: the config's `fee` (what backtests charge when it is
         set), else the exchange market's taker fee, else FALLBACK_FEE; per side, times 2."""
         if pair not in self.round_trip_fees:
-            fee = self.config.get("fee")
+            fee = self.config_fee
             if fee is None and getattr(self, "dp", None) is not None:
                 try:
                     fee = (self.dp.market(pair) or {}).get("taker")

@@ -126,12 +126,11 @@ def candles_from_frame(df: pd.DataFrame, feature_names: list[str]) -> Candles:
 def prediction_frame(p: Predictions) -> tuple[pd.DataFrame, np.ndarray]:
     """The model's columns for FreqAI, and do_predict (1 where the row may be traded on:
     usable and finite predictions). Scoreboard values stay NaN where not known yet."""
-    n = len(p.ts)
     columns = {"&-s_close": p.s_close, "&-liq_up": p.liq_up, "&-liq_down": p.liq_down,
                "&-novelty": p.novelty, "&-training_counter": p.training_counter}
     for column, name in EXTRA_COLUMNS.items():
         if column not in columns:
-            columns[column] = p.scores.get(name, np.full(n, np.nan))
+            columns[column] = p.score(name)
     arrays = {k: np.asarray(v, np.float64) for k, v in columns.items()}
     core = TARGET_COLUMNS + ["&-novelty", "&-training_counter"]
     finite = np.logical_and.reduce([np.isfinite(arrays[k]) for k in core])

@@ -41,6 +41,14 @@ class Predictions:
     # the model state that served the row is known either way.
     scores: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def score(self, name: str) -> np.ndarray:
+        """The score `name` of every row, NaN where these rows have none. A name not in
+        SCORE_NAMES is a KeyError: a misspelt score fails instead of reading as never known."""
+        if name not in SCORE_NAMES:
+            raise KeyError(f"no score {name!r} (the scores: {', '.join(SCORE_NAMES)})")
+        values = self.scores.get(name)
+        return np.full(len(self.ts), np.nan) if values is None else np.asarray(values)
+
     @staticmethod
     def empty() -> Predictions:
         """No rows (nothing was stepped)."""

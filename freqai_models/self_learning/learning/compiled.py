@@ -23,7 +23,17 @@ from self_learning.candles.predictions import OUTPUTS
 from self_learning.candles.samples import Samples
 from self_learning.candles.timeline import NEVER
 from self_learning.learning import shared_program
-from self_learning.learning.program import BLOCK_CAPACITY, Programs, empty_outputs
+from self_learning.learning.program import (
+    BLOCK_CAPACITY,
+    INPUT_OK,
+    RESET,
+    STAMPS,
+    TARGET_OK,
+    TARGET_TS,
+    TS,
+    Programs,
+    empty_outputs,
+)
 from self_learning.returns.moments import Moments
 
 _COUNTS: dict[int, tf.Tensor] = {}  # candle counts as ready tensors (made once each)
@@ -104,12 +114,12 @@ class CompiledPrograms:
         d, f = programs.d, programs.f
         spec = tf.TensorSpec
         self._dims = (d, f)
-        # The step takes two packed, padded inputs (each conversion costs ~50 us): floats
-        # [window | features | targets] and ints [ts, target_ts, input_ok, target_ok, reset].
+        # The step takes two packed, padded inputs (each conversion costs ~50 us): floats laid
+        # out by the programs' StepRow ([window | features | targets]) and ints (STAMPS).
         # The buffers are reused (callers hold the learner's lock); rows past the real count
         # keep stale values that the loop never reads.
-        self._floats = np.zeros((BLOCK_CAPACITY, d + f + 3), np.float32)
-        self._ints = np.zeros((BLOCK_CAPACITY, 5), np.int64)
+        self._floats = np.zeros((BLOCK_CAPACITY, programs.step_row.width), np.float32)
+        self._ints = np.zeros((BLOCK_CAPACITY, len(STAMPS)), np.int64)
         rows = lambda *shape: spec([None, *shape], tf.float32)  # noqa: E731
         self._fns = {
             "step": tf.function(programs.step_block, jit_compile=True, autograph=False,
@@ -157,7 +167,8 @@ class CompiledPrograms:
         self._call("step")
 
     def predict(self, windows, features) -> np.ndarray:
-        """(n, 4) [s_close, liq_up, liq_down, novelty] with the state as it is."""
+        """(n, 4): the columns of candles.predictions.PREDICTED (s_close, liq_up, liq_down,
+        novelty), in that order, with the state as it is."""
         out = self._call("predict")(tf.constant(windows, tf.float32),
                                     tf.constant(features, tf.float32))
         return out.numpy()
@@ -203,7 +214,7 @@ class CompiledPrograms:
     def run(self, batch: StepBatch, others: Moments) -> dict[str, np.ndarray]:
         """Step through a StepBatch, BLOCK_CAPACITY candles per call, with `others`: the
         other pairs' wide statistics. Returns a dict of (n,) arrays per output."""
-        d, f = self._dims
+        at = self.p.step_row
         step = self._call("step")
         o = (tf.constant(others.a, tf.float32), tf.constant(others.b, tf.float32),
              tf.constant(others.n, tf.float32), tf.constant(others.as_of, tf.int64))
@@ -211,12 +222,14 @@ class CompiledPrograms:
         for start in range(0, n, BLOCK_CAPACITY):
             count = min(BLOCK_CAPACITY, n - start)
             rows, head = slice(start, start + count), slice(0, count)
-            self._floats[head, :d] = batch.windows[rows]
-            self._floats[head, d : d + f] = batch.features[rows]
-            self._floats[head, d + f :] = batch.targets[rows]
-            self._ints[head, 0], self._ints[head, 1] = batch.ts[rows], batch.target_ts[rows]
-            self._ints[head, 2], self._ints[head, 3] = batch.input_ok[rows], batch.target_ok[rows]
-            self._ints[head, 4] = batch.reset[rows]
+            self._floats[head, at.window] = batch.windows[rows]
+            self._floats[head, at.features] = batch.features[rows]
+            self._floats[head, at.targets] = batch.targets[rows]
+            self._ints[head, TS] = batch.ts[rows]
+            self._ints[head, TARGET_TS] = batch.target_ts[rows]
+            self._ints[head, INPUT_OK] = batch.input_ok[rows]
+            self._ints[head, TARGET_OK] = batch.target_ok[rows]
+            self._ints[head, RESET] = batch.reset[rows]
             out, status = step(_count_tensor(count), tf.constant(self._floats),
                                tf.constant(self._ints), *o)
             parts.append((out.numpy()[:count], status.numpy()[:count]))

@@ -68,6 +68,15 @@ class FitReport:
                 f"{iso_utc(self.last_learned_ts)}{settled}")
 
 
+@dataclass(frozen=True)
+class Learned:
+    """What one training learned (the counts of its FitReport)."""
+
+    samples: int       # new samples the networks learned
+    replayed: int      # older samples replayed against forgetting
+    consolidated: int  # samples the wide head's statistics took at full weight
+
+
 class PairFitter:
     def __init__(self, config: SelfLearningConfig, nets: PairNetworks, state: LearnerState,
                  wide_head: WideHead, trainer: NetworkTrainer,
@@ -79,8 +88,9 @@ class PairFitter:
     def _last_learned_ts(self) -> int:
         return int(self.state.last_learned_ts.numpy())
 
-    def full(self, s: Samples, rng: np.random.Generator) -> int:
-        """Train from scratch on every usable sample; returns how many."""
+    def full(self, s: Samples, rng: np.random.Generator) -> Learned:
+        """Train from scratch on every usable sample (all of them new, none replayed, all
+        taken by the wide head)."""
         c, nets = self.config, self.nets
         rows = np.flatnonzero(s.target_ok)
         if len(rows) < MIN_FIT_SAMPLES:
@@ -109,10 +119,11 @@ class PairFitter:
         self.state.novelty_var.assign(float(max(errors.var(), 1e-6)))
         self.state.quality_scale.assign(float(max(s.targets[rows, 0].std(), 1e-6)))
         self._remember(s, rows)
-        return len(rows)
+        return Learned(len(rows), 0, len(rows))
 
-    def incremental(self, s: Samples, rng: np.random.Generator) -> tuple[int, int, int]:
-        """(samples the networks learned, replayed, samples consolidated in the wide head)."""
+    def incremental(self, s: Samples, rng: np.random.Generator) -> Learned:
+        """Consolidate the samples learned since into the wide head, then an incremental pass
+        of the networks on the new samples plus as many replayed ones."""
         c, st = self.config, self.state
         lin = np.flatnonzero(s.target_ok & (s.ts > int(st.linear_learned_ts.numpy())))
         if not self.wide.ready and len(lin) >= MIN_FIT_SAMPLES:
@@ -122,7 +133,7 @@ class PairFitter:
                                   with_incumbent=float(st.challenge_on.numpy()) > 0.5)
         new = np.flatnonzero(s.target_ok & (s.ts > self._last_learned_ts))
         if len(new) == 0:
-            return 0, 0, len(lin)
+            return Learned(0, 0, len(lin))
         replay = min(len(new), int(min(st.replay_count.numpy(), c.replay_size)))
         windows, feats, tgt = s.windows[new], s.features[new], s.targets[new]
         if replay:
@@ -132,7 +143,7 @@ class PairFitter:
             tgt = np.concatenate([tgt, rt.numpy()])
         self.trainer.incremental(windows, feats, tgt, rng)
         self._remember(s, new)
-        return len(new), replay, len(lin)
+        return Learned(len(new), replay, len(lin))
 
     def _remember(self, s: Samples, rows: np.ndarray) -> None:
         keep = rows[-self.config.replay_size:]

@@ -28,7 +28,7 @@ from dataclasses import replace
 import numpy as np
 import tensorflow as tf
 
-from self_learning.candles.predictions import SCORE_NAMES, Predictions
+from self_learning.candles.predictions import PREDICTED, SCORE_NAMES, Predictions
 from self_learning.candles.samples import (
     CandleHistory,
     Candles,
@@ -45,7 +45,14 @@ from self_learning.learning.program import Programs, empty_outputs
 from self_learning.learning.settings import LearningSettings
 from self_learning.learning.state import LearnerState, read_scalar
 from self_learning.learning.training import NetworkTrainer
-from self_learning.networks.pair_networks import PairNetworks
+from self_learning.networks.pair_networks import (
+    COUNTER_KEY,
+    FEATURES_KEY,
+    FOLDED_KEY,
+    LEARNED_KEY,
+    SEEN_KEY,
+    PairNetworks,
+)
 from self_learning.returns import ridge
 from self_learning.returns.head import WideHead
 from self_learning.returns.moments import Moments
@@ -158,11 +165,11 @@ class PairLearner:
         with self.lock:
             c = self.config
             return self.nets.metadata({
-                "training_counter": self.training_counter,
-                "last_learned_candle_ts": self.last_learned_ts,
-                "last_seen_candle_ts": self.last_seen_ts,
-                "novelty_folded_candle_ts": self._novelty_floor,
-                "features": self.feature_names,
+                COUNTER_KEY: self.training_counter,
+                LEARNED_KEY: self.last_learned_ts,
+                SEEN_KEY: self.last_seen_ts,
+                FOLDED_KEY: self._novelty_floor,
+                FEATURES_KEY: self.feature_names,
                 "timeframe_s": self.timeframe_s,
                 "hyperparameters": {"window_candles": c.window_candles,
                                     "latent_dim": c.latent_dim, "hidden_units": c.hidden_units,
@@ -210,17 +217,17 @@ class PairLearner:
             challenge = self.programs.p.challenge
             if not self.trained:
                 challenge.clear()
-                learned, replayed, mode = self.fitter.full(s, self._rng()), 0, "full"
-                consolidated, settled = learned, None
+                mode, settled, learned = "full", None, self.fitter.full(s, self._rng())
             else:
                 settled = challenge.settle()  # before the statistics move on
-                learned, replayed, consolidated = self.fitter.incremental(s, self._rng())
-                mode = "incremental"
+                mode, learned = "incremental", self.fitter.incremental(s, self._rng())
             self.state.training_counter.assign_add(1)
             self._publish()
-            return FitReport(mode, learned, replayed, skips.total, time.monotonic() - started,
-                             self.training_counter, skips, consolidated, self.last_learned_ts,
-                             settled)
+            return FitReport(mode=mode, samples=learned.samples, replayed=learned.replayed,
+                             skipped=skips.total, seconds=time.monotonic() - started,
+                             training_counter=self.training_counter, skips=skips,
+                             consolidated=learned.consolidated,
+                             last_learned_ts=self.last_learned_ts, challenge=settled)
 
     def _rng(self) -> np.random.Generator:
         # Derived from seed and counter: a restored learner shuffles exactly like the original.
@@ -278,9 +285,9 @@ class PairLearner:
         ready = self.trained and self.wide_ready
         scores = {k: np.full(n, np.nan, np.float32) for k in SCORE_NAMES}
         scores["challenge"][:] = self.programs.p.challenge.served().numpy()  # what served
-        p = Predictions(candles.ts, out[:, 0], out[:, 1], out[:, 2], out[:, 3],
-                        np.full(n, self.training_counter), s.input_ok[sl] & ready,
-                        scores=scores)
+        p = Predictions(candles.ts, **dict(zip(PREDICTED, out.T, strict=True)),
+                        training_counter=np.full(n, self.training_counter),
+                        ok=s.input_ok[sl] & ready, scores=scores)
         return p, s.input_ok[sl]
 
     def observe(self, candles: Candles) -> Predictions:

@@ -26,16 +26,18 @@ returns/online.py) and it predicts candle i. A sample with a non-finite input is
 
 XLA notes from this loop's history: ring slots are read with `tf.gather` (a strided slice
 needs a compile-time index), and flags in the int64 input are compared one by one
-(`stamps[2] > 0`; a bool vector sliced out of it once compiled to a loop that never learned).
+(`stamps[INPUT_OK] > 0`; a bool vector sliced out of it once compiled to a loop that never learned).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
+from self_learning.candles.features import TARGET_NAMES
 from self_learning.candles.predictions import OUTPUTS
 from self_learning.learning import novelty as novelty_stats
 from self_learning.learning.quality import quality_weight, signal_quality
@@ -51,6 +53,35 @@ if TYPE_CHECKING:
     from self_learning.networks.pair_networks import PairNetworks
 
 BLOCK_CAPACITY = 64  # candles per call of the compiled loop (inputs are padded to it)
+# The per-candle step's packed inputs, one row per candle: CompiledPrograms.run packs them,
+# step_block unpacks them, and both name the columns through these only. The int row holds
+# STAMPS in this order; the float row is [window | features | targets] (StepRow).
+STAMPS = ("ts", "target_ts", "input_ok", "target_ok", "reset")
+TS, TARGET_TS, INPUT_OK, TARGET_OK, RESET = range(len(STAMPS))
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """Where a packed float row keeps a candle's window, features and matured targets."""
+
+    window_dim: int
+    n_features: int
+
+    @property
+    def window(self) -> slice:
+        return slice(None, self.window_dim)
+
+    @property
+    def features(self) -> slice:
+        return slice(self.window_dim, self.window_dim + self.n_features)
+
+    @property
+    def targets(self) -> slice:
+        return slice(self.window_dim + self.n_features, None)
+
+    @property
+    def width(self) -> int:
+        return self.window_dim + self.n_features + len(TARGET_NAMES)
 
 
 class Programs:
@@ -60,6 +91,7 @@ class Programs:
         self.nets, self.state, self.s = nets, state, settings
         self.ae, self.disc, self.liq = nets.autoencoder, nets.discovery, nets.liquidity
         self.d, self.f = self.ae.input_dim, self.disc.n_features
+        self.step_row = StepRow(self.d, self.f)
         self._latent_on = 1.0 if settings.use_latent else 0.0
         self.ridge = OnlineRidge(self.disc, state, settings)
         self.challenge = Challenge(self.disc.module.models, state, settings.drift_challenge,
@@ -265,18 +297,19 @@ class Programs:
 
     def step_block(self, n, floats, ints, others_a, others_b, others_n, others_ts):
         """Steps the first n of BLOCK_CAPACITY packed, padded candles (static shapes, as XLA
-        needs): floats [window | features | targets], ints [ts, target_ts, input_ok,
-        target_ok, reset]; the other pairs' statistics as known at `others_ts`; returns outputs
-        (C, len(OUTPUTS)) and [counter, learned] (C, 2)."""
-        d, f = self.d, self.f
+        needs): floats as StepRow lays them out, ints the STAMPS; the other pairs' statistics
+        as known at `others_ts`; returns outputs (C, len(OUTPUTS)) and [counter, learned]
+        (C, 2)."""
+        at = self.step_row
         others = Moments(others_a, others_b, others_n, others_ts)
         rows = tf.TensorArray(tf.float32, size=BLOCK_CAPACITY, element_shape=[len(OUTPUTS)])
         status = tf.TensorArray(tf.int64, size=BLOCK_CAPACITY, element_shape=[2])
 
         def body(i, rows, status):
             row, stamps = floats[i], ints[i]
-            out, did = self._step(row[:d], row[d : d + f], stamps[2] > 0, stamps[0],
-                                  row[d + f :], stamps[3] > 0, stamps[1], stamps[4] > 0, others)
+            out, did = self._step(row[at.window], row[at.features], stamps[INPUT_OK] > 0,
+                                  stamps[TS], row[at.targets], stamps[TARGET_OK] > 0,
+                                  stamps[TARGET_TS], stamps[RESET] > 0, others)
             counter = self.state.training_counter.read_value()
             return i + 1, rows.write(i, out), status.write(
                 i, tf.stack([counter, tf.cast(did, tf.int64)]))

@@ -47,7 +47,7 @@ class LearningSettings:
         per_candle = lambda candles: discount(1.0, max(candles, 1.0))  # noqa: E731
         return LearningSettings(
             timeframe_s=int(timeframe_s), horizon=c.label_period_candles,
-            replay_batch=c.replay_batch, half_life_s=c.memory_candles * float(timeframe_s),
+            replay_batch=c.replay_batch, half_life_s=memory_half_life_s(c, timeframe_s),
             huber_delta=c.huber_delta, online_weight=c.online_step,
             wide_online_weight=c.wide_online_step,
             boost_decay=per_candle(c.drift_recovery_candles),
@@ -62,3 +62,9 @@ class LearningSettings:
 
     def key(self) -> tuple:
         return astuple(self)
+
+
+def memory_half_life_s(c: SelfLearningConfig, timeframe_s: int) -> float:
+    """The half-life of the wide head's statistics in seconds (`memory_candles` candles): the
+    one decay of a pair's own statistics and of the pool that shares them between pairs."""
+    return c.memory_candles * float(timeframe_s)

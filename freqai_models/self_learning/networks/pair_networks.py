@@ -1,17 +1,20 @@
 """PairNetworks: the three networks of one pair, and everything that names them.
 
 It alone spells the networks' names, seeds, shapes and order: construction, `modules()` (what
-the store saves, in order), per-network metadata, the graph key (what must match for a saved
-graph to be reused) and the typed view of a restore.
+the store saves, in order), per-network metadata and its field names, the graph key (what must
+match for a saved graph to be reused) and the typed views of what a store holds.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import tensorflow as tf
 
+from self_learning.candles.timeline import NEVER
 from self_learning.config import SelfLearningConfig
 from self_learning.networks.autoencoder import MarketStructureAutoencoder
 from self_learning.networks.discovery import FeatureDiscoveryNetwork
@@ -27,6 +30,28 @@ NETWORK_NAMES = {
 SEED_OFFSETS = {"autoencoder": 0, "feature_discovery": 1000, "liquidity": 2000}
 SCHEMA = "wide-deep-3"  # state schema of this code (checkpoints of other schemas are upgraded)
 SCHEMA_KEY = "layout"  # the metadata (and graph key) field holding it: its name in every store
+# The learner's metadata fields (PairLearner.metadata writes them, the views below read them;
+# their names are the same in every store).
+COUNTER_KEY = "training_counter"
+FEATURES_KEY = "features"
+LEARNED_KEY = "last_learned_candle_ts"     # newest candle learned (a training or a step)
+SEEN_KEY = "last_seen_candle_ts"           # newest candle stepped
+FOLDED_KEY = "novelty_folded_candle_ts"    # newest served candle in the novelty statistics
+
+
+@dataclass(frozen=True)
+class StoredCandles:
+    """The newest candles one network's stored metadata says its learner knows (NEVER: none):
+    learned, stepped, and folded into the novelty statistics while only serving."""
+
+    learned: int
+    seen: int
+    folded: int
+
+    @staticmethod
+    def of(doc: Mapping[str, Any]) -> StoredCandles:
+        return StoredCandles(int(doc.get(LEARNED_KEY, NEVER)), int(doc.get(SEEN_KEY, NEVER)),
+                             int(doc.get(FOLDED_KEY, NEVER)))
 
 
 @dataclass(frozen=True)
@@ -43,13 +68,12 @@ class RestoredModels:
 
     @staticmethod
     def from_metadata(version: int, metadata: dict[str, dict]) -> RestoredModels:
-        counters = {k: int(m.get("training_counter", 0)) for k, m in metadata.items()}
+        counters = {k: int(m.get(COUNTER_KEY, 0)) for k, m in metadata.items()}
         disc = metadata.get("feature_discovery", {})
+        known = StoredCandles.of(disc)
         return RestoredModels(version, max(counters.values(), default=0), counters,
-                              list(disc.get("features") or []),
-                              int(disc.get("last_learned_candle_ts", -1)),
-                              str(disc.get(SCHEMA_KEY, "wide-deep-1")),
-                              int(disc.get("novelty_folded_candle_ts", -1)))
+                              list(disc.get(FEATURES_KEY) or []), known.learned,
+                              str(disc.get(SCHEMA_KEY, "wide-deep-1")), known.folded)
 
 
 class PairNetworks:

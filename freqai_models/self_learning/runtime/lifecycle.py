@@ -26,6 +26,7 @@ from self_learning.candles.samples import Candles
 from self_learning.candles.timeline import RestoreRefused, travels_in_time
 from self_learning.config import SelfLearningConfig
 from self_learning.learning.learner import FitReport, PairLearner
+from self_learning.learning.settings import memory_half_life_s
 from self_learning.returns.pool import StatsPool
 from self_learning.runtime.autosave import BackgroundSaver, SaveJob, SaveOutcome
 from self_learning.runtime.guards import PairNotices, check_finite
@@ -64,6 +65,15 @@ class RunContext:
     tensorboard: bool
 
 
+@dataclass(frozen=True)
+class RefusedRestore:
+    """A pair's last refused restore (kept without the exception, whose traceback would hold
+    the refused learner): the newest candle its stored learner knows, and the refusal."""
+
+    until: int
+    message: str
+
+
 class SelfLearningRuntime:
     @staticmethod
     def for_run(config: SelfLearningConfig, run: RunContext) -> SelfLearningRuntime:
@@ -99,7 +109,7 @@ class SelfLearningRuntime:
         self._learners: dict[str, PairLearner] = {}
         self._pools: dict[tuple[str, ...], StatsPool] = {}  # per feature list
         self._history: dict[str, PredictionHistory] = {}
-        self._refused: dict[str, tuple[int, str]] = {}  # pair -> (stored candle, message)
+        self._refused: dict[str, RefusedRestore] = {}
         self._submitted: dict[str, int] = {}  # learner.changes at the last save handed over
         self._durable: dict[str, int] = {}    # learner.changes of the last version that landed
         self._newest: dict[str, int] = {}     # newest candle handed in per pair (telemetry)
@@ -178,8 +188,8 @@ class SelfLearningRuntime:
             if current is not None:
                 logger.warning(f"Feature list of {pair} changed; starting fresh models for it.")
             refused = self._refused.get(pair)
-            if refused is not None and travels_in_time(refused[0], newest_ts):
-                raise RestoreRefused(refused[1])
+            if refused is not None and travels_in_time(refused.until, newest_ts):
+                raise RestoreRefused(refused.message)
             try:
                 learner = self.restorer.restore_or_create(pair, list(feature_names), newest_ts)
             except Unreadable as err:
@@ -187,7 +197,7 @@ class SelfLearningRuntime:
                     self.observer.pair_started(PairStart(pair, "refused", detail=str(err)))
                 raise
             except Refusal as refusal:
-                self._refused[pair] = (refusal.until, str(refusal))
+                self._refused[pair] = RefusedRestore(refusal.until, str(refusal))
                 raise
             self._refused.pop(pair, None)
             self.notices.readable(pair)
@@ -224,7 +234,7 @@ class SelfLearningRuntime:
         key = pool_key(pair, feature_names)
         pool = self._pools.get(key)
         if pool is None:
-            half_life_s = self.config.memory_candles * float(self.timeframe_s)
+            half_life_s = memory_half_life_s(self.config, self.timeframe_s)
             pool = StatsPool(len(feature_names), half_life_s, keep_history=not self.store_is_live)
             self._pools[key] = pool
         learner = PairLearner(self.config, feature_names, self.timeframe_s, pool)

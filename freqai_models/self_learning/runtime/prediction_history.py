@@ -29,7 +29,7 @@ class PredictionHistory:
         if len(p.ts) == 0:
             return
         incoming = {**{f: np.asarray(getattr(p, f)) for f in FIELDS},
-                    **{f"score_{k}": _score(p, k) for k in SCORE_NAMES}}
+                    **{f"score_{k}": p.score(k) for k in SCORE_NAMES}}
         if len(self._ts) and p.ts[0] > self._ts[-1] and np.all(np.diff(p.ts) > 0):
             # live: only newer candles, appended (no search, no sort)
             ts = np.concatenate([self._ts, p.ts])[-self.keep:]
@@ -87,14 +87,8 @@ def merge(base: Predictions, rows: Predictions) -> Predictions:
         fields[name] = values
     scores = {}
     for name in SCORE_NAMES:
-        values = np.array(_score(base, name), copy=True)
-        values[pos] = _score(rows, name)
+        values = np.array(base.score(name), copy=True)
+        values[pos] = rows.score(name)
         scores[name] = values
     return Predictions(base.ts, learned=rows.learned, scores=scores,
                        passed_over=rows.passed_over, halted=rows.halted, **fields)
-
-
-def _score(p: Predictions, name: str) -> np.ndarray:
-    """The score `name` of every row of `p` (NaN where it has none)."""
-    values = p.scores.get(name)
-    return np.full(len(p.ts), np.nan) if values is None else np.asarray(values)

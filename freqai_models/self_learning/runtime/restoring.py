@@ -26,7 +26,7 @@ from self_learning.candles.timeline import (
 )
 from self_learning.learning import upgrades
 from self_learning.learning.learner import PairLearner
-from self_learning.networks.pair_networks import RestoredModels
+from self_learning.networks.pair_networks import RestoredModels, StoredCandles
 from self_learning.store import ModelStore
 from self_learning.telemetry.observer import Observers, PairStart
 
@@ -88,11 +88,9 @@ class LearnerRestorer:
         late = []
         for pair in pairs:
             docs = (self.seed.pair(pair).newest_metadata() if self.seed else None) or {}
-            known = Known(max((known_until(d.get("last_learned_candle_ts", NEVER),
-                                           d.get("last_seen_candle_ts", NEVER))
-                               for d in docs.values()), default=NEVER),
-                          max((d.get("novelty_folded_candle_ts", NEVER)
-                               for d in docs.values()), default=NEVER))
+            stored = [StoredCandles.of(doc) for doc in docs.values()]
+            known = Known(max((known_until(s.learned, s.seen) for s in stored), default=NEVER),
+                          max((s.folded for s in stored), default=NEVER))
             if travels_in_time(known.until, first_candle_ts - self.timeframe_s):
                 late.append(f"{pair} {known.describe()}")
         if late:

@@ -40,7 +40,7 @@ def latest_scores(pair: str, p: Predictions, drift_alarms: int = 0) -> ScoreLine
     """The last row of a stepped block as a ScoreLine (None for an empty block)."""
     if len(p.ts) == 0:
         return None
-    last = lambda name: float(np.asarray(p.scores.get(name, [np.nan]))[-1])  # noqa: E731
+    last = lambda name: float(p.score(name)[-1])  # noqa: E731
     novelty = float(p.novelty[-1]) if bool(np.asarray(p.ok)[-1]) else math.nan
     matured = last("board_n")
     return ScoreLine(pair, int(p.ts[-1]), last("ic"), last("hit_rate"), last("band_up"),

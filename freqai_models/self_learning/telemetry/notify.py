@@ -78,7 +78,7 @@ class Notifier(RuntimeObserver):
         self.send(text)
 
     def stepped(self, pair: str, predictions: Predictions) -> None:
-        drift = np.asarray(predictions.scores.get("drift", ()), np.float64)
+        drift = np.asarray(predictions.score("drift"), np.float64)
         alarms = np.flatnonzero(drift > 0.5)
         out: list[tuple[str, bool]] = []  # (text, notified), in candle order
         with self._lock:

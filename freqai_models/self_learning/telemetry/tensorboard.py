@@ -73,8 +73,7 @@ def logdir_for(identifier_dir: Path, store_root: Path) -> Path:
 def step_scalars(p: Predictions) -> Iterator[tuple[int, float, Scalars]]:
     """(step = training counter, wall time = candle time, finite scalars) for every row of a
     stepped block. Pure."""
-    columns = {tag: np.asarray(p.scores[name], np.float64)
-               for tag, name in SCORE_TAGS.items() if name in p.scores}
+    columns = {tag: np.asarray(p.score(name), np.float64) for tag, name in SCORE_TAGS.items()}
     novelty = np.where(np.asarray(p.ok, bool), np.asarray(p.novelty, np.float64), np.nan)
     counter = np.asarray(p.training_counter, np.float64)
     for i, ts in enumerate(np.asarray(p.ts, np.int64)):
