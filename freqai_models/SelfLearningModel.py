@@ -110,9 +110,8 @@ class SelfLearningModel(BaseRegressionModel):
                                                     candles))
         except InsufficientDataError as err:  # e.g. a pair listed less than the window ago
             logger.warning(f"Not training {dk.pair} this time: {err}. Until a training finds "
-                           "enough candles it gets no predictions (do_predict = 0), as a pair "
-                           "listed recently should; FreqAI tries again at its next training "
-                           "of the pair.")
+                           "enough candles it gets no predictions (do_predict = 0); FreqAI "
+                           "tries again at its next training of the pair.")
             return ModelHandle(dk.pair, 0, available=False)
         if report is None:
             return ModelHandle(dk.pair, 0, available=False)

@@ -38,6 +38,7 @@ from dry_run import (
 from freqtrade.configuration.load_config import load_from_files
 from freqtrade.exchange import timeframe_to_msecs
 
+from self_learning.runtime.run_stores import LIVE_STORE
 from self_learning_offline.children import StopRequested, StopSignals, bound_popen_options, say
 from self_learning_offline.dry_run_state import (
     DryRunState,
@@ -89,6 +90,22 @@ def dry_run_clock(state: DryRunState, datadir: Path) -> ReplayClock:
         raise NoDryRunError(f"the candles in {datadir} are not the ones the dry-run of "
                             f"{state.clock_path} replayed: pass its --datadir")
     return clock
+
+
+def check_stopped(state: DryRunState) -> None:
+    """The dry-run's bot has stopped: a running bot holds its store's lock (and its exchange
+    the port, which the user would otherwise be told to free by killing it)."""
+    stores = sorted(p / LIVE_STORE for p in state.models.glob("*") if p.is_dir())
+    if not stores:
+        return
+    from self_learning.store import writer_lock  # imports TensorFlow (the store package)
+
+    for store in stores:
+        held_by = writer_lock.holder(store)
+        if held_by:
+            raise NoDryRunError(f"the dry-run is still running ({held_by} holds its models in "
+                                f"{store.parent}): stop it first (Ctrl-C where `make dry-run` "
+                                "runs), then backtest what it saved")
 
 
 def bot_settings(configs: list[Path]) -> tuple[list[str], Path]:
@@ -148,6 +165,7 @@ def run_child(name: str, cmd: list[str]) -> int:
 def run(args: argparse.Namespace, stops: StopSignals) -> int:
     state = DryRunState(args.rundir)
     clock = dry_run_clock(state, args.datadir)
+    check_stopped(state)
     ensure_free(args.port, EXCHANGE)
     overlays = state_overlays(state, args.port)
     configs = [*SETUP_CONFIGS, *overlays, *args.config]  # the dry-run's, without its API's

@@ -38,6 +38,19 @@ def test_unknown_key_is_an_error_listing_known_keys():
         parse_config({"self_learning": {"epoch": 3}})
 
 
+@pytest.mark.parametrize("key,hint", [
+    ("memory_candle", "memory_candle (did you mean memory_candles?)"),
+    ("label_period_candles", "label_period_candles (it belongs in freqai.feature_parameters)"),
+    ("zzz", "zzz. Known keys"),
+])
+def test_unknown_key_names_the_key_it_is_probably_a_typo_of(key, hint):
+    """A typo names the known key it is close to; the horizon put into our section says
+    where it belongs; a key like no other is named alone."""
+    with pytest.raises(ConfigError) as err:
+        parse_config({"self_learning": {key: 1}})
+    assert hint in str(err.value)
+
+
 def test_bad_label_period_names_feature_parameters():
     with pytest.raises(ConfigError, match=r"freqai\.feature_parameters\.label_period_candles"):
         parse_config({"feature_parameters": {"label_period_candles": 0}})

@@ -317,6 +317,31 @@ def test_a_datadir_without_5m_candles_is_refused_before_anything_starts(tmp_path
         dry_run.main(["--datadir", str(tmp_path), "--logdir", str(tmp_path / "logs")])
 
 
+def test_a_backtest_of_a_running_dry_run_says_to_stop_it_first(tmp_path):
+    """`make dry-run-backtest` in a second terminal while `make dry-run` runs: the port is
+    held by the dry-run's exchange, and the port message said to kill that PID under the
+    running bot. A running bot holds its store's lock, so the backtest names the dry-run as
+    running and says to stop it; once the bot has stopped, the check passes."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import dry_run_backtest
+
+    state = DryRunState(tmp_path)
+    store = state.models / "self-learning" / "self_learning"
+    dry_run_backtest.check_stopped(state)  # no store yet
+    bot = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from self_learning.store import writer_lock; "
+         f"writer_lock.hold({str(store)!r}); print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=freqtrade_env())
+    try:
+        assert bot.stdout.readline().strip() == "held"
+        with pytest.raises(dry_run_backtest.NoDryRunError,
+                           match=rf"still running \(PID {bot.pid} holds .*Ctrl-C"):
+            dry_run_backtest.check_stopped(state)
+    finally:
+        bot.communicate("", timeout=30)
+    dry_run_backtest.check_stopped(state)
+
+
 BACKTEST_SCRIPT = ROOT / "scripts" / "dry_run_backtest.py"
 REPLAYED = "Backtesting using historic predictions (live models)"  # FreqAI's line
 TRAINED = "Total time spent training pairlist"  # FreqAI, after a training round

@@ -81,3 +81,27 @@ def test_a_pair_with_too_little_history_is_not_trained_and_not_traded(model, cap
     later = frame(200)
     _, do_predict = model.predict(later, kitchen(model, live))
     assert not np.asarray(do_predict).any()
+
+
+def test_a_timeframe_without_candles_is_named_in_the_warning(model, caplog):
+    """A timeframe of include_timeframes without candles in the datadir (config.5m.json's 15m
+    on ../shared/data/binance_usdt, which holds 1h and 5m): every training row lacks its
+    features. The warning names the pair and timeframe and what to do, not a recent listing;
+    a window before a listing (no candle at all) names no timeframe."""
+    df = frame(200)
+    one_hour = [f"%-{name}_{PAIR}_1h" for name in ("a", "b")]
+    missing = [f"%-{name}_{PAIR}_15m" for name in ("a", "b")]
+    df = df.rename(columns=dict(zip(FEATURES, one_hour, strict=True)))
+    df = df.assign(**dict.fromkeys(missing, np.nan))
+    dk = kitchen(model, live=False)
+    dk.training_features_list = [*one_hour, *missing]
+    with caplog.at_level(logging.WARNING):
+        handle = model.fit({"frame": df}, dk)
+        model.fit({"frame": frame(0)}, kitchen(model, live=False))
+    assert not handle.available
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2, warnings
+    assert f"the 2 features of {PAIR} 15m (%-a_{PAIR}_15m, ...)" in warnings[0], warnings
+    assert "--timeframes 15m" in warnings[0] and "include_timeframes" in warnings[0]
+    assert f"{PAIR} 1h" not in warnings[0]
+    assert "include_timeframes" not in warnings[1], warnings

@@ -58,7 +58,11 @@ def test_shipped_placeholders_are_warned_about_in_a_loopback_dry_run(shipped_con
     (RunMode.WEBSERVER, "192.168.1.5", {}, r"192\.168\.1\.5 is reachable beyond loopback"),
     (RunMode.LIVE, "127.0.0.1", {**GOOD, "password": "abc12"},
      r"api_server\.password is shorter than 6 characters \(freqtrade's minimum\)"),
-    (RunMode.LIVE, "127.0.0.1", {**GOOD, "password": ""}, r"api_server\.password is shorter"),
+    # .env.example's variables left empty (the Docker set-up's first start): said as such,
+    # not as a short password and freqtrade's default JWT secret
+    (RunMode.LIVE, "127.0.0.1", {**GOOD, "password": ""}, r"api_server\.password is empty"),
+    (RunMode.DRY_RUN, "0.0.0.0", {**GOOD, "jwt_secret_key": ""},
+     r"api_server\.jwt_secret_key is empty"),
     (RunMode.LIVE, "127.0.0.1", {**GOOD, "jwt_secret_key": "x" * 31},
      r"api_server\.jwt_secret_key is shorter than 32 characters"),
     (RunMode.LIVE, "127.0.0.1", {**GOOD, "jwt_secret_key": "somethingrandom"},

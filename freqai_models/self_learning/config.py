@@ -11,6 +11,7 @@ there is refused with an error naming its keys instead of being silently ignored
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -104,6 +105,14 @@ _BOUNDS: dict[str, tuple[float, float]] = {
 }
 
 
+def _with_hint(key: str, known: set[str]) -> str:
+    """An unknown key with the known one it is probably a typo of, or where it belongs."""
+    if key == "label_period_candles":
+        return f"{key} (it belongs in freqai.feature_parameters)"
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    return f"{key} (did you mean {close[0]}?)" if close else key
+
+
 def _check_value(key: str, value: Any, default: Any) -> Any:
     name = f"freqai.{SECTION}.{key}"
     if isinstance(default, bool):
@@ -133,7 +142,8 @@ def parse_config(freqai_section: dict[str, Any]) -> SelfLearningConfig:
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigError(
-            f"Unknown key(s) in freqai.{SECTION}: {', '.join(unknown)}. "
+            f"Unknown key(s) in freqai.{SECTION}: "
+            f"{', '.join(_with_hint(key, known) for key in unknown)}. "
             f"Known keys: {', '.join(sorted(known))}"
         )
     values = {key: _check_value(key, section[key], getattr(defaults, key)) for key in section}

@@ -77,7 +77,9 @@ def weak_api_secrets(api: dict[str, Any]) -> list[str]:
     """One phrase per weak password or secret of the `api_server` section, naming its key."""
     found = []
     password = str(api.get("password") or "")
-    if PLACEHOLDER.lower() in password.lower():
+    if not password:  # e.g. .env.example's FREQTRADE__API_SERVER__PASSWORD= left empty
+        found.append("api_server.password is empty")
+    elif PLACEHOLDER.lower() in password.lower():
         found.append(f"api_server.password is still the {PLACEHOLDER} placeholder")
     elif password.lower() in COMMON_PASSWORDS:
         found.append("api_server.password is one of the most common passwords")
@@ -86,8 +88,10 @@ def weak_api_secrets(api: dict[str, Any]) -> list[str]:
                      "(freqtrade's minimum)")
     elif password == str(api.get("username") or ""):
         found.append("api_server.password is the username")
-    jwt = str(api.get("jwt_secret_key") or FREQTRADE_DEFAULT_JWT_KEYS[0])
-    if PLACEHOLDER.lower() in jwt.lower():
+    jwt = str(api.get("jwt_secret_key") or "")
+    if not jwt:
+        found.append("api_server.jwt_secret_key is empty")
+    elif PLACEHOLDER.lower() in jwt.lower():
         found.append(f"api_server.jwt_secret_key is still the {PLACEHOLDER} placeholder")
     elif jwt in FREQTRADE_DEFAULT_JWT_KEYS:
         found.append("api_server.jwt_secret_key is freqtrade's documented default")

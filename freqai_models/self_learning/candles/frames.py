@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,9 @@ SCALE_KEY = "self_learning_s_close_scale"
 SERVED_DIGITS = 7
 # whole numbers: kept as they are
 COUNT_COLUMNS = ("&-training_counter", "&-since_learned", "&-drift", "&-challenge")
+# FreqAI names a feature of an included timeframe `<name>_<PAIR>_<timeframe>`
+# (data_kitchen.populate_features), e.g. `%-rsi-period_10_BTC/USDT_15m`.
+SOURCE_SUFFIX = re.compile(r"_([^_]+/[^_]+)_([0-9]+[smhdwM])$")
 
 
 def fix_date_dtypes(dd) -> None:
@@ -84,7 +88,7 @@ def prepare_kitchen(dk, df: pd.DataFrame, predicting: bool = False) -> None:
         _zero_label_stats(dk, [*dk.label_list, *EXTRA_COLUMNS])
         raise InsufficientDataError(
             f"the training window holds {len(df)} candles and none with every feature and "
-            "target known")
+            f"target known{empty_sources(df, dk.training_features_list)}")
     else:
         features, labels = dk.filter_features(df, dk.training_features_list, dk.label_list,
                                               training_filter=True)
@@ -92,6 +96,31 @@ def prepare_kitchen(dk, df: pd.DataFrame, predicting: bool = False) -> None:
                               "train_dates": dk.train_dates}
         dk.fit_labels()
     _zero_label_stats(dk, EXTRA_COLUMNS)
+
+
+def empty_sources(df: pd.DataFrame, features: list[str]) -> str:
+    """Why no training row is complete when a candle source is missing: each pair and
+    timeframe (FreqAI's feature suffix) none of whose feature columns holds a value in `df`
+    while another's do, e.g. a timeframe of `include_timeframes` without candles in the
+    datadir; "" when none (a window too short for any feature, e.g. before a listing)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name in features:
+        match = SOURCE_SUFFIX.search(name)
+        if match:
+            groups.setdefault((match[1], match[2]), []).append(name)
+    filled = {source: np.isfinite(df.reindex(columns=names).to_numpy(
+        dtype=np.float64, na_value=np.nan)).any() for source, names in groups.items()}
+    empty = [(source, groups[source]) for source, known in filled.items() if not known]
+    if not empty or len(empty) == len(groups):
+        return ""
+    named = "; ".join(f"the {len(names)} features of {pair} {tf} ({names[0]}, ...)"
+                      for (pair, tf), names in empty)
+    timeframes = " ".join(sorted({tf for (_, tf), _ in empty}))
+    return (f": no candle gives a value to {named}. Are those candles missing from the data "
+            "(freqtrade warns `No history for ...`)? Download them (`freqtrade download-data "
+            f"--timeframes {timeframes}`) or take the timeframe out of "
+            "freqai.feature_parameters.include_timeframes (the pair out of "
+            "include_corr_pairlist)")
 
 
 def _zero_label_stats(dk, names) -> None:

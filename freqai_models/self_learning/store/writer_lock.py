@@ -49,6 +49,22 @@ def release(root: Path) -> None:
         os.close(fd)
 
 
+def holder(root: Path) -> str | None:
+    """Who holds the lock on the store at `root` ("PID 1234"), None when nobody does or it has
+    no lock file; the check takes no lock a writer could miss (a shared one, at once released)."""
+    try:
+        fd = os.open(lock_path(Path(root)), os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _holder(fd)
+    finally:
+        os.close(fd)
+    return None
+
+
 def _acquire(path: Path, root: Path) -> int:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
