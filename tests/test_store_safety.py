@@ -224,6 +224,40 @@ def test_prices_beyond_float32_are_broken_candles_and_never_reach_the_weights(ca
     assert all(np.isfinite(w).all() for w in floats)
 
 
+def test_the_step_itself_rejects_a_matured_sample_whose_inputs_are_not_finite(candles,
+                                                                            monkeypatch):
+    """The step's own guard, behind the candle checks: a candle whose features hold a NaN
+    although those checks passed it (input_ok forced) is, once matured, not learned but
+    counted as rejected; the replay memory the networks learn from, the wide head's
+    statistics and every weight stay finite."""
+    import dataclasses
+
+    from self_learning.learning import learner as learner_module
+
+    learner = small_learner()
+    learner.fit(candles.rows(slice(FIT - 300, FIT)))
+    made = learner_module.step_batch
+
+    def forged(*args):
+        batch = made(*args)
+        features = batch.features.copy()
+        features[5, 0] = np.nan
+        return dataclasses.replace(batch, features=features,
+                                   input_ok=np.ones_like(batch.input_ok))
+
+    monkeypatch.setattr(learner_module, "step_batch", forged)
+    st = learner.state
+    rejected = int(st.rejected_updates.numpy())
+    learner.observe(candles.rows(slice(FIT - 20, FIT + 20)))
+    assert int(st.rejected_updates.numpy()) == rejected + 1
+    m = learner.nets.discovery.module
+    for var in (st.replay_windows, st.replay_features, st.replay_targets, m.recent_a,
+                m.recent_b, m.recent_n):
+        assert np.isfinite(var.numpy()).all(), var.name
+    assert all(np.isfinite(w).all() for net in learner.nets.in_order()
+               for w in (v.numpy() for v in net.trainable_variables()))
+
+
 def test_a_repeated_timestamp_is_stepped_once_and_counted(candles):
     c = candles.rows(slice(FIT + 10, FIT + 40))
     rows = np.r_[np.arange(21), 20, np.arange(21, 30)]  # row 20 twice
