@@ -228,28 +228,36 @@ def test_the_step_itself_rejects_a_matured_sample_whose_inputs_are_not_finite(ca
                                                                             monkeypatch):
     """The step's own guard, behind the candle checks: a candle whose features hold a NaN
     although those checks passed it (input_ok forced) is, once matured, not learned but
-    counted as rejected; the replay memory the networks learn from, the wide head's
-    statistics and every weight stay finite."""
+    counted as rejected, and the candle it matures at runs no network step (NaN losses),
+    even when the learned-sample counter stands at a multiple of network_batch; the replay
+    memory the networks learn from, the wide head's statistics and every weight stay
+    finite."""
     import dataclasses
 
     from self_learning.learning import learner as learner_module
 
     learner = small_learner()
     learner.fit(candles.rows(slice(FIT - 300, FIT)))
-    made = learner_module.step_batch
+    st, h, k = learner.state, learner.settings.horizon, learner.settings.network_batch
+    made, matures_at = learner_module.step_batch, []
 
     def forged(*args):
         batch = made(*args)
+        # sample j matures when the counter stands at counter + j: a multiple of k
+        j = -int(st.training_counter.numpy()) % k
         features = batch.features.copy()
-        features[5, 0] = np.nan
+        features[j, 0] = np.nan
+        matures_at.append(batch.ts[j + h])
         return dataclasses.replace(batch, features=features,
                                    input_ok=np.ones_like(batch.input_ok))
 
     monkeypatch.setattr(learner_module, "step_batch", forged)
-    st = learner.state
     rejected = int(st.rejected_updates.numpy())
-    learner.observe(candles.rows(slice(FIT - 20, FIT + 20)))
+    preds = learner.observe(candles.rows(slice(FIT - 20, FIT + 20)))
     assert int(st.rejected_updates.numpy()) == rejected + 1
+    losses = preds.scores["loss_autoencoder"]
+    at = preds.ts == matures_at[0]
+    assert at.sum() == 1 and np.isnan(losses[at]).all() and np.isfinite(losses).any()
     m = learner.nets.discovery.module
     for var in (st.replay_windows, st.replay_features, st.replay_targets, m.recent_a,
                 m.recent_b, m.recent_n):
