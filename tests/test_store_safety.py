@@ -182,6 +182,20 @@ def test_a_state_holding_nan_is_not_saved(tmp_path, caplog, candles, trained):
     assert len(rt.store.pair(PAIR).versions) == len(versions) + 1
 
 
+def test_the_save_guard_names_every_variable_with_one_nan_or_inf():
+    """One NaN among finite values, or one inf, is enough to refuse a save; integer variables
+    and finite ones are not named."""
+    from self_learning.runtime.guards import NonFiniteState, check_finite
+
+    snapshot = {"net": {"one_nan": np.array([1.0, np.nan, 2.0], np.float32),
+                        "one_inf": np.array([[0.0, -np.inf]], np.float32),
+                        "steps": np.array(7, np.int64), "fine": np.zeros(3, np.float32)}}
+    assert nonfinite_variables(snapshot) == ["net/one_nan", "net/one_inf"]
+    with pytest.raises(NonFiniteState, match="net/one_nan, net/one_inf; it is not saved"):
+        check_finite(PAIR, snapshot)
+    check_finite(PAIR, {"net": {"fine": np.zeros(3, np.float32)}})
+
+
 def test_per_candle_steps_never_put_nan_into_the_recent_statistics(candles):
     """Without an anchor for the statistics (stats_ts 0) the growth factor of a matured
     sample overflows; the sample's statistics are skipped instead of becoming NaN."""
