@@ -137,6 +137,7 @@ def test_scores_equal_a_direct_computation_over_the_last_matured(count):
     pred = rng.normal(size=(count, 3)).astype(np.float32)
     real = (0.3 * pred + rng.normal(size=(count, 3))).astype(np.float32)
     real[::7, 0] = 0.0  # no move: not counted by the hit-rate
+    real[::5, 1:] = pred[::5, 1:]  # excursions on the band's edges count as inside it
     ring_p, ring_r = _ring(pred, real, size)
     n = tf.constant(count, tf.int64)
     got = scoreboard.scores(scoreboard.in_age_order(ring_p, n),
