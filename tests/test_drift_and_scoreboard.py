@@ -104,6 +104,25 @@ def test_false_alarms_are_rare_on_a_stationary_stream():
     assert alarms <= 20, alarms
 
 
+def test_the_detector_may_alarm_on_its_min_instances_th_value_and_not_before():
+    """With min_instances=5, a jump on the 5th value raises the alarm on that value, as
+    River's does; after an alarm the detector starts afresh and needs 5 values again."""
+    settings = dict(delta=0.05, threshold=1.0, alpha=1.0, min_instances=5)
+    twice = ([0.0] * 4 + [10.0]) * 2
+    assert run_detector(twice, **settings) == reference_page_hinkley(twice, **settings) \
+        == [4, 9]
+
+
+def test_one_outlier_cannot_raise_an_alarm_on_its_own():
+    """A single absurd sample (prediction and outcome 1000 spreads apart) is clipped to
+    SIGNAL_CLIP, below the alarm threshold: the stream around it alarms exactly as without it."""
+    calm = edge_stream(600, seed=5)
+    outlier = float(drift.signal(tf.constant(1e3), tf.constant(-1e3), tf.constant(1.0)))
+    assert outlier == drift.SIGNAL_CLIP < SETTINGS["threshold"]
+    spiked = calm[:400] + [outlier] + calm[401:]
+    assert reference_page_hinkley(spiked, **SETTINGS) == reference_page_hinkley(calm, **SETTINGS)
+
+
 def _ring(pred, real, size):
     ring_p, ring_r = np.zeros((size, 3), np.float32), np.zeros((size, 3), np.float32)
     for i, (p, r) in enumerate(zip(pred, real, strict=True)):
@@ -111,13 +130,14 @@ def _ring(pred, real, size):
     return ring_p, ring_r
 
 
-@pytest.mark.parametrize("count", [2, 50, 288, 500])
+@pytest.mark.parametrize("count", [2, 3, 50, 288, 500])
 def test_scores_equal_a_direct_computation_over_the_last_matured(count):
     rng = np.random.default_rng(count)
     size = 288
     pred = rng.normal(size=(count, 3)).astype(np.float32)
     real = (0.3 * pred + rng.normal(size=(count, 3))).astype(np.float32)
     real[::7, 0] = 0.0  # no move: not counted by the hit-rate
+    real[::5, 1:] = pred[::5, 1:]  # excursions on the band's edges count as inside it
     ring_p, ring_r = _ring(pred, real, size)
     n = tf.constant(count, tf.int64)
     got = scoreboard.scores(scoreboard.in_age_order(ring_p, n),
@@ -127,19 +147,17 @@ def test_scores_equal_a_direct_computation_over_the_last_matured(count):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, equal_nan=True)
 
 
-@pytest.mark.parametrize("ic, z, responds", [
-    (-0.02, 0.5, False), (-0.6, 0.5, True), (-0.6, 3.0, True), (-0.6, 5.0, False),
-    (-0.02, 0.0, True)])
-def test_the_drift_response_acts_only_on_a_clearly_negative_rolling_ic(ic, z, responds):
-    """An alarm is acted on (statistics forgotten, step boosted) only when the rolling IC is
-    below 0 by drift_response_z standard errors (~sqrt(H / n)): a dip within the noise of a
-    weak pair keeps every statistic, and the same IC responds or not as z asks."""
+def _learner_with_a_rolling_ic(ic, earlier=0, **config):
+    """A small learner whose scoreboard ring is full of samples of rank correlation ~`ic`
+    (after `earlier` samples it pushed out), with 100 samples' weight of wide statistics."""
     from synthetic import small_learner
 
-    learner = small_learner(drift_response_z=z)
-    st, adapt = learner.state, learner.programs.p.adapt
-    m = learner.nets.discovery.module
+    learner = small_learner(**config)
+    st = learner.state
     n = st.scoreboard_size
+    for y in np.random.default_rng(4).normal(size=earlier):
+        st.push_board(tf.constant([-y, 0.01, -0.01], tf.float32),
+                      tf.constant([y, 0.01, -0.01], tf.float32))
     rng = np.random.default_rng(3)
     real = rng.normal(size=n)
     noise = rng.normal(size=n)
@@ -147,15 +165,60 @@ def test_the_drift_response_acts_only_on_a_clearly_negative_rolling_ic(ic, z, re
     for p, y in zip(pred, real, strict=True):
         st.push_board(tf.constant([p, 0.01, -0.01], tf.float32),
                       tf.constant([y, 0.01, -0.01], tf.float32))
-    m.stats_n.assign(100.0)
+    learner.nets.discovery.module.stats_n.assign(100.0)
+    return learner
+
+
+def _one_quiet_sample(learner):
+    learner.programs.p.adapt.matured(tf.constant([0.0, 0.01, -0.01]),
+                                     tf.constant([0.0, 0.01, -0.01]), 0.0)
+
+
+@pytest.mark.parametrize("ic, z, responds", [
+    (-0.02, 0.5, False), (-0.6, 0.5, True), (-0.6, 3.0, True), (-0.6, 5.0, False),
+    (-0.02, 0.0, True)])
+def test_the_drift_response_acts_only_on_a_clearly_negative_rolling_ic(ic, z, responds):
+    """An alarm is acted on (statistics forgotten, step boosted, the other pairs' statistics
+    trusted only `forget`) only when the rolling IC is below 0 by drift_response_z standard
+    errors (~sqrt(H / n)): a dip within the noise of a weak pair keeps every statistic, and
+    the same IC responds or not as z asks."""
+    learner = _learner_with_a_rolling_ic(ic, drift_response_z=z)
+    st, adapt, m = learner.state, learner.programs.p.adapt, learner.nets.discovery.module
+    n = st.scoreboard_size
     st.alarm_age.assign(0.0)  # an alarm just raised, not acted on yet
     rolling_ic = float(adapt.board()[0].numpy())
     noise_se = np.sqrt(int(st.horizon) / n)
     assert rolling_ic < 0 and (rolling_ic < -z * noise_se) == responds, (rolling_ic, noise_se)
-    adapt.matured(tf.constant([0.0, 0.01, -0.01]), tf.constant([0.0, 0.01, -0.01]), 0.0)
+    _one_quiet_sample(learner)
     assert int(st.drift_responses.numpy()) == int(responds)
     assert float(m.stats_n.numpy()) == pytest.approx(10.0 if responds else 100.0)
     assert float(st.boost.numpy()) == pytest.approx(1.0 if responds else 0.0, abs=1e-6)
+    forget = learner.settings.forget
+    assert float(st.pool_trust.numpy()) == pytest.approx(forget if responds else 1.0)
+
+
+@pytest.mark.parametrize("z, responds", [(1.0, False), (0.9, True)])
+def test_the_standard_error_counts_only_the_samples_in_the_scoreboard(z, responds):
+    """After twice `scoreboard_size` matured samples the rolling IC (~-0.14) is still judged
+    against the noise of the ring's samples (sqrt(H / size) ~ 0.144), not of all samples
+    ever seen: at z = 1 it is within the noise, at z = 0.9 it is not."""
+    learner = _learner_with_a_rolling_ic(-0.1, earlier=288, drift_response_z=z)
+    st = learner.state
+    assert st.scoreboard_size == 288 and int(st.board_count.numpy()) == 2 * 288
+    st.alarm_age.assign(0.0)
+    _one_quiet_sample(learner)
+    assert int(st.drift_responses.numpy()) == int(responds)
+
+
+@pytest.mark.parametrize("pending, responds", [(-1, True), (0, False)])
+def test_an_alarm_not_acted_on_expires_after_a_scoreboard_of_samples(pending, responds):
+    """An alarm pending for `scoreboard_size` matured samples may still be acted on with the
+    next one; one sample later it has expired: a clearly negative IC then does not respond."""
+    learner = _learner_with_a_rolling_ic(-0.6)
+    st = learner.state
+    st.alarm_age.assign(float(st.scoreboard_size + pending))
+    _one_quiet_sample(learner)
+    assert int(st.drift_responses.numpy()) == int(responds)
 
 
 @pytest.mark.parametrize("spread", [float("nan"), float("inf"), -1e-6])
@@ -166,3 +229,5 @@ def test_a_spread_that_is_not_a_finite_mean_square_never_reaches_the_detector(sp
     np.testing.assert_array_equal(state.numpy(), np.zeros(drift.SPREAD + 1))
     drift.set_prediction_spread(state, 0.25)
     assert state.numpy()[drift.SPREAD] == pytest.approx(0.25)
+    drift.set_prediction_spread(state, 0.0)  # a head that predicts 0 everywhere: a valid spread
+    assert state.numpy()[drift.SPREAD] == 0.0

@@ -71,6 +71,15 @@ def test_window_ics_average_pairs_within_each_window():
     assert hits.to_dict() == {1: pytest.approx(1.0), 2: pytest.approx(0.5)}
 
 
+def test_window_ics_are_the_mean_not_the_median_over_pairs():
+    """Three pairs in one window, ICs 1, 1 and -1: the window's IC is their mean, 1/3."""
+    up, down = [1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]
+    rows = pd.DataFrame([{"pair": p, "window": 1, "pred": v, "target": float(i)}
+                         for p, values in (("A", up), ("B", up), ("C", down))
+                         for i, v in enumerate(values)])
+    assert ev.window_ics(rows, "pred").to_dict() == {1: pytest.approx(1 / 3)}
+
+
 def test_window_ics_without_a_pair_column_treat_rows_as_one_pair():
     """A single-pair frame (the demo's) needs no `pair` column."""
     rows = _rows()
@@ -120,6 +129,11 @@ def test_rank_agreement_per_pair_on_common_rows():
                           "target": [0.0]})
     assert ev.rank_agreement(first, pd.concat([flipped, extra])) == pytest.approx(0.0)
     assert np.isnan(ev.rank_agreement(first, second.assign(pair="C")))
+    # a pair the runs share fewer than 3 rows of has no agreement and is left out of the mean
+    short = pd.DataFrame({"pair": ["C"] * 2, "window": [1] * 2, "date": [0, 1],
+                          "pred": [1.0, 2.0], "target": [0.0] * 2})
+    assert ev.rank_agreement(pd.concat([first, short]), pd.concat([second, short])) \
+        == pytest.approx(1.0)
 
 
 def test_realized_targets_by_hand_and_names_missing_columns():
@@ -224,6 +238,15 @@ def test_headline_ic_is_unbiased_on_random_walks_where_the_per_day_ic_is_not():
     assert plain > 3 * plain_error, (plain, plain_error)
 
 
+def test_pooled_ic_averages_the_pairs_that_have_an_ic():
+    """A pair whose prediction is constant (FreqAI's null predictions) has no IC: it is left
+    out of the mean over pairs instead of making the headline NaN."""
+    rows = _rows()[lambda f: f["window"] == 1]
+    flat = rows.assign(pred=np.where(rows["pair"] == "B", 0.0, rows["pred"]))
+    assert ev.pooled_ic(flat, "pred") == pytest.approx(1.0)
+    assert np.isnan(ev.pooled_ic(flat.assign(pred=0.0), "pred"))
+
+
 def test_jackknife_of_a_paired_difference_uses_the_same_deleted_days():
     """A column minus itself is exactly 0 with 0 error; a real difference gets the value of
     the two plain ICs' difference up to the bias correction."""
@@ -241,3 +264,7 @@ def test_jackknife_needs_three_days_and_finite_values():
     assert np.isnan(ev.jackknife(0.1, [0.1, np.nan, 0.2]).se)
     got = ev.jackknife(0.5, [0.4, 0.5, 0.6])
     assert got.value == pytest.approx(0.5) and got.se == pytest.approx(np.sqrt(2 / 3 * 0.02))
+    from scipy.stats import t
+
+    half = t.ppf(0.975, 2) * got.se  # Student t with days - 1 degrees of freedom
+    assert (got.low, got.high) == pytest.approx((0.5 - half, 0.5 + half))

@@ -57,6 +57,35 @@ def test_incremental_fit_learns_only_new_samples(candles):
     assert again.samples == 0 and learner.training_counter == 3
 
 
+def test_the_per_candle_step_learns_a_sample_once_and_only_with_its_own_label(candles,
+                                                                             monkeypatch):
+    """A pending sample whose candle is the newest one already learned (last_learned_ts, as
+    a training or a restore leaves it) is not learned again when it matures; a label that is
+    not its candle's (target_ts differs from the pending sample's) is not learned either;
+    the next sample, newer and with its own label, is."""
+    import dataclasses
+
+    from self_learning.learning import learner as learner_module
+
+    learner = fitted(candles)
+    assert learner.observe(candles.rows(slice(1500, 1520))).learned > 0
+    learner.state.last_learned_ts.assign(int(candles.ts[1520 - H]))
+    counter = learner.training_counter
+    assert learner.observe(candles.rows(slice(1520, 1521))).learned == 0
+    assert learner.training_counter == counter
+    assert learner.observe(candles.rows(slice(1521, 1522))).learned == 1
+    made = learner_module.step_batch
+
+    def mislabelled(*args):
+        batch = made(*args)
+        return dataclasses.replace(batch, target_ts=batch.target_ts - 1)
+
+    monkeypatch.setattr(learner_module, "step_batch", mislabelled)
+    assert learner.observe(candles.rows(slice(1522, 1523))).learned == 0
+    monkeypatch.setattr(learner_module, "step_batch", made)
+    assert learner.observe(candles.rows(slice(1523, 1524))).learned == 1
+
+
 def test_incremental_fit_consolidates_what_steps_learned_at_full_weight(candles):
     """Per-candle steps add a small-weight preview of each matured sample to the wide head's
     recent statistics; the next FreqAI training drops the preview and learns the same samples

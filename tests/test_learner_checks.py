@@ -313,3 +313,25 @@ def test_a_first_fit_with_non_finite_coefficients_is_refused_before_it_sets_anyt
                                  b.state.drift, b.state.linear_learned_ts)]
     for old, new in zip(before, after, strict=True):
         np.testing.assert_array_equal(old, new)
+
+
+def test_the_wide_head_keeps_its_coefficients_when_their_solve_is_not_finite(samples):
+    """Whatever the statistics hold, the coefficients never become NaN or inf: statistics
+    holding an inf (the per-candle step's own guard keeps those out; this is the last line)
+    leave the coefficients as they were, bit for bit, and the next solve of sound statistics
+    moves them again."""
+    b = build(samples)
+    c, f = b.nets.discovery.module.models.challenger, len(FEATURES)
+    ex = examples(samples, 1)[0]
+    b.state.boost.assign(1.0)  # a drift response: the coefficients follow the statistics
+    no_others = Moments(tf.zeros([f, f]), tf.zeros([f]), tf.constant(0.0),
+                        tf.constant(ex.ts, tf.int64))
+    before = c.beta.numpy().copy()
+    sound = c.recent_a.numpy().copy()
+    c.recent_a.assign(np.full_like(sound, np.inf))
+    b.programs.ridge.follow(tf.constant(ex.ts, tf.int64), no_others)
+    np.testing.assert_array_equal(c.beta.numpy(), before)
+    c.recent_a.assign(sound)
+    b.programs.ridge.learn(ex.features[0], ex.targets[0, 0], ex.ts, 1.0)
+    b.programs.ridge.follow(tf.constant(ex.ts, tf.int64), no_others)
+    assert np.isfinite(c.beta.numpy()).all() and not np.array_equal(c.beta.numpy(), before)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
-from self_learning.candles.timeline import RestoreRefused, iso_utc
+from self_learning.candles.timeline import NEVER, RestoreRefused, iso_utc, travels_in_time
 from self_learning.runtime.lifecycle import SelfLearningRuntime
 
 PAIR = "BTC/USDT"
@@ -47,6 +47,14 @@ def trained_store(root: Path, candles, end: int) -> int:
     runtime.fit(PAIR, FEATURES, candles.rows(slice(0, end)))
     assert runtime.shutdown()
     return runtime.known(PAIR).last_learned_ts
+
+
+@pytest.mark.parametrize(("stored_until", "newest", "travels"), [
+    (1000, 1000, False),   # a restart on the very candles the store learned up to
+    (1000, 1300, False), (1000, 700, True), (NEVER, 700, False), (1000, None, False)])
+def test_a_restore_travels_in_time_only_when_the_store_knows_a_later_candle(
+        stored_until, newest, travels):
+    assert travels_in_time(stored_until, newest) is travels
 
 
 def test_live_store_refuses_a_restore_that_travels_in_time(tmp_path, candles, caplog):

@@ -99,6 +99,8 @@ def test_paired_daily_sums_first_minus_second_over_the_union_of_days():
     got = trades.paired_daily(daily([1.0, 2.0, 0.0, 1.0]), daily([0.5, 0.5, 0.5]))
     assert got.total == pytest.approx(4.0 - 1.5)
     assert got.days == 4
+    other_way = trades.paired_daily(daily([0.5, 0.5, 0.5]), daily([1.0, 2.0, 0.0, 1.0]))
+    assert other_way.total == pytest.approx(1.5 - 4.0) and np.isfinite(other_way.low)
 
 
 def test_paired_daily_jackknife_is_the_t_interval_of_the_daily_mean_times_the_days():
@@ -142,8 +144,13 @@ def test_paired_daily_interval_covers_zero_without_an_edge_and_excludes_it_with_
 
 
 def test_paired_daily_is_reproducible_and_nan_below_three_days():
+    """Same inputs, same result; the bootstrap interval is the 2.5 and 97.5 percentiles of the
+    resampled sums (level 0.95); fewer than 3 days: the total, no interval."""
     a, b = daily([1.0, 0.0, 2.0, -1.0, 0.5]), daily([0.0, 1.0, 0.0, 0.0, 0.0])
     assert trades.paired_daily(a, b) == trades.paired_daily(a, b)
+    got = trades.paired_daily(a, b, block_days=2, resamples=500, seed=3)
+    sums = trades.block_bootstrap_sums((a - b).to_numpy(), 2, 500, 3)
+    assert (got.low, got.high) == pytest.approx(tuple(np.percentile(sums, [2.5, 97.5])))
     short = trades.paired_daily(daily([1.0, 2.0]), daily([0.0, 0.0]))
     assert short.total == 3.0 and np.isnan(short.low) and np.isnan(short.jk_high)
 

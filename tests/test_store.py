@@ -255,6 +255,22 @@ def test_damaged_newest_version_is_skipped_with_one_log_line(store_copy, templat
     assert _files(folder) == before
 
 
+def test_a_version_folder_whose_metadata_names_another_version_is_skipped(store_copy, template,
+                                                                          caplog):
+    """v000001 copied by hand to v000003 (a backup put back under a new name): its files are
+    intact, but its metadata says version 1, so restore skips it with a warning and restores
+    v000002, the newest version that is what its name says."""
+    root, folder = store_copy
+    shutil.copytree(folder / "v000001", folder / "v000003")
+    caplog.set_level(logging.INFO, logger="self_learning.store")
+    fresh = build_modules(9)
+    result = ModelStore(root).pair(PAIR).restore(fresh)
+    assert result is not None and result.version == 2
+    _assert_same(snapshot_variables(fresh), template["v2"])
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "v000003" in warnings[0] and "says version 1" in warnings[0]
+
+
 def test_unknown_schema_version_survives_later_saves(store_copy, modules):
     """A version written in a schema this build does not know is never removed by retention."""
     root, folder = store_copy
@@ -267,8 +283,8 @@ def test_unknown_schema_version_survives_later_saves(store_copy, modules):
 
 
 def test_no_usable_version_returns_none_and_keeps_modules(store_copy, caplog):
-    """When every version is damaged, restore says fresh models will be started, returns
-    None, and leaves the given modules exactly as they were."""
+    """When every version is damaged, restore warns that no saved version is usable and fresh
+    models will be started, returns None, and leaves the given modules exactly as they were."""
     root, folder = store_copy
     _flip(folder / "v000001")
     _truncate(folder / "v000002")
@@ -279,7 +295,8 @@ def test_no_usable_version_returns_none_and_keeps_modules(store_copy, caplog):
     _assert_same(snapshot_variables(fresh), before)
     messages = [r.getMessage() for r in caplog.records]
     assert sum("Skipping saved version" in m for m in messages) == 2
-    assert any("fresh models will be started" in m for m in messages)
+    assert any(r.levelno == logging.WARNING and "No usable saved version" in r.getMessage()
+               and "fresh models will be started" in r.getMessage() for r in caplog.records)
 
 
 class _WrongState(tf.Module):
@@ -304,10 +321,15 @@ def test_checkpoint_that_does_not_fit_is_skipped_and_undone(store_copy, caplog):
 
 
 def test_foreign_files_survive_saves_and_retention(store_copy, modules):
-    """Unknown files and folders (even a `vNNNNNN` folder without our metadata, or a temp
-    folder with another prefix) survive saves and retention; our own leftover temp folder is
-    cleaned; retention keeps exactly the newest K of our versions."""
+    """Unknown files and folders (even a `vNNNNNN` folder without our metadata, a `vNNNNNN`
+    symlink to a copy of one of our versions kept elsewhere, or a temp folder with another
+    prefix) survive saves and retention; our own leftover temp folder is cleaned; retention
+    keeps exactly the newest K of our versions."""
     root, folder = store_copy
+    elsewhere = root.parent / "elsewhere" / "v000001"
+    shutil.copytree(folder / "v000001", elsewhere)
+    kept_elsewhere = _files(elsewhere)
+    (folder / "v000060").symlink_to(elsewhere, target_is_directory=True)
     (folder / "notes.txt").write_text("mine")
     (folder / "backup").mkdir()
     (folder / "backup" / "w.h5").write_bytes(b"x")
@@ -324,8 +346,10 @@ def test_foreign_files_survive_saves_and_retention(store_copy, modules):
     assert (folder / "backup" / "w.h5").exists() and (folder / ".tmp-other").is_dir()
     assert (folder / "v000050" / "encoder.json").exists()
     assert not (folder / ".tmp-self_learning-v000003-deadbeef0000").exists()
+    assert (folder / "v000060").is_symlink() and _files(elsewhere) == kept_elsewhere
     assert sorted(p.name for p in folder.iterdir()) == [
-        ".tmp-other", "CURRENT", "backup", "notes.txt", "v000050", "v000053", "v000054"]
+        ".tmp-other", "CURRENT", "backup", "notes.txt", "v000050", "v000053", "v000054",
+        "v000060"]
 
 
 def test_concurrent_saves_of_one_pair_are_serialised(store_copy, modules):

@@ -188,3 +188,19 @@ def test_read_refuses_foreign_json(tmp_path: Path):
     (tmp_path / "decoder.json").write_text('{"trunc')
     with pytest.raises(meta.MetadataError, match="unreadable"):
         meta.read(tmp_path / "decoder.json")
+
+
+def test_publishing_never_replaces_an_existing_folder(tmp_path: Path):
+    """publish_dir refuses a final name that exists, even an empty folder (which a plain
+    rename would silently replace): both stay as they were."""
+    from self_learning.store.atomic import publish_dir
+
+    tmp, final = tmp_path / ".tmp-self_learning-v000001-x", tmp_path / "v000001"
+    (tmp / "encoder").mkdir(parents=True)
+    final.mkdir()
+    with pytest.raises(FileExistsError, match="Refusing to overwrite"):
+        publish_dir(tmp, final)
+    assert (tmp / "encoder").is_dir() and list(final.iterdir()) == []
+    final.rmdir()
+    publish_dir(tmp, final)
+    assert (final / "encoder").is_dir() and not tmp.exists()

@@ -182,6 +182,20 @@ def test_a_state_holding_nan_is_not_saved(tmp_path, caplog, candles, trained):
     assert len(rt.store.pair(PAIR).versions) == len(versions) + 1
 
 
+def test_the_save_guard_names_every_variable_with_one_nan_or_inf():
+    """One NaN among finite values, or one inf, is enough to refuse a save; integer variables
+    and finite ones are not named."""
+    from self_learning.runtime.guards import NonFiniteState, check_finite
+
+    snapshot = {"net": {"one_nan": np.array([1.0, np.nan, 2.0], np.float32),
+                        "one_inf": np.array([[0.0, -np.inf]], np.float32),
+                        "steps": np.array(7, np.int64), "fine": np.zeros(3, np.float32)}}
+    assert nonfinite_variables(snapshot) == ["net/one_nan", "net/one_inf"]
+    with pytest.raises(NonFiniteState, match="net/one_nan, net/one_inf; it is not saved"):
+        check_finite(PAIR, snapshot)
+    check_finite(PAIR, {"net": {"fine": np.zeros(3, np.float32)}})
+
+
 def test_per_candle_steps_never_put_nan_into_the_recent_statistics(candles):
     """Without an anchor for the statistics (stats_ts 0) the growth factor of a matured
     sample overflows; the sample's statistics are skipped instead of becoming NaN."""
@@ -222,6 +236,48 @@ def test_prices_beyond_float32_are_broken_candles_and_never_reach_the_weights(ca
     assert report.skips.broken >= 1 and report.skips.nan_feature >= 1, report.skips
     floats = [w for w in weights_of(learner) if w.dtype.kind == "f"]
     assert all(np.isfinite(w).all() for w in floats)
+
+
+def test_the_step_itself_rejects_a_matured_sample_whose_inputs_are_not_finite(candles,
+                                                                            monkeypatch):
+    """The step's own guard, behind the candle checks: a candle whose features hold a NaN
+    although those checks passed it (input_ok forced) is, once matured, not learned but
+    counted as rejected, and the candle it matures at runs no network step (NaN losses),
+    even when the learned-sample counter stands at a multiple of network_batch; the replay
+    memory the networks learn from, the wide head's statistics and every weight stay
+    finite."""
+    import dataclasses
+
+    from self_learning.learning import learner as learner_module
+
+    learner = small_learner()
+    learner.fit(candles.rows(slice(FIT - 300, FIT)))
+    st, h, k = learner.state, learner.settings.horizon, learner.settings.network_batch
+    made, matures_at = learner_module.step_batch, []
+
+    def forged(*args):
+        batch = made(*args)
+        # sample j matures when the counter stands at counter + j: a multiple of k
+        j = -int(st.training_counter.numpy()) % k
+        features = batch.features.copy()
+        features[j, 0] = np.nan
+        matures_at.append(batch.ts[j + h])
+        return dataclasses.replace(batch, features=features,
+                                   input_ok=np.ones_like(batch.input_ok))
+
+    monkeypatch.setattr(learner_module, "step_batch", forged)
+    rejected = int(st.rejected_updates.numpy())
+    preds = learner.observe(candles.rows(slice(FIT - 20, FIT + 20)))
+    assert int(st.rejected_updates.numpy()) == rejected + 1
+    losses = preds.scores["loss_autoencoder"]
+    at = preds.ts == matures_at[0]
+    assert at.sum() == 1 and np.isnan(losses[at]).all() and np.isfinite(losses).any()
+    m = learner.nets.discovery.module
+    for var in (st.replay_windows, st.replay_features, st.replay_targets, m.recent_a,
+                m.recent_b, m.recent_n):
+        assert np.isfinite(var.numpy()).all(), var.name
+    assert all(np.isfinite(w).all() for net in learner.nets.in_order()
+               for w in (v.numpy() for v in net.trainable_variables()))
 
 
 def test_a_repeated_timestamp_is_stepped_once_and_counted(candles):
