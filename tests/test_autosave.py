@@ -107,3 +107,26 @@ def test_idle_workers_hand_freed_memory_back_without_any_save():
     assert saver.stop(TIMEOUT_S)
     assert len(calls) >= 3
     assert all(b - a >= 0.05 for a, b in zip(calls[:-1], calls[1:], strict=True))
+
+
+def test_stop_waits_for_a_preparation_already_running_and_drops_the_waiting_ones():
+    """A graph-template preparation that a worker has started finishes before stop()
+    returns (the process must not exit with a daemon thread inside TensorFlow: exit code 134,
+    "terminate called ..."); one still waiting is not started any more."""
+    started, ran = threading.Event(), []
+
+    def preparation(label: str, seconds: float):
+        def task():
+            started.set()
+            time.sleep(seconds)
+            ran.append(label)
+        return task
+
+    saver = BackgroundSaver(60, lambda pair, outcome: None, workers=1)
+    saver.when_idle(preparation("running", 0.3))
+    assert started.wait(TIMEOUT_S)
+    saver.when_idle(preparation("waiting", 0.0))
+    assert saver.stop(TIMEOUT_S)
+    assert ran == ["running"]
+    time.sleep(0.1)
+    assert ran == ["running"]

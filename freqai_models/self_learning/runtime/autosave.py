@@ -97,10 +97,22 @@ class BackgroundSaver:
         return True
 
     def stop(self, timeout: float) -> bool:
+        """Wait for every queued and running save (True if all landed within `timeout`), then
+        for the workers themselves: a preparation already running (graph templates, inside
+        TensorFlow) finishes before the process may exit, since a daemon thread still in
+        TensorFlow's C++ code when Python exits aborts the process ("terminate called ...",
+        exit code 134). Preparations still waiting are dropped."""
+        deadline = time.monotonic() + timeout
         done = self.wait_idle(timeout)
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        busy = [thread.name for thread in self._threads if thread.is_alive()]
+        if busy:
+            logger.warning(f"{', '.join(busy)} still preparing graph templates after "
+                           f"{timeout:g} s (shutdown_timeout_s); exiting without waiting.")
         return done
 
     def _next(self) -> SaveJob | None:
