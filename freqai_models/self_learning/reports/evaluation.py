@@ -134,7 +134,7 @@ def paired_difference(ics: pd.Series, baseline: pd.Series) -> tuple[float, float
 
 def rank_agreement(first: pd.DataFrame, second: pd.DataFrame, column: str = "pred") -> float:
     """Spearman correlation of `column` of two runs on the (pair, date) rows both have,
-    per pair, averaged over pairs (NaN when they share fewer than 3 rows of any pair)."""
+    per pair, averaged over the pairs that share at least 3 rows (NaN when none does)."""
     keys = ["pair", "date"] if "pair" in first.columns else ["date"]
     both = first[[*keys, column]].merge(second[[*keys, column]], on=keys, suffixes=("_a", "_b"))
     if both.empty:
