@@ -72,8 +72,8 @@ class RealtimeSource:
 
     def current_index(self, length: int, now: int) -> int:
         """Index (in the looped sequence) of the open candle at `now` for interval `length`."""
-        elapsed = slot_open(now, length) - slot_open(self._started, length)
-        return self._history - 1 + elapsed // length
+        return (slot_open(now, length) - first_open(self._started, self._history, length)) \
+            // length
 
     def klines(
         self, symbol: str, length: int, start: int | None, end: int | None, limit: int, now: int
