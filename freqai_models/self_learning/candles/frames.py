@@ -108,9 +108,9 @@ def empty_sources(df: pd.DataFrame, features: list[str]) -> str:
         match = SOURCE_SUFFIX.search(name)
         if match:
             groups.setdefault((match[1], match[2]), []).append(name)
-    filled = {source: np.isfinite(df.reindex(columns=names).to_numpy(
-        dtype=np.float64, na_value=np.nan)).any() for source, names in groups.items()}
-    empty = [(source, groups[source]) for source, known in filled.items() if not known]
+    empty = [(source, names) for source, names in groups.items()
+             if not np.isfinite(df.reindex(columns=names).to_numpy(
+                 dtype=np.float64, na_value=np.nan)).any()]
     if not empty or len(empty) == len(groups):
         return ""
     named = "; ".join(f"the {len(names)} features of {pair} {tf} ({names[0]}, ...)"
