@@ -110,9 +110,9 @@ class BackgroundSaver:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         busy = [thread.name for thread in self._threads if thread.is_alive()]
-        if busy:
-            logger.warning(f"{', '.join(busy)} still preparing graph templates after "
-                           f"{timeout:g} s (shutdown_timeout_s); exiting without waiting.")
+        if busy:  # a save that did not land (the caller says which) or a preparation
+            logger.warning(f"{', '.join(busy)} still running after {timeout:g} s "
+                           "(shutdown_timeout_s); not waiting for it any longer.")
         return done
 
     def _next(self) -> SaveJob | None:
