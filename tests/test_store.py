@@ -46,6 +46,16 @@ def _assert_same(a: dict, b: dict) -> None:
             np.testing.assert_array_equal(a[name][path], b[name][path], err_msg=f"{name}/{path}")
 
 
+def _restore_fresh(root: Path, caplog):
+    """Restore the pair into freshly built modules (other initial weights): the restore's
+    result, the modules' variables after it and the store's warnings."""
+    caplog.set_level(logging.INFO, logger="self_learning.store")
+    fresh = build_modules(9)
+    result = ModelStore(root).pair(PAIR).restore(fresh)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    return result, snapshot_variables(fresh), warnings
+
+
 def _files(folder: Path) -> dict[str, int]:
     return {p.relative_to(folder).as_posix(): p.stat().st_size
             for p in folder.rglob("*") if p.is_file()}
@@ -244,12 +254,9 @@ def test_damaged_newest_version_is_skipped_with_one_log_line(store_copy, templat
     root, folder = store_copy
     reason = damage(folder / "v000002")
     before = _files(folder)
-    caplog.set_level(logging.INFO, logger="self_learning.store")
-    fresh = build_modules(9)
-    result = ModelStore(root).pair(PAIR).restore(fresh)
+    result, restored, warnings = _restore_fresh(root, caplog)
     assert result is not None and result.version == 1
-    _assert_same(snapshot_variables(fresh), template["v1"])
-    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    _assert_same(restored, template["v1"])
     assert len(warnings) == 1
     assert str(folder / "v000002") in warnings[0] and reason in warnings[0]
     assert _files(folder) == before
@@ -262,12 +269,9 @@ def test_a_version_folder_whose_metadata_names_another_version_is_skipped(store_
     v000002, the newest version that is what its name says."""
     root, folder = store_copy
     shutil.copytree(folder / "v000001", folder / "v000003")
-    caplog.set_level(logging.INFO, logger="self_learning.store")
-    fresh = build_modules(9)
-    result = ModelStore(root).pair(PAIR).restore(fresh)
+    result, restored, warnings = _restore_fresh(root, caplog)
     assert result is not None and result.version == 2
-    _assert_same(snapshot_variables(fresh), template["v2"])
-    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    _assert_same(restored, template["v2"])
     assert len(warnings) == 1 and "v000003" in warnings[0] and "says version 1" in warnings[0]
 
 
