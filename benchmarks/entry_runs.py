@@ -69,6 +69,32 @@ def position_groups(signals: pd.DataFrame) -> dict[str, pd.Series]:
     return groups
 
 
+SIDES = {"long": ("signal", "run_position", 1.0),
+         "short (mirror)": ("short_signal", "short_run_position", -1.0)}
+
+
+def side_table(rows: pd.DataFrame, round_trip: float) -> pd.DataFrame:
+    """The other half of the prediction: per side of SIDES, the first candles of its runs of
+    signals (what one trade per pair takes; the short side's signals are the strategy's entry
+    rules on the negated prediction), their rows and the mean of what the side realizes after
+    the round trip of fees, sign * `held_open` - `round_trip`, in %, with a leave-one-day-out
+    jackknife interval over every day of `rows`; "both sides" pools the two. Spot cannot
+    short: this asks whether a futures strategy would have more to trade."""
+    every_day = np.sort(rows["date"].dt.floor("D").unique())
+    parts = {}
+    for name, (signal, position, sign) in SIDES.items():
+        first = rows[rows[signal] & (rows[position] == 1)]
+        parts[name] = pd.DataFrame({"date": first["date"],
+                                    "net": sign * first["held_open"] - round_trip})
+    parts["both sides"] = pd.concat(parts.values(), ignore_index=True)
+    table = {}
+    for name, part in parts.items():
+        days = part["date"].dt.floor("D")
+        table[name] = {"rows": float(len(part)),
+                       **percent("net", day_mean(part["net"], days, every_day))}
+    return pd.DataFrame(table).T
+
+
 def percent(column: str, estimate: ev.Estimate) -> dict[str, float]:
     """`column`_pct, _low, _high: the plain statistic and its interval, in %."""
     return {f"{column}_pct": 100 * estimate.plain, f"{column}_low": 100 * estimate.low,

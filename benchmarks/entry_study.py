@@ -29,6 +29,10 @@ window, over the stored predictions of each model of the folder:
   before fees), with a leave-one-day-out jackknife interval (days of the signal candle,
   pooled over the pairs), and the later (2nd+) minus the first candles, jackknifed over the
   same days.
+* sides (every model's rows): the first candles of the runs of long signals and of their
+  mirror, the same rules on the negated prediction (a short a spot market cannot take):
+  what each side realizes over H candles from the next open, signed, after the round trip,
+  with its day-jackknife interval, and both sides pooled (entry_runs.side_table).
 * trades: every freqtrade result of the window (the quality run's own and strategy_grid's,
   with the parameters of their parameter file): trades, profit, max drawdown, the entries'
   predicted and realized mean at their signal candle (quality_trades.entry_quality) and the
@@ -47,7 +51,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from backtest_runs import BenchError, read_stats, run_cli, trade_stats
-from entry_runs import held_from_next_open, mark_taken, run_positions, run_table
+from entry_runs import held_from_next_open, mark_taken, run_positions, run_table, side_table
 from quality_trades import entry_quality, trade_list
 
 from self_learning.reports.backtest import load_rows
@@ -64,6 +68,12 @@ TIMEFRAME_S = {"5m": 300, "15m": 900, "1h": 3600}
 WEEK = pd.Timedelta(days=7)
 
 
+def signal_mask(rows: pd.DataFrame, rules: EntryRules) -> np.ndarray:
+    """Where every entry filter of `rules` holds (a missing value does not)."""
+    return np.logical_and.reduce([m.fillna(False).to_numpy(dtype=bool)
+                                  for m in entry_filters(rows, rules).values()])
+
+
 def model_rows(models_dir: Path, datadir: Path, pairs: list[str], timeframe: str,
                horizon: int, rules: EntryRules, signal_rules: EntryRules) -> pd.DataFrame:
     """The usable predicted rows of every pair (load_rows), with `expected_return`, the H-candle
@@ -71,7 +81,8 @@ def model_rows(models_dir: Path, datadir: Path, pairs: list[str], timeframe: str
     return `candle_return` and the one before it (`previous_return`), one boolean column per
     entry filter of `rules` (named as the filter), `signal` (every entry filter of
     `signal_rules`, the strategy's) and its `run_position` (run_positions, over the pair's
-    predicted rows in time order)."""
+    predicted rows in time order), and the same for the mirrored short side (`short_signal`:
+    the rules on the negated prediction; `short_run_position`)."""
     seconds = TIMEFRAME_S[timeframe]
     frames = []
     for pair, rows in load_rows(models_dir, datadir, pairs, timeframe, horizon).items():
@@ -83,10 +94,11 @@ def model_rows(models_dir: Path, datadir: Path, pairs: list[str], timeframe: str
         rows["previous_return"] = rows["candle_return"].shift(1)
         for name, mask in entry_filters(rows, rules).items():
             rows[name] = mask.fillna(False).to_numpy(dtype=bool)
-        rows["signal"] = np.logical_and.reduce(
-            [m.fillna(False).to_numpy(dtype=bool) for m in entry_filters(rows, signal_rules)
-             .values()])
+        rows["signal"] = signal_mask(rows, signal_rules)
         rows["run_position"] = run_positions(rows["signal"].to_numpy())
+        rows["short_signal"] = signal_mask(
+            rows.assign(**{"&-s_close": -rows["&-s_close"]}), signal_rules)
+        rows["short_run_position"] = run_positions(rows["short_signal"].to_numpy())
         frames.append(rows.assign(pair=pair)[rows["usable"]])
     return pd.concat(frames, ignore_index=True)
 
@@ -165,11 +177,12 @@ def trade_table(window: Path, results: dict[str, dict], rows_by_run: dict[str, p
 
 @dataclass(frozen=True)
 class WindowStudy:
-    """The tables of one window folder: deciles and run tables by run (model), the filter
-    table of the full run, the freqtrade results."""
+    """The tables of one window folder: deciles, run tables and side tables by run (model),
+    the filter table of the full run, the freqtrade results."""
 
     deciles: dict[str, pd.DataFrame]
     runs: dict[str, pd.DataFrame]
+    sides: dict[str, pd.DataFrame]
     filters: pd.DataFrame
     trades: pd.DataFrame
 
@@ -195,6 +208,7 @@ def study_window(window: Path, datadir: Path, timeframe: str, horizon: int, fee:
             frame["taken"] = mark_taken(frame, trade_list(results[run]), candle)
     return WindowStudy({run: decile_table(r) for run, r in rows.items()},
                        {run: run_table(r) for run, r in rows.items()},
+                       {run: side_table(r, round_trip(fee)) for run, r in rows.items()},
                        filter_table(rows["full"], filters),
                        trade_table(window, results, rows, pairs, candle))
 
@@ -231,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
                   "day-jackknife 95 % interval)")
             print(runs.round(3).to_string())
             out[f"{window.name}.{run}.runs"] = json.loads(runs.round(4).to_json(orient="index"))
+        for run, sides in study.sides.items():
+            print(f"\n== {window.name}: {run}, first signals of a run by side: held H candles "
+                  "from the next open, signed, after the round trip (%, day-jackknife 95 %)")
+            print(sides.round(3).to_string())
+            out[f"{window.name}.{run}.sides"] = json.loads(sides.round(4).to_json(orient="index"))
         trades.append(study.trades)
     table = pd.concat(trades, ignore_index=True)
     print("\n== freqtrade results (entries: realized target at the signal candle, %)")

@@ -151,3 +151,23 @@ def test_trade_table_reads_each_result_once(tmp_path, monkeypatch):
     assert (line["run"], line["params"], line["trades"], line["entries"]) == (
         "full", "defaults", 1.0, 1.0)
     assert line["entry_realized_pct"] == 2.0 and line["pair_weeks"] == 1.0  # its one week
+
+
+def test_side_table_signs_each_side_and_charges_the_round_trip():
+    """Long first-of-run signals realize +1 %, the mirrored short ones see the price fall 3 %
+    (a short gains 3 %); later candles of a run are not counted; both sides pool."""
+    start = pd.Timestamp("2025-01-01", tz="UTC")
+    lines = []
+    for day in range(4):
+        for k in range(4):
+            long_first, short_first = k == 0, k == 2
+            lines.append({"date": start + pd.Timedelta(days=day, hours=k),
+                          "signal": k in (0, 1), "run_position": {0: 1, 1: 2}.get(k, 0),
+                          "short_signal": k in (2, 3), "short_run_position": {2: 1, 3: 2}.get(k, 0),
+                          "held_open": 0.01 if long_first else -0.03 if short_first else 0.5})
+    table = runs.side_table(pd.DataFrame(lines), 0.002)
+    assert table.loc["long", "rows"] == 4 and table.loc["short (mirror)", "rows"] == 4
+    assert np.isclose(table.loc["long", "net_pct"], 0.8)            # 1 % - 0.2 %
+    assert np.isclose(table.loc["short (mirror)", "net_pct"], 2.8)  # -(-3 %) - 0.2 %
+    assert np.isclose(table.loc["both sides", "net_pct"], 1.8)
+    assert table.loc["both sides", "rows"] == 8
