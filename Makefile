@@ -65,5 +65,6 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/online.py
 	$(PY) benchmarks/store.py
-	$(PY) benchmarks/quality.py --scenario null --no-seed --ablation no_online --jobs 2
-	$(PY) benchmarks/quality.py --windows holdout --no-seed --ablation no_online --jobs 2
+	$(PY) benchmarks/quality.py --scenario null --no-seed --ablation no_online --jobs 1
+	$(PY) benchmarks/quality.py --set usdt-1h --windows holdout --no-seed --ablation no_online --jobs 1
+	$(PY) benchmarks/quality.py --set usdt-5m --windows holdout --no-seed --ablation no_online --jobs 1

@@ -3,6 +3,8 @@ JSON files, never typed by hand, and its verdict sentence follows the intervals.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from benchmark_support import load_benchmark
 
@@ -13,6 +15,72 @@ def test_readme_quality_section_is_generated_from_the_committed_results():
     """README.md between the markers is exactly what docs/results/quality-*.json render to
     (run `.venv/bin/python benchmarks/readme_quality.py` after a benchmark run)."""
     assert readme.main(["--check"]) == 0
+
+
+def _results(name: str) -> dict:
+    return json.loads((readme.RESULTS / name).read_text())
+
+
+def prose_figures() -> list[str]:
+    """The README's figures outside the generated section that are read off docs/results,
+    each as the README words it, formatted from the committed files."""
+    h1, cold = _results("quality-usdt-1h.json"), _results("speed-usdt-1h-cold.json")
+    m5, btc = _results("quality-usdt-5m.json"), _results("quality-btc-2018.json")
+    seeds = [_results(f"null-seeds/quality-null-seed{n}.json") for n in (1, 2, 3)]
+
+    def wall(fig: dict, run: str) -> str:
+        return f"{fig[f'runs.mar-apr.{run}.wall_s']:.1f}"
+
+    def ratios(fig: dict, kind: str) -> str:
+        return (f"{fig[f'speed.no_online.{kind}_ratio']:.2f} and "
+                f"{fig[f'speed.lightgbm.{kind}_ratio']:.2f}")
+
+    def paired(fig: dict) -> str:
+        key = "paired_trades.no_online.diff"
+        return f"{fig[key]:+.2f} [{fig[key + '_ci_low']:+.2f}, {fig[key + '_ci_high']:+.2f}]"
+
+    def trades(fig: dict, model: str, key: str, fmt: str = ".2f") -> str:
+        return format(fig[f"trades.{model}.{key}"], fmt)
+
+    seed3 = seeds[2]
+    return [
+        f"Yes: {h1['speed.no_online.wall_ratio']:.2f} times the model without per-candle "
+        f"learning, {h1['speed.lightgbm.wall_ratio']:.2f} of LightGBM (1h).",
+        f"takes {h1['speed.no_online.wall_ratio']:.2f} times the one without per-candle learning "
+        f"and {h1['speed.lightgbm.wall_ratio']:.2f} of LightGBM's once the XLA programs are "
+        f"cached ({wall(h1, 'full')} / {wall(h1, 'no_online')} / {wall(h1, 'lightgbm')} s",
+        f"(`--cold`), {ratios(cold, 'wall')} ({wall(cold, 'full')} / {wall(cold, 'no_online')} "
+        f"/ {wall(cold, 'lightgbm')} s wall; CPU {ratios(cold, 'cpu')}:",
+        f"the 5m holdout {ratios(m5, 'wall')} (CPU {ratios(m5, 'cpu')}).",
+        f"5m: a difference of {m5['ablation.no_online.diff']:+.4f} with an interval around 0",
+        f"1h holdout {paired(h1)} ({trades(h1, 'self_learning', 'trades', '.0f')} trades each, "
+        f"{trades(h1, 'self_learning', 'profit_pct')} % against "
+        f"{h1['ablation.no_online.profit_pct']:.2f} %), 5m holdout {paired(m5)}",
+        f"the 1h holdout trades lose {-h1['trades.self_learning.profit_pct']:.2f} % "
+        f"({trades(h1, 'self_learning', 'trades', '.0f')} trades, max drawdown "
+        f"{trades(h1, 'self_learning', 'max_drawdown_pct')} %, against buy-and-hold's "
+        f"{trades(h1, 'buy_and_hold', 'profit_pct')} % and "
+        f"{trades(h1, 'buy_and_hold', 'max_drawdown_pct')} %), LightGBM through the same rules "
+        f"{-h1['trades.lightgbm.profit_pct']:.2f} %",
+        f"The 1h entries predicted {trades(h1, 'self_learning', 'entry_pred_pct', '+.2f')} % and "
+        f"realized {trades(h1, 'self_learning', 'entry_realized_pct', '+.2f')} %",
+        f"IC {btc['mean.self_learning.ic']:+.3f}, above LightGBM's",
+        f"its {trades(btc, 'self_learning', 'trades', '.0f')} trades lose "
+        f"{-btc['trades.self_learning.profit_pct']:.2f} % after fees while buy-and-hold made "
+        f"{trades(btc, 'buy_and_hold', 'profit_pct')} %",
+        ", ".join(f"{s['paired_trades.lightgbm.diff']:+.1f}" for s in seeds[:2])
+        + f" and {seeds[2]['paired_trades.lightgbm.diff']:+.1f} points",
+        f"({seed3['mean.lightgbm.vs_naive']:+.3f} [{seed3['mean.lightgbm.vs_naive_ci_low']:+.3f}, "
+        f"{seed3['mean.lightgbm.vs_naive_ci_high']:+.3f}])",
+    ]
+
+
+def test_readme_prose_figures_match_the_committed_results():
+    """The speed, holdout-trade, 2018 and no-edge-seed figures the README's prose quotes are
+    those of docs/results (re-measure, then update the prose: this test names what drifted)."""
+    text = " ".join(readme.README.read_text().split())
+    missing = [phrase for phrase in prose_figures() if phrase not in text]
+    assert not missing, f"README.md prose differs from docs/results: {missing}"
 
 
 def figures(sl_low, sl_high, vs_naive=(0.01, 0.02), vs_lgbm=(-0.01, 0.02)):
