@@ -29,13 +29,14 @@ from self_learning.learning.learner import FitReport, PairLearner
 from self_learning.learning.settings import memory_half_life_s
 from self_learning.returns.pool import PoolsByFeatures
 from self_learning.runtime.autosave import BackgroundSaver, SaveJob, SaveOutcome
-from self_learning.runtime.guards import PairNotices, check_finite
+from self_learning.runtime.guards import PairNotices
 from self_learning.runtime.learning_log import LearningLog
+from self_learning.runtime.pair_writer import PairSnapshot, PairWriter
 from self_learning.runtime.prediction_history import PredictionHistory, merge
 from self_learning.runtime.restoring import LearnerRestorer, Refusal, Unreadable
 from self_learning.runtime.run_stores import plan_store
 from self_learning.runtime.save_ledger import SaveLedger
-from self_learning.store import ModelStore, assign_snapshot, snapshot_variables
+from self_learning.store import ModelStore
 from self_learning.store.templates import PROCESS_TEMPLATES
 from self_learning.telemetry.observer import (
     FitDone,
@@ -117,6 +118,7 @@ class SelfLearningRuntime:
         self.notices = PairNotices()  # once per pair: untrained, unreadable store folder
         self.learning_log = LearningLog()  # the per-candle learning line, once per halt
         self._preparing: set[str] = set()     # graph keys whose templates were asked for
+        self.writer = PairWriter(self.store, config, self.timeframe_s)
         self.restorer = LearnerRestorer(self.store, self.seed, self.store_is_live,
                                         self.timeframe_s, self._new_learner, Observers())
         self._lock = threading.Lock()
@@ -316,27 +318,13 @@ class SelfLearningRuntime:
         self.saver.submit(SaveJob(pair, lambda: self._write(pair, learner)))
 
     def _write(self, pair: str, learner: PairLearner) -> SaveOutcome:
-        started = time.perf_counter()
-        with learner.lock:  # the only part that holds up learning: numpy copies, a few ms
-            values = snapshot_variables(learner.modules())
-            metadata = learner.metadata()
-            counter, changes = learner.training_counter, learner.changes
-        self.last_snapshot_ms = (time.perf_counter() - started) * 1000
-        keys = {name: learner.graph_key() for name in values}
+        snapshot = PairSnapshot.of(learner)  # under the learner's lock, a few ms
+        self.last_snapshot_ms = snapshot.took_ms
         try:
-            check_finite(pair, values)  # never a NaN or inf into the store
-            info = self.store.pair(pair).save_snapshot(
-                values, metadata, keys, lambda: self._copy_of(learner, values))
+            return self.writer.write(pair, snapshot)
         except Exception as err:  # the saver logs it; observers notify
             self.observer.save_failed(pair, err)
             raise
-        return SaveOutcome(counter, info.graphs_reused, changes=changes)
-
-    def _copy_of(self, learner: PairLearner, values) -> dict:
-        """Modules holding `values`, for a full SavedModel (once per network shape)."""
-        copy = PairLearner(self.config, learner.feature_names, self.timeframe_s)  # no pool
-        assign_snapshot(copy.modules(), values)
-        return copy.modules()
 
     def _saved(self, pair: str, outcome: SaveOutcome) -> None:
         self._wrote = True
