@@ -113,17 +113,21 @@ def paired(rows: dict[str, pd.DataFrame], age_days: int | None = None,
     after a retrain every N days from the window's start (`start`)."""
     (a, ra), (b, rb) = rows.items()
     both = panel({a: ra, b: rb})
+    mixes = {weight: f"blend{weight:g}" for weight in blends}  # weight -> its column and key
+    mixed = both.assign(**{name: blended(both, a, b, w) for w, name in mixes.items()})
+    # Every column's IC on all days and with each day left out, once for all the figures.
+    left_out = ev.days_left_out(mixed, [a, b, "naive", *mixes.values()])
     out: dict[str, float] = {}
     for label in (a, b):
-        out.update(headline(both.rename(columns={label: "pred"}), "pred", label))
-        out.update(ev.paired_jackknife(both, label, "naive").as_dict(f"{label}.vs_naive"))
-    out.update(ev.day_jackknife(both, "naive").as_dict("naive.ic"))
-    out.update(ev.paired_jackknife(both, b, a).as_dict("diff"))
+        out.update(headline(both.rename(columns={label: "pred"}), "pred", label,
+                            left_out.ic(label)))
+        out.update(left_out.difference(label, "naive").as_dict(f"{label}.vs_naive"))
+    out.update(left_out.ic("naive").as_dict("naive.ic"))
+    out.update(left_out.difference(b, a).as_dict("diff"))
     out["rows"] = float(len(both))
-    for weight in blends:
-        mix = both.assign(blend=blended(both, a, b, weight))
-        out.update(ev.day_jackknife(mix, "blend").as_dict(f"blend{weight:g}.ic"))
-        out.update(ev.paired_jackknife(mix, "blend", a).as_dict(f"blend{weight:g}.diff"))
+    for name in mixes.values():
+        out.update(left_out.ic(name).as_dict(f"{name}.ic"))
+        out.update(left_out.difference(name, a).as_dict(f"{name}.diff"))
     out.update({f"only_{k}": float(len(r) - len(both)) for k, r in rows.items()})
     if age_days:
         start = both[KEYS].merge(ra[[*KEYS, "start"]], on=KEYS, how="left")["start"]

@@ -67,9 +67,11 @@ def pooled_hit_rate(rows: pd.DataFrame, column: str) -> float:
     return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
-def headline(rows: pd.DataFrame, column: str, prefix: str) -> dict[str, float]:
-    """`prefix.ic` (+ _se, _ci_low, _ci_high), `.ic_plain`, `.hit_rate`, `.days`, `.rows`."""
-    estimate = ev.day_jackknife(rows, column)
+def headline(rows: pd.DataFrame, column: str, prefix: str,
+             estimate: ev.Estimate | None = None) -> dict[str, float]:
+    """`prefix.ic` (+ _se, _ci_low, _ci_high), `.ic_plain`, `.hit_rate`, `.days`, `.rows`;
+    `estimate`: the column's day_jackknife on these rows when the caller has it already."""
+    estimate = estimate or ev.day_jackknife(rows, column)
     return {**estimate.as_dict(f"{prefix}.ic"), f"{prefix}.ic_plain": estimate.plain,
             f"{prefix}.hit_rate": pooled_hit_rate(rows, column),
             f"{prefix}.days": float(estimate.days), f"{prefix}.rows": float(len(rows))}

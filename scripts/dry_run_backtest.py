@@ -39,6 +39,7 @@ from freqtrade.configuration.load_config import load_from_files
 from freqtrade.exchange import timeframe_to_msecs
 
 from self_learning.runtime.run_stores import LIVE_STORE
+from self_learning.store import writer_lock  # no TensorFlow: the store package loads lazily
 from self_learning_offline.children import StopRequested, StopSignals, bound_popen_options, say
 from self_learning_offline.dry_run_state import (
     DryRunState,
@@ -98,8 +99,6 @@ def check_stopped(state: DryRunState) -> None:
     stores = sorted(p / LIVE_STORE for p in state.models.glob("*") if p.is_dir())
     if not stores:
         return
-    from self_learning.store import writer_lock  # imports TensorFlow (the store package)
-
     for store in stores:
         held_by = writer_lock.holder(store)
         if held_by:

@@ -169,7 +169,7 @@ def _child(root: Path, keep: int, seed: int, key: str, point: str | None) -> Non
 
 
 def main(root: Path, keep: int) -> None:
-    import self_learning.store  # noqa: F401 - import everything before forking
+    from self_learning.store import ModelStore  # noqa: F401 - import everything before forking
 
     print("ready", flush=True)
     for line in sys.stdin:

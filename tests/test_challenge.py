@@ -40,7 +40,7 @@ def fitted(candles, **overrides) -> PairLearner:
 
 def respond(learner) -> None:
     """What a drift alarm on a clearly negative rolling IC does (DriftResponse._respond)."""
-    learner.programs.p.adapt._respond()
+    learner.programs.traceable.adapt._respond()
 
 
 def test_a_response_keeps_the_model_before_it_and_serves_it_until_beaten(candles):
@@ -58,7 +58,8 @@ def test_a_response_keeps_the_model_before_it_and_serves_it_until_beaten(candles
         learner.predict(candles.rows(slice(START, START + 50))).s_close, before)
     # A matured sample the challenger predicted better turns the record: it is served.
     st.pending_rival.assign(tf.constant([[0.5, 3.0, 1.0]] + [[0.0, 0.0, 0.0]] * 5))
-    learner.programs.p.challenge.score(learner.programs.p.challenge.pending(0), tf.constant(0.5))
+    challenge = learner.programs.traceable.challenge
+    challenge.score(challenge.pending(0), tf.constant(0.5))
     assert float(st.challenge_record.numpy()) > 0 and float(m.serve_shadow.numpy()) == 0.0
     np.testing.assert_allclose(
         learner.predict(candles.rows(slice(START, START + 50))).s_close, -before, rtol=1e-5,
@@ -66,7 +67,7 @@ def test_a_response_keeps_the_model_before_it_and_serves_it_until_beaten(candles
     # A sample predicted before the challenge began (flag 0) does not count.
     record = float(st.challenge_record.numpy())
     st.pending_rival.assign(tf.constant([[3.0, 0.5, 0.0]] * 6))
-    learner.programs.p.challenge.score(learner.programs.p.challenge.pending(0), tf.constant(0.5))
+    challenge.score(challenge.pending(0), tf.constant(0.5))
     assert float(st.challenge_record.numpy()) == record
 
 
@@ -152,7 +153,7 @@ def test_an_undecided_challenge_goes_on_across_a_training_and_both_take_its_rows
 
 def test_an_alarm_during_a_challenge_does_not_forget_the_challenger_again(candles):
     learner = fitted(candles)
-    m, st, adapt = learner.nets.discovery.module, learner.state, learner.programs.p.adapt
+    m, st, adapt = learner.nets.discovery.module, learner.state, learner.programs.traceable.adapt
     respond(learner)
     n = st.scoreboard_size
     rng = np.random.default_rng(3)
@@ -164,7 +165,7 @@ def test_an_alarm_during_a_challenge_does_not_forget_the_challenger_again(candle
     stats_n = float(m.stats_n.numpy())
     adapt.matured(tf.constant([0.0, 0.01, -0.01]), tf.constant([0.0, 0.01, -0.01]), 0.0)
     assert int(st.drift_responses.numpy()) == 1 and float(m.stats_n.numpy()) == stats_n
-    learner.programs.p.challenge.clear()  # without a challenge the same alarm is acted on
+    learner.programs.traceable.challenge.clear()  # without a challenge the same alarm is acted on
     st.alarm_age.assign(0.0)
     adapt.matured(tf.constant([0.0, 0.01, -0.01]), tf.constant([0.0, 0.01, -0.01]), 0.0)
     assert int(st.drift_responses.numpy()) == 2

@@ -64,7 +64,7 @@ def test_the_learners_detector_equals_rivers_page_hinkley_alarm_for_alarm():
 
     learner = small_learner()
     learner.fit(planted_candles(700, seed=2))
-    st, adapt, s = learner.state, learner.programs.p.adapt, learner.settings
+    st, adapt, s = learner.state, learner.programs.traceable.adapt, learner.settings
     out_scale = learner.nets.discovery.module.output_scale[0]
     scale = float(out_scale.numpy())
     matured = tf.function(adapt.matured)
@@ -170,7 +170,7 @@ def _learner_with_a_rolling_ic(ic, earlier=0, **config):
 
 
 def _one_quiet_sample(learner):
-    learner.programs.p.adapt.matured(tf.constant([0.0, 0.01, -0.01]),
+    learner.programs.traceable.adapt.matured(tf.constant([0.0, 0.01, -0.01]),
                                      tf.constant([0.0, 0.01, -0.01]), 0.0)
 
 
@@ -183,7 +183,7 @@ def test_the_drift_response_acts_only_on_a_clearly_negative_rolling_ic(ic, z, re
     errors (~sqrt(H / n)): a dip within the noise of a weak pair keeps every statistic, and
     the same IC responds or not as z asks."""
     learner = _learner_with_a_rolling_ic(ic, drift_response_z=z)
-    st, adapt, m = learner.state, learner.programs.p.adapt, learner.nets.discovery.module
+    st, adapt, m = learner.state, learner.programs.traceable.adapt, learner.nets.discovery.module
     n = st.scoreboard_size
     st.alarm_age.assign(0.0)  # an alarm just raised, not acted on yet
     rolling_ic = float(adapt.board()[0].numpy())

@@ -248,7 +248,7 @@ def test_serving_folds_with_the_steps_formula(candles):
     rows = np.flatnonzero(s.input_ok)[:40]
     st = learner.state
     start = novelty.NoveltyStats(float(st.novelty_mean.numpy()), float(st.novelty_var.numpy()))
-    p = learner.programs.p
+    p = learner.programs.traceable
     step = [float(p._predict_one(tf.constant(s.windows[i], tf.float32),
                                  tf.constant(s.features[i], tf.float32))[3]) for i in rows]
     errors = np.log(learner.nets.autoencoder.forward(

@@ -56,6 +56,16 @@ DEFAULT_HORIZON = 12
 RULES = EntryRules()  # the entry defaults (self_learning.strategy.strategy_columns)
 
 
+def label_horizon(freqai: dict) -> int:
+    """H, the horizon of the targets and of the strategy's windows in candles: FreqAI's
+    `freqai.feature_parameters.label_period_candles`, checked; an OperationalException naming
+    the key when it is missing or wrong."""
+    try:
+        return label_period_candles(freqai)
+    except ConfigError as err:
+        raise OperationalException(f"{err}. Fix it in your config file.") from None
+
+
 class SelfLearningStrategy(IStrategy):
     """
     Long-only spot strategy trading the predictions of the SelfLearningModel FreqAI model.
@@ -208,7 +218,7 @@ class SelfLearningStrategy(IStrategy):
         # Every window in candles of the configured timeframe (a minimal_roi in the config
         # still wins: freqtrade applies it after __init__).
         freqai = config.get("freqai") or {}
-        horizon = label_period_candles(freqai) if freqai.get("enabled") else DEFAULT_HORIZON
+        horizon = label_horizon(freqai) if freqai.get("enabled") else DEFAULT_HORIZON
         self.minimal_roi = roi_table(horizon, timeframe_s)
         self.z_candles = z_candles(timeframe_s)
         self.horizon = horizon
@@ -329,11 +339,7 @@ class SelfLearningStrategy(IStrategy):
         rows are NaN (FreqAI drops them from training). FreqAI calls this on training/backtest
         slices only.
         """
-        try:
-            horizon = label_period_candles(self.freqai_info)
-        except ConfigError as err:
-            raise OperationalException(f"{err}. Fix it in your config file.") from None
-        return add_target_labels(dataframe, horizon)
+        return add_target_labels(dataframe, label_horizon(self.freqai_info))
 
     # -- signals ------------------------------------------------------------------------------
 
@@ -466,3 +472,4 @@ class SelfLearningStrategy(IStrategy):
         return stoploss_from_absolute(
             stop_rate, current_rate, is_short=trade.is_short, leverage=trade.leverage
         )
+

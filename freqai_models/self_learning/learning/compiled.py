@@ -109,7 +109,7 @@ class StepBatch:
 
 class CompiledPrograms:
     def __init__(self, programs: Programs, variables: list, key: tuple):
-        self.p = programs
+        self.traceable = programs  # the Programs whose functions are traced here
         self._variables, self._key = variables, key
         d, f = programs.d, programs.f
         spec = tf.TensorSpec
@@ -214,7 +214,7 @@ class CompiledPrograms:
     def run(self, batch: StepBatch, others: Moments) -> dict[str, np.ndarray]:
         """Step through a StepBatch, BLOCK_CAPACITY candles per call, with `others`: the
         other pairs' wide statistics. Returns a dict of (n,) arrays per output."""
-        at = self.p.step_row
+        at = self.traceable.step_row
         step = self._call("step")
         o = (tf.constant(others.a, tf.float32), tf.constant(others.b, tf.float32),
              tf.constant(others.n, tf.float32), tf.constant(others.as_of, tf.int64))

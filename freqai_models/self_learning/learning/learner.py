@@ -214,7 +214,7 @@ class PairLearner:
             started = time.monotonic()
             s, start = self._samples(candles)
             skips = skip_counts(candles, s, start, self.config.window_candles)
-            challenge = self.programs.p.challenge
+            challenge = self.programs.traceable.challenge
             if not self.trained:
                 challenge.clear()
                 mode, settled, learned = "full", None, self.fitter.full(s, self._rng())
@@ -284,7 +284,7 @@ class PairLearner:
         n = len(candles)
         ready = self.trained and self.wide_ready
         scores = {k: np.full(n, np.nan, np.float32) for k in SCORE_NAMES}
-        scores["challenge"][:] = self.programs.p.challenge.served().numpy()  # what served
+        scores["challenge"][:] = self.programs.traceable.challenge.served().numpy()  # what served
         p = Predictions(candles.ts, **dict(zip(PREDICTED, out.T, strict=True)),
                         training_counter=np.full(n, self.training_counter),
                         ok=s.input_ok[sl] & ready, scores=scores)

@@ -113,12 +113,10 @@ def shrink_ics(p: Panel, lams: list[float]) -> Shrinking:
     names = {lam: f"lam_{lam}" for lam in lams}
     rows = _long(p, {"served": p.prediction,
                      **{name: shrunk(p.prediction, lam) for lam, name in names.items()}})
-    plain, deleted = days_left_out(rows, ["served", *names.values()])
+    left_out = days_left_out(rows, ["served", *names.values()])
     return Shrinking(
-        jackknife(plain["served"], deleted["served"]),
-        [ShrinkResult(lam, jackknife(plain[name], deleted[name]),
-                      jackknife(plain[name] - plain["served"],
-                                deleted[name] - deleted["served"]))
+        left_out.ic("served"),
+        [ShrinkResult(lam, left_out.ic(name), left_out.difference(name, "served"))
          for lam, name in names.items()])
 
 

@@ -195,28 +195,44 @@ def jackknife(plain: float, deleted, level: float = 0.95) -> Estimate:
     return Estimate(float(value), se, float(value - half), float(value + half), float(plain), n)
 
 
+@dataclass(frozen=True)
+class DaysLeftOut:
+    """pooled_ic of some columns of one set of rows on all rows (`plain`, column -> IC) and
+    with each day left out (`deleted`, day x column), computed once: the jackknife of any of
+    the columns, or of the paired difference of two, follows from them."""
+
+    plain: pd.Series
+    deleted: pd.DataFrame
+
+    def ic(self, column: str) -> Estimate:
+        """The headline IC of `column`: pooled_ic, jackknifed over days."""
+        return jackknife(self.plain[column], self.deleted[column])
+
+    def difference(self, first: str, second: str) -> Estimate:
+        """pooled_ic(first) - pooled_ic(second) on the same rows, jackknifed over days."""
+        return jackknife(self.plain[first] - self.plain[second],
+                         self.deleted[first] - self.deleted[second])
+
+
 def days_left_out(rows: pd.DataFrame, columns: list[str], target: str = "target",
-                  day: str = "day") -> tuple[pd.Series, pd.DataFrame]:
-    """pooled_ic of each column on all rows (Series column -> IC) and with each day left out
-    (DataFrame day x column), the inputs of `jackknife` for one column or, by subtraction, for
-    a paired difference of two columns on the same rows."""
+                  day: str = "day") -> DaysLeftOut:
+    """pooled_ic of each column on all rows and with each day left out, for `jackknife` of
+    one column or, by subtraction, of a paired difference of two columns on the same rows."""
     plain = pd.Series({c: pooled_ic(rows, c, target) for c in columns}, dtype=float)
     days = sorted(rows[day].unique())
     deleted = pd.DataFrame(
         [[pooled_ic(rest, c, target) for c in columns]
          for rest in (rows[rows[day] != d] for d in days)], index=days, columns=columns)
-    return plain, deleted
+    return DaysLeftOut(plain, deleted)
 
 
 def day_jackknife(rows: pd.DataFrame, column: str, target: str = "target",
                   day: str = "day") -> Estimate:
     """The headline IC of one prediction column: pooled_ic, jackknifed over days."""
-    plain, deleted = days_left_out(rows, [column], target, day)
-    return jackknife(plain[column], deleted[column])
+    return days_left_out(rows, [column], target, day).ic(column)
 
 
 def paired_jackknife(rows: pd.DataFrame, first: str, second: str, target: str = "target",
                      day: str = "day") -> Estimate:
     """pooled_ic(first) - pooled_ic(second) on the same rows, jackknifed over days."""
-    plain, deleted = days_left_out(rows, [first, second], target, day)
-    return jackknife(plain[first] - plain[second], deleted[first] - deleted[second])
+    return days_left_out(rows, [first, second], target, day).difference(first, second)

@@ -106,3 +106,27 @@ class StatsPool:
     def pairs(self) -> list[str]:
         with self._lock:
             return sorted(self._snapshots)
+
+
+class PoolsByFeatures:
+    """The StatsPools of one runtime, one per feature list (`pool_key`): the pairs whose
+    features are the same share their wide statistics; a pool is made on first use."""
+
+    def __init__(self, half_life_s: float, keep_history: bool):
+        self.half_life_s = float(half_life_s)
+        self.keep_history = bool(keep_history)
+        self._pools: dict[tuple[str, ...], StatsPool] = {}
+
+    def for_pair(self, pair: str, feature_names: list[str]) -> StatsPool:
+        key = pool_key(pair, feature_names)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = StatsPool(len(feature_names), self.half_life_s, self.keep_history)
+            self._pools[key] = pool
+        return pool
+
+
+def pool_key(pair: str, feature_names: list[str]) -> tuple[str, ...]:
+    """Which pairs pool their wide statistics: those whose features are the same up to the
+    pair's own name (FreqAI names a feature `%-rsi-period_10_BTC/USDT_5m`)."""
+    return tuple(name.replace(pair, "{pair}") for name in feature_names)

@@ -27,14 +27,16 @@ from self_learning.candles.timeline import RestoreRefused, travels_in_time
 from self_learning.config import SelfLearningConfig
 from self_learning.learning.learner import FitReport, PairLearner
 from self_learning.learning.settings import memory_half_life_s
-from self_learning.returns.pool import StatsPool
+from self_learning.returns.pool import PoolsByFeatures
 from self_learning.runtime.autosave import BackgroundSaver, SaveJob, SaveOutcome
-from self_learning.runtime.guards import PairNotices, check_finite
+from self_learning.runtime.guards import PairNotices
 from self_learning.runtime.learning_log import LearningLog
+from self_learning.runtime.pair_writer import PairSnapshot, PairWriter
 from self_learning.runtime.prediction_history import PredictionHistory, merge
 from self_learning.runtime.restoring import LearnerRestorer, Refusal, Unreadable
 from self_learning.runtime.run_stores import plan_store
-from self_learning.store import ModelStore, assign_snapshot, snapshot_variables
+from self_learning.runtime.save_ledger import SaveLedger
+from self_learning.store import ModelStore
 from self_learning.store.templates import PROCESS_TEMPLATES
 from self_learning.telemetry.observer import (
     FitDone,
@@ -107,15 +109,16 @@ class SelfLearningRuntime:
         if self.store_is_live:  # a run's own store is locked by its first save (hyperopt: none)
             self.store.hold_lock()  # StoreInUse when another process writes this store
         self._learners: dict[str, PairLearner] = {}
-        self._pools: dict[tuple[str, ...], StatsPool] = {}  # per feature list
+        self._pools = PoolsByFeatures(memory_half_life_s(config, self.timeframe_s),
+                                      keep_history=not self.store_is_live)
         self._history: dict[str, PredictionHistory] = {}
         self._refused: dict[str, RefusedRestore] = {}
-        self._submitted: dict[str, int] = {}  # learner.changes at the last save handed over
-        self._durable: dict[str, int] = {}    # learner.changes of the last version that landed
+        self._ledger = SaveLedger()  # per pair: learner.changes handed over, and landed
         self._newest: dict[str, int] = {}     # newest candle handed in per pair (telemetry)
         self.notices = PairNotices()  # once per pair: untrained, unreadable store folder
         self.learning_log = LearningLog()  # the per-candle learning line, once per halt
         self._preparing: set[str] = set()     # graph keys whose templates were asked for
+        self.writer = PairWriter(self.store, config, self.timeframe_s)
         self.restorer = LearnerRestorer(self.store, self.seed, self.store_is_live,
                                         self.timeframe_s, self._new_learner, Observers())
         self._lock = threading.Lock()
@@ -204,7 +207,7 @@ class SelfLearningRuntime:
             if self.learns_per_candle:
                 learner.trace_step()  # before any training: the same XLA cache entry each run
             self._learners[pair] = learner
-            self._submitted[pair] = self._durable[pair] = learner.changes
+            self._ledger.start(pair, learner.changes)
             self._prepare_templates(learner)
             return learner
 
@@ -231,12 +234,7 @@ class SelfLearningRuntime:
         """A learner sharing the wide head's statistics with the pairs of the same features:
         in live trading the newest of each; in any other run every snapshot, so a pair
         FreqAI backtests later reads an earlier pair's as of each of its own windows."""
-        key = pool_key(pair, feature_names)
-        pool = self._pools.get(key)
-        if pool is None:
-            half_life_s = memory_half_life_s(self.config, self.timeframe_s)
-            pool = StatsPool(len(feature_names), half_life_s, keep_history=not self.store_is_live)
-            self._pools[key] = pool
+        pool = self._pools.for_pair(pair, feature_names)
         learner = PairLearner(self.config, feature_names, self.timeframe_s, pool)
         learner.pair = pair
         return learner
@@ -307,7 +305,7 @@ class SelfLearningRuntime:
         """Save after predicting: every `save_interval` changes (candles learned, or served
         and folded into the novelty statistics), and in a backtest after any change
         (`_saves_after_stepping`)."""
-        due = learner.changes - self._submitted[pair]
+        due = self._ledger.since_handed_over(pair, learner.changes)
         if due >= self.config.save_interval or (due and self._saves_after_stepping()):
             self.save_async(pair)
 
@@ -316,45 +314,34 @@ class SelfLearningRuntime:
     def save_async(self, pair: str) -> None:
         """Queue a save of the pair; the saver snapshots it when it starts writing."""
         learner = self._learners[pair]
-        self._submitted[pair] = learner.changes
+        self._ledger.handed_over(pair, learner.changes)
         self.saver.submit(SaveJob(pair, lambda: self._write(pair, learner)))
 
     def _write(self, pair: str, learner: PairLearner) -> SaveOutcome:
-        started = time.perf_counter()
-        with learner.lock:  # the only part that holds up learning: numpy copies, a few ms
-            values = snapshot_variables(learner.modules())
-            metadata = learner.metadata()
-            counter, changes = learner.training_counter, learner.changes
-        self.last_snapshot_ms = (time.perf_counter() - started) * 1000
-        keys = {name: learner.graph_key() for name in values}
+        snapshot = PairSnapshot.of(learner)  # under the learner's lock, a few ms
+        self.last_snapshot_ms = snapshot.took_ms
         try:
-            check_finite(pair, values)  # never a NaN or inf into the store
-            info = self.store.pair(pair).save_snapshot(
-                values, metadata, keys, lambda: self._copy_of(learner, values))
+            return self.writer.write(pair, snapshot)
         except Exception as err:  # the saver logs it; observers notify
             self.observer.save_failed(pair, err)
             raise
-        return SaveOutcome(counter, info.graphs_reused, changes=changes)
-
-    def _copy_of(self, learner: PairLearner, values) -> dict:
-        """Modules holding `values`, for a full SavedModel (once per network shape)."""
-        copy = PairLearner(self.config, learner.feature_names, self.timeframe_s)  # no pool
-        assign_snapshot(copy.modules(), values)
-        return copy.modules()
 
     def _saved(self, pair: str, outcome: SaveOutcome) -> None:
         self._wrote = True
-        self._durable[pair] = max(self._durable.get(pair, 0), outcome.changes)
+        self._ledger.landed(pair, outcome.changes)
         self.observer.saved(SaveDone(pair, outcome.training_counter, outcome.seconds,
                                      self._newest.get(pair, -1)))
 
     def _not_handed_over(self) -> list[str]:
         """The pairs changed since their last save was handed to the saver."""
-        return [p for p, lrn in self._learners.items() if lrn.changes != self._submitted.get(p)]
+        return self._ledger.not_handed_over(self._changes())
 
     def dirty_pairs(self) -> list[str]:
-        return [p for p, lrn in self._learners.items()
-                if lrn.changes != self._durable.get(p)]
+        """The pairs whose learner has changes not yet on disk."""
+        return self._ledger.unsaved(self._changes())
+
+    def _changes(self) -> dict[str, int]:
+        return {pair: learner.changes for pair, learner in self._learners.items()}
 
     def shutdown(self) -> bool:
         """Save every pair that changed, wait for all writes (bounded); True if all landed."""
@@ -383,12 +370,6 @@ class SelfLearningRuntime:
                          f"{self.config.shutdown_timeout_s:g} s; the last complete versions "
                          "stay on disk and are loaded at the next start.")
         return False
-
-
-def pool_key(pair: str, feature_names: list[str]) -> tuple[str, ...]:
-    """Which pairs pool their wide statistics: those whose features are the same up to the
-    pair's own name (FreqAI names a feature `%-rsi-period_10_BTC/USDT_5m`)."""
-    return tuple(name.replace(pair, "{pair}") for name in feature_names)
 
 
 def _newest(candles: Candles) -> int | None:
