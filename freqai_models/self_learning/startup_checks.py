@@ -10,6 +10,8 @@
 * The training window: `freqai.train_period_days` must hold enough candles for a first
   training: `window_candles - 1` candles before the first full window, `label_period_candles`
   after the last sample, and MIN_FIT_SAMPLES samples between them.
+* `freqai.continual_learning: false` with SelfLearningModel: ignored (the model always goes on
+  from its previous training and its store), so one warning naming the key.
 * freqtrade's analysers (`lookahead-analysis`, `recursive-analysis`, run mode
   `util_no_exchange`) with more than one whitelisted pair, where a pair's columns depend on
   the other pairs (the strategy's market features, the model's statistics pooled across
@@ -211,11 +213,19 @@ def analysis_pairs_error(config: dict[str, Any], market_features: bool,
     )
 
 
+CONTINUAL_LEARNING_IGNORED = (
+    "freqai.continual_learning is false, but SelfLearningModel always goes on from its previous "
+    "training and its store: every FreqAI retrain after the first is an incremental update, as "
+    "with true, so the setting is ignored. To start a model from scratch, give freqai.identifier "
+    "a new name.")
+
+
 def check_startup(config: dict[str, Any], timeframe_s: int, model: bool = True,
                   market_features: bool = False) -> Verdict:
     """Every start-up check: API secrets, and with FreqAI enabled the label period, (for
-    SelfLearningModel, `model`) the training window and our config section, and the bias
-    analysers' pairs (`market_features`: the strategy's columns read the whole whitelist)."""
+    SelfLearningModel, `model`) the training window, our config section and an ignored
+    `continual_learning: false`, and the bias analysers' pairs (`market_features`: the
+    strategy's columns read the whole whitelist)."""
     wrong = wrong_types(config, SECRET_KEYS)
     if wrong:
         return Verdict(refusals=(f"Wrong type in the config: {'; '.join(wrong)}. Fix it in "
@@ -232,7 +242,8 @@ def check_startup(config: dict[str, Any], timeframe_s: int, model: bool = True,
     except ConfigError as err:
         problem = str(err)
     refusals = verdict.refusals + ((problem,) if problem else ())
-    return Verdict(refusals, verdict.warnings)
+    ignored = model and freqai.get("continual_learning", True) is False
+    return Verdict(refusals, verdict.warnings + ((CONTINUAL_LEARNING_IGNORED,) if ignored else ()))
 
 
 def enforce(config: dict[str, Any], timeframe_s: int, error: type[Exception],
