@@ -16,6 +16,7 @@ from self_learning.candles.samples import InsufficientDataError
 from self_learning.candles.timeline import RestoreRefused
 from self_learning.handle import ModelHandle
 from self_learning.runtime import runtime_env
+from self_learning.runtime.prediction_settings import SettingsRecord
 from self_learning.runtime.run_stores import (
     REPLAY_NOTICE,
     REPLAY_REFUSES_LEARNING,
@@ -62,6 +63,7 @@ class SelfLearningModel(BaseRegressionModel):
     runtime: SelfLearningRuntime | None = None  # None without TensorFlow or when replaying
     replaying: bool = False  # --freqai-backtest-live-models: no runtime, by design
     tf_missing_said: bool = False  # the missing-TensorFlow notice was sent to the user
+    settings_record: SettingsRecord | None = None  # backtests: what made each stored prediction
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -72,6 +74,7 @@ class SelfLearningModel(BaseRegressionModel):
         if self.replaying:  # FreqAI calls neither train nor predict
             logger.info(REPLAY_NOTICE)
             return
+        self.settings_record = SettingsRecord.for_run(self.full_path, self.config)
         if not runtime_env.tensorflow_available():
             logger.warning(runtime_env.TF_MISSING_MESSAGE)
             return
@@ -95,7 +98,15 @@ class SelfLearningModel(BaseRegressionModel):
         frames.fix_date_dtypes(self.dd)  # freqtrade 2026.9 on pandas 3, see frames.py
         return super().extract_data_and_train_model(*args, **kwargs)
 
+    def start_backtesting(self, dataframe: DataFrame, metadata: dict, dk, strategy):
+        if self.settings_record is not None:  # says when stored predictions of other settings
+            self.settings_record.check_windows(  # are about to be reused
+                metadata["pair"], [int(tr.stopts) for tr in dk.training_timeranges])
+        return super().start_backtesting(dataframe, metadata, dk, strategy)
+
     def train(self, unfiltered_df: DataFrame, pair: str, dk, **kwargs) -> ModelHandle:
+        if self.settings_record is not None:  # FreqAI stores this window's predictions next
+            self.settings_record.note_window(dk.model_filename)
         logger.info(f"{'-' * 20} Starting training {pair} {'-' * 20}")
         start, model = time(), self.fit({"frame": unfiltered_df}, dk)
         logger.info(f"{'-' * 20} Done training {pair} ({time() - start:.2f} secs) {'-' * 20}")

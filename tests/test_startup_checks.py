@@ -256,6 +256,63 @@ def test_shipped_config_passes_and_other_models_skip_the_window_check(base_confi
     assert check_startup(short, FIVE_MINUTES, model=False).refusals == ()
 
 
+
+# -- freqtrade's bias analysers -------------------------------------------------------------
+
+TWO_PAIRS = ["BTC/USDT", "ETH/USDT"]
+
+
+def analysis_config(base_config: dict, mode: RunMode, pairs: list[str], **self_learning) -> dict:
+    config = freqai_config(base_config, **self_learning)
+    config["runmode"] = mode
+    config["exchange"]["pair_whitelist"] = list(pairs)
+    return config
+
+
+def test_bias_analysis_of_several_pairs_is_refused_naming_the_pairs(base_config):
+    """lookahead-analysis (run mode util_no_exchange) of the two shipped pairs: the strategy's
+    market features and the model's pooled statistics depend on the other pair, which
+    freqtrade drops from each trade's cut run, so it would report look-ahead that is none
+    (with both pairs a cut backtest predicts every candle bit-identically): refused, naming
+    the key, the pairs and the `-p` to add."""
+    config = analysis_config(base_config, RunMode.UTIL_NO_EXCHANGE, TWO_PAIRS)
+    (refusal,) = check_startup(config, FIVE_MINUTES, market_features=True).refusals
+    assert refusal.startswith("freqtrade's lookahead-analysis and recursive-analysis need one "
+                              "pair here, but exchange.pair_whitelist has 2 (BTC/USDT, "
+                              "ETH/USDT)")
+    assert "SelfLearningStrategy's market features" in refusal
+    assert "freqai.self_learning.shared_across_pairs" in refusal
+    assert "add `-p BTC/USDT`" in refusal
+    # the model alone (any strategy) pools across pairs unless shared_across_pairs is off
+    (refusal,) = check_startup(config, FIVE_MINUTES).refusals
+    assert "market features" not in refusal and "shared_across_pairs" in refusal
+
+
+@pytest.mark.parametrize("mode,pairs,market_features,shared", [
+    (RunMode.UTIL_NO_EXCHANGE, TWO_PAIRS[:1], True, True),  # `-p BTC/USDT`, each cut run
+    (RunMode.UTIL_NO_EXCHANGE, TWO_PAIRS, False, False),    # another strategy, nothing pooled
+    (RunMode.BACKTEST, TWO_PAIRS, True, True),
+    (RunMode.HYPEROPT, TWO_PAIRS, True, True),
+    (RunMode.PLOT, TWO_PAIRS, True, True),
+])
+def test_bias_analysis_of_one_pair_and_other_modes_pass(base_config, mode, pairs,
+                                                        market_features, shared):
+    config = analysis_config(base_config, mode, pairs, shared_across_pairs=shared)
+    assert check_startup(config, FIVE_MINUTES, market_features=market_features).refusals == ()
+
+
+def test_strategy_refuses_bias_analysis_of_several_pairs_with_any_model(base_config):
+    """SelfLearningStrategy's market features read the whole whitelist whatever the model:
+    with LightGBM (no pooling) too."""
+    strategy_class = load_strategy_module().SelfLearningStrategy
+    config = analysis_config(base_config, RunMode.UTIL_NO_EXCHANGE, TWO_PAIRS)
+    config["freqaimodel"] = "LightGBMRegressor"
+    with pytest.raises(OperationalException, match=r"exchange\.pair_whitelist has 2 .*"
+                                                   r"SelfLearningStrategy's market features"):
+        strategy_class(config)
+    config["exchange"]["pair_whitelist"] = TWO_PAIRS[:1]
+    strategy_class(config)
+
 # -- the strategy and the model refuse at load ----------------------------------------------
 
 

@@ -10,6 +10,13 @@
 * The training window: `freqai.train_period_days` must hold enough candles for a first
   training: `window_candles - 1` candles before the first full window, `label_period_candles`
   after the last sample, and MIN_FIT_SAMPLES samples between them.
+* `freqai.continual_learning: false` with SelfLearningModel: ignored (the model always goes on
+  from its previous training and its store), so one warning naming the key.
+* freqtrade's analysers (`lookahead-analysis`, `recursive-analysis`, run mode
+  `util_no_exchange`) with more than one whitelisted pair, where a pair's columns depend on
+  the other pairs (the strategy's market features, the model's statistics pooled across
+  pairs): lookahead-analysis re-runs each trade with its pair alone, so the other pairs'
+  absence would be reported as look-ahead bias; recursive-analysis checks only the first pair.
 
 `check_startup` is a pure function of the config dict returning a `Verdict`; `enforce` logs
 its warnings (once per process) and raises for its refusals. No freqtrade import: run modes
@@ -56,6 +63,7 @@ COMMON_PASSWORDS = frozenset((
 ))
 SECRET_KEYS = ("api_server.password", "api_server.jwt_secret_key", "api_server.ws_token")
 SERVING_MODES = ("live", "dry_run", "webserver")  # run modes that start the API server
+ANALYSIS_MODE = "util_no_exchange"  # freqtrade's lookahead- and recursive-analysis
 DAY_S = 86_400
 _warned: set[str] = set()
 
@@ -178,9 +186,46 @@ def training_window_error(freqai: dict[str, Any], timeframe_s: int) -> str | Non
     )
 
 
-def check_startup(config: dict[str, Any], timeframe_s: int, model: bool = True) -> Verdict:
-    """Every start-up check: API secrets, and with FreqAI enabled the label period and (for
-    SelfLearningModel, `model`) the training window and our config section."""
+def analysis_pairs_error(config: dict[str, Any], market_features: bool,
+                         pooled: bool) -> str | None:
+    """Why freqtrade's bias analysers would mislead on this whitelist, or None: more than one
+    pair while a pair's columns depend on the others (the strategy's `market_features`, the
+    model's statistics `pooled` across pairs). freqtrade 2026.9's lookahead-analysis backtests
+    every pair together, then re-runs each trade's backtest, cut after it, with that pair
+    alone: the cut run's predictions differ by the missing pairs, not by the future (cut with
+    both pairs, a backtest predicts every candle bit-identically to the full run)."""
+    pairs = list((config.get("exchange") or {}).get("pair_whitelist") or [])
+    causes = []
+    if market_features:
+        causes.append("SelfLearningStrategy's market features (the whitelist's basket)")
+    if pooled:
+        causes.append("SelfLearningModel's statistics pooled across pairs "
+                      "(freqai.self_learning.shared_across_pairs)")
+    if run_mode(config) != ANALYSIS_MODE or not causes or len(pairs) < 2:
+        return None
+    return (
+        f"freqtrade's lookahead-analysis and recursive-analysis need one pair here, but "
+        f"exchange.pair_whitelist has {len(pairs)} ({', '.join(map(str, pairs))}). "
+        "lookahead-analysis re-runs each trade's backtest with that trade's pair alone, and "
+        f"{' and '.join(causes)} change with the pairs, so it would report look-ahead bias "
+        "that is none; recursive-analysis checks only the first pair anyway. Run it once per "
+        f"pair: add `-p {pairs[0]}` to the command (README, \"Look-ahead and recursive bias\")."
+    )
+
+
+CONTINUAL_LEARNING_IGNORED = (
+    "freqai.continual_learning is false, but SelfLearningModel always goes on from its previous "
+    "training and its store: every FreqAI retrain after the first is an incremental update, as "
+    "with true, so the setting is ignored. To start a model from scratch, give freqai.identifier "
+    "a new name.")
+
+
+def check_startup(config: dict[str, Any], timeframe_s: int, model: bool = True,
+                  market_features: bool = False) -> Verdict:
+    """Every start-up check: API secrets, and with FreqAI enabled the label period, (for
+    SelfLearningModel, `model`) the training window, our config section and an ignored
+    `continual_learning: false`, and the bias analysers' pairs (`market_features`: the
+    strategy's columns read the whole whitelist)."""
     wrong = wrong_types(config, SECRET_KEYS)
     if wrong:
         return Verdict(refusals=(f"Wrong type in the config: {'; '.join(wrong)}. Fix it in "
@@ -192,17 +237,20 @@ def check_startup(config: dict[str, Any], timeframe_s: int, model: bool = True) 
     try:
         label_period_candles(freqai)
         problem = training_window_error(freqai, timeframe_s) if model else None
+        pooled = model and parse_config(freqai).shared_across_pairs
+        problem = problem or analysis_pairs_error(config, market_features, pooled)
     except ConfigError as err:
         problem = str(err)
     refusals = verdict.refusals + ((problem,) if problem else ())
-    return Verdict(refusals, verdict.warnings)
+    ignored = model and freqai.get("continual_learning", True) is False
+    return Verdict(refusals, verdict.warnings + ((CONTINUAL_LEARNING_IGNORED,) if ignored else ()))
 
 
 def enforce(config: dict[str, Any], timeframe_s: int, error: type[Exception],
-            model: bool = True) -> None:
+            model: bool = True, market_features: bool = False) -> None:
     """Log `check_startup`'s warnings (each once per process) and raise `error` for its
     refusals."""
-    verdict = check_startup(config, timeframe_s, model)
+    verdict = check_startup(config, timeframe_s, model, market_features)
     for warning in verdict.warnings:
         if warning not in _warned:
             _warned.add(warning)

@@ -3,6 +3,8 @@
 * `freqtrade trade` with the shipped CHANGE-ME API secrets: refused in live trading and in a
   dry-run whose API listens on 0.0.0.0 (exit 2, the message names the keys, the API server
   never starts); a dry-run on 127.0.0.1 starts, logs one security warning and serves the API.
+* `freqtrade lookahead-analysis` of more than one pair stops at start-up naming
+  exchange.pair_whitelist and the `-p` that runs it per pair.
 * `freqtrade backtesting` with a training window too short for window_candles +
   label_period_candles stops at start-up (exit 2) naming the keys, instead of "succeeding"
   with every window untrained.
@@ -122,3 +124,27 @@ def test_backtest_with_too_short_training_window_stops_at_start(ft_config, repla
     assert "Starting training" not in run.log
     assert not (Path(config["user_data_dir"]) / "backtest_results").exists() or not any(
         (Path(config["user_data_dir"]) / "backtest_results").glob("*.zip"))
+
+
+@pytest.mark.e2e
+def test_lookahead_analysis_of_several_pairs_stops_before_any_backtest(
+        ft_config, replay_overlay, market_datadir, freqtrade_cli):
+    """`freqtrade lookahead-analysis` of two pairs (the shipped config has two) re-runs each
+    trade with its pair alone, while SelfLearningStrategy's market features and the model's
+    pooled statistics read both: it would report look-ahead bias that is none. It stops at the
+    full run's start (exit 2) naming exchange.pair_whitelist and the `-p` to add, before any
+    training (tests/test_strategy_bias.py runs it on one pair)."""
+    config = ft_config.data
+    pairs = config["exchange"]["pair_whitelist"]
+    assert len(pairs) == 2, pairs
+    config["freqai"]["identifier"] = "lookahead-refused"
+    run = freqtrade_cli([
+        "lookahead-analysis", "-c", str(ft_config.write()), "-c", str(replay_overlay),
+        "--datadir", str(market_datadir), "--timerange", "20180117-20180118",
+        "--strategy", "SelfLearningStrategy", "--freqaimodel", "SelfLearningModel",
+    ], timeout=START_TIMEOUT_S)
+    assert run.returncode == 2, run.describe()
+    assert (f"exchange.pair_whitelist has 2 ({', '.join(pairs)})" in run.log
+            and f"add `-p {pairs[0]}`" in run.log), run.describe()
+    assert "Starting training" not in run.log, run.describe()
+    assert "Traceback" not in run.log, run.describe()

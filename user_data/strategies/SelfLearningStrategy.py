@@ -101,9 +101,10 @@ class SelfLearningStrategy(IStrategy):
     model a drift challenge serves) are drawn on the chart only; no rule reads them.
 
     Loading it checks the config before freqtrade starts its API server or FreqAI
-    (self_learning.startup_checks): weak API secrets, a missing `label_period_candles` and,
-    with SelfLearningModel, a training window too short for it stop the bot with an error
-    naming the keys.
+    (self_learning.startup_checks): weak API secrets, a missing `label_period_candles`, with
+    SelfLearningModel a training window too short for it, and freqtrade's lookahead- or
+    recursive-analysis of more than one pair (the market features read the whole whitelist)
+    stop the bot with an error naming the keys.
     """
 
     INTERFACE_VERSION = 3
@@ -214,7 +215,8 @@ class SelfLearningStrategy(IStrategy):
         super().__init__(config)
         timeframe_s = timeframe_to_seconds(config.get("timeframe") or self.timeframe)
         startup_checks.enforce(config, timeframe_s, OperationalException,
-                               model=config.get("freqaimodel") == "SelfLearningModel")
+                               model=config.get("freqaimodel") == "SelfLearningModel",
+                               market_features=True)
         # Every window in candles of the configured timeframe (a minimal_roi in the config
         # still wins: freqtrade applies it after __init__).
         freqai = config.get("freqai") or {}

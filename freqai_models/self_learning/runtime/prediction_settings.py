@@ -1,0 +1,154 @@
+"""Which settings each of FreqAI's stored backtest predictions was made with, so that a backtest
+that reuses them under changed settings says so.
+
+FreqAI keeps every backtest window's predictions in `<identifier>/backtesting_predictions/`
+(`cb_<coin>_<training end>_prediction.feather`) and, in any later backtest, hyperopt or plot of
+the identifier, reuses a window's file instead of training, whatever the config says now. A
+user who edits `freqai.self_learning` (or the features, the training window, the timeframe)
+and backtests the same timerange again under the same identifier gets the earlier model's
+trades without a word. So each window this model trains outside live and dry-run trading is
+recorded in `<identifier>/RECORD_FILE` with the settings that shape its predictions, and a
+later run that is about to reuse a window recorded with other settings logs one warning
+naming each changed key.
+
+`prediction_settings`, `changed_keys` and `window_name` are pure; `SettingsRecord` reads and
+writes the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from self_learning.config import ConfigError, parse_config
+
+logger = logging.getLogger(__name__)
+
+RECORD_FILE = "self_learning_prediction_settings.json"
+PREDICTIONS_FOLDER = "backtesting_predictions"  # FreqAI's folder of stored predictions
+TRADE_MODES = ("live", "dry_run")  # FreqAI stores no backtest predictions there
+FREQAI_KEYS = ("train_period_days", "backtest_period_days", "feature_parameters",
+               "data_split_parameters")
+# Our keys that change no prediction: saving, telemetry, shutdown.
+OPERATIONAL_KEYS = frozenset({"save_interval", "keep_versions", "slow_save_warning_s",
+                              "shutdown_timeout_s", "scoreboard_summary_hours",
+                              "drift_notify_hours"})
+MAX_NAMED = 6  # changed keys named in the warning
+
+
+def _flat(prefix: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key in sorted(value):
+            out.update(_flat(f"{prefix}.{key}", value[key]))
+        return out
+    return {prefix: value}
+
+
+def prediction_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings that shape the predictions, as `dotted.key -> value` (JSON values): the
+    timeframe, FreqAI's training window, features and split, and our section with its
+    defaults filled in (a key left out and a key set to its default are the same setting)."""
+    freqai = config.get("freqai") or {}
+    settings = {"timeframe": config.get("timeframe")}
+    for key in FREQAI_KEYS:
+        settings.update(_flat(f"freqai.{key}", freqai.get(key)))
+    ours = {k: v for k, v in asdict(parse_config(freqai)).items()
+            if k not in OPERATIONAL_KEYS and k != "label_period_candles"}
+    settings.update(_flat("freqai.self_learning", ours))
+    return json.loads(json.dumps(settings, default=str))  # tuples -> lists, as read back
+
+
+def settings_id(settings: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def changed_keys(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """`key before -> now` for every key whose value differs, sorted by key."""
+    return [f"{key} {json.dumps(before.get(key))} -> {json.dumps(now.get(key))}"
+            for key in sorted(set(before) | set(now)) if before.get(key) != now.get(key)]
+
+
+def window_name(pair: str, training_end_ts: int) -> str:
+    """FreqAI's name of a backtest window's model and predictions (freqtrade 2026.9's
+    FreqaiDataKitchen.set_new_model_names): `BTC/USDT`, 1735689600 -> `cb_btc_1735689600`."""
+    return f"cb_{pair.split('/')[0].lower()}_{int(training_end_ts)}"
+
+
+class SettingsRecord:
+    """The record of one identifier folder, for one run outside live and dry-run trading:
+    `check_windows` before FreqAI backtests a pair, `note_window` for each window it trains."""
+
+    def __init__(self, identifier_dir: Path, config: dict[str, Any]) -> None:
+        self.path = Path(identifier_dir) / RECORD_FILE
+        self.predictions = Path(identifier_dir) / PREDICTIONS_FOLDER
+        self.current = prediction_settings(config)
+        self.current_id = settings_id(self.current)
+        self.warned = False
+
+    @classmethod
+    def for_run(cls, identifier_dir: Path, config: dict[str, Any]) -> SettingsRecord | None:
+        """None where FreqAI stores no backtest predictions (live and dry-run trading) or our
+        section does not parse (the start-up checks name the key)."""
+        mode = getattr(config.get("runmode"), "value", config.get("runmode"))
+        if mode in TRADE_MODES:
+            return None
+        try:
+            return cls(identifier_dir, config)
+        except ConfigError:
+            return None
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        try:
+            document = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            document = {}
+        document = document if isinstance(document, dict) else {}
+        return {key: document.get(key) if isinstance(document.get(key), dict) else {}
+                for key in ("settings", "windows")}
+
+    def check_windows(self, pair: str, training_ends: Iterable[int]) -> str | None:
+        """The warning (logged once per run) when FreqAI is about to reuse a stored prediction
+        of `pair` that was recorded with other settings; windows without a stored prediction
+        or without a record (an earlier release, another model) say nothing."""
+        if self.warned:
+            return None
+        record = self._read()
+        stale = [name for name in (window_name(pair, ts) for ts in training_ends)
+                 if (self.predictions / f"{name}_prediction.feather").is_file()
+                 and record["windows"].get(name) not in (None, self.current_id)]
+        before = record["settings"].get(record["windows"].get(stale[0])) if stale else None
+        if not isinstance(before, dict):
+            return None
+        self.warned = True
+        changes = changed_keys(before, self.current)
+        named = ", ".join(changes[:MAX_NAMED]) + (
+            f" and {len(changes) - MAX_NAMED} more" if len(changes) > MAX_NAMED else "")
+        message = (
+            f"FreqAI reuses {len(stale)} stored backtest prediction(s) of {pair} (e.g. "
+            f"{self.predictions / stale[0]}_prediction.feather) made with other settings than "
+            f"this run's: {named}. It does not train those windows, so they show the earlier "
+            "settings' predictions and trades. To run these settings, use a new "
+            f"freqai.identifier (or delete {self.predictions}).")
+        logger.warning(message)
+        return message
+
+    def note_window(self, name: str) -> None:
+        """Records that window `name` (FreqAI's dk.model_filename) is predicted with this run's
+        settings: FreqAI stores its predictions whether the training succeeds or not."""
+        record = self._read()
+        if record["windows"].get(name) == self.current_id:
+            return
+        record["windows"][name] = self.current_id
+        record["settings"][self.current_id] = self.current
+        record["settings"] = {key: value for key, value in record["settings"].items()
+                              if key in record["windows"].values()}
+        from self_learning.store.atomic import replace_json_atomic
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        replace_json_atomic(self.path, record)

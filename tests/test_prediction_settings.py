@@ -1,0 +1,119 @@
+"""FreqAI reuses an identifier's stored backtest predictions whatever the config says now: a
+backtest of changed settings under the same identifier and timerange shows the earlier model's
+trades (the demo market, memory_candles 8760 -> 576: the same 12 trades, nothing trained). The
+record of which settings made each stored window (runtime/prediction_settings.py) makes such a
+run warn once, naming each changed key, and stays quiet when nothing that shapes predictions
+changed or when FreqAI will not reuse anything."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+from freqtrade.enums import RunMode
+from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
+
+from self_learning.runtime.prediction_settings import (
+    PREDICTIONS_FOLDER,
+    RECORD_FILE,
+    SettingsRecord,
+    window_name,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PAIR = "BTC/USDT"
+END = 1735689600  # a window's training end (FreqAI's timestamp id)
+
+
+@pytest.fixture
+def config() -> dict:
+    config = json.loads((ROOT / "config.json").read_text())
+    config["runmode"] = RunMode.BACKTEST
+    return config
+
+
+def changed(config: dict, **self_learning) -> dict:
+    config = copy.deepcopy(config)
+    config["freqai"]["self_learning"].update(self_learning)
+    return config
+
+
+def stored(folder: Path, config: dict, pair: str = PAIR, end: int = END) -> None:
+    """A backtest of `config` trained and stored the window of `pair` ending at `end`."""
+    SettingsRecord(folder, config).note_window(window_name(pair, end))
+    predictions = folder / PREDICTIONS_FOLDER
+    predictions.mkdir(parents=True, exist_ok=True)
+    (predictions / f"{window_name(pair, end)}_prediction.feather").write_bytes(b"")
+
+
+def test_reusing_a_window_of_other_settings_warns_once_naming_the_keys(tmp_path, config,
+                                                                       caplog):
+    stored(tmp_path, config)
+    record = SettingsRecord(tmp_path, changed(config, memory_candles=576, label_scale=True))
+    with caplog.at_level(logging.WARNING):
+        message = record.check_windows(PAIR, [END])
+        again = record.check_windows(PAIR, [END])
+    assert message is not None and again is None
+    assert message.startswith(f"FreqAI reuses 1 stored backtest prediction(s) of {PAIR}")
+    assert "freqai.self_learning.label_scale false -> true" in message
+    assert "freqai.self_learning.memory_candles 8760 -> 576" in message
+    assert "use a new freqai.identifier" in message
+    assert [r.getMessage() for r in caplog.records] == [message]
+
+
+@pytest.mark.parametrize("case", ["same", "operational", "default_spelled_out", "other_window",
+                                  "no_record", "retrained", "predictions_deleted"])
+def test_no_warning_when_nothing_reused_was_made_otherwise(tmp_path, config, case):
+    """Same settings; a key that shapes no prediction (save_interval); a default written out;
+    a timerange whose windows are not stored (FreqAI trains them); predictions without a
+    record (an earlier release, another model); a window this model retrained since; the
+    predictions folder deleted, as the warning advises."""
+    now = {"same": config, "operational": changed(config, save_interval=7),
+           "default_spelled_out": changed(config, drift_delta=0.05),
+           "other_window": changed(config, memory_candles=576),
+           "no_record": changed(config, memory_candles=576),
+           "retrained": changed(config, memory_candles=576),
+           "predictions_deleted": changed(config, memory_candles=576)}[case]
+    stored(tmp_path, config)
+    if case == "no_record":
+        (tmp_path / RECORD_FILE).unlink()
+    if case == "retrained":
+        stored(tmp_path, now)
+    if case == "predictions_deleted":
+        shutil.rmtree(tmp_path / PREDICTIONS_FOLDER)
+    ends = [END + 7 * 86400] if case == "other_window" else [END]
+    assert SettingsRecord(tmp_path, now).check_windows(PAIR, ends) is None
+
+
+def test_the_record_names_each_window_with_the_settings_still_in_use(tmp_path, config):
+    """Retraining a window under new settings replaces its entry; settings no window uses any
+    more are dropped, so the record stays as small as the stored windows."""
+    stored(tmp_path, config)
+    stored(tmp_path, changed(config, memory_candles=576))
+    stored(tmp_path, changed(config, memory_candles=576), pair="ETH/USDT")
+    record = json.loads((tmp_path / RECORD_FILE).read_text())
+    assert sorted(record["windows"]) == [window_name("BTC/USDT", END),
+                                         window_name("ETH/USDT", END)]
+    (settings,) = record["settings"].values()
+    assert settings["freqai.self_learning.memory_candles"] == 576
+
+
+@pytest.mark.parametrize("mode", [RunMode.LIVE, RunMode.DRY_RUN])
+def test_trading_runs_keep_no_record(tmp_path, config, mode):
+    config["runmode"] = mode
+    assert SettingsRecord.for_run(tmp_path, config) is None
+    config["runmode"] = RunMode.HYPEROPT
+    assert SettingsRecord.for_run(tmp_path, config) is not None
+
+
+def test_window_names_are_freqais(tmp_path, config):
+    """The name FreqAI gives a window's model and predictions file (the installed freqtrade's
+    FreqaiDataKitchen.set_new_model_names)."""
+    dk = FreqaiDataKitchen(config, live=True, pair="ETH/USDT")
+    dk.full_path = tmp_path  # set by FreqAI's model before it names a window
+    dk.set_new_model_names("ETH/USDT", END)
+    assert window_name("ETH/USDT", END) == dk.model_filename
