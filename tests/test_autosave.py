@@ -130,3 +130,74 @@ def test_stop_waits_for_a_preparation_already_running_and_drops_the_waiting_ones
     assert ran == ["running"]
     time.sleep(0.1)
     assert ran == ["running"]
+
+
+def test_wait_idle_waits_for_a_save_being_written_not_only_for_the_queue():
+    rec = Recorder()
+    saver = BackgroundSaver(60, rec.on_saved, workers=1)
+    saver.submit(rec.job("A", "A1"))
+    assert rec.started.acquire(timeout=TIMEOUT_S)  # taken off the queue, being written
+    assert not saver.wait_idle(0.1)
+    rec.release.set()
+    assert saver.wait_idle(TIMEOUT_S) and rec.saved == [("A", 1)]
+    assert saver.stop(TIMEOUT_S)
+
+
+def test_a_save_requested_after_stop_is_written_on_the_callers_thread(caplog):
+    threads = []
+
+    def write() -> SaveOutcome:
+        threads.append(threading.current_thread())
+        return SaveOutcome(1, ())
+
+    saver = BackgroundSaver(60, lambda pair, outcome: None)
+    assert saver.stop(TIMEOUT_S)
+    saver.submit(SaveJob("A", write))
+    assert threads == [threading.current_thread()]
+    assert "Save of A requested after the saver stopped" in caplog.text
+
+
+def test_zero_workers_still_means_one():
+    rec = Recorder()
+    rec.release.set()
+    saver = BackgroundSaver(60, rec.on_saved, workers=0)
+    saver.submit(rec.job("A", "A1"))
+    assert saver.stop(TIMEOUT_S) and rec.saved == [("A", 1)]
+
+
+def test_preparations_run_in_the_order_they_were_asked_for():
+    rec = Recorder()
+    saver = BackgroundSaver(60, rec.on_saved, workers=1)
+    saver.submit(rec.job("A", "A1"))
+    assert rec.started.acquire(timeout=TIMEOUT_S)  # the only worker is busy
+    ran = []
+    for label in ("first", "second", "third"):
+        saver.when_idle(lambda label=label: ran.append(label))
+    rec.release.set()
+    assert saver.wait_idle(TIMEOUT_S)
+    deadline = time.monotonic() + TIMEOUT_S
+    while len(ran) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ran == ["first", "second", "third"]
+    assert saver.stop(TIMEOUT_S)
+
+
+def test_on_saved_gets_the_time_the_write_took_and_a_slow_save_is_named(caplog):
+    """A save slower than slow_warning_s: its first (full SavedModels) write is an info line,
+    a later one (graph templates reused) a warning; on_saved gets the seconds it took."""
+    outcomes = []
+
+    def job(reused):
+        def write() -> SaveOutcome:
+            time.sleep(0.02)
+            return SaveOutcome(1, reused)
+        return SaveJob("A", write)
+
+    saver = BackgroundSaver(0.01, lambda pair, outcome: outcomes.append(outcome),
+                            background=False)
+    caplog.set_level(logging.INFO)
+    saver.submit(job(()))
+    saver.submit(job(("net",)))
+    assert all(outcome.seconds >= 0.02 for outcome in outcomes)
+    levels = [(r.levelname, r.getMessage().split(" ")[0]) for r in caplog.records]
+    assert levels == [("INFO", "First"), ("WARNING", "Saving")]

@@ -335,3 +335,68 @@ def test_the_wide_head_keeps_its_coefficients_when_their_solve_is_not_finite(sam
     b.programs.ridge.learn(ex.features[0], ex.targets[0, 0], ex.ts, 1.0)
     b.programs.ridge.follow(tf.constant(ex.ts, tf.int64), no_others)
     assert np.isfinite(c.beta.numpy()).all() and not np.array_equal(c.beta.numpy(), before)
+
+
+def test_the_wide_head_follows_its_own_and_the_pools_statistics_at_the_candle(samples):
+    """OnlineRidge.totals: the pair's consolidated and recent statistics discounted from
+    their anchor to the candle, plus the pool's discounted from its `as_of`, weighted by the
+    pair's trust in the pool: one half-life after each, half of each (times the trust)."""
+    b = build(samples)
+    r, f = b.nets.discovery.module.models, len(FEATURES)
+    c, online = r.challenger, b.programs.ridge
+    half = int(online.s.half_life_s)
+    anchor = int(r.stats_ts.numpy())
+    c.recent_a.assign(np.eye(f, dtype=np.float32))
+    c.recent_b.assign(np.ones(f, np.float32))
+    c.recent_n.assign(3.0)
+    b.state.pool_trust.assign(0.5)
+    others = Moments(tf.eye(f) * 8.0, tf.ones(f) * 8.0, tf.constant(8.0),
+                     tf.constant(anchor, tf.int64))
+    a, bb, n = (t.numpy() for t in online.totals(tf.constant(anchor + half, tf.int64), others))
+    own_n = float(c.stats_n.numpy()) + 3.0
+    assert n == pytest.approx(0.5 * own_n + 0.5 * 0.5 * 8.0, rel=1e-5)
+    np.testing.assert_allclose(bb, 0.5 * (c.stats_b.numpy() + 1.0) + 0.25 * 8.0, rtol=1e-5)
+    np.testing.assert_allclose(a, 0.5 * (c.stats_a.numpy() + np.eye(f)) + 2.0 * np.eye(f),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_a_learned_sample_enters_the_recent_statistics_grown_to_the_anchor(samples):
+    """OnlineRidge.learn: one sample at weight 0.5, one half-life after the anchor (grown by
+    2), adds 0.5 x 2 to n, and z z' and z y to A and b times that and its Huber weight under
+    the current coefficients (a residual of 3 delta: 1/3)."""
+    b = build(samples)
+    r, ex = b.nets.discovery.module.models, examples(samples, 1)[0]
+    c, online, d = r.challenger, b.programs.ridge, b.nets.discovery
+    half = int(online.s.half_life_s)
+    ts = int(r.stats_ts.numpy()) + half
+    z = d.wide_inputs(ex.features).numpy()[0].astype(np.float64)
+    y = float(d.scaled_target(ex.targets[:, 0]).numpy()[0])
+    delta = online.s.huber_delta
+    c.beta.assign((z * (y + 3 * delta) / (z @ z)).astype(np.float32))  # residual -3 delta
+    before = [v.numpy().copy() for v in (c.recent_a, c.recent_b, c.recent_n)]
+    online.learn(ex.features[0], ex.targets[0, 0], tf.constant(ts, tf.int64), 0.5)
+    w = (1 / 3) * 0.5 * 2.0  # Huber weight delta / |residual|, weight, growth
+    assert float(c.recent_n.numpy()) - float(before[2]) == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_allclose(c.recent_b.numpy() - before[1], w * z * y, rtol=1e-4,
+                               atol=1e-6)
+    np.testing.assert_allclose(c.recent_a.numpy() - before[0], w * np.outer(z, z), rtol=1e-4,
+                               atol=1e-6)
+
+
+def test_the_wide_head_follows_its_statistics_only_while_they_can_move(samples):
+    """Without per-candle samples in the wide head (wide_online_step 0, the default) and no
+    drift response under way, the coefficients stay the training's exact solution, bit for
+    bit, whatever the statistics hold; with a response's boost they follow them."""
+    b = build(samples)
+    c, f = b.nets.discovery.module.models.challenger, len(FEATURES)
+    ex = examples(samples, 1)[0]
+    assert b.programs.ridge.s.wide_online_weight == 0.0 and float(b.state.boost.numpy()) == 0
+    no_others = Moments(tf.zeros([f, f]), tf.zeros([f]), tf.constant(0.0),
+                        tf.constant(ex.ts, tf.int64))
+    before = c.beta.numpy().copy()
+    c.recent_b.assign(c.recent_b + 5.0)
+    b.programs.ridge.follow(tf.constant(ex.ts, tf.int64), no_others)
+    np.testing.assert_array_equal(c.beta.numpy(), before)
+    b.state.boost.assign(1.0)
+    b.programs.ridge.follow(tf.constant(ex.ts, tf.int64), no_others)
+    assert not np.array_equal(c.beta.numpy(), before)

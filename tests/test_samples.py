@@ -9,7 +9,14 @@ import pytest
 from synthetic import TIMEFRAME_S, planted_candles, weekend_filled_candles
 
 from self_learning.candles import features as fx
-from self_learning.candles.samples import CandleHistory, Candles, SkipCounts, prepare, skip_counts
+from self_learning.candles.samples import (
+    CandleHistory,
+    Candles,
+    SkipCounts,
+    prepare,
+    repeated_timestamps,
+    skip_counts,
+)
 
 W, H = 8, 4
 
@@ -175,3 +182,90 @@ def test_a_tie_is_no_move_at_any_price_level(scale):
     out = fx.targets(ohlcv, 4)
     assert out[0, 0] == 0.0
     np.testing.assert_allclose(out[1, 0], (0.5 + 0.2 + 0.4 + 0.31) / 4 / 0.1 - 1, rtol=1e-9)
+
+
+def test_exactly_a_window_of_candles_gives_the_last_row_its_window():
+    """n == window: the last row has its full window (rows before are NaN); a window whose
+    candles traded a range but no volume gets a zero volume channel, not NaN."""
+    c = planted_candles(W, seed=5)
+    channels = fx.candle_channels(c.ohlcv)
+    windows = fx.market_windows(channels, W)
+    assert np.isfinite(windows[-1]).all() and np.isnan(windows[:-1]).all()
+    channels[:, 3] = 0.0
+    volume = fx.market_windows(channels, W)[-1].reshape(W, fx.CHANNELS)[:, 3]
+    np.testing.assert_array_equal(volume, np.zeros(W))
+
+
+def test_trailing_excursions_look_back_from_the_rows_close():
+    """The self-supervised proxy of row t: the mean close, max high and min low of candles
+    t-H+1..t relative to close[t]; NaN before H candles."""
+    c = planted_candles(30, seed=6)
+    got = fx.trailing_excursions(c.ohlcv, H)
+    assert np.isnan(got[: H - 1]).all()
+    for t in range(H - 1, 30):
+        past, close = c.ohlcv[t - H + 1 : t + 1], c.ohlcv[t, 3]
+        want = [past[:, 3].mean() / close - 1, past[:, 1].max() / close - 1,
+                past[:, 2].min() / close - 1]
+        np.testing.assert_allclose(got[t], want, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("column,value,broken", [
+    (3, 0.0, True), (0, -1.0, True), (4, 0.0, False), (4, -1.0, True), (1, 1e39, True),
+    (4, 1e39, True), (4, 3e38, False)])
+def test_broken_candles_from_a_table(column, value, broken):
+    """A price <= 0, a negative volume or a value beyond float32's range is broken; zero
+    volume is not (a no-trade candle when its range is 0 too)."""
+    ohlcv = np.array([[10.0, 11.0, 9.0, 10.5, 100.0]])
+    ohlcv[0, column] = value
+    assert bool(fx.broken_candles(ohlcv)[0]) is broken
+
+
+def test_a_repeated_or_backward_timestamp_is_stepped_once():
+    """A row whose timestamp is not later than every earlier row's is a repeat: equal to the
+    previous one, or behind an earlier one though later than the previous (out of order)."""
+    ts = np.array([0, 300, 300, 900, 600, 750, 1200])
+    np.testing.assert_array_equal(repeated_timestamps(ts), [0, 0, 1, 0, 1, 1, 0])
+    c = planted_candles(40, seed=7)
+    dup = c.ts.copy()
+    dup[20] = dup[19]
+    s = prepare(Candles(dup, c.ohlcv, c.features), W, H)
+    assert not s.observed[20] and not s.input_ok[20] and s.input_ok[21]
+    assert skip_counts(Candles(dup, c.ohlcv, c.features), s, 0, W).duplicate == 1
+
+
+def test_a_broken_candle_at_a_repeated_timestamp_counts_once_as_broken():
+    c = planted_candles(40, seed=8)
+    ts, ohlcv = c.ts.copy(), c.ohlcv.copy()
+    ts[20], ohlcv[20, 1] = ts[19], np.nan
+    block = Candles(ts, ohlcv, c.features)
+    s = prepare(block, W, H)
+    counts = skip_counts(block, s, 0, W)
+    assert (counts.broken, counts.duplicate) == (1, 0)
+    assert counts.total == int((~s.input_ok).sum())
+
+
+def test_a_nan_feature_on_the_first_row_with_a_full_window_is_a_nan_feature():
+    """Row W-1 is the first with W observed candles: a NaN feature there is not warm-up."""
+    c = planted_candles(40, seed=9)
+    feats = c.features.copy()
+    feats[W - 1, 0] = np.nan
+    block = Candles(c.ts, c.ohlcv, feats)
+    counts = skip_counts(block, prepare(block, W, H), 0, W)
+    assert (counts.window_warmup, counts.nan_feature) == (W - 1, 1)
+
+
+def test_context_holds_only_candles_older_than_the_block():
+    """A block that repeats the newest remembered candle (a re-sent candle) gets the context
+    before it, so its first row is still a candle to step."""
+    c = planted_candles(60, seed=10)
+    history = CandleHistory(keep=30)
+    history.remember(c.rows(slice(0, 40)), np.ones(40, bool))
+    combined, start = history.with_context(c.rows(slice(39, 60)))
+    assert start == 29 and combined.ts[start] == c.ts[39]
+    assert not repeated_timestamps(combined.ts).any()
+
+
+def test_candles_refuse_arrays_of_different_lengths():
+    c = planted_candles(10, seed=11)
+    with pytest.raises(ValueError, match="Candles arrays disagree"):
+        Candles(c.ts[:9], c.ohlcv, c.features)

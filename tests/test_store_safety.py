@@ -194,6 +194,35 @@ def test_the_save_guard_names_every_variable_with_one_nan_or_inf():
     with pytest.raises(NonFiniteState, match="net/one_nan, net/one_inf; it is not saved"):
         check_finite(PAIR, snapshot)
     check_finite(PAIR, {"net": {"fine": np.zeros(3, np.float32)}})
+    many = {"net": {f"v{i}": np.array([np.nan], np.float32) for i in range(7)}}
+    with pytest.raises(NonFiniteState, match=r"in net/v0, net/v1, net/v2, net/v3, net/v4 and 2 "
+                                             r"more; it is not saved"):
+        check_finite(PAIR, many)
+
+
+def test_pair_notices_say_once_why_a_pair_gets_no_predictions_and_once_when_it_does(caplog):
+    """One warning per pair while it is untrained, one info line when it is trained again;
+    one error per pair while its folder cannot be read (True the first time only), one info
+    line when it can."""
+    from self_learning.runtime.guards import PairNotices
+
+    notices = PairNotices()
+    caplog.set_level(logging.INFO)
+    notices.trained(PAIR)  # never untrained: nothing to say
+    for _ in range(3):
+        notices.untrained(PAIR)
+    notices.trained(PAIR)
+    notices.trained(PAIR)
+    assert [notices.unreadable(PAIR, "cannot read") for _ in range(3)] == [True, False, False]
+    notices.readable(PAIR)
+    notices.readable(PAIR)
+    assert notices.unreadable(PAIR, "cannot read") is True
+    lines = [(r.levelname, r.getMessage()[:24]) for r in caplog.records]
+    assert lines == [("WARNING", f"{PAIR} has no model from a"[:24]),
+                     ("INFO", f"{PAIR} finished its full "[:24]),
+                     ("ERROR", "cannot read"),
+                     ("INFO", f"The store folder of {PAIR}"[:24]),
+                     ("ERROR", "cannot read")]
 
 
 def test_per_candle_steps_never_put_nan_into_the_recent_statistics(candles):

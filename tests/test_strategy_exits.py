@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from freqtrade.exceptions import OperationalException
 from strategy_support import load_strategy_module
 
 from self_learning.strategy.strategy_columns import among_top, hold_candles
@@ -135,3 +136,45 @@ def test_top_k_enters_only_the_best_expected_returns_at_the_signal_candle(module
     assert confirmed(1) == ["C"]
     assert confirmed(2) == ["A", "C"]
     assert confirmed(0) == ["A", "B", "C"]
+
+
+def test_top_k_confirms_nothing_without_analyzed_candles(module):
+    strategy = strategy_of(module, "1h", 4, top_k=1)
+    empty = pd.DataFrame({"date": pd.to_datetime([], utc=True), "expected_return": []})
+    strategy.dp = Provider({"A": empty}, upto=pd.Timestamp("2025-01-01", tz="UTC"))
+    assert not strategy.confirm_trade_entry("A", "limit", 1.0, 1.0, "GTC", OPEN, "ai_long",
+                                            "long")
+
+
+class Markets:
+    """freqtrade's data provider as round_trip_fee reads it: market(pair) or a failure."""
+
+    def __init__(self, market):
+        self._market = market
+
+    def market(self, pair):
+        if self._market is None:
+            raise OperationalException("no exchange")
+        return self._market
+
+
+def test_the_round_trip_fee_is_the_configs_else_the_markets_taker_fee_else_the_fallback(
+        module):
+    strategy = module.SelfLearningStrategy({})
+    strategy.dp = Markets({"taker": 0.00075, "maker": 0.0002})
+    assert strategy.round_trip_fee("A/USDT") == pytest.approx(0.0015)
+    strategy = module.SelfLearningStrategy({"fee": 0.0005})
+    strategy.dp = Markets({"taker": 0.00075})
+    assert strategy.round_trip_fee("A/USDT") == pytest.approx(0.001)
+    strategy = module.SelfLearningStrategy({})
+    strategy.dp = Markets(None)
+    assert strategy.round_trip_fee("A/USDT") == pytest.approx(0.002)
+
+
+def test_the_hour_of_day_features_count_minutes():
+    """At 5m, 10:00 and 10:30 are different times of day (the hour's fraction counts)."""
+    strategy = load_strategy_module().SelfLearningStrategy({})
+    dates = pd.to_datetime(["2025-01-06 10:00", "2025-01-06 10:30"], utc=True)
+    out = strategy.feature_engineering_standard(pd.DataFrame({"date": dates}), {})
+    np.testing.assert_allclose(out["%-hour_of_day_sin"], np.sin(2 * np.pi * np.array(
+        [10.0, 10.5]) / 24))

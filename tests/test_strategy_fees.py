@@ -5,6 +5,8 @@ fee rule (use_expected_return) an entry needs it to clear that round trip too.""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -136,3 +138,29 @@ def test_the_threshold_is_never_below_the_round_trip_fee(module, fee, prediction
     assert entry_rows(strategy, expected=0.0, prediction=prediction) == (
         [400] if enters else [])
     assert strategy.entry_rules("BTC/USDT").floor == pytest.approx(max(0.003, 2 * fee))
+
+
+def test_rows_without_a_usable_prediction_leave_the_line_of_the_others():
+    """Matured rows without a prediction (do_predict 0) enter neither mean: the rows after
+    them still get the line the usable predictions realized."""
+    df = with_predictions(candles(4), slope=0.5, intercept=0.0)
+    df.loc[300:340, "do_predict"] = 0
+    got = calibrated_return(df, H, CANDLES)
+    rows = np.arange(350, 500)
+    np.testing.assert_allclose(got.iloc[rows], 0.5 * df["&-s_close"].iloc[rows], rtol=1e-6,
+                               atol=1e-9)
+
+
+def test_populate_indicators_calibrates_over_the_configured_horizon(module):
+    """`expected_return` of the analyzed frame is calibrated over H = label_period_candles
+    (4 here) and the calibration window of the timeframe, on FreqAI's output frame."""
+    config = {"timeframe": "1h",
+              "freqai": {"enabled": True, "feature_parameters": {"label_period_candles": H}}}
+    strategy = module.SelfLearningStrategy(config)
+    strategy.freqai = SimpleNamespace(start=lambda df, metadata, strat: df)
+    df = with_predictions(candles(5), slope=0.5, intercept=0.0)
+    out = strategy.populate_indicators(df.copy(), {"pair": "A/USDT"})
+    want = expected_return(df, H, strategy.calibration_candles)
+    np.testing.assert_allclose(out["expected_return"], want, rtol=1e-12)
+    assert not np.allclose(want, expected_return(df, 1, strategy.calibration_candles),
+                           equal_nan=True)

@@ -11,9 +11,11 @@ from strategy_support import load_strategy_module
 from self_learning.strategy.strategy_columns import (
     Z_CANDLES,
     EntryRules,
+    calibration_candles,
     entry_filters,
     prediction_z,
     scoreboard_ic,
+    z_candles,
 )
 
 N = 600
@@ -201,3 +203,18 @@ def test_entries_use_the_z_window_of_the_timeframe(module, monkeypatch):
     got = entries(hourly, df)
     assert got == list(np.flatnonzero(prediction_z(df, 24) > float(hourly.entry_z.value)))
     assert got != list(np.flatnonzero(prediction_z(df, 288) > float(hourly.entry_z.value)))
+
+
+def test_the_threshold_and_novelty_bounds_are_strict(strategy):
+    """A prediction exactly at the threshold does not enter, nor one in a market exactly at
+    novelty_max: an entry needs &-s_close > entry_threshold and &-novelty < novelty_max."""
+    df = frame({400: 0.004, 450: 0.003, 500: 0.004})
+    df.loc[500, "&-novelty"] = 2.5
+    assert entries(strategy, df) == [400]
+
+
+def test_windows_in_candles_have_their_floors():
+    """On a daily timeframe the z-score window is MIN_Z_CANDLES (24), not one candle, and the
+    calibration window 4 x 24 candles, not 14."""
+    assert (z_candles(86_400), z_candles(3600), z_candles(300)) == (24, 24, 288)
+    assert (calibration_candles(86_400), calibration_candles(3600)) == (96, 336)

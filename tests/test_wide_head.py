@@ -102,3 +102,120 @@ def test_history_stays_within_its_budget_and_never_answers_with_a_later_snapshot
     for as_of in range(0, 20000, 370):
         got = pool.others("B", as_of)
         assert got.n <= as_of // 100 + 1  # never a snapshot from after `as_of`
+
+
+def test_the_penalty_is_at_least_one_samples_worth_and_refine_reaches_solve():
+    """Statistics holding less than one sample's weight (n < 1: a young challenger, forgotten
+    statistics) are penalised as if they held one: solve(A + lam * max(n, 1) * I, b); the
+    per-candle refine converges to the same coefficients from zero."""
+    rng = np.random.default_rng(2)
+    z, y = rng.normal(size=(8, F)), rng.normal(size=8)
+    d = np.full(8, 0.03)  # n = 0.24
+    a, b, n = ridge.weighted_moments(tf.constant(z, tf.float32), tf.constant(y, tf.float32),
+                                     tf.constant(d, tf.float32), tf.constant(d, tf.float32))
+    want = np.linalg.solve(a.numpy() + 0.3 * np.eye(F), b.numpy())
+    np.testing.assert_allclose(ridge.solve(a, b, n, 0.3).numpy(), want, rtol=1e-4, atol=1e-6)
+    followed = ridge.refine(a, b, n, 0.3, tf.zeros(F), 3 * F).numpy()
+    np.testing.assert_allclose(followed, want, rtol=1e-3, atol=1e-5)
+    # Conjugate gradients are exact in F steps, even on nearly collinear features, where
+    # plain (preconditioned) gradient steps are still far off.
+    base = rng.normal(size=(400, 1))
+    z = base + 0.05 * rng.normal(size=(400, F))
+    y = base[:, 0] + rng.normal(size=400)
+    ones = tf.ones(400)
+    a, b, n = ridge.weighted_moments(tf.constant(z, tf.float32), tf.constant(y, tf.float32),
+                                     ones, ones)
+    np.testing.assert_allclose(ridge.refine(a, b, n, 0.01, tf.zeros(F), F).numpy(),
+                               ridge.solve(a, b, n, 0.01).numpy(), atol=1e-4)
+
+
+def test_own_moments_weigh_each_row_by_its_age_and_huber_weight():
+    """own_moments against its definition: d = 0.5 ** (age / half-life) with age = anchor -
+    ts, w = d * min(1, delta / |y - z beta|); A = sum w z z', b = sum w z y, n = sum d."""
+    rng = np.random.default_rng(3)
+    z, y = rng.normal(size=(50, F)), rng.normal(0, 2, 50)
+    ts = np.arange(50) * 100
+    beta = rng.normal(0, 0.1, F)
+    spec = ridge.WideSpec(half_life_s=1000.0, huber_delta=1.0, horizon=1)
+    got = ridge.own_moments(z, y, ts, 4900, spec, beta)
+    d = 0.5 ** ((4900 - ts) / 1000.0)
+    w = d * np.minimum(1.0, 1.0 / np.abs(y - z @ beta))
+    np.testing.assert_allclose(got.a, (z * w[:, None]).T @ z, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got.b, (z * w[:, None]).T @ y, rtol=1e-4, atol=1e-5)
+    assert got.n == pytest.approx(d.sum(), rel=1e-5) and got.as_of == 4900
+
+
+def test_irls_solves_the_rows_together_with_the_other_pairs_statistics():
+    """The result is the fixed point of the Huber ridge over the rows plus `others`, which
+    pull it: rows with slope +0.5, others holding 1000 samples of slope -0.5."""
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(600, 1))
+    y = 0.5 * z[:, 0] + rng.normal(0, 0.1, 600)
+    ts = np.arange(600) * 300
+    spec = ridge.WideSpec(1e12, 0.5, 1)
+    others = Moments(np.array([[1000.0]], np.float32), np.array([-500.0], np.float32), 1000.0)
+    beta = ridge.irls(z, y, ts, int(ts[-1]), spec, 1e-4, others)
+    again = ridge.solve_moments(ridge.own_moments(z, y, ts, int(ts[-1]), spec, beta) + others,
+                                1e-4)
+    np.testing.assert_allclose(beta, again, atol=1e-3)
+    assert -0.3 < beta[0] < 0.0  # between the two slopes, nearer the heavier others
+
+
+def test_the_penalty_record_scores_each_penalty_on_the_pooled_solution():
+    """Per penalty: p = z @ solve(own + others, lam), gain p . y, power p . p."""
+    rng = np.random.default_rng(5)
+    zo, yo = rng.normal(size=(40, F)), rng.normal(size=40)
+    ones = tf.ones(40)
+    own = Moments(*(t.numpy() for t in ridge.weighted_moments(
+        tf.constant(zo, tf.float32), tf.constant(yo, tf.float32), ones, ones)))
+    others = Moments(np.eye(F, dtype=np.float32) * 30, np.full(F, 9.0, np.float32), 30.0)
+    z, y = rng.normal(size=(10, F)), rng.normal(size=10)
+    gains, powers = ridge.penalty_record(own, others, z, y, (0.1, 1.0))
+    for i, lam in enumerate((0.1, 1.0)):
+        total = own + others
+        p = z @ np.linalg.solve(total.a + lam * total.n * np.eye(F), total.b)
+        assert gains[i] == pytest.approx(p @ y, rel=1e-3)
+        assert powers[i] == pytest.approx(p @ p, rel=1e-3)
+
+
+def test_the_best_penalty_is_scored_by_gain_over_root_power():
+    """gain / sqrt(power) (a correlation), not gain / power: 3/sqrt(4) = 1.5 beats 1/1."""
+    assert ridge.best_penalty(np.array([1.0, 3.0]), np.array([1.0, 4.0]), (0.1, 1.0), 0.3) == 1.0
+
+
+def test_moments_add_up_and_move_in_time_by_the_discount():
+    m = _stats(1.0, 100)
+    total = m + _stats(2.0, 300)
+    assert total.n == 3.0 and total.as_of == 100
+    np.testing.assert_array_equal(total.b, np.full(F, 3.0))
+    later = m.discounted(100, 300, 200.0)  # one half-life later: half of everything
+    assert (later.n, later.as_of, later.b[0], later.a[0, 0]) == (0.5, 300, 0.5, 0.5)
+    assert m.discounted(300, 100, 200.0).n == 2.0  # valued earlier: grown
+    assert m.at(50, 200.0).n == 1.0 and m.at(500, 200.0).n == 0.25  # never grown
+
+
+def test_a_snapshot_republished_at_the_same_time_replaces_the_earlier_one():
+    pool = StatsPool(F, half_life_s=100.0, keep_history=True)
+    pool.publish("A", _stats(1.0, 100))
+    pool.publish("A", _stats(5.0, 100))
+    assert pool.others("B", as_of=100).n == 5.0
+
+
+def test_change_points_are_other_pairs_snapshot_times_after_then_up_to():
+    pool = StatsPool(F, half_life_s=100.0, keep_history=True)
+    for t in (100, 200, 300, 400):
+        pool.publish("A", _stats(1.0, t))
+    pool.publish("B", _stats(1.0, 250))
+    assert pool.change_points("C", 100, 300) == [200, 250, 300]
+    assert pool.change_points("A", 0, 500) == [250]  # its own snapshots change nothing
+
+
+def test_thinning_keeps_the_newer_half_of_a_history_whole():
+    """Past its budget, every other snapshot of the older half goes: a pair stepping later
+    candles still reads each of the newer snapshots at its own time."""
+    size = (F + 1) * F * 4
+    pool = StatsPool(F, half_life_s=1e12, keep_history=True, budget_bytes=8 * size)
+    for t in range(9):
+        pool.publish("A", _stats(float(t + 1), t * 100))
+    for t in range(4, 9):
+        assert pool.others("B", t * 100).n == pytest.approx(t + 1.0)
