@@ -19,7 +19,7 @@ class RestoreRefused(RuntimeError):
 
 
 def iso_utc(ts: int | None) -> str:
-    """`1796113680` -> `2026-12-01T10:28:00Z`; NEVER/None -> `none`."""
+    """`1796113680` -> `2026-12-01T08:28:00Z`; NEVER/None -> `none`."""
     if ts is None or int(ts) == NEVER:
         return "none"
     return dt.datetime.fromtimestamp(int(ts), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
