@@ -12,18 +12,13 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
+from fit_support import PAIR, kitchen, training_frame
 from freqtrade.enums import RunMode
-from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 
 from self_learning.startup_checks import CONTINUAL_LEARNING_IGNORED, check_startup
 
 ROOT = Path(__file__).resolve().parents[1]
-PAIR = "SOL/USDT"
-FEATURES = ["%-a", "%-b"]
-LABELS = ["&-s_close", "&-liq_up", "&-liq_down"]
 ONE_HOUR = 3600
 
 
@@ -53,24 +48,6 @@ def test_an_ignored_continual_learning_false_is_warned_about(freqai, model, warn
         assert CONTINUAL_LEARNING_IGNORED.startswith("freqai.continual_learning is false")
 
 
-def frame(n: int) -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    df = pd.DataFrame({"date": pd.date_range("2024-12-04", periods=n, freq="1h", tz="UTC"),
-                       "open": close, "high": close * 1.01, "low": close * 0.99,
-                       "close": close, "volume": 5.0,
-                       "%-a": rng.normal(size=n), "%-b": rng.normal(size=n)})
-    for label in LABELS:
-        df[label] = rng.normal(0, 0.01, n)
-    return df
-
-
-def kitchen(model) -> FreqaiDataKitchen:
-    dk = FreqaiDataKitchen(model.config, live=True, pair=PAIR)  # live: no timerange needed
-    dk.training_features_list, dk.label_list = list(FEATURES), list(LABELS)
-    return dk
-
-
 @pytest.mark.parametrize("keys", [
     {"continual_learning": False},
     {"save_backtest_models": False},
@@ -88,7 +65,7 @@ def test_retrains_go_on_from_the_previous_training_whatever_the_freqai_keys(tmp_
     with caplog.at_level(logging.INFO):
         model = SelfLearningModel(config=config)
         try:
-            candles = frame(900)
+            candles = training_frame(900)
             first = model.fit({"frame": candles.iloc[:800]}, kitchen(model))
             second = model.fit({"frame": candles.iloc[100:]}, kitchen(model))
         finally:

@@ -15,29 +15,13 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from fit_support import FEATURES, LABELS, PAIR, kitchen, training_frame
 from freqtrade.enums import RunMode
-from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 
 from self_learning.candles.samples import MIN_FIT_SAMPLES
 
 ROOT = Path(__file__).resolve().parents[1]
-PAIR = "SOL/USDT"
-FEATURES = ["%-a", "%-b"]
-LABELS = ["&-s_close", "&-liq_up", "&-liq_down"]
-
-
-def frame(n: int) -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    df = pd.DataFrame({"date": pd.date_range("2024-12-04", periods=n, freq="1h", tz="UTC"),
-                       "open": close, "high": close * 1.01, "low": close * 0.99,
-                       "close": close, "volume": 5.0,
-                       "%-a": rng.normal(size=n), "%-b": rng.normal(size=n)})
-    for label in LABELS:
-        df[label] = rng.normal(0, 0.01, n)
-    return df
 
 
 @pytest.fixture
@@ -53,13 +37,6 @@ def model(tmp_path):
     model.shutdown()
 
 
-def kitchen(model, live: bool) -> FreqaiDataKitchen:
-    dk = FreqaiDataKitchen(model.config, live=True, pair=PAIR)
-    dk.live = live  # a backtest's kitchen: filter_features raises when it drops every row
-    dk.training_features_list, dk.label_list = list(FEATURES), list(LABELS)
-    return dk
-
-
 @pytest.mark.parametrize(("candles", "live", "reason"), [
     (0, False, "none with every feature and target known"),   # backtest window before listing
     (MIN_FIT_SAMPLES, True, "usable samples, need at least"),  # a few days live
@@ -71,14 +48,14 @@ def test_a_pair_with_too_little_history_is_not_trained_and_not_traded(model, cap
     predictions of the pair's candles are not tradable."""
     dk = kitchen(model, live)
     with caplog.at_level(logging.WARNING):
-        handle = model.fit({"frame": frame(candles)}, dk)
+        handle = model.fit({"frame": training_frame(candles)}, dk)
     assert handle.pair == PAIR and not handle.available
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(PAIR in w and reason in w and "do_predict = 0" in w for w in warnings), warnings
     assert set(LABELS) <= set(dk.data["labels_mean"]) and set(LABELS) <= set(dk.data["labels_std"])
     assert list(dk.data_dictionary["train_features"].columns) == FEATURES
 
-    later = frame(200)
+    later = training_frame(200)
     _, do_predict = model.predict(later, kitchen(model, live))
     assert not np.asarray(do_predict).any()
 
@@ -88,7 +65,7 @@ def test_a_timeframe_without_candles_is_named_in_the_warning(model, caplog):
     on ../shared/data/binance_usdt, which holds 1h and 5m): every training row lacks its
     features. The warning names the pair and timeframe and what to do, not a recent listing;
     a window before a listing (no candle at all) names no timeframe."""
-    df = frame(200)
+    df = training_frame(200)
     one_hour = [f"%-{name}_{PAIR}_1h" for name in ("a", "b")]
     missing = [f"%-{name}_{PAIR}_15m" for name in ("a", "b")]
     df = df.rename(columns=dict(zip(FEATURES, one_hour, strict=True)))
@@ -97,7 +74,7 @@ def test_a_timeframe_without_candles_is_named_in_the_warning(model, caplog):
     dk.training_features_list = [*one_hour, *missing]
     with caplog.at_level(logging.WARNING):
         handle = model.fit({"frame": df}, dk)
-        model.fit({"frame": frame(0)}, kitchen(model, live=False))
+        model.fit({"frame": training_frame(0)}, kitchen(model, live=False))
     assert not handle.available
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2, warnings
