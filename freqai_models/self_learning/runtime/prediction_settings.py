@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from self_learning.config import ConfigError, parse_config
+from self_learning.runtime.run_stores import TRADE_MODES  # FreqAI stores no predictions there
+from self_learning.startup_checks import run_mode
 
 logger = logging.getLogger(__name__)
 
 RECORD_FILE = "self_learning_prediction_settings.json"
 PREDICTIONS_FOLDER = "backtesting_predictions"  # FreqAI's folder of stored predictions
-TRADE_MODES = ("live", "dry_run")  # FreqAI stores no backtest predictions there
 FREQAI_KEYS = ("train_period_days", "backtest_period_days", "feature_parameters",
                "data_split_parameters")
 # Our keys that change no prediction: saving, telemetry, shutdown.
@@ -95,8 +96,7 @@ class SettingsRecord:
     def for_run(cls, identifier_dir: Path, config: dict[str, Any]) -> SettingsRecord | None:
         """None where FreqAI stores no backtest predictions (live and dry-run trading) or our
         section does not parse (the start-up checks name the key)."""
-        mode = getattr(config.get("runmode"), "value", config.get("runmode"))
-        if mode in TRADE_MODES:
+        if run_mode(config) in TRADE_MODES:
             return None
         try:
             return cls(identifier_dir, config)
