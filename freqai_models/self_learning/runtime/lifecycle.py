@@ -122,7 +122,6 @@ class SelfLearningRuntime:
         self.restorer = LearnerRestorer(self.store, self.seed, self.store_is_live,
                                         self.timeframe_s, self._new_learner, Observers())
         self._lock = threading.Lock()
-        self.last_snapshot_ms = 0.0
         self._wrote = False  # whether this process has written a version to the store
         self.saver = BackgroundSaver(config.slow_save_warning_s, self._saved,
                                      background=background_saves)
@@ -319,7 +318,6 @@ class SelfLearningRuntime:
 
     def _write(self, pair: str, learner: PairLearner) -> SaveOutcome:
         snapshot = PairSnapshot.of(learner)  # under the learner's lock, a few ms
-        self.last_snapshot_ms = snapshot.took_ms
         try:
             return self.writer.write(pair, snapshot)
         except Exception as err:  # the saver logs it; observers notify

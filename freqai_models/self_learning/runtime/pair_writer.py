@@ -10,7 +10,6 @@ holding the snapshot's values.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,18 +30,15 @@ class PairSnapshot:
     changes: int                     # PairLearner.changes at the copy (runtime/save_ledger.py)
     graph_key: str                   # every network's graph key (the learner's shape)
     feature_names: list[str]
-    took_ms: float                   # time under the learner's lock
 
     @staticmethod
     def of(learner: PairLearner) -> PairSnapshot:
-        started = time.perf_counter()
         with learner.lock:
             values = snapshot_variables(learner.modules())
             metadata = learner.metadata()
             counter, changes = learner.training_counter, learner.changes
-        took_ms = (time.perf_counter() - started) * 1000
         return PairSnapshot(values, metadata, counter, changes, learner.graph_key(),
-                            learner.feature_names, took_ms)
+                            learner.feature_names)
 
 
 class PairWriter:
