@@ -47,7 +47,9 @@ from self_learning.strategy.strategy_columns import (
 
 logger = logging.getLogger(__name__)
 
-# Bounds of the model-placed stop, as a ratio of the reference close (see custom_stoploss).
+# Bounds of the model-placed stop, as a ratio of the reference close (see custom_stoploss):
+# the widest is the strategy's `stoploss`, STOP_WIDEST unless the config, a hyperopt epoch or
+# a saved parameter file sets another.
 STOP_WIDEST = -0.15
 STOP_TIGHTEST = -0.005
 # The horizon of the class's own `timeframe` (5m, as config.5m.json), for a config without
@@ -124,7 +126,8 @@ class SelfLearningStrategy(IStrategy):
     # In candles of the configured timeframe: 3 % at once, 1 % after H candles, break-even
     # after 3H (strategy_columns.roi_table); set for the config's timeframe in __init__.
     minimal_roi = roi_table(DEFAULT_HORIZON, 300)
-    # The widest stop the model may place; also the stop while it has no usable prediction.
+    # The widest stop the model may place (also below the entry price); also the stop while
+    # it has no usable prediction. A `stoploss` in the config or from hyperopt replaces it.
     stoploss = STOP_WIDEST
     use_custom_stoploss = True
     trailing_stop = False
@@ -435,7 +438,7 @@ class SelfLearningStrategy(IStrategy):
     def predicted_stop_rate(self, pair: str) -> float | None:
         """
         Stop price from the latest analyzed candle: `stop_buffer` times its predicted downward
-        excursion `&-liq_down` below its close, clamped to [STOP_WIDEST, STOP_TIGHTEST] of that
+        excursion `&-liq_down` below its close, clamped to [`stoploss`, STOP_TIGHTEST] of that
         close. None when the candle has no usable prediction.
         """
         dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
@@ -446,7 +449,8 @@ class SelfLearningStrategy(IStrategy):
         close = float(candle["close"])
         if candle.get("do_predict") != 1 or not np.isfinite(liq_down) or not close > 0:
             return None
-        distance = min(max(liq_down * float(self.stop_buffer.value), STOP_WIDEST), STOP_TIGHTEST)
+        distance = min(max(liq_down * float(self.stop_buffer.value), float(self.stoploss)),
+                       STOP_TIGHTEST)
         return close * (1 + distance)
 
     def custom_stoploss(
@@ -461,7 +465,8 @@ class SelfLearningStrategy(IStrategy):
     ) -> float | None:
         """
         Return the stop as a distance below `current_rate` (freqtrade's contract). freqtrade
-        only ever raises a long's stop, so a fresh prediction can tighten it but never loosen it.
+        only ever raises a long's stop, so a fresh prediction can tighten it but never loosen it;
+        right after the entry fill it may lower it, never below `stoploss` under the entry price.
         """
         stop_rate = self.predicted_stop_rate(pair)
         if stop_rate is None:
@@ -469,6 +474,9 @@ class SelfLearningStrategy(IStrategy):
             return stoploss_from_open(
                 self.stoploss, current_profit, is_short=trade.is_short, leverage=trade.leverage
             ) or None
+        # Long only (can_short False): freqtrade's stop at `stoploss` below the entry price.
+        stop_rate = max(stop_rate,
+                        trade.open_rate * (1 - abs(self.stoploss) / (trade.leverage or 1.0)))
         if stop_rate >= current_rate:
             return None  # price already under the predicted stop: keep the current one
         return stoploss_from_absolute(
