@@ -18,6 +18,13 @@ from pandas import DataFrame, Series
 
 from self_learning import startup_checks
 from self_learning.config import ConfigError, label_period_candles
+from self_learning.strategy.hyperopt_space import (
+    ENTRY_THRESHOLD_RANGE,
+    THRESHOLD_DECIMALS,
+    TOP_K_RANGE,
+    threshold_range,
+    top_k_range,
+)
 from self_learning.strategy.market_features import (
     BasketCache,
     basket_of,
@@ -52,6 +59,7 @@ logger = logging.getLogger(__name__)
 # a saved parameter file sets another.
 STOP_WIDEST = -0.15
 STOP_TIGHTEST = -0.005
+TOP_K_DEFAULT = 0  # every pair of the whitelist
 # The horizon of the class's own `timeframe` (5m, as config.5m.json), for a config without
 # FreqAI (unit tests, list-strategies); config.json's 1h setup brings its own (H = 4).
 DEFAULT_HORIZON = 12
@@ -142,9 +150,10 @@ class SelfLearningStrategy(IStrategy):
     # Entries (README "Trading rules"): `&-s_close` is a calibrated, shrunk expected return
     # (its spread is a fraction of the target's), so it must clear the round trip of fees
     # (0.2 % on Binance spot) plus a margin (it is never below that round trip:
-    # EntryRules.floor), in a market the autoencoder knows (novelty z-score).
-    entry_threshold = DecimalParameter(0.0, 0.01, default=RULES.threshold, decimals=4,
-                                       space="buy")
+    # EntryRules.floor), in a market the autoencoder knows (novelty z-score). bot_start
+    # narrows the searched range to start at the whitelist's round trip (hyperopt_space).
+    entry_threshold = DecimalParameter(*ENTRY_THRESHOLD_RANGE, default=RULES.threshold,
+                                       decimals=THRESHOLD_DECIMALS, space="buy")
     novelty_max = DecimalParameter(1.0, 5.0, default=RULES.novelty_max, decimals=1, space="buy")
     # Optional filters, off by default (on the 1h dev windows each removed more good entries
     # than bad ones, docs/hourly.md "Where the entries come from"); with use_entry_z the
@@ -162,8 +171,9 @@ class SelfLearningStrategy(IStrategy):
     use_expected_return = BooleanParameter(default=RULES.use_expected_return, space="buy")
     fee_margin = DecimalParameter(0.0, 0.01, default=RULES.fee_margin, decimals=4, space="buy")
     # ... and with `top_k` > 0 be among the `top_k` largest expected returns of the whitelist
-    # at the signal candle (confirm_trade_entry).
-    top_k = IntParameter(0, 10, default=0, space="buy")
+    # at the signal candle (confirm_trade_entry); bot_start narrows the searched range to
+    # below the whitelist's size (hyperopt_space).
+    top_k = IntParameter(*TOP_K_RANGE, default=TOP_K_DEFAULT, space="buy")
     # Exit when the expected return turns below this (a predicted reversal).
     exit_threshold = DecimalParameter(-0.01, 0.0, default=0.0, decimals=4, space="sell")
     # The stop sits this multiple of the predicted downward excursion below the close (10:
@@ -239,6 +249,22 @@ class SelfLearningStrategy(IStrategy):
         self.round_trip_fees: dict[str, float] = {}
         # pair -> its expected_return by candle date, as of its last analysis (top_k ranking)
         self.expected_returns: dict[str, Series] = {}
+
+    def bot_start(self, **kwargs) -> None:
+        """Narrow the searched ranges of `entry_threshold` and `top_k` to the values that
+        differ in effect on this whitelist and its fees (self_learning.strategy.hyperopt_space).
+        freqtrade calls this once the data provider is set, before it loads the parameters'
+        values, which go to these per-instance parameters (values outside the ranges too)."""
+        if getattr(self, "dp", None) is None:
+            return
+        pairs = self.basket_pairs()
+        low, high = threshold_range([self.round_trip_fee(pair) for pair in pairs])
+        self.entry_threshold = DecimalParameter(low, high, default=RULES.threshold,
+                                                decimals=THRESHOLD_DECIMALS, space="buy",
+                                                optimize=low < high)
+        low, high = top_k_range(len(pairs))
+        self.top_k = IntParameter(low, high, default=TOP_K_DEFAULT, space="buy",
+                                  optimize=low < high)
 
     # -- FreqAI features (all stationary ratios) ---------------------------------------------
 
