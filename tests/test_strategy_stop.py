@@ -1,7 +1,8 @@
 """SelfLearningStrategy's stop (custom_stoploss): `stop_buffer` times the latest analyzed
-candle's predicted downward excursion below its close, clamped to [STOP_WIDEST,
-STOP_TIGHTEST] of that close; the static stop while that candle has no usable prediction, and
-no change while the price is already under the predicted stop."""
+candle's predicted downward excursion below its close, clamped to [stoploss (STOP_WIDEST by
+default), STOP_TIGHTEST] of that close; the static stop while that candle has no usable
+prediction, and no change while the price is already under the predicted stop (a user's
+stoploss: test_strategy_hyperopt_space)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from strategy_support import load_strategy_module
 
 NOW = datetime(2025, 1, 1, 12, tzinfo=UTC)
-TRADE = SimpleNamespace(is_short=False, leverage=1.0)
+TRADE = SimpleNamespace(is_short=False, leverage=1.0, open_rate=100.0)
 
 
 @pytest.fixture

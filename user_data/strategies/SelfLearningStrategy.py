@@ -18,6 +18,13 @@ from pandas import DataFrame, Series
 
 from self_learning import startup_checks
 from self_learning.config import ConfigError, label_period_candles
+from self_learning.strategy.hyperopt_space import (
+    ENTRY_THRESHOLD_RANGE,
+    THRESHOLD_DECIMALS,
+    TOP_K_RANGE,
+    threshold_range,
+    top_k_range,
+)
 from self_learning.strategy.market_features import (
     BasketCache,
     basket_of,
@@ -47,9 +54,12 @@ from self_learning.strategy.strategy_columns import (
 
 logger = logging.getLogger(__name__)
 
-# Bounds of the model-placed stop, as a ratio of the reference close (see custom_stoploss).
+# Bounds of the model-placed stop, as a ratio of the reference close (see custom_stoploss):
+# the widest is the strategy's `stoploss`, STOP_WIDEST unless the config, a hyperopt epoch or
+# a saved parameter file sets another.
 STOP_WIDEST = -0.15
 STOP_TIGHTEST = -0.005
+TOP_K_DEFAULT = 0  # every pair of the whitelist
 # The horizon of the class's own `timeframe` (5m, as config.5m.json), for a config without
 # FreqAI (unit tests, list-strategies); config.json's 1h setup brings its own (H = 4).
 DEFAULT_HORIZON = 12
@@ -124,7 +134,8 @@ class SelfLearningStrategy(IStrategy):
     # In candles of the configured timeframe: 3 % at once, 1 % after H candles, break-even
     # after 3H (strategy_columns.roi_table); set for the config's timeframe in __init__.
     minimal_roi = roi_table(DEFAULT_HORIZON, 300)
-    # The widest stop the model may place; also the stop while it has no usable prediction.
+    # The widest stop the model may place (also below the entry price); also the stop while
+    # it has no usable prediction. A `stoploss` in the config or from hyperopt replaces it.
     stoploss = STOP_WIDEST
     use_custom_stoploss = True
     trailing_stop = False
@@ -139,9 +150,10 @@ class SelfLearningStrategy(IStrategy):
     # Entries (README "Trading rules"): `&-s_close` is a calibrated, shrunk expected return
     # (its spread is a fraction of the target's), so it must clear the round trip of fees
     # (0.2 % on Binance spot) plus a margin (it is never below that round trip:
-    # EntryRules.floor), in a market the autoencoder knows (novelty z-score).
-    entry_threshold = DecimalParameter(0.0, 0.01, default=RULES.threshold, decimals=4,
-                                       space="buy")
+    # EntryRules.floor), in a market the autoencoder knows (novelty z-score). bot_start
+    # narrows the searched range to start at the whitelist's round trip (hyperopt_space).
+    entry_threshold = DecimalParameter(*ENTRY_THRESHOLD_RANGE, default=RULES.threshold,
+                                       decimals=THRESHOLD_DECIMALS, space="buy")
     novelty_max = DecimalParameter(1.0, 5.0, default=RULES.novelty_max, decimals=1, space="buy")
     # Optional filters, off by default (on the 1h dev windows each removed more good entries
     # than bad ones, docs/hourly.md "Where the entries come from"); with use_entry_z the
@@ -159,8 +171,9 @@ class SelfLearningStrategy(IStrategy):
     use_expected_return = BooleanParameter(default=RULES.use_expected_return, space="buy")
     fee_margin = DecimalParameter(0.0, 0.01, default=RULES.fee_margin, decimals=4, space="buy")
     # ... and with `top_k` > 0 be among the `top_k` largest expected returns of the whitelist
-    # at the signal candle (confirm_trade_entry).
-    top_k = IntParameter(0, 10, default=0, space="buy")
+    # at the signal candle (confirm_trade_entry); bot_start narrows the searched range to
+    # below the whitelist's size (hyperopt_space).
+    top_k = IntParameter(*TOP_K_RANGE, default=TOP_K_DEFAULT, space="buy")
     # Exit when the expected return turns below this (a predicted reversal).
     exit_threshold = DecimalParameter(-0.01, 0.0, default=0.0, decimals=4, space="sell")
     # The stop sits this multiple of the predicted downward excursion below the close (10:
@@ -236,6 +249,22 @@ class SelfLearningStrategy(IStrategy):
         self.round_trip_fees: dict[str, float] = {}
         # pair -> its expected_return by candle date, as of its last analysis (top_k ranking)
         self.expected_returns: dict[str, Series] = {}
+
+    def bot_start(self, **kwargs) -> None:
+        """Narrow the searched ranges of `entry_threshold` and `top_k` to the values that
+        differ in effect on this whitelist and its fees (self_learning.strategy.hyperopt_space).
+        freqtrade calls this once the data provider is set, before it loads the parameters'
+        values, which go to these per-instance parameters (values outside the ranges too)."""
+        if getattr(self, "dp", None) is None:
+            return
+        pairs = self.basket_pairs()
+        low, high = threshold_range([self.round_trip_fee(pair) for pair in pairs])
+        self.entry_threshold = DecimalParameter(low, high, default=RULES.threshold,
+                                                decimals=THRESHOLD_DECIMALS, space="buy",
+                                                optimize=low < high)
+        low, high = top_k_range(len(pairs))
+        self.top_k = IntParameter(low, high, default=TOP_K_DEFAULT, space="buy",
+                                  optimize=low < high)
 
     # -- FreqAI features (all stationary ratios) ---------------------------------------------
 
@@ -435,7 +464,7 @@ class SelfLearningStrategy(IStrategy):
     def predicted_stop_rate(self, pair: str) -> float | None:
         """
         Stop price from the latest analyzed candle: `stop_buffer` times its predicted downward
-        excursion `&-liq_down` below its close, clamped to [STOP_WIDEST, STOP_TIGHTEST] of that
+        excursion `&-liq_down` below its close, clamped to [`stoploss`, STOP_TIGHTEST] of that
         close. None when the candle has no usable prediction.
         """
         dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
@@ -446,7 +475,8 @@ class SelfLearningStrategy(IStrategy):
         close = float(candle["close"])
         if candle.get("do_predict") != 1 or not np.isfinite(liq_down) or not close > 0:
             return None
-        distance = min(max(liq_down * float(self.stop_buffer.value), STOP_WIDEST), STOP_TIGHTEST)
+        distance = min(max(liq_down * float(self.stop_buffer.value), float(self.stoploss)),
+                       STOP_TIGHTEST)
         return close * (1 + distance)
 
     def custom_stoploss(
@@ -461,7 +491,8 @@ class SelfLearningStrategy(IStrategy):
     ) -> float | None:
         """
         Return the stop as a distance below `current_rate` (freqtrade's contract). freqtrade
-        only ever raises a long's stop, so a fresh prediction can tighten it but never loosen it.
+        only ever raises a long's stop, so a fresh prediction can tighten it but never loosen it;
+        right after the entry fill it may lower it, never below `stoploss` under the entry price.
         """
         stop_rate = self.predicted_stop_rate(pair)
         if stop_rate is None:
@@ -469,6 +500,9 @@ class SelfLearningStrategy(IStrategy):
             return stoploss_from_open(
                 self.stoploss, current_profit, is_short=trade.is_short, leverage=trade.leverage
             ) or None
+        # Long only (can_short False): freqtrade's stop at `stoploss` below the entry price.
+        stop_rate = max(stop_rate,
+                        trade.open_rate * (1 - abs(self.stoploss) / (trade.leverage or 1.0)))
         if stop_rate >= current_rate:
             return None  # price already under the predicted stop: keep the current one
         return stoploss_from_absolute(

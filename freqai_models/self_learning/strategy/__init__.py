@@ -1,5 +1,6 @@
 """What SelfLearningStrategy imports: pure pandas, no freqtrade.
 
-strategy_columns.py (the columns the strategy derives from its dataframe) and
-market_features.py (the basket and BTC as features of every pair).
+strategy_columns.py (the columns the strategy derives from its dataframe),
+market_features.py (the basket and BTC as features of every pair) and hyperopt_space.py (the
+searched ranges that depend on the whitelist and its fees).
 """
