@@ -38,6 +38,7 @@ def prose_figures() -> list[str]:
     dev1h = _results("dev/quality-usdt-1h-dev-no_online.json")
     dev5m = _results("dev/quality-usdt-5m-dev-no_online.json")
     grid_sl, grid_lgbm = _filters_on("full"), _filters_on("lightgbm")
+    flip = _results("scenarios/quality-flip-5m.json")
 
     def wall(fig: dict, run: str) -> str:
         return f"{fig[f'runs.mar-apr.{run}.wall_s']:.1f}"
@@ -63,6 +64,14 @@ def prose_figures() -> list[str]:
         f"{ablation(dev1h, 'full', 'profit_pct', '+.2f')} % against "
         f"{ablation(dev1h, 'no_online', 'trades', '.0f')}, "
         f"{ablation(dev1h, 'no_online', 'profit_pct', '+.2f')} %), 5m dev {paired(dev5m, 'dev.')}",
+        f"IC over the 3 days after the flip {flip['flip.full.ic_after']:+.3f} against the frozen "
+        f"model's {flip['flip.frozen.ic_after']:+.3f}; its trades "
+        f"{trades(flip, 'full', 'profit_pct', '+.2f')} % against "
+        f"{trades(flip, 'frozen', 'profit_pct')} % frozen and "
+        f"{trades(flip, 'no_online', 'profit_pct')} % without per-candle learning, full minus the "
+        f"latter {flip['paired_trades.no_online.diff']:+.2f} points "
+        f"[{flip['paired_trades.no_online.diff_ci_low']:+.2f}, "
+        f"{flip['paired_trades.no_online.diff_ci_high']:+.2f}] over 7 days",
         f"optional filters on, LightGBM loses {-grid_lgbm['profit_pct']:.2f} % "
         f"({grid_lgbm['trades']:.0f} trades) and SelfLearning {-grid_sl['profit_pct']:.2f} % "
         f"({grid_sl['trades']:.0f})",
@@ -98,9 +107,9 @@ def prose_figures() -> list[str]:
 
 
 def test_readme_prose_figures_match_the_committed_results():
-    """The speed, holdout-trade, 2018, no-edge-seed, dev per-candle-learning and holdout
-    filter figures the README's prose quotes are those of docs/results (re-measure, then update
-    the prose: this test names what drifted)."""
+    """The speed, holdout-trade, 2018, no-edge-seed, dev per-candle-learning, holdout filter
+    and flip figures the README's prose quotes are those of docs/results (re-measure, then
+    update the prose: this test names what drifted)."""
     text = " ".join(readme.README.read_text().split())
     missing = [phrase for phrase in prose_figures() if phrase not in text]
     assert not missing, f"README.md prose differs from docs/results: {missing}"
