@@ -21,12 +21,24 @@ def _results(name: str) -> dict:
     return json.loads((readme.RESULTS / name).read_text())
 
 
+FILTERS_ON = "use_entry_z=True use_score_ic=True use_expected_return=True"
+
+
+def _filters_on(run: str) -> dict:
+    """strategy_grid.py's row of the three optional filters on the kept 1h holdout run."""
+    return _results(f"strategy-grid/usdt-1h-holdout-{run}-filters-on.json")["rows"][FILTERS_ON]
+
+
 def prose_figures() -> list[str]:
     """The README's figures outside the generated section that are read off docs/results,
     each as the README words it, formatted from the committed files."""
     h1, cold = _results("quality-usdt-1h.json"), _results("speed-usdt-1h-cold.json")
     m5, btc = _results("quality-usdt-5m.json"), _results("quality-btc-2018.json")
     seeds = [_results(f"null-seeds/quality-null-seed{n}.json") for n in (1, 2, 3)]
+    dev1h = _results("dev/quality-usdt-1h-dev-no_online.json")
+    dev5m = _results("dev/quality-usdt-5m-dev-no_online.json")
+    grid_sl, grid_lgbm = _filters_on("full"), _filters_on("lightgbm")
+    flip = _results("scenarios/quality-flip-5m.json")
 
     def wall(fig: dict, run: str) -> str:
         return f"{fig[f'runs.mar-apr.{run}.wall_s']:.1f}"
@@ -35,15 +47,34 @@ def prose_figures() -> list[str]:
         return (f"{fig[f'speed.no_online.{kind}_ratio']:.2f} and "
                 f"{fig[f'speed.lightgbm.{kind}_ratio']:.2f}")
 
-    def paired(fig: dict) -> str:
-        key = "paired_trades.no_online.diff"
+    def paired(fig: dict, prefix: str = "") -> str:
+        key = prefix + "paired_trades.no_online.diff"
         return f"{fig[key]:+.2f} [{fig[key + '_ci_low']:+.2f}, {fig[key + '_ci_high']:+.2f}]"
 
     def trades(fig: dict, model: str, key: str, fmt: str = ".2f") -> str:
         return format(fig[f"trades.{model}.{key}"], fmt)
 
+    def ablation(fig: dict, row: str, key: str, fmt: str) -> str:
+        return format(fig[f"dev.ablation.{row}.{key}"], fmt)
+
     seed3 = seeds[2]
     return [
+        f"profit in points: 1h dev {paired(dev1h, 'dev.')} "
+        f"({ablation(dev1h, 'full', 'trades', '.0f')} trades, "
+        f"{ablation(dev1h, 'full', 'profit_pct', '+.2f')} % against "
+        f"{ablation(dev1h, 'no_online', 'trades', '.0f')}, "
+        f"{ablation(dev1h, 'no_online', 'profit_pct', '+.2f')} %), 5m dev {paired(dev5m, 'dev.')}",
+        f"IC over the 3 days after the flip {flip['flip.full.ic_after']:+.3f} against the frozen "
+        f"model's {flip['flip.frozen.ic_after']:+.3f}; its trades "
+        f"{trades(flip, 'full', 'profit_pct', '+.2f')} % against "
+        f"{trades(flip, 'frozen', 'profit_pct')} % frozen and "
+        f"{trades(flip, 'no_online', 'profit_pct')} % without per-candle learning, full minus the "
+        f"latter {flip['paired_trades.no_online.diff']:+.2f} points "
+        f"[{flip['paired_trades.no_online.diff_ci_low']:+.2f}, "
+        f"{flip['paired_trades.no_online.diff_ci_high']:+.2f}] over 7 days",
+        f"optional filters on, LightGBM loses {-grid_lgbm['profit_pct']:.2f} % "
+        f"({grid_lgbm['trades']:.0f} trades) and SelfLearning {-grid_sl['profit_pct']:.2f} % "
+        f"({grid_sl['trades']:.0f})",
         f"Yes: {h1['speed.no_online.wall_ratio']:.2f} times the model without per-candle "
         f"learning, {h1['speed.lightgbm.wall_ratio']:.2f} of LightGBM (1h).",
         f"takes {h1['speed.no_online.wall_ratio']:.2f} times the one without per-candle learning "
@@ -76,11 +107,22 @@ def prose_figures() -> list[str]:
 
 
 def test_readme_prose_figures_match_the_committed_results():
-    """The speed, holdout-trade, 2018 and no-edge-seed figures the README's prose quotes are
-    those of docs/results (re-measure, then update the prose: this test names what drifted)."""
+    """The speed, holdout-trade, 2018, no-edge-seed, dev per-candle-learning, holdout filter
+    and flip figures the README's prose quotes are those of docs/results (re-measure, then
+    update the prose: this test names what drifted)."""
     text = " ".join(readme.README.read_text().split())
     missing = [phrase for phrase in prose_figures() if phrase not in text]
     assert not missing, f"README.md prose differs from docs/results: {missing}"
+
+
+def test_filter_grid_reran_the_published_1h_holdout_trades():
+    """The strategy-grid files re-ran the predictions of docs/results/quality-usdt-1h.json's
+    run: with the strategy's defaults they give its SelfLearning and LightGBM trades."""
+    h1 = _results("quality-usdt-1h.json")
+    for run, model in (("full", "self_learning"), ("lightgbm", "lightgbm")):
+        defaults = _results(f"strategy-grid/usdt-1h-holdout-{run}-defaults.json")["rows"][""]
+        assert {k: defaults[k] for k in ("trades", "profit_pct", "max_drawdown_pct")} == {
+            k: h1[f"trades.{model}.{k}"] for k in ("trades", "profit_pct", "max_drawdown_pct")}
 
 
 def figures(sl_low, sl_high, vs_naive=(0.01, 0.02), vs_lgbm=(-0.01, 0.02)):
