@@ -225,25 +225,29 @@ def test_shutdown_line_names_each_pairs_counter(tmp_path, candles, caplog):
 
 
 def run_context(user_data: Path, mode: str, timerange: str | None = None,
-                start_ts: int | None = None) -> RunContext:
-    """What the adapter passes for identifier `bot` in `user_data`, without TensorBoard."""
+                start_ts: int | None = None, tensorboard: bool = False) -> RunContext:
+    """What the adapter passes for identifier `bot` in `user_data`."""
     return RunContext(user_data / "models" / "bot", live_store(user_data, "bot"), TIMEFRAME_S,
-                      mode, timerange, start_ts, [PAIR], lambda text: None, False)
+                      mode, timerange, start_ts, [PAIR], lambda text: None, tensorboard)
 
 
 def test_a_live_start_moves_the_legacy_store_out_and_resumes_it(tmp_path, candles, caplog):
     """A dry-run on a user_data where an earlier release learned (its store inside FreqAI's
     model folder, which freqtrade's analysers delete): the store moves to
-    user_data/self_learning/<identifier> before it is opened, the pair resumes from it."""
+    user_data/self_learning/<identifier> before it is opened, the pair resumes from it. Its
+    TensorBoard logs stay where they were, in FreqAI's model folder."""
     live = live_store(tmp_path, "bot")
     trained_store(live.legacy, candles, 1000)
     files = files_of(live.legacy)
     caplog.set_level(logging.INFO)
     deterministic()
-    runtime = SelfLearningRuntime.for_run(small_config(), run_context(tmp_path, "dry_run"))
+    runtime = SelfLearningRuntime.for_run(small_config(),
+                                          run_context(tmp_path, "dry_run", tensorboard=True))
     assert runtime.store.root == live.root and files_of(live.root) == files
     assert not live.legacy.exists()
     assert f"Moved the model store {live.legacy} to {live.root}" in caplog.text
+    logs = tmp_path / "models" / "bot" / "tensorboard"
+    assert f"TensorBoard: per-pair scalars go to {logs} " in caplog.text
     report = runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
     assert report.mode == "incremental" and report.training_counter == 2
     assert runtime.shutdown()
