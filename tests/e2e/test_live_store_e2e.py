@@ -440,8 +440,8 @@ def test_backtest_of_the_live_models_predictions_uses_them_and_touches_no_store(
     configs, history = stopped_dry_run.configs, stopped_dry_run.history
     user_data, identifier = stopped_dry_run.backtest_user_data, configs.identifier
     models = user_data / "models" / identifier
-    live = live_store(user_data, identifier).root
-    before, live_before = files_of(models), files_of(live)
+    live_root = live_store(user_data, identifier).root
+    before, live_before = files_of(models), files_of(live_root)
     args = configs.write("live_models", user_data, identifier, db="live_models",
                          backtest_from_live_model=True)
     config = args[:args.index("--strategy")]
@@ -488,7 +488,7 @@ def test_backtest_of_the_live_models_predictions_uses_them_and_touches_no_store(
     after = files_of(models)
     changed = {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
     assert changed <= {"run_params.json"}, sorted(changed)
-    assert live_before and files_of(live) == live_before, "the live store changed"
+    assert live_before and files_of(live_root) == live_before, "the live store changed"
     pd.testing.assert_frame_equal(pd.read_pickle(models / "historic_predictions.pkl")[PAIR],
                                   history)
 
