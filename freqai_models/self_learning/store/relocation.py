@@ -38,6 +38,8 @@ MOVED_TEXT = ("This folder was copied to {new}; the copy is the model store now.
 
 
 class StoreMove:
+    """One store's move from `old` to `new`; `settle()` at every start does it, or finishes it."""
+
     def __init__(self, old: Path, new: Path):
         self.old, self.new = Path(old), Path(new)
 
