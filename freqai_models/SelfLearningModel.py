@@ -20,6 +20,7 @@ from self_learning.runtime.prediction_settings import SettingsRecord
 from self_learning.runtime.run_stores import (
     REPLAY_NOTICE,
     REPLAY_REFUSES_LEARNING,
+    live_store,
     replays_live_predictions,
 )
 from self_learning.startup_checks import enforce, load_config, run_mode
@@ -83,15 +84,16 @@ class SelfLearningModel(BaseRegressionModel):
 
         configure_xla_cache()  # compiled programs kept between processes (runtime/xla_cache.py)
         from self_learning.runtime.lifecycle import RunContext, SelfLearningRuntime
-        from self_learning.store import StoreInUse
+        from self_learning.store import StoreError
         span = self.config.get("timerange")
-        run = RunContext(self.full_path, timeframe_s, run_mode(self.config), span,
+        run = RunContext(self.full_path, live_store(self.config["user_data_dir"], self.identifier),
+                         timeframe_s, run_mode(self.config), span,
                          TimeRange.parse_timerange(span).startts if span else None,
                          self.config["exchange"]["pair_whitelist"], self._send,
                          self.activate_tensorboard)
         try:
             self.runtime = SelfLearningRuntime.for_run(self.sl_config, run)
-        except (RestoreRefused, StoreInUse) as err:
+        except (RestoreRefused, StoreError) as err:  # in use, two stores, unwritable, ...
             raise OperationalException(str(err)) from None
 
     def extract_data_and_train_model(self, *args, **kwargs) -> None:

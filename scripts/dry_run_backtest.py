@@ -38,7 +38,7 @@ from dry_run import (
 from freqtrade.configuration.load_config import load_from_files
 from freqtrade.exchange import timeframe_to_msecs
 
-from self_learning.runtime.run_stores import LIVE_STORE
+from self_learning.runtime.run_stores import LIVE_STORES, live_store
 from self_learning.store import writer_lock  # no TensorFlow: the store package loads lazily
 from self_learning_offline.children import StopRequested, StopSignals, bound_popen_options, say
 from self_learning_offline.dry_run_state import (
@@ -94,17 +94,22 @@ def dry_run_clock(state: DryRunState, datadir: Path) -> ReplayClock:
 
 
 def check_stopped(state: DryRunState) -> None:
-    """The dry-run's bot has stopped: a running bot holds its store's lock (and its exchange
-    the port, which the user would otherwise be told to free by killing it)."""
-    stores = sorted(p / LIVE_STORE for p in state.models.glob("*") if p.is_dir())
-    if not stores:
-        return
-    for store in stores:
-        held_by = writer_lock.holder(store)
-        if held_by:
-            raise NoDryRunError(f"the dry-run is still running ({held_by} holds its models in "
-                                f"{store.parent}): stop it first (Ctrl-C where `make dry-run` "
-                                "runs), then backtest what it saved")
+    """The dry-run's bot has stopped: a running bot holds its live store's lock (and its
+    exchange the port, which the user would otherwise be told to free by killing it). Its
+    identifiers: FreqAI's model folders, and the lock files beside the live stores; an
+    earlier release's bot locks the store's legacy place."""
+    locks = state.folder / LIVE_STORES
+    identifiers = {p.name for p in state.models.glob("*") if p.is_dir()} | {
+        p.name.removesuffix(".lock") for p in locks.glob("*.lock")}
+    for identifier in sorted(identifiers):
+        live = live_store(state.folder, identifier)
+        for store in (live.root, live.legacy):
+            held_by = writer_lock.holder(store)
+            if held_by:
+                raise NoDryRunError(
+                    f"the dry-run is still running ({held_by} holds its models in {store}): "
+                    "stop it first (Ctrl-C where `make dry-run` runs), then backtest what it "
+                    "saved")
 
 
 def bot_settings(configs: list[Path]) -> tuple[list[str], Path]:

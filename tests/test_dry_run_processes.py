@@ -32,6 +32,7 @@ from conftest import ROOT, free_port, freqtrade_env
 from freqtrade.configuration.environment_vars import _get_var_typed
 from live_support import listening, login
 
+from self_learning.runtime.run_stores import live_store
 from self_learning_offline.bound_freqtrade import STOP_SIGNAL
 from self_learning_offline.dry_run_state import DryRunState, ReplayClock, recording_fingerprint
 from self_learning_offline.market import generate_candles
@@ -317,16 +318,19 @@ def test_a_datadir_without_5m_candles_is_refused_before_anything_starts(tmp_path
         dry_run.main(["--datadir", str(tmp_path), "--logdir", str(tmp_path / "logs")])
 
 
-def test_a_backtest_of_a_running_dry_run_says_to_stop_it_first(tmp_path):
+@pytest.mark.parametrize("where", ["root", "legacy"])
+def test_a_backtest_of_a_running_dry_run_says_to_stop_it_first(tmp_path, where):
     """`make dry-run-backtest` in a second terminal while `make dry-run` runs: the port is
     held by the dry-run's exchange, and the port message said to kill that PID under the
-    running bot. A running bot holds its store's lock, so the backtest names the dry-run as
+    running bot. A running bot holds its live store's lock (an earlier release's bot, the
+    store's legacy place in FreqAI's model folder), so the backtest names the dry-run as
     running and says to stop it; once the bot has stopped, the check passes."""
     sys.path.insert(0, str(ROOT / "scripts"))
     import dry_run_backtest
 
     state = DryRunState(tmp_path)
-    store = state.models / "self-learning" / "self_learning"
+    live = live_store(state.folder, "self-learning")
+    store = live.root if where == "root" else live.legacy
     dry_run_backtest.check_stopped(state)  # no store yet
     bot = subprocess.Popen(
         [sys.executable, "-c", "import sys; from self_learning.store import writer_lock; "
@@ -335,7 +339,8 @@ def test_a_backtest_of_a_running_dry_run_says_to_stop_it_first(tmp_path):
     try:
         assert bot.stdout.readline().strip() == "held"
         with pytest.raises(dry_run_backtest.NoDryRunError,
-                           match=rf"still running \(PID {bot.pid} holds .*Ctrl-C"):
+                           match=rf"still running \(PID {bot.pid} holds .*{re.escape(str(store))}"
+                                 r"\).*Ctrl-C"):
             dry_run_backtest.check_stopped(state)
     finally:
         bot.communicate("", timeout=30)
@@ -381,7 +386,8 @@ def test_backtest_of_a_stopped_dry_run_replays_its_predictions(tmp_path, datadir
     """`make dry-run-backtest` after `make dry-run`: the exchange restarts on the dry-run's
     clock, freqtrade downloads the bot's period and backtests the predictions its models
     saved (exit 0, FreqAI's line); the models folder stays byte-identical apart from FreqAI's
-    run_params.json, and the trades database too. Without clock.json: one clear line."""
+    run_params.json, and the live store and the trades database too. Without clock.json: one
+    clear line."""
     run = DryRun(tmp_path, datadir)
     run.extra.write_text(json.dumps({  # the dry-run's own user_data_dir and trades database
         "exchange": {"pair_whitelist": ["BTC/USDT"]},
@@ -407,7 +413,8 @@ def test_backtest_of_a_stopped_dry_run_replays_its_predictions(tmp_path, datadir
         run.proc.send_signal(signal.SIGINT)
         assert run.proc.wait(timeout=STOP_TIMEOUT_S) == 0, run.text()[-3000:]
     db = run.rundir / "tradesv3.dryrun.sqlite"
-    before, db_before = files_of(models), db.read_bytes()
+    live = live_store(run.rundir, "self-learning").root
+    before, db_before, live_before = files_of(models), db.read_bytes(), files_of(live)
 
     done = backtest(run)
     output = done.stdout + done.stderr
@@ -426,6 +433,7 @@ def test_backtest_of_a_stopped_dry_run_replays_its_predictions(tmp_path, datadir
     assert {p for p in before.keys() | after.keys()
             if before.get(p) != after.get(p)} <= {"run_params.json"}
     assert db.read_bytes() == db_before
+    assert live_before and files_of(live) == live_before, "the live store changed"
 
 
 PR_SET_CHILD_SUBREAPER = 36

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
+from self_learning.runtime.run_stores import live_store
 from self_learning_offline.dry_run_state import (
     CLOCK_FILE,
     PREVIOUS_DIR,
@@ -76,6 +77,7 @@ def test_a_second_run_serves_the_candles_the_first_one_traded_and_learned(
     state = DryRunState(tmp_path / "run")
     state.db.write_text("trades")
     (state.models / "self-learning").mkdir(parents=True)
+    (state.live_stores / "self-learning").mkdir(parents=True)
 
     second = start(tmp_path, datadir, T0 + 3 * HOUR_MS, monkeypatch)
     line = capsys.readouterr().out
@@ -88,6 +90,7 @@ def test_a_second_run_serves_the_candles_the_first_one_traded_and_learned(
     new = closes(datadir, second, T0 + 3 * HOUR_MS, T0 + 2 * HOUR_MS, T0 + 3 * HOUR_MS)
     assert not set(np.round(list(new.values()), 9)) & set(np.round(list(seen.values()), 9))
     assert state.db.read_text() == "trades" and (state.models / "self-learning").is_dir()
+    assert (state.live_stores / "self-learning").is_dir()
     assert state.overlay() == {"user_data_dir": str(state.folder),
                                "db_url": f"sqlite:///{state.folder / 'tradesv3.dryrun.sqlite'}"}
 
@@ -117,6 +120,9 @@ def test_the_bot_keeps_its_trades_and_models_in_the_dry_runs_folder(tmp_path):
     assert settings["user_data_dir"] == str(tmp_path / "run")
     assert settings["db_url"] == f"sqlite:///{tmp_path / 'run' / 'tradesv3.dryrun.sqlite'}"
     assert data == tmp_path / "run" / "data"
+    # the model's live store of this user_data_dir is one the dry-run sets aside with its clock
+    live = live_store(Path(settings["user_data_dir"]), "self-learning")
+    assert live.root.parent == state.live_stores and live.legacy.is_relative_to(state.models)
 
 
 def test_fresh_or_other_candles_start_a_new_clock_and_set_aside_only_what_the_bot_wrote(
@@ -131,6 +137,7 @@ def test_fresh_or_other_candles_start_a_new_clock_and_set_aside_only_what_the_bo
     for path in (state.db, state.db.with_name("tradesv3.dryrun.sqlite-wal")):
         path.write_text("trades")
     (state.models / "self-learning").mkdir(parents=True)
+    (state.live_stores / "self-learning" / "BTC_USDT").mkdir(parents=True)
     capsys.readouterr()
 
     fresh = start(tmp_path, datadir, T0 + HOUR_MS, monkeypatch, "--fresh")
@@ -139,10 +146,12 @@ def test_fresh_or_other_candles_start_a_new_clock_and_set_aside_only_what_the_bo
     assert fresh.started_ms == T0 + HOUR_MS
     assert "(--fresh)" in line and str(first) in line, line
     assert not state.db.exists() and not state.models.exists() and mine.exists()
+    assert not state.live_stores.exists(), "the old clock's live store would be resumed"
     assert first.name == "clock-20261206T0102Z"
     assert (first / "tradesv3.dryrun.sqlite").read_text() == "trades"
     assert (first / "tradesv3.dryrun.sqlite-wal").read_text() == "trades"
     assert (first / "models" / "self-learning").is_dir()
+    assert (first / "self_learning" / "self-learning" / "BTC_USDT").is_dir()
 
     (datadir / "BTC_USDT-5m.feather").write_bytes(b"other candles")
     state.db.write_text("second trades")

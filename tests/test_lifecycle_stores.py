@@ -14,7 +14,8 @@ import pytest
 from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, small_config
 
 from self_learning.candles.timeline import NEVER, RestoreRefused, iso_utc, travels_in_time
-from self_learning.runtime.lifecycle import SelfLearningRuntime
+from self_learning.runtime.lifecycle import RunContext, SelfLearningRuntime
+from self_learning.runtime.run_stores import live_store
 
 PAIR = "BTC/USDT"
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
@@ -221,3 +222,54 @@ def test_shutdown_line_names_each_pairs_counter(tmp_path, candles, caplog):
     assert runtime.shutdown()
     assert re.search(r"models saved: \d pair\(s\) written at shutdown in [0-9.]+ s; training "
                      rf"counter per pair: {PAIR} 1, ETH/USDT 2$", caplog.text, re.MULTILINE)
+
+
+def run_context(user_data: Path, mode: str, timerange: str | None = None,
+                start_ts: int | None = None, tensorboard: bool = False) -> RunContext:
+    """What the adapter passes for identifier `bot` in `user_data`."""
+    return RunContext(user_data / "models" / "bot", live_store(user_data, "bot"), TIMEFRAME_S,
+                      mode, timerange, start_ts, [PAIR], lambda text: None, tensorboard)
+
+
+def test_a_live_start_moves_the_legacy_store_out_and_resumes_it(tmp_path, candles, caplog):
+    """A dry-run on a user_data where an earlier release learned (its store inside FreqAI's
+    model folder, which freqtrade's analysers delete): the store moves to
+    user_data/self_learning/<identifier> before it is opened, the pair resumes from it. Its
+    TensorBoard logs stay where they were, in FreqAI's model folder."""
+    live = live_store(tmp_path, "bot")
+    trained_store(live.legacy, candles, 1000)
+    files = files_of(live.legacy)
+    caplog.set_level(logging.INFO)
+    deterministic()
+    runtime = SelfLearningRuntime.for_run(small_config(),
+                                          run_context(tmp_path, "dry_run", tensorboard=True))
+    assert runtime.store.root == live.root and files_of(live.root) == files
+    assert not live.legacy.exists()
+    assert f"Moved the model store {live.legacy} to {live.root}" in caplog.text
+    logs = tmp_path / "models" / "bot" / "tensorboard"
+    assert f"TensorBoard: per-pair scalars go to {logs} " in caplog.text
+    report = runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+    assert report.mode == "incremental" and report.training_counter == 2
+    assert runtime.shutdown()
+    assert runtime.store.pair(PAIR).versions == [1, 2]
+
+
+def test_a_backtest_from_the_live_model_reads_the_legacy_store_and_never_moves_it(
+        tmp_path, candles, caplog):
+    """backtest_from_live_model before the bot has run since the upgrade: the backtest starts
+    from the store in its legacy place, read only: it stays there, byte-identical, and no
+    live store is created."""
+    live = live_store(tmp_path, "bot")
+    trained_store(live.legacy, candles, 1000)
+    files = files_of(live.legacy)
+    caplog.set_level(logging.INFO)
+    deterministic()
+    runtime = SelfLearningRuntime.for_run(
+        small_config(backtest_from_live_model=True),
+        run_context(tmp_path, "backtest", "20231115-", int(candles.ts[1000])))
+    assert runtime.seed is not None and runtime.seed.root == live.legacy
+    runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+    runtime.save_unsaved()
+    runtime.saver.wait_idle(60)
+    assert f"Restored {PAIR} from the live model: training counter 1" in caplog.text
+    assert files_of(live.legacy) == files and not live.root.exists()

@@ -15,24 +15,27 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
-import self_learning.store.writer_lock
-from self_learning.store import StoreError, StoreInUse, versions_to_remove, writer_lock
+import self_learning.store.writer_lock, self_learning.store.relocation
+from self_learning.store import StoreConflict, StoreError, StoreInUse, versions_to_remove
+from self_learning.store import writer_lock
 from self_learning.store import metadata
 print(json.dumps({"tensorflow": "tensorflow" in sys.modules, "keras": "keras" in sys.modules,
                   "in_use_is_error": issubclass(StoreInUse, StoreError),
+                  "conflict_is_error": issubclass(StoreConflict, StoreError),
                   "holder": writer_lock.holder(sys.argv[2])}))
 """
 
 
 def test_writer_lock_imports_without_tensorflow(tmp_path):
-    """Checking a store's lock (and its errors, retention and metadata) loads no TensorFlow."""
+    """Checking a store's lock (and its errors, retention and metadata) and moving a store
+    (relocation) load no TensorFlow."""
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(ROOT / "freqai_models"), str(tmp_path / "store")],
         capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result == {"tensorflow": False, "keras": False, "in_use_is_error": True,
-                      "holder": None}
+                      "conflict_is_error": True, "holder": None}
 
 
 def test_public_names_resolve_to_their_modules():

@@ -28,6 +28,7 @@ from store_writer import PAIR, build_modules, graph_keys_for, metadata_for, trai
 from synthetic import FEATURES, TIMEFRAME_S, small_config
 
 from self_learning.runtime.lifecycle import SelfLearningRuntime
+from self_learning.runtime.run_stores import live_store
 from self_learning.store import ModelStore, StoreInUse, writer_lock
 
 TESTS = Path(__file__).parent
@@ -192,7 +193,7 @@ def test_the_adapter_turns_a_busy_store_into_an_operational_exception(ft_config,
     config = ft_config.data
     config["runmode"] = RunMode.DRY_RUN
     config["user_data_dir"] = Path(config["user_data_dir"])
-    root = config["user_data_dir"] / "models" / config["freqai"]["identifier"] / "self_learning"
+    root = live_store(config["user_data_dir"], config["freqai"]["identifier"]).root
     unlocked.append(root)
     proc = _holder(root)
     try:

@@ -20,7 +20,7 @@ from synthetic import FEATURES, TIMEFRAME_S, deterministic, planted_candles, sma
 from self_learning.learning.learner import PairLearner
 from self_learning.runtime import lifecycle
 from self_learning.runtime.lifecycle import SelfLearningRuntime
-from self_learning.runtime.run_stores import plan_store
+from self_learning.runtime.run_stores import live_store, plan_store
 from self_learning.store import metadata as meta
 from self_learning.store.atomic import checksum_tree, replace_json_atomic, write_json
 from self_learning.store.layout import VARIABLES_PREFIX
@@ -56,7 +56,8 @@ def test_a_live_store_of_the_earlier_layout_loads_and_learns_on(tmp_path, monkey
     """Versions in the earlier layout (v2: two-shard traced checkpoint) restore in a dry-run
     with their counter; the next save reuses their graph and restores exactly."""
     candles = planted_candles(1500, seed=5)
-    plan = plan_store(tmp_path / "models" / "self-learning", "dry_run", None, None, False)
+    plan = plan_store(tmp_path / "models" / "self-learning", live_store(tmp_path, "self-learning"),
+                      "dry_run", None, None, False)
     pair_dir = plan.root / PAIR_DIR
     pair_dir.mkdir(parents=True)
     deterministic()

@@ -19,6 +19,7 @@ from synthetic import (
 from self_learning.candles.predictions import Predictions
 from self_learning.candles.samples import Candles
 from self_learning.candles.timeline import iso_utc
+from self_learning.runtime.run_stores import live_store
 from self_learning.telemetry import (
     FitDone,
     Notifier,
@@ -65,9 +66,10 @@ def test_tensorboard_files_hold_every_stepped_candle_and_save(tmp_path, candles)
     with the candle's time as wall time; losses, scoreboard (and how many matured predictions
     it holds), novelty, drift, training counter, save and fit durations are what the runtime
     computed; TensorBoard's EventAccumulator reads them back."""
-    rt = small_runtime(tmp_path / "models" / "id" / "self_learning", save_interval=20)
-    logdir = logdir_for(tmp_path / "models" / "id", rt.store.root)
+    rt = small_runtime(live_store(tmp_path, "id").root, save_interval=20)
+    logdir = logdir_for(tmp_path / "models" / "id", None)  # the live store's: where it was
     assert logdir == tmp_path / "models" / "id" / "tensorboard"
+    assert logdir_for(tmp_path / "models" / "id", "backtest-all") == logdir / "backtest-all"
     recorder = Recorder()
     rt.observer.add(recorder)
     rt.observer.add(TensorBoardWriter(logdir))

@@ -17,7 +17,8 @@ the 'new' ones, which the restored model has already learned. So the dry-run kee
   deleted.
 
 The bot keeps all of it in the dry-run's folder (`overlay`: user_data_dir and db_url), apart
-from a by-hand bot's `user_data/models/` and freqtrade's default `tradesv3.dryrun.sqlite`.
+from a by-hand bot's `user_data/models/` and `user_data/self_learning/` and freqtrade's default
+`tradesv3.dryrun.sqlite`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from self_learning_offline.utc_text import utc_minute, utc_stamp
 CLOCK_FILE = "clock.json"
 DB_FILE = "tradesv3.dryrun.sqlite"
 MODELS_DIR = "models"
+LIVE_STORES_DIR = "self_learning"  # the model's live stores (run_stores.LIVE_STORES)
 PREVIOUS_DIR = "previous"
 
 
@@ -132,13 +134,15 @@ def choose_clock(saved: ReplayClock | UnreadableClock | None, wanted: ReplayCloc
 
 
 class DryRunState:
-    """The dry-run's folder: its clock, trades database and model store (user_data_dir)."""
+    """The dry-run's folder: its clock, trades database, FreqAI's model folders and the live
+    model stores (user_data_dir)."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.clock_path = folder / CLOCK_FILE
         self.db = folder / DB_FILE
         self.models = folder / MODELS_DIR
+        self.live_stores = folder / LIVE_STORES_DIR
 
     def overlay(self) -> dict:
         """freqtrade settings that keep the bot's trades and models in this folder."""
@@ -157,9 +161,10 @@ class DryRunState:
         return UnreadableClock(f"{self.clock_path} is unreadable, {problem}")
 
     def written(self) -> list[Path]:
-        """What the bot of this folder's clock wrote: its trades database and model store."""
+        """What the bot of this folder's clock wrote: its trades database, FreqAI's model
+        folders and the live model stores."""
         return [self.db, self.db.with_name(f"{DB_FILE}-wal"), self.db.with_name(f"{DB_FILE}-shm"),
-                self.models]
+                self.models, self.live_stores]
 
     def start(self, wanted: ReplayClock, fresh: bool = False) -> tuple[ClockChoice, str]:
         """The clock this run replays on, and the line that says so. A new clock sets aside what
@@ -170,8 +175,8 @@ class DryRunState:
         if choice.continued:
             return choice, (f"Dry-run continues on the clock of {utc_minute(saved.started_ms)} "
                             f"({self.clock_path}): the exchange's candles since then stay as "
-                            f"they were; trades ({self.db.name}) and models ({self.models}) "
-                            "are kept.")
+                            f"they were; trades ({self.db.name}) and models ({self.models}, "
+                            f"{self.live_stores}) are kept.")
         kept = self._set_aside(saved) if self.clock_path.exists() else None
         self._write(choice.clock)
         aside = (f"; the previous clock's trades and models were moved to {kept}"

@@ -35,6 +35,7 @@ from live_support import (
     realtime_bot_config,
 )
 
+from self_learning.runtime.run_stores import live_store
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 
 PAIR, PAIR_DIR = REALTIME_PAIR, REALTIME_PAIR_DIR
@@ -71,7 +72,7 @@ def test_damaged_store_gives_no_trades_until_a_full_training(realtime_exchange, 
     try:
         # 1. trained, saved by FreqAI and by the store, then killed.
         bot = start("first")
-        pair_dir = models / "self_learning" / PAIR_DIR
+        pair_dir = live_store(user_data, identifier).root / PAIR_DIR
         bot.wait_for("the first prediction round", lambda log: ROUND_DONE in log,
                      START_TIMEOUT_S)
         startup_s = time.time() - bot.started

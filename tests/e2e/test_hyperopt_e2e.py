@@ -23,6 +23,8 @@ from backtest_support import (
     small_run,
 )
 
+from self_learning.runtime.run_stores import live_store
+
 EPOCHS = 8
 TIMEOUT_S = 300
 # The entry filters' on/off switches (off by default) are hyperoptable like the rest.
@@ -83,5 +85,6 @@ def test_hyperopt_reuses_backtest_predictions_and_leaves_the_store_alone(
     assert "Starting training" not in log, \
         "hyperopt retrained instead of reusing the backtest's predictions\n" + hyperopt.describe()
     assert store_files(store) == before, "hyperopt changed the model store"
-    assert not (models / "self_learning").exists(), "hyperopt created a live store"
+    live = live_store(user_data, models.name)
+    assert not live.root.exists() and not live.legacy.exists(), "hyperopt created a live store"
     assert params_file.exists() == params_existed, f"hyperopt wrote {params_file}"

@@ -61,7 +61,7 @@ from live_support import (
     versions_in_flight,
 )
 
-from self_learning.runtime.run_stores import REPLAY_NOTICE
+from self_learning.runtime.run_stores import REPLAY_NOTICE, live_store
 from self_learning.strategy.strategy_columns import SCORE_COLUMNS
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 
@@ -175,8 +175,13 @@ class Configs:
         return self.user_data / "models" / self.identifier
 
     @property
+    def live(self) -> Path:
+        """The live store: outside FreqAI's model folder (run_stores.live_store)."""
+        return live_store(self.user_data, self.identifier).root
+
+    @property
     def pair_dir(self) -> Path:
-        return self.models / "self_learning" / PAIR_DIR
+        return self.live / PAIR_DIR
 
     def write(self, name: str, user_data: Path, identifier: str, db: str,
               live_retrain_hours: float = LIVE_RETRAIN_HOURS, **self_learning) -> list[str]:
@@ -350,7 +355,7 @@ def test_backtest_with_the_dry_runs_identifier_learns_its_own_data_and_keeps_the
     assert re.search(rf"models saved: .*training counter per pair: {re.escape(PAIR)} \d+", log)
     counter = stopped_dry_run.history["&-training_counter"].to_numpy()
     assert (np.diff(counter) >= 0).all(), f"training counter falls: {counter}"
-    live = models / "self_learning"
+    live = live_store(user_data, identifier).root
     live_files = files_of(live)
     live_version = newest_version(live / PAIR_DIR)
 
@@ -435,7 +440,8 @@ def test_backtest_of_the_live_models_predictions_uses_them_and_touches_no_store(
     configs, history = stopped_dry_run.configs, stopped_dry_run.history
     user_data, identifier = stopped_dry_run.backtest_user_data, configs.identifier
     models = user_data / "models" / identifier
-    before = files_of(models)
+    live_root = live_store(user_data, identifier).root
+    before, live_before = files_of(models), files_of(live_root)
     args = configs.write("live_models", user_data, identifier, db="live_models",
                          backtest_from_live_model=True)
     config = args[:args.index("--strategy")]
@@ -482,6 +488,7 @@ def test_backtest_of_the_live_models_predictions_uses_them_and_touches_no_store(
     after = files_of(models)
     changed = {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
     assert changed <= {"run_params.json"}, sorted(changed)
+    assert live_before and files_of(live_root) == live_before, "the live store changed"
     pd.testing.assert_frame_equal(pd.read_pickle(models / "historic_predictions.pkl")[PAIR],
                                   history)
 

@@ -34,9 +34,10 @@ from self_learning.runtime.learning_log import LearningLog
 from self_learning.runtime.pair_writer import PairSnapshot, PairWriter
 from self_learning.runtime.prediction_history import PredictionHistory, merge
 from self_learning.runtime.restoring import LearnerRestorer, Refusal, Unreadable
-from self_learning.runtime.run_stores import plan_store
+from self_learning.runtime.run_stores import LiveStore, plan_store
 from self_learning.runtime.save_ledger import SaveLedger
 from self_learning.store import ModelStore
+from self_learning.store.relocation import StoreMove
 from self_learning.store.templates import PROCESS_TEMPLATES
 from self_learning.telemetry.observer import (
     FitDone,
@@ -57,7 +58,8 @@ MODEL_IDENTITY = ("layout", "features", "timeframe_s", "hyperparameters")
 class RunContext:
     """What the host tells the runtime about the run (the adapter reads it off freqtrade)."""
 
-    identifier_dir: Path
+    identifier_dir: Path           # FreqAI's model folder of the identifier (its full_path)
+    live: LiveStore                # where the identifier's live store is (run_stores.py)
     timeframe_s: int
     mode: str | None               # freqtrade's run mode value ("live", "backtest", ...)
     timerange: str | None
@@ -80,10 +82,15 @@ class SelfLearningRuntime:
     @staticmethod
     def for_run(config: SelfLearningConfig, run: RunContext) -> SelfLearningRuntime:
         """The runtime on the store of this run mode (run_stores.py), with its observers
-        (notifications; TensorBoard when asked); with backtest_from_live_model,
-        RestoreRefused when the live model knows candles from the run's start on."""
-        plan = plan_store(run.identifier_dir, run.mode, run.timerange, run.start_ts,
+        (notifications; TensorBoard when asked). Live and dry-run first move the live store
+        from where earlier releases kept it (store/relocation.py: under its writer lock,
+        which the runtime then keeps; StoreError when it cannot); with
+        backtest_from_live_model, RestoreRefused when the live model knows candles from the
+        run's start on."""
+        plan = plan_store(run.identifier_dir, run.live, run.mode, run.timerange, run.start_ts,
                           config.backtest_from_live_model)
+        if plan.moves_from is not None:
+            StoreMove(plan.moves_from, plan.root).settle()
         runtime = SelfLearningRuntime(config, plan.root, run.timeframe_s,
                                       background_saves=plan.background_saves,
                                       seed_root=plan.seed, store_is_live=plan.live_store)
@@ -93,8 +100,9 @@ class SelfLearningRuntime:
             runtime.check_seed(run.pairs, plan.not_after_ts)
         from self_learning.telemetry import observers_for
 
-        runtime.observer = observers_for(config, run.identifier_dir, plan.root, run.pairs,
-                                         str(run.mode), run.send, run.tensorboard)
+        runtime.observer = observers_for(
+            config, run.identifier_dir, None if plan.live_store else plan.root.name,
+            run.pairs, str(run.mode), run.send, run.tensorboard)
         return runtime
 
     def __init__(self, config: SelfLearningConfig, store_root: Path, timeframe_s: int,

@@ -10,8 +10,8 @@
 See pair_store.py for the on-disk layout and the guarantees.
 
 The names below load on first use (PEP 562), so the TensorFlow-free parts (writer_lock,
-errors, retention, layout, metadata) import without TensorFlow: `make dry-run-backtest`
-checks a store's lock without paying for it.
+errors, retention, layout, metadata, relocation) import without TensorFlow: `make
+dry-run-backtest` checks a store's lock without paying for it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from self_learning.store.errors import StoreError, StoreInUse
+    from self_learning.store.errors import StoreConflict, StoreError, StoreInUse
     from self_learning.store.model_store import ModelStore
     from self_learning.store.pair_store import PairStore, RestoreResult, VersionInfo
     from self_learning.store.retention import versions_to_remove
@@ -30,6 +30,7 @@ _HOMES = {  # public name -> the module that defines it
     "ModelStore": "model_store",
     "PairStore": "pair_store",
     "RestoreResult": "pair_store",
+    "StoreConflict": "errors",
     "StoreError": "errors",
     "StoreInUse": "errors",
     "VersionInfo": "pair_store",
@@ -42,6 +43,7 @@ __all__ = [
     "ModelStore",
     "PairStore",
     "RestoreResult",
+    "StoreConflict",
     "StoreError",
     "StoreInUse",
     "VersionInfo",

@@ -15,6 +15,10 @@ class StoreInUse(StoreError):
     """Another process writes this store (one writer per store)."""
 
 
+class StoreConflict(StoreError):
+    """Two folders hold the store of one bot (relocation.py); the user chooses which."""
+
+
 def explain(err: BaseException, path: Path, doing: str) -> StoreError | None:
     """A StoreError naming `path` for permission and disk-full errors (Python's or
     TensorFlow's); None for anything else."""

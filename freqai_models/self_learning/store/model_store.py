@@ -16,7 +16,9 @@ from self_learning.store.templates import GraphTemplate, GraphTemplates
 
 
 class ModelStore:
-    """`root` is `user_data/models/<identifier>/self_learning`; created on the first save.
+    """`root` is `user_data/self_learning/<identifier>` (live) or a run's own store in
+    `user_data/models/<identifier>/self_learning_runs/` (runtime/run_stores.py); created on
+    the first save.
 
     `keep_versions` intact versions of the model being saved are kept per pair (the newest
     ones); older ones are removed by each save. Versions of another model (another variable

@@ -21,7 +21,7 @@ _GUARD = threading.Lock()
 
 
 def lock_path(root: Path) -> Path:
-    """`.../<identifier>/self_learning` -> `.../<identifier>/self_learning.lock`."""
+    """`.../self_learning/<identifier>` -> `.../self_learning/<identifier>.lock`."""
     return Path(root).parent / f"{Path(root).name}.lock"
 
 

@@ -27,7 +27,7 @@ __all__ = ["FitDone", "Notifier", "Observers", "PairStart", "ResponseStarted",
            "RuntimeObserver", "SaveDone", "TensorBoardWriter", "logdir_for", "observers_for"]
 
 
-def observers_for(config: SelfLearningConfig, identifier_dir: Path, store_root: Path,
+def observers_for(config: SelfLearningConfig, identifier_dir: Path, run_store: str | None,
                   pairs: list[str], mode: str, send: Callable[[str], None],
                   tensorboard: bool) -> Observers:
     observers = Observers([Notifier(send, pairs, mode, config.scoreboard_summary_hours,
@@ -35,5 +35,5 @@ def observers_for(config: SelfLearningConfig, identifier_dir: Path, store_root: 
                                     drift_notify_hours=config.drift_notify_hours,
                                     drift_challenge=config.drift_challenge)])
     if tensorboard:
-        observers.add(TensorBoardWriter(logdir_for(identifier_dir, store_root)))
+        observers.add(TensorBoardWriter(logdir_for(identifier_dir, run_store)))
     return observers

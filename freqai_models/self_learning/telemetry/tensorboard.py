@@ -61,13 +61,16 @@ _STOP = object()
 Scalars = list[tuple[str, float]]
 
 
-def logdir_for(identifier_dir: Path, store_root: Path) -> Path:
-    """`<identifier>/tensorboard` for the live store, `<identifier>/tensorboard/<run>` for a
-    run's own store (`self_learning_runs/<run>`), so runs never mix their curves."""
-    identifier_dir, store_root = Path(identifier_dir), Path(store_root)
-    if store_root.parent == identifier_dir:
+def logdir_for(identifier_dir: Path, run_store: str | None) -> Path:
+    """`<identifier>/tensorboard` for the live store (`run_store` None), and
+    `<identifier>/tensorboard/<run>` for a run's own store (`self_learning_runs/<run>`), so runs
+    never mix their curves. The live store's logs stay in FreqAI's model folder, beside
+    FreqAI's own, although the store itself lives outside it: they are logs, not what the model
+    learned, and freqtrade's analysers deleting them loses no learning."""
+    identifier_dir = Path(identifier_dir)
+    if run_store is None:
         return identifier_dir / FOLDER
-    return identifier_dir / FOLDER / store_root.name
+    return identifier_dir / FOLDER / run_store
 
 
 def step_scalars(p: Predictions) -> Iterator[tuple[int, float, Scalars]]:
