@@ -29,6 +29,84 @@ def _filters_on(run: str) -> dict:
     return _results(f"strategy-grid/usdt-1h-holdout-{run}-filters-on.json")["rows"][FILTERS_ON]
 
 
+def _entry_result(study: dict, window: str, run: str, params: str) -> dict:
+    """entry_study.py's freqtrade-result row of `run` with `params` ("defaults": the kept
+    quality run's own backtest; FILTERS_ON: strategy_grid's with the three filters on)."""
+    [row] = [r for r in study["results"]
+             if (r["window"], r["run"], r["params"]) == (window, run, params)]
+    return row
+
+
+def trading_rules_figures() -> list[str]:
+    """The README's "Trading rules" dev figures (the threshold alone against the three filters
+    on, what each filter keeps) and the mirrored shorts, formatted from
+    docs/results/entry-study/."""
+    h1 = _results("entry-study/usdt-1h-dev.json")
+    m5 = _results("entry-study/usdt-5m-dev.json")
+
+    def rules(window: str, words: tuple[str, str, str, str]) -> str:
+        """The threshold alone against the filters on, the first with `words` (trades,
+        drawdown, entries, against) as the README words nov-dec's, none for jan-feb's."""
+        alone, on = (_entry_result(h1, window, "full", p) for p in ("defaults", FILTERS_ON))
+        return (f"{alone['trades']:.0f}{words[0]}, {alone['profit_pct']:+.2f} %, {words[1]}"
+                f"{alone['max_drawdown_pct']:.2f} %, {words[2]}"
+                f"{alone['entry_realized_pct']:+.2f} %{words[3]} against {on['trades']:.0f}, "
+                f"{on['profit_pct']:+.2f} %, {on['max_drawdown_pct']:.2f} %, "
+                f"{on['entry_realized_pct']:+.2f} %")
+
+    def pair(study: dict, window: str, run: str, word: str = "") -> str:
+        alone, on = (_entry_result(study, window, run, p) for p in ("defaults", FILTERS_ON))
+        return (f"{alone['trades']:.0f} trades, {alone['profit_pct']:+.2f} %{word}, "
+                f"{on['trades']:.0f} trades, {on['profit_pct']:+.2f} %")
+
+    def kept(window: str, rule: str, side: str = "alone") -> float:
+        return h1[f"{window}.filters"][rule][f"{side}_target_pct"]
+
+    z, ic = "prediction z-score > entry_z 1", "&-score_ic >= min_score_ic 0.1 (or not known yet)"
+    fee, every = "expected_return > round-trip fee 0.002", "all (entry signals)"
+    threshold = {f"{kept(w, '&-s_close > entry_threshold 0.003'):+.2f}"
+                 for w in ("nov-dec", "jan-feb")}
+    sides = [h1[f"{w}.full.sides"] for w in ("nov-dec", "jan-feb")] + [
+        m5[f"{w}.full.sides"] for w in ("jan", "feb")]
+    losing = sum(s["short (mirror)"]["net_pct"] < 0 for s in sides)
+    lowered = sum(s["both sides"]["net_pct"] < s["long"]["net_pct"] for s in sides)
+    words = {1: "one", 2: "two", 3: "three", 4: "four"}
+    nov, jan = "nov-dec", "jan-feb"
+    return [
+        f"(nov-dec {rules(nov, (' trades', 'max drawdown ', 'entries realizing ', ','))}; "
+        f"jan-feb {rules(jan, ('', '', '', ''))})",
+        f"alone it kept candles realizing {kept(jan, z):+.2f} % in jan-feb, and leaving it out of "
+        f"all the filters raised the signals' realized mean there from {kept(jan, every):+.2f} to "
+        f"{kept(jan, z, 'without'):+.2f} %.",
+        f"(the signals without it realized {kept(jan, ic, 'without'):+.2f} %) and hurt in nov-dec "
+        f"({kept(nov, ic, 'without'):+.2f} % without it against {kept(nov, every):+.2f} %); the "
+        f"candles above the threshold realized {' / '.join(sorted(threshold))} % on both.",
+        f"alone it kept candles realizing {kept(jan, fee):+.2f} % in jan-feb, and leaving it out "
+        f"raised the signals' realized mean there from {kept(jan, every):+.2f} to "
+        f"{kept(jan, fee, 'without'):+.2f} %.",
+        f"(5m dev feb: {pair(m5, 'feb', 'full', ' without the filters')} with them)",
+        f"(1h dev nov-dec: {pair(h1, nov, 'lightgbm')} with the z-score and fee filters on",
+        f"short signals lose after the round trip in {words[losing]} of the four dev windows (1h "
+        f"nov-dec {sides[0]['short (mirror)']['net_pct']:+.2f} % per signal, 5m jan "
+        f"{sides[2]['short (mirror)']['net_pct']:+.2f} %), and adding them lowers the net per "
+        f"signal in {words[lowered]} of the four",
+    ]
+
+
+def dev_study_figures() -> list[str]:
+    """The README's daily-retrain and basket-share dev figures, from docs/results/dev/."""
+    daily = _results("dev/daily-retrain-usdt-1h-dev.json")["dev"]
+    basket = _results("dev/basket-share-usdt-1h-dev.json")["all windows"]
+    return [
+        f"retraining daily instead of weekly gave {daily['diff']:+.4f} "
+        f"[{daily['diff_ci_low']:+.4f}, {daily['diff_ci_high']:+.4f}] on the 1h dev windows",
+        f"{100 * basket['basket_share']:.0f} % of what the model predicts is the whitelist's "
+        f"common move, and its mean ranks the basket's move at "
+        f"{basket['timing_ic']['value']:+.2f} while the pairs are ranked against each other at "
+        f"{basket['ranking_ic']['value']:+.2f}",
+    ]
+
+
 def prose_figures() -> list[str]:
     """The README's figures outside the generated section that are read off docs/results,
     each as the README words it, formatted from the committed files."""
@@ -107,11 +185,13 @@ def prose_figures() -> list[str]:
 
 
 def test_readme_prose_figures_match_the_committed_results():
-    """The speed, holdout-trade, 2018, no-edge-seed, dev per-candle-learning, holdout filter
-    and flip figures the README's prose quotes are those of docs/results (re-measure, then
-    update the prose: this test names what drifted)."""
+    """The speed, holdout-trade, 2018, no-edge-seed, dev per-candle-learning, holdout filter,
+    flip, trading-rules, shorts, daily-retrain and basket-share figures the README's prose
+    quotes are those of docs/results (re-measure, then update the prose: this test names what
+    drifted)."""
     text = " ".join(readme.README.read_text().split())
-    missing = [phrase for phrase in prose_figures() if phrase not in text]
+    phrases = prose_figures() + trading_rules_figures() + dev_study_figures()
+    missing = [phrase for phrase in phrases if phrase not in text]
     assert not missing, f"README.md prose differs from docs/results: {missing}"
 
 
@@ -123,6 +203,23 @@ def test_filter_grid_reran_the_published_1h_holdout_trades():
         defaults = _results(f"strategy-grid/usdt-1h-holdout-{run}-defaults.json")["rows"][""]
         assert {k: defaults[k] for k in ("trades", "profit_pct", "max_drawdown_pct")} == {
             k: h1[f"trades.{model}.{k}"] for k in ("trades", "profit_pct", "max_drawdown_pct")}
+
+
+@pytest.mark.parametrize(("study", "run", "model", "quality"), [
+    ("usdt-1h-dev", "full", "self_learning", "quality-usdt-1h-dev"),
+    ("usdt-1h-dev", "lightgbm", "lightgbm", "quality-usdt-1h-dev"),
+    ("usdt-5m-dev", "full", "self_learning", "quality-usdt-5m-dev-no_online"),
+])
+def test_entry_study_read_the_dev_runs_of_docs_results(study, run, model, quality):
+    """The entry-study files read kept folders whose default-rule trades, summed over the dev
+    windows, are those of docs/results/dev's quality runs on the same code."""
+    rows = [r for r in _results(f"entry-study/{study}.json")["results"]
+            if (r["run"], r["params"]) == (run, "defaults")]
+    dev = _results(f"dev/{quality}.json")
+    assert len(rows) == len(dev["meta"]["windows"])
+    assert sum(r["trades"] for r in rows) == dev[f"dev.trades.{model}.trades"]
+    assert round(sum(r["profit_pct"] for r in rows), 2) == round(
+        dev[f"dev.trades.{model}.profit_pct"], 2)
 
 
 def figures(sl_low, sl_high, vs_naive=(0.01, 0.02), vs_lgbm=(-0.01, 0.02)):
