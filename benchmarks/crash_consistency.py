@@ -80,7 +80,7 @@ def final_weights(store: Path, data: Path):
 
     runtime = build_runtime(store, 10**6)
     names = [f"f{i}" for i in range(drill_candles(data, 10).features.shape[1])]
-    learner = runtime.learner("DRILL/BTC", names)
+    learner = runtime.learners.learner("DRILL/BTC", names)
     values = [v.numpy() for m in learner.modules().values() for v in m.state_variables()]
     return learner.training_counter, values
 

@@ -73,7 +73,7 @@ def main() -> int:
     runtime = build_runtime(args.store, args.save_interval)
     pair, names = "DRILL/BTC", [f"f{i}" for i in range(candles.features.shape[1])]
     versions = runtime.store.pair(pair).versions
-    learner = runtime.learner(pair, names)
+    learner = runtime.learners.learner(pair, names)
     print(json.dumps({"event": "start", "versions_on_disk": versions,
                       "restored": learner.trained, "counter": learner.training_counter,
                       "last_seen": learner.last_seen_ts}), flush=True)

@@ -192,7 +192,7 @@ def bench_telemetry(names, candles, start: int, count: int, block: int = 25) -> 
         runtime.fit("P", names, candles.rows(slice(0, FIT_CANDLES)))
         for i in range(start, start + WARMUP):  # compiles the step
             runtime.predict("P", names, candles.rows(slice(i, i + 1)), learn=True)
-        runtime.saver.wait_idle(300)  # the first save writes full SavedModels (seconds of CPU)
+        runtime.saves.saver.wait_idle(300)  # the first save writes full SavedModels (s of CPU)
         times = {False: [], True: []}
         hooks = []
         timed = with_tb.stepped

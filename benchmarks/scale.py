@@ -83,15 +83,15 @@ def main() -> None:
             if args.step:
                 runtime.predict(pair, names, data, learn=True)
             else:
-                runtime.learner(pair, names)
+                runtime.learners.learner(pair, names)
         out["create_all_s"] = round(time.perf_counter() - started, 1)
-        learner = runtime.known(pairs[0])
+        learner = runtime.learners.known(pairs[0])
         out["templates_ready"] = all(runtime.store.templates.get(name, learner.graph_key())
                                      for name in learner.modules())
         out["rss_mb"] = round(rss_mb())
         out["rss_per_pair_mb"] = round((rss_mb() - rss_start) / args.pairs, 2)
         for pair in pairs[: args.unsaved]:
-            runtime.known(pair).state.training_counter.assign_add(1)
+            runtime.learners.known(pair).state.training_counter.assign_add(1)
         clock = SaveClock(runtime)
         started, cpu = time.perf_counter(), time.process_time()
         out["shutdown_in_time"] = runtime.shutdown()

@@ -49,7 +49,7 @@ class SaveClock:
         self.caller: dict[str, float] = {}
         self.writer: list[tuple[str, float]] = []
         self._lock = threading.Lock()
-        saver, submit_async = runtime.saver, runtime.save_async
+        saver, submit_async = runtime.saves.saver, runtime.saves.save_async
         run = saver._run
 
         def timed_run(job):
@@ -64,7 +64,7 @@ class SaveClock:
             self.caller[pair] = time.perf_counter() - started
 
         saver._run = timed_run
-        runtime.save_async = timed_save_async
+        runtime.saves.save_async = timed_save_async
 
     def take(self) -> list[float]:
         """Per-pair save times (ms) since the last call."""
@@ -76,14 +76,14 @@ class SaveClock:
 def build(root: Path, config, pairs: list[str], features: list[str]) -> SelfLearningRuntime:
     runtime = SelfLearningRuntime(config, root, TIMEFRAME_S, background_saves=True)
     for pair in pairs:
-        runtime.learner(pair, features)
+        runtime.learners.learner(pair, features)
     return runtime
 
 
 def touch(runtime: SelfLearningRuntime, pairs: list[str]) -> None:
     """Every pair changed since its last save (what learning does to the counter)."""
     for pair in pairs:
-        runtime.known(pair).state.training_counter.assign_add(1)
+        runtime.learners.known(pair).state.training_counter.assign_add(1)
 
 
 def clear_templates() -> None:
@@ -126,7 +126,7 @@ def main() -> None:
         started = time.perf_counter()
         out["cold_shutdown_in_time"] = runtime.shutdown()  # False: shutdown_timeout_s passed
         out["cold_shutdown_s"] = round(time.perf_counter() - started, 2)
-        assert runtime.saver.wait_idle(3600)  # the writer finishes the rest, for the record
+        assert runtime.saves.saver.wait_idle(3600)  # the writer finishes the rest, for the record
         out["cold_all_saved_s"] = round(time.perf_counter() - started, 2)
         out["cold_save_ms"] = summary(clock.take())
         del runtime, clock
@@ -139,8 +139,8 @@ def main() -> None:
         for _ in range(args.rounds):
             touch(runtime, pairs)
             for pair in pairs:
-                runtime.save_async(pair)
-            assert runtime.saver.wait_idle(600)
+                runtime.saves.save_async(pair)
+            assert runtime.saves.saver.wait_idle(600)
             rounds.append(clock.take())
         out["first_save_after_restart_ms"] = summary(rounds[0])
         out["later_save_ms"] = summary([ms for r in rounds[1:] for ms in r])

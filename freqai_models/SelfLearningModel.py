@@ -75,7 +75,8 @@ class SelfLearningModel(BaseRegressionModel):
         if self.replaying:  # FreqAI calls neither train nor predict
             logger.info(REPLAY_NOTICE)
             return
-        self.settings_record = SettingsRecord.for_run(self.full_path, self.config)
+        self.settings_record = SettingsRecord.for_run(self.full_path, self.config,
+                                                      self.sl_config)
         if not runtime_env.tensorflow_available():
             logger.warning(runtime_env.TF_MISSING_MESSAGE)
             return

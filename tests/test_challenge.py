@@ -121,7 +121,7 @@ def test_a_store_from_before_challenges_loads_with_everything_it_learned(tmp_pat
         str(root / "BTC_USDT" / "v000002" / "feature_discovery" / VARIABLES_PREFIX))
     key = next(k for k in saved.get_variable_to_shape_map() if k.startswith("wide_beta/"))
     rt = SelfLearningRuntime(small_config(), root, TIMEFRAME_S, background_saves=False)
-    restored = rt.learner("BTC/USDT", FEATURES, int(candles.ts[1599]))
+    restored = rt.learners.learner("BTC/USDT", FEATURES, int(candles.ts[1599]))
     assert restored.wide_ready and restored.training_counter > 100
     np.testing.assert_array_equal(restored.nets.discovery.module.wide_beta.numpy(),
                                   saved.get_tensor(key))

@@ -38,10 +38,10 @@ def test_restore_resumes_the_counter_and_every_variable_of_the_newest_save(
     first = small_runtime(tmp_path, save_interval=20)
     first.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
     first.predict(PAIR, FEATURES, candles.rows(slice(0, 1250)), learn=True)
-    assert first.saver.wait_idle(120)
+    assert first.saves.saver.wait_idle(120)
     first.predict(PAIR, FEATURES, candles.rows(slice(1250, 1265)), learn=True)
     assert first.shutdown()
-    learner = first.known(PAIR)
+    learner = first.learners.known(PAIR)
     counters = []
     for folder in sorted((tmp_path / "BTC_USDT").glob("v*")):
         docs = [json.loads(p.read_text()) for p in folder.glob("*.json")]
@@ -51,7 +51,7 @@ def test_restore_resumes_the_counter_and_every_variable_of_the_newest_save(
     assert counters[-1] == learner.training_counter > counters[0]
 
     caplog.set_level(logging.INFO)
-    restored = small_runtime(tmp_path).learner(PAIR, FEATURES)
+    restored = small_runtime(tmp_path).learners.learner(PAIR, FEATURES)
     n = learner.training_counter
     assert restored.training_counter == n
     for name in ("encoder", "decoder", "feature_discovery", "liquidity", "learner_state"):
@@ -73,7 +73,7 @@ def test_label_scale_prediction_of_the_training_candles_folds_nothing_into_novel
     rt = small_runtime(tmp_path, prequential_backtest=False, online_learning=False)
     train = candles.rows(slice(0, 1200))
     rt.fit(PAIR, FEATURES, train)
-    state = rt.known(PAIR).state
+    state = rt.learners.known(PAIR).state
     trained = (state.novelty_mean.numpy(), state.novelty_var.numpy())
     model = SimpleNamespace(_answer=lambda call: call(rt))  # the adapter, without freqtrade
     dk = SimpleNamespace(pair=PAIR, training_features_list=FEATURES,
@@ -88,7 +88,7 @@ def test_label_scale_prediction_of_the_training_candles_folds_nothing_into_novel
 
 def test_fresh_start_logs_created_new_model_per_network(tmp_path, caplog):
     caplog.set_level(logging.INFO)
-    small_runtime(tmp_path).learner(PAIR, FEATURES)
+    small_runtime(tmp_path).learners.learner(PAIR, FEATURES)
     for name in ("encoder", "decoder", "feature_discovery", "liquidity"):
         assert f"created new model {name} for BTC/USDT" in caplog.text
 
@@ -98,7 +98,7 @@ def test_pool_discounts_with_the_half_life_of_its_learners(tmp_path):
     half-life as each pair's own wide head and per-candle ridge (memory_candles candles of
     the timeframe): another decay would weigh the other pairs' statistics wrongly."""
     rt = small_runtime(tmp_path, memory_candles=100)
-    learner = rt.learner(PAIR, FEATURES)
+    learner = rt.learners.learner(PAIR, FEATURES)
     assert learner.pool.half_life_s == learner.settings.half_life_s == 100 * rt.timeframe_s
     assert learner.wide.spec.half_life_s == learner.settings.half_life_s
 
@@ -108,16 +108,16 @@ def test_autosave_every_save_interval_updates_and_shutdown_saves_the_rest(
     rt = small_runtime(tmp_path, save_interval=20)
     rt.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
     rt.predict(PAIR, FEATURES, candles.rows(slice(0, 1260)), learn=True)
-    assert rt.saver.wait_idle(120)
+    assert rt.saves.saver.wait_idle(120)
     saved = rt.store.pair(PAIR).versions
     assert len(saved) >= 2  # after the fit and after >= 20 online updates
     rt.predict(PAIR, FEATURES, candles.rows(slice(1260, 1265)), learn=True)
     caplog.set_level(logging.INFO)
     assert rt.shutdown()
-    counter = rt.known(PAIR).training_counter
+    counter = rt.learners.known(PAIR).training_counter
     assert re.search(rf"models saved: 1 pair\(s\) written at shutdown in [0-9.]+ s; training "
                      rf"counter per pair: BTC/USDT {counter}$", caplog.text, re.MULTILINE)
-    assert small_runtime(tmp_path).learner(PAIR, FEATURES).training_counter == counter
+    assert small_runtime(tmp_path).learners.learner(PAIR, FEATURES).training_counter == counter
 
 
 def test_failed_save_keeps_learning_keeps_last_good_version_and_retries(
@@ -127,28 +127,28 @@ def test_failed_save_keeps_learning_keeps_last_good_version_and_retries(
     root = tmp_path / "store"
     rt = small_runtime(root, save_interval=10)
     rt.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
-    assert rt.saver.wait_idle(120)
+    assert rt.saves.saver.wait_idle(120)
     good = sorted(p.name for p in (root / "BTC_USDT").iterdir())
 
     shutil.move(root, tmp_path / "moved")
     root.write_text("not a folder")
     caplog.set_level(logging.INFO)
-    before = rt.known(PAIR).training_counter
+    before = rt.learners.known(PAIR).training_counter
     rt.predict(PAIR, FEATURES, candles.rows(slice(0, 1230)), learn=True)
-    assert rt.saver.wait_idle(120)
+    assert rt.saves.saver.wait_idle(120)
     assert "Saving models for BTC/USDT failed" in caplog.text
-    assert rt.known(PAIR).training_counter > before + 10
-    assert PAIR in rt.dirty_pairs()
+    assert rt.learners.known(PAIR).training_counter > before + 10
+    assert PAIR in rt.saves.dirty_pairs()
 
     root.unlink()
     shutil.move(tmp_path / "moved", root)
     assert sorted(p.name for p in (root / "BTC_USDT").iterdir()) == good
     rt.predict(PAIR, FEATURES, candles.rows(slice(1230, 1245)), learn=True)
-    assert rt.saver.wait_idle(120)
+    assert rt.saves.saver.wait_idle(120)
     assert rt.shutdown() is True  # every pending write landed
-    assert rt.dirty_pairs() == []
-    assert small_runtime(root).learner(PAIR, FEATURES).training_counter == \
-        rt.known(PAIR).training_counter
+    assert rt.saves.dirty_pairs() == []
+    assert small_runtime(root).learners.learner(PAIR, FEATURES).training_counter == \
+        rt.learners.known(PAIR).training_counter
 
 
 def novelty_of(learner) -> tuple[float, float]:
@@ -163,8 +163,8 @@ def test_live_serving_without_per_candle_learning_is_saved_at_shutdown_and_not_r
     next candles fold as in the uninterrupted run."""
     first = small_runtime(tmp_path, online_learning=False, save_interval=1000)
     first.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
-    assert first.saver.wait_idle(120)
-    learner = first.known(PAIR)
+    assert first.saves.saver.wait_idle(120)
+    learner = first.learners.known(PAIR)
     trained = novelty_of(learner)
     first.predict(PAIR, FEATURES, candles.rows(slice(0, 1250)), learn=False)
     folded = novelty_of(learner)
@@ -174,7 +174,7 @@ def test_live_serving_without_per_candle_learning_is_saved_at_shutdown_and_not_r
     assert "models saved: 1 pair(s) written at shutdown" in caplog.text
 
     again = small_runtime(tmp_path, online_learning=False, save_interval=1000)
-    restored = again.learner(PAIR, FEATURES)
+    restored = again.learners.learner(PAIR, FEATURES)
     assert novelty_of(restored) == folded
     again.predict(PAIR, FEATURES, candles.rows(slice(0, 1250)), learn=False)
     assert novelty_of(restored) == folded  # nothing served before the restart is refolded
@@ -192,16 +192,16 @@ def test_live_serving_without_per_candle_learning_saves_every_save_interval_fold
     a version every `save_interval` of them, so a crash loses no more than that."""
     rt = small_runtime(tmp_path, online_learning=False, save_interval=20)
     rt.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
-    assert rt.saver.wait_idle(120)
+    assert rt.saves.saver.wait_idle(120)
     store = rt.store.pair(PAIR)
     assert len(store.versions) == 1
     rt.predict(PAIR, FEATURES, candles.rows(slice(0, 1210)), learn=False)  # H + 10 folds
-    assert rt.saver.wait_idle(120)
+    assert rt.saves.saver.wait_idle(120)
     assert len(store.versions) == 1
     rt.predict(PAIR, FEATURES, candles.rows(slice(0, 1220)), learn=False)  # 10 more: 20+
-    assert rt.saver.wait_idle(120)
+    assert rt.saves.saver.wait_idle(120)
     assert len(store.versions) == 2
-    assert rt.dirty_pairs() == []
+    assert rt.saves.dirty_pairs() == []
     assert rt.shutdown()
 
 
@@ -220,7 +220,7 @@ def test_serving_without_learning_leaves_every_candle_to_a_later_per_candle_lear
         assert first.shutdown()
         again = small_runtime(root, online_learning=True)
         again.predict(PAIR, FEATURES, candles.rows(slice(0, 1300)), learn=True)
-        learner = again.known(PAIR)
+        learner = again.learners.known(PAIR)
         counters.append((learner.training_counter, learner.last_learned_ts))
         assert again.shutdown()
     assert counters[0] == counters[1]

@@ -47,7 +47,7 @@ def trained_store(root: Path, candles, end: int) -> int:
     runtime = live_runtime(root)
     runtime.fit(PAIR, FEATURES, candles.rows(slice(0, end)))
     assert runtime.shutdown()
-    return runtime.known(PAIR).last_learned_ts
+    return runtime.learners.known(PAIR).last_learned_ts
 
 
 @pytest.mark.parametrize(("stored_until", "newest", "travels"), [
@@ -76,7 +76,7 @@ def test_live_store_refuses_a_restore_that_travels_in_time(tmp_path, candles, ca
             runtime.fit(PAIR, FEATURES, older)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and re.search(message, errors[0].getMessage())
-    assert runtime.known(PAIR) is None and runtime.shutdown()
+    assert runtime.learners.known(PAIR) is None and runtime.shutdown()
     assert files_of(root) == before
 
     report = runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1300)))
@@ -92,11 +92,11 @@ def test_backtest_store_replaces_an_earlier_run_that_knows_later_candles(tmp_pat
     root = tmp_path / "self_learning_runs" / "backtest-x"
     first = backtest_runtime(root)
     first.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
-    first.save_unsaved()  # what the run saves at exit
+    first.saves.save_unsaved()  # what the run saves at exit
     caplog.set_level(logging.INFO)
     again = backtest_runtime(root)
     report = again.fit(PAIR, FEATURES, candles.rows(slice(0, 800)))
-    again.save_unsaved()
+    again.saves.save_unsaved()
     assert report.mode == "full" and report.training_counter == 1
     # the restore's warnings only: a loaded machine may add autosave's slow-save warning
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
@@ -112,7 +112,7 @@ def test_backtest_resumes_its_own_store_when_it_knows_only_earlier_candles(tmp_p
     root = tmp_path / "run"
     interrupted = backtest_runtime(root)
     interrupted.fit(PAIR, FEATURES, candles.rows(slice(0, 1000)))
-    interrupted.save_unsaved()
+    interrupted.saves.save_unsaved()
     report = backtest_runtime(root).fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
     assert report.mode == "incremental" and report.samples > 0 and report.training_counter == 2
 
@@ -130,12 +130,12 @@ def test_backtest_starts_from_the_live_model_only_when_it_learned_nothing_later(
             rf"backtest_from_live_model: the live model in \S+ knows candles from this "
             rf"run's start \({iso_utc(learned)}\) on: {PAIR} learned candles up to {ISO}\. .*set "
             "backtest_from_live_model to false")):
-        runtime.check_seed([PAIR], learned)
-    runtime.check_seed([PAIR, "ETH/USDT"], int(candles.ts[1000]))  # starts after: allowed
+        runtime.learners.check_seed([PAIR], learned)
+    runtime.learners.check_seed([PAIR, "ETH/USDT"], int(candles.ts[1000]))  # starts after: allowed
 
     caplog.set_level(logging.INFO)
     report = runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
-    runtime.save_unsaved()
+    runtime.saves.save_unsaved()
     assert f"Restored {PAIR} from the live model: training counter 1" in caplog.text
     assert report.mode == "incremental" and report.samples > 0
     assert runtime.store.pair(PAIR).versions == [1]
@@ -160,12 +160,12 @@ def test_a_backtest_does_not_start_from_a_live_model_that_served_its_candles(
               r"novelty statistics, without per-candle learning; it learned candles up to "
               rf"{learned}\)\. Starting from it")
     with pytest.raises(RestoreRefused, match=served):
-        backtest.check_seed([PAIR], int(candles.ts[1050]))
-    backtest.check_seed([PAIR], int(candles.ts[1100]))  # starts after the served candles
+        backtest.learners.check_seed([PAIR], int(candles.ts[1050]))
+    backtest.learners.check_seed([PAIR], int(candles.ts[1100]))  # starts after the served candles
     with pytest.raises(RestoreRefused, match=rf"in \S+ served candles up to "
                        rf"{iso_utc(int(candles.ts[1099]))} \(folded .* up to "
                        rf"{learned}\), later than"):
-        live_runtime(live).learner(PAIR, FEATURES, int(candles.ts[1050]))
+        live_runtime(live).learners.learner(PAIR, FEATURES, int(candles.ts[1050]))
 
 
 def test_a_prequential_backtest_saves_each_window_once_after_stepping_it(tmp_path, candles):
@@ -180,14 +180,14 @@ def test_a_prequential_backtest_saves_each_window_once_after_stepping_it(tmp_pat
         assert len(store.versions) == window - 1, "a training saved before its window stepped"
         runtime.predict(PAIR, FEATURES, candles.rows(slice(0, end)), learn=True)
         assert len(store.versions) == window
-    learner = runtime.known(PAIR)
-    assert runtime.save_unsaved() == []  # nothing left for the exit
-    again = backtest_runtime(tmp_path / "run").learner(PAIR, FEATURES)
+    learner = runtime.learners.known(PAIR)
+    assert runtime.saves.save_unsaved() == []  # nothing left for the exit
+    again = backtest_runtime(tmp_path / "run").learners.learner(PAIR, FEATURES)
     assert again.training_counter == learner.training_counter
     assert again.last_seen_ts == learner.last_seen_ts == int(candles.ts[1299])
     runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1300)))  # unsaved until it steps
     shutil.rmtree(tmp_path / "run")  # what freqtrade's analysis commands do between runs
-    assert runtime.save_unsaved() == [] and not (tmp_path / "run").exists()
+    assert runtime.saves.save_unsaved() == [] and not (tmp_path / "run").exists()
 
 
 def test_a_backtest_without_per_candle_learning_saves_each_window_after_serving_it(
@@ -204,10 +204,10 @@ def test_a_backtest_without_per_candle_learning_saves_each_window_after_serving_
         assert len(store.versions) == window - 1, "a training saved before its window served"
         runtime.predict(PAIR, FEATURES, candles.rows(slice(0, end)), learn=False)
         assert len(store.versions) == window
-    state = runtime.known(PAIR).state
+    state = runtime.learners.known(PAIR).state
     again = SelfLearningRuntime(small_config(prequential_backtest=False), tmp_path / "run",
                                 TIMEFRAME_S, background_saves=False, store_is_live=False)
-    restored = again.learner(PAIR, FEATURES).state
+    restored = again.learners.learner(PAIR, FEATURES).state
     assert restored.novelty_mean.numpy() == state.novelty_mean.numpy()
     assert restored.novelty_var.numpy() == state.novelty_var.numpy()
 
@@ -269,7 +269,7 @@ def test_a_backtest_from_the_live_model_reads_the_legacy_store_and_never_moves_i
         run_context(tmp_path, "backtest", "20231115-", int(candles.ts[1000])))
     assert runtime.seed is not None and runtime.seed.root == live.legacy
     runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
-    runtime.save_unsaved()
-    runtime.saver.wait_idle(60)
+    runtime.saves.save_unsaved()
+    runtime.saves.saver.wait_idle(60)
     assert f"Restored {PAIR} from the live model: training counter 1" in caplog.text
     assert files_of(live.legacy) == files and not live.root.exists()

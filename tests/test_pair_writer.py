@@ -24,14 +24,14 @@ def test_a_save_writes_the_snapshot_of_the_learner(tmp_path):
     """A snapshot carries the learner's counters; the runtime's save writes it as a version
     whose metadata names the learner's features."""
     rt = small_runtime(tmp_path / "store")
-    learner = rt.learner(PAIR, FEATURES)
+    learner = rt.learners.learner(PAIR, FEATURES)
     snapshot = PairSnapshot.of(learner)
     assert (snapshot.training_counter, snapshot.changes) == (learner.training_counter,
                                                              learner.changes)
     assert snapshot.graph_key == learner.graph_key() and set(snapshot.values) == set(
         learner.modules())
-    rt.save_async(PAIR)
-    assert rt.saver.wait_idle(120)
+    rt.saves.save_async(PAIR)
+    assert rt.saves.saver.wait_idle(120)
     assert rt.store.pair(PAIR).newest_metadata() is not None
     assert rt.shutdown()
 
@@ -41,9 +41,9 @@ def test_a_state_holding_nan_is_not_saved_and_the_failure_is_reported(tmp_path):
     rt = small_runtime(tmp_path / "store")
     failures = Failures()
     rt.observer.add(failures)
-    learner = rt.learner(PAIR, FEATURES)
+    learner = rt.learners.learner(PAIR, FEATURES)
     learner.state.novelty_mean.assign(np.nan)
-    rt.save_async(PAIR)
-    assert rt.saver.wait_idle(120)
+    rt.saves.save_async(PAIR)
+    assert rt.saves.saver.wait_idle(120)
     assert rt.store.pair(PAIR).newest_metadata() is None
     assert failures.seen == [(PAIR, "NonFiniteState")]

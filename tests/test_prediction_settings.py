@@ -17,6 +17,7 @@ import pytest
 from freqtrade.enums import RunMode
 from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 
+from self_learning.config import parse_config
 from self_learning.runtime.prediction_settings import (
     PREDICTIONS_FOLDER,
     RECORD_FILE,
@@ -27,6 +28,7 @@ from self_learning.runtime.prediction_settings import (
 ROOT = Path(__file__).resolve().parents[1]
 PAIR = "BTC/USDT"
 END = 1735689600  # a window's training end (FreqAI's timestamp id)
+RECORDED = ROOT / "tests" / "fixtures" / "prediction_settings" / "record.json"
 
 
 @pytest.fixture
@@ -42,9 +44,14 @@ def changed(config: dict, **self_learning) -> dict:
     return config
 
 
+def record_for(folder: Path, config: dict) -> SettingsRecord:
+    """The record of a run of `config`, with our section parsed as the model parses it."""
+    return SettingsRecord(folder, config, parse_config(config["freqai"]))
+
+
 def stored(folder: Path, config: dict, pair: str = PAIR, end: int = END) -> None:
     """A backtest of `config` trained and stored the window of `pair` ending at `end`."""
-    SettingsRecord(folder, config).note_window(window_name(pair, end))
+    record_for(folder, config).note_window(window_name(pair, end))
     predictions = folder / PREDICTIONS_FOLDER
     predictions.mkdir(parents=True, exist_ok=True)
     (predictions / f"{window_name(pair, end)}_prediction.feather").write_bytes(b"")
@@ -53,7 +60,7 @@ def stored(folder: Path, config: dict, pair: str = PAIR, end: int = END) -> None
 def test_reusing_a_window_of_other_settings_warns_once_naming_the_keys(tmp_path, config,
                                                                        caplog):
     stored(tmp_path, config)
-    record = SettingsRecord(tmp_path, changed(config, memory_candles=576, label_scale=True))
+    record = record_for(tmp_path, changed(config, memory_candles=576, label_scale=True))
     with caplog.at_level(logging.WARNING):
         message = record.check_windows(PAIR, [END])
         again = record.check_windows(PAIR, [END])
@@ -86,7 +93,7 @@ def test_no_warning_when_nothing_reused_was_made_otherwise(tmp_path, config, cas
     if case == "predictions_deleted":
         shutil.rmtree(tmp_path / PREDICTIONS_FOLDER)
     ends = [END + 7 * 86400] if case == "other_window" else [END]
-    assert SettingsRecord(tmp_path, now).check_windows(PAIR, ends) is None
+    assert record_for(tmp_path, now).check_windows(PAIR, ends) is None
 
 
 def test_the_record_names_each_window_with_the_settings_still_in_use(tmp_path, config):
@@ -104,10 +111,28 @@ def test_the_record_names_each_window_with_the_settings_still_in_use(tmp_path, c
 
 @pytest.mark.parametrize("mode", [RunMode.LIVE, RunMode.DRY_RUN])
 def test_trading_runs_keep_no_record(tmp_path, config, mode):
+    ours = parse_config(config["freqai"])
     config["runmode"] = mode
-    assert SettingsRecord.for_run(tmp_path, config) is None
+    assert SettingsRecord.for_run(tmp_path, config, ours) is None
     config["runmode"] = RunMode.HYPEROPT
-    assert SettingsRecord.for_run(tmp_path, config) is not None
+    assert SettingsRecord.for_run(tmp_path, config, ours) is not None
+
+
+def test_the_record_written_for_a_config_is_the_one_earlier_releases_wrote(tmp_path):
+    """The record of a fixed config is byte for byte the file written before the model passed
+    its parsed section in (tests/fixtures/prediction_settings/record.json), so windows stored
+    by earlier runs keep their settings id and reuse them without a warning. A new key of our
+    section changes it (and earlier windows then warn, naming that key): rewrite the file."""
+    config = {"runmode": RunMode.BACKTEST, "timeframe": "1h", "freqai": {
+        "train_period_days": 30, "backtest_period_days": 7,
+        "feature_parameters": {"include_timeframes": ["1h", "4h"], "label_period_candles": 4,
+                               "include_corr_pairlist": ["BTC/USDT"],
+                               "indicator_periods_candles": [10, 20]},
+        "data_split_parameters": {"test_size": 0.1, "shuffle": False},
+        "self_learning": {"memory_candles": 576, "label_scale": True, "save_interval": 7}}}
+    record = SettingsRecord.for_run(tmp_path, config, parse_config(config["freqai"]))
+    record.note_window(window_name(PAIR, END))
+    assert (tmp_path / RECORD_FILE).read_bytes() == RECORDED.read_bytes()
 
 
 def test_window_names_are_freqais(tmp_path, config):

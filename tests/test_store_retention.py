@@ -72,12 +72,12 @@ def test_versions_of_another_feature_list_are_kept(tmp_path, caplog, unlocked):
     unlocked.append(root)
     runtime = SelfLearningRuntime(small_config(keep_versions=2), root, TIMEFRAME_S,
                                   background_saves=False)
-    assert _save_learner(runtime, runtime.learner(PAIR, FEATURES), 3) == [1, 2, 3]
+    assert _save_learner(runtime, runtime.learners.learner(PAIR, FEATURES), 3) == [1, 2, 3]
     folder = runtime.store.pair(PAIR).path
     old = {n: _tree(folder / n) for n in ("v000002", "v000003")}
     caplog.set_level(logging.INFO)
     renamed = [f"{name}_v2" for name in FEATURES]  # same count: same variable layout
-    fresh = runtime.learner(PAIR, renamed)
+    fresh = runtime.learners.learner(PAIR, renamed)
     assert "starting fresh models (the stored versions are kept)" in caplog.text
     assert _save_learner(runtime, fresh, 4) == [4, 5, 6, 7]
     assert sorted(p.name for p in folder.iterdir()) == [
@@ -97,7 +97,7 @@ def test_the_previous_releases_version_is_kept_after_an_upgrade(tmp_path, caplog
     before = _tree(root / "BTC_USDT" / "v000002")
     runtime = SelfLearningRuntime(small_config(keep_versions=1), root, TIMEFRAME_S,
                                   background_saves=False)
-    learner = runtime.learner(PAIR, FEATURES)
+    learner = runtime.learners.learner(PAIR, FEATURES)
     assert learner.training_counter > 0  # restored through the upgrade
     caplog.set_level(logging.INFO)
     assert _save_learner(runtime, learner, 3) == [3, 4, 5]

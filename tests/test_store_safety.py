@@ -88,12 +88,12 @@ def test_pair_without_usable_version_trades_only_after_a_full_training(
     first = rt.predict(PAIR, features, candles.rows(slice(0, FIT + 30)), learn=True)
     later = [rt.predict(PAIR, features, candles.rows(slice(0, i)), learn=True)
              for i in range(FIT + 31, FIT + 41)]
-    learner = rt.known(PAIR)
+    learner = rt.learners.known(PAIR)
     assert learner.training_counter == 0, "the untrained learner learned per candle"
     assert learner.last_seen_ts == NEVER and int(learner.state.steps.numpy()) == 0
     assert not any(do_predict(p).any() for p in [first, *later])
     assert caplog.text.count(UNTRAINED) == 1
-    assert rt.dirty_pairs() == []  # nothing untrained is saved
+    assert rt.saves.dirty_pairs() == []  # nothing untrained is saved
 
     report = rt.fit(PAIR, features, candles.rows(slice(0, FIT + 40)))
     assert report.mode == "full" and report.training_counter == 1
@@ -105,7 +105,7 @@ def test_pair_without_usable_version_trades_only_after_a_full_training(
     assert "BTC/USDT finished its full training; it gets predictions again." in caplog.text
     assert rt.shutdown()
     assert nonfinite_variables(snapshot_variables(learner.modules())) == []
-    restored = small_runtime(root).learner(PAIR, features)
+    restored = small_runtime(root).learners.learner(PAIR, features)
     assert restored.training_counter == learner.training_counter > 1
 
 
@@ -113,13 +113,13 @@ def test_a_stored_learner_that_never_had_a_full_training_is_not_restored(tmp_pat
     """What an earlier release saved for a pair it stepped before any training: a counter,
     the initial input scaling. It is not loaded as a trained model."""
     rt = small_runtime(tmp_path)
-    learner = rt.learner(PAIR, FEATURES)
+    learner = rt.learners.learner(PAIR, FEATURES)
     learner.state.training_counter.assign(949)
     metadata = learner.metadata()
     rt.store.pair(PAIR).save(learner.modules(), metadata,
                              {name: learner.graph_key() for name in metadata})
     caplog.set_level(logging.INFO)
-    again = small_runtime(tmp_path).learner(PAIR, FEATURES)
+    again = small_runtime(tmp_path).learners.learner(PAIR, FEATURES)
     assert again.training_counter == 0 and not again.trained
     assert "Stored models of BTC/USDT in" in caplog.text
     assert "never finished a full training" in caplog.text
@@ -147,7 +147,7 @@ def test_unreadable_pair_folder_is_said_once_and_only_that_pair_is_off(
                 refused += 2
                 other = rt.predict(OTHER, FEATURES, block, learn=True)
                 assert do_predict(other)[-1] == 1
-            assert rt.known(PAIR) is None
+            assert rt.learners.known(PAIR) is None
     finally:
         folder.chmod(0o755)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -158,7 +158,7 @@ def test_unreadable_pair_folder_is_said_once_and_only_that_pair_is_off(
     assert "fix its permissions, or move it away" in message
     assert "do_predict = 0" in message
 
-    learner = rt.learner(PAIR, FEATURES, int(candles.ts[FIT + 12]))  # readable again
+    learner = rt.learners.learner(PAIR, FEATURES, int(candles.ts[FIT + 12]))  # readable again
     assert learner.training_counter == 1
     assert "The store folder of BTC/USDT can be read again" in caplog.text
     assert rt.shutdown()
@@ -166,19 +166,19 @@ def test_unreadable_pair_folder_is_said_once_and_only_that_pair_is_off(
 
 def test_a_state_holding_nan_is_not_saved(tmp_path, caplog, candles, trained):
     rt = small_runtime(trained_store(trained, tmp_path))
-    learner = rt.learner(PAIR, FEATURES)
+    learner = rt.learners.learner(PAIR, FEATURES)
     versions = rt.store.pair(PAIR).versions
     module = learner.nets.discovery.module
     module.recent_n.assign(float("nan"))
     caplog.set_level(logging.INFO)
-    rt.save_async(PAIR)
-    assert rt.saver.wait_idle(120)
+    rt.saves.save_async(PAIR)
+    assert rt.saves.saver.wait_idle(120)
     assert rt.store.pair(PAIR).versions == versions
     assert "holds NaN or inf in feature_discovery/" in caplog.text
     assert "recent_n" in caplog.text
     module.recent_n.assign(0.0)
-    rt.save_async(PAIR)
-    assert rt.saver.wait_idle(120)
+    rt.saves.save_async(PAIR)
+    assert rt.saves.saver.wait_idle(120)
     assert len(rt.store.pair(PAIR).versions) == len(versions) + 1
 
 

@@ -103,7 +103,7 @@ def test_the_previous_releases_live_store_loads_and_keeps_learning(candles, tmp_
     shutil.copytree(FIXTURE, root)
     before = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     rt = SelfLearningRuntime(small_config(), root, TIMEFRAME_S, background_saves=False)
-    restored = rt.learner("BTC/USDT", FEATURES, int(candles.ts[1599]))
+    restored = rt.learners.learner("BTC/USDT", FEATURES, int(candles.ts[1599]))
     assert restored.training_counter > 100  # the old store's counter
     assert int(restored.state.replay_count.numpy()) > 0
     enc = restored.nets.autoencoder.encoder
@@ -121,7 +121,7 @@ def test_the_previous_releases_live_store_loads_and_keeps_learning(candles, tmp_
         if rel.name != "CURRENT":
             assert (root / rel).read_bytes() == data
     again = SelfLearningRuntime(small_config(), root, TIMEFRAME_S, background_saves=False)
-    back = again.learner("BTC/USDT", FEATURES, int(candles.ts[1799]))
+    back = again.learners.learner("BTC/USDT", FEATURES, int(candles.ts[1799]))
     assert back.wide_ready and back.training_counter == restored.training_counter
     np.testing.assert_array_equal(back.nets.discovery.module.wide_beta.numpy(),
                                   restored.nets.discovery.module.wide_beta.numpy())

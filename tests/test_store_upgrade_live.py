@@ -83,7 +83,7 @@ def test_a_live_store_of_the_earlier_layout_loads_and_learns_on(tmp_path, monkey
         (pair_dir / "v000001" / "feature_discovery" / "saved_model.pb").read_bytes()
     assert meta.read(newest / "feature_discovery.json")["graph_reused"] is True
 
-    learned = runtime.known(PAIR)
+    learned = runtime.learners.known(PAIR)
     fresh = PairLearner(small_config(), FEATURES, TIMEFRAME_S)
     assert info.restore(fresh.modules()).version == 3
     for a, b in zip(learned.modules().values(), fresh.modules().values(), strict=True):

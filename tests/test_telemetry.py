@@ -131,7 +131,7 @@ def test_notifications_startup_summary_drift_alarms_and_scoreboard(tmp_path, can
     caplog.set_level(logging.INFO)
     rt.predict(PAIRS[0], FEATURES, candles.rows(slice(0, 1400)), learn=True)
     alarms = int(sum((p.scores["drift"] > 0.5).sum() for _, p in recorder.steps))
-    assert alarms == int(rt.known(PAIRS[0]).state.drift_alarms.numpy()) > 0
+    assert alarms == int(rt.learners.known(PAIRS[0]).state.drift_alarms.numpy()) > 0
     drift = [m for m in sent if m.startswith("SelfLearning: drift alarm for BTC/USDT")]
     assert alarms > 1 and len(drift) == 1
     assert caplog.text.count("drift alarm for BTC/USDT") == alarms
@@ -153,12 +153,12 @@ def test_notifications_startup_summary_drift_alarms_and_scoreboard(tmp_path, can
     again = small_runtime(tmp_path, **touchy)
     again.observer.add(Notifier(sent.append, PAIRS, "live"))
     for pair in PAIRS:
-        again.learner(pair, FEATURES)
+        again.learners.learner(pair, FEATURES)
     versions = {p: again.store.pair(p).versions[-1] for p in PAIRS}
     lines = sent[0].splitlines()
     assert lines[0] == "SelfLearning model started (live) for 2 pair(s):"
     for pair, line in zip(PAIRS, lines[1:], strict=True):
-        counter = again.known(pair).training_counter
+        counter = again.learners.known(pair).training_counter
         assert line.startswith(f"{pair}: loaded version {versions[pair]}, training counter "
                                f"{counter}, last learned candle 20")
 
@@ -243,7 +243,7 @@ def test_the_runtime_reports_a_drift_response_and_the_training_that_settles_it(t
     rt.observer.add(Notifier(sent.append, ["BTC/USDT"], "dry_run"))
     rt.fit("BTC/USDT", FEATURES, flipped.rows(slice(0, 1500)))
     rt.predict("BTC/USDT", FEATURES, flipped.rows(slice(0, 1800)), learn=True)
-    responses = int(rt.known("BTC/USDT").state.drift_responses.numpy())
+    responses = int(rt.learners.known("BTC/USDT").state.drift_responses.numpy())
     started = [m for m in sent if m.startswith("SelfLearning: drift response for BTC/USDT by")]
     assert responses >= 1 and len(started) == 1
     assert f"(response {responses} this run" in started[0]
@@ -263,18 +263,18 @@ def test_save_failure_is_notified_once_per_streak_and_its_recovery(tmp_path, can
     rt = small_runtime(root, save_interval=5)
     rt.observer.add(Notifier(sent.append, [PAIRS[0]], "dry_run"))
     rt.fit(PAIRS[0], FEATURES, candles.rows(slice(0, 1200)))
-    assert rt.saver.wait_idle(120)
+    assert rt.saves.saver.wait_idle(120)
     shutil.move(root, tmp_path / "moved")
     root.write_text("not a folder")
     for end in (1215, 1230):
         rt.predict(PAIRS[0], FEATURES, candles.rows(slice(0, end)), learn=True)
-        assert rt.saver.wait_idle(120)
+        assert rt.saves.saver.wait_idle(120)
     failed = [m for m in sent if "failed" in m]
     assert failed == [messages.save_failed(PAIRS[0], NotADirectoryError())]
     root.unlink()
     shutil.move(tmp_path / "moved", root)
     rt.predict(PAIRS[0], FEATURES, candles.rows(slice(0, 1245)), learn=True)
-    assert rt.saver.wait_idle(120)
+    assert rt.saves.saver.wait_idle(120)
     assert sent[-1].startswith("SelfLearning: saving BTC/USDT works again (training counter")
     assert rt.shutdown()
 

@@ -31,7 +31,7 @@ class SaveOutcome:
     training_counter: int          # the counter of the snapshot that was written
     graphs_reused: tuple[str, ...]  # networks written from a graph template (fast path)
     seconds: float = 0.0
-    changes: int = 0               # the learner's change count in that snapshot (lifecycle.py)
+    changes: int = 0               # the learner's change count in that snapshot (save_ledger.py)
 
 
 @dataclass

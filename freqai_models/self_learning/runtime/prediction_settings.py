@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from self_learning.config import ConfigError, parse_config
+from self_learning.config import SelfLearningConfig
 from self_learning.runtime.run_stores import TRADE_MODES  # FreqAI stores no predictions there
 from self_learning.startup_checks import run_mode
 
@@ -51,17 +51,18 @@ def _flat(prefix: str, value: Any) -> dict[str, Any]:
     return {prefix: value}
 
 
-def prediction_settings(config: dict[str, Any]) -> dict[str, Any]:
+def prediction_settings(config: dict[str, Any], ours: SelfLearningConfig) -> dict[str, Any]:
     """The settings that shape the predictions, as `dotted.key -> value` (JSON values): the
-    timeframe, FreqAI's training window, features and split, and our section with its
-    defaults filled in (a key left out and a key set to its default are the same setting)."""
+    timeframe, FreqAI's training window, features and split of freqtrade's `config`, and our
+    section as parsed (`ours`: defaults filled in, so a key left out and a key set to its
+    default are the same setting)."""
     freqai = config.get("freqai") or {}
     settings = {"timeframe": config.get("timeframe")}
     for key in FREQAI_KEYS:
         settings.update(_flat(f"freqai.{key}", freqai.get(key)))
-    ours = {k: v for k, v in asdict(parse_config(freqai)).items()
-            if k not in OPERATIONAL_KEYS and k != "label_period_candles"}
-    settings.update(_flat("freqai.self_learning", ours))
+    shaping = {k: v for k, v in asdict(ours).items()
+               if k not in OPERATIONAL_KEYS and k != "label_period_candles"}
+    settings.update(_flat("freqai.self_learning", shaping))
     return json.loads(json.dumps(settings, default=str))  # tuples -> lists, as read back
 
 
@@ -85,23 +86,21 @@ class SettingsRecord:
     """The record of one identifier folder, for one run outside live and dry-run trading:
     `check_windows` before FreqAI backtests a pair, `note_window` for each window it trains."""
 
-    def __init__(self, identifier_dir: Path, config: dict[str, Any]) -> None:
+    def __init__(self, identifier_dir: Path, config: dict[str, Any],
+                 ours: SelfLearningConfig) -> None:
         self.path = Path(identifier_dir) / RECORD_FILE
         self.predictions = Path(identifier_dir) / PREDICTIONS_FOLDER
-        self.current = prediction_settings(config)
+        self.current = prediction_settings(config, ours)
         self.current_id = settings_id(self.current)
         self.warned = False
 
     @classmethod
-    def for_run(cls, identifier_dir: Path, config: dict[str, Any]) -> SettingsRecord | None:
-        """None where FreqAI stores no backtest predictions (live and dry-run trading) or our
-        section does not parse (the start-up checks name the key)."""
+    def for_run(cls, identifier_dir: Path, config: dict[str, Any],
+                ours: SelfLearningConfig) -> SettingsRecord | None:
+        """None where FreqAI stores no backtest predictions (live and dry-run trading)."""
         if run_mode(config) in TRADE_MODES:
             return None
-        try:
-            return cls(identifier_dir, config)
-        except ConfigError:
-            return None
+        return cls(identifier_dir, config, ours)
 
     def _read(self) -> dict[str, dict[str, Any]]:
         try:
