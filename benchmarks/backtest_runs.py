@@ -168,6 +168,16 @@ class Backtests:
         self.protections = protections
 
     def run_all(self, specs: list[RunSpec]) -> dict[str, RunResult]:
+        """Every spec's backtest; BenchError before any starts when a spec's results or
+        strategy folder is already in `tmp` (a run of that name was made there before, e.g.
+        strategy_grid.py again with the same --stamp)."""
+        taken = [folder for spec in specs for folder in (
+            self.tmp / f"results_{spec.name}", self.tmp / f"strategy_{spec.name}")
+            if folder.exists()]
+        if taken:
+            raise BenchError(f"{taken[0]} exists: a run named like this one was made in "
+                             f"{self.tmp} before; give this one another name (strategy_grid.py:"
+                             " another --stamp)")
         self.tmp.mkdir(parents=True, exist_ok=True)
         with ReplayExchange(self.datadir, self.tmp / "replay.log") as port:
             write_replay_overlay(self.tmp / OVERLAY_NAME, port)

@@ -717,3 +717,17 @@ def test_strategy_grid_passes_its_protections_option_to_the_backtests(tmp_path, 
         with pytest.raises(Stop):
             grid.main([*base, *extra])
         assert seen["protections"] == want
+
+
+def test_backtests_refuse_a_run_name_already_used_in_the_folder(tmp_path, monkeypatch):
+    """strategy_grid.py twice with the same --stamp (e.g. --run full, then --run lightgbm):
+    the second names the folder and asks for another stamp before any backtest starts,
+    instead of failing half-way with FileExistsError."""
+    started = []
+    monkeypatch.setattr(runs, "ReplayExchange", lambda *a: started.append(a))
+    (tmp_path / "results_grid1_0").mkdir()
+    bt = runs.Backtests(tmp_path, tmp_path, ["A/BTC"], "20180117-20180130", {}, 60.0)
+    specs = [runs.RunSpec(f"grid1_{i}", "M", {}, {}, predictions_of="full") for i in (0, 1)]
+    with pytest.raises(runs.BenchError, match="results_grid1_0 exists.*another --stamp"):
+        bt.run_all(specs)
+    assert started == []
