@@ -22,6 +22,7 @@ from self_learning.runtime.prediction_settings import (
     PREDICTIONS_FOLDER,
     RECORD_FILE,
     SettingsRecord,
+    settings_id,
     window_name,
 )
 
@@ -94,6 +95,34 @@ def test_no_warning_when_nothing_reused_was_made_otherwise(tmp_path, config, cas
         shutil.rmtree(tmp_path / PREDICTIONS_FOLDER)
     ends = [END + 7 * 86400] if case == "other_window" else [END]
     assert record_for(tmp_path, now).check_windows(PAIR, ends) is None
+
+
+def without_key(folder: Path, key: str) -> None:
+    """The record as a release without option `key` wrote it: its settings lack the key."""
+    path = folder / RECORD_FILE
+    document = json.loads(path.read_text())
+    renamed = {}
+    for old_id, settings in document["settings"].items():
+        del settings[key]
+        renamed[old_id] = settings_id(settings)
+    document["settings"] = {renamed[i]: v for i, v in document["settings"].items()}
+    document["windows"] = {name: renamed[i] for name, i in document["windows"].items()}
+    path.write_text(json.dumps(document))
+
+
+@pytest.mark.parametrize(("value", "warns"), [(0.05, False), (0.5, True)])
+def test_an_option_newer_than_the_record_warns_only_when_set_away_from_its_default(
+        tmp_path, config, value, warns):
+    """A window recorded by a release that had no `drift_delta` yet: at its default (0.05)
+    the option is the earlier behaviour, so reusing the window is no change; set to 0.5 it
+    is, and the warning names it."""
+    key = "freqai.self_learning.drift_delta"
+    stored(tmp_path, config)
+    without_key(tmp_path, key)
+    message = record_for(tmp_path, changed(config, drift_delta=value)).check_windows(PAIR, [END])
+    assert (message is not None) is warns
+    if warns:
+        assert f"{key} null -> 0.5" in message
 
 
 def test_the_record_names_each_window_with_the_settings_still_in_use(tmp_path, config):

@@ -40,6 +40,7 @@ OPERATIONAL_KEYS = frozenset({"save_interval", "keep_versions", "slow_save_warni
                               "shutdown_timeout_s", "scoreboard_summary_hours",
                               "drift_notify_hours"})
 MAX_NAMED = 6  # changed keys named in the warning
+OURS = "freqai.self_learning."  # our section's keys in the record
 
 
 def _flat(prefix: str, value: Any) -> dict[str, Any]:
@@ -62,7 +63,7 @@ def prediction_settings(config: dict[str, Any], ours: SelfLearningConfig) -> dic
         settings.update(_flat(f"freqai.{key}", freqai.get(key)))
     shaping = {k: v for k, v in asdict(ours).items()
                if k not in OPERATIONAL_KEYS and k != "label_period_candles"}
-    settings.update(_flat("freqai.self_learning", shaping))
+    settings.update(_flat(OURS.rstrip("."), shaping))
     return json.loads(json.dumps(settings, default=str))  # tuples -> lists, as read back
 
 
@@ -70,10 +71,21 @@ def settings_id(settings: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def changed_keys(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """`key before -> now` for every key whose value differs, sorted by key."""
+def default_settings() -> dict[str, Any]:
+    """Our section's keys at their defaults, as prediction_settings records them."""
+    return {key: value for key, value in prediction_settings({}, SelfLearningConfig()).items()
+            if key.startswith(OURS)}
+
+
+def changed_keys(before: dict[str, Any], now: dict[str, Any],
+                 defaults: dict[str, Any]) -> list[str]:
+    """`key before -> now` for every key whose value differs, sorted by key. A key of our
+    section that `before` lacks and `now` holds at its default (`defaults`) is no change: the
+    release that recorded `before` had no such option, and a new option's default is the
+    behaviour before it."""
     return [f"{key} {json.dumps(before.get(key))} -> {json.dumps(now.get(key))}"
-            for key in sorted(set(before) | set(now)) if before.get(key) != now.get(key)]
+            for key in sorted(set(before) | set(now)) if before.get(key) != now.get(key)
+            and not (key not in before and key in defaults and now.get(key) == defaults[key])]
 
 
 def window_name(pair: str, training_end_ts: int) -> str:
@@ -92,6 +104,7 @@ class SettingsRecord:
         self.predictions = Path(identifier_dir) / PREDICTIONS_FOLDER
         self.current = prediction_settings(config, ours)
         self.current_id = settings_id(self.current)
+        self.defaults = default_settings()
         self.warned = False
 
     @classmethod
@@ -118,19 +131,24 @@ class SettingsRecord:
         if self.warned:
             return None
         record = self._read()
-        stale = [name for name in (window_name(pair, ts) for ts in training_ends)
-                 if (self.predictions / f"{name}_prediction.feather").is_file()
-                 and record["windows"].get(name) not in (None, self.current_id)]
-        before = record["settings"].get(record["windows"].get(stale[0])) if stale else None
-        if not isinstance(before, dict):
+        stale = []  # (window, what changed since it was recorded)
+        for name in (window_name(pair, ts) for ts in training_ends):
+            recorded = record["windows"].get(name)
+            before = record["settings"].get(recorded)
+            if (recorded != self.current_id and isinstance(before, dict)
+                    and (self.predictions / f"{name}_prediction.feather").is_file()):
+                changes = changed_keys(before, self.current, self.defaults)
+                if changes:
+                    stale.append((name, changes))
+        if not stale:
             return None
         self.warned = True
-        changes = changed_keys(before, self.current)
+        changes = stale[0][1]
         named = ", ".join(changes[:MAX_NAMED]) + (
             f" and {len(changes) - MAX_NAMED} more" if len(changes) > MAX_NAMED else "")
         message = (
             f"FreqAI reuses {len(stale)} stored backtest prediction(s) of {pair} (e.g. "
-            f"{self.predictions / stale[0]}_prediction.feather) made with other settings than "
+            f"{self.predictions / stale[0][0]}_prediction.feather) made with other settings than "
             f"this run's: {named}. It does not train those windows, so they show the earlier "
             "settings' predictions and trades. To run these settings, use a new "
             f"freqai.identifier (or delete {self.predictions}).")
