@@ -163,9 +163,10 @@ def api_secrets_verdict(config: dict[str, Any]) -> Verdict:
         f"listening beyond 127.0.0.1 would be refused. {fix}",))
 
 
-def training_window_error(freqai: dict[str, Any], timeframe_s: int) -> str | None:
-    """Why `train_period_days` is too short for a first training, or None."""
-    cfg = parse_config(freqai)
+def training_window_error(freqai: dict[str, Any], cfg: SelfLearningConfig,
+                          timeframe_s: int) -> str | None:
+    """Why `train_period_days` is too short for a first training with our section `cfg`
+    (parsed from `freqai`), or None."""
     buffer = int(freqai["feature_parameters"].get("buffer_train_data_candles", 0) or 0)
     days = freqai.get("train_period_days", 0)
     available = int(days * DAY_S // timeframe_s) - 2 * buffer
@@ -236,8 +237,9 @@ def check_startup(config: dict[str, Any], timeframe_s: int, model: bool = True,
         return verdict
     try:
         label_period_candles(freqai)
-        problem = training_window_error(freqai, timeframe_s) if model else None
-        pooled = model and parse_config(freqai).shared_across_pairs
+        cfg = parse_config(freqai) if model else None
+        problem = training_window_error(freqai, cfg, timeframe_s) if cfg else None
+        pooled = cfg is not None and cfg.shared_across_pairs
         problem = problem or analysis_pairs_error(config, market_features, pooled)
     except ConfigError as err:
         problem = str(err)
