@@ -79,6 +79,16 @@ def move_store_back(user_data: Path) -> list[str]:
     return [str(STORE), str(LEGACY_STORE)]
 
 
+def before_stage(stage: str, tree: Path, user_data: Path) -> list[str] | None:
+    """Before the downgrade (`oldagain`) to a release from before the move, the store goes
+    back (move_store_back's [from, to]); otherwise nothing moves (None)."""
+    if stage != "oldagain" or not predates_store_move(tree):
+        return None
+    moved = move_store_back(user_data)
+    print(f"moved the store back: {moved}", flush=True)
+    return moved
+
+
 def store_place(user_data: Path) -> dict:
     """Which of the two homes holds a store, and the newest version folder in each."""
     return {str(place): max((v.name for v in (user_data / place).glob("*/*")
@@ -235,10 +245,7 @@ def main() -> None:
     try:
         for stage in args.stages.split(","):
             tree, waiter = plans[stage]
-            moved_back = None
-            if stage == "oldagain" and predates_store_move(tree):
-                moved_back = move_store_back(out / "user_data")
-                print(f"moved the store back: {moved_back}", flush=True)
+            moved_back = before_stage(stage, tree, out / "user_data")
             began = time.monotonic()
             result = run_stage(stage, tree, waiter, 60 * (waiter.minutes + 12), out, overlay,
                                api_port, api)
