@@ -14,12 +14,17 @@ training day, FreqAI retrains every 3 minutes, short epochs; the API on 127.0.0.
    minutes of live candles (the scoreboard fills after label_period_candles);
 2. `new`: this tree, until it has restored the old store and predicted `--new-minutes`;
 3. `oldagain` (`--stages`): the old tree again on the new state (a downgrade), a few candles.
+   When the old tree predates the store's move to `user_data/self_learning/<identifier>/`
+   (`predates_store_move`), the drill first moves the store back to
+   `user_data/models/<identifier>/self_learning/`, as docs/operations.md tells a user to.
 
 Each stops with SIGTERM (the shutdown save). Each bot's code comes from its own tree (strategy,
 model, PYTHONPATH); the venv is this tree's. Kept in `--out`: the logs (`<stage>.log`), a copy
 of historic_predictions.pkl after each stage and the API's pair_candles just before each stop.
 The last line, JSON: per stage the exit code, error / traceback lines, the restore, column and
-shutdown lines, the training counters and whether `&-challenge` is in the saved predictions.
+shutdown lines (and the new bot's `Moved the model store ...`), the training counters, whether
+`&-challenge` is in the saved predictions, where the store is after the stage (and its newest
+version) and the move-back before `oldagain` (`moved_back`, null when none was needed).
 """
 
 from __future__ import annotations
@@ -52,7 +57,43 @@ IDENTIFIER = "drill"
 HISTORY = 1440 + 400 + 60  # one training day, FreqAI's start-up candles, room
 STOP_TIMEOUT_S = 180
 POLL_S = 2.0
-KEY_LINES = re.compile(r"Restored |saved predictions take|models saved:|No common dates")
+KEY_LINES = re.compile(r"Restored |saved predictions take|models saved:|No common dates|"
+                       r"Moved the model store")
+STORE = Path("self_learning") / IDENTIFIER  # in user_data: the live store of this release
+LEGACY_STORE = Path("models") / IDENTIFIER / "self_learning"  # of releases before the move
+RUN_STORES_PY = Path("freqai_models") / "self_learning" / "runtime" / "run_stores.py"
+VERSION = re.compile(r"v\d{6}")
+
+
+def predates_store_move(tree: Path) -> bool:
+    """True when `tree`'s release keeps the live store in `models/<identifier>/self_learning/`:
+    its run_stores.py has no `live_store`, which names the store's new home since the move."""
+    return "def live_store(" not in (tree / RUN_STORES_PY).read_text()
+
+
+def move_store_back(user_data: Path) -> list[str]:
+    """The store back where releases before the move look for it (docs/operations.md, before
+    a downgrade): [from, to], relative to `user_data`."""
+    (user_data / LEGACY_STORE).parent.mkdir(parents=True, exist_ok=True)
+    os.rename(user_data / STORE, user_data / LEGACY_STORE)
+    return [str(STORE), str(LEGACY_STORE)]
+
+
+def before_stage(stage: str, tree: Path, user_data: Path) -> list[str] | None:
+    """Before the downgrade (`oldagain`) to a release from before the move, the store goes
+    back (move_store_back's [from, to]); otherwise nothing moves (None)."""
+    if stage != "oldagain" or not predates_store_move(tree):
+        return None
+    moved = move_store_back(user_data)
+    print(f"moved the store back: {moved}", flush=True)
+    return moved
+
+
+def store_place(user_data: Path) -> dict:
+    """Which of the two homes holds a store, and the newest version folder in each."""
+    return {str(place): max((v.name for v in (user_data / place).glob("*/*")
+                             if VERSION.fullmatch(v.name)), default=None)
+            for place in (STORE, LEGACY_STORE) if (user_data / place).is_dir()}
 
 
 def bot_env(tree: Path, api: dict[str, str]) -> dict[str, str]:
@@ -154,7 +195,9 @@ def run_stage(name: str, tree: Path, done: Waiter, timeout_s: float, out: Path,
     saved = out / "user_data" / "models" / IDENTIFIER / "historic_predictions.pkl"
     if saved.exists():
         shutil.copy2(saved, out / f"{name}.historic_predictions.pkl")
-    return summary(name, bot.returncode, log_path.read_text(errors="replace"), served, saved)
+    result = summary(name, bot.returncode, log_path.read_text(errors="replace"), served, saved)
+    result["store_after"] = store_place(out / "user_data")
+    return result
 
 
 def summary(name: str, code: int, log: str, served: bool | None, saved: Path) -> dict:
@@ -202,10 +245,13 @@ def main() -> None:
     try:
         for stage in args.stages.split(","):
             tree, waiter = plans[stage]
+            moved_back = before_stage(stage, tree, out / "user_data")
             began = time.monotonic()
             result = run_stage(stage, tree, waiter, 60 * (waiter.minutes + 12), out, overlay,
                                api_port, api)
             result["seconds"] = round(time.monotonic() - began)
+            if stage == "oldagain":
+                result["moved_back"] = moved_back
             results.append(result)
             print(json.dumps(result, indent=1), flush=True)
     finally:
