@@ -165,7 +165,7 @@ def read_window_trades(results_dir: Path, timerange: str | None = None) -> Windo
 def week_start(dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
     """The Monday 00:00 UTC starting the calendar week of each date."""
     days = dates.floor("D")
-    return days - pd.to_timedelta(days.dayofweek, unit="D")
+    return days - pd.to_timedelta(days.day_of_week, unit="D")
 
 
 def counted_weeks(timerange: str) -> pd.DatetimeIndex:

@@ -210,7 +210,7 @@ def test_filter_grid_reran_the_published_1h_holdout_trades():
             k: h1[f"trades.{model}.{k}"] for k in ("trades", "profit_pct", "max_drawdown_pct")}
 
 
-@pytest.mark.parametrize("name", ["usdt-1h", "null"])
+@pytest.mark.parametrize("name", ["usdt-1h", "usdt-5m", "null"])
 def test_weekly_files_read_the_published_runs(name):
     """docs/results/weekly/<name>.json read the kept folder of docs/results/quality-<name>.json's
     run: its SelfLearning, LightGBM and no_online trades are that file's."""
