@@ -41,10 +41,13 @@ a bias correction and a 95 % interval; paired differences (model - yardstick, Se
 LightGBM, each ablation row - full) the same way on the rows both scored. The yardstick
 -(close / SMA20 - 1) is scored on the rows all models scored. Trades (quality_trades.py):
 freqtrade's own result file of the same runs (every run, the ablation rows' under
-`ablation.<row>.`), the realized mean of the entries, and the equal-weight buy-and-hold of the
-pairs; `paired_trades.<run>.diff`: full minus each other run, the profit of the trades closed
-each day (% of the starting wallet) summed over the days, with a moving-block bootstrap and a
-jackknife interval over days. Prints tables, then one JSON line (the last line).
+`ablation.<row>.`), the realized mean of the entries, whether it trades every week on most
+pairs (`weeks`: calendar weeks with >= 4 days in a window, `weeks_most_pairs`: those in which
+more than half of the pairs opened a trade, `pairs_week.<Monday>`: the pairs that did; the
+ablation rows the first two) and the equal-weight buy-and-hold of the pairs;
+`paired_trades.<run>.diff`: full minus each other run, the profit of the trades closed each day
+(% of the starting wallet) summed over the days, with a moving-block bootstrap and a jackknife
+interval over days. Prints tables, then one JSON line (the last line).
 
 Timings: `runs.<window>.<run>.wall_s` (and `cpu_s` with `--jobs 1`), `speed.<run>.<wall|cpu>_
 ratio` (full over each run, summed over windows). Runs share the XLA cache of

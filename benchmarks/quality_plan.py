@@ -21,7 +21,13 @@ from backtest_runs import (
 )
 from quality_scoring import score_ablation, score_flip, score_models, scored_rows
 from quality_sets import Timeframe, Window, timerange_bounds
-from quality_tables import print_ablation, print_flip, print_paired_trades, print_tables
+from quality_tables import (
+    print_ablation,
+    print_flip,
+    print_paired_trades,
+    print_tables,
+    print_weeks,
+)
 from quality_trades import (
     WindowTrades,
     buy_and_hold,
@@ -30,6 +36,7 @@ from quality_trades import (
     paired_trades,
     read_window_trades,
     run_daily_profit,
+    weekly_pairs,
 )
 
 from self_learning.reports import evaluation as ev
@@ -214,7 +221,7 @@ def after_change(windows: list[WindowTrades], at: pd.Timestamp) -> dict[str, flo
 
 
 TRADE_KEYS = ("trades", "profit_pct", "max_drawdown_pct", "profit_mean_pct", "entries",
-              "entry_pred_pct", "entry_realized_pct")
+              "entry_pred_pct", "entry_realized_pct", "weeks", "weeks_most_pairs")
 
 
 def hold_figures(group: list[dict[str, Run]], plan: Plan, truth: dict[str, pd.DataFrame],
@@ -230,7 +237,8 @@ def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.Dat
     the paired daily trade profit of `full` minus each other run."""
     rows = group_rows(group, plan, truth)
     window_trades = {name: read_run_trades(group, name) for name in rows}
-    trades = {name: trade_figures(window_trades[name], rows[name], plan.timeframe.candle)
+    trades = {name: {**trade_figures(window_trades[name], rows[name], plan.timeframe.candle),
+                     **weekly_pairs(window_trades[name], plan.pairs).as_dict()}
               for name in rows}
     out = paired_trades({name: run_daily_profit(window_trades[name]) for name in rows})
     if plan.flip_at is not None:
@@ -265,5 +273,7 @@ def score_group(plan: Plan, group: list[dict[str, Run]], truth: dict[str, pd.Dat
                         for k in TRADE_KEYS if k in trades[name]})
         print_ablation(out, list(ABLATION))
     print_tables(out, plan.pairs, list(models))
+    print_weeks(out, {m: f"trades.{m}" for m in models}
+                | {n: f"ablation.{n}" for n in ablation if n != "full"}, len(plan.pairs))
     print_paired_trades(out, list(rows))
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from quality_trades import MIN_WEEK_DAYS
 
 
 def fmt(value: float | None, width: int = 9, digits: int = 4, sign: bool = False) -> str:
@@ -70,6 +71,21 @@ def print_trades(out: dict[str, float]) -> None:
         print(f"{m:<15}{g('trades', 8, 0)}{g('profit_pct', 10)}{g('max_drawdown_pct', 10)}"
               f"{g('profit_mean_pct', 9, 3)}{g('entry_pred_pct', 12, 3)}"
               f"{g('entry_realized_pct', 10, 3)}{g('fee_round_trip_pct', 7, 2)}")
+
+
+def print_weeks(out: dict[str, float], prefixes: dict[str, str], pairs: int) -> None:
+    """Per run (label -> the prefix of its keys in `out`): the counted calendar weeks in which
+    most pairs (more than half of `pairs`) opened a trade, and the pairs trading each week
+    (quality_trades.weekly_pairs)."""
+    rows = {label: p for label, p in prefixes.items() if f"{p}.weeks" in out}
+    if not rows:
+        return
+    print(f"\nweeks trading on most pairs (more than {pairs // 2} of {pairs}; UTC Monday weeks "
+          f"with >= {MIN_WEEK_DAYS} days in a window) and pairs trading each week")
+    for label, p in rows.items():
+        per_week = [f"{out[k]:.0f}" for k in out if k.startswith(f"{p}.pairs_week.")]
+        print(f"{label:<15}{out[f'{p}.weeks_most_pairs']:>3.0f} of {out[f'{p}.weeks']:<3.0f}"
+              + (f"  {' '.join(per_week)}" if per_week else ""))
 
 
 def print_ablation(out: dict[str, float], names: list[str]) -> None:

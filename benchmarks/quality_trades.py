@@ -9,6 +9,11 @@ whether its entries realized what they predicted, and buy-and-hold of the same p
   value, candle by candle.
 * `combine`: the figures of several windows (each backtest starts with a fresh wallet): sums
   of trades and profits, the largest drawdown, entry means weighted by entries.
+* `weekly_pairs`: does the strategy trade every week on most pairs? Per calendar week (UTC,
+  Monday to Sunday) of each window, the pairs that opened at least one trade in it, and the
+  weeks in which more than half of the pairs did. A week counts only with at least
+  MIN_WEEK_DAYS of its days in the window (a trade opened in a shorter first or last week
+  counts nowhere), so two windows that do not overlap never share a counted week.
 * `daily_profit` (`run_daily_profit` over windows) and `paired_daily`: two runs' trades
   compared day by day. A day's profit is the `profit_abs` of the trades closed that UTC day, in
   % of the window's starting wallet (0 on a day without a close). Over a window these days sum
@@ -36,6 +41,7 @@ from quality_sets import timerange_bounds
 
 from self_learning.reports import evaluation as ev
 
+MIN_WEEK_DAYS = 4  # days of a calendar week inside a window for weekly_pairs to count it
 FALLBACK_FEE = 0.001  # Binance spot taker fee, per side, when no trade tells it
 TRADE_COLUMNS = ["pair", "open_date", "close_date", "profit_ratio", "profit_abs", "fee_open",
                  "fee_close"]
@@ -147,11 +153,67 @@ class WindowTrades:
     stats: dict[str, float] = field(default_factory=dict)
 
 
-def read_window_trades(results_dir: Path, timerange: str) -> WindowTrades:
+def read_window_trades(results_dir: Path, timerange: str | None = None) -> WindowTrades:
     """The trades, starting wallet and trade figures of the newest backtest result in
-    `results_dir` (its statistics read once)."""
+    `results_dir` (its statistics read once); the timerange, when not given, the one
+    freqtrade ran (its statistics' `timerange`)."""
     stats = read_stats(results_dir)
-    return WindowTrades(trade_list(stats), wallet(stats), timerange, trade_stats(stats))
+    return WindowTrades(trade_list(stats), wallet(stats),
+                        timerange or strategy_stats(stats)["timerange"], trade_stats(stats))
+
+
+def week_start(dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The Monday 00:00 UTC starting the calendar week of each date."""
+    days = dates.floor("D")
+    return days - pd.to_timedelta(days.day_of_week, unit="D")
+
+
+def counted_weeks(timerange: str) -> pd.DatetimeIndex:
+    """The starts (week_start) of the calendar weeks with at least MIN_WEEK_DAYS of their days
+    in `timerange` (YYYYMMDD-YYYYMMDD, end exclusive)."""
+    days_in = pd.Series(1, index=week_start(window_days(timerange))).groupby(level=0).sum()
+    return days_in.index[days_in >= MIN_WEEK_DAYS]
+
+
+def pairs_per_week(trades: pd.DataFrame, timerange: str) -> pd.Series:
+    """Per counted week of `timerange` (counted_weeks): how many pairs opened at least one
+    trade of `trades` (pair, open_date) in that week and window."""
+    begin, end = timerange_bounds(timerange)
+    opened = trades[(trades["open_date"] >= begin) & (trades["open_date"] < end)]
+    weeks = week_start(pd.DatetimeIndex(opened["open_date"]))
+    per_week = opened["pair"].groupby(weeks).nunique()
+    return per_week.reindex(counted_weeks(timerange), fill_value=0).astype(int)
+
+
+@dataclass(frozen=True)
+class WeeklyPairs:
+    """Pairs that opened a trade, per counted week of a run's windows (week start -> count, in
+    time order), out of `pairs` pairs."""
+
+    per_week: pd.Series
+    pairs: int
+
+    @property
+    def most_pairs(self) -> int:
+        """The weeks in which most pairs, more than half of them, opened a trade."""
+        return int((2 * self.per_week > self.pairs).sum())
+
+    def as_dict(self) -> dict[str, float]:
+        """weeks (counted), weeks_most_pairs and pairs_week.<YYYY-MM-DD> (the week's Monday)."""
+        return {"weeks": float(len(self.per_week)), "weeks_most_pairs": float(self.most_pairs),
+                **{f"pairs_week.{week:%Y-%m-%d}": float(n) for week, n in self.per_week.items()}}
+
+
+def weekly_pairs(windows: list[WindowTrades], pairs: list[str]) -> WeeklyPairs:
+    """pairs_per_week of each window of a run (its own trades, its own weeks), in time order,
+    counting the trades of `pairs` only. Windows whose counted weeks meet (overlapping
+    windows) are an error."""
+    parts = [pairs_per_week(w.trades[w.trades["pair"].isin(pairs)], w.timerange)
+             for w in windows]
+    per_week = pd.concat(parts).sort_index() if parts else pd.Series(dtype=int)
+    if per_week.index.has_duplicates:
+        raise ValueError(f"windows {[w.timerange for w in windows]} share a counted week")
+    return WeeklyPairs(per_week, len(pairs))
 
 
 def run_daily_profit(windows: list[WindowTrades]) -> pd.Series:

@@ -117,6 +117,7 @@ def prose_figures() -> list[str]:
     dev5m = _results("dev/quality-usdt-5m-dev-no_online.json")
     grid_sl, grid_lgbm = _filters_on("full"), _filters_on("lightgbm")
     flip = _results("scenarios/quality-flip-5m.json")
+    weekly = _results("weekly/usdt-1h.json")
 
     def wall(fig: dict, run: str) -> str:
         return f"{fig[f'runs.mar-apr.{run}.wall_s']:.1f}"
@@ -171,6 +172,10 @@ def prose_figures() -> list[str]:
         f"{trades(h1, 'buy_and_hold', 'profit_pct')} % and "
         f"{trades(h1, 'buy_and_hold', 'max_drawdown_pct')} %), LightGBM through the same rules "
         f"{-h1['trades.lightgbm.profit_pct']:.2f} %",
+        f"On the 1h holdout it traded on most pairs (more than half) in "
+        f"{weekly['full.weeks_most_pairs']:.0f} of {weekly['full.weeks']:.0f} weeks (LightGBM "
+        f"{weekly['lightgbm.weeks_most_pairs']:.0f}; `benchmarks/weekly_pairs.py` on the kept run: "
+        f"`docs/results/weekly/usdt-1h.json`)",
         f"The 1h entries predicted {trades(h1, 'self_learning', 'entry_pred_pct', '+.2f')} % and "
         f"realized {trades(h1, 'self_learning', 'entry_realized_pct', '+.2f')} %",
         f"IC {btc['mean.self_learning.ic']:+.3f}, above LightGBM's",
@@ -203,6 +208,17 @@ def test_filter_grid_reran_the_published_1h_holdout_trades():
         defaults = _results(f"strategy-grid/usdt-1h-holdout-{run}-defaults.json")["rows"][""]
         assert {k: defaults[k] for k in ("trades", "profit_pct", "max_drawdown_pct")} == {
             k: h1[f"trades.{model}.{k}"] for k in ("trades", "profit_pct", "max_drawdown_pct")}
+
+
+@pytest.mark.parametrize("name", ["usdt-1h", "usdt-5m", "null"])
+def test_weekly_files_read_the_published_runs(name):
+    """docs/results/weekly/<name>.json read the kept folder of docs/results/quality-<name>.json's
+    run: its SelfLearning, LightGBM and no_online trades are that file's."""
+    weekly, quality = _results(f"weekly/{name}.json"), _results(f"quality-{name}.json")
+    assert weekly["meta"]["windows"] == quality["meta"]["windows"]
+    for run, key in (("full", "trades.self_learning"), ("lightgbm", "trades.lightgbm"),
+                     ("no_online", "ablation.no_online")):
+        assert weekly[f"{run}.trades"] == quality[f"{key}.trades"]
 
 
 @pytest.mark.parametrize(("study", "run", "model", "quality"), [
