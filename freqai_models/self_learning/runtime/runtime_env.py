@@ -10,12 +10,31 @@ TF_MISSING_MESSAGE = (
 
 
 def tensorflow_available() -> bool:
-    """True when `import tensorflow` works (a broken install counts as missing)."""
+    """True when `import tensorflow` works (a broken install counts as missing). A stop
+    (Ctrl-C, or freqtrade's SIGTERM, which it turns into KeyboardInterrupt) that lands while a
+    pybind11 module of TensorFlow initialises comes out of the import as an ImportError
+    ("initialization failed") caused by the interrupt: that is re-raised as the stop, not
+    taken for a missing TensorFlow (the bot would run on without a model and the stop be lost)."""
     try:
         import tensorflow  # noqa: F401
-    except ImportError:
+    except ImportError as err:
+        interrupt = stop_behind(err)
+        if interrupt is not None:
+            raise interrupt from None
         return False
     return True
+
+
+def stop_behind(error: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt or SystemExit in `error`'s chain of causes and contexts, or None."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        if isinstance(link, (KeyboardInterrupt, SystemExit)):
+            return link
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return None
 
 
 XLA_SINGLE_THREAD_FLAG = "--xla_cpu_multi_thread_eigen=false"
