@@ -326,6 +326,15 @@ def trade_stats(stats: dict, strategy: str = STRATEGY) -> dict[str, float]:
             "profit_mean_pct": 100.0 * float(s.get("profit_mean", 0.0))}
 
 
+def kept_windows(source: Path) -> list[Path]:
+    """The window sub-folders of a folder kept by quality.py --keep-tmp (each with its
+    config.full.json), sorted by name; BenchError when there is none."""
+    windows = sorted(w for w in Path(source).iterdir() if (w / "config.full.json").is_file())
+    if not windows:
+        raise BenchError(f"no window folder with config.full.json in {source}")
+    return windows
+
+
 def read_stats(results_dir: Path) -> dict:
     """freqtrade's statistics of the newest backtest result in `results_dir` (its own file)."""
     from freqtrade.data.btanalysis import load_backtest_stats

@@ -28,7 +28,7 @@ import argparse
 import json
 from pathlib import Path
 
-from backtest_runs import BenchError, run_cli
+from backtest_runs import kept_windows, run_cli
 
 from self_learning.reports.backtest import load_rows
 from self_learning.reports.basket import Panel, concat, decomposition, panel
@@ -65,9 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeframe", default="1h")
     p.add_argument("--horizon", type=int, required=True, help="label_period_candles H")
     args = p.parse_args(argv)
-    windows = sorted(w for w in args.source.iterdir() if (w / "config.full.json").is_file())
-    if not windows:
-        raise BenchError(f"no window folder with config.full.json in {args.source}")
+    windows = kept_windows(args.source)
     panels = {w.name: window_panel(w, args.datadir, args.timeframe, args.horizon)
               for w in windows}
     if len(panels) > 1:

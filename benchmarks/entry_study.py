@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from backtest_runs import BenchError, read_stats, run_cli, trade_stats
+from backtest_runs import kept_windows, read_stats, run_cli, trade_stats
 from entry_runs import held_from_next_open, mark_taken, run_positions, run_table, side_table
 from quality_trades import entry_quality, trade_list
 
@@ -222,9 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--horizon", type=int, required=True, help="label_period_candles H")
     p.add_argument("--fee", type=float, default=0.001, help="fee per side")
     args = p.parse_args(argv)
-    windows = sorted(w for w in args.source.iterdir() if (w / "config.full.json").is_file())
-    if not windows:
-        raise BenchError(f"no window folder with config.full.json in {args.source}")
+    windows = kept_windows(args.source)
     pd.set_option("display.width", 220)
     pd.set_option("display.max_columns", 30)
     out: dict[str, object] = {}

@@ -18,17 +18,9 @@ import argparse
 import json
 from pathlib import Path
 
-from backtest_runs import BenchError, run_cli
+from backtest_runs import BenchError, kept_windows, run_cli
 from quality_tables import print_weeks
 from quality_trades import WindowTrades, read_window_trades, weekly_pairs
-
-
-def window_folders(source: Path) -> list[Path]:
-    """The window sub-folders of a kept quality.py folder, in time order of their results."""
-    windows = [w for w in source.iterdir() if (w / "config.full.json").is_file()]
-    if not windows:
-        raise BenchError(f"no window folder with config.full.json in {source}")
-    return windows
 
 
 def read_runs(windows: list[Path]) -> tuple[dict[str, list[WindowTrades]], list[str]]:
@@ -70,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--from", dest="source", type=Path, required=True,
                    help="a folder kept by quality.py --keep-tmp (window sub-folders)")
     args = p.parse_args(argv)
-    runs, pairs = read_runs(window_folders(args.source))
+    runs, pairs = read_runs(kept_windows(args.source))
     out = weekly_figures(runs, pairs)
     print("trades: " + ", ".join(f"{run} {out[f'{run}.trades']:.0f}" for run in runs))
     print_weeks(out, {run: run for run in runs}, len(pairs))
