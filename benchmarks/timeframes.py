@@ -3,7 +3,7 @@
 run with the stock `freqtrade backtesting` against the replay exchange on a dev window.
 
     .venv/bin/python benchmarks/timeframes.py [--out DIR] [--timeframes 15m 30m 2h 4h]
-        [--cases setup cli] [--pairs BTC/USDT ETH/USDT SOL/USDT]
+        [--cases setup cli] [--pairs BTC/USDT ETH/USDT SOL/USDT] [--source DIR]
 
 Cases per timeframe (candles in a temporary data folder, never committed):
 * `setup`: config.json plus a small override of the timeframe's own (SETUPS: the timeframe,
