@@ -45,6 +45,9 @@ STRATEGY = "SelfLearningStrategy"
 STRATEGY_DIR = ROOT / "user_data" / "strategies"
 DONE_TRAINING = re.compile(r"Done training (\S+) \(([\d.]+) secs\)")
 TRAIN_FAILED = re.compile(r"Training \S+ raised exception .*")
+# freqtrade 2026.9 logs a ConfigurationError (e.g. include_timeframes below the timeframe) and
+# exits with code 0 (its main() sets no return code for it).
+CONFIG_ERROR = re.compile(r" - ERROR - (Configuration error: .*)")
 PRED_FILE = re.compile(r"cb_(\w+)_(\d+)_prediction\.feather$")
 LOG_TAIL = 60
 WALLET = {"BTC": 1, "ETH": 10}  # starting balance per stake currency; others 1000
@@ -259,8 +262,12 @@ def _children_cpu() -> float:
 
 
 def check_log(spec: RunSpec, rc, text: str, log_path: Path) -> None:
-    """Raise BenchError when the run failed or any FreqAI training window failed."""
+    """Raise BenchError when the run failed (an exit code, or freqtrade's configuration error
+    that exits with 0) or any FreqAI training window failed."""
     tail = "\n".join(text.splitlines()[-LOG_TAIL:])
+    if rc == 0 and (refused := CONFIG_ERROR.search(text)):
+        raise BenchError(f"freqtrade backtesting ({spec.name}, {spec.freqai_model}) refused "
+                         f"its config (exit code 0): {refused.group(1)}; log {log_path}")
     if rc != 0:
         raise BenchError(f"freqtrade backtesting ({spec.name}, {spec.freqai_model}) failed "
                          f"({rc}); log {log_path}, last lines:\n{tail}")

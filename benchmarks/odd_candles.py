@@ -56,6 +56,7 @@ from self_learning_offline.market import pair_filename
 SOURCE = SETS["usdt-1h"].datadir
 DEV_WINDOWS = [w for w in SETS["usdt-1h"].windows if w.role == "dev"]
 TIMEFRAME = "1h"
+CANDLE = pd.Timedelta(hours=1)  # TIMEFRAME's
 CASES = ("clean", "gap", "flat", "listing")
 TIMEOUT_S = 1800
 SERVED = ("&-s_close", "&-liq_up", "&-liq_down", "&-novelty", "&-training_counter")
@@ -63,15 +64,15 @@ SKIP_LINE = re.compile(r"skip|passed over", re.IGNORECASE)
 LEVEL = re.compile(r" - (WARNING|ERROR|CRITICAL) - ")
 
 
-def check_dev(timerange: str) -> None:
-    """Refuse a timerange outside the dev windows (never the holdout)."""
+def check_dev(timerange: str, windows=DEV_WINDOWS) -> None:
+    """Refuse a timerange outside the dev `windows` (never the holdout)."""
     begin, end = timerange_bounds(timerange)
-    for w in DEV_WINDOWS:
+    for w in windows:
         w_begin, w_end = timerange_bounds(w.timerange)
         if w_begin <= begin and end <= w_end:
             return
     raise BenchError(f"--timerange {timerange} is not inside a dev window "
-                     f"({', '.join(w.timerange for w in DEV_WINDOWS)})")
+                     f"({', '.join(w.timerange for w in windows)})")
 
 
 def damage(candles: pd.DataFrame, case: str, begin: pd.Timestamp, end: pd.Timestamp,
@@ -152,13 +153,14 @@ def nonfinite_served(models_dir: Path, pairs: list[str]) -> dict[str, int]:
     return counts
 
 
-def untrained_entries(trades: pd.DataFrame, preds: pd.DataFrame) -> int:
-    """Trades opened on a signal candle (the one before the open) without a usable
+def untrained_entries(trades: pd.DataFrame, preds: pd.DataFrame,
+                      candle: pd.Timedelta = CANDLE) -> int:
+    """Trades opened on a signal candle (the one `candle` before the open) without a usable
     prediction."""
     if not len(trades):
         return 0
     usable = preds.set_index("date")["do_predict"]
-    signal = pd.to_datetime(trades["open_date"], utc=True) - pd.Timedelta(hours=1)
+    signal = pd.to_datetime(trades["open_date"], utc=True) - candle
     flags = usable.reindex(signal.astype("datetime64[ns, UTC]")).fillna(0)
     return int((flags != 1).sum())
 

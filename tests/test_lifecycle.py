@@ -224,3 +224,24 @@ def test_serving_without_learning_leaves_every_candle_to_a_later_per_candle_lear
         counters.append((learner.training_counter, learner.last_learned_ts))
         assert again.shutdown()
     assert counters[0] == counters[1]
+
+
+def test_models_of_another_timeframe_are_not_continued(tmp_path, caplog, candles):
+    """Models that learned 5m candles are not restored into a run on 15m candles, even with
+    the same feature names (a strategy whose features carry no timeframe suffix; FreqAI's
+    expanded features do): fresh models and one warning naming both timeframes, the stored
+    versions kept."""
+    from synthetic import small_config
+
+    from self_learning.runtime.lifecycle import SelfLearningRuntime
+
+    first = small_runtime(tmp_path)
+    first.fit(PAIR, FEATURES, candles.rows(slice(0, 1200)))
+    assert first.shutdown()
+    versions = sorted(p.name for p in (tmp_path / "BTC_USDT").glob("v*"))
+    caplog.set_level(logging.INFO)
+    learner = SelfLearningRuntime(small_config(), tmp_path, 900).learners.learner(PAIR, FEATURES)
+    assert learner.training_counter == 0
+    assert ("learned candles of 300 s, this run's are 900 s (another timeframe); starting "
+            "fresh models (the stored versions are kept)") in caplog.text
+    assert sorted(p.name for p in (tmp_path / "BTC_USDT").glob("v*")) == versions

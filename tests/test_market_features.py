@@ -137,6 +137,17 @@ def test_windows_are_an_hour_a_quarter_day_and_a_day_of_the_timeframe():
     assert market_windows(300) == (1, 12, 72, 288)
 
 
+@pytest.mark.parametrize(("timeframe_s", "expected"), [
+    (900, (1, 4, 24, 96)), (7200, (1, 3, 6, 12)), (14400, (1, 3, 6)),
+    (86400, (1, 3, 6)), (604800, (1, 3, 6)),
+])
+def test_windows_are_distinct_whole_candles_at_any_timeframe(timeframe_s, expected):
+    """Above 1h the floors (3 and 6 candles) meet the day: each window once (1d's day is
+    the one-candle window; before, (1, 1, 3, 6)), never a window of 0 candles (1w's day;
+    before, (1, 0, 3, 6): a column of zero sums)."""
+    assert market_windows(timeframe_s) == expected
+
+
 # -- candles that are not market observations ------------------------------------------------
 
 GAP = slice(100, 112)  # 12 candles

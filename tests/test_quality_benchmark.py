@@ -520,6 +520,17 @@ def test_failed_training_window_fails_the_run(tmp_path):
         runs.check_log(runs.RunSpec("full", "X"), 2, "boom", tmp_path / "log")
 
 
+def test_configuration_error_fails_the_run_despite_exit_code_0(tmp_path):
+    """freqtrade exits with 0 after a ConfigurationError (here `--timeframe 4h` with
+    config.json's include_timeframes ["1h"]): the run is an error naming freqtrade's message,
+    not a success without results."""
+    line = ("2026 - freqtrade - ERROR - Configuration error: Main timeframe of 4h must be "
+            "smaller or equal to FreqAI `include_timeframes`.Offending include-timeframes: 1h")
+    with pytest.raises(runs.BenchError, match=r"refused its config \(exit code 0\): "
+                       r"Configuration error: Main timeframe of 4h"):
+        runs.check_log(runs.RunSpec("cli", "X"), 0, f"... INFO ...\n{line}\n", tmp_path / "log")
+
+
 def test_grid_combinations_table():
     """Every combination of the grid's values, the last parameter varying fastest."""
     combos = grid.combinations({"buy": {"a": [1, 2]}, "sell": {"b": [3, 4]}})

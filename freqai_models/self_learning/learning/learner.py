@@ -51,6 +51,7 @@ from self_learning.networks.pair_networks import (
     FOLDED_KEY,
     LEARNED_KEY,
     SEEN_KEY,
+    TIMEFRAME_KEY,
     PairNetworks,
 )
 from self_learning.returns import ridge
@@ -170,7 +171,7 @@ class PairLearner:
                 SEEN_KEY: self.last_seen_ts,
                 FOLDED_KEY: self._novelty_floor,
                 FEATURES_KEY: self.feature_names,
-                "timeframe_s": self.timeframe_s,
+                TIMEFRAME_KEY: self.timeframe_s,
                 "hyperparameters": {"window_candles": c.window_candles,
                                     "latent_dim": c.latent_dim, "hidden_units": c.hidden_units,
                                     "label_period_candles": c.label_period_candles},

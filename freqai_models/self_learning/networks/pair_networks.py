@@ -34,6 +34,7 @@ SCHEMA_KEY = "layout"  # the metadata (and graph key) field holding it: its name
 # their names are the same in every store).
 COUNTER_KEY = "training_counter"
 FEATURES_KEY = "features"
+TIMEFRAME_KEY = "timeframe_s"              # seconds per candle of the candles it learned
 LEARNED_KEY = "last_learned_candle_ts"     # newest candle learned (a training or a step)
 SEEN_KEY = "last_seen_candle_ts"           # newest candle stepped
 FOLDED_KEY = "novelty_folded_candle_ts"    # newest served candle in the novelty statistics
@@ -65,15 +66,18 @@ class RestoredModels:
     last_learned_ts: int
     schema: str                 # SCHEMA of the code that saved it
     novelty_folded_ts: int      # newest served candle in the novelty statistics (NEVER: none)
+    timeframe_s: int | None     # the candles it learned (None: not recorded)
 
     @staticmethod
     def from_metadata(version: int, metadata: dict[str, dict]) -> RestoredModels:
         counters = {k: int(m.get(COUNTER_KEY, 0)) for k, m in metadata.items()}
         disc = metadata.get("feature_discovery", {})
         known = StoredCandles.of(disc)
+        timeframe_s = disc.get(TIMEFRAME_KEY)
         return RestoredModels(version, max(counters.values(), default=0), counters,
                               list(disc.get(FEATURES_KEY) or []), known.learned,
-                              str(disc.get(SCHEMA_KEY, "wide-deep-1")), known.folded)
+                              str(disc.get(SCHEMA_KEY, "wide-deep-1")), known.folded,
+                              None if timeframe_s is None else int(timeframe_s))
 
 
 class PairNetworks:

@@ -141,6 +141,12 @@ class LearnerRestorer:
                            "training (an earlier release learned per candle before one); "
                            "starting fresh models (the stored versions are kept).")
             return None
+        if restored.timeframe_s not in (None, self.timeframe_s):
+            logger.warning(f"Stored models of {pair} in {pair_store.path} learned candles of "
+                           f"{restored.timeframe_s} s, this run's are {self.timeframe_s} s "
+                           "(another timeframe); starting fresh models (the stored versions "
+                           "are kept). Give each timeframe its own freqai.identifier.")
+            return None
         if restored.features != feature_names:
             logger.warning(f"Stored models of {pair} in {pair_store.path} were trained on other "
                            "features; starting fresh models (the stored versions are kept).")

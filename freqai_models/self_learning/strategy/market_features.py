@@ -47,11 +47,11 @@ F = TypeVar("F", pd.Series, pd.DataFrame)
 
 
 def market_windows(timeframe_s: int) -> tuple[int, ...]:
-    """Return windows in candles: 1, an hour (at least 3), a quarter day (at least 6) and a
-    day of the timeframe: (1, 3, 6, 24) at 1h, (1, 12, 72, 288) at 5m. Volatility uses the
-    windows of 3 candles or more."""
+    """Return windows in candles, each once: 1, an hour (at least 3), a quarter day (at least
+    6) and a day of the timeframe (at least 1): (1, 3, 6, 24) at 1h, (1, 12, 72, 288) at 5m,
+    (1, 3, 6) at 4h, 1d and 1w. Volatility uses the windows of 3 candles or more."""
     day = DAY_S // int(timeframe_s)
-    return (1, *sorted({max(day // 24, 3), max(day // 4, 6), day}))
+    return tuple(sorted({1, max(day // 24, 3), max(day // 4, 6), max(day, 1)}))
 
 
 def log_returns(close: F) -> F:
