@@ -36,7 +36,7 @@ window, over the stored predictions of each model of the folder:
 * trades: every freqtrade result of the window (the quality run's own and strategy_grid's,
   with the parameters of their parameter file): trades, profit, max drawdown, the entries'
   predicted and realized mean at their signal candle (quality_trades.entry_quality) and the
-  share of (pair, 7-day) cells with at least one trade.
+  share of (pair, 7-day) cells with at least one trade (quality_trades.pair_week_coverage).
 
 Prints the tables, then one JSON line. Choose rules on dev windows only.
 """
@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from backtest_runs import kept_windows, read_stats, run_cli, trade_stats
 from entry_runs import held_from_next_open, mark_taken, run_positions, run_table, side_table
-from quality_trades import entry_quality, trade_list
+from quality_trades import entry_quality, pair_week_coverage, trade_list
 
 from self_learning.reports.backtest import load_rows
 from self_learning.strategy.strategy_columns import (
@@ -65,7 +65,6 @@ from self_learning.strategy.strategy_columns import (
 )
 
 TIMEFRAME_S = {"5m": 300, "15m": 900, "1h": 3600}
-WEEK = pd.Timedelta(days=7)
 
 
 def signal_mask(rows: pd.DataFrame, rules: EntryRules) -> np.ndarray:
@@ -129,16 +128,6 @@ def filter_table(rows: pd.DataFrame, filters: list[str]) -> pd.DataFrame:
     return pd.DataFrame(table).T
 
 
-def coverage(trades: pd.DataFrame, pairs: list[str], start: pd.Timestamp,
-             end: pd.Timestamp) -> float:
-    """Share of the (pair, 7-day block from `start`) cells up to `end` holding a trade's open."""
-    blocks = max(1, int(np.ceil((end - start) / WEEK)))
-    opened = trades[(trades["open_date"] >= start) & (trades["open_date"] < end)]
-    cells = {(p, int((d - start) / WEEK)) for p, d in zip(opened["pair"], opened["open_date"],
-                                                          strict=True)}
-    return len(cells) / (len(pairs) * blocks)
-
-
 def result_params(window: Path, name: str) -> str:
     """The buy/sell parameters of result `name` (its strategy_grid parameter file), or
     'defaults' for a quality.py run."""
@@ -171,7 +160,7 @@ def trade_table(window: Path, results: dict[str, dict], rows_by_run: dict[str, p
         lines.append({"window": window.name, "run": run,
                       "params": result_params(window, name), **trade_stats(stats),
                       **entry_quality(trades, scored, candle),
-                      "pair_weeks": coverage(trades, pairs, start, end)})
+                      "pair_weeks": pair_week_coverage(trades, pairs, start, end)})
     return pd.DataFrame(lines)
 
 

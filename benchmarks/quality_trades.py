@@ -14,6 +14,8 @@ whether its entries realized what they predicted, and buy-and-hold of the same p
   weeks in which more than half of the pairs did. A week counts only with at least
   MIN_WEEK_DAYS of its days in the window (a trade opened in a shorter first or last week
   counts nowhere), so two windows that do not overlap never share a counted week.
+  `pair_week_coverage` (entry_study's `pair_weeks`) counts the same pairs per week in 7-day
+  blocks from a window's first candle instead: the share of (pair, block) cells with a trade.
 * `daily_profit` (`run_daily_profit` over windows) and `paired_daily`: two runs' trades
   compared day by day. A day's profit is the `profit_abs` of the trades closed that UTC day, in
   % of the window's starting wallet (0 on a day without a close). Over a window these days sum
@@ -31,6 +33,7 @@ freqtrade's trade figures (backtest_runs.trade_stats).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +45,7 @@ from quality_sets import timerange_bounds
 from self_learning.reports import evaluation as ev
 
 MIN_WEEK_DAYS = 4  # days of a calendar week inside a window for weekly_pairs to count it
+WEEK = pd.Timedelta(days=7)  # pair_week_coverage's blocks
 FALLBACK_FEE = 0.001  # Binance spot taker fee, per side, when no trade tells it
 TRADE_COLUMNS = ["pair", "open_date", "close_date", "profit_ratio", "profit_abs", "fee_open",
                  "fee_close"]
@@ -175,14 +179,31 @@ def counted_weeks(timerange: str) -> pd.DatetimeIndex:
     return days_in.index[days_in >= MIN_WEEK_DAYS]
 
 
+def pairs_opening(trades: pd.DataFrame, begin: pd.Timestamp, end: pd.Timestamp,
+                  week_of: Callable[[pd.Series], pd.Series | pd.Index]) -> pd.Series:
+    """Per week (`week_of`: the week of each open date), how many pairs opened at least one
+    trade of `trades` (pair, open_date) from `begin` to `end` (exclusive); a week without a
+    trade is absent."""
+    opened = trades[(trades["open_date"] >= begin) & (trades["open_date"] < end)]
+    return opened["pair"].groupby(week_of(opened["open_date"])).nunique()
+
+
 def pairs_per_week(trades: pd.DataFrame, timerange: str) -> pd.Series:
     """Per counted week of `timerange` (counted_weeks): how many pairs opened at least one
     trade of `trades` (pair, open_date) in that week and window."""
     begin, end = timerange_bounds(timerange)
-    opened = trades[(trades["open_date"] >= begin) & (trades["open_date"] < end)]
-    weeks = week_start(pd.DatetimeIndex(opened["open_date"]))
-    per_week = opened["pair"].groupby(weeks).nunique()
+    per_week = pairs_opening(trades, begin, end,
+                             lambda dates: week_start(pd.DatetimeIndex(dates)))
     return per_week.reindex(counted_weeks(timerange), fill_value=0).astype(int)
+
+
+def pair_week_coverage(trades: pd.DataFrame, pairs: list[str], start: pd.Timestamp,
+                       end: pd.Timestamp) -> float:
+    """Share of the (pair, 7-day block from `start`) cells up to `end` holding a trade's open:
+    pairs_opening per block, the last block counted whole even when `end` cuts it."""
+    blocks = max(1, int(np.ceil((end - start) / WEEK)))
+    per_block = pairs_opening(trades, start, end, lambda dates: (dates - start) // WEEK)
+    return int(per_block.sum()) / (len(pairs) * blocks)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ import pytest
 from conftest import ROOT, free_port, freqtrade_env
 from freqtrade.configuration.environment_vars import _get_var_typed
 from live_support import listening, login
+from lock_holder import lock_held_elsewhere
 
 from self_learning.runtime.run_stores import live_store
 from self_learning_offline.bound_freqtrade import STOP_SIGNAL
@@ -332,18 +333,14 @@ def test_a_backtest_of_a_running_dry_run_says_to_stop_it_first(tmp_path, where):
     live = live_store(state.folder, "self-learning")
     store = live.root if where == "root" else live.legacy
     dry_run_backtest.check_stopped(state)  # no store yet
-    bot = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from self_learning.store import writer_lock; "
-         f"writer_lock.hold({str(store)!r}); print('held', flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=freqtrade_env())
-    try:
-        assert bot.stdout.readline().strip() == "held"
-        with pytest.raises(dry_run_backtest.NoDryRunError,
-                           match=rf"still running \(PID {bot.pid} holds .*{re.escape(str(store))}"
-                                 r"\).*Ctrl-C"):
-            dry_run_backtest.check_stopped(state)
-    finally:
-        bot.communicate("", timeout=30)
+    with (
+        lock_held_elsewhere(store) as bot_pid,
+        pytest.raises(
+            dry_run_backtest.NoDryRunError,
+            match=rf"still running \(PID {bot_pid} holds .*{re.escape(str(store))}\).*Ctrl-C",
+        ),
+    ):
+        dry_run_backtest.check_stopped(state)
     dry_run_backtest.check_stopped(state)
 
 

@@ -38,16 +38,6 @@ def test_filter_table_leaves_each_filter_out_in_turn():
                       100 * both["target"].mean())
 
 
-def test_coverage_counts_pair_week_cells_with_a_trade():
-    start = pd.Timestamp("2025-01-01", tz="UTC")
-    end = start + pd.Timedelta(days=14)  # two 7-day blocks
-    trades = pd.DataFrame({"pair": ["A", "A", "B", "A"],
-                           "open_date": [start, start + pd.Timedelta(days=1),
-                                         start + pd.Timedelta(days=8), end]})
-    # A in block 0 (twice), B in block 1; the trade at `end` is outside: 2 of 4 cells
-    assert study.coverage(trades, ["A", "B"], start, end) == 0.5
-
-
 def test_run_positions_count_within_each_run_of_signals():
     signal = np.array([True, True, False, True, True, True, False, False, True])
     assert list(runs.run_positions(signal)) == [1, 2, 0, 1, 2, 3, 0, 0, 1]

@@ -11,13 +11,11 @@ import hashlib
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import freqtrade_env
+from lock_holder import lock_held_elsewhere
 
 from self_learning.runtime.run_stores import live_store
 from self_learning.store import StoreConflict, StoreInUse, writer_lock
@@ -105,16 +103,11 @@ def test_the_move_waits_for_no_second_bot(move, tmp_path):
     one (a bot of an earlier release still running): StoreInUse, nothing moves."""
     files = fake_store(move.old)
     for held in (move.new, move.old):
-        holder = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from self_learning.store import writer_lock; "
-             f"writer_lock.hold({str(held)!r}); print('held', flush=True); sys.stdin.read()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=freqtrade_env())
-        try:
-            assert holder.stdout.readline().strip() == "held"
-            with pytest.raises(StoreInUse, match=f"in use by process PID {holder.pid}"):
-                move.settle()
-        finally:
-            holder.communicate("", timeout=30)
+        with (
+            lock_held_elsewhere(held) as pid,
+            pytest.raises(StoreInUse, match=f"in use by process PID {pid}"),
+        ):
+            move.settle()
         writer_lock.release(move.new)
         assert files_of(move.old) == files and not move.new.exists()
     assert move.settle() is True and files_of(move.new) == files

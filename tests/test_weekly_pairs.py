@@ -59,6 +59,18 @@ def test_pairs_per_week_counts_each_pair_once_at_the_week_boundaries():
     assert got.index[0] == pd.Timestamp("2025-03-03", tz="UTC")
 
 
+def test_coverage_counts_pair_week_cells_with_a_trade():
+    """entry_study's `pair_weeks`: 7-day blocks from the window's first candle, not calendar
+    weeks."""
+    start = pd.Timestamp("2025-01-01", tz="UTC")
+    end = start + pd.Timedelta(days=14)  # two 7-day blocks
+    frame = pd.DataFrame({"pair": ["A", "A", "B", "A"],
+                          "open_date": [start, start + pd.Timedelta(days=1),
+                                        start + pd.Timedelta(days=8), end]})
+    # A in block 0 (twice), B in block 1; the trade at `end` is outside: 2 of 4 cells
+    assert trades.pair_week_coverage(frame, ["A", "B"], start, end) == 0.5
+
+
 def test_most_pairs_means_more_than_half():
     """Of 4 pairs, a week with 2 trading pairs is not "most pairs", 3 is (>= half would count
     the first week too)."""

@@ -145,8 +145,12 @@ class PairLearner:
     @property
     def step_floor(self) -> int:
         """`observe` steps the observed candles newer than this."""
-        seen = self.last_seen_ts if self._last_seen is None else self._last_seen
+        seen = self._stepped_until()
         return seen if seen != NEVER else self.last_learned_ts
+
+    def _stepped_until(self) -> int:
+        """state.last_seen_ts, from its mirror once `observe` has set it."""
+        return self.last_seen_ts if self._last_seen is None else self._last_seen
 
     @property
     def last_seen_ts(self) -> int:
@@ -203,10 +207,16 @@ class PairLearner:
 
     # -- training ------------------------------------------------------------------------------
 
-    def _samples(self, candles: Candles) -> tuple[Samples, int]:
+    def _prepare(self, candles: Candles) -> tuple[Candles, Samples, int]:
+        """`candles` preceded by the remembered ones (CandleHistory), their samples, and
+        where `candles` start in them."""
         ctx, start = self.history.with_context(candles)
         c = self.config
-        s = prepare(ctx, c.window_candles, c.label_period_candles, proxy=False)
+        return ctx, prepare(ctx, c.window_candles, c.label_period_candles, proxy=False), start
+
+    def _samples(self, candles: Candles) -> tuple[Samples, int]:
+        """`_prepare`'s samples and start; the candles are remembered for the next call."""
+        ctx, s, start = self._prepare(candles)
         self.history.remember(ctx, s.observed)
         return s, start
 
@@ -277,9 +287,7 @@ class PairLearner:
 
     def _predict(self, candles: Candles) -> tuple[Predictions, np.ndarray]:
         """The predictions of every row, and which rows had a usable input window."""
-        ctx, start = self.history.with_context(candles)
-        c = self.config
-        s = prepare(ctx, c.window_candles, c.label_period_candles, proxy=False)
+        _, s, start = self._prepare(candles)
         sl = slice(start, None)
         out = self.programs.predict(s.windows[sl], s.features[sl])
         n = len(candles)
@@ -303,11 +311,11 @@ class PairLearner:
         with self.lock:
             if not self.trained:
                 return Predictions.empty()
-            last_seen = self.last_seen_ts if self._last_seen is None else self._last_seen
+            last_seen = self._stepped_until()
             candles = self._new_tail(candles, last_seen)
             s, start = self._samples(candles)
             h = self.config.label_period_candles
-            floor = last_seen if last_seen != NEVER else self.last_learned_ts
+            floor = self.step_floor
             new = s.ts > floor
             idx = np.flatnonzero(s.observed & new)  # only observations step
             unmet = new[start:] & (s.ts[start:] > self._met)

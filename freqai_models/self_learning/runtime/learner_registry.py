@@ -4,8 +4,9 @@ A pair's learner is restored from the run's stores (which stored version, and wh
 is refused: restoring.py) or created, sharing the wide head's statistics with the pairs of the
 same features (returns/pool.py); a changed feature list starts fresh models. A refused restore
 is remembered (without the refused learner), so it is not tried again until the data passes
-the candles the stored learner knows. Every learner it hands out for the first time is passed
-to `started` (the SaveScheduler tracks it from there).
+the candles the stored learner knows. It is the one owner of the pairs' learners: every learner
+it hands out for the first time is passed to `started` (the SaveScheduler counts its changes
+from there), and the SaveScheduler reads the learners to save from it (`current`).
 """
 
 from __future__ import annotations
@@ -93,6 +94,11 @@ class LearnerRegistry:
 
     def known(self, pair: str) -> PairLearner | None:
         return self._learners.get(pair)
+
+    def current(self) -> dict[str, PairLearner]:
+        """Each pair's learner, in the order the pairs were first handed out: a copy, which
+        the saves read at shutdown and at exit while another thread may add a pair."""
+        return dict(self._learners)
 
     def _new_learner(self, pair: str, feature_names: list[str]) -> PairLearner:
         """A learner sharing the wide head's statistics with the pairs of the same features:

@@ -20,7 +20,7 @@ from pathlib import Path
 from self_learning.candles.predictions import Predictions
 from self_learning.candles.samples import Candles
 from self_learning.config import SelfLearningConfig
-from self_learning.learning.learner import FitReport
+from self_learning.learning.learner import FitReport, PairLearner
 from self_learning.runtime.guards import PairNotices
 from self_learning.runtime.learner_registry import LearnerRegistry
 from self_learning.runtime.learning_log import LearningLog
@@ -96,16 +96,20 @@ class SelfLearningRuntime:
         self._newest: dict[str, int] = {}     # newest candle handed in per pair (telemetry)
         self.notices = PairNotices()  # once per pair: untrained, unreadable store folder
         self.learning_log = LearningLog()  # the per-candle learning line, once per halt
+        self.learners = LearnerRegistry(config, self.timeframe_s, self.store, self.seed,
+                                        self.store_is_live, traces_step=self.learns_per_candle,
+                                        notices=self.notices, started=self._started)
         # A backtest (or analysis) saves in place once per FreqAI window, after predicting
         # it; live and dry-run after each training and every `save_interval` changes.
-        self.saves = SaveScheduler(config, self.store, self.timeframe_s,
+        self.saves = SaveScheduler(config, self.store, self.timeframe_s, self.learners,
                                    background=background_saves,
                                    after_stepping=not self.store_is_live,
                                    newest=lambda pair: self._newest.get(pair, -1))
-        self.learners = LearnerRegistry(config, self.timeframe_s, self.store, self.seed,
-                                        self.store_is_live, traces_step=self.learns_per_candle,
-                                        notices=self.notices, started=self.saves.track)
         self.observer = Observers()  # one for both (for_run sets the run's)
+
+    def _started(self, pair: str, learner: PairLearner) -> None:
+        """A learner the registry hands out first: the saves count its changes from here."""
+        self.saves.track(pair, learner)
 
     @property
     def observer(self) -> Observers:

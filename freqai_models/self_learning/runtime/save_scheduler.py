@@ -1,13 +1,14 @@
 """SaveScheduler: when each pair's learner is saved, and what is written before the process ends.
 
-It tracks every learner the runtime uses (`track`, on restore or creation) and counts its
-changes (`PairLearner.changes`: trainings, learned candles, and served candles folded into the
-novelty statistics) in a SaveLedger. Live and dry-run queue a save with the BackgroundSaver
-after every FreqAI training (`trained`) and every `save_interval` changes (`save_if_due`,
-after predicting); a backtest saves in place once per FreqAI window instead, after predicting
-its candles (`after_stepping`). At shutdown every pair that changed is saved and the writes
-are waited for, bounded by `shutdown_timeout_s`; a backtest, which freqtrade never shuts
-down, lets its queued saves land at interpreter exit. What one save writes: pair_writer.py.
+It saves the learners of the LearnerRegistry, which owns them, and counts the changes of each
+from when the registry handed it out (`track`, on restore or creation; `PairLearner.changes`:
+trainings, learned candles, and served candles folded into the novelty statistics) in a
+SaveLedger. Live and dry-run queue a save with the BackgroundSaver after every FreqAI training
+(`trained`) and every `save_interval` changes (`save_if_due`, after predicting); a backtest
+saves in place once per FreqAI window instead, after predicting its candles (`after_stepping`).
+At shutdown every pair that changed is saved and the writes are waited for, bounded by
+`shutdown_timeout_s`; a backtest, which freqtrade never shuts down, lets its queued saves land
+at interpreter exit. What one save writes: pair_writer.py.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from self_learning.config import SelfLearningConfig
 from self_learning.learning.learner import PairLearner
 from self_learning.runtime.autosave import BackgroundSaver, SaveJob, SaveOutcome
+from self_learning.runtime.learner_registry import LearnerRegistry
 from self_learning.runtime.pair_writer import PairSnapshot, PairWriter
 from self_learning.runtime.save_ledger import SaveLedger
 from self_learning.store import ModelStore
@@ -30,16 +32,18 @@ logger = logging.getLogger(__name__)
 
 
 class SaveScheduler:
-    def __init__(self, config: SelfLearningConfig, store: ModelStore, timeframe_s: int, *,
-                 background: bool, after_stepping: bool, newest: Callable[[str], int]):
-        """`after_stepping`: save once per FreqAI window after predicting it (a backtest),
-        not after each training; `newest`: the newest candle handed in for a pair (-1 when
-        none), reported with each save that lands."""
+    def __init__(self, config: SelfLearningConfig, store: ModelStore, timeframe_s: int,
+                 learners: LearnerRegistry, *, background: bool, after_stepping: bool,
+                 newest: Callable[[str], int]):
+        """`learners`: the pairs' learners, read here (the registry adds them); `after_stepping`:
+        save once per FreqAI window after predicting it (a backtest), not after each training;
+        `newest`: the newest candle handed in for a pair (-1 when none), reported with each
+        save that lands."""
         self.config, self.store, self.timeframe_s = config, store, timeframe_s
         self.after_stepping = after_stepping
         self.observer = Observers()  # the runtime's (SelfLearningRuntime.observer)
         self._newest = newest
-        self._learners: dict[str, PairLearner] = {}
+        self._learners = learners
         self._ledger = SaveLedger()  # per pair: learner.changes handed over, and landed
         self._preparing: set[str] = set()  # graph keys whose templates were asked for
         self._wrote = False  # whether this process has written a version to the store
@@ -53,7 +57,6 @@ class SaveScheduler:
 
     def track(self, pair: str, learner: PairLearner) -> None:
         """The pair's learner, just restored or created: its state as it is counts as saved."""
-        self._learners[pair] = learner
         self._ledger.start(pair, learner.changes)
         self._prepare_templates(learner)
 
@@ -100,7 +103,7 @@ class SaveScheduler:
 
     def save_async(self, pair: str) -> None:
         """Queue a save of the pair; the saver snapshots it when it starts writing."""
-        learner = self._learners[pair]
+        learner = self._learners.current()[pair]
         self._ledger.handed_over(pair, learner.changes)
         self.saver.submit(SaveJob(pair, lambda: self._write(pair, learner)))
 
@@ -127,7 +130,7 @@ class SaveScheduler:
         return self._ledger.unsaved(self._changes())
 
     def _changes(self) -> dict[str, int]:
-        return {pair: learner.changes for pair, learner in self._learners.items()}
+        return {pair: learner.changes for pair, learner in self._learners.current().items()}
 
     # -- the end -------------------------------------------------------------------------
 
@@ -152,7 +155,7 @@ class SaveScheduler:
         self.observer.close()
         if in_time and not unsaved:
             counters = ", ".join(f"{pair} {lrn.training_counter}"
-                                 for pair, lrn in self._learners.items()) or "none"
+                                 for pair, lrn in self._learners.current().items()) or "none"
             logger.info(f"models saved: {len(set(changed) | set(retry))} pair(s) written at "
                         f"shutdown in {time.perf_counter() - started:.2f} s; training counter "
                         f"per pair: {counters}")
