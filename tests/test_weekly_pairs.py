@@ -53,7 +53,7 @@ def test_pairs_per_week_counts_each_pair_once_at_the_week_boundaries():
                    ("B/USDT", "2025-03-09 23:59"),   # still the week of 3 March
                    ("C/USDT", "2025-03-10 00:00"),   # the next week
                    ("D/USDT", "2025-04-25 23:00"),   # the last (5-day) week
-                   ("D/USDT", "2025-04-26 00:00"))   # the exclusive end
+                   ("A/USDT", "2025-04-26 00:00"))   # the exclusive end: A not counted
     got = trades.pairs_per_week(frame, "20250301-20250426")
     assert got.tolist() == [2, 1, 0, 0, 0, 0, 0, 1]
     assert got.index[0] == pd.Timestamp("2025-03-03", tz="UTC")
