@@ -43,11 +43,16 @@ def rank_stage(study, groups, lam: float, parts: bool = True) -> dict[str, dict]
     base = np.flatnonzero(np.isin(p.group[use], ("baseline", "time")))
     every = np.arange(len(use))
     args = (study.first, fr.window, fr.period)
-    labels = {h // 2: np.stack([ef.target(f, h // 2) for f in p.frames]), h: study.y,
-              2 * h: np.stack([ef.target(f, 2 * h) for f in p.frames])}
-    designs = {CURRENT: (el.build_design(x, {"raw": study.y}, *args, h), "raw"),
-               RANK: (el.build_design(x, {"raw": study.y}, *args, h, "rank_gauss"), "raw"),
-               AVERAGED: (el.averaged_design(x, labels, h, *args), "avg")}
+    labels = {
+        h // 2: np.stack([ef.target(f, h // 2) for f in p.frames]),
+        h: study.y,
+        2 * h: np.stack([ef.target(f, 2 * h) for f in p.frames]),
+    }
+    designs = {
+        CURRENT: (el.build_design(x, {"raw": study.y}, *args, h), "raw"),
+        RANK: (el.build_design(x, {"raw": study.y}, *args, h, "rank_gauss"), "raw"),
+        AVERAGED: (el.averaged_design(x, labels, h, *args), "avg"),
+    }
     if parts:
         designs[BOTH] = (el.averaged_design(x, labels, h, *args, "rank_gauss"), "avg")
     out = {}
@@ -67,23 +72,28 @@ def rank_tables(study, control, combo, lam: float) -> dict:
     study on the random-walk candles); returns their JSON entry."""
     key = f"{study.fr.tf} H={study.h}"
     res = rank_stage(study, combo, lam)
-    table(f"{key}: rank-Gaussian features and label averaging (combo = {' + '.join(combo)}; "
-          "pooled ridge, lam = 0.3)", res, CURRENT)
+    table(
+        f"{key}: rank-Gaussian features and label averaging (combo = {' + '.join(combo)}; "
+        "pooled ridge, lam = 0.3)",
+        res,
+        CURRENT,
+    )
     base = f"{CURRENT}, baseline + time"
     for name in (RANK, AVERAGED):
         gain = {w: paired(res[f"{name}, baseline + time"], res[base], w) for w in study.windows}
-        print(f"\n{name} minus current on baseline + time: "
-              + ", ".join(f"{w} {es.fmt(s)}" for w, s in gain.items()))
+        print(
+            f"\n{name} minus current on baseline + time: "
+            + ", ".join(f"{w} {es.fmt(s)}" for w, s in gain.items())
+        )
     ctl = rank_stage(control, combo, lam, parts=False)
-    table(f"{key}: rank-Gaussian features and label averaging, random-walk control", ctl,
-          CURRENT)
+    table(f"{key}: rank-Gaussian features and label averaging, random-walk control", ctl, CURRENT)
 
     def entry(results):
-        out = {name: {w: summary(s) for w, s in r["scores"].items()}
-               for name, r in results.items()}
+        out = {name: {w: summary(s) for w, s in r["scores"].items()} for name, r in results.items()}
         for name in (RANK, AVERAGED):
-            out[f"{name} minus current"] = {w: summary(paired(results[name], results[CURRENT], w))
-                                            for w in study.windows}
+            out[f"{name} minus current"] = {
+                w: summary(paired(results[name], results[CURRENT], w)) for w in study.windows
+            }
         return out
 
     return {**entry(res), "control": entry(ctl)}

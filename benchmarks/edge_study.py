@@ -427,6 +427,8 @@ def setting(frames, panel: Panel, fr: Frame, h: int) -> tuple[dict, list]:
     table(f"{key}: random-walk control (i.i.d. candles, same pipeline)", ctl, None)
     if h == fr.horizons[0]:
         momentum = momentum_tables(frames, fr, h, combo)
+        rank = rank_tables(study, Study(Panel(ef.random_walk(frames, seed=1), fr), fr, h), combo,
+                           LAM)
     entry = {name: {w: summary(s) for w, s in r["scores"].items()}
              for name, r in {**res, **onl}.items()}
     entry["control"] = {n: {w: summary(s) for w, s in r["scores"].items()}
@@ -435,6 +437,7 @@ def setting(frames, panel: Panel, fr: Frame, h: int) -> tuple[dict, list]:
     if h == fr.horizons[0]:
         entry["prior"] = prior
         entry["momentum"] = momentum
+        entry["rank"] = rank
     ranked = []
     for name, r in res.items():
         dev = r["scores"]["DEV"]
