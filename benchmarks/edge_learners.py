@@ -8,6 +8,11 @@ solve(A + lam * n * I, b) from the summed statistics of the pairs (pooled) or on
 (with a prior mean: solve(A + lam * n * I, b + lam * n * prior)). `record_choice` is the
 model's penalty record (choose among penalties by past out-of-sample predictions).
 
+Candidates of the rank follow-up: `rank_gauss` units (each feature through its training
+window's empirical quantile, then the inverse normal CDF) instead of `zscore`, and
+`averaged_design` (the training label = the mean of the standardised targets of several
+horizons, purged by the longest).
+
 Walk-forward: period k starts at row s_k; it trains on rows [s_k - window, s_k - H) (labels
 known before s_k: purged) and predicts rows [s_k, s_k + period). Statistics of every row are
 computed once for the union of all features; a feature set is a sub-matrix of them.
@@ -18,9 +23,53 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 Z_CLIP = 5.0
 CLIP = 3.0
+
+
+def zscore(train: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The wide head's units: (train, rows) standardised with the training rows' mean and
+    spread, clipped at +-Z_CLIP."""
+    mu, sd = np.nanmean(train, axis=0), np.nanstd(train, axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    return (np.clip((train - mu) / sd, -Z_CLIP, Z_CLIP),
+            np.clip((rows - mu) / sd, -Z_CLIP, Z_CLIP))
+
+
+def rank_gauss(train: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank-Gaussian units: each column's value v -> ndtri(q), q = (#train < v + #train <= v)
+    / (2 m) over the column's m finite training values (the mid-rank quantile; a training
+    value gets its own average rank - 0.5 over m), kept inside [0.5 / m, 1 - 0.5 / m]. The
+    quantiles are the training rows' only: `rows` never move each other's values."""
+    out_t, out_r = np.full(train.shape, np.nan), np.full(rows.shape, np.nan)
+    for j in range(train.shape[1]):
+        ref = np.sort(train[:, j][np.isfinite(train[:, j])])
+        m = len(ref)
+        if m == 0:
+            continue
+        for src, dst in ((train, out_t), (rows, out_r)):
+            v = src[:, j]
+            q = (np.searchsorted(ref, v, "left") + np.searchsorted(ref, v, "right")) / (2 * m)
+            dst[:, j] = np.where(np.isfinite(v), ndtri(np.clip(q, 0.5 / m, 1 - 0.5 / m)),
+                                 np.nan)
+    return out_t, out_r
+
+
+TRANSFORMS = {"zscore": zscore, "rank_gauss": rank_gauss}
+
+
+def averaged_label(windows: list[np.ndarray]) -> tuple[np.ndarray, float]:
+    """Label averaging: the mean of the training windows of several horizons' targets, each
+    in its own spread units (std over the window) and winsorised at +-CLIP. The first window
+    is the evaluated horizon: its spread is returned, the units predictions are read in."""
+    parts, first = [], 1.0
+    for i, y in enumerate(windows):
+        sd = float(np.std(y)) if len(y) > 1 and np.std(y) > 0 else 1.0
+        parts.append(np.clip(y / sd, -CLIP, CLIP))
+        first = sd if i == 0 else first
+    return np.mean(parts, axis=0), first
 
 
 @dataclass
@@ -42,8 +91,12 @@ class Design:
 
 
 def build_design(x: np.ndarray, targets: dict[str, np.ndarray], first: int, window: int,
-                 period: int, horizon: int) -> Design:
-    """x: (pairs, n, F) raw features; targets: variant -> (pairs, n) training target."""
+                 period: int, horizon: int, transform: str = "zscore") -> Design:
+    """x: (pairs, n, F) raw features; targets: variant -> (pairs, n) training target, or
+    (horizons, pairs, n) for a label averaged over horizons (`averaged_label`; the evaluated
+    horizon first; `horizon` must then be the longest, the purge); `transform`: the features'
+    units (TRANSFORMS: the training window's z-score clipped at +-5, or its rank-Gaussian)."""
+    to_units = TRANSFORMS[transform]
     pairs, n, f = x.shape
     starts = np.arange(first, n, period)
     k_n = len(starts)
@@ -57,23 +110,35 @@ def build_design(x: np.ndarray, targets: dict[str, np.ndarray], first: int, wind
         end = min(s + period, n)
         row_period[s:end] = k
         for p in range(pairs):
-            tr = x[p, s - window: s - horizon]
-            mu, sd = np.nanmean(tr, axis=0), np.nanstd(tr, axis=0)
-            sd = np.where(sd > 0, sd, 1.0)
-            zt = np.clip((tr - mu) / sd, -Z_CLIP, Z_CLIP)
             lo = s - window if k == 0 else s
-            z_all[p, lo:end] = np.clip((x[p, lo:end] - mu) / sd, -Z_CLIP, Z_CLIP)
+            zt, z_all[p, lo:end] = to_units(x[p, s - window: s - horizon], x[p, lo:end])
             ok = np.isfinite(zt).all(axis=1)
             for y in targets.values():
-                ok = ok & np.isfinite(y[p, s - window: s - horizon])
+                known = np.atleast_2d(y[..., p, s - window: s - horizon])
+                ok = ok & np.isfinite(known).all(axis=0)
             zt = zt[ok]
             a[k, p], cnt[k, p] = zt.T @ zt, len(zt)
             for v, y in targets.items():
-                yt = y[p, s - window: s - horizon][ok]
+                yt = y[..., p, s - window: s - horizon][..., ok]
+                if y.ndim == 3:
+                    yt, scale[v][k, p] = averaged_label(list(yt))
+                    b[v][k, p] = zt.T @ yt
+                    continue
                 scale[v][k, p] = np.std(yt) if len(yt) > 1 and np.std(yt) > 0 else 1.0
                 b[v][k, p] = zt.T @ np.clip(yt / scale[v][k, p], -CLIP, CLIP)
     units = np.where(np.arange(n) >= starts[0] - window, np.maximum(row_period, 0), -1)
     return Design(starts, row_period, units, z_all, a, cnt, b, scale)
+
+
+def averaged_design(x: np.ndarray, targets: dict[int, np.ndarray], evaluated: int, first: int,
+                    window: int, period: int, transform: str = "zscore") -> Design:
+    """The walk-forward design of one training label averaged over horizons (variant "avg"):
+    targets horizon -> (pairs, n); each period trains on rows whose labels of every horizon
+    were known before it starts (purged by the longest horizon); predictions are read in the
+    `evaluated` horizon's spread units."""
+    order = [evaluated, *sorted(h for h in targets if h != evaluated)]
+    stack = np.stack([targets[h] for h in order])
+    return build_design(x, {"avg": stack}, first, window, period, max(targets), transform)
 
 
 def solve(a: np.ndarray, b: np.ndarray, n: float, lam: float,

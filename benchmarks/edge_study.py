@@ -1,7 +1,7 @@
 """What predicts today's markets, and does online learning pay? (issue 19, research part)
 
     nice -n 10 .venv/bin/python benchmarks/edge_study.py [--data /work/shared/data/binance_usdt]
-        [--quick] [--prior-only] [--momentum-only]
+        [--quick] [--prior-only] [--momentum-only] [--rank-follow-up]
 
 A fast, self-contained numpy/pandas study on the six Binance USDT pairs (no freqtrade, no
 TensorFlow). Features: a TA-Lib-free approximation of SelfLearningStrategy's ratios (baseline)
@@ -19,6 +19,9 @@ Momentum (`momentum_stage`, first horizon of each timeframe): 3/7/14-day returns
 the basket and BTC, the pair minus the basket and its 7-day rank among the pairs, added to the
 DEV-chosen combo on a design of their own (the 14-day windows start later);
 `--momentum-only` prints just these tables.
+Rank follow-up (edge_rank.py, first horizon of each timeframe, `--rank-follow-up` prints only
+its tables): rank-Gaussian features and a label averaged over H/2, H and 2H, each against the
+current ridge on the DEV-chosen combo, with the random-walk control.
 
 Windows: DEV (5m: Jan-Feb 2025; 1h: Oct 2024 - Jan 2025) is where every choice is made;
 HOLDOUT (5m: Mar 15 - Apr 29 2025; 1h: Feb - Apr 2025) is only reported. Metric
@@ -52,6 +55,7 @@ import edge_learners as el
 import edge_scoring as es
 import numpy as np
 import pandas as pd
+from edge_rank import rank_tables
 from edge_tables import paired, summary, table
 
 from self_learning.strategy.market_features import basket_returns
@@ -153,6 +157,7 @@ class Study:
         self.fwd = np.stack([ef.forward_return(c, horizon) for c in panel.close])
         train = {"raw": self.y, "resid": self.resid, "volscaled": self.y / self.vol}
         first = int(np.ceil((panel.warm + fr.window) / fr.day) * fr.day)
+        self.first = first
         self.d = el.build_design(panel.x, train, first, fr.window, fr.period, horizon)
         self.windows = {"DEV": panel.days(fr.dev), "HOLDOUT": panel.days(fr.holdout)}
         first_day = panel.day[first]
@@ -422,6 +427,8 @@ def setting(frames, panel: Panel, fr: Frame, h: int) -> tuple[dict, list]:
     table(f"{key}: random-walk control (i.i.d. candles, same pipeline)", ctl, None)
     if h == fr.horizons[0]:
         momentum = momentum_tables(frames, fr, h, combo)
+        rank = rank_tables(study, Study(Panel(ef.random_walk(frames, seed=1), fr), fr, h), combo,
+                           LAM)
     entry = {name: {w: summary(s) for w, s in r["scores"].items()}
              for name, r in {**res, **onl}.items()}
     entry["control"] = {n: {w: summary(s) for w, s in r["scores"].items()}
@@ -430,6 +437,7 @@ def setting(frames, panel: Panel, fr: Frame, h: int) -> tuple[dict, list]:
     if h == fr.horizons[0]:
         entry["prior"] = prior
         entry["momentum"] = momentum
+        entry["rank"] = rank
     ranked = []
     for name, r in res.items():
         dev = r["scores"]["DEV"]
@@ -446,7 +454,20 @@ def main() -> None:
                     help="only the prior-mean ridge tables (5m H=12, 1h H=4)")
     ap.add_argument("--momentum-only", action="store_true",
                     help="only the momentum tables (5m H=12, 1h H=4)")
+    ap.add_argument("--rank-follow-up", action="store_true",
+                    help="only the rank-Gaussian and label-averaging tables (5m H=12, 1h H=4)")
     args = ap.parse_args()
+    if args.rank_follow_up:
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        out = {}
+        for fr in FRAMES:
+            frames, h = load(args.data, fr.tf), fr.horizons[0]
+            study = Study(Panel(frames, fr), fr, h)
+            combo = candidates(study)["_combo"]["groups"]
+            control = Study(Panel(ef.random_walk(frames, seed=1), fr), fr, h)
+            out[f"{fr.tf} H={h}"] = rank_tables(study, control, combo, LAM)
+        print(json.dumps({"rank": out}))
+        return
     if args.momentum_only:
         warnings.filterwarnings("ignore", category=RuntimeWarning)
         out = {}

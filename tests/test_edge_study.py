@@ -186,3 +186,64 @@ def test_momentum_is_trailing_returns_of_pair_basket_btc_relative_and_rank():
         for p in range(3):
             pd.testing.assert_series_equal(moved[p][name].iloc[: t + 1],
                                            cols[p][name].iloc[: t + 1])
+
+
+def test_rank_gauss_maps_rows_through_the_training_quantiles_only():
+    """A prediction row's value v -> ndtri((#train < v + #train <= v) / 2m), kept inside
+    [0.5/m, 1 - 0.5/m]; training values get their own mid-rank quantile; other prediction
+    rows (however extreme) move nothing; NaN stays NaN."""
+    from scipy.special import ndtri
+
+    train = np.array([[3.0], [1.0], [2.0], [4.0]])
+    rows = np.array([[2.5], [0.0], [9.0], [2.0], [np.nan]])
+    zt, zr = el.rank_gauss(train, rows)
+    assert np.allclose(zt[:, 0], ndtri(np.array([5, 1, 3, 7]) / 8))
+    assert np.allclose(zr[:4, 0], ndtri(np.array([4 / 8, 1 / 8, 7 / 8, 3 / 8])))
+    assert np.isnan(zr[4, 0])
+    moved = rows.copy()
+    moved[2, 0] = -100.0  # another prediction row changes: row 0's quantile must not
+    _, again = el.rank_gauss(train, moved)
+    assert again[0, 0] == zr[0, 0] and again[3, 0] == zr[3, 0]
+
+
+def test_rank_gauss_design_never_sees_its_own_period_in_the_quantiles():
+    """In the walk-forward design, period k's rows are mapped with period k's training
+    window: changing the features of later rows (here the second half of the period starting
+    at row 600) leaves every earlier row's units, also the same period's, and every earlier
+    period's statistics unchanged."""
+    x, y = _panel(seed=7)
+    d = el.build_design(x, {"raw": y}, 300, 300, 100, 5, "rank_gauss")
+    moved = x.copy()
+    moved[:, 650:] *= 50.0
+    d2 = el.build_design(moved, {"raw": y}, 300, 300, 100, 5, "rank_gauss")
+    assert np.array_equal(d.z[:, :650], d2.z[:, :650], equal_nan=True)
+    assert np.allclose(d.a[:3], d2.a[:3]) and np.allclose(d.b["raw"][:3], d2.b["raw"][:3])
+    assert np.isfinite(d.z[:, 300:]).all() and np.abs(d.z[:, 300:]).max() < 3.0
+
+
+def test_averaged_label_is_the_mean_of_standardised_winsorised_targets():
+    rng = np.random.default_rng(8)
+    short, long = rng.normal(0, 2.0, 400), rng.normal(0, 5.0, 400)
+    long[0] = 1e3  # winsorised at +-CLIP in its own units
+    avg, scale = el.averaged_label([short, long])
+    expect = (np.clip(short / short.std(), -el.CLIP, el.CLIP)
+              + np.clip(long / long.std(), -el.CLIP, el.CLIP)) / 2
+    assert np.allclose(avg, expect) and scale == pytest.approx(short.std())
+
+
+def test_label_averaging_purges_the_longest_horizon():
+    """A period trains only on rows whose labels of every horizon were known before it
+    starts: the 2H label of row s - 2H .. s - 1 is not known at s, so changing it must not
+    change that period's predictions; the H-target design (purged by H) would see it."""
+    x, y = _panel(seed=9)
+    labels = {2: y, 5: np.roll(y, -1, axis=1), 10: np.roll(y, -3, axis=1)}
+    d = el.averaged_design(x, labels, 5, 300, 300, 100)
+    base = el.ridge_predictions(d, np.arange(3), "avg", True, 0.3)
+    late = {**labels, 10: labels[10].copy()}
+    late[10][:, 600 - 10:] = 100.0  # 2H labels not known before the period at row 600
+    again = el.ridge_predictions(el.averaged_design(x, late, 5, 300, 300, 100),
+                                 np.arange(3), "avg", True, 0.3)
+    assert np.allclose(base[:, :700], again[:, :700], equal_nan=True)
+    assert not np.allclose(base[:, 700:], again[:, 700:])
+    # read in the evaluated horizon's spread over the first window's rows (purged by 2H)
+    assert np.allclose(d.scale["avg"][0], [labels[5][p, 0:290].std() for p in range(2)])
