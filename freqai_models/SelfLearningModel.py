@@ -16,7 +16,7 @@ from self_learning.candles.samples import InsufficientDataError
 from self_learning.candles.timeline import RestoreRefused
 from self_learning.handle import ModelHandle
 from self_learning.runtime import runtime_env
-from self_learning.runtime.prediction_settings import SettingsRecord
+from self_learning.runtime.prediction_settings import SettingsRecord, lost_window_message
 from self_learning.runtime.run_stores import (
     REPLAY_NOTICE,
     REPLAY_REFUSES_LEARNING,
@@ -105,7 +105,13 @@ class SelfLearningModel(BaseRegressionModel):
         if self.settings_record is not None:  # says when stored predictions of other settings
             self.settings_record.check_windows(  # are about to be reused
                 metadata["pair"], [int(tr.stopts) for tr in dk.training_timeranges])
-        return super().start_backtesting(dataframe, metadata, dk, strategy)
+        try:
+            return super().start_backtesting(dataframe, metadata, dk, strategy)
+        except FileNotFoundError as err:  # a stored prediction whose window folder was purged
+            message = lost_window_message(err.filename, self.full_path)
+            if message is None:
+                raise
+            raise OperationalException(message) from None
 
     def train(self, unfiltered_df: DataFrame, pair: str, dk, **kwargs) -> ModelHandle:
         if self.settings_record is not None:  # FreqAI stores this window's predictions next

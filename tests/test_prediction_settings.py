@@ -171,3 +171,23 @@ def test_window_names_are_freqais(tmp_path, config):
     dk.full_path = tmp_path  # set by FreqAI's model before it names a window
     dk.set_new_model_names("ETH/USDT", END)
     assert window_name("ETH/USDT", END) == dk.model_filename
+
+
+def test_a_purged_window_folder_is_named_with_what_to_do(tmp_path):
+    """FreqAI's FileNotFoundError for a stored prediction's window metadata (its sub-train
+    folder purged by a dry or live run of the identifier) becomes an error naming the folder,
+    the prediction and the fix; any other missing file is left to FreqAI."""
+    from self_learning.runtime.prediction_settings import lost_window_message
+
+    folder = tmp_path / "sub-train-BTC_1734998400"
+    message = lost_window_message(str(folder / "cb_btc_1734998400_metadata.json"), tmp_path)
+    assert message is not None
+    assert str(folder) in message and "purge_old_models" in message
+    assert f"{tmp_path / PREDICTIONS_FOLDER / 'cb_btc_1734998400'}_prediction.feather" in message
+    assert f"Delete {tmp_path / PREDICTIONS_FOLDER}" in message
+    assert "freqai.identifier of their own" in message
+    for other in (folder / "cb_btc_1734998400_model.joblib",  # not the metadata
+                  tmp_path / "elsewhere" / "cb_btc_1734998400_metadata.json",  # not a window
+                  tmp_path.parent / "sub-train-BTC_1" / "cb_btc_1_metadata.json",  # other id
+                  None):
+        assert lost_window_message(None if other is None else str(other), tmp_path) is None

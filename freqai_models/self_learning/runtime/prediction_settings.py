@@ -11,8 +11,14 @@ recorded in `<identifier>/RECORD_FILE` with the settings that shape its predicti
 later run that is about to reuse a window recorded with other settings logs one warning
 naming each changed key.
 
-`prediction_settings`, `changed_keys` and `window_name` are pure; `SettingsRecord` reads and
-writes the file.
+A stored prediction can also outlive its window's model folder (`sub-train-<COIN>_<end>/`):
+FreqAI's `purge_old_models` keeps only a pair's newest folders whenever it trains in a dry or
+live run of the identifier, while the predictions stay. FreqAI then reads the purged folder's
+metadata on reuse and ends in a FileNotFoundError traceback; `lost_window_message` turns that
+into an error naming the folder and what to do.
+
+`prediction_settings`, `changed_keys`, `window_name` and `lost_window_message` are pure;
+`SettingsRecord` reads and writes the file.
 """
 
 from __future__ import annotations
@@ -92,6 +98,28 @@ def window_name(pair: str, training_end_ts: int) -> str:
     """FreqAI's name of a backtest window's model and predictions (freqtrade 2026.9's
     FreqaiDataKitchen.set_new_model_names): `BTC/USDT`, 1735689600 -> `cb_btc_1735689600`."""
     return f"cb_{pair.split('/')[0].lower()}_{int(training_end_ts)}"
+
+
+def lost_window_message(missing: str | None, identifier_dir: Path) -> str | None:
+    """The error for FreqAI's FileNotFoundError on `missing` when it is a backtest window's
+    metadata (`<identifier_dir>/sub-train-<COIN>_<end>/<window>_metadata.json`) that FreqAI
+    reads on reusing the window's stored prediction; None for any other file."""
+    if not missing:
+        return None
+    path = Path(missing)
+    folder = path.parent
+    if not (folder.name.startswith("sub-train-") and path.name.endswith("_metadata.json")
+            and folder.parent.resolve() == Path(identifier_dir).resolve()):
+        return None
+    predictions = Path(identifier_dir) / PREDICTIONS_FOLDER
+    window = path.name.removesuffix("_metadata.json")
+    return (f"FreqAI holds a stored backtest prediction of window {window} "
+            f"({predictions / window}_prediction.feather) but not its model folder {folder}: "
+            "FreqAI's purge_old_models deletes a pair's older sub-train folders whenever a dry "
+            "or live run of the same freqai.identifier trains. Delete "
+            f"{predictions} to predict those windows again, or give backtests a "
+            "freqai.identifier of their own (a -c file with "
+            '{"freqai": {"identifier": "..."}}).')
 
 
 class SettingsRecord:
