@@ -113,6 +113,14 @@ class SelfLearningModel(BaseRegressionModel):
                 raise
             raise OperationalException(message) from None
 
+    def model_exists(self, dk) -> bool:
+        """Never, so FreqAI trains every backtest window it has no stored prediction of (it asks
+        only there). A window's saved FreqAI model (`sub-train-*`, `save_backtest_models`) is a
+        handle: the learning is in the run's own store, which starts afresh in a new run, so
+        loading the handle instead of training left the pair with no model and every candle
+        unpredicted (a backtest after deleting `backtesting_predictions/`: 0 trades)."""
+        return False
+
     def train(self, unfiltered_df: DataFrame, pair: str, dk, **kwargs) -> ModelHandle:
         if self.settings_record is not None:  # FreqAI stores this window's predictions next
             self.settings_record.note_window(dk.model_filename)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
+import pandas as pd
 import pytest
 from backtest_support import (
     FAST_MODEL,
@@ -52,3 +54,31 @@ def test_a_stored_prediction_whose_window_folder_was_purged_is_an_error_saying_w
     assert "Traceback" not in output, second.describe()
     assert f"but not its model folder {folders[0]}" in output, second.describe()
     assert f"Delete {setup.models / 'backtesting_predictions'}" in output, second.describe()
+
+
+def stored_predictions(setup: BacktestRun) -> dict[str, pd.DataFrame]:
+    return {path.name: pd.read_feather(path)
+            for path in sorted((setup.models / "backtesting_predictions").glob("*.feather"))}
+
+
+@pytest.mark.e2e
+def test_deleting_the_stored_predictions_predicts_every_window_again(
+    ft_config, replay_overlay, market_datadir, freqtrade_cli
+):
+    """README "Running it": delete backtesting_predictions/ to re-run. Its window folders stay
+    (save_backtest_models); before, FreqAI loaded them instead of training ("Found model at"),
+    the run's fresh store had no model, and no candle was predicted (do_predict 0)."""
+    setup, first, _ = first_backtest(ft_config, replay_overlay, market_datadir,
+                                     freqtrade_cli, "rerun")
+    before = stored_predictions(setup)
+    assert len(before) == 2 and all(f["do_predict"].eq(1).any() for f in before.values())
+    shutil.rmtree(setup.models / "backtesting_predictions")
+    second = freqtrade_cli(setup.backtesting(), timeout=TIMEOUT_S)
+    log = second.log[len(first.log):]
+    assert second.returncode == 0, second.describe()
+    assert log.count("Starting training") == 2, second.describe()
+    after = stored_predictions(setup)
+    assert after.keys() == before.keys()
+    for name, frame in after.items():
+        assert frame["do_predict"].tolist() == before[name]["do_predict"].tolist(), name
+        np.testing.assert_allclose(frame["&-s_close"], before[name]["&-s_close"], atol=1e-9)
