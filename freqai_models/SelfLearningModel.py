@@ -103,8 +103,12 @@ class SelfLearningModel(BaseRegressionModel):
 
     def start_backtesting(self, dataframe: DataFrame, metadata: dict, dk, strategy):
         if self.settings_record is not None:  # says when stored predictions of other settings
+            dates = dataframe["date"]  # each window's candles, as FreqAI counts them
+            rows = {int(train.stopts): int(((dates >= test.startdt) & (dates < test.stopdt)).sum())
+                    for train, test in zip(dk.training_timeranges, dk.backtesting_timeranges,
+                                           strict=False)}
             self.settings_record.check_windows(  # are about to be reused
-                metadata["pair"], [int(tr.stopts) for tr in dk.training_timeranges])
+                metadata["pair"], list(rows), rows)
         try:
             return super().start_backtesting(dataframe, metadata, dk, strategy)
         except FileNotFoundError as err:  # a stored prediction whose window folder was purged

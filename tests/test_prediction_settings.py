@@ -191,3 +191,22 @@ def test_a_purged_window_folder_is_named_with_what_to_do(tmp_path):
                   tmp_path.parent / "sub-train-BTC_1" / "cb_btc_1_metadata.json",  # other id
                   None):
         assert lost_window_message(None if other is None else str(other), tmp_path) is None
+
+
+def test_a_stored_prediction_of_another_length_is_not_reused_so_not_warned_about(tmp_path,
+                                                                                 config):
+    """FreqAI reuses a stored window only when its rows match the window's candles (it trains
+    anew otherwise: a 5m backtest over a 1h run's windows of the identifier), so the warning
+    counts those windows only when the run passes each window's candles."""
+    import pandas as pd
+
+    stored(tmp_path, config)
+    path = tmp_path / PREDICTIONS_FOLDER / f"{window_name(PAIR, END)}_prediction.feather"
+    pd.DataFrame({"date": pd.date_range("2025-01-01", periods=3, freq="1h", tz="UTC"),
+                  "&-s_close": [0.0, 0.1, 0.2]}).to_feather(path)
+    now = changed(config, memory_candles=576)
+    assert record_for(tmp_path, now).check_windows(PAIR, [END], {END: 36}) is None
+    assert record_for(tmp_path, now).check_windows(PAIR, [END], {END: 3}) is not None
+    assert record_for(tmp_path, now).check_windows(PAIR, [END]) is not None  # rows unknown
+    path.write_bytes(b"")  # a file FreqAI cannot read: it predicts the window anew
+    assert record_for(tmp_path, now).check_windows(PAIR, [END], {END: 3}) is None

@@ -26,10 +26,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from self_learning.config import SelfLearningConfig
 from self_learning.runtime.run_stores import TRADE_MODES  # FreqAI stores no predictions there
@@ -100,6 +102,15 @@ def window_name(pair: str, training_end_ts: int) -> str:
     return f"cb_{pair.split('/')[0].lower()}_{int(training_end_ts)}"
 
 
+def stored_rows(path: Path) -> int | None:
+    """The rows of a stored prediction FreqAI would reuse (it compares their count with the
+    window's candles and needs a `date` column); None for a file it cannot use."""
+    try:
+        return len(pd.read_feather(path, columns=["date"]))
+    except (OSError, ValueError):  # unreadable, not feather (ArrowInvalid), no date column
+        return None
+
+
 def lost_window_message(missing: str | None, identifier_dir: Path) -> str | None:
     """The error for FreqAI's FileNotFoundError on `missing` when it is a backtest window's
     metadata (`<identifier_dir>/sub-train-<COIN>_<end>/<window>_metadata.json`) that FreqAI
@@ -152,19 +163,25 @@ class SettingsRecord:
         return {key: document.get(key) if isinstance(document.get(key), dict) else {}
                 for key in ("settings", "windows")}
 
-    def check_windows(self, pair: str, training_ends: Iterable[int]) -> str | None:
+    def check_windows(self, pair: str, training_ends: Iterable[int],
+                      rows: Mapping[int, int] | None = None) -> str | None:
         """The warning (logged once per run) when FreqAI is about to reuse a stored prediction
         of `pair` that was recorded with other settings; windows without a stored prediction
-        or without a record (an earlier release, another model) say nothing."""
+        or without a record (an earlier release, another model) say nothing. With `rows` (per
+        training end, the candles of its backtest window), a stored prediction of another
+        length says nothing either: FreqAI trains that window anew (another timeframe or
+        backtest_period_days)."""
         if self.warned:
             return None
         record = self._read()
         stale = []  # (window, what changed since it was recorded)
-        for name in (window_name(pair, ts) for ts in training_ends):
+        for ts in training_ends:
+            name = window_name(pair, ts)
             recorded = record["windows"].get(name)
             before = record["settings"].get(recorded)
-            if (recorded != self.current_id and isinstance(before, dict)
-                    and (self.predictions / f"{name}_prediction.feather").is_file()):
+            stored = self.predictions / f"{name}_prediction.feather"
+            if (recorded != self.current_id and isinstance(before, dict) and stored.is_file()
+                    and (rows is None or stored_rows(stored) == rows.get(ts))):
                 changes = changed_keys(before, self.current, self.defaults)
                 if changes:
                     stale.append((name, changes))
