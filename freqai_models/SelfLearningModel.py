@@ -16,7 +16,14 @@ from self_learning.candles.samples import InsufficientDataError
 from self_learning.candles.timeline import RestoreRefused
 from self_learning.handle import ModelHandle
 from self_learning.runtime import runtime_env
-from self_learning.runtime.prediction_settings import SettingsRecord, lost_window_message
+from self_learning.runtime.prediction_settings import (
+    PREDICTIONS_FOLDER,
+    SettingsRecord,
+    lost_window_message,
+    mixed_windows_message,
+    reused_windows,
+    window_rows,
+)
 from self_learning.runtime.run_stores import (
     REPLAY_NOTICE,
     REPLAY_REFUSES_LEARNING,
@@ -102,13 +109,13 @@ class SelfLearningModel(BaseRegressionModel):
         return super().extract_data_and_train_model(*args, **kwargs)
 
     def start_backtesting(self, dataframe: DataFrame, metadata: dict, dk, strategy):
+        pair, predictions = metadata["pair"], self.full_path / PREDICTIONS_FOLDER
+        rows = window_rows(dataframe["date"], dk.training_timeranges, dk.backtesting_timeranges)
         if self.settings_record is not None:  # says when stored predictions of other settings
-            dates = dataframe["date"]  # each window's candles, as FreqAI counts them
-            rows = {int(train.stopts): int(((dates >= test.startdt) & (dates < test.stopdt)).sum())
-                    for train, test in zip(dk.training_timeranges, dk.backtesting_timeranges,
-                                           strict=False)}
-            self.settings_record.check_windows(  # are about to be reused
-                metadata["pair"], list(rows), rows)
+            self.settings_record.check_windows(pair, list(rows), rows)  # are about to be reused
+        mixed = mixed_windows_message(pair, reused_windows(predictions, pair, rows), predictions)
+        if mixed is not None:  # trained windows, then a reused one: FreqAI cannot
+            raise OperationalException(mixed)
         try:
             return super().start_backtesting(dataframe, metadata, dk, strategy)
         except FileNotFoundError as err:  # a stored prediction whose window folder was purged

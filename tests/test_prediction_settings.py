@@ -210,3 +210,31 @@ def test_a_stored_prediction_of_another_length_is_not_reused_so_not_warned_about
     assert record_for(tmp_path, now).check_windows(PAIR, [END]) is not None  # rows unknown
     path.write_bytes(b"")  # a file FreqAI cannot read: it predicts the window anew
     assert record_for(tmp_path, now).check_windows(PAIR, [END], {END: 3}) is None
+
+
+def test_training_windows_before_a_reused_one_is_an_error_saying_what_to_do(tmp_path):
+    """freqtrade 2026.9 cannot train some of a pair's backtest windows and then reuse a later
+    one's stored prediction in one run (it stops with 'different features furnished by
+    current strategy'; before, the strategy's market columns raised pandas' 'columns overlap'
+    first): a timerange started before the stored windows. The run stops first, naming the
+    windows and the fix; the reused windows first, or none reused, is no error."""
+    import pandas as pd
+
+    from self_learning.runtime.prediction_settings import mixed_windows_message, reused_windows
+
+    predictions = tmp_path / PREDICTIONS_FOLDER
+    predictions.mkdir()
+    later = END + 86_400
+    pd.DataFrame({"date": pd.date_range("2025-01-02", periods=3, freq="1h", tz="UTC")}) \
+        .to_feather(predictions / f"{window_name(PAIR, later)}_prediction.feather")
+    reused = reused_windows(predictions, PAIR, {END: 3, later: 3})
+    assert reused == [(window_name(PAIR, END), False), (window_name(PAIR, later), True)]
+    message = mixed_windows_message(PAIR, reused, predictions)
+    assert message is not None
+    assert f"train 1 backtest window(s) of {PAIR} ({window_name(PAIR, END)})" in message
+    assert f"later window {window_name(PAIR, later)}" in message
+    assert f"Delete {predictions}" in message and "new freqai.identifier" in message
+    assert reused_windows(predictions, PAIR, {END: 3, later: 4})[1][1] is False  # other length
+    for fine in ([(window_name(PAIR, later), True), (window_name(PAIR, END), False)],
+                 [(window_name(PAIR, END), False)], []):
+        assert mixed_windows_message(PAIR, fine, predictions) is None

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,42 @@ def stored_rows(path: Path) -> int | None:
         return len(pd.read_feather(path, columns=["date"]))
     except (OSError, ValueError):  # unreadable, not feather (ArrowInvalid), no date column
         return None
+
+
+def window_rows(dates: pd.Series, trainings: Iterable[Any],
+                backtests: Iterable[Any]) -> dict[int, int]:
+    """Per backtest window (keyed by its training's end, FreqAI's id), the pair's candles in
+    it, as FreqAI counts them to decide whether a stored prediction is reused."""
+    return {int(train.stopts): int(((dates >= test.startdt) & (dates < test.stopdt)).sum())
+            for train, test in zip(trainings, backtests, strict=False)}
+
+
+def reused_windows(predictions: Path, pair: str,
+                   rows: Mapping[int, int]) -> list[tuple[str, bool]]:
+    """Each window's name and whether FreqAI reuses its stored prediction (one whose rows
+    match the window's candles), in FreqAI's order."""
+    return [(name, stored_rows(predictions / f"{name}_prediction.feather") == count)
+            for name, count in ((window_name(pair, end), count) for end, count in rows.items())]
+
+
+def mixed_windows_message(pair: str, reused: Sequence[tuple[str, bool]],
+                          predictions: Path) -> str | None:
+    """The error when FreqAI would train some of `pair`'s backtest windows and then reuse the
+    stored prediction of a later one (`reused`: each window's name and whether FreqAI reuses
+    its stored prediction, in FreqAI's order). freqtrade 2026.9 cannot do both in one run: at
+    the first reused window it derives the features again on the frame it already featured
+    for the trained ones and stops with 'different features furnished by current strategy'.
+    None when the reused windows come first or there are none."""
+    first = next((i for i, (_, again) in enumerate(reused) if again), None)
+    if not first:  # None (nothing reused) or 0 (the reused windows come first)
+        return None
+    trained = [name for name, _ in reused[:first]]
+    return (f"FreqAI would train {len(trained)} backtest window(s) of {pair} ({trained[0]}"
+            f"{' ...' if len(trained) > 1 else ''}) and then reuse the stored prediction of the "
+            f"later window {reused[first][0]} ({predictions}), which freqtrade 2026.9 cannot "
+            "do in one run (it stops with 'different features furnished by current strategy'), "
+            "as when a timerange starts before the windows stored under this identifier. Delete "
+            f"{predictions} to train every window, or use a new freqai.identifier.")
 
 
 def lost_window_message(missing: str | None, identifier_dir: Path) -> str | None:
