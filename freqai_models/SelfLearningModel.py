@@ -16,7 +16,14 @@ from self_learning.candles.samples import InsufficientDataError
 from self_learning.candles.timeline import RestoreRefused
 from self_learning.handle import ModelHandle
 from self_learning.runtime import runtime_env
-from self_learning.runtime.prediction_settings import SettingsRecord
+from self_learning.runtime.prediction_settings import (
+    PREDICTIONS_FOLDER,
+    SettingsRecord,
+    lost_window_message,
+    mixed_windows_message,
+    reused_windows,
+    window_rows,
+)
 from self_learning.runtime.run_stores import (
     REPLAY_NOTICE,
     REPLAY_REFUSES_LEARNING,
@@ -102,10 +109,28 @@ class SelfLearningModel(BaseRegressionModel):
         return super().extract_data_and_train_model(*args, **kwargs)
 
     def start_backtesting(self, dataframe: DataFrame, metadata: dict, dk, strategy):
+        pair, predictions = metadata["pair"], self.full_path / PREDICTIONS_FOLDER
+        rows = window_rows(dataframe["date"], dk.training_timeranges, dk.backtesting_timeranges)
         if self.settings_record is not None:  # says when stored predictions of other settings
-            self.settings_record.check_windows(  # are about to be reused
-                metadata["pair"], [int(tr.stopts) for tr in dk.training_timeranges])
-        return super().start_backtesting(dataframe, metadata, dk, strategy)
+            self.settings_record.check_windows(pair, list(rows), rows)  # are about to be reused
+        mixed = mixed_windows_message(pair, reused_windows(predictions, pair, rows), predictions)
+        if mixed is not None:  # trained windows, then a reused one: FreqAI cannot
+            raise OperationalException(mixed)
+        try:
+            return super().start_backtesting(dataframe, metadata, dk, strategy)
+        except FileNotFoundError as err:  # a stored prediction whose window folder was purged
+            message = lost_window_message(err.filename, self.full_path)
+            if message is None:
+                raise
+            raise OperationalException(message) from None
+
+    def model_exists(self, dk) -> bool:
+        """Never, so FreqAI trains every backtest window it has no stored prediction of (it asks
+        only there). A window's saved FreqAI model (`sub-train-*`, `save_backtest_models`) is a
+        handle: the learning is in the run's own store, which starts afresh in a new run, so
+        loading the handle instead of training left the pair with no model and every candle
+        unpredicted (a backtest after deleting `backtesting_predictions/`: 0 trades)."""
+        return False
 
     def train(self, unfiltered_df: DataFrame, pair: str, dk, **kwargs) -> ModelHandle:
         if self.settings_record is not None:  # FreqAI stores this window's predictions next

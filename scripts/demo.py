@@ -135,9 +135,9 @@ def report(config: dict, identifier: str, args: argparse.Namespace, rules: Entry
         e = best[name]
         print(f"{label:<18} {e.value:+.3f} [{e.low:+.3f}, {e.high:+.3f}] ({e.days} days)")
     windows = per_window(rows)
-    print("\nPer backtest window (day), IC of &-s_close against the realized target, mean over "
-          "pairs (a diagnostic: ranked inside one day, a market with no edge scores above 0):"
-          "\nwindow        model   yardstick")
+    print("\nPer day (UTC), IC of &-s_close against the realized target, mean over pairs (a "
+          "diagnostic: ranked inside one day, a market with no edge scores above 0):"
+          "\nday           model   yardstick")
     for day, w in windows.iterrows():
         print(f"{day}   {w['model']:+.3f}   {w['naive']:+.3f}")
     if len(windows):

@@ -144,3 +144,19 @@ def test_btc_comes_from_freqais_corr_pairlist_when_it_is_not_whitelisted(module)
                                   market_windows(300))
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
         assert ("%-btc_ret_1" in got.columns) == (btc is not None)
+
+
+def test_features_computed_again_on_a_featured_frame_replace_the_market_columns(module):
+    """FreqAI's backtest populates a pair's features once for the windows it trains, then,
+    at the first window whose stored prediction it reuses, populates them again on the
+    already featured frame's last row to check the feature list. Before, joining the market
+    columns a second time raised pandas' 'columns overlap but no suffix specified' (a 5m
+    backtest of 20250107-20250114 after a 1h one of the same identifier ended in that
+    traceback)."""
+    frames = {p: candle_frame(600, seed) for seed, p in enumerate(PAIRS)}
+    strategy = strategy_with(module, frames)
+    once = strategy.feature_engineering_standard(frames["ETH/USDT"].copy(), {"pair": "ETH/USDT"})
+    assert any(c.startswith("%-basket_ret") for c in once.columns)
+    again = strategy.feature_engineering_standard(once.tail(1).copy(), {"pair": "ETH/USDT"})
+    assert list(again.columns) == list(once.columns)
+    pd.testing.assert_frame_equal(again, once.tail(1), check_exact=True)

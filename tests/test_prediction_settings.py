@@ -171,3 +171,70 @@ def test_window_names_are_freqais(tmp_path, config):
     dk.full_path = tmp_path  # set by FreqAI's model before it names a window
     dk.set_new_model_names("ETH/USDT", END)
     assert window_name("ETH/USDT", END) == dk.model_filename
+
+
+def test_a_purged_window_folder_is_named_with_what_to_do(tmp_path):
+    """FreqAI's FileNotFoundError for a stored prediction's window metadata (its sub-train
+    folder purged by a dry or live run of the identifier) becomes an error naming the folder,
+    the prediction and the fix; any other missing file is left to FreqAI."""
+    from self_learning.runtime.prediction_settings import lost_window_message
+
+    folder = tmp_path / "sub-train-BTC_1734998400"
+    message = lost_window_message(str(folder / "cb_btc_1734998400_metadata.json"), tmp_path)
+    assert message is not None
+    assert str(folder) in message and "purge_old_models" in message
+    assert f"{tmp_path / PREDICTIONS_FOLDER / 'cb_btc_1734998400'}_prediction.feather" in message
+    assert f"Delete {tmp_path / PREDICTIONS_FOLDER}" in message
+    assert "freqai.identifier of their own" in message
+    for other in (folder / "cb_btc_1734998400_model.joblib",  # not the metadata
+                  tmp_path / "elsewhere" / "cb_btc_1734998400_metadata.json",  # not a window
+                  tmp_path.parent / "sub-train-BTC_1" / "cb_btc_1_metadata.json",  # other id
+                  None):
+        assert lost_window_message(None if other is None else str(other), tmp_path) is None
+
+
+def test_a_stored_prediction_of_another_length_is_not_reused_so_not_warned_about(tmp_path,
+                                                                                 config):
+    """FreqAI reuses a stored window only when its rows match the window's candles (it trains
+    anew otherwise: a 5m backtest over a 1h run's windows of the identifier), so the warning
+    counts those windows only when the run passes each window's candles."""
+    import pandas as pd
+
+    stored(tmp_path, config)
+    path = tmp_path / PREDICTIONS_FOLDER / f"{window_name(PAIR, END)}_prediction.feather"
+    pd.DataFrame({"date": pd.date_range("2025-01-01", periods=3, freq="1h", tz="UTC"),
+                  "&-s_close": [0.0, 0.1, 0.2]}).to_feather(path)
+    now = changed(config, memory_candles=576)
+    assert record_for(tmp_path, now).check_windows(PAIR, [END], {END: 36}) is None
+    assert record_for(tmp_path, now).check_windows(PAIR, [END], {END: 3}) is not None
+    assert record_for(tmp_path, now).check_windows(PAIR, [END]) is not None  # rows unknown
+    path.write_bytes(b"")  # a file FreqAI cannot read: it predicts the window anew
+    assert record_for(tmp_path, now).check_windows(PAIR, [END], {END: 3}) is None
+
+
+def test_training_windows_before_a_reused_one_is_an_error_saying_what_to_do(tmp_path):
+    """freqtrade 2026.9 cannot train some of a pair's backtest windows and then reuse a later
+    one's stored prediction in one run (it stops with 'different features furnished by
+    current strategy'; before, the strategy's market columns raised pandas' 'columns overlap'
+    first): a timerange started before the stored windows. The run stops first, naming the
+    windows and the fix; the reused windows first, or none reused, is no error."""
+    import pandas as pd
+
+    from self_learning.runtime.prediction_settings import mixed_windows_message, reused_windows
+
+    predictions = tmp_path / PREDICTIONS_FOLDER
+    predictions.mkdir()
+    later = END + 86_400
+    pd.DataFrame({"date": pd.date_range("2025-01-02", periods=3, freq="1h", tz="UTC")}) \
+        .to_feather(predictions / f"{window_name(PAIR, later)}_prediction.feather")
+    reused = reused_windows(predictions, PAIR, {END: 3, later: 3})
+    assert reused == [(window_name(PAIR, END), False), (window_name(PAIR, later), True)]
+    message = mixed_windows_message(PAIR, reused, predictions)
+    assert message is not None
+    assert f"train 1 backtest window(s) of {PAIR} ({window_name(PAIR, END)})" in message
+    assert f"later window {window_name(PAIR, later)}" in message
+    assert f"Delete {predictions}" in message and "new freqai.identifier" in message
+    assert reused_windows(predictions, PAIR, {END: 3, later: 4})[1][1] is False  # other length
+    for fine in ([(window_name(PAIR, later), True), (window_name(PAIR, END), False)],
+                 [(window_name(PAIR, END), False)], []):
+        assert mixed_windows_message(PAIR, fine, predictions) is None

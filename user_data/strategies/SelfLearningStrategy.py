@@ -320,7 +320,11 @@ class SelfLearningStrategy(IStrategy):
         dataframe["%-hour_of_day_sin"] = np.sin(2 * np.pi * hour / 24)
         dataframe["%-hour_of_day_cos"] = np.cos(2 * np.pi * hour / 24)
         market = self.market_columns(dataframe, metadata.get("pair"))
-        return dataframe if market is None else dataframe.join(market)
+        if market is None:
+            return dataframe
+        # FreqAI's check of a reused backtest window's features runs this again on a frame that
+        # already has them (after a window it trained): replace them, as the lines above do.
+        return dataframe.drop(columns=market.columns, errors="ignore").join(market)
 
     # -- the market's own information (self_learning.strategy.market_features) -------------------
 

@@ -111,8 +111,9 @@ def headline(rows: dict[str, pd.DataFrame]) -> dict[str, Estimate]:
 
 
 def per_window(rows: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per backtest window (UTC day): IC of the model and of the yardstick, averaged over the
-    pairs, on the usable rows (evaluation.window_ics)."""
+    """Per UTC day (a backtest window of the 5m setup; the 1h setup's are 7 days): IC of the
+    model and of the yardstick, averaged over the pairs, on the usable rows
+    (evaluation.window_ics)."""
     frames = []
     for pair, r in rows.items():
         u = _scored(r)

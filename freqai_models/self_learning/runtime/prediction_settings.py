@@ -11,8 +11,14 @@ recorded in `<identifier>/RECORD_FILE` with the settings that shape its predicti
 later run that is about to reuse a window recorded with other settings logs one warning
 naming each changed key.
 
-`prediction_settings`, `changed_keys` and `window_name` are pure; `SettingsRecord` reads and
-writes the file.
+A stored prediction can also outlive its window's model folder (`sub-train-<COIN>_<end>/`):
+FreqAI's `purge_old_models` keeps only a pair's newest folders whenever it trains in a dry or
+live run of the identifier, while the predictions stay. FreqAI then reads the purged folder's
+metadata on reuse and ends in a FileNotFoundError traceback; `lost_window_message` turns that
+into an error naming the folder and what to do.
+
+`prediction_settings`, `changed_keys`, `window_name` and `lost_window_message` are pure;
+`SettingsRecord` reads and writes the file.
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from self_learning.config import SelfLearningConfig
 from self_learning.runtime.run_stores import TRADE_MODES  # FreqAI stores no predictions there
@@ -94,6 +102,73 @@ def window_name(pair: str, training_end_ts: int) -> str:
     return f"cb_{pair.split('/')[0].lower()}_{int(training_end_ts)}"
 
 
+def stored_rows(path: Path) -> int | None:
+    """The rows of a stored prediction FreqAI would reuse (it compares their count with the
+    window's candles and needs a `date` column); None for a file it cannot use."""
+    try:
+        return len(pd.read_feather(path, columns=["date"]))
+    except (OSError, ValueError):  # unreadable, not feather (ArrowInvalid), no date column
+        return None
+
+
+def window_rows(dates: pd.Series, trainings: Iterable[Any],
+                backtests: Iterable[Any]) -> dict[int, int]:
+    """Per backtest window (keyed by its training's end, FreqAI's id), the pair's candles in
+    it, as FreqAI counts them to decide whether a stored prediction is reused."""
+    return {int(train.stopts): int(((dates >= test.startdt) & (dates < test.stopdt)).sum())
+            for train, test in zip(trainings, backtests, strict=False)}
+
+
+def reused_windows(predictions: Path, pair: str,
+                   rows: Mapping[int, int]) -> list[tuple[str, bool]]:
+    """Each window's name and whether FreqAI reuses its stored prediction (one whose rows
+    match the window's candles), in FreqAI's order."""
+    return [(name, stored_rows(predictions / f"{name}_prediction.feather") == count)
+            for name, count in ((window_name(pair, end), count) for end, count in rows.items())]
+
+
+def mixed_windows_message(pair: str, reused: Sequence[tuple[str, bool]],
+                          predictions: Path) -> str | None:
+    """The error when FreqAI would train some of `pair`'s backtest windows and then reuse the
+    stored prediction of a later one (`reused`: each window's name and whether FreqAI reuses
+    its stored prediction, in FreqAI's order). freqtrade 2026.9 cannot do both in one run: at
+    the first reused window it derives the features again on the frame it already featured
+    for the trained ones and stops with 'different features furnished by current strategy'.
+    None when the reused windows come first or there are none."""
+    first = next((i for i, (_, again) in enumerate(reused) if again), None)
+    if not first:  # None (nothing reused) or 0 (the reused windows come first)
+        return None
+    trained = [name for name, _ in reused[:first]]
+    return (f"FreqAI would train {len(trained)} backtest window(s) of {pair} ({trained[0]}"
+            f"{' ...' if len(trained) > 1 else ''}) and then reuse the stored prediction of the "
+            f"later window {reused[first][0]} ({predictions}), which freqtrade 2026.9 cannot "
+            "do in one run (it stops with 'different features furnished by current strategy'), "
+            "as when a timerange starts before the windows stored under this identifier. Delete "
+            f"{predictions} to train every window, or use a new freqai.identifier.")
+
+
+def lost_window_message(missing: str | None, identifier_dir: Path) -> str | None:
+    """The error for FreqAI's FileNotFoundError on `missing` when it is a backtest window's
+    metadata (`<identifier_dir>/sub-train-<COIN>_<end>/<window>_metadata.json`) that FreqAI
+    reads on reusing the window's stored prediction; None for any other file."""
+    if not missing:
+        return None
+    path = Path(missing)
+    folder = path.parent
+    if not (folder.name.startswith("sub-train-") and path.name.endswith("_metadata.json")
+            and folder.parent.resolve() == Path(identifier_dir).resolve()):
+        return None
+    predictions = Path(identifier_dir) / PREDICTIONS_FOLDER
+    window = path.name.removesuffix("_metadata.json")
+    return (f"FreqAI holds a stored backtest prediction of window {window} "
+            f"({predictions / window}_prediction.feather) but not its model folder {folder}: "
+            "FreqAI's purge_old_models deletes a pair's older sub-train folders whenever a dry "
+            "or live run of the same freqai.identifier trains. Delete "
+            f"{predictions} to predict those windows again, or give backtests a "
+            "freqai.identifier of their own (a -c file with "
+            '{"freqai": {"identifier": "..."}}).')
+
+
 class SettingsRecord:
     """The record of one identifier folder, for one run outside live and dry-run trading:
     `check_windows` before FreqAI backtests a pair, `note_window` for each window it trains."""
@@ -124,19 +199,25 @@ class SettingsRecord:
         return {key: document.get(key) if isinstance(document.get(key), dict) else {}
                 for key in ("settings", "windows")}
 
-    def check_windows(self, pair: str, training_ends: Iterable[int]) -> str | None:
+    def check_windows(self, pair: str, training_ends: Iterable[int],
+                      rows: Mapping[int, int] | None = None) -> str | None:
         """The warning (logged once per run) when FreqAI is about to reuse a stored prediction
         of `pair` that was recorded with other settings; windows without a stored prediction
-        or without a record (an earlier release, another model) say nothing."""
+        or without a record (an earlier release, another model) say nothing. With `rows` (per
+        training end, the candles of its backtest window), a stored prediction of another
+        length says nothing either: FreqAI trains that window anew (another timeframe or
+        backtest_period_days)."""
         if self.warned:
             return None
         record = self._read()
         stale = []  # (window, what changed since it was recorded)
-        for name in (window_name(pair, ts) for ts in training_ends):
+        for ts in training_ends:
+            name = window_name(pair, ts)
             recorded = record["windows"].get(name)
             before = record["settings"].get(recorded)
-            if (recorded != self.current_id and isinstance(before, dict)
-                    and (self.predictions / f"{name}_prediction.feather").is_file()):
+            stored = self.predictions / f"{name}_prediction.feather"
+            if (recorded != self.current_id and isinstance(before, dict) and stored.is_file()
+                    and (rows is None or stored_rows(stored) == rows.get(ts))):
                 changes = changed_keys(before, self.current, self.defaults)
                 if changes:
                     stale.append((name, changes))

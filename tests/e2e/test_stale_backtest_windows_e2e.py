@@ -1,0 +1,84 @@
+"""End to end: a second `freqtrade backtesting` of the same identifier and timerange after the
+identifier's FreqAI folder changed under it. FreqAI keeps each backtest window's predictions
+(`backtesting_predictions/`) and, with `save_backtest_models` (config.json), its model folder
+(`sub-train-<COIN>_<end>/`); a dry or live run of the same identifier purges the older model
+folders (FreqAI's `purge_old_models`), the predictions stay. One pair of real candles
+(../shared/data) on the replay exchange, two training days and two backtest days, a small
+model: about a minute per test on two shared cores.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from backtest_support import (
+    FAST_MODEL,
+    SHORT_PAIR,
+    SHORT_TIMERANGE,
+    SHORT_TRAIN_DAYS,
+    BacktestRun,
+    small_run,
+)
+
+TIMEOUT_S = 300
+
+
+def first_backtest(ft_config, replay_overlay, market_datadir, freqtrade_cli, name):
+    config = ft_config.data
+    small_run(config, [SHORT_PAIR], name, model=FAST_MODEL,
+              train_period_days=SHORT_TRAIN_DAYS, backtest_period_days=1,
+              save_backtest_models=True)
+    setup = BacktestRun(ft_config, replay_overlay, market_datadir, SHORT_TIMERANGE)
+    first = freqtrade_cli(setup.backtesting(), timeout=TIMEOUT_S)
+    assert first.returncode == 0, first.describe()
+    assert "Starting training" in first.log, first.describe()
+    folders = sorted(setup.models.glob("sub-train-*"))
+    assert len(folders) == 2, folders  # one per backtest day
+    return setup, first, folders
+
+
+@pytest.mark.e2e
+def test_a_stored_prediction_whose_window_folder_was_purged_is_an_error_saying_what_to_do(
+    ft_config, replay_overlay, market_datadir, freqtrade_cli
+):
+    """Before: FreqAI's FileNotFoundError traceback on the purged folder's metadata.json."""
+    setup, first, folders = first_backtest(ft_config, replay_overlay, market_datadir,
+                                           freqtrade_cli, "purged")
+    shutil.rmtree(folders[0])  # what purge_old_models leaves: the newer window's folder only
+    second = freqtrade_cli(setup.backtesting(), timeout=TIMEOUT_S)
+    output = second.output + second.log[len(first.log):]
+    assert second.returncode == 2, second.describe()
+    assert "Traceback" not in output, second.describe()
+    assert f"but not its model folder {folders[0]}" in output, second.describe()
+    assert f"Delete {setup.models / 'backtesting_predictions'}" in output, second.describe()
+
+
+def stored_predictions(setup: BacktestRun) -> dict[str, pd.DataFrame]:
+    return {path.name: pd.read_feather(path)
+            for path in sorted((setup.models / "backtesting_predictions").glob("*.feather"))}
+
+
+@pytest.mark.e2e
+def test_deleting_the_stored_predictions_predicts_every_window_again(
+    ft_config, replay_overlay, market_datadir, freqtrade_cli
+):
+    """README "Running it": delete backtesting_predictions/ to re-run. Its window folders stay
+    (save_backtest_models); before, FreqAI loaded them instead of training ("Found model at"),
+    the run's fresh store had no model, and no candle was predicted (do_predict 0)."""
+    setup, first, _ = first_backtest(ft_config, replay_overlay, market_datadir,
+                                     freqtrade_cli, "rerun")
+    before = stored_predictions(setup)
+    assert len(before) == 2 and all(f["do_predict"].eq(1).any() for f in before.values())
+    shutil.rmtree(setup.models / "backtesting_predictions")
+    second = freqtrade_cli(setup.backtesting(), timeout=TIMEOUT_S)
+    log = second.log[len(first.log):]
+    assert second.returncode == 0, second.describe()
+    assert log.count("Starting training") == 2, second.describe()
+    after = stored_predictions(setup)
+    assert after.keys() == before.keys()
+    for name, frame in after.items():
+        assert frame["do_predict"].tolist() == before[name]["do_predict"].tolist(), name
+        np.testing.assert_allclose(frame["&-s_close"], before[name]["&-s_close"], atol=1e-9)
