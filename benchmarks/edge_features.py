@@ -83,8 +83,8 @@ def baseline(c: pd.DataFrame, multipliers: tuple[int, ...]) -> dict[str, pd.Seri
 def time_features(dates: pd.Series) -> dict[str, pd.Series]:
     d = dates.dt
     hour = d.hour + d.minute / 60
-    return {"dow_sin": np.sin(2 * np.pi * d.dayofweek / 7),
-            "dow_cos": np.cos(2 * np.pi * d.dayofweek / 7),
+    return {"dow_sin": np.sin(2 * np.pi * d.day_of_week / 7),
+            "dow_cos": np.cos(2 * np.pi * d.day_of_week / 7),
             "hour_sin": np.sin(2 * np.pi * hour / 24),
             "hour_cos": np.cos(2 * np.pi * hour / 24)}
 
@@ -95,7 +95,7 @@ def time_detail(dates: pd.Series) -> dict[str, pd.Series]:
     hour = d.hour + d.minute / 60
     out = {f"hour{k}_{fn.__name__}": fn(2 * np.pi * k * hour / 24)
            for k in (2, 3) for fn in (np.sin, np.cos)}
-    out["weekend"] = (d.dayofweek >= 5).astype(float)
+    out["weekend"] = (d.day_of_week >= 5).astype(float)
     return out
 
 

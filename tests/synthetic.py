@@ -84,7 +84,7 @@ def weekend_filled_frame(hours: int, seed: int = 0, start: str = "2024-01-01"):
 
     rng = np.random.default_rng(seed)
     dates = pd.date_range(start, periods=hours, freq="1h", tz="UTC")
-    week_hour = dates.dayofweek * 24 + dates.hour
+    week_hour = dates.day_of_week * 24 + dates.hour
     closed = (week_hour >= 4 * 24 + 22) & (week_hour < 6 * 24 + 22)
     ret = rng.normal(0, 0.001, hours)
     close = 1.1 * np.exp(np.cumsum(ret))

@@ -315,8 +315,8 @@ class SelfLearningStrategy(IStrategy):
     ) -> DataFrame:
         date = dataframe["date"].dt
         hour = date.hour + date.minute / 60
-        dataframe["%-day_of_week_sin"] = np.sin(2 * np.pi * date.dayofweek / 7)
-        dataframe["%-day_of_week_cos"] = np.cos(2 * np.pi * date.dayofweek / 7)
+        dataframe["%-day_of_week_sin"] = np.sin(2 * np.pi * date.day_of_week / 7)
+        dataframe["%-day_of_week_cos"] = np.cos(2 * np.pi * date.day_of_week / 7)
         dataframe["%-hour_of_day_sin"] = np.sin(2 * np.pi * hour / 24)
         dataframe["%-hour_of_day_cos"] = np.cos(2 * np.pi * hour / 24)
         market = self.market_columns(dataframe, metadata.get("pair"))
