@@ -124,8 +124,8 @@ def test_notifications_startup_summary_drift_alarms_and_scoreboard(tmp_path, can
         rt.fit(pair, FEATURES, candles.rows(slice(0, 1200)))
         assert len(sent) == (pair == PAIRS[-1])
     assert sent[0].splitlines() == ["SelfLearning model started (dry-run) for 2 pair(s):",
-                                    "BTC/USDT: new models (nothing stored yet)",
-                                    "ETH/USDT: new models (nothing stored yet)"]
+                                    "BTC/USDT: new models (none stored when it started)",
+                                    "ETH/USDT: new models (none stored when it started)"]
     recorder = Recorder()
     rt.observer.add(recorder)
     caplog.set_level(logging.INFO)
@@ -283,7 +283,7 @@ def test_save_failure_is_notified_once_per_streak_and_its_recovery(tmp_path, can
     (messages.PairStart("BTC/USDT", "loaded", 12, 340, 1736848800),
      "BTC/USDT: loaded version 12, training counter 340, last learned candle "
      "2025-01-14T10:00:00Z"),
-    (messages.PairStart("ETH/USDT", "created"), "ETH/USDT: new models (nothing stored yet)"),
+    (messages.PairStart("ETH/USDT", "created"), "ETH/USDT: new models (none stored when it started)"),
     (messages.PairStart("XRP/USDT", "refused", detail="x"),
      "XRP/USDT: REFUSED, no predictions (see the log)"),
 ])

@@ -115,7 +115,7 @@ def test_dry_run_serves_the_ui_sends_notifications_and_stops_on_ctrl_c(tmp_path)
 
         first = wait("start-up notification", startup, proc, output, TIMEOUT_S, webhook)
         assert first[0].splitlines() == ["SelfLearning model started (dry-run) for 1 pair(s):",
-                                         "ETC/BTC: new models (nothing stored yet)"]
+                                         "ETC/BTC: new models (none stored when it started)"]
         board = wait("scoreboard notification", summary, proc, output, TIMEOUT_S, webhook)
         assert re.search(r"^ETC/BTC: IC \S+, hit-rate \S+, in band up \S+ / down \S+, "
                          r"novelty \S+, training counter \d+, drift alarms \d+", board[0],

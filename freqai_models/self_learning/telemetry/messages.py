@@ -66,7 +66,7 @@ def startup(starts: list[PairStart], mode: str) -> str:
             lines.append(f"{s.pair}: loaded version {s.version}, training counter "
                          f"{s.training_counter}, last learned candle {iso_utc(s.last_learned_ts)}")
         elif s.how == "created":
-            lines.append(f"{s.pair}: new models (nothing stored yet)")
+            lines.append(f"{s.pair}: new models (none stored when it started)")
         else:
             lines.append(f"{s.pair}: REFUSED, no predictions (see the log)")
     head = f"{PREFIX} model started ({mode.replace('_', '-')}) for {len(starts)} pair(s):"
