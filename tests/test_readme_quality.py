@@ -111,6 +111,8 @@ def prose_figures() -> list[str]:
     """The README's figures outside the generated section that are read off docs/results,
     each as the README words it, formatted from the committed files."""
     h1, cold = _results("quality-usdt-1h.json"), _results("speed-usdt-1h-cold.json")
+    rerun = _results("speed-usdt-1h-cold-rerun.json")
+    rerun_old = _results("speed-usdt-1h-cold-rerun-48cfad4.json")
     m5, btc = _results("quality-usdt-5m.json"), _results("quality-btc-2018.json")
     seeds = [_results(f"null-seeds/quality-null-seed{n}.json") for n in (1, 2, 3)]
     dev1h = _results("dev/quality-usdt-1h-dev-no_online.json")
@@ -162,6 +164,11 @@ def prose_figures() -> list[str]:
         f"(`--cold`), {ratios(cold, 'wall')} ({wall(cold, 'full')} / {wall(cold, 'no_online')} "
         f"/ {wall(cold, 'lightgbm')} s wall; CPU {ratios(cold, 'cpu')}:",
         f"the 5m holdout {ratios(m5, 'wall')} (CPU {ratios(m5, 'cpu')}).",
+        f"gave {ratios(rerun, 'wall')} ({wall(rerun, 'full')} / {wall(rerun, 'no_online')} / "
+        f"{wall(rerun, 'lightgbm')} s wall:",
+        f"the previous release's code beside it {ratios(rerun_old, 'wall')} (`docs",
+        f"the ratio to LightGBM above a third; once cached it is "
+        f"{h1['speed.lightgbm.wall_ratio']:.2f}.",
         f"5m: a difference of {m5['ablation.no_online.diff']:+.4f} with an interval around 0",
         f"1h holdout {paired(h1)} ({trades(h1, 'self_learning', 'trades', '.0f')} trades each, "
         f"{trades(h1, 'self_learning', 'profit_pct')} % against "
