@@ -111,9 +111,10 @@ class SelfLearningModel(BaseRegressionModel):
     def start_backtesting(self, dataframe: DataFrame, metadata: dict, dk, strategy):
         pair, predictions = metadata["pair"], self.full_path / PREDICTIONS_FOLDER
         rows = window_rows(dataframe["date"], dk.training_timeranges, dk.backtesting_timeranges)
+        reused = reused_windows(predictions, pair, rows)
         if self.settings_record is not None:  # says when stored predictions of other settings
-            self.settings_record.check_windows(pair, list(rows), rows)  # are about to be reused
-        mixed = mixed_windows_message(pair, reused_windows(predictions, pair, rows), predictions)
+            self.settings_record.check_reused(pair, reused)  # are about to be reused
+        mixed = mixed_windows_message(pair, reused, predictions)
         if mixed is not None:  # trained windows, then a reused one: FreqAI cannot
             raise OperationalException(mixed)
         try:

@@ -238,3 +238,30 @@ def test_training_windows_before_a_reused_one_is_an_error_saying_what_to_do(tmp_
     for fine in ([(window_name(PAIR, later), True), (window_name(PAIR, END), False)],
                  [(window_name(PAIR, END), False)], []):
         assert mixed_windows_message(PAIR, fine, predictions) is None
+
+
+# -- the reuse rule ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("columns", "rows"), [(None, 3), (["date"], 3), (["date"], 4),
+                                               (["&-s_close"], 3)])
+def test_freqai_reuses_a_stored_prediction_exactly_when_freqai_does(tmp_path, config, columns,
+                                                                    rows):
+    """freqai_reuses and prediction_file against the installed freqtrade's own check
+    (FreqaiDataKitchen.check_if_backtest_prediction_is_valid): no file, a file of the window's
+    length, one of another length, one without a date column."""
+    import pandas as pd
+
+    from self_learning.runtime.prediction_settings import freqai_reuses, prediction_file
+
+    dk = FreqaiDataKitchen(config, live=True, pair=PAIR)
+    dk.full_path = tmp_path
+    dk.set_new_model_names(PAIR, END)
+    path = prediction_file(tmp_path / PREDICTIONS_FOLDER, window_name(PAIR, END))
+    if columns is not None:
+        path.parent.mkdir()
+        frame = pd.DataFrame({"date": pd.date_range("2025-01-01", periods=3, freq="1h",
+                                                    tz="UTC"), "&-s_close": [0.0, 0.1, 0.2]})
+        frame[columns].to_feather(path)
+    assert freqai_reuses(path, rows) is dk.check_if_backtest_prediction_is_valid(rows)
+    assert dk.backtesting_results_path == path

@@ -17,8 +17,10 @@ live run of the identifier, while the predictions stay. FreqAI then reads the pu
 metadata on reuse and ends in a FileNotFoundError traceback; `lost_window_message` turns that
 into an error naming the folder and what to do.
 
-`prediction_settings`, `changed_keys`, `window_name` and `lost_window_message` are pure;
-`SettingsRecord` reads and writes the file.
+FreqAI's rule for reusing a stored prediction has one home here, `freqai_reuses` (its
+FreqaiDataKitchen.check_if_backtest_prediction_is_valid), and so has the file's name,
+`prediction_file`. `prediction_settings`, `changed_keys`, `window_name` and
+`lost_window_message` are pure; `SettingsRecord` reads and writes the record.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -102,13 +104,21 @@ def window_name(pair: str, training_end_ts: int) -> str:
     return f"cb_{pair.split('/')[0].lower()}_{int(training_end_ts)}"
 
 
-def stored_rows(path: Path) -> int | None:
-    """The rows of a stored prediction FreqAI would reuse (it compares their count with the
-    window's candles and needs a `date` column); None for a file it cannot use."""
+def prediction_file(predictions: Path, name: str) -> Path:
+    """FreqAI's file of window `name`'s stored predictions in its `predictions` folder
+    (FreqaiDataKitchen.check_if_backtest_prediction_is_valid)."""
+    return predictions / f"{name}_prediction.feather"
+
+
+def freqai_reuses(path: Path, rows: int) -> bool:
+    """Whether FreqAI reuses the stored prediction `path` for a window of `rows` candles
+    instead of training it (freqtrade 2026.9's check_if_backtest_prediction_is_valid: the file
+    exists, has a `date` column and as many rows as the window has candles). A file it cannot
+    read is not reused here (FreqAI stops on it)."""
     try:
-        return len(pd.read_feather(path, columns=["date"]))
-    except (OSError, ValueError):  # unreadable, not feather (ArrowInvalid), no date column
-        return None
+        return len(pd.read_feather(path, columns=["date"])) == rows
+    except (OSError, ValueError):  # missing, unreadable, not feather (ArrowInvalid), no date
+        return False
 
 
 def window_rows(dates: pd.Series, trainings: Iterable[Any],
@@ -119,11 +129,17 @@ def window_rows(dates: pd.Series, trainings: Iterable[Any],
             for train, test in zip(trainings, backtests, strict=False)}
 
 
-def reused_windows(predictions: Path, pair: str,
-                   rows: Mapping[int, int]) -> list[tuple[str, bool]]:
-    """Each window's name and whether FreqAI reuses its stored prediction (one whose rows
-    match the window's candles), in FreqAI's order."""
-    return [(name, stored_rows(predictions / f"{name}_prediction.feather") == count)
+class Reuse(NamedTuple):
+    """A backtest window by FreqAI's name, and whether FreqAI reuses its stored prediction."""
+
+    name: str
+    reused: bool
+
+
+def reused_windows(predictions: Path, pair: str, rows: Mapping[int, int]) -> list[Reuse]:
+    """Each window of `pair` (`rows`: per training end, the candles of its backtest range) and
+    whether FreqAI reuses its stored prediction, in FreqAI's order; reads each file once."""
+    return [Reuse(name, freqai_reuses(prediction_file(predictions, name), count))
             for name, count in ((window_name(pair, end), count) for end, count in rows.items())]
 
 
@@ -161,7 +177,7 @@ def lost_window_message(missing: str | None, identifier_dir: Path) -> str | None
     predictions = Path(identifier_dir) / PREDICTIONS_FOLDER
     window = path.name.removesuffix("_metadata.json")
     return (f"FreqAI holds a stored backtest prediction of window {window} "
-            f"({predictions / window}_prediction.feather) but not its model folder {folder}: "
+            f"({prediction_file(predictions, window)}) but not its model folder {folder}: "
             "FreqAI's purge_old_models deletes a pair's older sub-train folders whenever a dry "
             "or live run of the same freqai.identifier trains. Delete "
             f"{predictions} to predict those windows again, or give backtests a "
@@ -171,7 +187,7 @@ def lost_window_message(missing: str | None, identifier_dir: Path) -> str | None
 
 class SettingsRecord:
     """The record of one identifier folder, for one run outside live and dry-run trading:
-    `check_windows` before FreqAI backtests a pair, `note_window` for each window it trains."""
+    `check_reused` before FreqAI backtests a pair, `note_window` for each window it trains."""
 
     def __init__(self, identifier_dir: Path, config: dict[str, Any],
                  ours: SelfLearningConfig) -> None:
@@ -201,23 +217,30 @@ class SettingsRecord:
 
     def check_windows(self, pair: str, training_ends: Iterable[int],
                       rows: Mapping[int, int] | None = None) -> str | None:
+        """`check_reused` for windows known by their training ends only: with `rows` (per
+        training end, the candles of its backtest window) FreqAI's rule says which are reused,
+        without them every window with a stored file counts."""
+        if rows is None:
+            reused = [Reuse(name, prediction_file(self.predictions, name).is_file())
+                      for name in (window_name(pair, ts) for ts in training_ends)]
+        else:
+            reused = reused_windows(self.predictions, pair,
+                                    {ts: rows[ts] for ts in training_ends if ts in rows})
+        return self.check_reused(pair, reused)
+
+    def check_reused(self, pair: str, reused: Sequence[Reuse]) -> str | None:
         """The warning (logged once per run) when FreqAI is about to reuse a stored prediction
-        of `pair` that was recorded with other settings; windows without a stored prediction
-        or without a record (an earlier release, another model) say nothing. With `rows` (per
-        training end, the candles of its backtest window), a stored prediction of another
-        length says nothing either: FreqAI trains that window anew (another timeframe or
-        backtest_period_days)."""
+        of `pair` (`reused`, from reused_windows) that was recorded with other settings;
+        windows FreqAI trains anew or without a record (an earlier release, another model)
+        say nothing."""
         if self.warned:
             return None
         record = self._read()
-        stale = []  # (window, what changed since it was recorded)
-        for ts in training_ends:
-            name = window_name(pair, ts)
+        stale = []  # (window, what changed since it was recorded) of each window FreqAI reuses
+        for name, again in reused:
             recorded = record["windows"].get(name)
             before = record["settings"].get(recorded)
-            stored = self.predictions / f"{name}_prediction.feather"
-            if (recorded != self.current_id and isinstance(before, dict) and stored.is_file()
-                    and (rows is None or stored_rows(stored) == rows.get(ts))):
+            if again and recorded != self.current_id and isinstance(before, dict):
                 changes = changed_keys(before, self.current, self.defaults)
                 if changes:
                     stale.append((name, changes))
@@ -229,7 +252,7 @@ class SettingsRecord:
             f" and {len(changes) - MAX_NAMED} more" if len(changes) > MAX_NAMED else "")
         message = (
             f"FreqAI reuses {len(stale)} stored backtest prediction(s) of {pair} (e.g. "
-            f"{self.predictions / stale[0][0]}_prediction.feather) made with other settings than "
+            f"{prediction_file(self.predictions, stale[0][0])}) made with other settings than "
             f"this run's: {named}. It does not train those windows, so they show the earlier "
             "settings' predictions and trades. To run these settings, use a new "
             f"freqai.identifier (or delete {self.predictions}).")
