@@ -22,7 +22,6 @@ from self_learning.runtime.prediction_settings import (
     lost_window_message,
     mixed_windows_message,
     reused_windows,
-    window_rows,
 )
 from self_learning.runtime.run_stores import (
     REPLAY_NOTICE,
@@ -30,6 +29,7 @@ from self_learning.runtime.run_stores import (
     live_store,
     replays_live_predictions,
 )
+from self_learning.runtime.window_data import backtest_windows
 from self_learning.startup_checks import enforce, load_config, run_mode
 
 if TYPE_CHECKING:  # TensorFlow is imported only when the runtime starts
@@ -110,10 +110,11 @@ class SelfLearningModel(BaseRegressionModel):
 
     def start_backtesting(self, dataframe: DataFrame, metadata: dict, dk, strategy):
         pair, predictions = metadata["pair"], self.full_path / PREDICTIONS_FOLDER
-        rows = window_rows(dataframe["date"], dk.training_timeranges, dk.backtesting_timeranges)
+        windows = backtest_windows(dataframe, dk.training_timeranges, dk.backtesting_timeranges)
+        reused = reused_windows(predictions, pair, {w.training_end: w.rows for w in windows})
         if self.settings_record is not None:  # says when stored predictions of other settings
-            self.settings_record.check_windows(pair, list(rows), rows)  # are about to be reused
-        mixed = mixed_windows_message(pair, reused_windows(predictions, pair, rows), predictions)
+            self.settings_record.check_reused(pair, reused, windows)  # or data are reused
+        mixed = mixed_windows_message(pair, reused, predictions)
         if mixed is not None:  # trained windows, then a reused one: FreqAI cannot
             raise OperationalException(mixed)
         try:

@@ -11,9 +11,13 @@ import copy
 import json
 import logging
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+from freqtrade.configuration import TimeRange
 from freqtrade.enums import RunMode
 from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 
@@ -25,6 +29,7 @@ from self_learning.runtime.prediction_settings import (
     settings_id,
     window_name,
 )
+from self_learning.runtime.window_data import backtest_windows
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIR = "BTC/USDT"
@@ -238,3 +243,151 @@ def test_training_windows_before_a_reused_one_is_an_error_saying_what_to_do(tmp_
     for fine in ([(window_name(PAIR, later), True), (window_name(PAIR, END), False)],
                  [(window_name(PAIR, END), False)], []):
         assert mixed_windows_message(PAIR, fine, predictions) is None
+
+
+# -- the reuse rule, and the data a window was predicted from ---------------------------------
+
+
+@pytest.mark.parametrize(("columns", "rows"), [(None, 3), (["date"], 3), (["date"], 4),
+                                               (["&-s_close"], 3)])
+def test_freqai_reuses_a_stored_prediction_exactly_when_freqai_does(tmp_path, config, columns,
+                                                                    rows):
+    """freqai_reuses and prediction_file against the installed freqtrade's own check
+    (FreqaiDataKitchen.check_if_backtest_prediction_is_valid): no file, a file of the window's
+    length, one of another length, one without a date column."""
+    from self_learning.runtime.prediction_settings import freqai_reuses, prediction_file
+
+    dk = FreqaiDataKitchen(config, live=True, pair=PAIR)
+    dk.full_path = tmp_path
+    dk.set_new_model_names(PAIR, END)
+    path = prediction_file(tmp_path / PREDICTIONS_FOLDER, window_name(PAIR, END))
+    if columns is not None:
+        path.parent.mkdir()
+        frame = pd.DataFrame({"date": pd.date_range("2025-01-01", periods=3, freq="1h",
+                                                    tz="UTC"), "&-s_close": [0.0, 0.1, 0.2]})
+        frame[columns].to_feather(path)
+    assert freqai_reuses(path, rows) is dk.check_if_backtest_prediction_is_valid(rows)
+    assert dk.backtesting_results_path == path
+
+
+DAY = 86_400
+PAIRS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+
+
+def hourly_candles(days: int = 6, unit: str = "ns") -> pd.DataFrame:
+    dates = pd.date_range(pd.Timestamp(END - 4 * DAY, unit="s", tz="UTC"), periods=days * 24,
+                          freq="1h").as_unit(unit)
+    close = 100 + np.arange(len(dates), dtype=float)
+    return pd.DataFrame({"date": dates, "open": close, "high": close + 1, "low": close - 1,
+                         "close": close, "volume": 10.0})
+
+
+def window_ranges() -> tuple[list[TimeRange], list[TimeRange]]:
+    """One window: three training days up to END, then one backtest day."""
+    return ([TimeRange("date", "date", END - 3 * DAY, END)],
+            [TimeRange("date", "date", END, END + DAY)])
+
+
+def backtest(folder: Path, config: dict, candles: pd.DataFrame,
+             pairs: list[str]) -> tuple[SettingsRecord, str | None]:
+    """One run of `config` over `pairs` up to FreqAI's question for PAIR: its windows, which it
+    reuses, the record's warning; then it trains (and stores) the windows it does not reuse."""
+    from self_learning.runtime.prediction_settings import prediction_file, reused_windows
+    from self_learning.runtime.window_data import backtest_windows
+
+    config = copy.deepcopy(config)
+    config["exchange"]["pair_whitelist"] = pairs
+    record = record_for(folder, config)
+    windows = backtest_windows(candles, *window_ranges())
+    predictions = folder / PREDICTIONS_FOLDER
+    reused = reused_windows(predictions, PAIR, {w.training_end: w.rows for w in windows})
+    message = record.check_reused(PAIR, reused, windows)
+    for (name, again), window in zip(reused, windows, strict=True):
+        if not again:
+            record.note_window(name)
+            predictions.mkdir(exist_ok=True)
+            candles.loc[candles["date"] >= pd.Timestamp(END, unit="s", tz="UTC")] \
+                .head(window.rows)[["date"]].to_feather(prediction_file(predictions, name))
+    return record, message
+
+
+def test_a_window_predicted_from_other_candles_or_pairs_warns_naming_them(tmp_path, config):
+    """A stored window is reused (FreqAI: same length) under the same settings; the warning
+    names what differs, as for settings: another pair list (a pair left out, added, or the
+    pairs in another order), other candles in the window's training and backtest range. The
+    same data, or candles changed before the window's training range, say nothing."""
+    candles = hourly_candles()
+    assert backtest(tmp_path, config, candles, PAIRS)[1] is None  # nothing stored yet
+    assert backtest(tmp_path, config, candles, PAIRS)[1] is None  # the same data
+    message = backtest(tmp_path, config, candles, PAIRS[:2])[1]
+    assert message is not None
+    assert message.startswith(f"FreqAI reuses 1 stored backtest prediction(s) of {PAIR} (e.g. "
+                              f"{tmp_path / PREDICTIONS_FOLDER / window_name(PAIR, END)}")
+    assert "made with other data than this run's: pair list of 3 -> 2 pairs (without " \
+           "SOL/USDT)." in message
+    assert f"use a new freqai.identifier (or delete {tmp_path / PREDICTIONS_FOLDER})" in message
+    for pairs, change in ((PAIRS[::-1], "(the same pairs in another order)"),
+                          ([*PAIRS, "XRP/USDT"], "3 -> 4 pairs (with XRP/USDT)")):
+        assert change in backtest(tmp_path, config, candles, pairs)[1]
+    other = candles.copy()
+    other.loc[30, "close"] += 0.5  # a day into the training range
+    message = backtest(tmp_path, config, other, PAIRS)[1]
+    assert f"other data than this run's: the candles of {PAIR} in the window's training and " \
+           "backtest range." in message
+    other = candles.copy()
+    other.loc[3, "close"] += 0.5  # before the training range
+    assert backtest(tmp_path, config, other, PAIRS)[1] is None
+    late = other.iloc[40:]  # a frame without the training days (plot-dataframe): unknown
+    assert backtest(tmp_path, config, late, PAIRS)[1] is None
+    assert "pair list of 3 -> 2" in backtest(tmp_path, config, late, PAIRS[:2])[1]
+    message = backtest(tmp_path, changed(config, memory_candles=576), other, PAIRS[:2])[1]
+    assert "other settings and data than this run's: freqai.self_learning.memory_candles " \
+           "8760 -> 576, pair list of 3 -> 2 pairs" in message
+
+
+def test_the_candles_of_a_window_are_recorded_after_the_runs_one_warning(tmp_path, config):
+    """The warning is logged once per run; the windows of the pairs after it are still
+    recorded with their candles, so a later run can tell."""
+    candles = hourly_candles()
+    backtest(tmp_path, config, candles, PAIRS)
+    record, message = backtest(tmp_path, config, candles, PAIRS[:2])
+    assert message is not None
+    windows = [replace(w, candles="0" * 16) for w in backtest_windows(candles, *window_ranges())]
+    assert record.check_reused("ETH/USDT", [], windows) is None
+    record.note_window(window_name("ETH/USDT", END))
+    data = json.loads((tmp_path / RECORD_FILE).read_text())["data"]
+    assert data[window_name("ETH/USDT", END)]["candles"] == "0" * 16
+
+
+def test_windows_an_earlier_release_recorded_are_checked_for_settings_only(tmp_path, config):
+    """A record without the data of a window (written before the record kept data): other
+    candles or pairs say nothing, as before; a settings change still warns. Once the window is
+    trained again it is recorded with its data."""
+    candles = hourly_candles()
+    backtest(tmp_path, config, candles, PAIRS)
+    path = tmp_path / RECORD_FILE
+    document = json.loads(path.read_text())
+    path.write_text(json.dumps({key: document[key] for key in ("settings", "windows")}))
+    other = candles.copy()
+    other.loc[30, "close"] += 0.5
+    assert backtest(tmp_path, config, other, PAIRS[:2])[1] is None
+    message = backtest(tmp_path, changed(config, memory_candles=576), other, PAIRS[:2])[1]
+    assert "made with other settings than this run's: freqai.self_learning.memory_candles " \
+           "8760 -> 576." in message
+    shutil.rmtree(tmp_path / PREDICTIONS_FOLDER)
+    backtest(tmp_path, config, other, PAIRS[:2])
+    assert backtest(tmp_path, config, candles, PAIRS[:2])[1] is not None
+
+
+def test_a_windows_candles_and_rows_are_freqais_whatever_the_date_resolution():
+    """The window's backtest candles counted as FreqAI counts them; the digest of the same
+    candles is the same with dates in ns or ms (freqtrade on pandas 3 hands over either) and
+    none when the frame does not hold the whole training range."""
+    from self_learning.runtime.window_data import backtest_windows
+
+    (window,) = backtest_windows(hourly_candles(), *window_ranges())
+    assert window.training_end == END and window.rows == 24
+    assert backtest_windows(hourly_candles(unit="ms"), *window_ranges()) == [window]
+    assert backtest_windows(hourly_candles(days=5), *window_ranges()) == [window]
+    assert backtest_windows(hourly_candles().iloc[40:], *window_ranges()) == [
+        replace(window, candles=None)]  # the frame starts after the training range

@@ -10,6 +10,7 @@ model: about a minute per test on two shared cores.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -63,11 +64,12 @@ def stored_predictions(setup: BacktestRun) -> dict[str, pd.DataFrame]:
 
 @pytest.mark.e2e
 def test_deleting_the_stored_predictions_predicts_every_window_again(
-    ft_config, replay_overlay, market_datadir, freqtrade_cli
+    ft_config, replay_overlay, market_datadir, freqtrade_cli, tmp_path
 ):
     """README "Running it": delete backtesting_predictions/ to re-run. Its window folders stay
     (save_backtest_models); before, FreqAI loaded them instead of training ("Found model at"),
-    the run's fresh store had no model, and no candle was predicted (do_predict 0)."""
+    the run's fresh store had no model, and no candle was predicted (do_predict 0). A run on
+    other candles then reuses them, with the warning."""
     setup, first, _ = first_backtest(ft_config, replay_overlay, market_datadir,
                                      freqtrade_cli, "rerun")
     before = stored_predictions(setup)
@@ -82,3 +84,33 @@ def test_deleting_the_stored_predictions_predicts_every_window_again(
     for name, frame in after.items():
         assert frame["do_predict"].tolist() == before[name]["do_predict"].tolist(), name
         np.testing.assert_allclose(frame["&-s_close"], before[name]["&-s_close"], atol=1e-9)
+
+    # Other candles of the same windows (another datadir): FreqAI reuses both windows all
+    # the same; the record of the candles each window was predicted from says so.
+    other = BacktestRun(setup.ft_config, setup.overlay,
+                        changed_candles(market_datadir, tmp_path / "other_candles"),
+                        setup.timerange)
+    third = freqtrade_cli(other.backtesting(), timeout=TIMEOUT_S)
+    log = third.log[len(second.log):]
+    assert third.returncode == 0, third.describe()
+    assert "Starting training" not in log, third.describe()
+    assert (f"FreqAI reuses 2 stored backtest prediction(s) of {SHORT_PAIR}" in log
+            and f"made with other data than this run's: the candles of {SHORT_PAIR} in the "
+            "window's training and backtest range" in log), third.describe()
+
+
+def changed_candles(datadir: Path, folder: Path) -> Path:
+    """`datadir` with one candle of SHORT_PAIR changed (its volume, in every timeframe), in the
+    first backtest day and so in both windows' training and backtest ranges."""
+    folder.mkdir()
+    prefix = f"{SHORT_PAIR.replace('/', '_')}-"
+    for source in datadir.iterdir():
+        if not source.name.startswith(prefix):
+            (folder / source.name).symlink_to(source.resolve())
+            continue
+        candles = pd.read_feather(source)
+        at = candles["date"] == pd.Timestamp("2018-01-15 12:00", tz="UTC")
+        assert at.sum() == 1, source
+        candles.loc[at, "volume"] *= 1.5
+        candles.to_feather(folder / source.name)
+    return folder

@@ -11,14 +11,25 @@ recorded in `<identifier>/RECORD_FILE` with the settings that shape its predicti
 later run that is about to reuse a window recorded with other settings logs one warning
 naming each changed key.
 
+The settings do not say what data a window was predicted from, so each window is also
+recorded with the run's pair list and a digest of its pair's candles over the window's training
+and backtest range (runtime/window_data.py): a run about to reuse a window predicted from other
+candles (another datadir or exchange, re-downloaded data) or with another pair list (with
+`shared_across_pairs`, a pair's predictions depend on every pair of the run) warns the same
+way, naming what differs. Windows recorded by earlier releases have no such entry: they are
+checked for settings only, as before, so an earlier record warns no more than it did (deleting
+`backtesting_predictions/` or a new identifier records them in full).
+
 A stored prediction can also outlive its window's model folder (`sub-train-<COIN>_<end>/`):
 FreqAI's `purge_old_models` keeps only a pair's newest folders whenever it trains in a dry or
 live run of the identifier, while the predictions stay. FreqAI then reads the purged folder's
 metadata on reuse and ends in a FileNotFoundError traceback; `lost_window_message` turns that
 into an error naming the folder and what to do.
 
-`prediction_settings`, `changed_keys`, `window_name` and `lost_window_message` are pure;
-`SettingsRecord` reads and writes the file.
+FreqAI's rule for reusing a stored prediction has one home here, `freqai_reuses` (its
+FreqaiDataKitchen.check_if_backtest_prediction_is_valid), and so has the file's name,
+`prediction_file`. `prediction_settings`, `changed_keys`, `window_name` and
+`lost_window_message` are pure; `SettingsRecord` reads and writes the record.
 """
 
 from __future__ import annotations
@@ -29,12 +40,13 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
 from self_learning.config import SelfLearningConfig
 from self_learning.runtime.run_stores import TRADE_MODES  # FreqAI stores no predictions there
+from self_learning.runtime.window_data import BacktestWindow, pairs_change, pairs_id
 from self_learning.startup_checks import run_mode
 
 logger = logging.getLogger(__name__)
@@ -102,28 +114,34 @@ def window_name(pair: str, training_end_ts: int) -> str:
     return f"cb_{pair.split('/')[0].lower()}_{int(training_end_ts)}"
 
 
-def stored_rows(path: Path) -> int | None:
-    """The rows of a stored prediction FreqAI would reuse (it compares their count with the
-    window's candles and needs a `date` column); None for a file it cannot use."""
+def prediction_file(predictions: Path, name: str) -> Path:
+    """FreqAI's file of window `name`'s stored predictions in its `predictions` folder
+    (FreqaiDataKitchen.check_if_backtest_prediction_is_valid)."""
+    return predictions / f"{name}_prediction.feather"
+
+
+def freqai_reuses(path: Path, rows: int) -> bool:
+    """Whether FreqAI reuses the stored prediction `path` for a window of `rows` candles
+    instead of training it (freqtrade 2026.9's check_if_backtest_prediction_is_valid: the file
+    exists, has a `date` column and as many rows as the window has candles). A file it cannot
+    read is not reused here (FreqAI stops on it)."""
     try:
-        return len(pd.read_feather(path, columns=["date"]))
-    except (OSError, ValueError):  # unreadable, not feather (ArrowInvalid), no date column
-        return None
+        return len(pd.read_feather(path, columns=["date"])) == rows
+    except (OSError, ValueError):  # missing, unreadable, not feather (ArrowInvalid), no date
+        return False
 
 
-def window_rows(dates: pd.Series, trainings: Iterable[Any],
-                backtests: Iterable[Any]) -> dict[int, int]:
-    """Per backtest window (keyed by its training's end, FreqAI's id), the pair's candles in
-    it, as FreqAI counts them to decide whether a stored prediction is reused."""
-    return {int(train.stopts): int(((dates >= test.startdt) & (dates < test.stopdt)).sum())
-            for train, test in zip(trainings, backtests, strict=False)}
+class Reuse(NamedTuple):
+    """A backtest window by FreqAI's name, and whether FreqAI reuses its stored prediction."""
+
+    name: str
+    reused: bool
 
 
-def reused_windows(predictions: Path, pair: str,
-                   rows: Mapping[int, int]) -> list[tuple[str, bool]]:
-    """Each window's name and whether FreqAI reuses its stored prediction (one whose rows
-    match the window's candles), in FreqAI's order."""
-    return [(name, stored_rows(predictions / f"{name}_prediction.feather") == count)
+def reused_windows(predictions: Path, pair: str, rows: Mapping[int, int]) -> list[Reuse]:
+    """Each window of `pair` (`rows`: per training end, the candles of its backtest range) and
+    whether FreqAI reuses its stored prediction, in FreqAI's order; reads each file once."""
+    return [Reuse(name, freqai_reuses(prediction_file(predictions, name), count))
             for name, count in ((window_name(pair, end), count) for end, count in rows.items())]
 
 
@@ -161,7 +179,7 @@ def lost_window_message(missing: str | None, identifier_dir: Path) -> str | None
     predictions = Path(identifier_dir) / PREDICTIONS_FOLDER
     window = path.name.removesuffix("_metadata.json")
     return (f"FreqAI holds a stored backtest prediction of window {window} "
-            f"({predictions / window}_prediction.feather) but not its model folder {folder}: "
+            f"({prediction_file(predictions, window)}) but not its model folder {folder}: "
             "FreqAI's purge_old_models deletes a pair's older sub-train folders whenever a dry "
             "or live run of the same freqai.identifier trains. Delete "
             f"{predictions} to predict those windows again, or give backtests a "
@@ -171,7 +189,10 @@ def lost_window_message(missing: str | None, identifier_dir: Path) -> str | None
 
 class SettingsRecord:
     """The record of one identifier folder, for one run outside live and dry-run trading:
-    `check_windows` before FreqAI backtests a pair, `note_window` for each window it trains."""
+    `check_reused` before FreqAI backtests a pair, `note_window` for each window it trains.
+    Sections: `settings` (id -> settings), `windows` (window -> settings id) and, for windows
+    recorded since the record keeps data, `data` (window -> candles digest, pair list id) and
+    `pairs` (id -> pair list); a record without data is written as earlier releases wrote it."""
 
     def __init__(self, identifier_dir: Path, config: dict[str, Any],
                  ours: SelfLearningConfig) -> None:
@@ -180,6 +201,9 @@ class SettingsRecord:
         self.current = prediction_settings(config, ours)
         self.current_id = settings_id(self.current)
         self.defaults = default_settings()
+        # the run's pairs, in the order FreqAI backtests them (the runtime's pool too)
+        self.pairs = list((config.get("exchange") or {}).get("pair_whitelist") or [])
+        self.seen: dict[str, str | None] = {}  # window -> this run's candles digest
         self.warned = False
 
     @classmethod
@@ -197,56 +221,104 @@ class SettingsRecord:
             document = {}
         document = document if isinstance(document, dict) else {}
         return {key: document.get(key) if isinstance(document.get(key), dict) else {}
-                for key in ("settings", "windows")}
+                for key in ("settings", "windows", "data", "pairs")}
 
     def check_windows(self, pair: str, training_ends: Iterable[int],
                       rows: Mapping[int, int] | None = None) -> str | None:
+        """`check_reused` for windows known by their training ends only: with `rows` (per
+        training end, the candles of its backtest window) FreqAI's rule says which are reused,
+        without them every window with a stored file counts; no candles, so settings only."""
+        if rows is None:
+            reused = [Reuse(name, prediction_file(self.predictions, name).is_file())
+                      for name in (window_name(pair, ts) for ts in training_ends)]
+        else:
+            reused = reused_windows(self.predictions, pair,
+                                    {ts: rows[ts] for ts in training_ends if ts in rows})
+        return self.check_reused(pair, reused)
+
+    def check_reused(self, pair: str, reused: Sequence[Reuse],
+                     windows: Sequence[BacktestWindow] = ()) -> str | None:
         """The warning (logged once per run) when FreqAI is about to reuse a stored prediction
-        of `pair` that was recorded with other settings; windows without a stored prediction
-        or without a record (an earlier release, another model) say nothing. With `rows` (per
-        training end, the candles of its backtest window), a stored prediction of another
-        length says nothing either: FreqAI trains that window anew (another timeframe or
-        backtest_period_days)."""
+        of `pair` (`reused`, from reused_windows) that was recorded with other settings or,
+        given this run's `windows`, from other candles or with another pair list; windows
+        FreqAI trains anew or without a record (an earlier release, another model) say
+        nothing. Keeps the windows' candles digests for note_window."""
+        self.seen.update((window_name(pair, w.training_end), w.candles) for w in windows)
         if self.warned:
             return None
         record = self._read()
-        stale = []  # (window, what changed since it was recorded)
-        for ts in training_ends:
-            name = window_name(pair, ts)
-            recorded = record["windows"].get(name)
-            before = record["settings"].get(recorded)
-            stored = self.predictions / f"{name}_prediction.feather"
-            if (recorded != self.current_id and isinstance(before, dict) and stored.is_file()
-                    and (rows is None or stored_rows(stored) == rows.get(ts))):
-                changes = changed_keys(before, self.current, self.defaults)
-                if changes:
-                    stale.append((name, changes))
+        stale = []  # (window, (settings changed, data changed)) of each window FreqAI reuses
+        for name, again in reused:
+            changes = self._changes(record, pair, name) if again else ([], [])
+            if any(changes):
+                stale.append((name, changes))
         if not stale:
             return None
         self.warned = True
-        changes = stale[0][1]
+        settings, data = stale[0][1]
+        what = " and ".join(kind for kind, changed in (("settings", settings), ("data", data))
+                            if changed)
+        changes = settings + data
         named = ", ".join(changes[:MAX_NAMED]) + (
             f" and {len(changes) - MAX_NAMED} more" if len(changes) > MAX_NAMED else "")
         message = (
             f"FreqAI reuses {len(stale)} stored backtest prediction(s) of {pair} (e.g. "
-            f"{self.predictions / stale[0][0]}_prediction.feather) made with other settings than "
-            f"this run's: {named}. It does not train those windows, so they show the earlier "
-            "settings' predictions and trades. To run these settings, use a new "
+            f"{prediction_file(self.predictions, stale[0][0])}) made with other {what} than "
+            f"this run's: {named}. It does not train those windows, so they show the "
+            f"predictions and trades of the earlier {what}. To predict them anew, use a new "
             f"freqai.identifier (or delete {self.predictions}).")
         logger.warning(message)
         return message
 
+    def _changes(self, record: dict[str, dict[str, Any]], pair: str,
+                 name: str) -> tuple[list[str], list[str]]:
+        """What differs between window `name`'s record and this run: settings, data."""
+        recorded = record["windows"].get(name)
+        before = record["settings"].get(recorded)
+        settings = (changed_keys(before, self.current, self.defaults)
+                    if recorded != self.current_id and isinstance(before, dict) else [])
+        data: list[str] = []
+        stored = record["data"].get(name)
+        if isinstance(stored, dict) and name in self.seen:  # none in earlier releases' records
+            candles = self.seen[name]
+            if candles and stored.get("candles") and stored["candles"] != candles:
+                data.append(f"the candles of {pair} in the window's training and backtest range")
+            pairs = record["pairs"].get(stored.get("pairs"))
+            change = pairs_change(pairs, self.pairs) if isinstance(pairs, list) else None
+            data.extend([change] if change else [])
+        return settings, data
+
+    def _data(self, name: str) -> dict[str, str] | None:
+        """What is recorded of the data of window `name`: the pair list's id and, when known,
+        the candles digest; None for a window check_reused did not see."""
+        if name not in self.seen:
+            return None
+        candles = self.seen[name]
+        return {"pairs": pairs_id(self.pairs), **({"candles": candles} if candles else {})}
+
     def note_window(self, name: str) -> None:
         """Records that window `name` (FreqAI's dk.model_filename) is predicted with this run's
-        settings: FreqAI stores its predictions whether the training succeeds or not."""
+        settings and, when check_reused saw it, from its candles with this run's pair list:
+        FreqAI stores its predictions whether the training succeeds or not."""
         record = self._read()
-        if record["windows"].get(name) == self.current_id:
+        data = self._data(name)
+        if record["windows"].get(name) == self.current_id and record["data"].get(name) == data:
             return
         record["windows"][name] = self.current_id
         record["settings"][self.current_id] = self.current
-        record["settings"] = {key: value for key, value in record["settings"].items()
-                              if key in record["windows"].values()}
+        if data is None:
+            record["data"].pop(name, None)
+        else:
+            record["data"][name] = data
+            record["pairs"][data["pairs"]] = self.pairs
+        used = {"settings": set(record["windows"].values()),
+                "pairs": {entry.get("pairs") for entry in record["data"].values()
+                          if isinstance(entry, dict)}}
+        for section, ids in used.items():
+            record[section] = {key: value for key, value in record[section].items()
+                               if key in ids}
         from self_learning.store.atomic import replace_json_atomic
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        replace_json_atomic(self.path, record)
+        replace_json_atomic(self.path, {key: value for key, value in record.items()
+                                        if value or key in ("settings", "windows")})
