@@ -23,6 +23,8 @@ Cases (BTC, ETH and SOL/USDT unless said; candles in a temporary folder, never c
   last close, most candles repeating the last one, a tenth with zero volume, `stablecoin`):
   no error, no NaN or inf served, few or no trades on it; how far BTC's and ETH's
   `&-s_close` moved from `duo` (the basket and the pooled statistics hold the stablecoin);
+* `pinned`: as `flat` with a stablecoin pinned at 1.0000 (every candle traded, high == low,
+  but a tick's wick once a day): every return and target 0;
 * `depeg`: `flat` with the stablecoin losing its peg `--listed-days` into the backtest (8 %
   down in 3 hours, back in 2 days): no error or NaN, BTC's and ETH's `&-s_close` against
   `flat`;
@@ -64,11 +66,11 @@ SOURCE = SETS["usdt-1h"].datadir
 TIMEFRAME = "1h"
 CANDLE = pd.Timedelta(hours=1)
 PAIRS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
-CASES = ("base", "duo", "scale", "coarse", "flat", "depeg", "young", "delisted", "gaps",
-         "wide")
+CASES = ("base", "duo", "scale", "coarse", "flat", "pinned", "depeg", "young", "delisted",
+         "gaps", "wide")
 # case -> the reference run it is compared with (run first when missing)
 REFERENCE = {"scale": "base", "coarse": "base", "gaps": "base", "delisted": "base",
-             "flat": "duo", "depeg": "flat"}
+             "flat": "duo", "pinned": "duo", "depeg": "flat"}
 SCALES = {"ETH/USDT": 1e4, "SOL/USDT": 1e-8}
 # `coarse`: prices at BTC-quoted levels on Binance's 8 decimals (SOL ~2e-6: ~200 ticks of
 # 1e-8, 0.5 % a tick; ETH ~3.5e-5: 0.03 % a tick)
@@ -112,6 +114,15 @@ def stablecoin(dates: pd.Series, seed: int = 7) -> pd.DataFrame:
                                        ("close", close))}, "volume": volume})
 
 
+def pinned(dates: pd.Series) -> pd.DataFrame:
+    """A stablecoin pinned at 1: every candle 1.0000 (high == low) with volume, but a tick's
+    wick down (0.9999) on the first candle of each day."""
+    coin = pd.DataFrame({"date": dates.to_numpy(), "open": 1.0, "high": 1.0, "low": 1.0,
+                         "close": 1.0, "volume": 1e6})
+    coin.loc[coin["date"].dt.hour.to_numpy() == 0, "low"] = 1.0 - TICK
+    return coin
+
+
 def depegged(coin: pd.DataFrame, start: pd.Timestamp, depth: float = 0.08) -> pd.DataFrame:
     """The stablecoin losing its peg at `start`: `depth` below 1 within 3 hours, back within
     2 days (a linear recovery), prices on 4 decimals (USDC fell to 0.87 in March 2023)."""
@@ -140,6 +151,9 @@ def case_candles(case: str, source: Path, begin: pd.Timestamp, end: pd.Timestamp
         sol = frames["SOL/USDT"]
         return {**frames, "SOL/USDT": sol[sol["date"] < begin + pd.Timedelta(
             days=args.listed_days)]}
+    if case == "pinned":
+        return {**{p: f for p, f in frames.items() if p != "SOL/USDT"},
+                STABLE: pinned(frames["SOL/USDT"]["date"])}
     if case in ("flat", "depeg"):
         stable = stablecoin(frames["SOL/USDT"]["date"])
         if case == "depeg":
@@ -164,7 +178,8 @@ def on_decimals(candles: pd.DataFrame) -> pd.DataFrame:
 
 
 def changed_pairs(case: str) -> list[str]:
-    return {"scale": list(SCALES), "coarse": list(COARSE), "flat": [STABLE], "depeg": [STABLE],
+    return {"scale": list(SCALES), "coarse": list(COARSE), "flat": [STABLE], "pinned": [STABLE],
+            "depeg": [STABLE],
             "young": ["ETH/USDT", "SOL/USDT"], "delisted": ["SOL/USDT"],
             "gaps": ["SOL/USDT"], "wide": ["DOGE/USDT", "BNB/USDT", STABLE]}.get(case, [])
 

@@ -72,6 +72,13 @@ def test_the_stablecoin_barely_moves_and_sometimes_does_not_trade():
     np.testing.assert_array_equal(prices.to_numpy(), prices.round(4).to_numpy())
 
 
+def test_the_pinned_stablecoin_trades_at_one_with_a_daily_wick():
+    dates = pd.Series(pd.date_range("2024-10-01", periods=48, freq="h", tz="UTC"))
+    coin = bench.pinned(dates)
+    assert (coin[["open", "high", "close"]] == 1.0).all().all() and (coin["volume"] > 0).all()
+    assert coin["low"].tolist().count(1.0 - bench.TICK) == 2
+
+
 def frames(days: int = 90) -> dict[str, pd.DataFrame]:
     dates = pd.date_range(BEGIN - pd.Timedelta(days=days - 30), periods=24 * days, freq="h",
                           tz="UTC")
