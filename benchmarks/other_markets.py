@@ -28,6 +28,8 @@ Cases (BTC, ETH and SOL/USDT unless said; candles in a temporary folder, never c
 * `depeg`: `flat` with the stablecoin losing its peg `--listed-days` into the backtest (8 %
   down in 3 hours, back in 2 days): no error or NaN, BTC's and ETH's `&-s_close` against
   `flat`;
+* `crash`: SOL falls to 1e-3 of its price within 72 hours `--listed-days` into the backtest
+  and stays there (LUNA in May 2022);
 * `young`: SOL listed `--listed-days` into the backtest, ETH's history starting
   `--history-days` before it (less than train_period_days): the warnings and skips naming
   them, their usable rows and trades, trades opened without a usable prediction;
@@ -66,11 +68,12 @@ SOURCE = SETS["usdt-1h"].datadir
 TIMEFRAME = "1h"
 CANDLE = pd.Timedelta(hours=1)
 PAIRS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
-CASES = ("base", "duo", "scale", "coarse", "flat", "pinned", "depeg", "young", "delisted",
-         "gaps", "wide")
+CASES = ("base", "duo", "scale", "coarse", "flat", "pinned", "depeg", "crash", "young",
+         "delisted", "gaps", "wide")
 # case -> the reference run it is compared with (run first when missing)
 REFERENCE = {"scale": "base", "coarse": "base", "gaps": "base", "delisted": "base",
-             "flat": "duo", "pinned": "duo", "depeg": "flat"}
+             "flat": "duo", "pinned": "duo", "depeg": "flat",
+             "crash": "base"}
 SCALES = {"ETH/USDT": 1e4, "SOL/USDT": 1e-8}
 # `coarse`: prices at BTC-quoted levels on Binance's 8 decimals (SOL ~2e-6: ~200 ticks of
 # 1e-8, 0.5 % a tick; ETH ~3.5e-5: 0.03 % a tick)
@@ -132,6 +135,16 @@ def depegged(coin: pd.DataFrame, start: pd.Timestamp, depth: float = 0.08) -> pd
     return coin.assign(**{c: np.round(coin[c] * (1 - drop), 4) for c in prices})
 
 
+def crashed(candles: pd.DataFrame, start: pd.Timestamp, factor: float = 1e-3) -> pd.DataFrame:
+    """A collapse (LUNA, May 2022): from `start` the prices fall to `factor` of their level
+    within 72 hours (log-linear) and stay scaled there; volumes divided by the same factor."""
+    hours = ((candles["date"] - start) / pd.Timedelta(hours=1)).to_numpy()
+    level = np.exp(np.interp(hours, [0, 72], [0.0, np.log(factor)], left=0.0))
+    return candles.assign(**{c: (candles[c] * level).map(lambda v: float(f"{v:.12g}"))
+                             for c in ("open", "high", "low", "close")},
+                          volume=candles["volume"] / level)
+
+
 def case_candles(case: str, source: Path, begin: pd.Timestamp, end: pd.Timestamp,
                  args) -> dict[str, pd.DataFrame]:
     """Pair -> the candles of `case` (backtest from `begin` to `end`)."""
@@ -147,6 +160,9 @@ def case_candles(case: str, source: Path, begin: pd.Timestamp, end: pd.Timestamp
                 for p, f in frames.items()}
     if case == "duo":
         return {p: f for p, f in frames.items() if p != "SOL/USDT"}
+    if case == "crash":
+        return {**frames, "SOL/USDT": crashed(frames["SOL/USDT"], begin + pd.Timedelta(
+            days=args.listed_days))}
     if case == "delisted":
         sol = frames["SOL/USDT"]
         return {**frames, "SOL/USDT": sol[sol["date"] < begin + pd.Timedelta(
@@ -179,7 +195,7 @@ def on_decimals(candles: pd.DataFrame) -> pd.DataFrame:
 
 def changed_pairs(case: str) -> list[str]:
     return {"scale": list(SCALES), "coarse": list(COARSE), "flat": [STABLE], "pinned": [STABLE],
-            "depeg": [STABLE],
+            "depeg": [STABLE], "crash": ["SOL/USDT"],
             "young": ["ETH/USDT", "SOL/USDT"], "delisted": ["SOL/USDT"],
             "gaps": ["SOL/USDT"], "wide": ["DOGE/USDT", "BNB/USDT", STABLE]}.get(case, [])
 
@@ -208,10 +224,11 @@ def pair_rows(models: Path, pairs: list[str]) -> dict:
     return out
 
 
-def compare(case: str, out: Path, pairs: list[str]) -> dict:
-    """The case's predictions and trades against those of its REFERENCE run."""
+def compare(case: str, folder: Path, out: Path, pairs: list[str]) -> dict:
+    """The case's predictions and trades (its run in `folder`) against those of its
+    REFERENCE run in `out`."""
     ref = REFERENCE[case]
-    base, folder = out / ref, out / case
+    base = out / ref
     if case in ("scale", "coarse"):
         columns = column_differences(predictions(models_dir(base, ref), pairs),
                                      predictions(models_dir(folder, case), pairs))
@@ -226,7 +243,7 @@ def compare(case: str, out: Path, pairs: list[str]) -> dict:
 
 
 def run_case(out: Path, case: str, args) -> dict:
-    folder = out / case
+    folder = out / (f"{case}-{args.stamp}" if args.stamp else case)
     if folder.exists():
         shutil.rmtree(folder)
     begin, end = timerange_bounds(args.timerange)
@@ -234,14 +251,14 @@ def run_case(out: Path, case: str, args) -> dict:
     write_candles(folder, frames)
     pairs = list(frames)
     run = {"case": case, **backtest_once(folder, case, pairs, args.timerange, TIMEFRAME, {},
-                                         TIMEOUT_S)}
+                                         TIMEOUT_S, protections=args.protections)}
     result = report(run, folder, case, pairs, CANDLE, args.horizon)
     log = (folder / f"{case}.log").read_text() if (folder / f"{case}.log").exists() else ""
     result["pair_log"] = {p: pair_lines(log, p)[:12] for p in changed_pairs(case)}
     result["pair_rows"] = pair_rows(models_dir(folder, case), pairs)
     if case in REFERENCE and "failed" not in run:
         try:
-            result["compared"] = compare(case, out, list(PAIRS) if
+            result["compared"] = compare(case, folder, out, list(PAIRS) if
                                          case in ("scale", "coarse") else pairs)
         except (BenchError, ValueError, KeyError) as err:
             result["compare_failed"] = str(err)[:300]
@@ -256,6 +273,11 @@ def main() -> int:
     p.add_argument("--listed-days", type=int, default=10)
     p.add_argument("--history-days", type=int, default=10)
     p.add_argument("--gap-hours", type=int, default=6)
+    p.add_argument("--protections", type=json.loads, default=None,
+                   help="freqtrade protections (JSON list) set on the strategy's copy, run "
+                        "with --enable-protections; give --stamp too")
+    p.add_argument("--stamp", default="", help="suffix of the case folders (compared with "
+                                               "the reference runs without it)")
     p.add_argument("--source", type=Path, default=SOURCE,
                    help="the usdt 1h candles' folder (default: the usdt-1h set's)")
     args = p.parse_args()

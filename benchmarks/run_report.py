@@ -38,11 +38,13 @@ LEARNED = re.compile(r"learned (\d+) candles for (\S+), counter")
 
 
 def backtest_once(folder: Path, name: str, pairs: list[str], timerange: str, timeframe: str,
-                  freqai: dict, timeout: float, stake: str = "USDT") -> dict:
-    """One backtest named `name` of the candles in `folder / "data"`: wall and CPU seconds,
-    or `failed` with the first line of the failure."""
+                  freqai: dict, timeout: float, stake: str = "USDT",
+                  protections: list[dict] | None = None) -> dict:
+    """One backtest named `name` of the candles in `folder / "data"` (with freqtrade
+    `protections` if given): wall and CPU seconds, or `failed` with the first line of the
+    failure."""
     runs = Backtests(folder, folder / "data", pairs, timerange, {}, timeout, stake=stake,
-                     timeframe=timeframe)
+                     timeframe=timeframe, protections=protections)
     try:
         result = runs.run_all([RunSpec(name, "SelfLearningModel", freqai)])[name]
         return {"wall_s": round(result.wall_s), "cpu_s": round(result.cpu_s or 0)}

@@ -92,7 +92,8 @@ def frames(days: int = 90) -> dict[str, pd.DataFrame]:
 def test_the_cases_change_only_what_they_say(tmp_path):
     """scale: SOL's prices x1e-8 and ETH's x1e4 (volumes divided), the returns unchanged;
     young: ETH's history starts --history-days before the backtest, SOL is listed
-    --listed-days into it; delisted: SOL ends there; gaps: --gap-hours and two single hours
+    --listed-days into it; delisted: SOL ends there; crash: SOL at 1e-3 of its price from 3
+    days after that (the same money traded); gaps: --gap-hours and two single hours
     of SOL gone; flat: SOL replaced by the stablecoin; depeg: the stablecoin 8 % down there
     and back within 2 days, unchanged elsewhere."""
     for pair, frame in frames().items():
@@ -112,6 +113,13 @@ def test_the_cases_change_only_what_they_say(tmp_path):
     assert young["BTC/USDT"].equals(base["BTC/USDT"])
     delisted = bench.case_candles("delisted", tmp_path, BEGIN, END, args)
     assert delisted["SOL/USDT"]["date"].max() == BEGIN + pd.Timedelta(days=10, hours=-1)
+    crash = bench.case_candles("crash", tmp_path, BEGIN, END, args)["SOL/USDT"]
+    after = crash["date"] >= BEGIN + pd.Timedelta(days=13)
+    np.testing.assert_allclose(crash.loc[after, "close"] / base["SOL/USDT"].loc[after, "close"],
+                               1e-3, rtol=1e-10)
+    np.testing.assert_allclose((crash["close"] * crash["volume"])[after],
+                               (base["SOL/USDT"]["close"] * base["SOL/USDT"]["volume"])[after],
+                               rtol=1e-10)
     gaps = bench.case_candles("gaps", tmp_path, BEGIN, END, args)["SOL/USDT"]
     assert len(base["SOL/USDT"]) - len(gaps) == 6 + 2
     flat = bench.case_candles("flat", tmp_path, BEGIN, END, args)
