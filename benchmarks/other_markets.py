@@ -30,6 +30,8 @@ Cases (BTC, ETH and SOL/USDT unless said; candles in a temporary folder, never c
   `flat`;
 * `crash`: SOL falls to 1e-3 of its price within 72 hours `--listed-days` into the backtest
   and stays there (LUNA in May 2022);
+* `illiquid`: 40 % of SOL's candles (at random) without a trade: flat at the last traded
+  close with zero volume;
 * `young`: SOL listed `--listed-days` into the backtest, ETH's history starting
   `--history-days` before it (less than train_period_days): the warnings and skips naming
   them, their usable rows and trades, trades opened without a usable prediction;
@@ -68,12 +70,12 @@ SOURCE = SETS["usdt-1h"].datadir
 TIMEFRAME = "1h"
 CANDLE = pd.Timedelta(hours=1)
 PAIRS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
-CASES = ("base", "duo", "scale", "coarse", "flat", "pinned", "depeg", "crash", "young",
-         "delisted", "gaps", "wide")
+CASES = ("base", "duo", "scale", "coarse", "flat", "pinned", "depeg", "crash", "illiquid",
+         "young", "delisted", "gaps", "wide")
 # case -> the reference run it is compared with (run first when missing)
 REFERENCE = {"scale": "base", "coarse": "base", "gaps": "base", "delisted": "base",
              "flat": "duo", "pinned": "duo", "depeg": "flat",
-             "crash": "base"}
+             "crash": "base", "illiquid": "base"}
 SCALES = {"ETH/USDT": 1e4, "SOL/USDT": 1e-8}
 # `coarse`: prices at BTC-quoted levels on Binance's 8 decimals (SOL ~2e-6: ~200 ticks of
 # 1e-8, 0.5 % a tick; ETH ~3.5e-5: 0.03 % a tick)
@@ -145,6 +147,18 @@ def crashed(candles: pd.DataFrame, start: pd.Timestamp, factor: float = 1e-3) ->
                           volume=candles["volume"] / level)
 
 
+def illiquid(candles: pd.DataFrame, share: float = 0.4, seed: int = 11) -> pd.DataFrame:
+    """A thinly traded pair: `share` of the candles (at random) without a trade, flat at the
+    last traded close with zero volume, as an exchange reports an hour nobody traded."""
+    idle = np.random.default_rng(seed).random(len(candles)) < share
+    out = candles.copy()
+    close = out["close"].where(~idle).ffill().bfill()
+    for column in ("open", "high", "low", "close"):
+        out.loc[idle, column] = close[idle]
+    out.loc[idle, "volume"] = 0.0
+    return out
+
+
 def case_candles(case: str, source: Path, begin: pd.Timestamp, end: pd.Timestamp,
                  args) -> dict[str, pd.DataFrame]:
     """Pair -> the candles of `case` (backtest from `begin` to `end`)."""
@@ -160,6 +174,8 @@ def case_candles(case: str, source: Path, begin: pd.Timestamp, end: pd.Timestamp
                 for p, f in frames.items()}
     if case == "duo":
         return {p: f for p, f in frames.items() if p != "SOL/USDT"}
+    if case == "illiquid":
+        return {**frames, "SOL/USDT": illiquid(frames["SOL/USDT"])}
     if case == "crash":
         return {**frames, "SOL/USDT": crashed(frames["SOL/USDT"], begin + pd.Timedelta(
             days=args.listed_days))}
@@ -196,6 +212,7 @@ def on_decimals(candles: pd.DataFrame) -> pd.DataFrame:
 def changed_pairs(case: str) -> list[str]:
     return {"scale": list(SCALES), "coarse": list(COARSE), "flat": [STABLE], "pinned": [STABLE],
             "depeg": [STABLE], "crash": ["SOL/USDT"],
+            "illiquid": ["SOL/USDT"],
             "young": ["ETH/USDT", "SOL/USDT"], "delisted": ["SOL/USDT"],
             "gaps": ["SOL/USDT"], "wide": ["DOGE/USDT", "BNB/USDT", STABLE]}.get(case, [])
 

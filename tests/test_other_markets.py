@@ -93,9 +93,9 @@ def test_the_cases_change_only_what_they_say(tmp_path):
     """scale: SOL's prices x1e-8 and ETH's x1e4 (volumes divided), the returns unchanged;
     young: ETH's history starts --history-days before the backtest, SOL is listed
     --listed-days into it; delisted: SOL ends there; crash: SOL at 1e-3 of its price from 3
-    days after that (the same money traded); gaps: --gap-hours and two single hours
-    of SOL gone; flat: SOL replaced by the stablecoin; depeg: the stablecoin 8 % down there
-    and back within 2 days, unchanged elsewhere."""
+    days after that (the same money traded); illiquid: 40 % of SOL's candles flat, no volume;
+    gaps: --gap-hours and two single hours of SOL gone; flat: SOL replaced by the stablecoin;
+    depeg: the stablecoin 8 % down there and back within 2 days, unchanged elsewhere."""
     for pair, frame in frames().items():
         name = bench.pair_filename(pair, "1h")
         frame.to_feather(tmp_path / name)
@@ -120,6 +120,10 @@ def test_the_cases_change_only_what_they_say(tmp_path):
     np.testing.assert_allclose((crash["close"] * crash["volume"])[after],
                                (base["SOL/USDT"]["close"] * base["SOL/USDT"]["volume"])[after],
                                rtol=1e-10)
+    thin = bench.case_candles("illiquid", tmp_path, BEGIN, END, args)["SOL/USDT"]
+    idle = thin["volume"] == 0
+    assert 0.35 < idle.mean() < 0.45 and (thin.loc[idle, "high"] == thin.loc[idle, "low"]).all()
+    assert thin[~idle].equals(base["SOL/USDT"][~idle])
     gaps = bench.case_candles("gaps", tmp_path, BEGIN, END, args)["SOL/USDT"]
     assert len(base["SOL/USDT"]) - len(gaps) == 6 + 2
     flat = bench.case_candles("flat", tmp_path, BEGIN, END, args)
