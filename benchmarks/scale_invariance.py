@@ -128,21 +128,22 @@ def write_data(folder: Path, pairs: list[str], scale: float) -> Path:
     return folder
 
 
-def predictions(result: RunResult, pairs: list[str]) -> pd.DataFrame:
-    """Every column of FreqAI's per-window prediction files of a run, with `pair`."""
+def predictions(models_dir: Path, pairs: list[str]) -> pd.DataFrame:
+    """Every column of FreqAI's per-window prediction files of a run (its FreqAI model
+    folder), with `pair`."""
     frames = []
-    for _, pair, frame in prediction_files(result.models_dir, pairs):
+    for _, pair, frame in prediction_files(models_dir, pairs):
         frame = frame.assign(pair=pair)
         frame["date"] = pd.to_datetime(frame["date"], utc=True).astype("datetime64[ns, UTC]")
         frames.append(frame)
     if not frames:
-        raise BenchError(f"no prediction files in {result.models_dir / 'backtesting_predictions'}")
+        raise BenchError(f"no prediction files in {models_dir / 'backtesting_predictions'}")
     return pd.concat(frames, ignore_index=True).drop_duplicates(["pair", "date"], keep="last")
 
 
-def trades(result: RunResult) -> pd.DataFrame:
-    """freqtrade's trades of a run (its own result file), by open date."""
-    frame = pd.DataFrame(strategy_stats(read_stats(result.results_dir))["trades"])
+def trades(results_dir: Path) -> pd.DataFrame:
+    """freqtrade's trades of a run (its own result file in `results_dir`), by open date."""
+    frame = pd.DataFrame(strategy_stats(read_stats(results_dir))["trades"])
     if frame.empty:
         return pd.DataFrame(columns=[*TRADE_KEYS, "profit_ratio", "stake_amount"])
     for column in ("open_date", "close_date"):
@@ -260,8 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException:
         print(f"tmp folder kept: {tmp}", file=sys.stderr)
         raise
-    preds = {label: predictions(r, args.pairs) for label, r in results.items()}
-    trade_lists = {label: trades(r) for label, r in results.items()}
+    preds = {label: predictions(r.models_dir, args.pairs) for label, r in results.items()}
+    trade_lists = {label: trades(r.results_dir) for label, r in results.items()}
     base = labels[0]
     out: dict[str, float] = {}
     for label in labels:

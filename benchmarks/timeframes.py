@@ -23,29 +23,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import sys
 import tempfile
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from backtest_runs import (
-    Backtests,
-    BenchError,
-    RunSpec,
-    load_predictions,
-    read_stats,
-    run_cli,
-    strategy_stats,
-    train_seconds,
-)
-from odd_candles import check_dev, nonfinite_served, untrained_entries
+from backtest_runs import run_cli
+from odd_candles import check_dev
 from quality_sets import SETS
+from run_report import backtest_once, report
 
-from self_learning.strategy.strategy_columns import hold_candles
 from self_learning_offline.market import pair_filename
 from self_learning_offline.replay_exchange.candles import (
     aggregate,
@@ -58,12 +47,6 @@ DEV_WINDOWS = [w for s in ("usdt-5m", "usdt-1h") for w in SETS[s].windows if w.r
 HOUR_MS = 3_600_000
 CASES = ("setup", "cli")
 TIMEOUT_S = 3600
-HOLD_HORIZONS = 1.0  # SelfLearningStrategy.hold_horizons' default
-LEVEL = re.compile(r" - (?:WARNING|ERROR|CRITICAL) - (.*)")
-NUMBERS = re.compile(r"\d+(?:\.\d+)?")
-STEP_READY = re.compile(r"Online learning step ready for \S+ .*stepped (\d+) candles in "
-                        r"([\d.]+) s")
-LEARNED = re.compile(r"learned (\d+) candles for (\S+), counter")
 
 
 @dataclass(frozen=True)
@@ -123,76 +106,6 @@ def write_candles(datadir: Path, pairs: list[str], timeframes: set[str], source:
             frame.reset_index(drop=True).to_feather(datadir / pair_filename(pair, tf))
 
 
-def log_summary(log: str) -> dict:
-    """Errors and tracebacks counted, warnings and errors by message (numbers as #)."""
-    messages = Counter(NUMBERS.sub("#", m.group(1))[:160]
-                       for line in log.splitlines() if (m := LEVEL.search(line)))
-    ready = [(int(n), float(s)) for n, s in STEP_READY.findall(log)]
-    learned = [int(n) for n, _ in LEARNED.findall(log)]
-    return {
-        "errors": sum(1 for line in log.splitlines() if " - ERROR - " in line),
-        "tracebacks": log.count("Traceback"),
-        "messages": dict(messages.most_common(12)),
-        "step_ready": ready[:3],
-        "learned_lines": len(learned), "learned_candles": sum(learned),
-        "train_s": {p: [round(s, 1) for s in v] for p, v in train_seconds(log).items()},
-    }
-
-
-def held_candles(trades: pd.DataFrame, candle: pd.Timedelta) -> pd.Series:
-    """How many candles of the timeframe each trade was open."""
-    held = pd.to_datetime(trades["close_date"], utc=True) - pd.to_datetime(
-        trades["open_date"], utc=True)
-    return held / candle
-
-
-def trade_summary(results_dir: Path, candle: pd.Timedelta, horizon: int,
-                  preds: pd.DataFrame, pairs: list[str]) -> dict:
-    """Trades, profit, exit reasons, candles held by time and ROI exits, the ROI table in
-    candles, and the trades opened without a usable prediction."""
-    from freqtrade.data.btanalysis import load_backtest_data
-
-    stats = strategy_stats(read_stats(results_dir))
-    trades = load_backtest_data(results_dir)
-    minutes = candle / pd.Timedelta(minutes=1)
-    out = {"trades": int(stats["total_trades"]),
-           "profit_pct": round(100 * float(stats["profit_total"]), 3),
-           "roi_in_candles": {float(k) / minutes: v
-                              for k, v in stats.get("minimal_roi", {}).items()},
-           "time_exit_expected": hold_candles(horizon, HOLD_HORIZONS)}
-    if not len(trades):
-        return out
-    held = held_candles(trades, candle)
-    reasons = trades["exit_reason"]
-    roi = reasons == "roi"
-    out["exit_reasons"] = reasons.value_counts().to_dict()
-    out["time_exit_held"] = held[reasons == "time_exit"].value_counts().sort_index().to_dict()
-    out["roi_exits_held_profit"] = Counter(zip(held[roi].round(2), trades.loc[
-        roi, "profit_ratio"].round(4), strict=True)).most_common(8)
-    out["entries_without_prediction"] = sum(
-        untrained_entries(trades[trades["pair"] == p], preds[preds["pair"] == p], candle)
-        for p in pairs)
-    return out
-
-
-def report(run: dict, folder: Path, name: str, pairs: list[str], candle: pd.Timedelta,
-           horizon: int) -> dict:
-    """The run's log summary, and its predictions and trades when it made any."""
-    log = (folder / f"{name}.log").read_text() if (folder / f"{name}.log").exists() else ""
-    out = {**run, **log_summary(log)}
-    models_dir = folder / f"user_data_{name}" / "models" / f"quality-{name}"
-    if not (models_dir / "backtesting_predictions").exists():
-        return out
-    preds = load_predictions(models_dir, pairs)
-    out["nonfinite_served"] = nonfinite_served(models_dir, pairs)
-    out["do_predict"] = {str(k): int(v) for k, v in preds["do_predict"].value_counts().items()}
-    try:
-        out.update(trade_summary(folder / f"results_{name}", candle, horizon, preds, pairs))
-    except BenchError as err:
-        out["trades_failed"] = str(err)[:300]
-    return out
-
-
 def run_case(out: Path, timeframe: str, case: str, args, horizon: int) -> dict:
     setup = SETUPS[timeframe]
     name = f"{timeframe}-{case}"
@@ -203,15 +116,10 @@ def run_case(out: Path, timeframe: str, case: str, args, horizon: int) -> dict:
     pairs = args.pairs
     write_candles(folder / "data", pairs, {timeframe, *included}, args.source)
     freqai = setup.freqai() if case == "setup" else {}
-    runs = Backtests(folder, folder / "data", pairs, setup.timerange, {}, TIMEOUT_S,
-                     stake="USDT", timeframe=timeframe)
     run = {"timeframe": timeframe, "case": case, "timerange": setup.timerange,
-           "freqai": freqai or "config.json's"}
-    try:
-        result = runs.run_all([RunSpec(name, "SelfLearningModel", freqai)])[name]
-        run.update(wall_s=round(result.wall_s), cpu_s=round(result.cpu_s or 0))
-    except BenchError as err:
-        run["failed"] = str(err).splitlines()[0]
+           "freqai": freqai or "config.json's",
+           **backtest_once(folder, name, pairs, setup.timerange, timeframe, freqai,
+                           TIMEOUT_S)}
     candle = pd.Timedelta(milliseconds=timeframe_ms(timeframe))
     return report(run, folder, name, pairs, candle, horizon)
 

@@ -61,3 +61,19 @@ def test_a_halt_that_ends_a_block_counts_the_next_blocks_candles_too(lines):
     assert "learned 90 candles" in lines()[0] and "halt" in lines()[0]
     assert lines()[1].startswith(f"learned 80 candles for {PAIR}, counter 170; 12 new candles "
                                  "passed over")
+
+
+def test_a_block_that_resumes_learning_and_ends_in_a_new_halt_says_so(lines):
+    """Backtest windows of a thinly traded pair, each ending on a candle nothing traded: the
+    middle window learned 98 candles (it was silent, and its candles passed over were
+    counted with the next line's as one halt); each candle passed over is counted once."""
+    log = LearningLog()
+    log.stepped(PAIR, replace(LEARNED, learned=92, passed_over=70, halted=True), 93)
+    log.stepped(PAIR, replace(LEARNED, learned=98, passed_over=66, halted=True), 191)
+    log.stepped(PAIR, replace(LEARNED, learned=109, passed_over=69), 300)
+    assert len(lines()) == 3
+    assert lines()[1].startswith(f"learned 98 candles for {PAIR}, counter 191; 70 new candles "
+                                 "passed over")
+    assert "halt" in lines()[1]
+    assert lines()[2].startswith(f"learned 109 candles for {PAIR}, counter 300; 135 new "
+                                 "candles passed over")

@@ -39,6 +39,7 @@ from self_learning.strategy.strategy_columns import (
     add_target_labels,
     among_top,
     band_levels,
+    band_position,
     calibration_candles,
     entry_filters,
     expected_return,
@@ -292,7 +293,8 @@ class SelfLearningStrategy(IStrategy):
         bands = ta.BBANDS(candles, timeperiod=period, nbdevup=2.0, nbdevdn=2.0)
         band_range = bands["upperband"] - bands["lowerband"]
         dataframe["%-bb_width-period"] = ratio(band_range, bands["middleband"])
-        dataframe["%-bb_pctb-period"] = ratio(close - bands["lowerband"], band_range)
+        dataframe["%-bb_pctb-period"] = band_position(close, bands["lowerband"],
+                                                      bands["upperband"])
         dataframe["%-atr_ratio-period"] = ratio(ta.ATR(candles, timeperiod=period), close)
         dataframe["%-rel_volume-period"] = ratio(
             dataframe["volume"], dataframe["volume"].rolling(period).mean()

@@ -5,7 +5,10 @@ prediction that learned or passed over candles (live: one per candle; backtests:
 FreqAI window). During a halt (the newest candle is not a market observation: a trading halt,
 an outage freqtrade filled, a closed market; live, one such candle per call) the line would
 repeat each candle with nothing learned: instead the halt is said once when it starts, and the
-line after it, when learning resumes, counts every candle passed over since it started.
+line after it, when learning resumes, counts every candle passed over since it started. A call
+that resumes learning and ends in a new halt (a backtest window of a thinly traded pair ending
+on a candle nothing traded) says both: what it learned with the count of the halt before it,
+and that a halt began.
 """
 
 from __future__ import annotations
@@ -29,14 +32,19 @@ class LearningLog:
         """One call's `p` (learned, passed_over, halted), `counter` the pair's training
         counter after it."""
         halted_before = pair in self._halts
-        passed = self._halts.pop(pair, 0) + p.passed_over
+        carried = self._halts.pop(pair, 0)
+        passed = carried + p.passed_over
         learned = f"learned {p.learned} candles for {pair}, counter {counter}"
         if p.halted:
-            self._halts[pair] = passed
-            if not halted_before:
-                logger.info(f"{learned}; halt: its newest candle is not a market observation, "
-                            f"new candles are passed over ({WHY}) until one is; their count "
-                            "follows when learning resumes")
+            # A call that learned resumed the halt before it and ends in a new one (a backtest
+            # window or a replay ending on a candle nothing traded): said, with the count of
+            # the halt before it; this call's count follows with the next line.
+            self._halts[pair] = p.passed_over if p.learned else passed
+            if not halted_before or p.learned:
+                before = f"; {carried} new candles passed over ({WHY})" if carried else ""
+                logger.info(f"{learned}{before}; halt: its newest candle is not a market "
+                            f"observation, new candles are passed over ({WHY}) until one is; "
+                            "their count follows when learning resumes")
         elif p.learned or passed:
             more = f"; {passed} new candles passed over ({WHY})" if passed else ""
             logger.info(learned + more)

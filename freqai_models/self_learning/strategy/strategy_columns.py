@@ -4,7 +4,8 @@ Owns the strategy's dataframe arithmetic, so the strategy file keeps only freqtr
 interface (parameters, populate_* methods, callbacks):
 
 * FreqAI's labels: `add_target_labels` (the one target formula, features.observed_targets);
-* indicator plumbing: `ratio` (NaN instead of inf), `over_observed` (indicators over the
+* indicator plumbing: `ratio` (NaN instead of inf), `band_position` (%B, defined for a
+  band without width), `over_observed` (indicators over the
   observed candles only, like the model's windows), `on_price_grid` (prices as whole ticks,
   so indicators are the same at any price level);
 * entry-filter inputs: `prediction_z` (the prediction against its own recent distribution),
@@ -262,6 +263,16 @@ def on_price_grid(candles: pd.DataFrame) -> pd.DataFrame:
 def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """numerator / denominator with NaN instead of inf where the denominator is 0."""
     return numerator / denominator.replace(0.0, np.nan)
+
+
+def band_position(close: pd.Series, lower: pd.Series, upper: pd.Series) -> pd.Series:
+    """Where the close sits in its band (Bollinger %B): 0 at the lower band, 1 at the upper;
+    0.5 where the band has no width (its closes all equal: a stablecoin, or a pair on a
+    coarse tick, standing still), where close, middle and both bands coincide. A NaN instead
+    would leave that candle without a prediction and out of every training. NaN while the
+    band is (warm-up)."""
+    width = upper - lower
+    return ratio(close - lower, width).mask(width == 0, 0.5)
 
 
 def observed_rows(dataframe: pd.DataFrame) -> np.ndarray:
