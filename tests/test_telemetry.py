@@ -283,7 +283,8 @@ def test_save_failure_is_notified_once_per_streak_and_its_recovery(tmp_path, can
     (messages.PairStart("BTC/USDT", "loaded", 12, 340, 1736848800),
      "BTC/USDT: loaded version 12, training counter 340, last learned candle "
      "2025-01-14T10:00:00Z"),
-    (messages.PairStart("ETH/USDT", "created"), "ETH/USDT: new models (none stored when it started)"),
+    (messages.PairStart("ETH/USDT", "created"),
+     "ETH/USDT: new models (none stored when it started)"),
     (messages.PairStart("XRP/USDT", "refused", detail="x"),
      "XRP/USDT: REFUSED, no predictions (see the log)"),
 ])
