@@ -7,7 +7,8 @@ the feature count (94: the 1h holdout's strategy features). Each measurement run
 process, first with an empty XLA cache folder (`cold`, as `benchmarks/quality.py --cold`), then
 again on the folder the first one filled (`cached`):
 
-* trace_step: tracing the per-candle step in Python (paid cached too; no XLA);
+* trace_step: tracing the per-candle step in Python (paid cached too; no XLA; without the
+  compile that `PairLearner.trace_step` starts on a thread of its own);
 * step: the step's first call (on zero candles: no state changes): TensorFlow graph -> HLO,
   then cold XLA's HLO passes and LLVM code generation, cached a load from the folder;
 * epoch: a training epoch program's first call (1,024 / 256 rows, the capacities of the 1h
@@ -64,8 +65,8 @@ def measure(features: int, timeframe_s: int) -> dict[str, float]:
                            "feature_parameters": freqai["feature_parameters"]})
     learner = PairLearner(config, [f"f{i}" for i in range(features)], timeframe_s)
     out = {}
-    out["trace_step_cpu_s"], _ = timed(learner.trace_step)
     p = learner.programs
+    out["trace_step_cpu_s"], _ = timed(lambda: p._call("step"))  # noqa: SLF001 - no compile
     d, f = p._dims  # noqa: SLF001
     step = p._call("step")  # noqa: SLF001
     args = (tf.constant(0, tf.int32), tf.zeros(p._floats.shape),  # noqa: SLF001
