@@ -58,33 +58,3 @@ def test_a_different_shape_gets_its_own_program(candles):
     out = wider.observe(candles.rows(slice(1400, 1420)))
     assert steps_compiled() == 2
     assert np.isfinite(out.s_close).all()
-
-
-def test_the_step_compiled_ahead_once_per_shape_leaves_learning_as_it_was(candles):
-    """The runtime traces the step when it makes a learner and XLA compiles it meanwhile on a
-    thread of its own, on stand-ins of the variables (shared_program.compile_ahead): once per
-    process and shape, touching none of the learner's variables, and the learner then learns
-    and predicts exactly as one whose first step compiled the program."""
-    shared_program.clear()
-    plain = fitted(candles, seed=7)
-    expected = plain.observe(candles.rows(slice(1400, 1600)))
-
-    shared_program.clear()
-    learner = small_learner(seed=7)
-    before = weights_of(learner)
-    thread = learner.programs.trace_step()
-    assert thread is not None
-    thread.join()
-    assert learner.programs.trace_step() is None  # started once per shape
-    for a, b in zip(weights_of(learner), before, strict=True):
-        np.testing.assert_array_equal(a, b)
-    learner.fit(candles.rows(slice(0, 1400)))
-    got = learner.observe(candles.rows(slice(1400, 1600)))
-    assert steps_compiled() == 1
-    np.testing.assert_array_equal(got.s_close, expected.s_close)
-    np.testing.assert_array_equal(got.novelty, expected.novelty)
-    np.testing.assert_array_equal(got.liq_up, expected.liq_up)
-    np.testing.assert_array_equal(got.training_counter, expected.training_counter)
-    for a, b in zip(weights_of(learner), weights_of(plain), strict=True):
-        np.testing.assert_array_equal(a, b)
-    assert small_learner(seed=3).programs.trace_step() is None  # another pair of the shape

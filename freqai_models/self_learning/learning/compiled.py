@@ -14,7 +14,6 @@ reads only its real rows: bit-identical), instead of compiling another (~3 s).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -155,7 +154,7 @@ class CompiledPrograms:
         shape)."""
         return self._step_ran
 
-    def trace_step(self) -> threading.Thread | None:
+    def trace_step(self) -> None:
         """Trace the per-candle loop now (or borrow an earlier pair's), before any training.
 
         XLA's persistent cache (runtime/xla_cache.py) keys a program by its function's name,
@@ -164,14 +163,8 @@ class CompiledPrograms:
         whether a prediction was needed), the loop got another name in every backtest window
         or restart, so every process compiled it again (~10 s of CPU at 5m). Traced when the
         first learner is made, its name, and the cache entry, are the same in every process
-        of one configuration. XLA compiles it on a thread of its own meanwhile, beside the
-        first training (shared_program.compile_ahead: once per process and shape)."""
+        of one configuration. XLA compiles it at its first run, as before."""
         self._call("step")
-        f = self._dims[1]
-        nothing = [_count_tensor(0), tf.zeros(self._floats.shape), tf.zeros(self._ints.shape,
-                   tf.int64), tf.zeros([f, f]), tf.zeros([f]), tf.constant(0.0),
-                   tf.constant(0, tf.int64)]  # zero candles: the loop changes nothing
-        return shared_program.compile_ahead(self._variables, ("step", *self._key), nothing)
 
     def predict(self, windows, features) -> np.ndarray:
         """(n, 4): the columns of candles.predictions.PREDICTED (s_close, liq_up, liq_down,
