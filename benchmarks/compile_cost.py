@@ -1,14 +1,13 @@
 """What a first (cold) run pays for XLA: CPU seconds of each compiled program, cold and cached.
 
-    cd /work/main && .venv/bin/python benchmarks/compile_cost.py [--features 94]
+    .venv/bin/python benchmarks/compile_cost.py [--features 94]
 
 The default model config (config.json's `self_learning` section) at a network shape given by
 the feature count (94: the 1h holdout's strategy features). Each measurement runs in a fresh
 process, first with an empty XLA cache folder (`cold`, as `benchmarks/quality.py --cold`), then
 again on the folder the first one filled (`cached`):
 
-* trace_step: tracing the per-candle step in Python (paid cached too; no XLA; without the
-  compile that `PairLearner.trace_step` starts on a thread of its own);
+* trace_step: tracing the per-candle step in Python (paid cached too; no XLA);
 * step: the step's first call (on zero candles: no state changes): TensorFlow graph -> HLO,
   then cold XLA's HLO passes and LLVM code generation, cached a load from the folder;
 * epoch: a training epoch program's first call (1,024 / 256 rows, the capacities of the 1h
