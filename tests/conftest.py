@@ -19,8 +19,9 @@
   `.write()` puts it into tmp_path. `shipped_ft_config`: the same from config.json as shipped.
 * `run_freqtrade`: runs `python -m freqtrade <command> ...` with a timeout and returns its exit
   code, console output and log file.
-* `short_backtest`: the shortest `freqtrade backtesting` on the shared data (backtest_support:
-  FinishedBacktest), run once for the session; tests take a byte copy of it.
+* `short_backtest`, `windows_backtest`: the shortest `freqtrade backtesting` on the shared data
+  and a four-window one of two pairs with TensorBoard on (backtest_support: FinishedBacktest),
+  each run once for the session; tests read them or take a byte copy of them.
 """
 
 from __future__ import annotations
@@ -292,3 +293,15 @@ def short_backtest(base_config: dict, replay_exchange: ReplayServer, market_data
     folder = tmp_path_factory.mktemp("short_backtest")
     overlay = write_replay_overlay(folder / "config.replay.json", replay_exchange.port)
     return finished_short_backtest(_test_config(base_config, folder), overlay, market_datadir)
+
+
+@pytest.fixture(scope="session")
+def windows_backtest(base_config: dict, replay_exchange: ReplayServer, market_datadir: Path,
+                     tmp_path_factory):
+    """The four-window backtest of two pairs (backtest_support.finished_windows_backtest),
+    finished once for the session."""
+    from backtest_support import finished_windows_backtest
+
+    folder = tmp_path_factory.mktemp("windows_backtest")
+    overlay = write_replay_overlay(folder / "config.replay.json", replay_exchange.port)
+    return finished_windows_backtest(_test_config(base_config, folder), overlay, market_datadir)
