@@ -4,12 +4,18 @@ hyperopt, plot-dataframe, the bias analysers) share.
 * `small_run`: a test's config set to a few pairs under a fresh identifier, a small model.
 * `BacktestRun`: the config, the replay overlay, the candles and the time range of one run; the
   options every freqtrade command of the run repeats, and where the run leaves its results.
+* `FinishedBacktest` (conftest's session fixtures `short_backtest` and `windows_backtest`): a
+  backtest run once per session; the tests that go on from a finished backtest (hyperopt, a
+  second backtest of the same identifier, plot-dataframe) each take a byte copy of it
+  (`copy_into`), as they would otherwise each run that same backtest first.
 * `generated_hourly_candles` and `replay_serving`: 1h candles from the project's market
   generator, and a replay exchange serving a folder of candles for a block.
 """
 
 from __future__ import annotations
 
+import copy
+import shutil
 import subprocess
 import sys
 import uuid
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from conftest import ROOT, FtConfig, free_port
+from conftest import ROOT, FreqtradeRun, FtConfig, free_port, run_freqtrade
 from freqtrade.data.btanalysis import load_backtest_data
 
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
@@ -37,6 +43,15 @@ FAST_MODEL = {"epochs": 3, "incremental_epochs": 1}
 SHORT_PAIR = "ETC/BTC"
 SHORT_TIMERANGE = "20180115-20180117"
 SHORT_TRAIN_DAYS = 2
+# The short backtest's one-day windows, each window's model folder kept (as config.5m.json and
+# config.json have it; spelled out because the tests of stored windows depend on them).
+SHORT_WINDOW_DAYS = 1
+BACKTEST_TIMEOUT_S = 300
+# The four-window backtest of two pairs with the shipped model settings and TensorBoard on:
+# five training days and 250 startup candles before 2018-01-17 fit in the shared data.
+WINDOWS_PAIRS = ["ETC/BTC", "LTC/BTC"]
+WINDOWS_TIMERANGE = "20180117-20180121"
+WINDOWS_TRAIN_DAYS = 5
 # The generated 1h candles: 30 days up to this day, seed 42.
 GENERATED_END = "20250114"
 
@@ -88,6 +103,55 @@ class BacktestRun:
     def trades(self) -> pd.DataFrame:
         """The trades the backtest exported."""
         return load_backtest_data(self.user_data / "backtest_results", strategy=self.strategy)
+
+
+@dataclass(frozen=True)
+class FinishedBacktest:
+    """The short backtest, finished in `folder` (its config.json, user_data and freqtrade.log):
+    SHORT_PAIR over SHORT_TIMERANGE, SHORT_TRAIN_DAYS of training, FAST_MODEL, one-day
+    windows whose model folders are kept, trades exported; `run` is its freqtrade run."""
+
+    folder: Path
+    setup: BacktestRun
+    run: FreqtradeRun
+
+    def copy_into(self, folder: Path) -> BacktestRun:
+        """A byte copy of the finished run in `folder` (a test's tmp_path, where its
+        freqtrade_cli runs): user_data, and freqtrade.log, which the test's next command
+        appends to as it would after running the backtest itself. Our store keeps relative
+        paths and FreqAI finds a backtest's windows from the config's user_data_dir."""
+        shutil.copytree(self.folder / "user_data", folder / "user_data", symlinks=True)
+        shutil.copy2(self.folder / "freqtrade.log", folder / "freqtrade.log")
+        config = copy.deepcopy(self.setup.ft_config.data)
+        config["user_data_dir"] = str(folder / "user_data")
+        return BacktestRun(FtConfig(config, folder), self.setup.overlay, self.setup.datadir,
+                           self.setup.timerange)
+
+
+def finished_backtest(setup: BacktestRun) -> FinishedBacktest:
+    """Runs `setup`'s backtest (trades exported) in its config's folder."""
+    folder = setup.ft_config.folder
+    run = run_freqtrade(setup.backtesting(), cwd=folder, timeout=BACKTEST_TIMEOUT_S)
+    return FinishedBacktest(folder, setup, run)
+
+
+def finished_short_backtest(ft_config: FtConfig, overlay: Path, datadir: Path) -> FinishedBacktest:
+    """The short backtest, run in ft_config.folder (see FinishedBacktest)."""
+    small_run(ft_config.data, [SHORT_PAIR], "short", model=FAST_MODEL,
+              train_period_days=SHORT_TRAIN_DAYS, backtest_period_days=SHORT_WINDOW_DAYS,
+              save_backtest_models=True)
+    return finished_backtest(BacktestRun(ft_config, overlay, datadir, SHORT_TIMERANGE))
+
+
+def finished_windows_backtest(ft_config: FtConfig, overlay: Path,
+                              datadir: Path) -> FinishedBacktest:
+    """WINDOWS_PAIRS over WINDOWS_TIMERANGE (four one-day windows per pair: a full training,
+    then continual learning) with the shipped model settings and TensorBoard on, run in
+    ft_config.folder: test_backtest_e2e reads its trades and predictions,
+    test_backtest_charts_e2e its TensorBoard events, plots and charts ETC/BTC."""
+    small_run(ft_config.data, WINDOWS_PAIRS, "e2e", train_period_days=WINDOWS_TRAIN_DAYS,
+              activate_tensorboard=True)
+    return finished_backtest(BacktestRun(ft_config, overlay, datadir, WINDOWS_TIMERANGE))
 
 
 def generated_hourly_candles(datadir: Path, pairs: Sequence[str]) -> Path:

@@ -19,6 +19,9 @@
   `.write()` puts it into tmp_path. `shipped_ft_config`: the same from config.json as shipped.
 * `run_freqtrade`: runs `python -m freqtrade <command> ...` with a timeout and returns its exit
   code, console output and log file.
+* `short_backtest`, `windows_backtest`: the shortest `freqtrade backtesting` on the shared data
+  and a four-window one of two pairs with TensorBoard on (backtest_support: FinishedBacktest),
+  each run once for the session; tests read them or take a byte copy of them.
 """
 
 from __future__ import annotations
@@ -278,3 +281,27 @@ def freqtrade_cli(tmp_path: Path):
         return run_freqtrade(args, cwd=tmp_path, timeout=timeout)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def short_backtest(base_config: dict, replay_exchange: ReplayServer, market_datadir: Path,
+                   tmp_path_factory):
+    """The short backtest (backtest_support.FinishedBacktest), finished once for the session:
+    `short_backtest.copy_into(tmp_path)` gives a test its own copy to go on from."""
+    from backtest_support import finished_short_backtest
+
+    folder = tmp_path_factory.mktemp("short_backtest")
+    overlay = write_replay_overlay(folder / "config.replay.json", replay_exchange.port)
+    return finished_short_backtest(_test_config(base_config, folder), overlay, market_datadir)
+
+
+@pytest.fixture(scope="session")
+def windows_backtest(base_config: dict, replay_exchange: ReplayServer, market_datadir: Path,
+                     tmp_path_factory):
+    """The four-window backtest of two pairs (backtest_support.finished_windows_backtest),
+    finished once for the session."""
+    from backtest_support import finished_windows_backtest
+
+    folder = tmp_path_factory.mktemp("windows_backtest")
+    overlay = write_replay_overlay(folder / "config.replay.json", replay_exchange.port)
+    return finished_windows_backtest(_test_config(base_config, folder), overlay, market_datadir)

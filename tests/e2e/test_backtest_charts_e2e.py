@@ -7,7 +7,9 @@
 * the demo's report turns the same predictions into a PNG and scores them against the
   realized target and the yardstick.
 
-One pair of real candles, two backtest days (about a minute on two shared cores).
+The backtest is the session's `windows_backtest` (conftest: two pairs, four backtest days,
+TensorBoard on; test_backtest_e2e.py reads it too), copied into this test's folder; ETC/BTC's
+part of it is checked, plotted and charted (about 20 s on two shared cores).
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from backtest_support import BacktestRun, small_run
+from backtest_support import WINDOWS_TIMERANGE
 
 from self_learning.reports.backtest import load_rows, out_of_sample
 from self_learning.reports.chart import render
 
 PAIR = "ETC/BTC"
-TIMERANGE = "20180117-20180119"
+TIMERANGE = WINDOWS_TIMERANGE
 TIMEOUT_S = 300
 TRACES = ["band_high", "band_low", "predicted_close", "&-score_ic", "&-score_hit_rate",
           "&-score_band_up", "&-novelty", "&-drift", "&-training_counter"]
@@ -29,14 +31,13 @@ TRACES = ["band_high", "band_low", "predicted_close", "&-score_ic", "&-score_hit
 
 @pytest.mark.e2e
 def test_backtest_writes_tensorboard_and_its_predictions_chart(
-        ft_config, replay_overlay, market_datadir, freqtrade_cli):
-    config = ft_config.data
-    small_run(config, [PAIR], "charts", activate_tensorboard=True)
-    backtest = BacktestRun(ft_config, replay_overlay, market_datadir, TIMERANGE)
+        windows_backtest, tmp_path, freqtrade_cli):
+    backtest = windows_backtest.copy_into(tmp_path)
+    config = backtest.ft_config.data
+    assert config["freqai"]["activate_tensorboard"]
     user_data = backtest.user_data
     common = backtest.options()
-    run = freqtrade_cli(["backtesting", *common, "--export", "trades", "--cache", "none"],
-                        timeout=TIMEOUT_S)
+    run = windows_backtest.run
     assert run.returncode == 0, run.describe()
     models = backtest.models
 
@@ -52,7 +53,7 @@ def test_backtest_writes_tensorboard_and_its_predictions_chart(
     assert all(e.step == e.value for e in events)
     counter = {int(e.wall_time): e.value for e in events}
     preds = pd.concat([pd.read_feather(p) for p in
-                       sorted((models / "backtesting_predictions").glob("*.feather"))])
+                       sorted((models / "backtesting_predictions").glob("cb_etc_*.feather"))])
     steps = ((pd.to_datetime(preds["date"], utc=True) - pd.Timestamp(0, tz="UTC")
               ) // pd.Timedelta(seconds=1)).tolist()
     assert set(steps) <= set(counter)
@@ -67,7 +68,7 @@ def test_backtest_writes_tensorboard_and_its_predictions_chart(
         assert acc.Scalars(tag), tag
 
     # plot-dataframe of the finished backtest: no retraining, the plot_config's traces.
-    plot = freqtrade_cli(["plot-dataframe", *common], timeout=TIMEOUT_S)
+    plot = freqtrade_cli(["plot-dataframe", *common, "--pairs", PAIR], timeout=TIMEOUT_S)
     assert plot.returncode == 0, plot.describe()
     plot_log = plot.log[len(run.log):] if plot.log.startswith(run.log) else plot.log
     assert "Found backtesting prediction file" in plot_log, plot.describe()
@@ -80,7 +81,7 @@ def test_backtest_writes_tensorboard_and_its_predictions_chart(
         assert f'"name":"{trace}"' in html, trace
 
     # The demo's report on the same predictions.
-    datadir = market_datadir
+    datadir = backtest.datadir
     rows = load_rows(models, datadir, [PAIR], "5m", config["freqai"]["feature_parameters"]
                      ["label_period_candles"])[PAIR]
     scores = out_of_sample(rows)

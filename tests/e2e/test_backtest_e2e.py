@@ -3,7 +3,9 @@
 Two pairs of real candles (../shared/data) served by the replay exchange, five training days,
 four backtest days (four FreqAI windows per pair: one full training, then continual learning),
 a fresh identifier in a tmp user_data so no stored prediction is ever reused. The model runs with
-the shipped freqai.self_learning settings (about 30 s on two cores; budget 4 min).
+the shipped freqai.self_learning settings (about 30 s on two cores; budget 4 min). The run is the
+session's `windows_backtest` (conftest), which test_backtest_charts_e2e.py reads too (TensorBoard
+is on for it).
 """
 
 from __future__ import annotations
@@ -14,14 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from backtest_support import BacktestRun, small_run
+from backtest_support import WINDOWS_PAIRS
 
-PAIRS = ["ETC/BTC", "LTC/BTC"]
-# Five training days and 250 startup candles before 2018-01-17 fit in the shared data.
-TIMERANGE = "20180117-20180121"
-BACKTEST_WINDOWS = 4
-TRAIN_PERIOD_DAYS = 5
-TIMEOUT_S = 300
+PAIRS = WINDOWS_PAIRS
+BACKTEST_WINDOWS = 4  # WINDOWS_TIMERANGE: four one-day windows
 PREDICTION_FILE = re.compile(r"cb_(?P<coin>[a-z0-9]+)_(?P<window>\d+)_prediction\.feather")
 
 
@@ -38,14 +36,11 @@ def window_predictions(folder: Path) -> dict[str, list[pd.DataFrame]]:
 
 @pytest.mark.e2e
 def test_backtest_trades_on_incrementally_learned_predictions(
-    ft_config, replay_overlay, market_datadir, freqtrade_cli
+    windows_backtest
 ):
     """The CLI backtest exits cleanly and trades; each window's predictions are finite and
     varied, and the model's training counter grows window after window (continual learning)."""
-    small_run(ft_config.data, PAIRS, "e2e", train_period_days=TRAIN_PERIOD_DAYS)
-    backtest = BacktestRun(ft_config, replay_overlay, market_datadir, TIMERANGE)
-
-    run = freqtrade_cli(backtest.backtesting(), timeout=TIMEOUT_S)
+    backtest, run = windows_backtest.setup, windows_backtest.run
 
     assert run.returncode == 0, run.describe()
     assert "raised exception" not in run.log, "a FreqAI training failed\n" + run.describe()

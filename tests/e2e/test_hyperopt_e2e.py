@@ -3,10 +3,11 @@ predictions of a finished `freqtrade backtesting` (README: the strategy's parame
 hyperoptable; freqtrade's hyperopt extra is a dependency).
 
 One pair of real candles (../shared/data) served by the replay exchange, two training days and
-two backtest days (two FreqAI windows), a small model, then a few hyperopt epochs on the same
-identifier and timerange. FreqAI hands hyperopt the backtest's stored predictions, so nothing is
-trained again and the model store is left exactly as the backtest wrote it. About 1 min on two
-shared cores.
+two backtest days (two FreqAI windows), a small model: the session's short backtest
+(conftest `short_backtest`, copied into this test's folder), then a few hyperopt epochs on the
+same identifier and timerange. FreqAI hands hyperopt the backtest's stored predictions, so
+nothing is trained again and the model store is left exactly as the backtest wrote it. About
+40 s on two shared cores.
 """
 
 from __future__ import annotations
@@ -14,14 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from backtest_support import (
-    FAST_MODEL,
-    SHORT_PAIR,
-    SHORT_TIMERANGE,
-    SHORT_TRAIN_DAYS,
-    BacktestRun,
-    small_run,
-)
+from backtest_support import SHORT_TIMERANGE
 
 from self_learning.runtime.run_stores import live_store
 
@@ -39,19 +33,17 @@ def store_files(root: Path) -> dict[str, tuple[int, int]]:
 
 @pytest.mark.e2e
 def test_hyperopt_reuses_backtest_predictions_and_leaves_the_store_alone(
-    ft_config, replay_overlay, market_datadir, freqtrade_cli
+    short_backtest, tmp_path, freqtrade_cli
 ):
     """`freqtrade hyperopt --spaces buy sell` finishes, reports a best epoch with the buy and
     sell parameters, trains nothing (FreqAI reuses the backtest's predictions) and leaves every
     file of the model store untouched; no parameter file is written next to the strategy."""
-    config = ft_config.data
-    small_run(config, [SHORT_PAIR], "hyperopt", model=FAST_MODEL,
-              train_period_days=SHORT_TRAIN_DAYS)
-    setup = BacktestRun(ft_config, replay_overlay, market_datadir, SHORT_TIMERANGE)
+    setup = short_backtest.copy_into(tmp_path)
+    config = setup.ft_config.data
     user_data = setup.user_data
     common = setup.options()
 
-    backtest = freqtrade_cli(["backtesting", *common, "--cache", "none"], timeout=TIMEOUT_S)
+    backtest = short_backtest.run
     assert backtest.returncode == 0, backtest.describe()
     assert "Starting training" in backtest.log, backtest.describe()
     # Backtests learn into a store of their own (run_stores.py); the live store stays absent.

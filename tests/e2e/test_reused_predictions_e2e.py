@@ -3,20 +3,15 @@ changed model setting. FreqAI reuses the first run's stored predictions instead 
 (its own behaviour), so the second run shows the first settings' trades; SelfLearningModel
 says so with one warning naming the changed key and what to do (README "Configuration":
 `identifier`). One pair of real candles (../shared/data) on the replay exchange, two training
-days and two backtest days, a small model: about a minute on two shared cores.
+days and two backtest days, a small model: the session's short backtest (conftest
+`short_backtest`, copied into this test's folder) is the first run; about 20 s on two shared
+cores.
 """
 
 from __future__ import annotations
 
 import pytest
-from backtest_support import (
-    FAST_MODEL,
-    SHORT_PAIR,
-    SHORT_TIMERANGE,
-    SHORT_TRAIN_DAYS,
-    BacktestRun,
-    small_run,
-)
+from backtest_support import SHORT_PAIR
 
 TIMEOUT_S = 300
 CHANGED = "freqai.self_learning.memory_candles 576 -> 1000"
@@ -24,13 +19,11 @@ CHANGED = "freqai.self_learning.memory_candles 576 -> 1000"
 
 @pytest.mark.e2e
 def test_a_backtest_reusing_predictions_of_other_settings_names_the_changed_key(
-    ft_config, replay_overlay, market_datadir, freqtrade_cli
+    short_backtest, tmp_path, freqtrade_cli
 ):
-    config = ft_config.data
-    small_run(config, [SHORT_PAIR], "reused", model=FAST_MODEL,
-              train_period_days=SHORT_TRAIN_DAYS)
-    setup = BacktestRun(ft_config, replay_overlay, market_datadir, SHORT_TIMERANGE)
-    first = freqtrade_cli(setup.backtesting(), timeout=TIMEOUT_S)
+    setup = short_backtest.copy_into(tmp_path)
+    config = setup.ft_config.data
+    first = short_backtest.run
     assert first.returncode == 0, first.describe()
     assert "Starting training" in first.log, first.describe()
     assert "other settings" not in first.log, first.describe()

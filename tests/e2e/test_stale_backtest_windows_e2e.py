@@ -4,7 +4,9 @@ identifier's FreqAI folder changed under it. FreqAI keeps each backtest window's
 (`sub-train-<COIN>_<end>/`); a dry or live run of the same identifier purges the older model
 folders (FreqAI's `purge_old_models`), the predictions stay. One pair of real candles
 (../shared/data) on the replay exchange, two training days and two backtest days, a small
-model: about a minute per test on two shared cores.
+model: the session's short backtest (conftest `short_backtest`, one-day windows, their model
+folders kept), copied into each test's folder, is the first run; then each test's second run
+(about 30 s per test on two shared cores).
 """
 
 from __future__ import annotations
@@ -15,25 +17,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from backtest_support import (
-    FAST_MODEL,
-    SHORT_PAIR,
-    SHORT_TIMERANGE,
-    SHORT_TRAIN_DAYS,
-    BacktestRun,
-    small_run,
-)
+from backtest_support import SHORT_PAIR, BacktestRun
 
 TIMEOUT_S = 300
 
 
-def first_backtest(ft_config, replay_overlay, market_datadir, freqtrade_cli, name):
-    config = ft_config.data
-    small_run(config, [SHORT_PAIR], name, model=FAST_MODEL,
-              train_period_days=SHORT_TRAIN_DAYS, backtest_period_days=1,
-              save_backtest_models=True)
-    setup = BacktestRun(ft_config, replay_overlay, market_datadir, SHORT_TIMERANGE)
-    first = freqtrade_cli(setup.backtesting(), timeout=TIMEOUT_S)
+def first_backtest(short_backtest, tmp_path):
+    """The first run: a copy of the session's short backtest (one-day windows, their model
+    folders kept) in this test's folder."""
+    setup = short_backtest.copy_into(tmp_path)
+    first = short_backtest.run
     assert first.returncode == 0, first.describe()
     assert "Starting training" in first.log, first.describe()
     folders = sorted(setup.models.glob("sub-train-*"))
@@ -43,11 +36,10 @@ def first_backtest(ft_config, replay_overlay, market_datadir, freqtrade_cli, nam
 
 @pytest.mark.e2e
 def test_a_stored_prediction_whose_window_folder_was_purged_is_an_error_saying_what_to_do(
-    ft_config, replay_overlay, market_datadir, freqtrade_cli
+    short_backtest, tmp_path, freqtrade_cli
 ):
     """Before: FreqAI's FileNotFoundError traceback on the purged folder's metadata.json."""
-    setup, first, folders = first_backtest(ft_config, replay_overlay, market_datadir,
-                                           freqtrade_cli, "purged")
+    setup, first, folders = first_backtest(short_backtest, tmp_path)
     shutil.rmtree(folders[0])  # what purge_old_models leaves: the newer window's folder only
     second = freqtrade_cli(setup.backtesting(), timeout=TIMEOUT_S)
     output = second.output + second.log[len(first.log):]
@@ -64,14 +56,13 @@ def stored_predictions(setup: BacktestRun) -> dict[str, pd.DataFrame]:
 
 @pytest.mark.e2e
 def test_deleting_the_stored_predictions_predicts_every_window_again(
-    ft_config, replay_overlay, market_datadir, freqtrade_cli, tmp_path
+    short_backtest, tmp_path, freqtrade_cli, market_datadir
 ):
     """README "Running it": delete backtesting_predictions/ to re-run. Its window folders stay
     (save_backtest_models); before, FreqAI loaded them instead of training ("Found model at"),
     the run's fresh store had no model, and no candle was predicted (do_predict 0). A run on
     other candles then reuses them, with the warning."""
-    setup, first, _ = first_backtest(ft_config, replay_overlay, market_datadir,
-                                     freqtrade_cli, "rerun")
+    setup, first, _ = first_backtest(short_backtest, tmp_path)
     before = stored_predictions(setup)
     assert len(before) == 2 and all(f["do_predict"].eq(1).any() for f in before.values())
     shutil.rmtree(setup.models / "backtesting_predictions")
