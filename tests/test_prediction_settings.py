@@ -340,6 +340,10 @@ def test_a_window_predicted_from_other_candles_or_pairs_warns_naming_them(tmp_pa
     late = other.iloc[40:]  # a frame without the training days (plot-dataframe): unknown
     assert backtest(tmp_path, config, late, PAIRS)[1] is None
     assert "pair list of 3 -> 2" in backtest(tmp_path, config, late, PAIRS[:2])[1]
+    plot = {**config, "runmode": RunMode.PLOT}  # plot-dataframe --pairs: a part of the list
+    assert backtest(tmp_path, plot, late, PAIRS[:1])[1] is None
+    assert "memory_candles 8760 -> 576" in backtest(
+        tmp_path, changed(plot, memory_candles=576), late, PAIRS[:1])[1]
     message = backtest(tmp_path, changed(config, memory_candles=576), other, PAIRS[:2])[1]
     assert "other settings and data than this run's: freqai.self_learning.memory_candles " \
            "8760 -> 576, pair list of 3 -> 2 pairs" in message

@@ -16,9 +16,11 @@ recorded with the run's pair list and a digest of its pair's candles over the wi
 and backtest range (runtime/window_data.py): a run about to reuse a window predicted from other
 candles (another datadir or exchange, re-downloaded data) or with another pair list (with
 `shared_across_pairs`, a pair's predictions depend on every pair of the run) warns the same
-way, naming what differs. Windows recorded by earlier releases have no such entry: they are
-checked for settings only, as before, so an earlier record warns no more than it did (deleting
-`backtesting_predictions/` or a new identifier records them in full).
+way, naming what differs; plot-dataframe, which shows the stored predictions of the pairs it
+is given (`--pairs`), does not compare the pair list. Windows recorded by earlier releases
+have no such entry: they are checked for settings only, as before, so an earlier record warns
+no more than it did (deleting `backtesting_predictions/` or a new identifier records them in
+full).
 
 A stored prediction can also outlive its window's model folder (`sub-train-<COIN>_<end>/`):
 FreqAI's `purge_old_models` keeps only a pair's newest folders whenever it trains in a dry or
@@ -48,6 +50,8 @@ from self_learning.config import SelfLearningConfig
 from self_learning.runtime.run_stores import TRADE_MODES  # FreqAI stores no predictions there
 from self_learning.runtime.window_data import BacktestWindow, pairs_change, pairs_id
 from self_learning.startup_checks import run_mode
+
+PLOT_MODE = "plot"  # freqtrade RunMode.PLOT: plot-dataframe
 
 logger = logging.getLogger(__name__)
 
@@ -201,8 +205,11 @@ class SettingsRecord:
         self.current = prediction_settings(config, ours)
         self.current_id = settings_id(self.current)
         self.defaults = default_settings()
-        # the run's pairs, in the order FreqAI backtests them (the runtime's pool too)
+        # the run's pairs, in the order FreqAI backtests them (the runtime's pool too); not
+        # compared in plot-dataframe, which shows the stored predictions of the pairs it is
+        # given (`--pairs`: a part of the backtest's list) and trains none it finds
         self.pairs = list((config.get("exchange") or {}).get("pair_whitelist") or [])
+        self.compares_pairs = run_mode(config) != PLOT_MODE
         self.seen: dict[str, str | None] = {}  # window -> this run's candles digest
         self.warned = False
 
@@ -284,7 +291,8 @@ class SettingsRecord:
             if candles and stored.get("candles") and stored["candles"] != candles:
                 data.append(f"the candles of {pair} in the window's training and backtest range")
             pairs = record["pairs"].get(stored.get("pairs"))
-            change = pairs_change(pairs, self.pairs) if isinstance(pairs, list) else None
+            change = (pairs_change(pairs, self.pairs)
+                      if isinstance(pairs, list) and self.compares_pairs else None)
             data.extend([change] if change else [])
         return settings, data
 
