@@ -25,7 +25,10 @@ from self_learning.config import parse_config
 from self_learning.runtime.prediction_settings import (
     PREDICTIONS_FOLDER,
     RECORD_FILE,
+    Reuse,
     SettingsRecord,
+    prediction_file,
+    reused_windows,
     settings_id,
     window_name,
 )
@@ -55,6 +58,20 @@ def record_for(folder: Path, config: dict) -> SettingsRecord:
     return SettingsRecord(folder, config, parse_config(config["freqai"]))
 
 
+def check_windows(record: SettingsRecord, pair: str, training_ends: list[int],
+                  rows: dict[int, int] | None = None) -> str | None:
+    """record.check_reused for windows known by their training ends only: with `rows` (per
+    training end, the candles of its backtest window) FreqAI's rule says which are reused,
+    without them every window with a stored file counts; no candles, so settings only."""
+    if rows is None:
+        reused = [Reuse(name, prediction_file(record.predictions, name).is_file())
+                  for name in (window_name(pair, end) for end in training_ends)]
+    else:
+        reused = reused_windows(record.predictions, pair,
+                                {end: rows[end] for end in training_ends if end in rows})
+    return record.check_reused(pair, reused)
+
+
 def stored(folder: Path, config: dict, pair: str = PAIR, end: int = END) -> None:
     """A backtest of `config` trained and stored the window of `pair` ending at `end`."""
     record_for(folder, config).note_window(window_name(pair, end))
@@ -68,8 +85,8 @@ def test_reusing_a_window_of_other_settings_warns_once_naming_the_keys(tmp_path,
     stored(tmp_path, config)
     record = record_for(tmp_path, changed(config, memory_candles=576, label_scale=True))
     with caplog.at_level(logging.WARNING):
-        message = record.check_windows(PAIR, [END])
-        again = record.check_windows(PAIR, [END])
+        message = check_windows(record, PAIR, [END])
+        again = check_windows(record, PAIR, [END])
     assert message is not None and again is None
     assert message.startswith(f"FreqAI reuses 1 stored backtest prediction(s) of {PAIR}")
     assert "freqai.self_learning.label_scale false -> true" in message
@@ -99,7 +116,7 @@ def test_no_warning_when_nothing_reused_was_made_otherwise(tmp_path, config, cas
     if case == "predictions_deleted":
         shutil.rmtree(tmp_path / PREDICTIONS_FOLDER)
     ends = [END + 7 * 86400] if case == "other_window" else [END]
-    assert record_for(tmp_path, now).check_windows(PAIR, ends) is None
+    assert check_windows(record_for(tmp_path, now), PAIR, ends) is None
 
 
 def without_key(folder: Path, key: str) -> None:
@@ -124,7 +141,7 @@ def test_an_option_newer_than_the_record_warns_only_when_set_away_from_its_defau
     key = "freqai.self_learning.drift_delta"
     stored(tmp_path, config)
     without_key(tmp_path, key)
-    message = record_for(tmp_path, changed(config, drift_delta=value)).check_windows(PAIR, [END])
+    message = check_windows(record_for(tmp_path, changed(config, drift_delta=value)), PAIR, [END])
     assert (message is not None) is warns
     if warns:
         assert f"{key} null -> 0.5" in message
@@ -210,11 +227,11 @@ def test_a_stored_prediction_of_another_length_is_not_reused_so_not_warned_about
     pd.DataFrame({"date": pd.date_range("2025-01-01", periods=3, freq="1h", tz="UTC"),
                   "&-s_close": [0.0, 0.1, 0.2]}).to_feather(path)
     now = changed(config, memory_candles=576)
-    assert record_for(tmp_path, now).check_windows(PAIR, [END], {END: 36}) is None
-    assert record_for(tmp_path, now).check_windows(PAIR, [END], {END: 3}) is not None
-    assert record_for(tmp_path, now).check_windows(PAIR, [END]) is not None  # rows unknown
+    assert check_windows(record_for(tmp_path, now), PAIR, [END], {END: 36}) is None
+    assert check_windows(record_for(tmp_path, now), PAIR, [END], {END: 3}) is not None
+    assert check_windows(record_for(tmp_path, now), PAIR, [END]) is not None  # rows unknown
     path.write_bytes(b"")  # a file FreqAI cannot read: it predicts the window anew
-    assert record_for(tmp_path, now).check_windows(PAIR, [END], {END: 3}) is None
+    assert check_windows(record_for(tmp_path, now), PAIR, [END], {END: 3}) is None
 
 
 def test_training_windows_before_a_reused_one_is_an_error_saying_what_to_do(tmp_path):

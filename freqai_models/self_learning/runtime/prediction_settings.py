@@ -39,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -229,19 +229,6 @@ class SettingsRecord:
         document = document if isinstance(document, dict) else {}
         return {key: document.get(key) if isinstance(document.get(key), dict) else {}
                 for key in ("settings", "windows", "data", "pairs")}
-
-    def check_windows(self, pair: str, training_ends: Iterable[int],
-                      rows: Mapping[int, int] | None = None) -> str | None:
-        """`check_reused` for windows known by their training ends only: with `rows` (per
-        training end, the candles of its backtest window) FreqAI's rule says which are reused,
-        without them every window with a stored file counts; no candles, so settings only."""
-        if rows is None:
-            reused = [Reuse(name, prediction_file(self.predictions, name).is_file())
-                      for name in (window_name(pair, ts) for ts in training_ends)]
-        else:
-            reused = reused_windows(self.predictions, pair,
-                                    {ts: rows[ts] for ts in training_ends if ts in rows})
-        return self.check_reused(pair, reused)
 
     def check_reused(self, pair: str, reused: Sequence[Reuse],
                      windows: Sequence[BacktestWindow] = ()) -> str | None:
