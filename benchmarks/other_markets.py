@@ -104,7 +104,6 @@ def stablecoin(dates: pd.Series, seed: int = 7) -> pd.DataFrame:
     close = 1.0 + TICK * level
     open_ = np.concatenate([[close[0]], close[:-1]])
     idle = rng.random(n) < 0.1
-    close = np.where(idle, open_, close)
     for i in range(1, n):  # an idle candle keeps the last close; the walk goes on from it
         open_[i] = close[i - 1]
         if idle[i]:
