@@ -8,7 +8,6 @@ from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.persistence import Trade
 from freqtrade.strategy import (
     BooleanParameter,
-    CategoricalParameter,
     DecimalParameter,
     IntParameter,
     IStrategy,
@@ -36,7 +35,6 @@ from self_learning.strategy.market_features import (
     pair_columns,
 )
 from self_learning.strategy.strategy_columns import (
-    COLLAPSE_GUARDS,
     EntryRules,
     add_target_labels,
     among_top,
@@ -177,11 +175,6 @@ class SelfLearningStrategy(IStrategy):
     # at the signal candle (confirm_trade_entry); bot_start narrows the searched range to
     # below the whitelist's size (hyperopt_space).
     top_k = IntParameter(*TOP_K_RANGE, default=TOP_K_DEFAULT, space="buy")
-    # With collapse_guard "band_broken" / "persistent_fall" no entry on a pair whose matured
-    # predictions say it left the market the model's downward band describes
-    # (strategy_columns.collapsing; "off": no rule; docs/rules/guard-rule.md).
-    collapse_guard = CategoricalParameter(list(COLLAPSE_GUARDS), default=RULES.collapse_guard,
-                                          space="buy")
     # Exit when the expected return turns below this (a predicted reversal).
     exit_threshold = DecimalParameter(-0.01, 0.0, default=0.0, decimals=4, space="sell")
     # The stop sits this multiple of the predicted downward excursion below the close (10:
@@ -414,8 +407,7 @@ class SelfLearningStrategy(IStrategy):
             round_trip_fee=None if pair is None else self.round_trip_fee(pair),
             fee_margin=float(self.fee_margin.value),
             use_entry_z=bool(self.use_entry_z.value), use_score_ic=bool(self.use_score_ic.value),
-            use_expected_return=bool(self.use_expected_return.value),
-            collapse_guard=str(self.collapse_guard.value), horizon=self.horizon)
+            use_expected_return=bool(self.use_expected_return.value))
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Long when the prediction is usable and clears `entry_threshold` (at least the pair's

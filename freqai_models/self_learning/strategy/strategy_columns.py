@@ -24,7 +24,6 @@ earlier ones only (for `over_observed`, as far as its `compute` does).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -50,13 +49,6 @@ FALLBACK_FEE = 0.001
 # The ROI table in multiples of the horizon H (label_period_candles): take 3 % at once, 1 %
 # after H candles (the predicted horizon has passed), break even after 3H candles.
 ROI_STEPS = ((0, 0.03), (1, 0.01), (3, 0.0))
-# The collapse guard (EntryRules.collapse_guard, off by default; docs/rules/guard-rule.md):
-# `&-liq_down` is a central estimate of the downward excursion over H candles (Huber loss, not
-# a quantile), so a matured prediction breaks below it with nominal probability
-# 1 - BAND_COVERAGE; COLLAPSE_ALPHA is the one-sided level of the test on its breaks.
-BAND_COVERAGE = 0.5
-COLLAPSE_ALPHA = 0.01
-COLLAPSE_GUARDS = ("off", "band_broken", "persistent_fall")
 
 
 def z_candles(timeframe_s: int) -> int:
@@ -126,8 +118,6 @@ class EntryRules:
     use_entry_z: bool = False          # the z-score filter
     use_score_ic: bool = False         # the rolling-IC filter
     use_expected_return: bool = False  # the fee rule on the calibrated expected return
-    collapse_guard: str = "off"  # COLLAPSE_GUARDS: no entry on a collapsing pair (collapsing)
-    horizon: int = 12  # H (label_period_candles), what the collapse guard's windows count in
 
     @property
     def floor(self) -> float:
@@ -191,64 +181,7 @@ def entry_filters(dataframe: pd.DataFrame, rules: EntryRules) -> dict[str, pd.Se
             and rules.round_trip_fee is not None):
         filters[optional["use_expected_return"].label] = (
             dataframe["expected_return"] > rules.round_trip_fee + rules.fee_margin)
-    if rules.collapse_guard != "off" and "&-liq_down" in dataframe.columns:
-        filters[f"not collapsing ({rules.collapse_guard})"] = ~collapsing(
-            dataframe, rules.horizon, rules.collapse_guard)
     return filters
-
-
-def collapse_window(coverage: float = BAND_COVERAGE, alpha: float = COLLAPSE_ALPHA) -> int:
-    """m, the fewest matured predictions a one-sided binomial test at level `alpha` can
-    reject on when each breaks its band with probability 1 - `coverage`: all m broken,
-    (1 - coverage)**m <= alpha (7 for 1/2 and 0.01)."""
-    return math.ceil(math.log(alpha) / math.log(1.0 - coverage) - 1e-12)
-
-
-def binomial_tail(broken: np.ndarray, known: np.ndarray, rate: float) -> np.ndarray:
-    """P(X >= broken) for X ~ Binomial(known, rate), elementwise (1 where broken is 0)."""
-    n_max = int(known.max()) if known.size else 0
-    table = np.ones((n_max + 1, n_max + 2))  # table[n, x] = P(X >= x | n); x > n: 0
-    for n in range(n_max + 1):
-        pmf = [math.comb(n, k) * rate**k * (1 - rate) ** (n - k) for k in range(n + 1)]
-        table[n, : n + 1] = np.cumsum(pmf[::-1])[::-1]
-        table[n, n + 1 :] = 0.0
-    return table[known.astype(int), broken.astype(int)]
-
-
-def collapsing(dataframe: pd.DataFrame, horizon: int, guard: str,
-               coverage: float = BAND_COVERAGE, alpha: float = COLLAPSE_ALPHA) -> pd.Series:
-    """Rows (True) where the pair is not in the market the model's downward band describes,
-    judged on the m = collapse_window(coverage, alpha) non-overlapping matured predictions
-    made H = `horizon`, 2H, ..., mH observed candles before the row (their windows tile the
-    last mH candles; each ends at the row or before, so no row looks ahead). A prediction
-    with do_predict != 1 does not count.
-    * "band_broken": the realized downward excursion (features.observed_targets) broke below
-      the predicted `&-liq_down` in so many of them that a binomial test at level `alpha`
-      rejects the nominal break rate 1 - `coverage` (P(X >= broken | known) <= alpha);
-    * "persistent_fall": the log return over the last mH candles is below the m predicted
-      bands laid end to end (the sum of ln(1 + `&-liq_down`)); all m known.
-    "off": no row. Runs over the observed candles (a filled row is False)."""
-    if guard == "off":
-        return pd.Series(False, index=dataframe.index)
-    if guard not in COLLAPSE_GUARDS:
-        raise ValueError(f"collapse_guard {guard!r} is not one of {COLLAPSE_GUARDS}")
-    observed = observed_rows(dataframe)
-    frame = dataframe.loc[observed]
-    band = frame["&-liq_down"].where(frame["do_predict"] == 1)
-    lags = [j * int(horizon) for j in range(1, collapse_window(coverage, alpha) + 1)]
-    if guard == "band_broken":
-        realized = pd.Series(observed_targets(frame[OHLCV].to_numpy(dtype=np.float64),
-                                              horizon)[:, 2], index=frame.index)
-        known = band.notna() & realized.notna()
-        broken = (realized < band) & known
-        n = sum(known.shift(lag, fill_value=False).to_numpy(dtype=int) for lag in lags)
-        x = sum(broken.shift(lag, fill_value=False).to_numpy(dtype=int) for lag in lags)
-        blocked = (x > 0) & (binomial_tail(x, n, 1.0 - coverage) <= alpha)
-    else:
-        fall = np.log(frame["close"] / frame["close"].shift(lags[-1]))
-        bands = sum(np.log1p(band.shift(lag)) for lag in lags)
-        blocked = (fall < bands).to_numpy()
-    return pd.Series(blocked, index=frame.index).reindex(dataframe.index, fill_value=False)
 
 
 def calibrated_return(dataframe: pd.DataFrame, horizon: int, candles: int) -> pd.Series:
