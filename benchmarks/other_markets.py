@@ -5,7 +5,7 @@ window.
 
     unshare -n sh -c 'ip link set lo up && nice -n 10 .venv/bin/python \
         benchmarks/other_markets.py [--out DIR] [--cases base scale flat young gaps] \
-        [--timerange 20241201-20241222]'
+        [--timerange 20241201-20241222] [--strategy-params JSON --stamp S]'
 
 Cases (BTC, ETH and SOL/USDT unless said; candles in a temporary folder, never committed):
 * `base`: the real candles, the reference of `scale`, `coarse`, `delisted` and `gaps`;
@@ -30,6 +30,9 @@ Cases (BTC, ETH and SOL/USDT unless said; candles in a temporary folder, never c
   `flat`;
 * `crash`: SOL falls to 1e-3 of its price within 72 hours `--listed-days` into the backtest
   and stays there (LUNA in May 2022);
+* `bleed`: ETH falls to 5 % of its price over 168 hours (log-linear) from 7 days into the
+  backtest and stays there: a slow collapse; its own dev window by default (BLEED_TIMERANGE,
+  jan-feb), no reference run;
 * `illiquid`: 40 % of SOL's candles (at random) without a trade: flat at the last traded
   close with zero volume;
 * `young`: SOL listed `--listed-days` into the backtest, ETH's history starting
@@ -70,8 +73,12 @@ SOURCE = SETS["usdt-1h"].datadir
 TIMEFRAME = "1h"
 CANDLE = pd.Timedelta(hours=1)
 PAIRS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
-CASES = ("base", "duo", "scale", "coarse", "flat", "pinned", "depeg", "crash", "illiquid",
-         "young", "delisted", "gaps", "wide")
+CASES = ("base", "duo", "scale", "coarse", "flat", "pinned", "depeg", "crash", "bleed",
+         "illiquid", "young", "delisted", "gaps", "wide")
+TIMERANGE = "20241201-20241222"
+# `bleed`: ETH to BLEED_FACTOR of its price over BLEED_HOURS, BLEED_DAYS into its own window
+BLEED_TIMERANGE = "20250103-20250124"
+BLEED_FACTOR, BLEED_HOURS, BLEED_DAYS = 0.05, 168, 7
 # case -> the reference run it is compared with (run first when missing)
 REFERENCE = {"scale": "base", "coarse": "base", "gaps": "base", "delisted": "base",
              "flat": "duo", "pinned": "duo", "depeg": "flat",
@@ -136,11 +143,13 @@ def depegged(coin: pd.DataFrame, start: pd.Timestamp, depth: float = 0.08) -> pd
     return coin.assign(**{c: np.round(coin[c] * (1 - drop), 4) for c in prices})
 
 
-def crashed(candles: pd.DataFrame, start: pd.Timestamp, factor: float = 1e-3) -> pd.DataFrame:
+def crashed(candles: pd.DataFrame, start: pd.Timestamp, factor: float = 1e-3,
+            duration_h: float = 72) -> pd.DataFrame:
     """A collapse (LUNA, May 2022): from `start` the prices fall to `factor` of their level
-    within 72 hours (log-linear) and stay scaled there; volumes divided by the same factor."""
+    within `duration_h` hours (log-linear) and stay scaled there; volumes divided by the same
+    factor."""
     hours = ((candles["date"] - start) / pd.Timedelta(hours=1)).to_numpy()
-    level = np.exp(np.interp(hours, [0, 72], [0.0, np.log(factor)], left=0.0))
+    level = np.exp(np.interp(hours, [0, duration_h], [0.0, np.log(factor)], left=0.0))
     return candles.assign(**{c: (candles[c] * level).map(lambda v: float(f"{v:.12g}"))
                              for c in ("open", "high", "low", "close")},
                           volume=candles["volume"] / level)
@@ -178,6 +187,9 @@ def case_candles(case: str, source: Path, begin: pd.Timestamp, end: pd.Timestamp
     if case == "crash":
         return {**frames, "SOL/USDT": crashed(frames["SOL/USDT"], begin + pd.Timedelta(
             days=args.listed_days))}
+    if case == "bleed":
+        return {**frames, "ETH/USDT": crashed(frames["ETH/USDT"], begin + pd.Timedelta(
+            days=BLEED_DAYS), BLEED_FACTOR, BLEED_HOURS)}
     if case == "delisted":
         sol = frames["SOL/USDT"]
         return {**frames, "SOL/USDT": sol[sol["date"] < begin + pd.Timedelta(
@@ -210,7 +222,7 @@ def on_decimals(candles: pd.DataFrame) -> pd.DataFrame:
 
 def changed_pairs(case: str) -> list[str]:
     return {"scale": list(SCALES), "coarse": list(COARSE), "flat": [STABLE], "pinned": [STABLE],
-            "depeg": [STABLE], "crash": ["SOL/USDT"],
+            "depeg": [STABLE], "crash": ["SOL/USDT"], "bleed": ["ETH/USDT"],
             "illiquid": ["SOL/USDT"],
             "young": ["ETH/USDT", "SOL/USDT"], "delisted": ["SOL/USDT"],
             "gaps": ["SOL/USDT"], "wide": ["DOGE/USDT", "BNB/USDT", STABLE]}.get(case, [])
@@ -258,16 +270,25 @@ def compare(case: str, folder: Path, out: Path, pairs: list[str]) -> dict:
                            load_predictions(models_dir(folder, case), kept), kept)}
 
 
+def case_timerange(case: str, given: str | None) -> str:
+    """The backtest's timerange: `given` (--timerange), else BLEED_TIMERANGE for `bleed` and
+    TIMERANGE for the other cases."""
+    return given or (BLEED_TIMERANGE if case == "bleed" else TIMERANGE)
+
+
 def run_case(out: Path, case: str, args) -> dict:
     folder = out / (f"{case}-{args.stamp}" if args.stamp else case)
     if folder.exists():
         shutil.rmtree(folder)
-    begin, end = timerange_bounds(args.timerange)
+    timerange = case_timerange(case, args.timerange)
+    begin, end = timerange_bounds(timerange)
     frames = case_candles(case, args.source, begin, end, args)
     write_candles(folder, frames)
     pairs = list(frames)
-    run = {"case": case, **backtest_once(folder, case, pairs, args.timerange, TIMEFRAME, {},
-                                         TIMEOUT_S, protections=args.protections)}
+    run = {"case": case, "timerange": timerange,
+           **backtest_once(folder, case, pairs, timerange, TIMEFRAME, {}, TIMEOUT_S,
+                           protections=args.protections,
+                           strategy_params=args.strategy_params)}
     result = report(run, folder, case, pairs, CANDLE, args.horizon)
     log = (folder / f"{case}.log").read_text() if (folder / f"{case}.log").exists() else ""
     result["pair_log"] = {p: pair_lines(log, p)[:12] for p in changed_pairs(case)}
@@ -285,19 +306,24 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=None, help="work folder (default: a tmp one)")
     p.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
-    p.add_argument("--timerange", default="20241201-20241222")
+    p.add_argument("--timerange", default=None,
+                   help=f"default {TIMERANGE} ({BLEED_TIMERANGE} for bleed)")
     p.add_argument("--listed-days", type=int, default=10)
     p.add_argument("--history-days", type=int, default=10)
     p.add_argument("--gap-hours", type=int, default=6)
     p.add_argument("--protections", type=json.loads, default=None,
                    help="freqtrade protections (JSON list) set on the strategy's copy, run "
                         "with --enable-protections; give --stamp too")
+    p.add_argument("--strategy-params", type=json.loads, default=None,
+                   help='the strategy\'s parameters ({"buy": {...}}, as strategy_grid.py) in a '
+                        'parameter file beside its copy; give --stamp too')
     p.add_argument("--stamp", default="", help="suffix of the case folders (compared with "
                                                "the reference runs without it)")
     p.add_argument("--source", type=Path, default=SOURCE,
                    help="the usdt 1h candles' folder (default: the usdt-1h set's)")
     args = p.parse_args()
-    check_dev(args.timerange)
+    for case in args.cases:
+        check_dev(case_timerange(case, args.timerange))
     config = json.loads((Path(__file__).resolve().parents[1] / "config.json").read_text())
     args.horizon = int(config["freqai"]["feature_parameters"]["label_period_candles"])
     out = args.out or Path(tempfile.mkdtemp(prefix="other-markets-"))
@@ -310,7 +336,8 @@ def main() -> int:
         results[case] = run_case(out, case, args)
         print(json.dumps(results[case], indent=1, default=str), flush=True)
     print(f"runs kept in {out}", file=sys.stderr)
-    print(json.dumps({"timerange": args.timerange, "cases": results}, default=str))
+    print(json.dumps({"timerange": args.timerange or TIMERANGE, "cases": results},
+                     default=str))
     return 0
 
 

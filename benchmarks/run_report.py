@@ -39,14 +39,16 @@ LEARNED = re.compile(r"learned (\d+) candles for (\S+), counter")
 
 def backtest_once(folder: Path, name: str, pairs: list[str], timerange: str, timeframe: str,
                   freqai: dict, timeout: float, stake: str = "USDT",
-                  protections: list[dict] | None = None) -> dict:
+                  protections: list[dict] | None = None,
+                  strategy_params: dict | None = None) -> dict:
     """One backtest named `name` of the candles in `folder / "data"` (with freqtrade
-    `protections` if given): wall and CPU seconds, or `failed` with the first line of the
-    failure."""
+    `protections` and the strategy's parameters `strategy_params` if given): wall and CPU
+    seconds, or `failed` with the first line of the failure."""
     runs = Backtests(folder, folder / "data", pairs, timerange, {}, timeout, stake=stake,
                      timeframe=timeframe, protections=protections)
     try:
-        result = runs.run_all([RunSpec(name, "SelfLearningModel", freqai)])[name]
+        result = runs.run_all([RunSpec(name, "SelfLearningModel", freqai,
+                                       strategy_params)])[name]
         return {"wall_s": round(result.wall_s), "cpu_s": round(result.cpu_s or 0)}
     except BenchError as err:
         return {"failed": str(err).splitlines()[0]}

@@ -134,3 +134,27 @@ def test_the_cases_change_only_what_they_say(tmp_path):
     away = (coin["date"] < start) | (coin["date"] > start + pd.Timedelta(hours=51))
     assert depeg[away].equals(coin[away])
     assert 0.91 < depeg["low"].min() < 0.93
+
+
+def test_the_bleed_takes_eth_to_five_percent_over_a_week(tmp_path):
+    """bleed: ETH's prices log-linearly from 1 to 0.05 of the real ones over 168 hours from 7
+    days into the backtest (half the fall in log at 84 hours), 0.05 after, the same money
+    traded; BTC and SOL untouched."""
+    for pair, frame in frames().items():
+        frame.to_feather(tmp_path / bench.pair_filename(pair, "1h"))
+    args = argparse.Namespace(history_days=10, listed_days=10, gap_hours=6)
+    base = bench.case_candles("base", tmp_path, BEGIN, END, args)
+    bleed = bench.case_candles("bleed", tmp_path, BEGIN, END, args)
+    assert bleed["BTC/USDT"].equals(base["BTC/USDT"]) and bleed["SOL/USDT"].equals(
+        base["SOL/USDT"])
+    eth, real = bleed["ETH/USDT"], base["ETH/USDT"]
+    hours = (eth["date"] - (BEGIN + pd.Timedelta(days=7))) / pd.Timedelta(hours=1)
+    level = (eth["close"] / real["close"]).to_numpy()
+    np.testing.assert_allclose(level[hours <= 0], 1.0, rtol=1e-11)
+    np.testing.assert_allclose(level[hours == 84], np.sqrt(0.05), rtol=1e-10)
+    np.testing.assert_allclose(level[hours >= 168], 0.05, rtol=1e-10)
+    assert (np.diff(level[(hours >= 0) & (hours <= 168)]) < 0).all()
+    np.testing.assert_allclose(eth["close"] * eth["volume"], real["close"] * real["volume"],
+                               rtol=1e-10)
+    assert bench.case_timerange("bleed", None) == "20250103-20250124"
+    assert bench.case_timerange("crash", None) == bench.TIMERANGE
