@@ -266,8 +266,8 @@ def run_case(out: Path, case: str, args) -> dict:
     frames = case_candles(case, args.source, begin, end, args)
     write_candles(folder, frames)
     pairs = list(frames)
-    run = {"case": case, **backtest_once(folder, case, pairs, args.timerange, TIMEFRAME, {},
-                                         TIMEOUT_S, protections=args.protections)}
+    run = {"case": case, **backtest_once(folder, case, pairs, args.timerange, TIMEFRAME,
+                                         args.freqai, TIMEOUT_S, protections=args.protections)}
     result = report(run, folder, case, pairs, CANDLE, args.horizon)
     log = (folder / f"{case}.log").read_text() if (folder / f"{case}.log").exists() else ""
     result["pair_log"] = {p: pair_lines(log, p)[:12] for p in changed_pairs(case)}
@@ -292,6 +292,9 @@ def main() -> int:
     p.add_argument("--protections", type=json.loads, default=None,
                    help="freqtrade protections (JSON list) set on the strategy's copy, run "
                         "with --enable-protections; give --stamp too")
+    p.add_argument("--freqai", type=json.loads, default={},
+                   help="overrides of the freqai section (JSON), e.g. '{\"feature_parameters\": "
+                        "{\"use_SVM_to_remove_outliers\": true}}'; give --stamp too")
     p.add_argument("--stamp", default="", help="suffix of the case folders (compared with "
                                                "the reference runs without it)")
     p.add_argument("--source", type=Path, default=SOURCE,
