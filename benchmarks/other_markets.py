@@ -5,7 +5,7 @@ window.
 
     unshare -n sh -c 'ip link set lo up && nice -n 10 .venv/bin/python \
         benchmarks/other_markets.py [--out DIR] [--cases base scale flat young gaps] \
-        [--timerange 20241201-20241222] [--strategy-params JSON --stamp S]'
+        [--timerange 20241201-20241222] [--strategy-params JSON] [--freqai JSON] [--stamp S]'
 
 Cases (BTC, ETH and SOL/USDT unless said; candles in a temporary folder, never committed):
 * `base`: the real candles, the reference of `scale`, `coarse`, `delisted` and `gaps`;
@@ -286,7 +286,7 @@ def run_case(out: Path, case: str, args) -> dict:
     write_candles(folder, frames)
     pairs = list(frames)
     run = {"case": case, "timerange": timerange,
-           **backtest_once(folder, case, pairs, timerange, TIMEFRAME, {}, TIMEOUT_S,
+           **backtest_once(folder, case, pairs, timerange, TIMEFRAME, args.freqai, TIMEOUT_S,
                            protections=args.protections,
                            strategy_params=args.strategy_params)}
     result = report(run, folder, case, pairs, CANDLE, args.horizon)
@@ -317,6 +317,9 @@ def main() -> int:
     p.add_argument("--strategy-params", type=json.loads, default=None,
                    help='the strategy\'s parameters ({"buy": {...}}, as strategy_grid.py) in a '
                         'parameter file beside its copy; give --stamp too')
+    p.add_argument("--freqai", type=json.loads, default={},
+                   help="overrides of the freqai section (JSON), e.g. '{\"feature_parameters\": "
+                        "{\"use_SVM_to_remove_outliers\": true}}'; give --stamp too")
     p.add_argument("--stamp", default="", help="suffix of the case folders (compared with "
                                                "the reference runs without it)")
     p.add_argument("--source", type=Path, default=SOURCE,

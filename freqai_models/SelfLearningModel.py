@@ -11,7 +11,7 @@ from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.freqai.base_models.BaseRegressionModel import BaseRegressionModel
 from pandas import DataFrame
 
-from self_learning.candles import frames
+from self_learning.candles import frames, outliers
 from self_learning.candles.samples import InsufficientDataError
 from self_learning.candles.timeline import RestoreRefused
 from self_learning.handle import ModelHandle
@@ -72,10 +72,13 @@ class SelfLearningModel(BaseRegressionModel):
     replaying: bool = False  # --freqai-backtest-live-models: no runtime, by design
     tf_missing_said: bool = False  # the missing-TensorFlow notice was sent to the user
     settings_record: SettingsRecord | None = None  # backtests: what made each stored prediction
+    detector_keys: tuple[str, ...] = ()  # FreqAI's outlier detectors that are on (outliers.py)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.sl_config = load_config(self.freqai_info, OperationalException)
+        self.detector_keys = outliers.configured(self.ft_params)
+        self.detectors_said: set[str] = set()  # pairs told their pipeline is not the config's
         timeframe_s = timeframe_to_seconds(self.config["timeframe"])
         enforce(self.config, timeframe_s, OperationalException)  # secrets, training window
         self.replaying = replays_live_predictions(self.config)
@@ -144,6 +147,7 @@ class SelfLearningModel(BaseRegressionModel):
     def fit(self, data_dictionary: dict, dk, **kwargs) -> ModelHandle:
         try:
             frames.prepare_kitchen(dk, data_dictionary["frame"])
+            self._fit_detectors(dk)
             candles = frames.candles_from_frame(data_dictionary["frame"],
                                                 dk.training_features_list)
             report = self._answer(lambda rt: rt.fit(dk.pair, dk.training_features_list,
@@ -159,6 +163,37 @@ class SelfLearningModel(BaseRegressionModel):
         if self.sl_config.label_scale:
             self._fit_label_scale(dk, candles)
         return ModelHandle(dk.pair, report.training_counter)
+
+    def _fit_detectors(self, dk) -> None:
+        """FreqAI's outlier detectors that are on, fitted on the window's complete training
+        rows into dk.feature_pipeline, which FreqAI saves and loads with the model
+        (candles/outliers.py); they set do_predict only, the model learns every row."""
+        if not self.detector_keys:
+            return
+        pipeline = outliers.without_ignored(self.define_data_pipeline(threads=dk.thread_count))
+        flagged = outliers.fit(pipeline, dk.data_dictionary["train_features"])
+        dk.feature_pipeline = pipeline
+        logger.info(f"{dk.pair}: outlier detectors {', '.join(self.detector_keys)} fitted on "
+                    f"{len(dk.data_dictionary['train_features'])} training rows ({flagged} "
+                    "flagged there); the rows they flag get do_predict 0 and are still learned")
+
+    def _flag_outliers(self, dk, df: DataFrame, do_predict):
+        """do_predict 0 on the rows the model's fitted detectors flag, and dk.DI_values."""
+        steps = outliers.detector_steps(dk.feature_pipeline)
+        wanted = tuple(outliers.DETECTORS[key] for key in self.detector_keys)
+        if set(steps) != set(wanted) and dk.pair not in self.detectors_said:
+            self.detectors_said.add(dk.pair)
+            logger.warning(f"{dk.pair}: its model's outlier detectors "
+                           f"({', '.join(steps) or 'none'})"
+                           f" are not the ones freqai.feature_parameters turns on now "
+                           f"({', '.join(wanted) or 'none'}): FreqAI saved them with the model, "
+                           "so they set do_predict until the pair's next training fits the "
+                           "configured ones")
+        if not steps:
+            return do_predict
+        keep, dk.DI_values = outliers.inliers(
+            dk.feature_pipeline, outliers.prediction_features(df, dk.training_features_list))
+        return (do_predict * keep).astype(do_predict.dtype)
 
     def _fit_label_scale(self, dk, candles) -> None:
         """label_scale: the factor putting `&-s_close` on its label's scale, from the label's
@@ -184,6 +219,8 @@ class SelfLearningModel(BaseRegressionModel):
         usable = p is not None and p.ok.any()
         pred_df, dk.do_predict = (frames.prediction_frame(p) if usable
                                   else frames.null_predictions(len(unfiltered_df)))
+        if usable and (self.detector_keys or outliers.detector_steps(dk.feature_pipeline)):
+            dk.do_predict = self._flag_outliers(dk, unfiltered_df, dk.do_predict)
         frames.extend_saved_predictions(self.dd.historic_predictions, dk.pair, pred_df.columns)
         scale = dk.data.get(frames.SCALE_KEY) if self.sl_config.label_scale else None
         return frames.served(pred_df, scale), dk.do_predict

@@ -12,6 +12,10 @@
   after the last sample, and MIN_FIT_SAMPLES samples between them.
 * `freqai.continual_learning: false` with SelfLearningModel: ignored (the model always goes on
   from its previous training and its store), so one warning naming the key.
+* FreqAI's feature-pipeline and data-split keys this model cannot honour
+  (`IGNORED_FREQAI_KEYS`: PCA, training noise, sample weights, the test split and its order):
+  one warning per key that is set, naming it and what the model does instead. FreqAI's outlier
+  detectors (SVM, DI, DBSCAN) are honoured (candles/outliers.py).
 * freqtrade's analysers (`lookahead-analysis`, `recursive-analysis`, run mode
   `util_no_exchange`) with more than one whitelisted pair, where a pair's columns depend on
   the other pairs (the strategy's market features, the model's statistics pooled across
@@ -29,6 +33,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,12 +226,70 @@ CONTINUAL_LEARNING_IGNORED = (
     "a new name.")
 
 
+FREQAI_TEST_SIZE = 0.1  # FreqAI's test_size when the key is absent
+KEEPS_TIME_ORDER = ("SelfLearningModel learns the training window in time order (its networks "
+                    "stop early on the newest 10% of the samples)")
+# FreqAI key -> (is it set, in the `freqai` section?, the warning). Read by FreqAI's own models,
+# not by this one: a user's FreqAI config would otherwise change nothing without a word.
+IGNORED_FREQAI_KEYS: dict[str, tuple[Callable[[dict[str, Any]], bool], str]] = {
+    "feature_parameters.principal_component_analysis": (
+        lambda f: bool(_params(f).get("principal_component_analysis")),
+        "freqai.feature_parameters.principal_component_analysis is true, but SelfLearningModel's "
+        "networks and ridge learn from the strategy's features as they are, not from FreqAI's "
+        "principal components, so the key is ignored (the outlier detectors, when on, see the "
+        "scaled features without PCA). Set it to false to silence this."),
+    "feature_parameters.noise_standard_deviation": (
+        lambda f: bool(_params(f).get("noise_standard_deviation")),
+        "freqai.feature_parameters.noise_standard_deviation is set, but SelfLearningModel adds no "
+        "noise to its training features (its networks learn the features as they are, its "
+        "ridge is regularised), so the key is ignored. Set it to 0 to silence this."),
+    "feature_parameters.weight_factor": (
+        lambda f: bool(_params(f).get("weight_factor")),
+        "freqai.feature_parameters.weight_factor is set, but SelfLearningModel weighs recent "
+        "candles by its own decayed memory (freqai.self_learning.memory_candles, the half-life "
+        "of what its ridge has learned) and learns each matured candle, so the key is ignored. "
+        "Set it to 0 to silence this; lower memory_candles to favour recent candles more."),
+    "feature_parameters.shuffle_after_split": (
+        lambda f: bool(_params(f).get("shuffle_after_split")),
+        f"freqai.feature_parameters.shuffle_after_split is true, but {KEEPS_TIME_ORDER}, so the "
+        "key is ignored. Set it to false to silence this."),
+    "feature_parameters.reverse_train_test_order": (
+        lambda f: bool(_params(f).get("reverse_train_test_order")),
+        f"freqai.feature_parameters.reverse_train_test_order is true, but {KEEPS_TIME_ORDER}, so "
+        "the key is ignored. Set it to false to silence this."),
+    "data_split_parameters.test_size": (
+        lambda f: _split(f).get("test_size", FREQAI_TEST_SIZE) != FREQAI_TEST_SIZE,
+        f"freqai.data_split_parameters.test_size is not FreqAI's default {FREQAI_TEST_SIZE}, but "
+        "SelfLearningModel learns from every candle of the training window (its networks stop "
+        "early on the newest 10% of the samples whatever the key, and it is scored "
+        "prequentially, on each candle before learning it), so the key is ignored. Remove it "
+        f"or set it to {FREQAI_TEST_SIZE} to silence this."),
+    "data_split_parameters.shuffle": (
+        lambda f: bool(_split(f).get("shuffle")),
+        f"freqai.data_split_parameters.shuffle is true, but {KEEPS_TIME_ORDER}, so the key is "
+        "ignored. Set it to false to silence this."),
+}
+
+
+def _params(freqai: dict[str, Any]) -> dict[str, Any]:
+    return freqai.get("feature_parameters") or {}
+
+
+def _split(freqai: dict[str, Any]) -> dict[str, Any]:
+    return freqai.get("data_split_parameters") or {}
+
+
+def ignored_freqai_keys(freqai: dict[str, Any]) -> tuple[str, ...]:
+    """The warning of each key of IGNORED_FREQAI_KEYS that `freqai` sets."""
+    return tuple(message for is_set, message in IGNORED_FREQAI_KEYS.values() if is_set(freqai))
+
+
 def check_startup(config: dict[str, Any], timeframe_s: int, model: bool = True,
                   market_features: bool = False) -> Verdict:
     """Every start-up check: API secrets, and with FreqAI enabled the label period, (for
-    SelfLearningModel, `model`) the training window, our config section and an ignored
-    `continual_learning: false`, and the bias analysers' pairs (`market_features`: the
-    strategy's columns read the whole whitelist)."""
+    SelfLearningModel, `model`) the training window, our config section, an ignored
+    `continual_learning: false` and FreqAI keys it ignores, and the bias analysers' pairs
+    (`market_features`: the strategy's columns read the whole whitelist)."""
     wrong = wrong_types(config, SECRET_KEYS)
     if wrong:
         return Verdict(refusals=(f"Wrong type in the config: {'; '.join(wrong)}. Fix it in "
@@ -245,7 +308,9 @@ def check_startup(config: dict[str, Any], timeframe_s: int, model: bool = True,
         problem = str(err)
     refusals = verdict.refusals + ((problem,) if problem else ())
     ignored = model and freqai.get("continual_learning", True) is False
-    return Verdict(refusals, verdict.warnings + ((CONTINUAL_LEARNING_IGNORED,) if ignored else ()))
+    warnings = ((CONTINUAL_LEARNING_IGNORED,) if ignored else ()) + (
+        ignored_freqai_keys(freqai) if model else ())
+    return Verdict(refusals, verdict.warnings + warnings)
 
 
 def enforce(config: dict[str, Any], timeframe_s: int, error: type[Exception],
