@@ -128,16 +128,35 @@ def setup_config(timeframe: str) -> dict:
     """setup_configs(timeframe) merged in order, as freqtrade merges its `-c` files."""
     merged: dict = {}
     for path in setup_configs(timeframe):
-        merged = _merge(merged, json.loads(path.read_text()))
+        merged = deep_merge(merged, json.loads(path.read_text()))
     return merged
 
 
-def _merge(base: dict, extra: dict) -> dict:
+def deep_merge(base: dict, extra: dict) -> dict:
+    """`base` with `extra` on top, nested dicts merged key by key (as freqtrade merges its
+    `-c` files)."""
     out = dict(base)
     for key, value in extra.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(
+        out[key] = deep_merge(out[key], value) if isinstance(value, dict) and isinstance(
             out.get(key), dict) else value
     return out
+
+
+def freqai_overrides(text: str) -> dict:
+    """The JSON object of a `--freqai` option: overrides deep-merged into the freqai section
+    of a SelfLearning run's config (argparse reports the error of anything else)."""
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
+
+
+def add_freqai_argument(parser) -> None:
+    """The `--freqai JSON` option of the scripts that run SelfLearning backtests."""
+    parser.add_argument("--freqai", type=freqai_overrides, default={}, metavar="JSON",
+                        help="overrides deep-merged into the freqai section of every "
+                             "SelfLearning run, e.g. '{\"feature_parameters\": "
+                             "{\"use_SVM_to_remove_outliers\": true}}'")
 
 
 def run_env(environ: Mapping[str, str], xla_cache: Path | None) -> dict[str, str]:
@@ -195,7 +214,7 @@ class Backtests:
             "stake_currency": self.stake, "stake_amount": "unlimited", "timeframe": self.timeframe,
             "dry_run_wallet": WALLET.get(self.stake, 1000),
             "max_open_trades": len(self.pairs), "exchange": {"pair_whitelist": self.pairs},
-            "freqai": _merge({**self.common_freqai, "identifier": identifier}, spec.freqai),
+            "freqai": deep_merge({**self.common_freqai, "identifier": identifier}, spec.freqai),
         }
 
     def strategy_dir(self, spec: RunSpec) -> Path:

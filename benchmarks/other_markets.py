@@ -61,7 +61,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from backtest_runs import BenchError, load_predictions, run_cli
+from backtest_runs import BenchError, add_freqai_argument, load_predictions, run_cli
 from odd_candles import check_dev, damage, moved, pair_lines
 from quality_sets import SETS, timerange_bounds
 from run_report import backtest_once, models_dir, report
@@ -317,9 +317,7 @@ def main() -> int:
     p.add_argument("--strategy-params", type=json.loads, default=None,
                    help='the strategy\'s parameters ({"buy": {...}}, as strategy_grid.py) in a '
                         'parameter file beside its copy; give --stamp too')
-    p.add_argument("--freqai", type=json.loads, default={},
-                   help="overrides of the freqai section (JSON), e.g. '{\"feature_parameters\": "
-                        "{\"use_SVM_to_remove_outliers\": true}}'; give --stamp too")
+    add_freqai_argument(p)  # give --stamp too
     p.add_argument("--stamp", default="", help="suffix of the case folders (compared with "
                                                "the reference runs without it)")
     p.add_argument("--source", type=Path, default=SOURCE,

@@ -6,6 +6,7 @@ intervals and a no-edge control.
         [--windows dev|holdout|NAME ...] [--ablation ROW ...|--no-ablation] [--no-lightgbm]
         [--no-seed] [--jobs 2] [--out FILE.json] [--self-learning-config '{"epochs": 10}']
         [--backtest-period-days 1] [--include-timeframes 5m 15m 1h] [--cold]
+        [--freqai '{"feature_parameters": {"DI_threshold": 0.9}}']
     .venv/bin/python benchmarks/quality.py --datadir DIR --pairs ETH/BTC ... --stake BTC
         --timeframe 5m --timerange 20180117-20180130
     .venv/bin/python benchmarks/quality.py --scenario null|flip|fade|emerge|reverse|glide|volshock
@@ -71,7 +72,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from backtest_runs import Backtests, RunResult, RunSpec, run_cli, setup_config
+from backtest_runs import (
+    Backtests,
+    RunResult,
+    RunSpec,
+    add_freqai_argument,
+    run_cli,
+    setup_config,
+)
 from quality_plan import (
     CHANGE_LAYOUTS,
     CHANGES,
@@ -116,6 +124,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "datadir needs candles of each)")
     p.add_argument("--self-learning-config", default="{}", metavar="JSON",
                    help="overrides for freqai.self_learning in every SelfLearning run")
+    add_freqai_argument(p)
     p.add_argument("--scenario", choices=["null", *CHANGES], default=None,
                    help="null: random walks (no edge); flip: an edge that flips sign mid-way; "
                         "fade: an edge that vanishes mid-way; emerge: an edge that appears "

@@ -16,6 +16,7 @@ from backtest_runs import (
     BenchError,
     RunResult,
     RunSpec,
+    deep_merge,
     load_predictions,
     train_seconds,
 )
@@ -162,9 +163,12 @@ class Run:
 
 def plan_runs(args: argparse.Namespace, plan: Plan) -> list[RunSpec]:
     """The backtests of every window: full, LightGBM, a second seed and the ablation rows
-    (a CHANGES scenario: full, and unless --no-ablation no_online, frozen, no_challenge)."""
+    (a CHANGES scenario: full, and unless --no-ablation no_online, frozen, no_challenge).
+    Every SelfLearning run carries --freqai under its own keys (LightGBM does not: FreqAI's
+    detectors would change its rows too, and it is the fixed baseline)."""
     sl = lambda name, extra=None, **freqai: RunSpec(  # noqa: E731
-        name, SL, {**freqai, "self_learning": {**args.sl, **(extra or {})}})
+        name, SL, deep_merge(args.freqai, {**freqai, "self_learning": {
+            **args.sl, **(extra or {})}}))
     if args.scenario in CHANGES:
         if args.no_ablation:
             return [sl("full")]

@@ -222,6 +222,32 @@ def test_run_specs_carry_the_ablation_and_user_overrides(monkeypatch, tmp_path):
         specs_of(["--ablation", "no_such_row"])
 
 
+def test_freqai_overrides_reach_every_self_learning_runs_config(monkeypatch, tmp_path):
+    """--freqai is deep-merged into the freqai section of every SelfLearning run (under the
+    row's own keys, beside the window's feature_parameters), not into the LightGBM baseline,
+    and the result's command keeps it (runs with and without it are told apart)."""
+    over = '{"feature_parameters": {"DI_threshold": 0.9}, "self_learning": {"epochs": 5}}'
+    argv = ["--freqai", over, "--ablation", "no_replay"]
+    specs = {s.name: s for s in specs_of(argv)}
+    assert specs["full"].freqai == {"feature_parameters": {"DI_threshold": 0.9},
+                                    "self_learning": {"epochs": 5}}
+    assert specs["no_replay"].freqai["self_learning"] == {"epochs": 5, "replay_batch": 0}
+    assert specs["seed"].freqai["feature_parameters"] == {"DI_threshold": 0.9}
+    assert "feature_parameters" not in specs["lightgbm"].freqai
+    frozen = {s.name: s for s in specs_of(["--scenario", "fade", "--freqai", over],
+                                          monkeypatch, tmp_path)}["frozen"]
+    assert frozen.freqai["feature_parameters"] == {"DI_threshold": 0.9}
+    assert frozen.freqai["self_learning"] == {"epochs": 5, "prequential_backtest": False}
+    args = quality.parse_args(argv)
+    bt = runs.Backtests(tmp_path, tmp_path, ["A/BTC"], "20180117-20180130",
+                        quality.common_freqai(args, sets.TIMEFRAMES["5m"], 12), 60.0)
+    assert bt.config(specs["full"])["freqai"]["feature_parameters"] == {
+        "include_timeframes": ["5m"], "label_period_candles": 12, "DI_threshold": 0.9}
+    assert shlex.split(quality.figure_command(argv))[1:3] == ["--freqai", over]
+    with pytest.raises(SystemExit):
+        quality.parse_args(["--freqai", "[1]"])
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--timerange", "2018-01-17"], "--timerange must be YYYYMMDD-YYYYMMDD"),
     (["--self-learning-config", "{epochs"], "--self-learning-config is not JSON"),
