@@ -22,6 +22,8 @@
 * `short_backtest`, `windows_backtest`: the shortest `freqtrade backtesting` on the shared data
   and a four-window one of two pairs with TensorBoard on (backtest_support: FinishedBacktest),
   each run once for the session; tests read them or take a byte copy of them.
+
+Stopping pytest (SIGTERM as Ctrl-C) stops what the tests started (session_children).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from freqtrade.misc import deep_merge_dicts
+from session_children import TerminateAsInterrupt, stop_children
 
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 from self_learning_offline.replay_exchange.process import (
@@ -65,6 +68,22 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# -- the session's child processes ----------------------------------------------------------
+
+_TERMINATE = TerminateAsInterrupt()
+
+
+def pytest_configure(config) -> None:
+    _TERMINATE.install()  # SIGTERM: the fixtures' teardown and the tests' finally blocks run
+
+
+def pytest_unconfigure(config) -> None:
+    _TERMINATE.uninstall()
+    left = stop_children()  # what an interrupted test left running
+    if left:
+        print(f"\nstopped child processes left running: {left}", file=sys.stderr)
 
 
 def _require_shared_data() -> None:
