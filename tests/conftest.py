@@ -21,7 +21,8 @@
   code, console output and log file.
 * `short_backtest`, `windows_backtest`: the shortest `freqtrade backtesting` on the shared data
   and a four-window one of two pairs with TensorBoard on (backtest_support: FinishedBacktest),
-  each run once for the session; tests read them or take a byte copy of them.
+  run once for the session, side by side (`session_backtests`); tests read them or take a byte
+  copy of them.
 
 Stopping pytest (SIGTERM as Ctrl-C) stops what the tests started (session_children).
 """
@@ -36,6 +37,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -303,24 +305,37 @@ def freqtrade_cli(tmp_path: Path):
 
 
 @pytest.fixture(scope="session")
-def short_backtest(base_config: dict, replay_exchange: ReplayServer, market_datadir: Path,
-                   tmp_path_factory):
-    """The short backtest (backtest_support.FinishedBacktest), finished once for the session:
-    `short_backtest.copy_into(tmp_path)` gives a test its own copy to go on from."""
-    from backtest_support import finished_short_backtest
+def session_backtests(base_config: dict, replay_exchange: ReplayServer, market_datadir: Path,
+                      tmp_path_factory):
+    """short_backtest's and windows_backtest's runs (backtest_support), both started when either
+    is first asked for: two freqtrade processes side by side. Returns once both have finished,
+    so no backtest runs on beside the tests."""
+    from backtest_support import finished_short_backtest, finished_windows_backtest
 
-    folder = tmp_path_factory.mktemp("short_backtest")
-    overlay = write_replay_overlay(folder / "config.replay.json", replay_exchange.port)
-    return finished_short_backtest(_test_config(base_config, folder), overlay, market_datadir)
+    pool = ThreadPoolExecutor(max_workers=2)
+    runs = {}
+    for name, finish in (("short", finished_short_backtest),
+                         ("windows", finished_windows_backtest)):
+        folder = tmp_path_factory.mktemp(f"{name}_backtest")
+        overlay = write_replay_overlay(folder / "config.replay.json", replay_exchange.port)
+        runs[name] = pool.submit(finish, _test_config(base_config, folder), overlay,
+                                 market_datadir)
+    try:
+        wait(runs.values())
+        yield runs
+    finally:  # after a stop, the runs' freqtrade processes end with the session (conftest)
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @pytest.fixture(scope="session")
-def windows_backtest(base_config: dict, replay_exchange: ReplayServer, market_datadir: Path,
-                     tmp_path_factory):
+def short_backtest(session_backtests: dict):
+    """The short backtest (backtest_support.FinishedBacktest), finished once for the session:
+    `short_backtest.copy_into(tmp_path)` gives a test its own copy to go on from."""
+    return session_backtests["short"].result()
+
+
+@pytest.fixture(scope="session")
+def windows_backtest(session_backtests: dict):
     """The four-window backtest of two pairs (backtest_support.finished_windows_backtest),
     finished once for the session."""
-    from backtest_support import finished_windows_backtest
-
-    folder = tmp_path_factory.mktemp("windows_backtest")
-    overlay = write_replay_overlay(folder / "config.replay.json", replay_exchange.port)
-    return finished_windows_backtest(_test_config(base_config, folder), overlay, market_datadir)
+    return session_backtests["windows"].result()
