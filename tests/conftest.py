@@ -88,6 +88,20 @@ def pytest_unconfigure(config) -> None:
         print(f"\nstopped child processes left running: {left}", file=sys.stderr)
 
 
+@pytest.fixture(autouse=True)
+def xla_flags_of_the_test_stay_in_it():
+    """A SelfLearningModel made in this process points TF_XLA_FLAGS at its XLA cache
+    (runtime/xla_cache.configure_xla_cache writes os.environ): restored after each test, so
+    that no later test's child processes inherit it (their $SELF_LEARNING_XLA_CACHE decides:
+    a crash drill's own folder, `off`)."""
+    before = os.environ.get("TF_XLA_FLAGS")
+    yield
+    if before is None:
+        os.environ.pop("TF_XLA_FLAGS", None)
+    else:
+        os.environ["TF_XLA_FLAGS"] = before
+
+
 def _require_shared_data() -> None:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real candles missing: {SHARED_DATA} (see ../shared/data/README.md)")
