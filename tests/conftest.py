@@ -21,7 +21,10 @@
   code, console output and log file.
 * `short_backtest`, `windows_backtest`: the shortest `freqtrade backtesting` on the shared data
   and a four-window one of two pairs with TensorBoard on (backtest_support: FinishedBacktest),
-  each run once for the session; tests read them or take a byte copy of them.
+  run once for the session, side by side (`session_backtests`); tests read them or take a byte
+  copy of them.
+
+Stopping pytest (SIGTERM as Ctrl-C) stops what the tests started (session_children).
 """
 
 from __future__ import annotations
@@ -34,12 +37,14 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from freqtrade.misc import deep_merge_dicts
+from session_children import TerminateAsInterrupt, stop_children
 
 from self_learning_offline.replay_exchange.overlay import write_replay_overlay
 from self_learning_offline.replay_exchange.process import (
@@ -65,6 +70,36 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# -- the session's child processes ----------------------------------------------------------
+
+_TERMINATE = TerminateAsInterrupt()
+
+
+def pytest_configure(config) -> None:
+    _TERMINATE.install()  # SIGTERM: the fixtures' teardown and the tests' finally blocks run
+
+
+def pytest_unconfigure(config) -> None:
+    _TERMINATE.uninstall()
+    left = stop_children()  # what an interrupted test left running
+    if left:
+        print(f"\nstopped child processes left running: {left}", file=sys.stderr)
+
+
+@pytest.fixture(autouse=True)
+def xla_flags_of_the_test_stay_in_it():
+    """A SelfLearningModel made in this process points TF_XLA_FLAGS at its XLA cache
+    (runtime/xla_cache.configure_xla_cache writes os.environ): restored after each test, so
+    that no later test's child processes inherit it (their $SELF_LEARNING_XLA_CACHE decides:
+    a crash drill's own folder, `off`)."""
+    before = os.environ.get("TF_XLA_FLAGS")
+    yield
+    if before is None:
+        os.environ.pop("TF_XLA_FLAGS", None)
+    else:
+        os.environ["TF_XLA_FLAGS"] = before
 
 
 def _require_shared_data() -> None:
@@ -284,24 +319,37 @@ def freqtrade_cli(tmp_path: Path):
 
 
 @pytest.fixture(scope="session")
-def short_backtest(base_config: dict, replay_exchange: ReplayServer, market_datadir: Path,
-                   tmp_path_factory):
-    """The short backtest (backtest_support.FinishedBacktest), finished once for the session:
-    `short_backtest.copy_into(tmp_path)` gives a test its own copy to go on from."""
-    from backtest_support import finished_short_backtest
+def session_backtests(base_config: dict, replay_exchange: ReplayServer, market_datadir: Path,
+                      tmp_path_factory):
+    """short_backtest's and windows_backtest's runs (backtest_support), both started when either
+    is first asked for: two freqtrade processes side by side. Returns once both have finished,
+    so no backtest runs on beside the tests."""
+    from backtest_support import finished_short_backtest, finished_windows_backtest
 
-    folder = tmp_path_factory.mktemp("short_backtest")
-    overlay = write_replay_overlay(folder / "config.replay.json", replay_exchange.port)
-    return finished_short_backtest(_test_config(base_config, folder), overlay, market_datadir)
+    pool = ThreadPoolExecutor(max_workers=2)
+    runs = {}
+    for name, finish in (("short", finished_short_backtest),
+                         ("windows", finished_windows_backtest)):
+        folder = tmp_path_factory.mktemp(f"{name}_backtest")
+        overlay = write_replay_overlay(folder / "config.replay.json", replay_exchange.port)
+        runs[name] = pool.submit(finish, _test_config(base_config, folder), overlay,
+                                 market_datadir)
+    try:
+        wait(runs.values())
+        yield runs
+    finally:  # after a stop, the runs' freqtrade processes end with the session (conftest)
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @pytest.fixture(scope="session")
-def windows_backtest(base_config: dict, replay_exchange: ReplayServer, market_datadir: Path,
-                     tmp_path_factory):
+def short_backtest(session_backtests: dict):
+    """The short backtest (backtest_support.FinishedBacktest), finished once for the session:
+    `short_backtest.copy_into(tmp_path)` gives a test its own copy to go on from."""
+    return session_backtests["short"].result()
+
+
+@pytest.fixture(scope="session")
+def windows_backtest(session_backtests: dict):
     """The four-window backtest of two pairs (backtest_support.finished_windows_backtest),
     finished once for the session."""
-    from backtest_support import finished_windows_backtest
-
-    folder = tmp_path_factory.mktemp("windows_backtest")
-    overlay = write_replay_overlay(folder / "config.replay.json", replay_exchange.port)
-    return finished_windows_backtest(_test_config(base_config, folder), overlay, market_datadir)
+    return session_backtests["windows"].result()

@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -172,23 +173,38 @@ def files_holding(folder: Path, values: list[str], skip: Path) -> list[Path]:
             and any(value.encode() in path.read_bytes() for value in values)]
 
 
-@pytest.mark.e2e
-@pytest.mark.parametrize("sig,background", [(signal.SIGKILL, False), (signal.SIGHUP, False),
-                                            (signal.SIGINT, True)],
-                         ids=["SIGKILL", "SIGHUP", "SIGINT-background-job"])
-def test_children_and_secrets_end_with_the_script(tmp_path, datadir, dry_runs, sig,
-                                                  background):
-    """Once the bot's API answers (its start-up under way), SIGKILL or SIGHUP of the script,
-    or SIGINT of a script started as a background job (which inherits SIGINT ignored): the
-    bot and the exchange are gone within seconds, the ports are free, and the secrets (only
-    ever in the bot's environment) are in no file. The bot keeps its candles in the dry-run's
-    own folder, never the exchange's."""
-    before = snapshot(datadir)
-    stale = tmp_path / "run" / "data" / "BTC_USDT-5m.feather"
+# The scenarios of test_children_and_secrets_end_with_the_script: (signal, started as a
+# background job). Each script and bot waits mostly on the others' start-up: they run side by
+# side, each stopped as soon as its own bot's API answers.
+STOP_SCENARIOS = {"SIGKILL": (signal.SIGKILL, False), "SIGHUP": (signal.SIGHUP, False),
+                  "SIGINT-background-job": (signal.SIGINT, True)}
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports on 127.0.0.1 that nothing listens on."""
+    with contextlib.ExitStack() as held:  # each held until all are picked: no repeats
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def started_scenario(tmp: Path, datadir: Path, dry_runs: list, background: bool,
+                     ports: list[int]) -> tuple[DryRun, Path]:
+    """The script started in `tmp` (exchange and API on `ports`) over an earlier run's stale
+    candles; from the main thread (Popen's preexec_fn is not safe once other threads run)."""
+    stale = tmp / "run" / "data" / "BTC_USDT-5m.feather"
     stale.parent.mkdir(parents=True)
     stale.write_text("an earlier run's candles")
-    run = DryRun(tmp_path, datadir).start(background)
+    run = DryRun(tmp, datadir, *ports).start(background)
     dry_runs.append(run)
+    return run, stale
+
+
+def stopped_scenario(run: DryRun, stale: Path, datadir: Path, before: dict,
+                     sig: signal.Signals) -> None:
+    """The checks of one scenario, from its bot's API answering to its stop."""
+    tmp_path = run.tmp
     exchange, bot = run.started()
     password = run.wait_for(r"user freqtrader, password (\S+)  \(generated", 120)[1]
     assert listening(run.api_port) and login(run.api_port, password) == 200
@@ -213,6 +229,29 @@ def test_children_and_secrets_end_with_the_script(tmp_path, datadir, dry_runs, s
         assert run.text().count(password) == 1
     else:
         assert code == -signal.SIGKILL
+
+
+@pytest.mark.e2e
+def test_children_and_secrets_end_with_the_script(tmp_path, datadir, dry_runs):
+    """Once the bot's API answers (its start-up under way), SIGKILL or SIGHUP of the script,
+    or SIGINT of a script started as a background job (which inherits SIGINT ignored): the
+    bot and the exchange are gone within seconds, the ports are free, and the secrets (only
+    ever in the bot's environment) are in no file. The bot keeps its candles in the dry-run's
+    own folder, never the exchange's. The three scenarios (STOP_SCENARIOS) run side by side,
+    each in a folder of its own; the first that fails is reported, naming its scenario."""
+    before = snapshot(datadir)
+    ports = iter(free_ports(2 * len(STOP_SCENARIOS)))
+    started = {name: started_scenario(tmp_path / name, datadir, dry_runs, background,
+                                      [next(ports), next(ports)])
+               for name, (_, background) in STOP_SCENARIOS.items()}
+    with ThreadPoolExecutor(max_workers=len(started)) as pool:
+        checks = {name: pool.submit(stopped_scenario, run, stale, datadir, before,
+                                    STOP_SCENARIOS[name][0])
+                  for name, (run, stale) in started.items()}
+    for name, check in checks.items():
+        error = check.exception()
+        if error is not None:
+            raise AssertionError(f"scenario {name}: {error}") from error
 
 
 def make_status(pid: int, timeout: float = GONE_S) -> int:

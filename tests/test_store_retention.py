@@ -9,7 +9,8 @@ permission errors are handled and said as such.
 * a disk with room for exactly `keep_versions` versions keeps saving (tmpfs in a private
   mount namespace), and never loses its last version to make room.
 
-The two filesystem scenarios run in a process of their own (tests/store_faults.py).
+The two filesystem scenarios run in a process of their own each (tests/store_faults.py), side
+by side.
 """
 
 from __future__ import annotations
@@ -205,9 +206,9 @@ def test_the_adapter_turns_a_busy_store_into_an_operational_exception(ft_config,
         proc.wait(timeout=60)
 
 
-def _run_faults(scenario: str, prefix: list[str], where: Path,
-                checkout: Path | None = None) -> dict:
-    """Run tests/store_faults.py SCENARIO WHERE under `prefix`; with `checkout`, the project
+def _start_faults(scenario: str, prefix: list[str], where: Path,
+                  checkout: Path | None = None) -> subprocess.Popen:
+    """Start tests/store_faults.py SCENARIO WHERE under `prefix`; with `checkout`, the project
     folder is seen at that path instead (see _as_nobody)."""
     moved = (lambda p: str(p).replace(str(TESTS.parent), str(checkout), 1)) if checkout \
         else str
@@ -215,19 +216,58 @@ def _run_faults(scenario: str, prefix: list[str], where: Path,
              os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": str(where),
            "PYTHONPATH": os.pathsep.join(paths)}
-    done = subprocess.run(prefix + [moved(sys.executable), moved(FAULTS), scenario, str(where)],
-                          capture_output=True, text=True, env=env, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return subprocess.Popen(prefix + [moved(sys.executable), moved(FAULTS), scenario, str(where)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def test_a_disk_with_room_for_keep_versions_keeps_saving(tmp_path):
+class FaultRuns:
+    """Both filesystem scenarios of store_faults.py, started together (each in a folder of its
+    own, sharing nothing: they take the time of one on two cores); a test reads its own."""
+
+    def __init__(self, disk_full_where: Path, unreadable_where: Path) -> None:
+        self.where = {"disk_full": disk_full_where, "unreadable": unreadable_where}
+        mounts = ["unshare", "-m", "--propagation", "private"] if os.geteuid() == 0 \
+            else ["unshare", "-Urm"]
+        prefix, checkout = [], None
+        if os.geteuid() == 0:  # root reads anything: run the scenario as nobody
+            os.chown(unreadable_where, NOBODY, NOBODY)
+            prefix, checkout = _as_nobody(unreadable_where)
+        self.procs = {"disk_full": _start_faults("disk_full", mounts, disk_full_where),
+                      "unreadable": _start_faults("unreadable", prefix, unreadable_where,
+                                                  checkout)}
+
+    def result(self, scenario: str) -> dict:
+        """The scenario's JSON line, once its process has ended with 0."""
+        proc = self.procs[scenario]
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-3000:]
+        return json.loads(out.strip().splitlines()[-1])
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+
+
+@pytest.fixture(scope="module")
+def fault_runs(tmp_path_factory):
+    """FaultRuns: disk_full in a tmp folder, unreadable in a folder of /tmp that nobody may
+    own (removed afterwards)."""
+    unreadable = Path(tempfile.mkdtemp(prefix="store-faults-"))
+    try:
+        runs = FaultRuns(tmp_path_factory.mktemp("disk_full"), unreadable)
+        yield runs
+        runs.stop()
+    finally:
+        shutil.rmtree(unreadable, ignore_errors=True)
+
+
+def test_a_disk_with_room_for_keep_versions_keeps_saving(fault_runs):
     """tmpfs sized for keep_versions versions (+ half of one): retention makes room before a
     save, so every save lands and the newest ones are kept; with keep_versions = 1 the last
     version is never deleted to make room: the save fails saying the disk is full."""
-    prefix = ["unshare", "-m", "--propagation", "private"] if os.geteuid() == 0 \
-        else ["unshare", "-Urm"]
-    out = _run_faults("disk_full", prefix, tmp_path)
+    out = fault_runs.result("disk_full")
     assert out["keep3"] == {"saved": list(range(1, 12)), "errors": [], "versions": [9, 10, 11],
                             "restored": 11}
     assert out["keep1"]["saved"] == [1] and out["keep1"]["versions"] == [1]
@@ -249,20 +289,12 @@ def _as_nobody(where: Path) -> tuple[list[str], Path]:
              str(TESTS.parent), str(checkout)], checkout)
 
 
-def test_unreadable_versions_are_kept_and_permission_errors_say_so():
+def test_unreadable_versions_are_kept_and_permission_errors_say_so(fault_runs):
     """As an unprivileged user: a version folder made unreadable (chmod 000) and a version
     with an unreadable data file are skipped by restore with a message saying it is a
     permission problem and naming the path (not "does not fit"), and are kept by retention;
     a save into a read-only folder is a permission error naming the folder."""
-    where = Path(tempfile.mkdtemp(prefix="store-faults-"))
-    try:
-        prefix, checkout = [], None
-        if os.geteuid() == 0:  # root reads anything: run the scenario as nobody
-            os.chown(where, NOBODY, NOBODY)
-            prefix, checkout = _as_nobody(where)
-        out = _run_faults("unreadable", prefix, where, checkout)
-    finally:
-        shutil.rmtree(where, ignore_errors=True)
+    out, where = fault_runs.result("unreadable"), fault_runs.where["unreadable"]
     assert out["uid"] != 0
     folder = where / "self_learning" / "BTC_USDT"
     assert out["restored"] == 1

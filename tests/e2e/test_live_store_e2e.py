@@ -37,13 +37,14 @@ import shutil
 import signal
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, SHARED_DATA
+from conftest import ROOT, SHARED_DATA, run_freqtrade
 from freqtrade.data.btanalysis import load_backtest_data
 from live_support import (
     NETWORKS,
@@ -312,6 +313,12 @@ def backtest(freqtrade_cli, configs: Configs, datadir: Path, name: str,
     return freqtrade_cli(args, timeout=BACKTEST_TIMEOUT_S)
 
 
+def cli_in(folder: Path):
+    """run_freqtrade in `folder` (its freqtrade.log there): a run beside the test's own."""
+    folder.mkdir()
+    return lambda args, timeout: run_freqtrade(args, cwd=folder, timeout=timeout)
+
+
 def predictions(user_data: Path, identifier: str) -> list[pd.DataFrame]:
     folder = user_data / "models" / identifier / "backtesting_predictions"
     files = sorted(folder.glob(f"cb_{COIN}_*_prediction.feather"))
@@ -359,7 +366,13 @@ def test_backtest_with_the_dry_runs_identifier_learns_its_own_data_and_keeps_the
     live_files = files_of(live)
     live_version = newest_version(live / PAIR_DIR)
 
-    # 2. backtest with the same identifier, and the same backtest with a fresh identifier.
+    # 2. backtest with the same identifier, and the same backtest with a fresh identifier. The
+    # fresh one shares nothing with the runs on `user_data` (its own user_data, database and
+    # working folder): it runs beside them.
+    fresh_data, fresh_id = tmp_path / "user_data_fresh", f"fresh-{uuid.uuid4().hex[:8]}"
+    beside = ThreadPoolExecutor(max_workers=1)
+    fresh_run = beside.submit(backtest, cli_in(tmp_path / "fresh"), configs, relabelled_datadir,
+                              "fresh_id", fresh_data, fresh_id)
     same = backtest(freqtrade_cli, configs, relabelled_datadir, "same_id", user_data, identifier)
     assert same.returncode == 0, same.describe()
     assert not error_lines(same.log), "\n".join(error_lines(same.log))
@@ -374,16 +387,7 @@ def test_backtest_with_the_dry_runs_identifier_learns_its_own_data_and_keeps_the
         live_version.metadata["feature_discovery"]["features"], \
         "the dry-run learned other features: this would not reproduce the issue"
     trades_same = load_backtest_data(user_data / "backtest_results")
-
-    fresh_data, fresh_id = tmp_path / "user_data_fresh", f"fresh-{uuid.uuid4().hex[:8]}"
-    fresh = backtest(freqtrade_cli, configs, relabelled_datadir, "fresh_id", fresh_data, fresh_id)
-    assert fresh.returncode == 0, fresh.describe()
-    trades_fresh = load_backtest_data(fresh_data / "backtest_results")
-    assert len(trades_fresh) > 0, fresh.describe()
-    pd.testing.assert_frame_equal(trades_same[TRADE_COLUMNS], trades_fresh[TRADE_COLUMNS])
-    for a, b in zip(predictions(user_data, identifier), predictions(fresh_data, fresh_id),
-                    strict=True):
-        pd.testing.assert_frame_equal(a, b)
+    predictions_same = predictions(user_data, identifier)
     assert files_of(live) == live_files, "the backtest changed the live store"
 
     # 3. starting the backtest from the live model: refused, with what to do.
@@ -398,6 +402,16 @@ def test_backtest_with_the_dry_runs_identifier_learns_its_own_data_and_keeps_the
         r"false\.", refused.log)
     assert len(message) == 1 and "Traceback" not in refused.log, refused.describe()
     assert files_of(live) == live_files, "the refused backtest changed the live store"
+
+    # (2.) the fresh identifier's backtest, run beside the two above.
+    fresh = fresh_run.result()
+    beside.shutdown()
+    assert fresh.returncode == 0, fresh.describe()
+    trades_fresh = load_backtest_data(fresh_data / "backtest_results")
+    assert len(trades_fresh) > 0, fresh.describe()
+    pd.testing.assert_frame_equal(trades_same[TRADE_COLUMNS], trades_fresh[TRADE_COLUMNS])
+    for a, b in zip(predictions_same, predictions(fresh_data, fresh_id), strict=True):
+        pd.testing.assert_frame_equal(a, b)
 
 
 # -- 2. the live models' own predictions, backtested (--freqai-backtest-live-models) -----------
