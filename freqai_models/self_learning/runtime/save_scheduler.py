@@ -110,9 +110,12 @@ class SaveScheduler:
         self.saver.submit(SaveJob(pair, lambda: self._write(pair, learner)))
 
     def _write(self, pair: str, learner: PairLearner) -> SaveOutcome:
-        snapshot = PairSnapshot.of(learner)  # under the learner's lock, a few ms
         try:
-            return self.writer.write(pair, snapshot)
+            if self.saver.background:
+                snapshot = PairSnapshot.of(learner)  # under the learner's lock, a few ms
+                return self.writer.write(pair, snapshot)
+            with learner.lock:  # in place: the learner holds the snapshot's values throughout
+                return self.writer.write(pair, PairSnapshot.of(learner), learner.modules)
         except Exception as err:  # the saver logs it; observers notify
             self.observer.save_failed(pair, err)
             raise
