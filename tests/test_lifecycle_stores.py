@@ -4,6 +4,7 @@ own store is replaced when it holds a later run, a backtest can start from the l
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import re
@@ -188,6 +189,21 @@ def test_a_prequential_backtest_saves_each_window_once_after_stepping_it(tmp_pat
     runtime.fit(PAIR, FEATURES, candles.rows(slice(0, 1300)))  # unsaved until it steps
     shutil.rmtree(tmp_path / "run")  # what freqtrade's analysis commands do between runs
     assert runtime.saves.save_unsaved() == [] and not (tmp_path / "run").exists()
+
+
+def test_a_backtest_leaves_its_heap_to_the_os_at_exit_and_a_live_run_does_not(tmp_path):
+    """At interpreter exit a backtest's runtime, which ends with its process, freezes the
+    objects alive (gc.freeze): CPython's finalization then skips them instead of collecting
+    the whole heap (~2.5 s of CPU after a 1h holdout backtest). A live runtime leaves the
+    collector as it is."""
+    gc.unfreeze()
+    try:
+        live_runtime(tmp_path / "live").saves.at_exit()
+        assert gc.get_freeze_count() == 0
+        backtest_runtime(tmp_path / "run").saves.at_exit()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_a_backtest_without_per_candle_learning_saves_each_window_after_serving_it(

@@ -58,10 +58,12 @@ class MarketStructureAutoencoder(Network):
             latent_dim, self.input_dim, learning_rate, "decoder",
         )
         self.encoder.serve = tf.function(
-            self.encode, input_signature=[tf.TensorSpec([None, self.input_dim], tf.float32)]
+            self.encode, input_signature=[tf.TensorSpec([None, self.input_dim], tf.float32)],
+            autograph=False,
         )
         self.decoder.serve = tf.function(
-            self.decode, input_signature=[tf.TensorSpec([None, latent_dim], tf.float32)]
+            self.decode, input_signature=[tf.TensorSpec([None, latent_dim], tf.float32)],
+            autograph=False,
         )
 
     @property

@@ -100,7 +100,7 @@ class FeatureLatentNetwork(Network):
 
     def _attach(self, module: TrainableModule) -> None:
         self.module = module
-        module.serve = tf.function(self.predict, input_signature=[
+        module.serve = tf.function(self.predict, autograph=False, input_signature=[
             tf.TensorSpec([None, self.n_features], tf.float32),
             tf.TensorSpec([None, self.latent_dim], tf.float32)])
 

@@ -4,13 +4,14 @@
 holds up learning: numpy copies, a few ms), every variable with the metadata, training
 counter and change count that go with them. `PairWriter.write` checks the copy is finite
 (never a NaN or inf into the store) and writes it (PairStore.save_snapshot); when a network
-shape has no graph template yet, its full SavedModel is built from a fresh learner (no pool)
-holding the snapshot's values.
+shape has no graph template yet, its full SavedModel is built from modules holding the
+snapshot's values: a fresh learner's (no pool), or, for a save written in place while the
+learner's lock is held, the learner's own (`holding`; no second learner to build and fill).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,13 +46,17 @@ class PairWriter:
     def __init__(self, store: ModelStore, config: SelfLearningConfig, timeframe_s: int):
         self.store, self.config, self.timeframe_s = store, config, timeframe_s
 
-    def write(self, pair: str, snapshot: PairSnapshot) -> SaveOutcome:
-        """NonFiniteState (nothing written) or the store's errors, as they come."""
+    def write(self, pair: str, snapshot: PairSnapshot,
+              holding: Callable[[], Mapping[str, Any]] | None = None) -> SaveOutcome:
+        """NonFiniteState (nothing written) or the store's errors, as they come. `holding`:
+        modules that hold exactly the snapshot's values until this returns (else a fresh
+        learner is filled with them when a full SavedModel is needed)."""
         values = snapshot.values
         check_finite(pair, values)
         keys = {name: snapshot.graph_key for name in values}
         info = self.store.pair(pair).save_snapshot(
-            values, snapshot.metadata, keys, lambda: self._modules_holding(snapshot))
+            values, snapshot.metadata, keys,
+            holding or (lambda: self._modules_holding(snapshot)))
         return SaveOutcome(snapshot.training_counter, info.graphs_reused,
                            changes=snapshot.changes)
 

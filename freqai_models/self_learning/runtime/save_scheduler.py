@@ -8,7 +8,8 @@ SaveLedger. Live and dry-run queue a save with the BackgroundSaver after every F
 saves in place once per FreqAI window instead, after predicting its candles (`after_stepping`).
 At shutdown every pair that changed is saved and the writes are waited for, bounded by
 `shutdown_timeout_s`; a backtest, which freqtrade never shuts down, lets its queued saves land
-at interpreter exit. What one save writes: pair_writer.py.
+at interpreter exit (`at_exit`), then leaves its heap to the operating system (heap.py). What
+one save writes: pair_writer.py.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from self_learning.config import SelfLearningConfig
 from self_learning.learning.learner import PairLearner
 from self_learning.runtime.autosave import BackgroundSaver, SaveJob, SaveOutcome
+from self_learning.runtime.heap import leave_to_the_os
 from self_learning.runtime.learner_registry import LearnerRegistry
 from self_learning.runtime.pair_writer import PairSnapshot, PairWriter
 from self_learning.runtime.save_ledger import SaveLedger
@@ -53,7 +55,7 @@ class SaveScheduler:
         # Backtesting never calls FreqAI's shutdown: let queued saves land before exit. It
         # must run before concurrent.futures refuses new work at interpreter shutdown (TF's
         # writers use it), hence threading's exit hooks (run in reverse order), not atexit.
-        threading._register_atexit(self._at_exit)
+        threading._register_atexit(self.at_exit)
 
     def track(self, pair: str, learner: PairLearner) -> None:
         """The pair's learner, just restored or created: its state as it is counts as saved."""
@@ -108,9 +110,12 @@ class SaveScheduler:
         self.saver.submit(SaveJob(pair, lambda: self._write(pair, learner)))
 
     def _write(self, pair: str, learner: PairLearner) -> SaveOutcome:
-        snapshot = PairSnapshot.of(learner)  # under the learner's lock, a few ms
         try:
-            return self.writer.write(pair, snapshot)
+            if self.saver.background:
+                snapshot = PairSnapshot.of(learner)  # under the learner's lock, a few ms
+                return self.writer.write(pair, snapshot)
+            with learner.lock:  # in place: the learner holds the snapshot's values throughout
+                return self.writer.write(pair, PairSnapshot.of(learner), learner.modules)
         except Exception as err:  # the saver logs it; observers notify
             self.observer.save_failed(pair, err)
             raise
@@ -134,11 +139,16 @@ class SaveScheduler:
 
     # -- the end -------------------------------------------------------------------------
 
-    def _at_exit(self) -> None:
+    def at_exit(self) -> None:
+        """At interpreter exit: the queued saves land; a run that saves after stepping (a
+        backtest, which freqtrade never shuts down) saves what changed since, and, ending
+        with the process, leaves its heap to the operating system (heap.leave_to_the_os)."""
         self.saver.wait_idle(self.config.shutdown_timeout_s)
         if self.after_stepping:
             self.save_unsaved()
         self.observer.close()
+        if self.after_stepping:
+            leave_to_the_os()
 
     def shutdown(self) -> bool:
         """Save every pair that changed, wait for all writes (bounded), close the observers;

@@ -124,8 +124,8 @@ def _files_not_written(folder: Path, docs: Mapping[str, Mapping[str, Any]]) -> l
 
 
 def _stamp(folder: Path) -> Stamp:
-    rows = []
+    rows, root = [], os.fspath(folder)
     for rel in list_files(folder):
-        st = os.stat(folder / rel)
+        st = os.stat(os.path.join(root, rel))
         rows.append((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
     return tuple(rows)

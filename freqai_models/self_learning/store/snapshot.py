@@ -115,8 +115,8 @@ class _Programs:
     """
 
     def __init__(self):
-        self.read = tf.function(functools.partial(_read_all))
-        self.assign = tf.function(functools.partial(_assign_all))
+        self.read = tf.function(functools.partial(_read_all), autograph=False)
+        self.assign = tf.function(functools.partial(_assign_all), autograph=False)
 
 
 def _read_all(variables):
