@@ -219,7 +219,7 @@ class SelfLearningModel(BaseRegressionModel):
         usable = p is not None and p.ok.any()
         pred_df, dk.do_predict = (frames.prediction_frame(p) if usable
                                   else frames.null_predictions(len(unfiltered_df)))
-        if usable and (self.detector_keys or outliers.detector_steps(dk.feature_pipeline)):
+        if usable:
             dk.do_predict = self._flag_outliers(dk, unfiltered_df, dk.do_predict)
         frames.extend_saved_predictions(self.dd.historic_predictions, dk.pair, pred_df.columns)
         scale = dk.data.get(frames.SCALE_KEY) if self.sl_config.label_scale else None
