@@ -178,6 +178,20 @@ def test_the_penalty_record_scores_each_penalty_on_the_pooled_solution():
         assert powers[i] == pytest.approx(p @ p, rel=1e-3)
 
 
+def test_a_penalty_record_that_is_not_finite_is_an_error_not_evidence():
+    """A NaN among the rows scored (or in the statistics) is refused before it reaches the
+    decayed record, which would otherwise hold it for good and block every later save."""
+    rng = np.random.default_rng(6)
+    own = Moments(np.eye(F, dtype=np.float32) * 20, np.ones(F, np.float32), 20.0)
+    others = Moments(np.eye(F, dtype=np.float32) * 30, np.full(F, 9.0, np.float32), 30.0)
+    z, y = rng.normal(size=(10, F)).astype(np.float32), rng.normal(size=10).astype(np.float32)
+    gains, powers = ridge.penalty_record(own, others, z, y, (0.1, 1.0))
+    assert np.isfinite(gains).all() and np.isfinite(powers).all()
+    y[3] = np.nan
+    with pytest.raises(ValueError, match="ridge penalties holds a NaN or inf"):
+        ridge.penalty_record(own, others, z, y, (0.1, 1.0))
+
+
 def test_the_best_penalty_is_scored_by_gain_over_root_power():
     """gain / sqrt(power) (a correlation), not gain / power: 3/sqrt(4) = 1.5 beats 1/1."""
     assert ridge.best_penalty(np.array([1.0, 3.0]), np.array([1.0, 4.0]), (0.1, 1.0), 0.3) == 1.0

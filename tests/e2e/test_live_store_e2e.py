@@ -60,6 +60,7 @@ from live_support import (
     realtime_bot_args,
     realtime_bot_config,
     versions_in_flight,
+    without_freqtrade_stop_race,
 )
 
 from self_learning.runtime.run_stores import REPLAY_NOTICE, live_store
@@ -137,8 +138,9 @@ def learning_counters(log: str) -> list[int]:
 
 
 def error_lines(log: str) -> list[str]:
-    """Errors, tracebacks and TensorFlow's retracing warnings (a save must not retrace)."""
-    return [line for line in log.splitlines()
+    """Errors, tracebacks and TensorFlow's retracing warnings (a save must not retrace);
+    freqtrade's own stop race is not ours (`without_freqtrade_stop_race`)."""
+    return [line for line in without_freqtrade_stop_race(log).splitlines()
             if " - ERROR - " in line or line.startswith("Traceback") or "retracing" in line]
 
 

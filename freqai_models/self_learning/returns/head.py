@@ -72,11 +72,8 @@ class WideHead:
         pooled = others.discounted(int(s.ts[-1]), anchor, self.spec.half_life_s)
         solved = ridge.solve_moments(own + pooled, lam)
         # The drift detector's scale of the prediction starts from its in-sample spread,
-        # checked before anything is set. OpenBLAS's float32 kernels can raise the invalid
-        # flag on finite operands (seen once in CI, never reproduced; numpy#24067 is the same
-        # kind): the flag says nothing here, the check looks at the result itself.
-        with np.errstate(invalid="ignore"):
-            p = z @ solved
+        # checked before anything is set.
+        p = ridge.row_predictions(z, solved)
         spread = drift.checked_spread(float(np.mean(p * p)))
         self._set(own, anchor, solved)
         drift.set_prediction_spread(self.state.drift, spread)

@@ -129,16 +129,31 @@ def irls(z, y, ts, anchor, spec: WideSpec, lam, others: Moments) -> np.ndarray:
     return beta
 
 
+def row_predictions(z: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """z @ beta (numpy, float32). OpenBLAS's float32 kernels can raise the invalid flag on
+    finite operands (twice in CI in many runs, never reproduced; numpy#24067 is the same
+    kind), which numpy turns into a RuntimeWarning: the flag says nothing here, so it is
+    silenced, and the callers check the results themselves."""
+    with np.errstate(invalid="ignore"):
+        return z @ beta
+
+
 def penalty_record(own: Moments, others: Moments, z, y, penalties) -> tuple[np.ndarray, ...]:
     """Out-of-sample evidence for each candidate penalty on rows the statistics have not seen
     yet: (sum of prediction x outcome, sum of prediction^2), predictions from the
-    coefficients each penalty gives the statistics as they are."""
+    coefficients each penalty gives the statistics as they are. A ValueError when any of it
+    is not a finite number, before it reaches the record kept in the model."""
     gains, powers = [], []
     for lam in penalties:
-        p = z @ solve_moments(own + others, lam)
+        p = row_predictions(z, solve_moments(own + others, lam))
         gains.append(float(p @ y))
         powers.append(float(p @ p))
-    return np.array(gains), np.array(powers)
+    gains, powers = np.array(gains), np.array(powers)
+    if not (np.isfinite(gains).all() and np.isfinite(powers).all()):
+        raise ValueError("the wide head's evidence for its ridge penalties holds a NaN or inf "
+                         f"(gains {gains}, powers {powers}): its features or statistics hold "
+                         "one, so this training is not used")
+    return gains, powers
 
 
 def best_penalty(gains, powers, penalties, default: float) -> float:
