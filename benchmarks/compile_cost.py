@@ -53,7 +53,6 @@ def measure(features: int, timeframe_s: int) -> dict[str, float]:
 
     configure_xla_cache()
     import numpy as np
-    import tensorflow as tf
 
     from self_learning.config import parse_config
     from self_learning.learning.compiled import TrainingRows
@@ -66,12 +65,8 @@ def measure(features: int, timeframe_s: int) -> dict[str, float]:
     out = {}
     p = learner.programs
     out["trace_step_cpu_s"], _ = timed(p.trace_step)  # traces only: XLA compiles at 1st call
-    d, f = p._dims  # noqa: SLF001
-    step = p._call("step")  # noqa: SLF001
-    args = (tf.constant(0, tf.int32), tf.zeros(p._floats.shape),  # noqa: SLF001
-            tf.zeros(p._ints.shape, tf.int64), tf.zeros([f, f]), tf.zeros([f]),  # noqa: SLF001
-            tf.constant(0.0), tf.constant(0, tf.int64))
-    out["step_cpu_s"], out["step_wall_s"] = timed(lambda: [t.numpy() for t in step(*args)])
+    d, f = p.traceable.d, p.traceable.f
+    out["step_cpu_s"], out["step_wall_s"] = timed(p.compile_step)
     rng = np.random.default_rng(0)
 
     def rows(n: int) -> TrainingRows:

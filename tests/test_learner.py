@@ -373,3 +373,14 @@ def test_the_packed_step_row_is_laid_out_in_one_place():
     np.testing.assert_array_equal(np.concatenate(parts), columns)
     assert len(set(STAMPS)) == len(STAMPS)
     assert set(STAMPS) <= {f.name for f in fields(StepBatch)}
+
+
+def test_compiling_the_step_on_an_empty_block_changes_no_state(candles):
+    """compile_step (benchmarks/compile_cost.py times it) runs the loop on zero candles:
+    every variable of every network and of the learner's state keeps its value."""
+    learner = fitted(candles)
+    variables = [v for m in learner.modules().values() for v in m.variables]
+    before = [v.numpy().copy() for v in variables]
+    learner.programs.compile_step()
+    for v, value in zip(variables, before, strict=True):
+        np.testing.assert_array_equal(v.numpy(), value, err_msg=v.name)

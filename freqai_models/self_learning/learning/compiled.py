@@ -166,6 +166,16 @@ class CompiledPrograms:
         of one configuration. XLA compiles it at its first run, as before."""
         self._call("step")
 
+    def compile_step(self) -> None:
+        """Run the per-candle loop once on an empty block (no candle, no other pairs): XLA
+        compiles it, or loads it from its cache, and nothing is stepped or learned
+        (benchmarks/compile_cost.py times this)."""
+        f = self.traceable.f
+        _, status = self._call("step")(
+            _count_tensor(0), tf.zeros(self._floats.shape), tf.zeros(self._ints.shape, tf.int64),
+            tf.zeros([f, f]), tf.zeros([f]), tf.constant(0.0), tf.constant(0, tf.int64))
+        status.numpy()  # waits for the run
+
     def predict(self, windows, features) -> np.ndarray:
         """(n, 4): the columns of candles.predictions.PREDICTED (s_close, liq_up, liq_down,
         novelty), in that order, with the state as it is."""
