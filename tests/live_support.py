@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import ROOT, SHARED_DATA, config_args, free_port, freqtrade_env
 
@@ -249,6 +250,23 @@ class LiveBot:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         return self.proc.wait(timeout=30)
+
+
+# -- FreqAI's own files ---------------------------------------------------------------------
+
+
+def freqai_files_whole(models: Path) -> bool:
+    """FreqAI's files in its model folder `models` that a restarted bot reads first are whole:
+    pair_dictionary.json parses and historic_predictions.pkl unpickles. FreqAI rewrites both
+    in place (not atomically) after every training; a SIGKILL while it writes one leaves it
+    truncated, and freqtrade then fails to start on it (FreqAI falls back to the pickle's
+    backup only for an empty file). Only meaningful while the bot is stopped or gone."""
+    try:
+        json.loads((models / "pair_dictionary.json").read_text())
+        pd.read_pickle(models / "historic_predictions.pkl")
+    except Exception:  # missing, or cut anywhere: any error a partial pickle can raise
+        return False
+    return True
 
 
 # -- model store ----------------------------------------------------------------------------
