@@ -284,12 +284,17 @@ class StoredVersion:
 
 
 def complete_versions(pair_dir: Path) -> list[StoredVersion]:
-    """Published versions holding the metadata of every network, oldest first."""
+    """Published versions holding the metadata of every network, oldest first. In a running
+    bot's store, retention may rename the oldest version away while it is read (its
+    `-delete-` temp folder): that version is no longer published and is left out."""
     found = []
     for folder in sorted(pair_dir.glob("v*")):
         docs = {name: folder / f"{name}.json" for name in NETWORKS}
         if VERSION_DIR.fullmatch(folder.name) and all(p.is_file() for p in docs.values()):
-            metadata = {name: json.loads(path.read_text()) for name, path in docs.items()}
+            try:
+                metadata = {name: json.loads(path.read_text()) for name, path in docs.items()}
+            except FileNotFoundError:  # removed by retention since is_file()
+                continue
             found.append(StoredVersion(int(folder.name[1:]), folder, metadata))
     return found
 
