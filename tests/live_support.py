@@ -54,6 +54,13 @@ def log_tail(text: str, lines: int = 60) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def complete_lines(text: str) -> str:
+    """`text` up to its last newline: a log read while the process appends to it may end in
+    part of a line (a record's write crosses a page boundary), e.g. `counter 2` of
+    `counter 25`."""
+    return text[: text.rfind("\n") + 1]
+
+
 # -- freqtrade's own stop race ----------------------------------------------------------------
 
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - ")
@@ -209,7 +216,10 @@ class LiveBot:
         self.started = time.time()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        """The log's complete lines (`complete_lines`): what every wait and assertion reads."""
+        if not self.log_path.exists():
+            return ""
+        return complete_lines(self.log_path.read_text(errors="replace"))
 
     def describe(self, lines: int = 60) -> str:
         console = self.console_path.read_text(errors="replace")

@@ -1,5 +1,7 @@
-"""`freqai_files_whole` (live_support.py): the live-store test kills a bot mid-save only when
-FreqAI's own in-place files are whole, since a restart fails on a truncated one."""
+"""Helpers of live_support.py that keep the live tests' polls from seeing half-written files:
+`freqai_files_whole` (the live-store test kills a bot mid-save only when FreqAI's own in-place
+files are whole, since a restart fails on a truncated one) and `complete_lines` (a log read
+while the bot appends to it)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from freqtrade.freqai.data_drawer import FreqaiDataDrawer
-from live_support import freqai_files_whole
+from live_support import complete_lines, freqai_files_whole
 
 PAIR_DICTIONARY, HISTORY = "pair_dictionary.json", "historic_predictions.pkl"
 
@@ -47,3 +49,10 @@ def test_freqtrade_fails_to_start_on_a_cut_history(models):
               "exchange": {"pair_whitelist": ["ETC/BTC"]}, "dry_run": True}
     with pytest.raises(pickle.UnpicklingError, match="truncated"):
         FreqaiDataDrawer(models, config)
+
+
+def test_a_log_read_mid_line_gives_its_complete_lines_only():
+    whole = "a - INFO - learned 3 candles for ETC/BTC, counter 25\n"
+    cut = whole + "b - INFO - learned 1 candles for ETC/BTC, counter 2"  # of "counter 26"
+    assert complete_lines(cut) == whole == complete_lines(whole)
+    assert complete_lines("b - INFO - started") == ""
