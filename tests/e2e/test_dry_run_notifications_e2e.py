@@ -100,8 +100,10 @@ def test_dry_run_serves_the_ui_sends_notifications_and_stops_on_ctrl_c(tmp_path)
              "-c", str(extra)],
             cwd=tmp_path, env=freqtrade_env(), stdout=out, stderr=subprocess.STDOUT)
     try:
+        # the whole word: the line may be read while the script writes it
         password = wait("password line", lambda: re.search(
-            r"user freqtrader, password (\S+)", output.read_text()), proc, output, 60)[1]
+            r"user freqtrader, password (\S+)  \(generated", output.read_text()),
+            proc, output, 60)[1]
         assert output.read_text().count(password) == 1  # printed once
         wait("API server", lambda: listening(api_port), proc, output, 120)
         assert login(api_port, password) == 200
