@@ -29,6 +29,7 @@ Stopping pytest (SIGTERM as Ctrl-C) stops what the tests started (session_childr
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -65,11 +66,21 @@ BASE_MINUTES = 5
 REPLAY_START_TIMEOUT_S = 30.0
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct TCP ports on 127.0.0.1 that nothing listens on right now. Each is held
+    until all are picked: two `free_port()` calls in a row may return the same port (the
+    first is free again when the second binds)."""
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for several at once:
+    `free_ports`)."""
+    return free_ports(1)[0]
 
 
 # -- the session's child processes ----------------------------------------------------------

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import ROOT, SHARED_DATA, config_args, free_port, freqtrade_env
 
@@ -51,6 +52,13 @@ POLL_S = 0.2
 
 def log_tail(text: str, lines: int = 60) -> str:
     return "\n".join(text.splitlines()[-lines:])
+
+
+def complete_lines(text: str) -> str:
+    """`text` up to its last newline: a log read while the process appends to it may end in
+    part of a line (a record's write crosses a page boundary), e.g. `counter 2` of
+    `counter 25`."""
+    return text[: text.rfind("\n") + 1]
 
 
 # -- freqtrade's own stop race ----------------------------------------------------------------
@@ -208,7 +216,10 @@ class LiveBot:
         self.started = time.time()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        """The log's complete lines (`complete_lines`): what every wait and assertion reads."""
+        if not self.log_path.exists():
+            return ""
+        return complete_lines(self.log_path.read_text(errors="replace"))
 
     def describe(self, lines: int = 60) -> str:
         console = self.console_path.read_text(errors="replace")
@@ -251,6 +262,23 @@ class LiveBot:
         return self.proc.wait(timeout=30)
 
 
+# -- FreqAI's own files ---------------------------------------------------------------------
+
+
+def freqai_files_whole(models: Path) -> bool:
+    """FreqAI's files in its model folder `models` that a restarted bot reads first are whole:
+    pair_dictionary.json parses and historic_predictions.pkl unpickles. FreqAI rewrites both
+    in place (not atomically) after every training; a SIGKILL while it writes one leaves it
+    truncated, and freqtrade then fails to start on it (FreqAI falls back to the pickle's
+    backup only for an empty file). Only meaningful while the bot is stopped or gone."""
+    try:
+        json.loads((models / "pair_dictionary.json").read_text())
+        pd.read_pickle(models / "historic_predictions.pkl")
+    except Exception:  # missing, or cut anywhere: any error a partial pickle can raise
+        return False
+    return True
+
+
 # -- model store ----------------------------------------------------------------------------
 
 
@@ -266,12 +294,17 @@ class StoredVersion:
 
 
 def complete_versions(pair_dir: Path) -> list[StoredVersion]:
-    """Published versions holding the metadata of every network, oldest first."""
+    """Published versions holding the metadata of every network, oldest first. In a running
+    bot's store, retention may rename the oldest version away while it is read (its
+    `-delete-` temp folder): that version is no longer published and is left out."""
     found = []
     for folder in sorted(pair_dir.glob("v*")):
         docs = {name: folder / f"{name}.json" for name in NETWORKS}
         if VERSION_DIR.fullmatch(folder.name) and all(p.is_file() for p in docs.values()):
-            metadata = {name: json.loads(path.read_text()) for name, path in docs.items()}
+            try:
+                metadata = {name: json.loads(path.read_text()) for name, path in docs.items()}
+            except FileNotFoundError:  # removed by retention since is_file()
+                continue
             found.append(StoredVersion(int(folder.name[1:]), folder, metadata))
     return found
 

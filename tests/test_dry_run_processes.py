@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, free_port, freqtrade_env
+from conftest import ROOT, free_port, free_ports, freqtrade_env
 from freqtrade.configuration.environment_vars import _get_var_typed
 from live_support import listening, login
 from lock_holder import lock_held_elsewhere
@@ -81,7 +81,8 @@ class DryRun:
                  api_port: int | None = None, history: int = 4000) -> None:
         self.tmp, self.rundir, self.logdir = tmp, tmp / "run", tmp / "logs"
         self.datadir = datadir
-        self.port, self.api_port = port or free_port(), api_port or free_port()
+        spare = free_ports(2)  # two distinct ports (a given one is held by its test)
+        self.port, self.api_port = port or spare[0], api_port or spare[1]
         (tmp / "user_data").mkdir(exist_ok=True)
         self.extra = tmp / "test.json"
         self.extra.write_text(json.dumps({  # one pair, short trainings: a quick stop
@@ -178,15 +179,6 @@ def files_holding(folder: Path, values: list[str], skip: Path) -> list[Path]:
 # side, each stopped as soon as its own bot's API answers.
 STOP_SCENARIOS = {"SIGKILL": (signal.SIGKILL, False), "SIGHUP": (signal.SIGHUP, False),
                   "SIGINT-background-job": (signal.SIGINT, True)}
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct ports on 127.0.0.1 that nothing listens on."""
-    with contextlib.ExitStack() as held:  # each held until all are picked: no repeats
-        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
 
 
 def started_scenario(tmp: Path, datadir: Path, dry_runs: list, background: bool,

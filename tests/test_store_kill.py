@@ -34,6 +34,10 @@ from store_writer import CRASH_POINTS, PAIR, build_modules  # noqa: E402
 
 WRITER = Path(__file__).with_name("store_writer.py")
 KEEP = 2
+# Kills a hung writer; cancelled once it quits. 35 s on two quiet cores, 169 s on two cores
+# shared with a busy loop and another test run; below pytest's timeout (900 s), so that a
+# hang is reported as the writer's.
+WATCHDOG_S = 800
 
 
 class Writer:
@@ -45,7 +49,7 @@ class Writer:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
             bufsize=1,
         )
-        self.watchdog = threading.Timer(300, self.proc.kill)
+        self.watchdog = threading.Timer(WATCHDOG_S, self.proc.kill)
         self.watchdog.start()
         assert self.expect("ready") == ["ready"]
 

@@ -47,6 +47,8 @@ ROUND_DONE = "Total time spent inferencing pairlist"  # FreqAI, once per predict
 RETRAIN_AFTER_STARTUPS, RETRAIN_MARGIN_S = 2, 8
 UNTRAINED = f"{PAIR} has no model from a completed full training yet"
 FULL = f"full training of {PAIR}"
+# FreqAI copies historic_predictions.pkl to it once that is written, after pair_dictionary.json
+HISTORIC_BACKUP = "historic_predictions.backup.pkl"
 
 
 def trainings(log: str) -> list[str]:
@@ -77,10 +79,13 @@ def test_damaged_store_gives_no_trades_until_a_full_training(realtime_exchange, 
         bot.wait_for("the first prediction round", lambda log: ROUND_DONE in log,
                      START_TIMEOUT_S)
         startup_s = time.time() - bot.started
-        bot.wait_for("a full training and its saved version",
+        # FreqAI writes its files after a training in place (not atomically), the historic
+        # predictions last and then their backup: a SIGKILL while it writes them would leave
+        # the second bot a truncated pickle and no backup (freqtrade then fails to start).
+        bot.wait_for("a full training, its saved version and FreqAI's files",
                      lambda log: FULL in log and pair_dir.is_dir()
                      and complete_versions(pair_dir)
-                     and (models / "pair_dictionary.json").is_file(), START_TIMEOUT_S)
+                     and (models / HISTORIC_BACKUP).is_file(), START_TIMEOUT_S)
         bot.kill()
 
         # 2. every version damaged (FreqAI's own model is intact).

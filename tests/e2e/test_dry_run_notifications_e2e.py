@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED_DATA, free_port, freqtrade_env
+from conftest import ROOT, SHARED_DATA, free_ports, freqtrade_env
 from live_support import listening, login, realtime_bot_config
 
 TIMEOUT_S = 150
@@ -90,7 +90,7 @@ def test_dry_run_serves_the_ui_sends_notifications_and_stops_on_ctrl_c(tmp_path)
         "strategy_msg": {"text": "{msg}"}}
     extra.write_text(json.dumps(settings))
     (tmp_path / "user_data").mkdir()
-    port, api_port = free_port(), free_port()
+    port, api_port = free_ports(2)
     output = tmp_path / "dry_run.out"
     with output.open("w") as out:
         proc = subprocess.Popen(
@@ -100,8 +100,10 @@ def test_dry_run_serves_the_ui_sends_notifications_and_stops_on_ctrl_c(tmp_path)
              "-c", str(extra)],
             cwd=tmp_path, env=freqtrade_env(), stdout=out, stderr=subprocess.STDOUT)
     try:
+        # the whole word: the line may be read while the script writes it
         password = wait("password line", lambda: re.search(
-            r"user freqtrader, password (\S+)", output.read_text()), proc, output, 60)[1]
+            r"user freqtrader, password (\S+)  \(generated", output.read_text()),
+            proc, output, 60)[1]
         assert output.read_text().count(password) == 1  # printed once
         wait("API server", lambda: listening(api_port), proc, output, 120)
         assert login(api_port, password) == 200

@@ -56,6 +56,7 @@ from live_support import (
     WeightsFingerprint,
     complete_versions,
     fingerprint,
+    freqai_files_whole,
     newest_version,
     realtime_bot_args,
     realtime_bot_config,
@@ -284,7 +285,8 @@ def killed_restart(stopped_dry_run) -> KilledRestart:
         bot.wait_for(f"a saved version with counter >= {learned_at}",
                      lambda _: newest_version(pair_dir).training_counter >= learned_at,
                      RETRAIN_TIMEOUT_S)
-        interrupted, code = _kill_mid_save(bot, pair_dir, timeout=RETRAIN_TIMEOUT_S)
+        interrupted, code = _kill_mid_save(bot, pair_dir, stopped_dry_run.configs.models,
+                                           timeout=RETRAIN_TIMEOUT_S)
         killed_at, in_flight = time.time(), versions_in_flight(pair_dir)
     finally:
         bot.kill()
@@ -654,12 +656,16 @@ def _all_threads_stopped(pid: int) -> bool:
     return bool(states) and all(s in "Tt" for s in states)
 
 
-def _kill_mid_save(bot: LiveBot, pair_dir: Path, timeout: float) -> tuple[int, int]:
+def _kill_mid_save(bot: LiveBot, pair_dir: Path, models: Path,
+                   timeout: float) -> tuple[int, int]:
     """SIGKILL the bot while it writes a version, and prove it: when a save's temp folder
     appears, the bot is frozen (SIGSTOP, waiting until every thread has stopped); if the folder
     is still there, nothing can finish the save before the kill. Otherwise the save completed
-    in between: the bot resumes (SIGCONT) and the next save is tried. Returns (the
-    interrupted version, exit code); fails after `timeout` without one."""
+    in between: the bot resumes (SIGCONT) and the next save is tried. So is it when FreqAI
+    was caught writing its own files in `models` (a save follows a training, and so do
+    FreqAI's in-place writes): the restart would fail on freqtrade's truncated file, not on
+    our store (`freqai_files_whole`). Returns (the interrupted version, exit code); fails
+    after `timeout` without one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if bot.proc.poll() is not None:
@@ -672,7 +678,7 @@ def _kill_mid_save(bot: LiveBot, pair_dir: Path, timeout: float) -> tuple[int, i
                     bot.fail("did not stop within 10 s of SIGSTOP")
                 time.sleep(0.001)
             frozen = versions_in_flight(pair_dir)
-            if frozen:
+            if frozen and freqai_files_whole(models):
                 return frozen[-1], bot.kill()
             os.killpg(bot.proc.pid, signal.SIGCONT)
         time.sleep(0.005)
