@@ -298,3 +298,42 @@ def test_aside_name_never_takes_an_existing_name():
     taken = {f"{HISTORY}.damaged-{STAMP}", f"{HISTORY}.damaged-{STAMP}-2"}
     assert aside_name(HISTORY, STAMP, taken.__contains__) == f"{HISTORY}.damaged-{STAMP}-3"
     assert aside_name(HISTORY, STAMP, lambda _: False) == f"{HISTORY}.damaged-{STAMP}"
+
+
+def test_this_process_holding_the_lock_is_no_running_bot(models):
+    """The live store's lock held by this very process (an earlier model of it) is no other
+    bot: the files are recovered."""
+    from self_learning.store import writer_lock
+
+    cut_second_save(models, HISTORY, 500)
+    user_data = models.parent.parent
+    store = live_store(user_data, "bot").root
+    writer_lock.hold(store)
+    try:
+        assert freqai_files.recover_at_start({**CONFIG, "user_data_dir": user_data}) == \
+            (Step.RESTORE_HISTORY,)
+    finally:
+        writer_lock.release(store)
+
+
+def test_a_config_without_identifier_recovers_freqais_default_folder(tmp_path):
+    """FreqAI reads `freqai.identifier` with the default `no_id_provided`; so does the
+    recovery."""
+    folder = tmp_path / "models" / "no_id_provided"
+    folder.mkdir(parents=True)
+    (folder / PAIR_DICTIONARY).write_bytes(b"{")
+    config = {"freqai": {"feature_parameters": {}}, "user_data_dir": str(tmp_path)}
+    assert freqai_files.recover_at_start(config) == (Step.PAIR_DICTIONARY_ASIDE,)
+
+
+def test_a_file_it_cannot_read_gives_an_error_naming_it(models):
+    (models / HISTORY).chmod(0)
+    try:
+        with without_permission_override(), pytest.raises(
+                FreqaiFileError, match=rf"^Cannot read FreqAI's {models / HISTORY} "
+                                       rf"\(Permission denied\); give the bot's user read"):
+            recover(models)
+    finally:
+        (models / HISTORY).chmod(0o644)
+    assert sorted(p.name for p in models.iterdir()) == [HISTORY_BACKUP, HISTORY,
+                                                        PAIR_DICTIONARY]
