@@ -16,6 +16,7 @@ from self_learning.candles.samples import InsufficientDataError
 from self_learning.candles.timeline import RestoreRefused
 from self_learning.handle import ModelHandle
 from self_learning.runtime import runtime_env
+from self_learning.runtime.freqai_files import FreqaiFileError, recover_at_start
 from self_learning.runtime.prediction_settings import (
     PREDICTIONS_FOLDER,
     SettingsRecord,
@@ -75,6 +76,10 @@ class SelfLearningModel(BaseRegressionModel):
     detector_keys: tuple[str, ...] = ()  # FreqAI's outlier detectors that are on (outliers.py)
 
     def __init__(self, **kwargs) -> None:
+        try:  # FreqAI's own files, cut by a kill, would stop its constructor (freqai_files.py)
+            recover_at_start(kwargs["config"])
+        except FreqaiFileError as err:
+            raise OperationalException(str(err)) from None
         super().__init__(**kwargs)
         self.sl_config = load_config(self.freqai_info, OperationalException)
         self.detector_keys = outliers.configured(self.ft_params)

@@ -1,0 +1,259 @@
+"""FreqAI's own files in its model folder, made loadable again before FreqAI reads them.
+
+FreqAI (freqtrade 2026.9, freqai/data_drawer.py) rewrites `pair_dictionary.json` and
+`historic_predictions.pkl` in place after every training (the pickle then copied to
+`historic_predictions.backup.pkl`), with no temporary file. A SIGKILL while it writes (the OOM
+killer, `docker kill`, the end of docker's stop grace period, a power cut) leaves the file cut,
+and the next start fails in FreqaiDataDrawer's constructor: a cut JSON raises, and a cut pickle
+falls back to the backup only when it is empty (EOFError); cut anywhere else it raises
+UnpicklingError. The bot would not start until the user repaired the file by hand, although
+the SelfLearning store holds every model whole.
+
+`recover(folder)` runs at every start (every run mode), before FreqAI's constructor:
+
+* `historic_predictions.pkl` does not load, its backup does: the damaged file is set aside as
+  `historic_predictions.pkl.damaged-<UTC stamp>` and the backup's content put in its place
+  atomically (a copy under a temporary name, fsynced, then os.replace; the damaged file is
+  linked aside first, so `historic_predictions.pkl` exists throughout).
+* Neither loads (or there is no backup): the damaged file is set aside (the backup is left as
+  it is) and FreqAI starts its prediction history afresh.
+* `pair_dictionary.json` does not parse: it is set aside; FreqAI then retrains every pair
+  (a live or dry-run bot), and each training restores the pair's models from our store.
+* Whole files, or none: nothing is touched and nothing is logged.
+
+Nothing is ever deleted. A damaged file found while another process holds the live store's
+writer lock (a bot of this identifier is running and may be writing the file right now) is
+left as it is, with a warning. The loads are the ones FreqAI makes anyway (cloudpickle of the
+pickle and its backup, rapidjson of the JSON); reading is kept apart from the decision
+(`plan`, pure) and from the file moves.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+
+import cloudpickle
+import rapidjson
+
+from self_learning.runtime.run_stores import MODELS, live_store
+from self_learning.store import writer_lock
+
+logger = logging.getLogger(__name__)
+
+HISTORY = "historic_predictions.pkl"
+HISTORY_BACKUP = "historic_predictions.backup.pkl"
+PAIR_DICTIONARY = "pair_dictionary.json"
+DAMAGED = ".damaged-"  # historic_predictions.pkl.damaged-20261207T012300Z
+RESTORING = ".restoring"  # the backup's copy, before it replaces the damaged file
+NO_IDENTIFIER = "no_id_provided"  # FreqAI's identifier when the config has none
+
+
+class FreqaiFileError(RuntimeError):
+    """A FreqAI file could not be read or set aside; the message names it and what to do."""
+
+
+class State(Enum):
+    ABSENT = "absent"
+    WHOLE = "whole"
+    DAMAGED = "damaged"
+
+
+@dataclass(frozen=True)
+class Found:
+    """What each of FreqAI's files holds; `why`: file name -> the load's error."""
+
+    history: State
+    backup: State
+    pair_dictionary: State
+    why: dict[str, str]
+
+
+class Step(Enum):
+    RESTORE_HISTORY = "restore the history from its backup"
+    HISTORY_ASIDE = "set the history aside, FreqAI starts it afresh"
+    PAIR_DICTIONARY_ASIDE = "set the pair dictionary aside"
+
+
+def recover_at_start(config: dict) -> tuple[Step, ...]:
+    """`recover` on the folder FreqAI is about to read (IFreqaiModel.set_full_path: the
+    config's `user_data_dir` / models / identifier), unless a bot of the identifier runs."""
+    user_data, identifier = Path(config["user_data_dir"]), identifier_of(config)
+    return recover(user_data / MODELS / identifier,
+                   lambda: _other_writer(live_store(user_data, identifier).root))
+
+
+def identifier_of(config: dict) -> str:
+    """The identifier as IFreqaiModel reads it (its own error when `freqai` is missing)."""
+    return f"{(config.get('freqai') or {}).get('identifier', NO_IDENTIFIER)}"
+
+
+def plan(found: Found) -> tuple[Step, ...]:
+    """The steps that make `found` loadable; none when every file is whole or absent."""
+    steps = []
+    if found.history is State.DAMAGED:
+        whole_backup = found.backup is State.WHOLE
+        steps.append(Step.RESTORE_HISTORY if whole_backup else Step.HISTORY_ASIDE)
+    if found.pair_dictionary is State.DAMAGED:
+        steps.append(Step.PAIR_DICTIONARY_ASIDE)
+    return tuple(steps)
+
+
+def aside_name(name: str, stamp: str, taken: Callable[[str], bool]) -> str:
+    """`historic_predictions.pkl` -> `historic_predictions.pkl.damaged-<stamp>`, numbered
+    (`-2`, `-3`, ...) when a file of that name exists already: nothing is overwritten."""
+    candidate, number = f"{name}{DAMAGED}{stamp}", 1
+    while taken(candidate):
+        number += 1
+        candidate = f"{name}{DAMAGED}{stamp}-{number}"
+    return candidate
+
+
+def inspect(folder: Path) -> Found:
+    """Loads each file as FreqAI does; FreqaiFileError when one exists but cannot be read."""
+    why: dict[str, str] = {}
+    history = _state(folder / HISTORY, cloudpickle.loads, why)
+    backup = _state(folder / HISTORY_BACKUP, cloudpickle.loads, why) \
+        if history is State.DAMAGED else State.ABSENT  # read only when it is needed
+    pair_dictionary = _state(folder / PAIR_DICTIONARY, _parse_json, why)
+    return Found(history, backup, pair_dictionary, why)
+
+
+def recover(folder: Path, writer: Callable[[], str | None] = lambda: None,
+            now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> tuple[Step, ...]:
+    """Makes FreqAI's files in `folder` loadable (module docstring); `writer()`: another
+    process that holds the live store's lock ("PID 1234"), whose bot may be writing them
+    now, or None. Returns the steps taken."""
+    if not folder.is_dir():
+        return ()
+    found = inspect(folder)
+    steps = plan(found)
+    if steps and (holder := writer()) is not None:
+        logger.warning(f"FreqAI's files in {folder} do not load ({_reasons(found)}), but "
+                       f"process {holder} runs a bot of this identifier and may be writing "
+                       "them: left as they are. Stop that bot before starting this run.")
+        return ()
+    stamp = now().strftime("%Y%m%dT%H%M%SZ")
+    for step in steps:
+        _STEPS[step](folder, stamp, found)
+    return steps
+
+
+def _other_writer(store: Path) -> str | None:
+    holder = writer_lock.holder(store)
+    return None if holder == f"PID {os.getpid()}" else holder  # this process: no bot yet
+
+
+def _state(path: Path, load: Callable[[bytes], object], why: dict[str, str]) -> State:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return State.ABSENT
+    except OSError as err:
+        raise FreqaiFileError(f"Cannot read FreqAI's {path} ({err.strerror}); give the bot's "
+                              f"user read and write access to {path.parent}.") from None
+    try:
+        load(data)
+    except Exception as err:  # whatever a cut file raises: UnpicklingError, EOFError, ...
+        why[path.name] = f"{type(err).__name__}: {str(err)[:120]}"
+        return State.DAMAGED
+    return State.WHOLE
+
+
+def _parse_json(data: bytes) -> object:
+    return rapidjson.loads(data.decode(), number_mode=rapidjson.NM_NATIVE)  # as FreqAI reads it
+
+
+def _restore_history(folder: Path, stamp: str, found: Found) -> None:
+    history, backup = folder / HISTORY, folder / HISTORY_BACKUP
+    copy = folder / f"{HISTORY}{RESTORING}"
+    try:
+        copy.write_bytes(backup.read_bytes())
+        _fsync(copy)
+        aside = _set_aside(history, stamp, keep=True)
+        os.replace(copy, history)
+        _fsync(folder)
+    except OSError as err:
+        raise _cannot(history, err) from None
+    logger.warning(f"FreqAI's {history} does not load ({found.why[HISTORY]}; a kill while "
+                   f"FreqAI rewrote it cuts it): set it aside as {aside.name} and put its "
+                   f"backup {backup.name} in its place. FreqAI's prediction history (FreqUI, "
+                   "--freqai-backtest-live-models) lacks what it saved after that backup; the "
+                   "models themselves come from the SelfLearning store.")
+
+
+def _history_aside(folder: Path, stamp: str, found: Found) -> None:
+    history, backup = folder / HISTORY, folder / HISTORY_BACKUP
+    aside = _move_aside(history, stamp)
+    state = f"does not load either ({found.why[HISTORY_BACKUP]})" \
+        if found.backup is State.DAMAGED else "does not exist"
+    logger.warning(f"FreqAI's {history} does not load ({found.why[HISTORY]}) and its backup "
+                   f"{backup.name} {state}: set it aside as {aside.name} (the backup is left "
+                   "as it is). FreqAI starts its prediction history from scratch: FreqUI's "
+                   "chart and what --freqai-backtest-live-models replays begin again at this "
+                   "start. The models themselves come from the SelfLearning store.")
+
+
+def _pair_dictionary_aside(folder: Path, stamp: str, found: Found) -> None:
+    path = folder / PAIR_DICTIONARY
+    aside = _move_aside(path, stamp)
+    logger.warning(f"FreqAI's {path} does not parse ({found.why[PAIR_DICTIONARY]}; a kill "
+                   f"while FreqAI rewrote it cuts it): set it aside as {aside.name}. FreqAI "
+                   "no longer knows which model each pair has: a live or dry-run bot retrains "
+                   "every pair, one after another in its training thread, and gives a pair "
+                   "do_predict 0 (no entries) until its training; each training restores the "
+                   "pair's models from the SelfLearning store and continues them.")
+
+
+def _move_aside(path: Path, stamp: str) -> Path:
+    try:
+        aside = _set_aside(path, stamp, keep=False)
+        _fsync(path.parent)
+    except OSError as err:
+        raise _cannot(path, err) from None
+    return aside
+
+
+def _set_aside(path: Path, stamp: str, keep: bool) -> Path:
+    """`path` under its damaged name; `keep`: still under `path` too (a hard link, so that
+    os.replace can swap `path` atomically; a rename where the filesystem has no links)."""
+    aside = path.with_name(aside_name(path.name, stamp, lambda n: (path.parent / n).exists()))
+    if keep:
+        try:
+            os.link(path, aside)
+            return aside
+        except OSError:  # no hard links here (FAT, some network mounts): rename
+            pass
+    os.rename(path, aside)
+    return aside
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _cannot(path: Path, err: OSError) -> FreqaiFileError:
+    return FreqaiFileError(
+        f"FreqAI's {path} is damaged (cut by a kill while FreqAI wrote it) and cannot be set "
+        f"aside ({err.strerror}: {err.filename}); give the bot's user write access to "
+        f"{path.parent}, or move {path.name} out of that folder yourself, then start again.")
+
+
+def _reasons(found: Found) -> str:
+    return "; ".join(f"{name}: {error}" for name, error in found.why.items())
+
+
+_STEPS: dict[Step, Callable[[Path, str, Found], None]] = {
+    Step.RESTORE_HISTORY: _restore_history,
+    Step.HISTORY_ASIDE: _history_aside,
+    Step.PAIR_DICTIONARY_ASIDE: _pair_dictionary_aside,
+}

@@ -1,0 +1,339 @@
+"""FreqAI's own files, cut by a kill while FreqAI rewrote them in place, no longer stop a start
+(self_learning/runtime/freqai_files.py). Every folder here is written by freqtrade's real
+FreqaiDataDrawer (its save methods), cut as a SIGKILL cuts it, and read back by a real
+FreqaiDataDrawer: each test first shows the drawer FAILS on the cut files, then that it loads
+them once `recover` has run."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rapidjson
+from capabilities import without_permission_override
+from freqtrade.enums import RunMode
+from freqtrade.exceptions import OperationalException
+from freqtrade.freqai.data_drawer import FreqaiDataDrawer
+from lock_holder import lock_held_elsewhere
+
+from self_learning.runtime import freqai_files
+from self_learning.runtime.freqai_files import (
+    HISTORY,
+    HISTORY_BACKUP,
+    PAIR_DICTIONARY,
+    Found,
+    FreqaiFileError,
+    State,
+    Step,
+    aside_name,
+    plan,
+    recover,
+)
+from self_learning.runtime.run_stores import live_store
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = {"freqai": {"feature_parameters": {}, "identifier": "bot"}}
+PAIRS = ("BTC/USDT", "ETH/USDT")
+NOW = datetime(2026, 12, 7, 1, 30, 5, tzinfo=UTC)
+STAMP = "20261207T013005Z"
+
+
+def predictions(rows: int, level: float) -> dict[str, pd.DataFrame]:
+    """Historic predictions shaped as FreqAI keeps them: a frame per pair."""
+    dates = pd.date_range("2026-11-01", periods=rows, freq="1h", tz="UTC")
+    return {pair: pd.DataFrame({"&-s_close": np.linspace(-level, level, rows), "do_predict": 1,
+                                "&-s_close_mean": 0.0, "date_pred": dates}) for pair in PAIRS}
+
+
+def pair_dict(trained: int) -> dict:
+    return {pair: {"model_filename": f"cb_{pair[:3].lower()}_{trained}", "data_path": "x",
+                   "trained_timestamp": trained, "extras": {}} for pair in PAIRS}
+
+
+def freqai_saves(folder: Path, history: dict, pairs: dict) -> None:
+    """FreqAI's own writes after a training: pair_dictionary.json, then the history pickle and
+    its backup copy."""
+    drawer = FreqaiDataDrawer(folder, CONFIG)
+    drawer.pair_dict, drawer.historic_predictions = pairs, history
+    drawer.save_drawer_to_disk()
+    drawer.save_historic_predictions_to_disk()
+
+
+def cut_second_save(folder: Path, name: str, offset: int) -> bytes:
+    """A second training's save, killed while FreqAI wrote `name`: the file holds the first
+    `offset` bytes of what FreqAI was writing (the backup is still the first save's).
+    Returns the whole bytes of that write."""
+    other = folder.parent / f"{folder.name}-whole"
+    other.mkdir()
+    freqai_saves(other, predictions(600, 2.0), pair_dict(2))
+    whole = (other / name).read_bytes()
+    (folder / name).write_bytes(whole[:offset])
+    return whole
+
+
+@pytest.fixture
+def models(tmp_path) -> Path:
+    """user_data/models/bot after one training's saves."""
+    folder = tmp_path / "models" / "bot"
+    folder.mkdir(parents=True)
+    freqai_saves(folder, predictions(500, 1.0), pair_dict(1))
+    return folder
+
+
+def listing(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def assert_same_history(loaded: dict, expected: dict) -> None:
+    assert sorted(loaded) == sorted(expected)
+    for pair, frame in expected.items():
+        pd.testing.assert_frame_equal(loaded[pair], frame, check_dtype=False)
+
+
+def offsets(length: int) -> list[int]:
+    return [1, 64, length // 3, length // 2, length - 100, length - 1]
+
+
+def test_a_cut_history_is_replaced_by_its_backup(models, caplog):
+    """Cut at several offsets (the pickle of FreqAI's DataFrame dict): FreqAI's drawer raises
+    UnpicklingError; after `recover` the cut bytes sit beside it under the damaged name, the
+    backup's content (the previous save's) is in place, the backup itself is untouched, one
+    warning names both files, and the drawer loads the backup's predictions."""
+    backup = (models / HISTORY_BACKUP).read_bytes()
+    whole = cut_second_save(models, HISTORY, 0)
+    cuts = offsets(len(whole))
+    names = [f"{HISTORY}.damaged-{STAMP}"] + [f"{HISTORY}.damaged-{STAMP}-{n}"
+                                              for n in range(2, len(cuts) + 1)]
+    for offset, aside in zip(cuts, names, strict=True):
+        (models / HISTORY).write_bytes(whole[:offset])
+        with pytest.raises(pickle.UnpicklingError):
+            FreqaiDataDrawer(models, CONFIG)
+        caplog.clear()
+        assert recover(models, now=lambda: NOW) == (Step.RESTORE_HISTORY,)
+        assert (models / aside).read_bytes() == whole[:offset]
+        assert (models / HISTORY).read_bytes() == backup == \
+            (models / HISTORY_BACKUP).read_bytes()
+        assert not (models / f"{HISTORY}.restoring").exists()
+        warnings = [r for r in caplog.records if r.name == freqai_files.__name__]
+        assert [r.levelno for r in warnings] == [logging.WARNING]
+        assert str(models / HISTORY) in warnings[0].message
+        assert aside in warnings[0].message and HISTORY_BACKUP in warnings[0].message
+        assert_same_history(FreqaiDataDrawer(models, CONFIG).historic_predictions,
+                            predictions(500, 1.0))
+    assert sorted(p.name for p in models.glob(f"{HISTORY}.damaged-*")) == sorted(names)
+
+
+@pytest.mark.parametrize("backup", ["cut", "absent"])
+def test_a_cut_history_without_a_loadable_backup_is_set_aside(models, caplog, backup):
+    """Neither loads (a kill during FreqAI's very first save leaves no backup): the damaged
+    file is set aside, the backup stays as it is, FreqAI starts its history afresh (an empty
+    dict) and the warning says so."""
+    whole = cut_second_save(models, HISTORY, 1000)
+    if backup == "cut":
+        (models / HISTORY_BACKUP).write_bytes(whole[:3000])
+    else:
+        (models / HISTORY_BACKUP).unlink()
+    with pytest.raises(pickle.UnpicklingError):
+        FreqaiDataDrawer(models, CONFIG)
+    before = listing(models)
+    assert recover(models, now=lambda: NOW) == (Step.HISTORY_ASIDE,)
+    after = listing(models)
+    assert after.pop(f"{HISTORY}.damaged-{STAMP}") == before.pop(HISTORY) == whole[:1000]
+    assert after == before  # the backup (or its absence) and every other file as they were
+    (warning,) = [r for r in caplog.records if r.name == freqai_files.__name__]
+    assert warning.levelno == logging.WARNING
+    assert "starts its prediction history from scratch" in warning.message
+    assert "SelfLearning store" in warning.message
+    assert FreqaiDataDrawer(models, CONFIG).historic_predictions == {}
+
+
+def test_a_cut_pair_dictionary_is_set_aside(models, caplog):
+    """A cut pair_dictionary.json (at several offsets, and empty): FreqAI's drawer raises
+    JSONDecodeError; after `recover` it is set aside whole as it was cut, the history is left
+    alone, and the drawer starts with no pair known (FreqAI retrains each pair)."""
+    whole = cut_second_save(models, PAIR_DICTIONARY, 0)
+    history = (models / HISTORY).read_bytes()
+    cuts = [0, *offsets(len(whole))]
+    names = [f"{PAIR_DICTIONARY}.damaged-{STAMP}"] + [f"{PAIR_DICTIONARY}.damaged-{STAMP}-{n}"
+                                                      for n in range(2, len(cuts) + 1)]
+    for offset, aside in zip(cuts, names, strict=True):
+        (models / PAIR_DICTIONARY).write_bytes(whole[:offset])
+        with pytest.raises(rapidjson.JSONDecodeError):
+            FreqaiDataDrawer(models, CONFIG)
+        caplog.clear()
+        assert recover(models, now=lambda: NOW) == (Step.PAIR_DICTIONARY_ASIDE,)
+        assert not (models / PAIR_DICTIONARY).exists()
+        assert (models / aside).read_bytes() == whole[:offset]
+        (warning,) = [r for r in caplog.records if r.name == freqai_files.__name__]
+        assert "retrains every pair" in warning.message and aside in warning.message
+        drawer = FreqaiDataDrawer(models, CONFIG)
+        assert drawer.pair_dict == {}
+        assert_same_history(drawer.historic_predictions, predictions(500, 1.0))
+        assert (models / HISTORY).read_bytes() == history
+
+
+def test_both_files_cut_are_both_recovered(models):
+    cut_second_save(models, PAIR_DICTIONARY, 40)
+    (models / HISTORY).write_bytes(b"\x80\x05\x95")
+    assert recover(models, now=lambda: NOW) == (Step.RESTORE_HISTORY, Step.PAIR_DICTIONARY_ASIDE)
+    drawer = FreqaiDataDrawer(models, CONFIG)
+    assert drawer.pair_dict == {}
+    assert_same_history(drawer.historic_predictions, predictions(500, 1.0))
+
+
+def test_whole_files_or_none_are_left_alone(models, tmp_path, caplog):
+    """Whole files (even with a cut backup: FreqAI reads the backup only when the main file
+    fails), an empty folder and a missing one: nothing touched, nothing logged."""
+    (models / HISTORY_BACKUP).write_bytes(b"\x80\x05")
+    (models / "global_metadata.json").write_text(json.dumps({"start_dry_live_date": 1}))
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in models.iterdir()}
+    empty = tmp_path / "models" / "fresh"
+    empty.mkdir()
+    caplog.set_level(logging.DEBUG)
+    assert recover(models) == recover(empty) == recover(tmp_path / "missing") == ()
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in models.iterdir()} == before
+    assert list(empty.iterdir()) == [] and not (tmp_path / "missing").exists()
+    assert [r for r in caplog.records if r.name == freqai_files.__name__] == []
+
+
+def test_a_second_recovery_in_the_same_second_keeps_the_first_aside_file(models):
+    cut_second_save(models, PAIR_DICTIONARY, 10)
+    recover(models, now=lambda: NOW)
+    (models / PAIR_DICTIONARY).write_bytes(b'{"BTC')
+    recover(models, now=lambda: NOW)
+    assert (models / f"{PAIR_DICTIONARY}.damaged-{STAMP}").read_bytes()[:10] != b'{"BTC'
+    assert (models / f"{PAIR_DICTIONARY}.damaged-{STAMP}-2").read_bytes() == b'{"BTC'
+
+
+def test_a_folder_it_cannot_write_gives_an_error_naming_the_file(models):
+    """As an ordinary user: a damaged file in a read-only folder cannot be set aside. The error
+    names the file and says what to do; nothing is changed."""
+    cut_second_save(models, HISTORY, 500)
+    before = listing(models)
+    models.chmod(0o555)
+    try:
+        with without_permission_override(), pytest.raises(
+                FreqaiFileError, match=rf"FreqAI's {models / HISTORY} is damaged .* cannot be "
+                                       rf"set aside \(Permission denied: .*give the bot's user "
+                                       rf"write access to {models}"):
+            recover(models)
+    finally:
+        models.chmod(0o755)
+    assert listing(models) == before
+
+
+def test_files_of_a_running_bot_are_left_alone(models, caplog):
+    """Another process holds the identifier's live store lock (a running bot, which may be
+    writing FreqAI's files this moment): a file that does not load is left as it is."""
+    cut_second_save(models, HISTORY, 500)
+    before = listing(models)
+    user_data = models.parent.parent
+    with lock_held_elsewhere(live_store(user_data, "bot").root) as pid:
+        assert freqai_files.recover_at_start({**CONFIG, "user_data_dir": user_data}) == ()
+    assert listing(models) == before
+    assert f"process PID {pid} runs a bot of this identifier" in caplog.text
+    assert freqai_files.recover_at_start({**CONFIG, "user_data_dir": user_data}) == \
+        (Step.RESTORE_HISTORY,)  # once that bot has stopped
+
+
+def test_the_model_starts_on_cut_files(models):
+    """SelfLearningModel runs the recovery before FreqAI's constructor, in the folder FreqAI
+    reads (user_data_dir/models/<identifier>): it starts where FreqAI alone stops."""
+    from SelfLearningModel import SelfLearningModel
+
+    config = json.loads((ROOT / "config.json").read_text())
+    config["freqai"]["identifier"] = "bot"
+    config.update(user_data_dir=models.parent.parent, runmode=RunMode.BACKTEST,
+                  freqai_backtest_live_models=True)  # no runtime: only the start is tested
+    config["api_server"]["enabled"] = False
+    cut_second_save(models, HISTORY, 700)
+    (models / PAIR_DICTIONARY).write_bytes(b'{"BTC/USDT": {"model_fi')
+    with pytest.raises(rapidjson.JSONDecodeError):  # FreqAI reads it before the history
+        FreqaiDataDrawer(models, config)
+    model = SelfLearningModel(config=config)
+    assert model.dd.pair_dict == {}
+    assert_same_history(model.dd.historic_predictions, predictions(500, 1.0))
+
+
+def test_the_model_reports_a_file_it_cannot_set_aside(models):
+    from SelfLearningModel import SelfLearningModel
+
+    config = json.loads((ROOT / "config.json").read_text())
+    config["freqai"]["identifier"] = "bot"
+    config.update(user_data_dir=models.parent.parent, runmode=RunMode.BACKTEST,
+                  freqai_backtest_live_models=True)
+    (models / PAIR_DICTIONARY).write_bytes(b"{")
+    models.chmod(0o555)
+    try:
+        with without_permission_override(), pytest.raises(
+                OperationalException, match=rf"^FreqAI's {models / PAIR_DICTIONARY} is damaged"):
+            SelfLearningModel(config=config)
+    finally:
+        models.chmod(0o755)
+
+
+@pytest.mark.parametrize(("history", "backup", "pairs", "steps"), [
+    (State.WHOLE, State.ABSENT, State.WHOLE, ()),
+    (State.ABSENT, State.ABSENT, State.ABSENT, ()),
+    (State.ABSENT, State.WHOLE, State.ABSENT, ()),  # FreqAI never reads a lone backup
+    (State.WHOLE, State.DAMAGED, State.WHOLE, ()),
+    (State.DAMAGED, State.WHOLE, State.WHOLE, (Step.RESTORE_HISTORY,)),
+    (State.DAMAGED, State.DAMAGED, State.ABSENT, (Step.HISTORY_ASIDE,)),
+    (State.DAMAGED, State.ABSENT, State.WHOLE, (Step.HISTORY_ASIDE,)),
+    (State.WHOLE, State.ABSENT, State.DAMAGED, (Step.PAIR_DICTIONARY_ASIDE,)),
+    (State.DAMAGED, State.WHOLE, State.DAMAGED,
+     (Step.RESTORE_HISTORY, Step.PAIR_DICTIONARY_ASIDE)),
+])
+def test_plan(history, backup, pairs, steps):
+    assert plan(Found(history, backup, pairs, {})) == steps
+
+
+def test_aside_name_never_takes_an_existing_name():
+    taken = {f"{HISTORY}.damaged-{STAMP}", f"{HISTORY}.damaged-{STAMP}-2"}
+    assert aside_name(HISTORY, STAMP, taken.__contains__) == f"{HISTORY}.damaged-{STAMP}-3"
+    assert aside_name(HISTORY, STAMP, lambda _: False) == f"{HISTORY}.damaged-{STAMP}"
+
+
+def test_this_process_holding_the_lock_is_no_running_bot(models):
+    """The live store's lock held by this very process (an earlier model of it) is no other
+    bot: the files are recovered."""
+    from self_learning.store import writer_lock
+
+    cut_second_save(models, HISTORY, 500)
+    user_data = models.parent.parent
+    store = live_store(user_data, "bot").root
+    writer_lock.hold(store)
+    try:
+        assert freqai_files.recover_at_start({**CONFIG, "user_data_dir": user_data}) == \
+            (Step.RESTORE_HISTORY,)
+    finally:
+        writer_lock.release(store)
+
+
+def test_a_config_without_identifier_recovers_freqais_default_folder(tmp_path):
+    """FreqAI reads `freqai.identifier` with the default `no_id_provided`; so does the
+    recovery."""
+    folder = tmp_path / "models" / "no_id_provided"
+    folder.mkdir(parents=True)
+    (folder / PAIR_DICTIONARY).write_bytes(b"{")
+    config = {"freqai": {"feature_parameters": {}}, "user_data_dir": str(tmp_path)}
+    assert freqai_files.recover_at_start(config) == (Step.PAIR_DICTIONARY_ASIDE,)
+
+
+def test_a_file_it_cannot_read_gives_an_error_naming_it(models):
+    (models / HISTORY).chmod(0)
+    try:
+        with without_permission_override(), pytest.raises(
+                FreqaiFileError, match=rf"^Cannot read FreqAI's {models / HISTORY} "
+                                       rf"\(Permission denied\); give the bot's user read"):
+            recover(models)
+    finally:
+        (models / HISTORY).chmod(0o644)
+    assert sorted(p.name for p in models.iterdir()) == [HISTORY_BACKUP, HISTORY,
+                                                        PAIR_DICTIONARY]
