@@ -24,8 +24,10 @@ from lock_holder import lock_held_elsewhere
 
 from self_learning.runtime import freqai_files
 from self_learning.runtime.freqai_files import (
+    GLOBAL_METADATA,
     HISTORY,
     HISTORY_BACKUP,
+    METRIC_TRACKER,
     PAIR_DICTIONARY,
     Found,
     FreqaiFileError,
@@ -178,6 +180,40 @@ def test_a_cut_pair_dictionary_is_set_aside(models, caplog):
         assert (models / HISTORY).read_bytes() == history
 
 
+def test_a_cut_global_metadata_or_metric_tracker_is_set_aside(models, caplog):
+    """FreqAI's two other JSON files read at start, written by its own save methods and cut:
+    IFreqaiModel's constructor fails on the global metadata, the drawer (with
+    write_metrics_to_disk) on the metric tracker; after `recover` both are set aside as they
+    were cut, one warning each, and FreqAI starts them afresh."""
+    config = {"freqai": {**CONFIG["freqai"], "write_metrics_to_disk": True}}
+    drawer = FreqaiDataDrawer(models, config)
+    drawer.save_global_metadata_to_disk({"start_dry_live_date": 1764000000})
+    drawer.metric_tracker = {pair: {"train_time": {"timestamp": [1764000000.5, 1764003600.5],
+                                                   "value": [1.25, 1.5]}} for pair in PAIRS}
+    drawer.save_metric_tracker_to_disk()
+    cut = {}
+    for name in (GLOBAL_METADATA, METRIC_TRACKER):
+        whole = (models / name).read_bytes()
+        cut[name] = whole[: len(whole) // 2]
+        (models / name).write_bytes(cut[name])
+    with pytest.raises(rapidjson.JSONDecodeError):
+        FreqaiDataDrawer(models, config)
+    with pytest.raises(rapidjson.JSONDecodeError):
+        FreqaiDataDrawer(models, CONFIG).load_global_metadata_from_disk()
+    caplog.clear()
+    assert recover(models, now=lambda: NOW) == (Step.GLOBAL_METADATA_ASIDE,
+                                                 Step.METRIC_TRACKER_ASIDE)
+    warnings = [r.message for r in caplog.records if r.name == freqai_files.__name__]
+    for name, says in ((GLOBAL_METADATA, "--freqai-backtest-live-models"),
+                       (METRIC_TRACKER, "write_metrics_to_disk")):
+        assert not (models / name).exists()
+        assert (models / f"{name}.damaged-{STAMP}").read_bytes() == cut[name]
+        assert [w for w in warnings if name in w and says in w], warnings
+    drawer = FreqaiDataDrawer(models, config)
+    assert drawer.metric_tracker == {} and drawer.load_global_metadata_from_disk() == {}
+    assert_same_history(drawer.historic_predictions, predictions(500, 1.0))
+
+
 def test_both_files_cut_are_both_recovered(models):
     cut_second_save(models, PAIR_DICTIONARY, 40)
     (models / HISTORY).write_bytes(b"\x80\x05\x95")
@@ -292,6 +328,17 @@ def test_the_model_reports_a_file_it_cannot_set_aside(models):
 ])
 def test_plan(history, backup, pairs, steps):
     assert plan(Found(history, backup, pairs, {})) == steps
+
+
+@pytest.mark.parametrize(("global_metadata", "metric_tracker", "steps"), [
+    (State.WHOLE, State.WHOLE, ()),
+    (State.DAMAGED, State.ABSENT, (Step.GLOBAL_METADATA_ASIDE,)),
+    (State.ABSENT, State.DAMAGED, (Step.METRIC_TRACKER_ASIDE,)),
+    (State.DAMAGED, State.DAMAGED, (Step.GLOBAL_METADATA_ASIDE, Step.METRIC_TRACKER_ASIDE)),
+])
+def test_plan_of_the_other_json_files(global_metadata, metric_tracker, steps):
+    found = Found(State.WHOLE, State.ABSENT, State.WHOLE, {}, global_metadata, metric_tracker)
+    assert plan(found) == steps
 
 
 def test_aside_name_never_takes_an_existing_name():

@@ -19,6 +19,10 @@ the SelfLearning store holds every model whole.
   it is) and FreqAI starts its prediction history afresh.
 * `pair_dictionary.json` does not parse: it is set aside; FreqAI then retrains every pair
   (a live or dry-run bot), and each training restores the pair's models from our store.
+* `global_metadata.json` (written at a bot's first live candle) or `metric_tracker.json`
+  (rewritten after each training with `write_metrics_to_disk`) does not parse: it is set aside,
+  and FreqAI starts it afresh (the start of the period `--freqai-backtest-live-models` replays
+  becomes this start; the metrics begin again).
 * Whole files, or none: nothing is touched and nothing is logged.
 
 Nothing is ever deleted. A damaged file found while another process holds the live store's
@@ -49,6 +53,8 @@ logger = logging.getLogger(__name__)
 HISTORY = "historic_predictions.pkl"
 HISTORY_BACKUP = "historic_predictions.backup.pkl"
 PAIR_DICTIONARY = "pair_dictionary.json"
+GLOBAL_METADATA = "global_metadata.json"
+METRIC_TRACKER = "metric_tracker.json"
 DAMAGED = ".damaged-"  # historic_predictions.pkl.damaged-20261207T012300Z
 RESTORING = ".restoring"  # the backup's copy, before it replaces the damaged file
 NO_IDENTIFIER = "no_id_provided"  # FreqAI's identifier when the config has none
@@ -72,12 +78,16 @@ class Found:
     backup: State
     pair_dictionary: State
     why: dict[str, str]
+    global_metadata: State = State.ABSENT
+    metric_tracker: State = State.ABSENT
 
 
 class Step(Enum):
     RESTORE_HISTORY = "restore the history from its backup"
     HISTORY_ASIDE = "set the history aside, FreqAI starts it afresh"
     PAIR_DICTIONARY_ASIDE = "set the pair dictionary aside"
+    GLOBAL_METADATA_ASIDE = "set the global metadata aside"
+    METRIC_TRACKER_ASIDE = "set the metric tracker aside"
 
 
 def recover_at_start(config: dict) -> tuple[Step, ...]:
@@ -101,6 +111,10 @@ def plan(found: Found) -> tuple[Step, ...]:
         steps.append(Step.RESTORE_HISTORY if whole_backup else Step.HISTORY_ASIDE)
     if found.pair_dictionary is State.DAMAGED:
         steps.append(Step.PAIR_DICTIONARY_ASIDE)
+    if found.global_metadata is State.DAMAGED:
+        steps.append(Step.GLOBAL_METADATA_ASIDE)
+    if found.metric_tracker is State.DAMAGED:
+        steps.append(Step.METRIC_TRACKER_ASIDE)
     return tuple(steps)
 
 
@@ -121,7 +135,9 @@ def inspect(folder: Path) -> Found:
     backup = _state(folder / HISTORY_BACKUP, cloudpickle.loads, why) \
         if history is State.DAMAGED else State.ABSENT  # read only when it is needed
     pair_dictionary = _state(folder / PAIR_DICTIONARY, _parse_json, why)
-    return Found(history, backup, pair_dictionary, why)
+    global_metadata = _state(folder / GLOBAL_METADATA, _parse_json, why)
+    metric_tracker = _state(folder / METRIC_TRACKER, _parse_json, why)
+    return Found(history, backup, pair_dictionary, why, global_metadata, metric_tracker)
 
 
 def recover(folder: Path, writer: Callable[[], str | None] = lambda: None,
@@ -210,6 +226,23 @@ def _pair_dictionary_aside(folder: Path, stamp: str, found: Found) -> None:
                    "pair's models from the SelfLearning store and continues them.")
 
 
+def _global_metadata_aside(folder: Path, stamp: str, found: Found) -> None:
+    path = folder / GLOBAL_METADATA
+    aside = _move_aside(path, stamp)
+    logger.warning(f"FreqAI's {path} does not parse ({found.why[GLOBAL_METADATA]}; a kill "
+                   f"while FreqAI wrote it cuts it): set it aside as {aside.name}. FreqAI "
+                   "writes it again at this bot's first live candle, so the period "
+                   "--freqai-backtest-live-models replays starts there.")
+
+
+def _metric_tracker_aside(folder: Path, stamp: str, found: Found) -> None:
+    path = folder / METRIC_TRACKER
+    aside = _move_aside(path, stamp)
+    logger.warning(f"FreqAI's {path} does not parse ({found.why[METRIC_TRACKER]}; a kill "
+                   f"while FreqAI rewrote it cuts it): set it aside as {aside.name}. FreqAI's "
+                   "metrics (write_metrics_to_disk) begin again at this start.")
+
+
 def _move_aside(path: Path, stamp: str) -> Path:
     try:
         aside = _set_aside(path, stamp, keep=False)
@@ -256,4 +289,6 @@ _STEPS: dict[Step, Callable[[Path, str, Found], None]] = {
     Step.RESTORE_HISTORY: _restore_history,
     Step.HISTORY_ASIDE: _history_aside,
     Step.PAIR_DICTIONARY_ASIDE: _pair_dictionary_aside,
+    Step.GLOBAL_METADATA_ASIDE: _global_metadata_aside,
+    Step.METRIC_TRACKER_ASIDE: _metric_tracker_aside,
 }
