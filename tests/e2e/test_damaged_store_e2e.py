@@ -5,7 +5,10 @@ of real candles on a 1m grid, as test_live_store_e2e.py):
 
 1. a first bot trains ETC/BTC (FreqAI saves its own model, the store a version), then is killed;
 2. every stored version is damaged (its checkpoints zeroed: checksums no longer match), so the
-   restarted bot's FreqAI has a model for the pair but the store has nothing usable;
+   restarted bot's FreqAI has a model for the pair but the store has nothing usable; and
+   FreqAI's own historic_predictions.pkl is cut as a kill while FreqAI rewrites it cuts it
+   (freqtrade alone would not start on it): the restarted bot sets it aside and puts FreqAI's
+   backup in its place (runtime/freqai_files.py), with one warning;
 3. the restarted bot gives the pair no tradable row (`do_predict = 0`, training counter 0)
    and learns nothing per candle until FreqAI's next training, which is a full training (not an
    incremental update of untrained weights); the next candle after it is predicted
@@ -24,6 +27,7 @@ import re
 import time
 import uuid
 
+import cloudpickle
 import pandas as pd
 import pytest
 from live_support import (
@@ -49,6 +53,20 @@ UNTRAINED = f"{PAIR} has no model from a completed full training yet"
 FULL = f"full training of {PAIR}"
 # FreqAI copies historic_predictions.pkl to it once that is written, after pair_dictionary.json
 HISTORIC_BACKUP = "historic_predictions.backup.pkl"
+
+
+def cut_freqai_cannot_read(whole: bytes) -> bytes:
+    """The longest prefix of the pickle, at most half of it, that FreqAI cannot read: loading
+    it raises something other than EOFError (FreqAI falls back to the backup on EOFError alone,
+    data_drawer.load_historic_predictions_from_disk)."""
+    for size in range(len(whole) // 2, 0, -1):
+        try:
+            cloudpickle.loads(whole[:size])
+        except EOFError:
+            continue
+        except Exception:  # noqa: BLE001 - UnpicklingError, ValueError, ...: not handled
+            return whole[:size]
+    raise AssertionError("every cut of FreqAI's history ends in EOFError")
 
 
 def trainings(log: str) -> list[str]:
@@ -88,11 +106,14 @@ def test_damaged_store_gives_no_trades_until_a_full_training(realtime_exchange, 
                      and (models / HISTORIC_BACKUP).is_file(), START_TIMEOUT_S)
         bot.kill()
 
-        # 2. every version damaged (FreqAI's own model is intact).
+        # 2. every version damaged (FreqAI's own model is intact), FreqAI's history cut.
         versions = sorted(pair_dir.glob("v0*"))
         for version in versions:
             for data in version.glob("*/variables/variables.data-*"):
                 data.write_bytes(b"\0" * data.stat().st_size)
+        history = models / "historic_predictions.pkl"
+        cut = cut_freqai_cannot_read(history.read_bytes())
+        history.write_bytes(cut)
         trained_at = json.loads((models / "pair_dictionary.json").read_text())[PAIR][
             "trained_timestamp"]
         retrain_after = RETRAIN_AFTER_STARTUPS * startup_s + RETRAIN_MARGIN_S
@@ -118,6 +139,11 @@ def test_damaged_store_gives_no_trades_until_a_full_training(realtime_exchange, 
                              log[: log.index(FULL)]), "learned per candle before training"
         ours = without_freqtrade_stop_race(log)
         assert "Traceback" not in ours and " - ERROR - " not in ours, bot.describe()
+        (aside,) = models.glob("historic_predictions.pkl.damaged-*")
+        assert aside.read_bytes() == cut
+        assert re.search(rf"FreqAI's {re.escape(str(history))} does not load \(.*\): set it "
+                         rf"aside as {re.escape(aside.name)} and put its backup "
+                         rf"{HISTORIC_BACKUP} in its place", log), bot.describe()
 
         predictions = pd.read_pickle(models / "historic_predictions.pkl")[PAIR]
         untrained = predictions["&-training_counter"] == 0
