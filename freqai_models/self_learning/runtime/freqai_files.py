@@ -47,6 +47,7 @@ import rapidjson
 
 from self_learning.runtime.run_stores import MODELS, live_store
 from self_learning.store import writer_lock
+from self_learning.store.atomic import fsync_path
 
 logger = logging.getLogger(__name__)
 
@@ -190,10 +191,10 @@ def _restore_history(folder: Path, stamp: str, found: Found) -> None:
     copy = folder / f"{HISTORY}{RESTORING}"
     try:
         copy.write_bytes(backup.read_bytes())
-        _fsync(copy)
+        fsync_path(copy)
         aside = _set_aside(history, stamp, keep=True)
         os.replace(copy, history)
-        _fsync(folder)
+        fsync_path(folder)
     except OSError as err:
         raise _cannot(history, err) from None
     logger.warning(f"FreqAI's {history} does not load ({found.why[HISTORY]}; a kill while "
@@ -215,38 +216,32 @@ def _history_aside(folder: Path, stamp: str, found: Found) -> None:
                    "start. The models themselves come from the SelfLearning store.")
 
 
-def _pair_dictionary_aside(folder: Path, stamp: str, found: Found) -> None:
-    path = folder / PAIR_DICTIONARY
-    aside = _move_aside(path, stamp)
-    logger.warning(f"FreqAI's {path} does not parse ({found.why[PAIR_DICTIONARY]}; a kill "
-                   f"while FreqAI rewrote it cuts it): set it aside as {aside.name}. FreqAI "
-                   "no longer knows which model each pair has: a live or dry-run bot retrains "
-                   "every pair, one after another in its training thread, and gives a pair "
-                   "do_predict 0 (no entries) until its training; each training restores the "
-                   "pair's models from the SelfLearning store and continues them.")
+# What FreqAI does without each JSON file, said in the warning that sets it aside.
+JSON_AFRESH = {
+    PAIR_DICTIONARY: "FreqAI no longer knows which model each pair has: a live or dry-run bot "
+                     "retrains every pair, one after another in its training thread, and gives "
+                     "a pair do_predict 0 (no entries) until its training; each training "
+                     "restores the pair's models from the SelfLearning store and continues them.",
+    GLOBAL_METADATA: "FreqAI writes it again at this bot's first live candle, so the period "
+                     "--freqai-backtest-live-models replays starts there.",
+    METRIC_TRACKER: "FreqAI's metrics (write_metrics_to_disk) begin again at this start.",
+}
 
 
-def _global_metadata_aside(folder: Path, stamp: str, found: Found) -> None:
-    path = folder / GLOBAL_METADATA
-    aside = _move_aside(path, stamp)
-    logger.warning(f"FreqAI's {path} does not parse ({found.why[GLOBAL_METADATA]}; a kill "
-                   f"while FreqAI wrote it cuts it): set it aside as {aside.name}. FreqAI "
-                   "writes it again at this bot's first live candle, so the period "
-                   "--freqai-backtest-live-models replays starts there.")
-
-
-def _metric_tracker_aside(folder: Path, stamp: str, found: Found) -> None:
-    path = folder / METRIC_TRACKER
-    aside = _move_aside(path, stamp)
-    logger.warning(f"FreqAI's {path} does not parse ({found.why[METRIC_TRACKER]}; a kill "
-                   f"while FreqAI rewrote it cuts it): set it aside as {aside.name}. FreqAI's "
-                   "metrics (write_metrics_to_disk) begin again at this start.")
+def _json_aside(name: str) -> Callable[[Path, str, Found], None]:
+    """The step that sets FreqAI's JSON file `name` aside, saying what FreqAI does without it."""
+    def step(folder: Path, stamp: str, found: Found) -> None:
+        path = folder / name
+        aside = _move_aside(path, stamp)
+        logger.warning(f"FreqAI's {path} does not parse ({found.why[name]}; a kill while FreqAI "
+                       f"wrote it cuts it): set it aside as {aside.name}. {JSON_AFRESH[name]}")
+    return step
 
 
 def _move_aside(path: Path, stamp: str) -> Path:
     try:
         aside = _set_aside(path, stamp, keep=False)
-        _fsync(path.parent)
+        fsync_path(path.parent)
     except OSError as err:
         raise _cannot(path, err) from None
     return aside
@@ -266,14 +261,6 @@ def _set_aside(path: Path, stamp: str, keep: bool) -> Path:
     return aside
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _cannot(path: Path, err: OSError) -> FreqaiFileError:
     return FreqaiFileError(
         f"FreqAI's {path} is damaged (cut by a kill while FreqAI wrote it) and cannot be set "
@@ -288,7 +275,7 @@ def _reasons(found: Found) -> str:
 _STEPS: dict[Step, Callable[[Path, str, Found], None]] = {
     Step.RESTORE_HISTORY: _restore_history,
     Step.HISTORY_ASIDE: _history_aside,
-    Step.PAIR_DICTIONARY_ASIDE: _pair_dictionary_aside,
-    Step.GLOBAL_METADATA_ASIDE: _global_metadata_aside,
-    Step.METRIC_TRACKER_ASIDE: _metric_tracker_aside,
+    Step.PAIR_DICTIONARY_ASIDE: _json_aside(PAIR_DICTIONARY),
+    Step.GLOBAL_METADATA_ASIDE: _json_aside(GLOBAL_METADATA),
+    Step.METRIC_TRACKER_ASIDE: _json_aside(METRIC_TRACKER),
 }
