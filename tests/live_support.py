@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from conftest import ROOT, SHARED_DATA, config_args, free_port, freqtrade_env
 
+from self_learning.runtime import freqai_files
 from self_learning_offline.replay_exchange.process import (
     start_replay_exchange,
     stop_replay_exchange,
@@ -266,17 +266,17 @@ class LiveBot:
 
 
 def freqai_files_whole(models: Path) -> bool:
-    """FreqAI's files in its model folder `models` that a restarted bot reads first are whole:
-    pair_dictionary.json parses and historic_predictions.pkl unpickles. FreqAI rewrites both
-    in place (not atomically) after every training; a SIGKILL while it writes one leaves it
-    truncated, and freqtrade then fails to start on it (FreqAI falls back to the pickle's
-    backup only for an empty file). Only meaningful while the bot is stopped or gone."""
-    try:
-        json.loads((models / "pair_dictionary.json").read_text())
-        pd.read_pickle(models / "historic_predictions.pkl")
-    except Exception:  # missing, or cut anywhere: any error a partial pickle can raise
-        return False
-    return True
+    """FreqAI's files in its model folder `models` that a restarted bot reads first are there
+    and whole: pair_dictionary.json parses and historic_predictions.pkl unpickles, as the
+    model's own start-up check reads them (self_learning/runtime/freqai_files.inspect). FreqAI
+    rewrites both in place (not atomically) after every training; a SIGKILL while it writes
+    one leaves it cut, and the restart then starts from what that check recovers (FreqAI's
+    backup, or no history): a kill test about our store waits for whole files so that its
+    restart reads FreqAI's files as they were. Only meaningful while the bot is stopped or
+    gone."""
+    found = freqai_files.inspect(models)
+    whole = freqai_files.State.WHOLE
+    return found.history is whole and found.pair_dictionary is whole
 
 
 # -- model store ----------------------------------------------------------------------------

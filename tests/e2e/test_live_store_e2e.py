@@ -663,9 +663,9 @@ def _kill_mid_save(bot: LiveBot, pair_dir: Path, models: Path,
     is still there, nothing can finish the save before the kill. Otherwise the save completed
     in between: the bot resumes (SIGCONT) and the next save is tried. So is it when FreqAI
     was caught writing its own files in `models` (a save follows a training, and so do
-    FreqAI's in-place writes): the restart would fail on freqtrade's truncated file, not on
-    our store (`freqai_files_whole`). Returns (the interrupted version, exit code); fails
-    after `timeout` without one."""
+    FreqAI's in-place writes): the restart would start from what the model recovers of
+    FreqAI's cut file, and this test is about our store (`freqai_files_whole`). Returns (the
+    interrupted version, exit code); fails after `timeout` without one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if bot.proc.poll() is not None:
