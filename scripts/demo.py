@@ -7,7 +7,8 @@ freqtrade's summary, then `freqtrade plot-dataframe` of the finished backtest (F
 HTML charts of the predictions and scoreboard, from FreqAI's stored predictions: nothing is
 retrained), the model's scoreboard and its out-of-sample IC against the yardstick, and one
 PNG: price with the predicted band and the rolling IC over the demo period, and why it traded
-or not (how many candles passed each entry filter). The exchange is stopped whatever happens;
+or not (how many candles passed each entry filter, and what the entry signals realized against
+what they predicted). The exchange is stopped whatever happens;
 Ctrl-C stops freqtrade and the exchange and ends without an error. Everything it writes is
 listed in .demo/written.txt; `make clean-demo` (`--clean`) removes exactly that.
 """
@@ -37,7 +38,9 @@ from self_learning.reports.backtest import (
 from self_learning.reports.chart import render
 from self_learning.reports.entries import (
     describe_funnel,
+    describe_outcome,
     entry_funnel,
+    entry_outcome,
     rules_from_hyperopt,
     with_fee_rule,
 )
@@ -119,6 +122,8 @@ def report(config: dict, identifier: str, args: argparse.Namespace, rules: Entry
     print(f"\nWhy it traded: candles of {args.timerange} passing each entry filter in turn "
           "(all pairs):\n" + describe_funnel(entry_funnel(funnel_rows, rules), trade_count(config),
                                               filters_off(rules)))
+    print("Did the entries realize what they predicted (the strategy's entry record, all pairs):\n"
+          + describe_outcome(entry_outcome(funnel_rows, rules, horizon), rules.round_trip_fee))
     board = config["freqai"].get("self_learning", {}).get("scoreboard_candles", 288)
     print("\n" + scoreboard([last_scoreboard(p, r) for p, r in rows.items()], board))
     print(f"\nOut of sample, every predicted candle of {args.timerange} (do_predict = 1), "

@@ -6,6 +6,10 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+# A flat candle's prices, for hand-made strategy frames (freqtrade's always carry OHLCV; the
+# entry record reads them).
+FLAT_PRICES = {"open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0}
+
 STRATEGY_FILE = Path(__file__).resolve().parents[1] / "user_data" / "strategies" / \
     "SelfLearningStrategy.py"
 

@@ -1,5 +1,6 @@
 """`make demo`'s bookkeeping: what it wrote is listed, `make clean-demo` removes exactly that;
-and its "why it traded" lines count the candles passing each entry filter in turn."""
+its "why it traded" lines count the candles passing each entry filter in turn, and say what
+the entry signals realized against what they predicted."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from self_learning.candles.features import OHLCV, observed_targets
 from self_learning.reports.entries import (
     describe_funnel,
+    describe_outcome,
     entry_funnel,
+    entry_outcome,
     rules_from_hyperopt,
     with_fee_rule,
 )
@@ -113,3 +118,28 @@ def test_the_funnel_lists_the_optional_filters_that_are_off():
     assert off == ["&-score_ic >= min_score_ic 0.1 (or not known yet) [use_score_ic]",
                    "expected_return > round-trip fee [use_expected_return]"]
     assert len(filters_off(EntryRules())) == 3
+
+
+def priced_rows(seed: int, signals: list[int], n: int = 200) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))
+    pred = np.full(n, 0.0001)
+    pred[signals] = 0.004 + 0.001 * np.arange(len(signals))
+    return rows(list(pred)).assign(open=close, high=close * 1.001, low=close * 0.999,
+                                   close=close, volume=1.0)
+
+
+def test_the_demo_says_what_the_entry_signals_realized_pooled_over_pairs():
+    h = 4
+    a, b = priced_rows(0, [20, 50, 198]), priced_rows(1, [30])  # 198: its H candles never pass
+    outcome = entry_outcome({"A/B": a, "C/D": b}, EntryRules(), h)
+    realized = [observed_targets(f[OHLCV].to_numpy(dtype=np.float64), h)[r, 0]
+                for f, r in ((a, 20), (a, 50), (b, 30))]
+    assert outcome.matured == 3
+    assert outcome.realized == pytest.approx(np.mean(realized))
+    assert outcome.predicted == pytest.approx(np.mean([0.004, 0.005, 0.004]))
+    text = describe_outcome(outcome, 0.002)
+    assert text.startswith("  3 entry signals matured: predicted +0.433 % on average")
+    assert ("not above the round trip" in text) == (outcome.realized <= 0.002)
+    none = entry_outcome({"A/B": priced_rows(0, [])}, EntryRules(), h)
+    assert none.matured == 0 and "No entry signal has matured" in describe_outcome(none, 0.002)

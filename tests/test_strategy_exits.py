@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from freqtrade.exceptions import OperationalException
-from strategy_support import load_strategy_module
+from strategy_support import FLAT_PRICES, load_strategy_module
 
 from self_learning.strategy.strategy_columns import among_top, hold_candles
 
@@ -71,7 +71,7 @@ def one_signal(expected: float) -> pd.DataFrame:
     pred = rng.normal(0.0, 0.0005, 600)
     pred[400] = 0.004
     return pd.DataFrame({"date": pd.date_range("2025-01-01", periods=600, freq="5min", tz="UTC"),
-                         "volume": 1.0, "do_predict": 1, "&-s_close": pred,
+                         **FLAT_PRICES, "volume": 1.0, "do_predict": 1, "&-s_close": pred,
                          "expected_return": expected})
 
 
@@ -123,7 +123,7 @@ def test_top_k_enters_only_the_best_expected_returns_at_the_signal_candle(module
     strategy = strategy_of(module, "1h", 4)
     for pair, value in at_signal.items():
         expected = [0.0, 0.0, 0.0, value, 0.0, 0.02 if pair == "B" else 0.0]
-        frame = pd.DataFrame({"date": dates, "volume": 1.0, "do_predict": 1,
+        frame = pd.DataFrame({"date": dates, **FLAT_PRICES, "volume": 1.0, "do_predict": 1,
                               "&-s_close": 0.0, "expected_return": expected})
         frames[pair] = strategy.populate_entry_trend(frame, {"pair": pair})
     strategy.dp = Provider(frames, upto=dates[3])

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from strategy_support import load_strategy_module
+from strategy_support import FLAT_PRICES, load_strategy_module
 
 from self_learning.candles.features import observed_targets
 from self_learning.strategy.strategy_columns import calibrated_return, expected_return
@@ -101,7 +101,7 @@ def entry_rows(strategy, expected: float, prediction: float = 0.004) -> list[int
     pred = rng.normal(0.0, 0.0005, 600)
     pred[400] = prediction
     df = pd.DataFrame({"date": pd.date_range("2025-01-01", periods=600, freq="5min", tz="UTC"),
-                       "volume": 1.0, "do_predict": 1, "&-s_close": pred,
+                       **FLAT_PRICES, "volume": 1.0, "do_predict": 1, "&-s_close": pred,
                        "expected_return": expected})
     out = strategy.populate_entry_trend(df, {"pair": "BTC/USDT"})
     return list(np.flatnonzero(out.get("enter_long", pd.Series(0, index=df.index)) == 1))

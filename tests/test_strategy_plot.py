@@ -33,12 +33,17 @@ def model_frame(n: int = 6) -> pd.DataFrame:
 
 
 def test_plot_config_names_only_columns_the_dataframe_has(module):
-    frame = band_levels(model_frame())
+    strategy = module.SelfLearningStrategy({})
+    candles = model_frame()
+    candles = candles.assign(open=candles["close"], high=candles["close"], low=candles["close"],
+                             volume=1.0, enter_long=1)
+    frame = strategy.record_entries(band_levels(candles), "BTC/USDT")
     plot = module.SelfLearningStrategy.plot_config
     named = set(plot["main_plot"]) | {c for sub in plot["subplots"].values() for c in sub}
     named |= {spec["fill_to"] for spec in plot["main_plot"].values() if "fill_to" in spec}
     assert named <= set(frame.columns), sorted(named - set(frame.columns))
-    assert {"band_high", "band_low", "&-score_ic", "&-novelty", "&-drift", "&-challenge"} <= named
+    assert {"band_high", "band_low", "&-score_ic", "&-novelty", "&-drift", "&-challenge",
+            "entry_predicted", "entry_realized", "round_trip_fee"} <= named
 
 
 def test_band_levels_are_the_predictions_as_prices_where_tradable():

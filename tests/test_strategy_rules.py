@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from strategy_support import load_strategy_module
+from strategy_support import FLAT_PRICES, load_strategy_module
 
 from self_learning.strategy.strategy_columns import (
     Z_CANDLES,
@@ -38,7 +38,7 @@ def frame(spikes: dict[int, float], **columns) -> pd.DataFrame:
     for row, value in spikes.items():
         pred[row] = value
     data = {"date": pd.date_range("2018-01-17", periods=N, freq="5min", tz="UTC"),
-            "volume": 1.0, "do_predict": 1, "&-s_close": pred, "&-novelty": 0.0,
+            **FLAT_PRICES, "volume": 1.0, "do_predict": 1, "&-s_close": pred, "&-novelty": 0.0,
             "&-score_ic": 0.3}
     data.update(columns)
     return pd.DataFrame(data)

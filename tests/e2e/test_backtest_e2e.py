@@ -38,8 +38,9 @@ def window_predictions(folder: Path) -> dict[str, list[pd.DataFrame]]:
 def test_backtest_trades_on_incrementally_learned_predictions(
     windows_backtest
 ):
-    """The CLI backtest exits cleanly and trades; each window's predictions are finite and
-    varied, and the model's training counter grows window after window (continual learning)."""
+    """The CLI backtest exits cleanly and trades, and the strategy logs its entry record once
+    per pair; each window's predictions are finite and varied, and the model's training
+    counter grows window after window (continual learning)."""
     backtest, run = windows_backtest.setup, windows_backtest.run
 
     assert run.returncode == 0, run.describe()
@@ -50,6 +51,12 @@ def test_backtest_trades_on_incrementally_learned_predictions(
     trades = backtest.trades()
     assert len(trades) > 0, "the backtest made no trades\n" + run.describe()
     assert set(trades["pair"]) <= set(PAIRS)
+    # The strategy's entry record: one line per pair that entered, once its signals matured.
+    for pair in set(trades["pair"]):
+        lines = re.findall(rf"Entry signals of {re.escape(pair)}: (\d+) matured; .* round trip "
+                           r"of fees \(0\.200 %\)", run.log)
+        assert len(lines) == 1 and int(lines[0]) >= 1, \
+            f"{pair}: entry record lines {lines}\n" + run.describe()
 
     predictions = window_predictions(backtest.models / "backtesting_predictions")
     assert sorted(predictions) == sorted(p.split("/")[0].lower() for p in PAIRS)

@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import talib.abstract as ta
+from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_seconds
 from freqtrade.persistence import Trade
@@ -18,6 +19,13 @@ from pandas import DataFrame, Series
 
 from self_learning import startup_checks
 from self_learning.config import ConfigError, label_period_candles
+from self_learning.strategy.entry_record import (
+    ENTRY_RECORD_COLUMNS,
+    ENTRY_RECORD_SIGNALS,
+    EntryRecordLine,
+    EntryRecordLog,
+    entry_record,
+)
 from self_learning.strategy.hyperopt_space import (
     ENTRY_THRESHOLD_RANGE,
     THRESHOLD_DECIMALS,
@@ -65,6 +73,9 @@ TOP_K_DEFAULT = 0  # every pair of the whitelist
 # FreqAI (unit tests, list-strategies); config.json's 1h setup brings its own (H = 4).
 DEFAULT_HORIZON = 12
 RULES = EntryRules()  # the entry defaults (self_learning.strategy.strategy_columns)
+# Run modes whose entry signals are logged as they mature (entry_record): not hyperopt (every
+# epoch re-analyses) nor plots and analyses.
+ENTRY_LOG_MODES = (RunMode.LIVE, RunMode.DRY_RUN, RunMode.BACKTEST)
 
 
 def label_horizon(freqai: dict) -> int:
@@ -217,6 +228,11 @@ class SelfLearningStrategy(IStrategy):
                 "&-drift": {"color": "#d50000", "type": "bar"},
                 "&-challenge": {"color": "#6d4c41", "type": "bar"},
             },
+            "Entries": {
+                "entry_predicted": {"color": "#2962ff"},
+                "entry_realized": {"color": "#ff9800"},
+                "round_trip_fee": {"color": "#90a4ae"},
+            },
             "Learning": {
                 "&-training_counter": {"color": "#7e57c2"},
                 "&-since_learned": {"color": "#8d6e63"},
@@ -250,6 +266,10 @@ class SelfLearningStrategy(IStrategy):
         self.round_trip_fees: dict[str, float] = {}
         # pair -> its expected_return by candle date, as of its last analysis (top_k ranking)
         self.expected_returns: dict[str, Series] = {}
+        # The entry record's log: a backtest's line is over all its signals, a bot's over the
+        # last ENTRY_RECORD_SIGNALS (the chart's window).
+        self.entry_log = EntryRecordLog(
+            None if config.get("runmode") == RunMode.BACKTEST else ENTRY_RECORD_SIGNALS)
 
     def bot_start(self, **kwargs) -> None:
         """Narrow the searched ranges of `entry_threshold` and `top_k` to the values that
@@ -419,12 +439,30 @@ class SelfLearningStrategy(IStrategy):
         matured predictions, strategy_columns.expected_return) clears the round trip of fees
         plus `fee_margin`. Filters whose column a model does not provide (other FreqAI models)
         are skipped."""
+        pair = metadata.get("pair")
         conditions = np.logical_and.reduce(
-            list(entry_filters(dataframe, self.entry_rules(metadata.get("pair"))).values()))
+            list(entry_filters(dataframe, self.entry_rules(pair)).values()))
         dataframe.loc[conditions, ["enter_long", "enter_tag"]] = (1, "ai_long")
-        if metadata.get("pair") and "expected_return" in dataframe.columns:
-            self.expected_returns[metadata["pair"]] = Series(
+        if pair and "expected_return" in dataframe.columns:
+            self.expected_returns[pair] = Series(
                 dataframe["expected_return"].to_numpy(), index=dataframe["date"])
+        return self.record_entries(dataframe, pair)
+
+    def record_entries(self, dataframe: DataFrame, pair: str | None) -> DataFrame:
+        """Whether the entries realize what they predict: the entry record's columns
+        (self_learning.strategy.entry_record: matured signals, the mean prediction and
+        realized return of the last 50) and the pair's round trip of fees, drawn under
+        "Entries"; live and dry-run log the record when a signal matures, a backtest once
+        per pair over all its signals."""
+        record = entry_record(dataframe, self.horizon)
+        dataframe[list(ENTRY_RECORD_COLUMNS)] = record
+        if pair:
+            fee = self.round_trip_fee(pair)
+            dataframe["round_trip_fee"] = fee
+            if self.config.get("runmode") in ENTRY_LOG_MODES:
+                logged = (record if self.entry_log.signals == ENTRY_RECORD_SIGNALS
+                          else entry_record(dataframe, self.horizon, self.entry_log.signals))
+                self.entry_log.update(pair, EntryRecordLine.last(logged), fee)
         return dataframe
 
     def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float,

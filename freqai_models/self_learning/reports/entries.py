@@ -1,6 +1,7 @@
 """Why a backtest traded or not: how many predicted candles passed each entry filter of
 SelfLearningStrategy in turn (self_learning.strategy.strategy_columns.entry_filters, the
-strategy's own masks), over a finished backtest's stored predictions. Pure pandas."""
+strategy's own masks), over a finished backtest's stored predictions, and what the entry
+signals realized against what they predicted (the strategy's entry record). Pure pandas."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import fields, replace
 import numpy as np
 import pandas as pd
 
+from self_learning.strategy.entry_record import EntryRecordLine, entry_record
 from self_learning.strategy.strategy_columns import (
     EntryRules,
     calibration_candles,
@@ -46,18 +48,57 @@ def with_fee_rule(rows: dict[str, pd.DataFrame], rules: EntryRules, horizon: int
     return priced, replace(rules, round_trip_fee=round_trip(fee))
 
 
+def passing_in_turn(frame: pd.DataFrame, rules: EntryRules) -> dict[str, np.ndarray]:
+    """filter -> rows of `frame` passing it and every filter before it (entry_filters, in the
+    strategy's order); the last mask is the entry signals."""
+    passing = np.ones(len(frame), dtype=bool)
+    masks = {}
+    for name, mask in entry_filters(frame.reset_index(drop=True), rules).items():
+        passing = passing & mask.fillna(False).to_numpy(dtype=bool)
+        masks[name] = passing
+    return masks
+
+
 def entry_funnel(rows: dict[str, pd.DataFrame], rules: EntryRules) -> list[tuple[str, int]]:
     """[("predicted candles", n), (filter, candles passing it and every filter before), ...]
     summed over pairs; the last count is the number of entry signals."""
     totals: dict[str, int] = {"predicted candles": 0}
     for frame in rows.values():
-        frame = frame.reset_index(drop=True)
         totals["predicted candles"] += len(frame)
-        passing = np.ones(len(frame), dtype=bool)
-        for name, mask in entry_filters(frame, rules).items():
-            passing &= mask.fillna(False).to_numpy(dtype=bool)
+        for name, passing in passing_in_turn(frame, rules).items():
             totals[name] = totals.get(name, 0) + int(passing.sum())
     return list(totals.items())
+
+
+def entry_outcome(rows: dict[str, pd.DataFrame], rules: EntryRules,
+                  horizon: int) -> EntryRecordLine:
+    """The entry signals of every pair (the funnel's last mask) whose H = `horizon` candles
+    have passed within the rows, pooled: how many, their mean `&-s_close` and their mean
+    realized target (the strategy's entry record over all of them)."""
+    lines = []
+    for frame in rows.values():
+        frame = frame.reset_index(drop=True)
+        signals = list(passing_in_turn(frame, rules).values())[-1]
+        record = entry_record(frame.assign(enter_long=signals.astype(np.float64)), horizon,
+                              signals=None)
+        lines.append(EntryRecordLine.last(record))
+    matured = sum(line.matured for line in lines)
+    if matured == 0:
+        return EntryRecordLine(0, float("nan"), float("nan"))
+    counted = [line for line in lines if line.matured]
+    return EntryRecordLine(matured,
+                           sum(line.matured * line.predicted for line in counted) / matured,
+                           sum(line.matured * line.realized for line in counted) / matured)
+
+
+def describe_outcome(outcome: EntryRecordLine, round_trip_fee: float) -> str:
+    """What `make demo` prints of entry_outcome."""
+    if outcome.matured == 0:
+        return "  No entry signal has matured (its H candles passed) within the timerange."
+    verdict = "above" if outcome.realized > round_trip_fee else "not above"
+    return (f"  {outcome.matured} entry signals matured: predicted {100 * outcome.predicted:+.3f} "
+            f"% on average, realized {100 * outcome.realized:+.3f} % over the next H candles, "
+            f"{verdict} the round trip of fees ({100 * round_trip_fee:.3f} %)")
 
 
 def describe_funnel(funnel: list[tuple[str, int]], trades: int, off: Sequence[str] = ()) -> str:
