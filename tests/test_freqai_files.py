@@ -102,6 +102,25 @@ def offsets(length: int) -> list[int]:
     return [1, 64, length // 3, length // 2, length - 100, length - 1]
 
 
+def aside_names(name: str, count: int) -> list[str]:
+    """The names `count` damaged copies of `name` are set aside under, one after another at
+    the same stamp: the first without a number, then -2, -3, ..."""
+    return [f"{name}.damaged-{STAMP}"] + [f"{name}.damaged-{STAMP}-{n}"
+                                          for n in range(2, count + 1)]
+
+
+def recovers_cut(models: Path, name: str, cut: bytes, error: type[Exception], step: Step,
+                 aside: str, caplog) -> None:
+    """`cut` written as FreqAI's file `name`: FreqAI's drawer fails on it with `error`, and
+    `recover` (its log captured afresh) takes `step`, the cut bytes set aside as `aside`."""
+    (models / name).write_bytes(cut)
+    with pytest.raises(error):
+        FreqaiDataDrawer(models, CONFIG)
+    caplog.clear()
+    assert recover(models, now=lambda: NOW) == (step,)
+    assert (models / aside).read_bytes() == cut
+
+
 def test_a_cut_history_is_replaced_by_its_backup(models, caplog):
     """Cut at several offsets (the pickle of FreqAI's DataFrame dict): FreqAI's drawer raises
     UnpicklingError; after `recover` the cut bytes sit beside it under the damaged name, the
@@ -110,15 +129,10 @@ def test_a_cut_history_is_replaced_by_its_backup(models, caplog):
     backup = (models / HISTORY_BACKUP).read_bytes()
     whole = cut_second_save(models, HISTORY, 0)
     cuts = offsets(len(whole))
-    names = [f"{HISTORY}.damaged-{STAMP}"] + [f"{HISTORY}.damaged-{STAMP}-{n}"
-                                              for n in range(2, len(cuts) + 1)]
+    names = aside_names(HISTORY, len(cuts))
     for offset, aside in zip(cuts, names, strict=True):
-        (models / HISTORY).write_bytes(whole[:offset])
-        with pytest.raises(pickle.UnpicklingError):
-            FreqaiDataDrawer(models, CONFIG)
-        caplog.clear()
-        assert recover(models, now=lambda: NOW) == (Step.RESTORE_HISTORY,)
-        assert (models / aside).read_bytes() == whole[:offset]
+        recovers_cut(models, HISTORY, whole[:offset], pickle.UnpicklingError,
+                     Step.RESTORE_HISTORY, aside, caplog)
         assert (models / HISTORY).read_bytes() == backup == \
             (models / HISTORY_BACKUP).read_bytes()
         assert not (models / f"{HISTORY}.restoring").exists()
@@ -162,16 +176,11 @@ def test_a_cut_pair_dictionary_is_set_aside(models, caplog):
     whole = cut_second_save(models, PAIR_DICTIONARY, 0)
     history = (models / HISTORY).read_bytes()
     cuts = [0, *offsets(len(whole))]
-    names = [f"{PAIR_DICTIONARY}.damaged-{STAMP}"] + [f"{PAIR_DICTIONARY}.damaged-{STAMP}-{n}"
-                                                      for n in range(2, len(cuts) + 1)]
+    names = aside_names(PAIR_DICTIONARY, len(cuts))
     for offset, aside in zip(cuts, names, strict=True):
-        (models / PAIR_DICTIONARY).write_bytes(whole[:offset])
-        with pytest.raises(rapidjson.JSONDecodeError):
-            FreqaiDataDrawer(models, CONFIG)
-        caplog.clear()
-        assert recover(models, now=lambda: NOW) == (Step.PAIR_DICTIONARY_ASIDE,)
+        recovers_cut(models, PAIR_DICTIONARY, whole[:offset], rapidjson.JSONDecodeError,
+                     Step.PAIR_DICTIONARY_ASIDE, aside, caplog)
         assert not (models / PAIR_DICTIONARY).exists()
-        assert (models / aside).read_bytes() == whole[:offset]
         (warning,) = [r for r in caplog.records if r.name == freqai_files.__name__]
         assert "retrains every pair" in warning.message and aside in warning.message
         drawer = FreqaiDataDrawer(models, CONFIG)
