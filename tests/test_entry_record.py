@@ -114,6 +114,18 @@ def test_no_signal_no_record():
     assert (record[MATURED] == 0).all() and record[[PREDICTED, REALIZED]].isna().all().all()
     assert EntryRecordLine.last(record).matured == 0
     assert EntryRecordLine.last(record.iloc[:0]).matured == 0
+    unobserved = filled(with_signals(candles(8), [1]), slice(1, 7))
+    unobserved.loc[0, "volume"] = 0.0
+    unobserved.loc[0, ["open", "high", "low"]] = unobserved.loc[0, "close"]
+    quiet = entry_record(unobserved, H)
+    assert quiet[MATURED].tolist() == [0] * 8 and quiet[REALIZED].isna().all()
+
+
+def test_an_empty_frame_gets_the_columns(module):
+    strategy = module.SelfLearningStrategy({"runmode": RunMode.DRY_RUN})
+    empty = candles().iloc[:0].assign(**{"&-novelty": 0.0})
+    out = strategy.populate_entry_trend(empty, {"pair": "BTC/USDT"})
+    assert out.empty and {MATURED, PREDICTED, REALIZED} <= set(out.columns)
 
 
 def test_the_log_says_each_new_maturity_once(caplog):

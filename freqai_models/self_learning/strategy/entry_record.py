@@ -44,6 +44,9 @@ def entry_record(dataframe: pd.DataFrame, horizon: int,
     only. Runs over the observed candles (observed_rows): a filled row carries the previous
     row's values."""
     observed = observed_rows(dataframe)
+    if not observed.any():  # no candle yet, or none observed: nothing can have matured
+        return pd.DataFrame({MATURED: np.zeros(len(dataframe), dtype=np.int64),
+                             PREDICTED: np.nan, REALIZED: np.nan}, index=dataframe.index)
     frame = dataframe.loc[observed]
     realized = pd.Series(observed_targets(frame[OHLCV].to_numpy(dtype=np.float64), horizon)[
         :, 0], index=frame.index)
