@@ -167,8 +167,7 @@ def analysed(strategy, pair: str) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("runmode, logged", [(RunMode.BACKTEST, True), (RunMode.DRY_RUN, True),
-                                             (RunMode.LIVE, True), (RunMode.HYPEROPT, False),
-                                             (RunMode.PLOT, False)])
+                                             (RunMode.LIVE, True), (RunMode.PLOT, False)])
 def test_the_strategy_draws_the_record_and_logs_it_where_it_runs(module, caplog, runmode,
                                                                   logged):
     strategy = module.SelfLearningStrategy({"runmode": runmode})
@@ -199,3 +198,10 @@ def test_a_backtest_logs_all_its_signals_a_bot_the_last_ones(module, caplog):
     assert f"realized {100 * truth[matured].mean():+.3f} %" in backtest
     assert f"{len(matured)} matured; the last 50 predicted" in bot
     assert f"realized {100 * truth[matured[-50:]].mean():+.3f} %" in bot
+
+
+def test_hyperopt_epochs_skip_the_record_but_not_the_signals(module):
+    """Hyperopt re-analyses every epoch and reads neither the chart nor the log."""
+    frame = analysed(module.SelfLearningStrategy({"runmode": RunMode.HYPEROPT}), "BTC/USDT")
+    assert MATURED not in frame.columns and "round_trip_fee" not in frame.columns
+    assert (frame["enter_long"] == 1).sum() == 3

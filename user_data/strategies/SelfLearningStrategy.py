@@ -453,7 +453,10 @@ class SelfLearningStrategy(IStrategy):
         (self_learning.strategy.entry_record: matured signals, the mean prediction and
         realized return of the last 50) and the pair's round trip of fees, drawn under
         "Entries"; live and dry-run log the record when a signal matures, a backtest once
-        per pair over all its signals."""
+        per pair over all its signals. Hyperopt, whose epochs read neither, skips it (about 5
+        ms a pair and epoch: benchmarks/entry_record.py)."""
+        if self.config.get("runmode") == RunMode.HYPEROPT:
+            return dataframe
         record = entry_record(dataframe, self.horizon)
         dataframe[list(ENTRY_RECORD_COLUMNS)] = record
         if pair:
