@@ -273,6 +273,39 @@ def test_a_folder_it_cannot_write_gives_an_error_naming_the_file(models):
     assert listing(models) == before
 
 
+def half_built(frame: pd.DataFrame) -> pd.DataFrame:
+    """A pair's history as FreqAI's first prediction leaves it when a stop interrupts the
+    build (set_initial_historic_predictions): its columns up to do_predict, without the ones
+    added after it (the prices, date_pred last)."""
+    return frame.drop(columns=["date_pred"])
+
+
+def test_a_half_built_pair_history_is_dropped_so_freqai_builds_it_again(models, caplog):
+    """A stop during a pair's first prediction: FreqAI's shutdown saved the half-built frame,
+    a whole pickle that every later start keeps and --freqai-backtest-live-models fails on.
+    `recover` sets the file aside and puts the history without that pair in its place; the
+    other pairs' frames are as they were, and a second start finds nothing to do."""
+    history = predictions(500, 1.0)
+    complete = history["BTC/USDT"]
+    history["ETH/USDT"] = half_built(history["ETH/USDT"])
+    freqai_saves(models, history, pair_dict(1))
+    (models / GLOBAL_METADATA).write_text(json.dumps({"start_dry_live_date": 1796600000}))
+    with pytest.raises(AttributeError, match="date_pred"):
+        FreqaiDataDrawer(models, CONFIG).get_timerange_from_live_historic_predictions()
+    saved, backup = (models / HISTORY).read_bytes(), (models / HISTORY_BACKUP).read_bytes()
+    assert recover(models, now=lambda: NOW) == (Step.HALF_BUILT_PAIRS,)
+    assert (models / f"{HISTORY}.damaged-{STAMP}").read_bytes() == saved
+    assert (models / HISTORY_BACKUP).read_bytes() == backup
+    assert not (models / f"{HISTORY}.restoring").exists()
+    drawer = FreqaiDataDrawer(models, CONFIG)
+    assert_same_history(drawer.historic_predictions, {"BTC/USDT": complete})
+    assert drawer.get_timerange_from_live_historic_predictions().stopdt.year == 2026
+    (warning,) = [r for r in caplog.records if r.name == freqai_files.__name__]
+    assert warning.levelno == logging.WARNING
+    assert "holds ETH/USDT without the column date_pred" in warning.message
+    assert recover(models, now=lambda: NOW) == ()
+
+
 def test_files_of_a_running_bot_are_left_alone(models, caplog):
     """Another process holds the identifier's live store lock (a running bot, which may be
     writing FreqAI's files this moment): a file that does not load is left as it is."""
@@ -337,6 +370,21 @@ def test_the_model_reports_a_file_it_cannot_set_aside(models):
 ])
 def test_plan(history, backup, pairs, steps):
     assert plan(Found(history, backup, pairs, {})) == steps
+
+
+def test_plan_drops_half_built_pairs_only_from_a_history_that_loads():
+    whole = Found(State.WHOLE, State.ABSENT, State.WHOLE, {}, half_built=("ETH/USDT",))
+    assert plan(whole) == (Step.HALF_BUILT_PAIRS,)
+    cut = Found(State.DAMAGED, State.WHOLE, State.WHOLE, {}, half_built=("ETH/USDT",))
+    assert plan(cut) == (Step.RESTORE_HISTORY,)
+
+
+def test_half_built_pairs_are_the_frames_without_date_pred():
+    history = predictions(5, 1.0)
+    assert freqai_files.half_built_pairs(history) == ()
+    history["BTC/USDT"] = half_built(history["BTC/USDT"])
+    assert freqai_files.half_built_pairs(history) == ("BTC/USDT",)
+    assert freqai_files.half_built_pairs(["not", "a", "history"]) == ()
 
 
 @pytest.mark.parametrize(("global_metadata", "metric_tracker", "steps"), [

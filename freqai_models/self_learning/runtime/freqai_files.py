@@ -23,6 +23,13 @@ the SelfLearning store holds every model whole.
   (rewritten after each training with `write_metrics_to_disk`) does not parse: it is set aside,
   and FreqAI starts it afresh (the start of the period `--freqai-backtest-live-models` replays
   becomes this start; the metrics begin again).
+* `historic_predictions.pkl` loads but holds a pair whose frame lacks `date_pred`, the column
+  FreqAI adds last when it builds a pair's history at its first prediction
+  (set_initial_historic_predictions): a stop (SIGINT, SIGTERM) that interrupts that build
+  leaves the half-built frame in memory, FreqAI's shutdown saves it, and every later start
+  keeps it (FreqAI builds only pairs it does not have), so `--freqai-backtest-live-models`
+  fails on it. The file is set aside and replaced by the same history without those pairs
+  (atomically), and FreqAI builds them again at their next prediction.
 * Whole files, or none: nothing is touched and nothing is logged.
 
 Nothing is ever deleted. A damaged file found while another process holds the live store's
@@ -41,6 +48,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
+from typing import BinaryIO
 
 import cloudpickle
 import rapidjson
@@ -57,6 +65,10 @@ PAIR_DICTIONARY = "pair_dictionary.json"
 GLOBAL_METADATA = "global_metadata.json"
 METRIC_TRACKER = "metric_tracker.json"
 DAMAGED = ".damaged-"  # historic_predictions.pkl.damaged-20261207T012300Z
+# The column FreqAI adds last to a pair's history when it builds it (data_drawer
+# set_initial_historic_predictions; append_model_predictions and
+# --freqai-backtest-live-models read it): a frame without it is a build that was interrupted.
+BUILT_LAST = "date_pred"
 RESTORING = ".restoring"  # the backup's copy, before it replaces the damaged file
 NO_IDENTIFIER = "no_id_provided"  # FreqAI's identifier when the config has none
 
@@ -81,11 +93,13 @@ class Found:
     why: dict[str, str]
     global_metadata: State = State.ABSENT
     metric_tracker: State = State.ABSENT
+    half_built: tuple[str, ...] = ()  # pairs of a whole history whose frame lacks BUILT_LAST
 
 
 class Step(Enum):
     RESTORE_HISTORY = "restore the history from its backup"
     HISTORY_ASIDE = "set the history aside, FreqAI starts it afresh"
+    HALF_BUILT_PAIRS = "drop the pairs whose history FreqAI's first prediction left half-built"
     PAIR_DICTIONARY_ASIDE = "set the pair dictionary aside"
     GLOBAL_METADATA_ASIDE = "set the global metadata aside"
     METRIC_TRACKER_ASIDE = "set the metric tracker aside"
@@ -110,6 +124,8 @@ def plan(found: Found) -> tuple[Step, ...]:
     if found.history is State.DAMAGED:
         whole_backup = found.backup is State.WHOLE
         steps.append(Step.RESTORE_HISTORY if whole_backup else Step.HISTORY_ASIDE)
+    elif found.half_built:
+        steps.append(Step.HALF_BUILT_PAIRS)
     if found.pair_dictionary is State.DAMAGED:
         steps.append(Step.PAIR_DICTIONARY_ASIDE)
     if found.global_metadata is State.DAMAGED:
@@ -132,13 +148,24 @@ def aside_name(name: str, stamp: str, taken: Callable[[str], bool]) -> str:
 def inspect(folder: Path) -> Found:
     """Loads each file as FreqAI does; FreqaiFileError when one exists but cannot be read."""
     why: dict[str, str] = {}
-    history = _state(folder / HISTORY, cloudpickle.loads, why)
+    loaded: dict[str, object] = {}
+    history = _state(folder / HISTORY, cloudpickle.loads, why, loaded)
     backup = _state(folder / HISTORY_BACKUP, cloudpickle.loads, why) \
         if history is State.DAMAGED else State.ABSENT  # read only when it is needed
     pair_dictionary = _state(folder / PAIR_DICTIONARY, _parse_json, why)
     global_metadata = _state(folder / GLOBAL_METADATA, _parse_json, why)
     metric_tracker = _state(folder / METRIC_TRACKER, _parse_json, why)
-    return Found(history, backup, pair_dictionary, why, global_metadata, metric_tracker)
+    return Found(history, backup, pair_dictionary, why, global_metadata, metric_tracker,
+                 half_built_pairs(loaded.get(HISTORY)))
+
+
+def half_built_pairs(history: object) -> tuple[str, ...]:
+    """The pairs of a loaded history whose frame lacks BUILT_LAST (a build FreqAI did not
+    finish); none for anything that is not FreqAI's dict of frames."""
+    if not isinstance(history, dict):
+        return ()
+    return tuple(pair for pair, frame in history.items()
+                 if hasattr(frame, "columns") and BUILT_LAST not in frame.columns)
 
 
 def recover(folder: Path, writer: Callable[[], str | None] = lambda: None,
@@ -166,7 +193,9 @@ def _other_writer(store: Path) -> str | None:
     return None if holder == f"PID {os.getpid()}" else holder  # this process: no bot yet
 
 
-def _state(path: Path, load: Callable[[bytes], object], why: dict[str, str]) -> State:
+def _state(path: Path, load: Callable[[bytes], object], why: dict[str, str],
+           loaded: dict[str, object] | None = None) -> State:
+    """ABSENT, WHOLE or DAMAGED (`why` gets the load's error); `loaded` gets what loaded."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -175,10 +204,12 @@ def _state(path: Path, load: Callable[[bytes], object], why: dict[str, str]) -> 
         raise FreqaiFileError(f"Cannot read FreqAI's {path} ({err.strerror}); give the bot's "
                               f"user read and write access to {path.parent}.") from None
     try:
-        load(data)
+        value = load(data)
     except Exception as err:  # whatever a cut file raises: UnpicklingError, EOFError, ...
         why[path.name] = f"{type(err).__name__}: {str(err)[:120]}"
         return State.DAMAGED
+    if loaded is not None:
+        loaded[path.name] = value
     return State.WHOLE
 
 
@@ -188,15 +219,7 @@ def _parse_json(data: bytes) -> object:
 
 def _restore_history(folder: Path, stamp: str, found: Found) -> None:
     history, backup = folder / HISTORY, folder / HISTORY_BACKUP
-    copy = folder / f"{HISTORY}{RESTORING}"
-    try:
-        copy.write_bytes(backup.read_bytes())
-        fsync_path(copy)
-        aside = _set_aside(history, stamp, keep=True)
-        os.replace(copy, history)
-        fsync_path(folder)
-    except OSError as err:
-        raise _cannot(history, err) from None
+    aside = _put_in_place(history, stamp, lambda out: out.write(backup.read_bytes()))
     logger.warning(f"FreqAI's {history} does not load ({found.why[HISTORY]}; a kill while "
                    f"FreqAI rewrote it cuts it): set it aside as {aside.name} and put its "
                    f"backup {backup.name} in its place. FreqAI's prediction history (FreqUI, "
@@ -214,6 +237,25 @@ def _history_aside(folder: Path, stamp: str, found: Found) -> None:
                    "as it is). FreqAI starts its prediction history from scratch: FreqUI's "
                    "chart and what --freqai-backtest-live-models replays begin again at this "
                    "start. The models themselves come from the SelfLearning store.")
+
+
+def _drop_half_built(folder: Path, stamp: str, found: Found) -> None:
+    history = folder / HISTORY
+
+    def without_half_built(out: BinaryIO) -> None:
+        kept = cloudpickle.loads(history.read_bytes())
+        for pair in found.half_built:
+            kept.pop(pair, None)
+        # as FreqAI writes it (save_historic_predictions_to_disk)
+        cloudpickle.dump(kept, out, protocol=cloudpickle.DEFAULT_PROTOCOL)
+
+    aside = _put_in_place(history, stamp, without_half_built)
+    logger.warning(f"FreqAI's {history} holds {', '.join(found.half_built)} without the "
+                   f"column {BUILT_LAST} (a stop while FreqAI built that history at the first "
+                   "prediction, saved half-built at its shutdown; --freqai-backtest-live-models "
+                   f"fails on it): set it aside as {aside.name} and put the same history "
+                   "without those pairs in its place. FreqAI builds them again at their next "
+                   "prediction; the models come from the SelfLearning store.")
 
 
 # What FreqAI does without each JSON file, said in the warning that sets it aside.
@@ -236,6 +278,23 @@ def _json_aside(name: str) -> Callable[[Path, str, Found], None]:
         logger.warning(f"FreqAI's {path} does not parse ({found.why[name]}; a kill while FreqAI "
                        f"wrote it cuts it): set it aside as {aside.name}. {JSON_AFRESH[name]}")
     return step
+
+
+def _put_in_place(path: Path, stamp: str, write: Callable[[BinaryIO], None]) -> Path:
+    """`path` replaced atomically by what `write` writes, the file it held kept under its
+    damaged name (returned): written under a temporary name and fsynced, the old file linked
+    aside (so `path` exists throughout), then os.replace. FreqaiFileError when it cannot."""
+    copy = path.with_name(f"{path.name}{RESTORING}")
+    try:
+        with copy.open("wb") as out:
+            write(out)
+        fsync_path(copy)
+        aside = _set_aside(path, stamp, keep=True)
+        os.replace(copy, path)
+        fsync_path(path.parent)
+    except OSError as err:
+        raise _cannot(path, err) from None
+    return aside
 
 
 def _move_aside(path: Path, stamp: str) -> Path:
@@ -269,12 +328,15 @@ def _cannot(path: Path, err: OSError) -> FreqaiFileError:
 
 
 def _reasons(found: Found) -> str:
-    return "; ".join(f"{name}: {error}" for name, error in found.why.items())
+    half_built = [f"{HISTORY}: {', '.join(found.half_built)} without {BUILT_LAST}"] \
+        if found.half_built else []
+    return "; ".join([*(f"{name}: {error}" for name, error in found.why.items()), *half_built])
 
 
 _STEPS: dict[Step, Callable[[Path, str, Found], None]] = {
     Step.RESTORE_HISTORY: _restore_history,
     Step.HISTORY_ASIDE: _history_aside,
+    Step.HALF_BUILT_PAIRS: _drop_half_built,
     Step.PAIR_DICTIONARY_ASIDE: _json_aside(PAIR_DICTIONARY),
     Step.GLOBAL_METADATA_ASIDE: _json_aside(GLOBAL_METADATA),
     Step.METRIC_TRACKER_ASIDE: _json_aside(METRIC_TRACKER),
