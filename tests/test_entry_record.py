@@ -21,6 +21,7 @@ from self_learning.strategy.entry_record import (
     EntryRecordLog,
     describe,
     entry_record,
+    matured_signals,
 )
 
 H = 4
@@ -112,8 +113,8 @@ def test_horizon_and_record_run_over_observed_candles():
 def test_no_signal_no_record():
     record = entry_record(candles(), H)
     assert (record[MATURED] == 0).all() and record[[PREDICTED, REALIZED]].isna().all().all()
-    assert EntryRecordLine.last(record).matured == 0
-    assert EntryRecordLine.last(record.iloc[:0]).matured == 0
+    assert EntryRecordLine.over(matured_signals(candles(), H), 50).matured == 0
+    assert EntryRecordLine.over(matured_signals(candles().iloc[:0], H), None).matured == 0
     unobserved = filled(with_signals(candles(8), [1]), slice(1, 7))
     unobserved.loc[0, "volume"] = 0.0
     unobserved.loc[0, ["open", "high", "low"]] = unobserved.loc[0, "close"]

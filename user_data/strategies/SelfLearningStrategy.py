@@ -24,7 +24,8 @@ from self_learning.strategy.entry_record import (
     ENTRY_RECORD_SIGNALS,
     EntryRecordLine,
     EntryRecordLog,
-    entry_record,
+    matured_signals,
+    record_of,
 )
 from self_learning.strategy.hyperopt_space import (
     ENTRY_THRESHOLD_RANGE,
@@ -457,15 +458,14 @@ class SelfLearningStrategy(IStrategy):
         ms a pair and epoch: benchmarks/entry_record.py)."""
         if self.config.get("runmode") == RunMode.HYPEROPT:
             return dataframe
-        record = entry_record(dataframe, self.horizon)
-        dataframe[list(ENTRY_RECORD_COLUMNS)] = record
+        matured = matured_signals(dataframe, self.horizon)
+        dataframe[list(ENTRY_RECORD_COLUMNS)] = record_of(dataframe.index, matured)
         if pair:
             fee = self.round_trip_fee(pair)
             dataframe["round_trip_fee"] = fee
             if self.config.get("runmode") in ENTRY_LOG_MODES:
-                logged = (record if self.entry_log.signals == ENTRY_RECORD_SIGNALS
-                          else entry_record(dataframe, self.horizon, self.entry_log.signals))
-                self.entry_log.update(pair, EntryRecordLine.last(logged), fee)
+                self.entry_log.update(
+                    pair, EntryRecordLine.over(matured, self.entry_log.signals), fee)
         return dataframe
 
     def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float,

@@ -11,7 +11,7 @@ from dataclasses import fields, replace
 import numpy as np
 import pandas as pd
 
-from self_learning.strategy.entry_record import EntryRecordLine, entry_record
+from self_learning.strategy.entry_record import EntryRecordLine, matured_signals
 from self_learning.strategy.strategy_columns import (
     EntryRules,
     calibration_candles,
@@ -75,20 +75,10 @@ def entry_outcome(rows: dict[str, pd.DataFrame], rules: EntryRules,
     """The entry signals of every pair (the funnel's last mask) whose H = `horizon` candles
     have passed within the rows, pooled: how many, their mean `&-s_close` and their mean
     realized target (the strategy's entry record over all of them)."""
-    lines = []
-    for frame in rows.values():
-        frame = frame.reset_index(drop=True)
-        signals = list(passing_in_turn(frame, rules).values())[-1]
-        record = entry_record(frame.assign(enter_long=signals.astype(np.float64)), horizon,
-                              signals=None)
-        lines.append(EntryRecordLine.last(record))
-    matured = sum(line.matured for line in lines)
-    if matured == 0:
-        return EntryRecordLine(0, float("nan"), float("nan"))
-    counted = [line for line in lines if line.matured]
-    return EntryRecordLine(matured,
-                           sum(line.matured * line.predicted for line in counted) / matured,
-                           sum(line.matured * line.realized for line in counted) / matured)
+    matured = [matured_signals(frame.reset_index(drop=True).assign(
+        enter_long=list(passing_in_turn(frame, rules).values())[-1].astype(np.float64)),
+        horizon) for frame in rows.values()]
+    return EntryRecordLine.over(pd.concat(matured, ignore_index=True), signals=None)
 
 
 def describe_outcome(outcome: EntryRecordLine, round_trip_fee: float) -> str:

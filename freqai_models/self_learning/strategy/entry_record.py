@@ -34,6 +34,37 @@ MATURED, PREDICTED, REALIZED = "entry_matured", "entry_predicted", "entry_realiz
 ENTRY_RECORD_COLUMNS = (MATURED, PREDICTED, REALIZED)
 
 
+def matured_signals(dataframe: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """The entry signals (`enter_long` == 1 with a finite `&-s_close`) whose H = `horizon`
+    observed candles have passed within `dataframe`, in the order they matured, each indexed
+    by the row at which its realized target became known (a signal at observed row i, at
+    observed row i + H): PREDICTED, the `&-s_close` at the signal, and REALIZED, its
+    `&-s_close` target (features.observed_targets). Empty when none has matured."""
+    observed = observed_rows(dataframe)
+    if not observed.any():  # no candle yet, or none observed: nothing can have matured
+        return pd.DataFrame({PREDICTED: [], REALIZED: []}, dtype=np.float64)
+    frame = dataframe.loc[observed]
+    realized = pd.Series(observed_targets(frame[OHLCV].to_numpy(dtype=np.float64), horizon)[
+        :, 0], index=frame.index)
+    prediction = frame["&-s_close"]
+    entered = frame["enter_long"] if "enter_long" in frame.columns else pd.Series(
+        0.0, index=frame.index)
+    signal = entered.eq(1) & np.isfinite(prediction) & np.isfinite(realized)
+    matured = signal.shift(horizon, fill_value=False).astype(bool)
+    return pd.DataFrame({PREDICTED: prediction.shift(horizon)[matured],
+                         REALIZED: realized.shift(horizon)[matured]})
+
+
+def record_of(index: pd.Index, matured: pd.DataFrame,
+              signals: int | None = ENTRY_RECORD_SIGNALS) -> pd.DataFrame:
+    """The record (entry_record) on the rows `index` from their matured_signals."""
+    means = matured.rolling(signals, min_periods=1).mean() if signals \
+        else matured.expanding().mean()
+    record = means.assign(**{MATURED: np.arange(1, len(matured) + 1)})
+    return record.reindex(index).ffill().fillna({MATURED: 0}).astype(
+        {MATURED: np.int64})[list(ENTRY_RECORD_COLUMNS)]
+
+
 def entry_record(dataframe: pd.DataFrame, horizon: int,
                  signals: int | None = ENTRY_RECORD_SIGNALS) -> pd.DataFrame:
     """At each row t: `entry_matured`, the entry signals (`enter_long` == 1 with a finite
@@ -43,42 +74,23 @@ def entry_record(dataframe: pd.DataFrame, horizon: int,
     NaN before the first matured signal. A row's values depend on that row and earlier ones
     only. Runs over the observed candles (observed_rows): a filled row carries the previous
     row's values."""
-    observed = observed_rows(dataframe)
-    if not observed.any():  # no candle yet, or none observed: nothing can have matured
-        return pd.DataFrame({MATURED: np.zeros(len(dataframe), dtype=np.int64),
-                             PREDICTED: np.nan, REALIZED: np.nan}, index=dataframe.index)
-    frame = dataframe.loc[observed]
-    realized = pd.Series(observed_targets(frame[OHLCV].to_numpy(dtype=np.float64), horizon)[
-        :, 0], index=frame.index)
-    prediction = frame["&-s_close"]
-    entered = frame["enter_long"] if "enter_long" in frame.columns else pd.Series(
-        0.0, index=frame.index)
-    signal = entered.eq(1) & np.isfinite(prediction) & np.isfinite(realized)
-    matured = signal.shift(horizon, fill_value=False).astype(bool)
-    means = {}
-    for name, values in ((PREDICTED, prediction), (REALIZED, realized)):
-        known = values.shift(horizon)[matured]
-        rolled = known.rolling(signals, min_periods=1) if signals else known.expanding()
-        means[name] = rolled.mean().reindex(frame.index).ffill()
-    record = pd.DataFrame({MATURED: matured.cumsum().astype(np.int64), **means})
-    return record.reindex(dataframe.index).ffill().fillna({MATURED: 0}).astype(
-        {MATURED: np.int64})
+    return record_of(dataframe.index, matured_signals(dataframe, horizon), signals)
 
 
 class EntryRecordLine(NamedTuple):
-    """The record at one row, as the log reads it."""
+    """How many signals have matured, and the mean prediction and realized target of the
+    last ones, as the log and `make demo` read them."""
 
     matured: int
     predicted: float
     realized: float
 
     @classmethod
-    def last(cls, record: pd.DataFrame) -> EntryRecordLine:
-        """The record's last row (nothing matured for an empty record)."""
-        if record.empty:
-            return cls(0, float("nan"), float("nan"))
-        row = record.iloc[-1]
-        return cls(int(row[MATURED]), float(row[PREDICTED]), float(row[REALIZED]))
+    def over(cls, matured: pd.DataFrame, signals: int | None) -> EntryRecordLine:
+        """The last `signals` (None: all) of `matured` (matured_signals): the record's last
+        row; nothing matured for an empty one."""
+        last = matured.tail(signals) if signals else matured
+        return cls(len(matured), float(last[PREDICTED].mean()), float(last[REALIZED].mean()))
 
 
 def describe(pair: str, line: EntryRecordLine, round_trip_fee: float,
