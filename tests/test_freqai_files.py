@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import resource
+import signal
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -271,6 +274,61 @@ def test_a_folder_it_cannot_write_gives_an_error_naming_the_file(models):
     finally:
         models.chmod(0o755)
     assert listing(models) == before
+
+
+@contextmanager
+def file_size_limit(size: int):
+    """Writes beyond `size` bytes fail with OSError (EFBIG), as on a full disk: the process's
+    RLIMIT_FSIZE, with SIGXFSZ ignored so the write fails instead of killing the process."""
+    before = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, before[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, before)
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_a_repair_that_fails_removes_its_copy(models):
+    """The backup's copy cannot be written whole (the disk fills up): the error names the
+    history, the partial copy is removed, every file is as it was, and the next start, with
+    room again, makes the repair."""
+    cut_second_save(models, HISTORY, 500)
+    before = listing(models)
+    with file_size_limit(len(before[HISTORY_BACKUP]) // 2), pytest.raises(
+            FreqaiFileError, match=rf"FreqAI's {models / HISTORY} is damaged .* cannot be set "
+                                   r"aside \(File too large"):
+        recover(models, now=lambda: NOW)
+    assert listing(models) == before
+    assert recover(models, now=lambda: NOW) == (Step.RESTORE_HISTORY,)
+
+
+@pytest.mark.parametrize("history", ["whole", "cut"])
+def test_the_copy_of_a_repair_cut_by_a_kill_is_removed_at_the_next_start(models, caplog,
+                                                                          history):
+    """A kill while a repair wrote the backup's copy leaves `historic_predictions.pkl.restoring`
+    beside the history it was to replace: the next start removes it (one info line) and
+    touches nothing else, then makes the repair again if the history still needs it."""
+    caplog.set_level(logging.INFO, logger=freqai_files.__name__)
+    backup = (models / HISTORY_BACKUP).read_bytes()
+    if history == "cut":
+        cut_second_save(models, HISTORY, 500)
+    copy = models / f"{HISTORY}.restoring"
+    copy.write_bytes(backup[:len(backup) // 3])
+    others = {name: data for name, data in listing(models).items() if name != copy.name}
+    repairs = (Step.RESTORE_HISTORY,) if history == "cut" else ()
+    assert recover(models, now=lambda: NOW) == (Step.UNFINISHED_COPY, *repairs)
+    assert not copy.exists()
+    if history == "whole":
+        assert listing(models) == others
+    else:
+        assert (models / HISTORY).read_bytes() == backup
+    (removed, *_) = [r for r in caplog.records if r.name == freqai_files.__name__]
+    assert removed.levelno == logging.INFO and str(copy) in removed.message
+    assert_same_history(FreqaiDataDrawer(models, CONFIG).historic_predictions,
+                        predictions(500, 1.0))
+    assert recover(models, now=lambda: NOW) == ()
 
 
 def half_built(frame: pd.DataFrame) -> pd.DataFrame:

@@ -30,6 +30,11 @@ the SelfLearning store holds every model whole.
   keeps it (FreqAI builds only pairs it does not have), so `--freqai-backtest-live-models`
   fails on it. The file is set aside and replaced by the same history without those pairs
   (atomically), and FreqAI builds them again at their next prediction.
+* `historic_predictions.pkl.restoring`, the copy a repair above writes before it replaces the
+  history, exists: that repair was cut (a kill, a full disk) before its copy took the
+  history's place, so the copy is removed (the file it was to replace is as it was, and the
+  repair runs again if it is still needed). A repair that fails with an error removes its copy
+  itself.
 * Whole files, or none: nothing is touched and nothing is logged.
 
 Nothing is ever deleted. A damaged file found while another process holds the live store's
@@ -44,6 +49,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -94,9 +100,11 @@ class Found:
     global_metadata: State = State.ABSENT
     metric_tracker: State = State.ABSENT
     half_built: tuple[str, ...] = ()  # pairs of a whole history whose frame lacks BUILT_LAST
+    unfinished_copy: bool = False  # a repair's copy (RESTORING) that did not take its place
 
 
 class Step(Enum):
+    UNFINISHED_COPY = "remove the copy an unfinished repair left"
     RESTORE_HISTORY = "restore the history from its backup"
     HISTORY_ASIDE = "set the history aside, FreqAI starts it afresh"
     HALF_BUILT_PAIRS = "drop the pairs whose history FreqAI's first prediction left half-built"
@@ -120,7 +128,7 @@ def identifier_of(config: dict) -> str:
 
 def plan(found: Found) -> tuple[Step, ...]:
     """The steps that make `found` loadable; none when every file is whole or absent."""
-    steps = []
+    steps = [Step.UNFINISHED_COPY] if found.unfinished_copy else []
     if found.history is State.DAMAGED:
         whole_backup = found.backup is State.WHOLE
         steps.append(Step.RESTORE_HISTORY if whole_backup else Step.HISTORY_ASIDE)
@@ -156,7 +164,7 @@ def inspect(folder: Path) -> Found:
     global_metadata = _state(folder / GLOBAL_METADATA, _parse_json, why)
     metric_tracker = _state(folder / METRIC_TRACKER, _parse_json, why)
     return Found(history, backup, pair_dictionary, why, global_metadata, metric_tracker,
-                 half_built_pairs(loaded.get(HISTORY)))
+                 half_built_pairs(loaded.get(HISTORY)), _copy_of(folder / HISTORY).exists())
 
 
 def half_built_pairs(history: object) -> tuple[str, ...]:
@@ -280,11 +288,29 @@ def _json_aside(name: str) -> Callable[[Path, str, Found], None]:
     return step
 
 
+def _remove_unfinished_copy(folder: Path, stamp: str, found: Found) -> None:
+    copy = _copy_of(folder / HISTORY)
+    try:
+        copy.unlink(missing_ok=True)
+    except OSError as err:
+        raise FreqaiFileError(f"Cannot remove {copy} ({err.strerror}), the copy an unfinished "
+                              f"repair of {HISTORY} left; give the bot's user write access to "
+                              f"{folder}, or remove that file yourself.") from None
+    logger.info(f"Removed {copy}: a repair of {HISTORY} at an earlier start was cut before "
+                "its copy took the file's place; the file is as that repair found it.")
+
+
+def _copy_of(path: Path) -> Path:
+    """Where `_put_in_place` writes the new content of `path` before it replaces it."""
+    return path.with_name(f"{path.name}{RESTORING}")
+
+
 def _put_in_place(path: Path, stamp: str, write: Callable[[BinaryIO], None]) -> Path:
     """`path` replaced atomically by what `write` writes, the file it held kept under its
     damaged name (returned): written under a temporary name and fsynced, the old file linked
-    aside (so `path` exists throughout), then os.replace. FreqaiFileError when it cannot."""
-    copy = path.with_name(f"{path.name}{RESTORING}")
+    aside (so `path` exists throughout), then os.replace. FreqaiFileError when it cannot, the
+    temporary copy removed."""
+    copy = _copy_of(path)
     try:
         with copy.open("wb") as out:
             write(out)
@@ -293,6 +319,8 @@ def _put_in_place(path: Path, stamp: str, write: Callable[[BinaryIO], None]) -> 
         os.replace(copy, path)
         fsync_path(path.parent)
     except OSError as err:
+        with suppress(OSError):  # else the next start removes it (UNFINISHED_COPY)
+            copy.unlink(missing_ok=True)
         raise _cannot(path, err) from None
     return aside
 
@@ -330,10 +358,14 @@ def _cannot(path: Path, err: OSError) -> FreqaiFileError:
 def _reasons(found: Found) -> str:
     half_built = [f"{HISTORY}: {', '.join(found.half_built)} without {BUILT_LAST}"] \
         if found.half_built else []
-    return "; ".join([*(f"{name}: {error}" for name, error in found.why.items()), *half_built])
+    unfinished = [f"{HISTORY}{RESTORING}: left by an unfinished repair"] \
+        if found.unfinished_copy else []
+    return "; ".join([*(f"{name}: {error}" for name, error in found.why.items()), *half_built,
+                      *unfinished])
 
 
 _STEPS: dict[Step, Callable[[Path, str, Found], None]] = {
+    Step.UNFINISHED_COPY: _remove_unfinished_copy,
     Step.RESTORE_HISTORY: _restore_history,
     Step.HISTORY_ASIDE: _history_aside,
     Step.HALF_BUILT_PAIRS: _drop_half_built,
