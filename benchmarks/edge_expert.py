@@ -131,7 +131,16 @@ def expert_stage(study, yardstick: np.ndarray, groups, lam: float, eta: float) -
     ic_rows = np.where((d.period_of_row >= 0)[:, None], weights[np.maximum(d.period_of_row, 0)],
                        np.nan)
     dev_periods = np.isin(study.p.day[d.starts], study.windows["DEV"])
+    zero = {w: int((c[np.isin(study.p.day[d.starts], days)] == 0).sum())
+            for w, days in study.windows.items()}
+    scored = dev[None] & np.isfinite(experts).all(axis=0) & np.isfinite(y_sc)
     out["_record"] = {
+        "periods with c = 0 (DEV, HOLDOUT)": [zero["DEV"], zero["HOLDOUT"]],
+        "periods (DEV, HOLDOUT)": [int(dev_periods.sum()), int(
+            np.isin(study.p.day[d.starts], study.windows["HOLDOUT"]).sum())],
+        "DEV mean squared loss (R, Y, zero)": [
+            round(float(np.mean((e[scored] - y_sc[scored]) ** 2)), 4)
+            for e in (*experts, np.zeros_like(y_sc))],
         "M-EW weights at the end": history[-1].round(3).tolist(),
         "M-EW DEV mean weights": np.nanmean(ew_rows[dev], axis=0).round(3).tolist(),
         "M-IC weights at the end": weights[-1].round(3).tolist(),

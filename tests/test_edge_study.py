@@ -302,12 +302,15 @@ def test_yard_expert_is_in_the_ridges_units_and_experts_are_aligned():
 def test_ic_weights_follow_the_expert_that_ranked_matured_rows():
     rng = np.random.default_rng(8)
     y = rng.normal(size=(2, 1000))
-    experts = np.stack([y + rng.normal(size=y.shape), -y + rng.normal(size=y.shape)])
+    noise = rng.normal(size=y.shape)
     starts, horizon = np.arange(200, 1000, 100), 5
-    w, sd = ex.ic_weights(experts, y, starts, horizon, 300)
+    w, sd = ex.ic_weights(np.stack([y + noise, -y + noise]), y, starts, horizon, 300)
     assert w[0] == pytest.approx([0.5, 0.5]) and sd[0] == pytest.approx([1.0, 1.0])
-    assert (w[1:, 0] == 1.0).all() and (w[1:, 1] == 0.0).all()
+    assert (w[1:, 0] == 1.0).all() and (w[1:, 1] == 0.0).all()  # a negative IC weighs 0
     assert sd[1:] == pytest.approx(np.full((len(starts) - 1, 2), np.sqrt(2)), rel=0.2)
+    experts = np.stack([y + noise, y + 3 * rng.normal(size=y.shape)])
+    w, _ = ex.ic_weights(experts, y, starts, horizon, 300)
+    assert (w[1:, 0] > w[1:, 1]).all() and (w[1:, 1] > 0).all()
     flipped = y.copy()
     flipped[:, 600 - horizon:] *= -1  # labels not matured before row 600
     again, _ = ex.ic_weights(experts, flipped, starts, horizon, 300)
