@@ -1,7 +1,7 @@
 """What predicts today's markets, and does online learning pay? (issue 19, research part)
 
     nice -n 10 .venv/bin/python benchmarks/edge_study.py [--data /work/shared/data/binance_usdt]
-        [--quick] [--prior-only] [--momentum-only] [--rank-follow-up]
+        [--quick] [--prior-only] [--momentum-only] [--rank-follow-up] [--expert-follow-up]
 
 A fast, self-contained numpy/pandas study on the six Binance USDT pairs (no freqtrade, no
 TensorFlow). Features: a TA-Lib-free approximation of SelfLearningStrategy's ratios (baseline)
@@ -22,6 +22,9 @@ DEV-chosen combo on a design of their own (the 14-day windows start later);
 Rank follow-up (edge_rank.py, first horizon of each timeframe, `--rank-follow-up` prints only
 its tables): rank-Gaussian features and a label averaged over H/2, H and 2H, each against the
 current ridge on the DEV-chosen combo, with the random-walk control.
+Expert follow-up (edge_expert.py, 5m H=12 and 1h H=4, `--expert-follow-up` prints only its
+tables and the rule's verdict): the DEV-chosen combo's ridge and the yardstick -(close/SMA20-1)
+as two experts, mixed by their prequential squared losses (M-EW) or trailing ICs (M-IC).
 
 Windows: DEV (5m: Jan-Feb 2025; 1h: Oct 2024 - Jan 2025) is where every choice is made;
 HOLDOUT (5m: Mar 15 - Apr 29 2025; 1h: Feb - Apr 2025) is only reported. Metric
@@ -55,6 +58,7 @@ import edge_learners as el
 import edge_scoring as es
 import numpy as np
 import pandas as pd
+from edge_expert import expert_tables, verdict
 from edge_rank import rank_tables
 from edge_tables import paired, summary, table
 
@@ -456,7 +460,27 @@ def main() -> None:
                     help="only the momentum tables (5m H=12, 1h H=4)")
     ap.add_argument("--rank-follow-up", action="store_true",
                     help="only the rank-Gaussian and label-averaging tables (5m H=12, 1h H=4)")
+    ap.add_argument("--expert-follow-up", action="store_true",
+                    help="only the ridge + yardstick expert mixture tables (5m H=12, 1h H=4)")
     args = ap.parse_args()
+    if args.expert_follow_up:
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        t0, out, raw = time.process_time(), {}, {}
+        for fr in FRAMES:
+            frames, h = load(args.data, fr.tf), fr.horizons[0]
+            study = Study(Panel(frames, fr), fr, h)
+            combo = candidates(study)["_combo"]["groups"]
+            control = Study(Panel(ef.random_walk(frames, seed=1), fr), fr, h)
+            key = f"{fr.tf} H={h}"
+            out[key], raw[key] = expert_tables(study, control, naive, combo, LAM, ETAS[1])
+        out["verdict"] = verdict(raw)
+        print("\nRule (docs/rules/yardexpert-rule.md): " + "; ".join(
+            f"{name}: " + ("recommended" if v["recommended"] else
+                           "fails clause " + ", ".join(map(str, v["fails"])))
+            for name, v in out["verdict"].items()))
+        out["cpu_seconds"] = round(time.process_time() - t0, 1)
+        print(json.dumps({"expert": out}))
+        return
     if args.rank_follow_up:
         warnings.filterwarnings("ignore", category=RuntimeWarning)
         out = {}

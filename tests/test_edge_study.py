@@ -1,6 +1,6 @@
 """The pure parts of benchmarks/edge_study.py: scoring (edge_scoring.py), the learners'
-causality (edge_learners.py) and the momentum group's formula (edge_features.py). No data
-files, no TensorFlow."""
+causality (edge_learners.py), the momentum group's formula (edge_features.py) and the expert
+follow-up's scale and weights (edge_expert.py). No data files, no TensorFlow."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+import edge_expert as ex  # noqa: E402
 import edge_features as ef  # noqa: E402
 import edge_learners as el  # noqa: E402
 import edge_scoring as es  # noqa: E402
@@ -247,3 +248,82 @@ def test_label_averaging_purges_the_longest_horizon():
     assert not np.allclose(base[:, 700:], again[:, 700:])
     # read in the evaluated horizon's spread over the first window's rows (purged by 2H)
     assert np.allclose(d.scale["avg"][0], [labels[5][p, 0:290].std() for p in range(2)])
+
+
+def _yardstick_panel(seed=7, pairs=3, n=1200, coef=0.5):
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(pairs, n))
+    return v, coef * v + rng.normal(size=(pairs, n))
+
+
+def test_yard_scale_is_the_pooled_least_squares_coefficient_of_matured_rows():
+    v, y = _yardstick_panel()
+    starts, horizon, window = np.arange(300, 1200, 100), 5, 200
+    c = ex.yard_scale(v, y, starts, horizon, window)
+    for k, s in enumerate(starts):
+        rows = slice(s - horizon - window, s - horizon)
+        assert c[k] == pytest.approx((v[:, rows] * y[:, rows]).sum() / (v[:, rows] ** 2).sum())
+    # A label not matured before period k (row >= s_k - H), or older than its window, is
+    # never in c_k.
+    late, early = y.copy(), y.copy()
+    late[:, 700 - horizon:] = 50 * v[:, 700 - horizon:]
+    early[:, : 700 - horizon - window] = 50 * v[:, : 700 - horizon - window]
+    k = int(np.flatnonzero(starts == 700)[0])
+    assert np.allclose(ex.yard_scale(v, late, starts, horizon, window)[: k + 1], c[: k + 1])
+    assert not np.allclose(ex.yard_scale(v, late, starts, horizon, window)[k + 1:], c[k + 1:])
+    assert np.allclose(ex.yard_scale(v, early, starts, horizon, window)[k:], c[k:])
+
+
+def test_yard_scale_switches_a_wrong_signed_yardstick_off_and_skips_missing_rows():
+    v, y = _yardstick_panel(coef=-0.5)
+    starts = np.arange(300, 1200, 100)
+    assert (ex.yard_scale(v, y, starts, 5, 200) == 0).all()
+    v, y = _yardstick_panel(coef=2.0)
+    y[0, ::3] = np.nan
+    c = ex.yard_scale(v, y, starts, 5, 200)
+    assert c == pytest.approx(np.full(len(starts), 2.0), abs=0.15)
+    assert ex.yard_scale(v, y, np.array([3]), 5, 200) == pytest.approx([0.0])  # no rows
+
+
+def test_yard_expert_is_in_the_ridges_units_and_experts_are_aligned():
+    x, y = _panel()
+    d = el.build_design(x, {"raw": y}, 300, 300, 100, 5)
+    v, c = x[:, :, 1], np.linspace(0.5, 1.5, len(d.starts))
+    ye = ex.yard_expert(d, v, c)
+    k = d.period_of_row[400]
+    assert ye[:, 400] * d.scale["raw"][k] == pytest.approx(c[k] * v[:, 400])
+    assert np.isnan(ye[:, :300]).all()
+    experts = np.stack([np.ones((2, 5)), np.arange(10.0).reshape(2, 5)])
+    experts[0, 1, 2] = np.nan
+    out = ex.aligned(experts)
+    assert np.isnan(out[:, 1, 2]).all() and np.isfinite(np.delete(out[:, 1], 2, axis=1)).all()
+
+
+def test_ic_weights_follow_the_expert_that_ranked_matured_rows():
+    rng = np.random.default_rng(8)
+    y = rng.normal(size=(2, 1000))
+    noise = rng.normal(size=y.shape)
+    starts, horizon = np.arange(200, 1000, 100), 5
+    w, sd = ex.ic_weights(np.stack([y + noise, -y + noise]), y, starts, horizon, 300)
+    assert w[0] == pytest.approx([0.5, 0.5]) and sd[0] == pytest.approx([1.0, 1.0])
+    assert (w[1:, 0] == 1.0).all() and (w[1:, 1] == 0.0).all()  # a negative IC weighs 0
+    assert sd[1:] == pytest.approx(np.full((len(starts) - 1, 2), np.sqrt(2)), rel=0.2)
+    experts = np.stack([y + noise, y + 3 * rng.normal(size=y.shape)])
+    w, _ = ex.ic_weights(experts, y, starts, horizon, 300)
+    assert (w[1:, 0] > w[1:, 1]).all() and (w[1:, 1] > 0).all()
+    flipped = y.copy()
+    flipped[:, 600 - horizon:] *= -1  # labels not matured before row 600
+    again, _ = ex.ic_weights(experts, flipped, starts, horizon, 300)
+    k = int(np.flatnonzero(starts == 600)[0])
+    assert np.array_equal(again[: k + 1], w[: k + 1]) and not np.array_equal(again, w)
+
+
+def test_ic_mixture_weights_experts_by_their_share_of_the_spread():
+    x, y = _panel()
+    d = el.build_design(x, {"raw": y}, 300, 300, 100, 5)
+    experts = np.stack([x[:, :, 0], 3 * x[:, :, 1]])
+    k = len(d.starts)
+    one = ex.ic_mixture(d, experts, np.tile([1.0, 0.0], (k, 1)), np.tile([2.0, 3.0], (k, 1)))
+    assert np.allclose(one[:, 300:], experts[0, :, 300:]) and np.isnan(one[:, :300]).all()
+    half = ex.ic_mixture(d, experts, np.tile([0.5, 0.5], (k, 1)), np.tile([1.0, 3.0], (k, 1)))
+    assert np.allclose(half[:, 300:], (0.5 * experts[0] + 0.5 * experts[1] / 3)[:, 300:] * 2.0)
