@@ -155,16 +155,18 @@ def aside_name(name: str, stamp: str, taken: Callable[[str], bool]) -> str:
 
 def inspect(folder: Path) -> Found:
     """Loads each file as FreqAI does; FreqaiFileError when one exists but cannot be read."""
-    why: dict[str, str] = {}
-    loaded: dict[str, object] = {}
-    history = _state(folder / HISTORY, cloudpickle.loads, why, loaded)
-    backup = _state(folder / HISTORY_BACKUP, cloudpickle.loads, why) \
-        if history is State.DAMAGED else State.ABSENT  # read only when it is needed
-    pair_dictionary = _state(folder / PAIR_DICTIONARY, _parse_json, why)
-    global_metadata = _state(folder / GLOBAL_METADATA, _parse_json, why)
-    metric_tracker = _state(folder / METRIC_TRACKER, _parse_json, why)
-    return Found(history, backup, pair_dictionary, why, global_metadata, metric_tracker,
-                 half_built_pairs(loaded.get(HISTORY)), _copy_of(folder / HISTORY).exists())
+    history = _read(folder / HISTORY, cloudpickle.loads)
+    backup = _read(folder / HISTORY_BACKUP, cloudpickle.loads) \
+        if history.state is State.DAMAGED else _Read(State.ABSENT)  # only when it is needed
+    pair_dictionary = _read(folder / PAIR_DICTIONARY, _parse_json)
+    global_metadata = _read(folder / GLOBAL_METADATA, _parse_json)
+    metric_tracker = _read(folder / METRIC_TRACKER, _parse_json)
+    named = {HISTORY: history, HISTORY_BACKUP: backup, PAIR_DICTIONARY: pair_dictionary,
+             GLOBAL_METADATA: global_metadata, METRIC_TRACKER: metric_tracker}
+    why = {name: read.error for name, read in named.items() if read.error is not None}
+    return Found(history.state, backup.state, pair_dictionary.state, why,
+                 global_metadata.state, metric_tracker.state, half_built_pairs(history.value),
+                 _copy_of(folder / HISTORY).exists())
 
 
 def half_built_pairs(history: object) -> tuple[str, ...]:
@@ -201,24 +203,27 @@ def _other_writer(store: Path) -> str | None:
     return None if holder == f"PID {os.getpid()}" else holder  # this process: no bot yet
 
 
-def _state(path: Path, load: Callable[[bytes], object], why: dict[str, str],
-           loaded: dict[str, object] | None = None) -> State:
-    """ABSENT, WHOLE or DAMAGED (`why` gets the load's error); `loaded` gets what loaded."""
+@dataclass(frozen=True)
+class _Read:
+    """One file read as FreqAI reads it: its state, what loaded (WHOLE), the error (DAMAGED)."""
+
+    state: State
+    value: object = None
+    error: str | None = None
+
+
+def _read(path: Path, load: Callable[[bytes], object]) -> _Read:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return State.ABSENT
+        return _Read(State.ABSENT)
     except OSError as err:
         raise FreqaiFileError(f"Cannot read FreqAI's {path} ({err.strerror}); give the bot's "
                               f"user read and write access to {path.parent}.") from None
     try:
-        value = load(data)
+        return _Read(State.WHOLE, load(data))
     except Exception as err:  # whatever a cut file raises: UnpicklingError, EOFError, ...
-        why[path.name] = f"{type(err).__name__}: {str(err)[:120]}"
-        return State.DAMAGED
-    if loaded is not None:
-        loaded[path.name] = value
-    return State.WHOLE
+        return _Read(State.DAMAGED, error=f"{type(err).__name__}: {str(err)[:120]}")
 
 
 def _parse_json(data: bytes) -> object:
