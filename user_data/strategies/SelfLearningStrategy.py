@@ -50,6 +50,7 @@ from self_learning.strategy.strategy_columns import (
     band_levels,
     band_position,
     calibration_candles,
+    drawdown_protection,
     entry_filters,
     expected_return,
     hold_candles,
@@ -152,6 +153,15 @@ class SelfLearningStrategy(IStrategy):
     stoploss = STOP_WIDEST
     use_custom_stoploss = True
     trailing_stop = False
+
+    @property
+    def protections(self) -> list[dict]:
+        """freqtrade's MaxDrawdown in candles of the configured timeframe: every pair locked
+        for 3H candles once the trades closed within the last 12H took more than 15 % of the
+        account (strategy_columns.drawdown_protection; docs/hourly.md). freqtrade applies it in
+        dry and live runs, in backtests and hyperopt only with --enable-protections; a
+        subclass's own `protections` replaces it."""
+        return drawdown_protection(self.horizon)
 
     order_types = {
         "entry": "limit",

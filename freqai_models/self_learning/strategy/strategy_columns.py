@@ -14,7 +14,8 @@ interface (parameters, populate_* methods, callbacks):
   `entry_filters` (one mask per rule, also what `make demo` counts to say why it traded;
   `optional_filters` / `filters_off`: the ones off by default);
 * timing in candles of the configured timeframe: `z_candles`, `roi_table`,
-  `calibration_candles`;
+  `calibration_candles`, `drawdown_protection` (freqtrade's MaxDrawdown, the default
+  protection);
 * chart levels: `band_levels` (the predictions as prices).
 
 Every function maps a DataFrame (or Series) to a Series or DataFrame. Only the labels look
@@ -49,6 +50,16 @@ FALLBACK_FEE = 0.001
 # The ROI table in multiples of the horizon H (label_period_candles): take 3 % at once, 1 %
 # after H candles (the predicted horizon has passed), break even after 3H candles.
 ROI_STEPS = ((0, 0.03), (1, 0.01), (3, 0.0))
+# The default protection, freqtrade's MaxDrawdown on the account's equity (docs/hourly.md
+# "freqtrade's LowProfitPairs and MaxDrawdown", rules/lowprofit-rule.md): every pair is locked
+# for DRAWDOWN_LOCK_HORIZONS x H candles once the trades closed within the last
+# DRAWDOWN_LOOKBACK_HORIZONS x H candles (at least DRAWDOWN_TRADES of them) took more than
+# MAX_DRAWDOWN of the account: the widest stop's loss on a whole account, which takes at least
+# max_open_trades full stops at once.
+MAX_DRAWDOWN = 0.15
+DRAWDOWN_LOOKBACK_HORIZONS = 12  # two days at 1h (H = 4)
+DRAWDOWN_LOCK_HORIZONS = 3  # the ROI table's break-even point
+DRAWDOWN_TRADES = 4
 
 
 def z_candles(timeframe_s: int) -> int:
@@ -62,6 +73,15 @@ def roi_table(horizon: int, timeframe_s: int) -> dict[str, float]:
     ({"0": 0.03, "720": 0.01, "2160": 0.0})."""
     minutes = int(timeframe_s) // 60
     return {str(steps * horizon * minutes): roi for steps, roi in ROI_STEPS}
+
+
+def drawdown_protection(horizon: int) -> list[dict]:
+    """freqtrade's `protections` list holding the default MaxDrawdown, in candles of the
+    timeframe: lookback 48 and lock 12 candles at H = 4 (1h), 144 and 36 at H = 12 (5m)."""
+    return [{"method": "MaxDrawdown", "calculation_mode": "equity",
+             "lookback_period_candles": DRAWDOWN_LOOKBACK_HORIZONS * int(horizon),
+             "trade_limit": DRAWDOWN_TRADES, "max_allowed_drawdown": MAX_DRAWDOWN,
+             "stop_duration_candles": DRAWDOWN_LOCK_HORIZONS * int(horizon)}]
 
 
 def hold_candles(horizon: int, hold_horizons: float) -> int:
