@@ -178,16 +178,18 @@ class Backtests:
     no run loads a program an earlier run compiled; otherwise they share the user's cache.
     With `protections` (freqtrade protection dicts) every run uses a strategy copy with that
     `protections` attribute and `--enable-protections` (freqtrade reads them from the
-    strategy only: a `protections` key in the config is an error)."""
+    strategy only: a `protections` key in the config is an error); with `enable_protections`
+    alone, the strategy's own (its default MaxDrawdown), as a dry or live bot applies them."""
 
     def __init__(self, tmp: Path, datadir: Path, pairs: list[str], timerange: str,
                  common_freqai: dict, timeout: float, jobs: int = 1, stake: str = "BTC",
                  timeframe: str = "5m", cold: bool = False,
-                 protections: list[dict] | None = None):
+                 protections: list[dict] | None = None, enable_protections: bool = False):
         self.tmp, self.datadir, self.pairs, self.timerange = tmp, datadir, pairs, timerange
         self.common_freqai, self.timeout, self.jobs = common_freqai, timeout, max(1, jobs)
         self.stake, self.timeframe, self.cold = stake, timeframe, cold
         self.protections = protections
+        self.enable_protections = enable_protections or protections is not None
 
     def run_all(self, specs: list[RunSpec]) -> dict[str, RunResult]:
         """Every spec's backtest; BenchError before any starts when a spec's results or
@@ -250,7 +252,7 @@ class Backtests:
                "--freqaimodel", spec.freqai_model,
                "--freqaimodel-path", str(ROOT / "freqai_models"), "--cache", "none",
                "--export", "trades", "--backtest-directory", str(results),
-               *(["--enable-protections"] if self.protections is not None else [])]
+               *(["--enable-protections"] if self.enable_protections else [])]
         log_path = self.tmp / f"{spec.name}.log"
         xla = self.tmp / f"xla_{spec.name}" if self.cold else None
         if xla is not None and xla.exists():

@@ -288,7 +288,8 @@ def run_case(out: Path, case: str, args) -> dict:
     run = {"case": case, "timerange": timerange,
            **backtest_once(folder, case, pairs, timerange, TIMEFRAME, args.freqai, TIMEOUT_S,
                            protections=args.protections,
-                           strategy_params=args.strategy_params)}
+                           strategy_params=args.strategy_params,
+                           enable_protections=args.enable_protections)}
     result = report(run, folder, case, pairs, CANDLE, args.horizon)
     log = (folder / f"{case}.log").read_text() if (folder / f"{case}.log").exists() else ""
     result["pair_log"] = {p: pair_lines(log, p)[:12] for p in changed_pairs(case)}
@@ -314,6 +315,9 @@ def main() -> int:
     p.add_argument("--protections", type=json.loads, default=None,
                    help="freqtrade protections (JSON list) set on the strategy's copy, run "
                         "with --enable-protections; give --stamp too")
+    p.add_argument("--enable-protections", action="store_true",
+                   help="freqtrade's --enable-protections with the strategy's own protections "
+                        "(its default MaxDrawdown, as a dry or live bot); give --stamp too")
     p.add_argument("--strategy-params", type=json.loads, default=None,
                    help='the strategy\'s parameters ({"buy": {...}}, as strategy_grid.py) in a '
                         'parameter file beside its copy; give --stamp too')

@@ -40,12 +40,14 @@ LEARNED = re.compile(r"learned (\d+) candles for (\S+), counter")
 def backtest_once(folder: Path, name: str, pairs: list[str], timerange: str, timeframe: str,
                   freqai: dict, timeout: float, stake: str = "USDT",
                   protections: list[dict] | None = None,
-                  strategy_params: dict | None = None) -> dict:
+                  strategy_params: dict | None = None, enable_protections: bool = False) -> dict:
     """One backtest named `name` of the candles in `folder / "data"` (with freqtrade
-    `protections` and the strategy's parameters `strategy_params` if given): wall and CPU
+    `protections`, or its own with `enable_protections`, and the strategy's parameters
+    `strategy_params` if given): wall and CPU
     seconds, or `failed` with the first line of the failure."""
     runs = Backtests(folder, folder / "data", pairs, timerange, {}, timeout, stake=stake,
-                     timeframe=timeframe, protections=protections)
+                     timeframe=timeframe, protections=protections,
+                     enable_protections=enable_protections)
     try:
         result = runs.run_all([RunSpec(name, "SelfLearningModel", freqai,
                                        strategy_params)])[name]

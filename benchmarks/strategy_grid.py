@@ -13,7 +13,8 @@
 quality.py folder (same identifier and user_data folder, so FreqAI trains nothing) with the
 parameters in a parameter file next to a copy of the strategy; parameters not in the grid
 keep their defaults. `--protections '[{"method": "CooldownPeriod", "stop_duration_candles": 2}]'`
-runs every combination with those freqtrade protections (default none, as quality.py). Prints
+runs every combination with those freqtrade protections, `--enable-protections` with the
+strategy's own (its default MaxDrawdown; default none, as quality.py). Prints
 trades, total profit, max drawdown and mean profit per trade of each combination (freqtrade's
 own result file), then one JSON line. Runs are named grid<STAMP>_<i> (`--stamp`, default the
 time; results in results_grid<STAMP>_<i>, which paired_runs.py --trades-only pairs across
@@ -72,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--protections", default=None, metavar="JSON",
                    help="a list of freqtrade protection dicts, set on the strategy copy and "
                         "run with --enable-protections (default: none, as quality.py)")
+    p.add_argument("--enable-protections", action="store_true",
+                   help="freqtrade's --enable-protections with the strategy's own protections "
+                        "(its default MaxDrawdown, as a dry or live bot; default: none, as "
+                        "quality.py and freqtrade's backtesting)")
     p.add_argument("--timeout", type=float, default=1800.0)
     p.add_argument("--stamp", default=None,
                    help="runs are grid<STAMP>_<i> (default the time, HHMMSS); the same stamp "
@@ -90,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     runs = Backtests(args.source, args.datadir, config["exchange"]["pair_whitelist"],
                      args.timerange, {}, args.timeout, 1, config["stake_currency"],
-                     config["timeframe"], protections=protections).run_all(specs)
+                     config["timeframe"], protections=protections,
+                     enable_protections=args.enable_protections).run_all(specs)
     rows = {label(s.strategy_params): read_trades(runs[s.name].results_dir) for s in specs}
     width = max(len(k) for k in rows)
     print(f"\n{'parameters':<{width}}{'trades':>8}{'profit %':>10}{'max dd %':>10}"

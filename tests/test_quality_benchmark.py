@@ -729,6 +729,14 @@ def test_grid_protections_reach_the_strategy_copy_and_the_command(tmp_path, monk
     assert "--enable-protections" not in seen[1]
     assert "protections =" not in (tmp_path / "p" / "strategy_g0" / "SelfLearningStrategy.py"
                                    ).read_text()
+    (tmp_path / "o").mkdir()  # the strategy's own protections, as a bot applies them
+    own = runs.Backtests(tmp_path / "o", tmp_path, ["A/BTC"], "20180117-20180130", {}, 60.0,
+                         enable_protections=True)
+    own.run(runs.RunSpec("g0", "SelfLearningModel", {}, {}, predictions_of="full"))
+    assert "--enable-protections" in seen[2]
+    assert "protections =" not in (tmp_path / "o" / "strategy_g0" / "SelfLearningStrategy.py"
+                                   ).read_text()
+    assert own.strategy_dir(runs.RunSpec("x", "M")) == runs.STRATEGY_DIR  # no copy needed
 
 
 def test_strategy_grid_passes_its_protections_option_to_the_backtests(tmp_path, monkeypatch):
@@ -741,16 +749,18 @@ def test_strategy_grid_passes_its_protections_option_to_the_backtests(tmp_path, 
         pass
 
     class FakeBacktests:
-        def __init__(self, *args, protections=None, **kw):
-            seen["protections"] = protections
+        def __init__(self, *args, protections=None, enable_protections=False, **kw):
+            seen["protections"] = protections, enable_protections
 
         def run_all(self, specs):
             raise Stop
 
     monkeypatch.setattr(grid, "Backtests", FakeBacktests)
     base = ["--from", str(tmp_path), "--datadir", str(tmp_path), "--grid", "{}"]
-    for extra, want in ([], None), (["--protections", '[{"method": "CooldownPeriod"}]'],
-                                    [{"method": "CooldownPeriod"}]):
+    for extra, want in (([], (None, False)),
+                        (["--protections", '[{"method": "CooldownPeriod"}]'],
+                         ([{"method": "CooldownPeriod"}], False)),
+                        (["--enable-protections"], (None, True))):
         with pytest.raises(Stop):
             grid.main([*base, *extra])
         assert seen["protections"] == want
