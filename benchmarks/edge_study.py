@@ -450,6 +450,18 @@ def setting(frames, panel: Panel, fr: Frame, h: int) -> tuple[dict, list]:
     return entry, ranked
 
 
+def follow_up_studies(data: Path):
+    """Per timeframe, at its first horizon (5m H=12, 1h H=4), what a follow-up compares on:
+    its key, the study, the same setting's study on the random-walk candles (seed 1) and the
+    DEV-chosen combo."""
+    for fr in FRAMES:
+        frames, h = load(data, fr.tf), fr.horizons[0]
+        study = Study(Panel(frames, fr), fr, h)
+        combo = candidates(study)["_combo"]["groups"]
+        control = Study(Panel(ef.random_walk(frames, seed=1), fr), fr, h)
+        yield f"{fr.tf} H={h}", study, control, combo
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/binance_usdt"))
@@ -466,12 +478,7 @@ def main() -> None:
     if args.expert_follow_up:
         warnings.filterwarnings("ignore", category=RuntimeWarning)
         t0, out, raw = time.process_time(), {}, {}
-        for fr in FRAMES:
-            frames, h = load(args.data, fr.tf), fr.horizons[0]
-            study = Study(Panel(frames, fr), fr, h)
-            combo = candidates(study)["_combo"]["groups"]
-            control = Study(Panel(ef.random_walk(frames, seed=1), fr), fr, h)
-            key = f"{fr.tf} H={h}"
+        for key, study, control, combo in follow_up_studies(args.data):
             out[key], raw[key] = expert_tables(study, control, naive, combo, LAM, ETAS[1])
         out["verdict"] = verdict(raw)
         print("\nRule (docs/rules/yardexpert-rule.md): " + "; ".join(
@@ -483,13 +490,8 @@ def main() -> None:
         return
     if args.rank_follow_up:
         warnings.filterwarnings("ignore", category=RuntimeWarning)
-        out = {}
-        for fr in FRAMES:
-            frames, h = load(args.data, fr.tf), fr.horizons[0]
-            study = Study(Panel(frames, fr), fr, h)
-            combo = candidates(study)["_combo"]["groups"]
-            control = Study(Panel(ef.random_walk(frames, seed=1), fr), fr, h)
-            out[f"{fr.tf} H={h}"] = rank_tables(study, control, combo, LAM)
+        out = {key: rank_tables(study, control, combo, LAM)
+               for key, study, control, combo in follow_up_studies(args.data)}
         print(json.dumps({"rank": out}))
         return
     if args.momentum_only:
