@@ -13,7 +13,7 @@ import pytest
 from freqtrade.exceptions import OperationalException
 from strategy_support import FLAT_PRICES, load_strategy_module
 
-from self_learning.strategy.strategy_columns import among_top, hold_candles
+from self_learning.strategy.strategy_columns import among_top, entry_signal_on, hold_candles
 
 OPEN = datetime(2025, 1, 1, 12, tzinfo=UTC)
 
@@ -62,6 +62,39 @@ def test_no_time_exit_when_hold_horizons_is_zero(module):
     strategy = strategy_of(module, "1h", 4, hold_horizons=0.0)
     trade = SimpleNamespace(open_date_utc=OPEN)
     assert strategy.custom_exit("BTC/USDT", trade, OPEN + timedelta(days=30), 100.0, 0.0) is None
+
+
+def signal_frame(signals: list[float]) -> pd.DataFrame:
+    """Analyzed 1h candles ending at OPEN + 4h whose `enter_long` column is `signals`."""
+    dates = pd.date_range(end=OPEN + timedelta(hours=4), periods=len(signals), freq="1h",
+                          tz="UTC")
+    return pd.DataFrame({"date": dates, "enter_long": signals})
+
+
+@pytest.mark.parametrize(("hold_on_signal", "signals", "reason"), [
+    (True, [0, 0, 1], None),           # the latest candle signals: the trade is held through
+    (True, [1, 1, 0], "time_exit"),    # an earlier signal does not hold it
+    (True, [1, 0, np.nan], "time_exit"),  # no signal column value: no signal
+    (False, [0, 0, 1], "time_exit"),   # off: the time exit as before
+])
+def test_hold_on_signal_defers_the_time_exit_while_the_latest_candle_signals(
+        module, hold_on_signal, signals, reason):
+    strategy = strategy_of(module, "1h", 4, hold_on_signal=hold_on_signal)
+    frame = signal_frame(signals)
+    strategy.dp = Provider({"BTC/USDT": frame}, upto=frame["date"].iloc[-1])
+    trade = SimpleNamespace(open_date_utc=OPEN)
+    assert strategy.custom_exit("BTC/USDT", trade, OPEN + timedelta(hours=4), 100.0,
+                                0.0) == reason
+    # before the hold has passed nothing exits, signal or not
+    assert strategy.custom_exit("BTC/USDT", trade, OPEN + timedelta(hours=3), 100.0,
+                                0.0) is None
+
+
+def test_entry_signal_on_reads_the_latest_row_only():
+    assert entry_signal_on(signal_frame([0, 1]))
+    assert not entry_signal_on(signal_frame([1, 0]))
+    assert not entry_signal_on(pd.DataFrame({"date": [OPEN]}))  # not analyzed for entries
+    assert not entry_signal_on(signal_frame([]))
 
 
 def one_signal(expected: float) -> pd.DataFrame:

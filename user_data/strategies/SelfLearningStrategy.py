@@ -52,6 +52,7 @@ from self_learning.strategy.strategy_columns import (
     calibration_candles,
     drawdown_protection,
     entry_filters,
+    entry_signal_on,
     expected_return,
     hold_candles,
     on_price_grid,
@@ -205,6 +206,10 @@ class SelfLearningStrategy(IStrategy):
     # Exit after this many horizons H (label_period_candles) of candles of the timeframe: the
     # time the prediction was about (0: no time exit; custom_exit; 1: chosen on dev).
     hold_horizons = DecimalParameter(0.0, 6.0, default=1.0, decimals=2, space="sell")
+    # With hold_on_signal the time exit waits while the pair's latest candle carries an entry
+    # signal: exiting a trade the rules would enter again at once costs a round trip of fees
+    # (rules/hold-rule.md; off by default).
+    hold_on_signal = BooleanParameter(default=False, space="sell")
 
     # FreqUI and `freqtrade plot-dataframe`: the predicted range as price levels on the chart
     # (band_high / band_low: the excursions the model expects over the next H candles; the
@@ -509,12 +514,16 @@ class SelfLearningStrategy(IStrategy):
                     current_profit: float, **kwargs) -> str | None:
         """Time exit ("time_exit") once the trade is `hold_horizons` x H candles of the
         timeframe old (strategy_columns.hold_candles; 0: never): the horizon the entry's
-        prediction was about has passed."""
+        prediction was about has passed. With hold_on_signal it waits while the pair's latest
+        analyzed candle carries an entry signal (strategy_columns.entry_signal_on)."""
         candles = hold_candles(self.horizon, float(self.hold_horizons.value))
         age = current_time - trade.open_date_utc
-        if candles and age >= timedelta(seconds=candles * self.timeframe_s):
-            return "time_exit"
-        return None
+        if not candles or age < timedelta(seconds=candles * self.timeframe_s):
+            return None
+        if self.hold_on_signal.value and entry_signal_on(
+                self.dp.get_analyzed_dataframe(pair, self.timeframe)[0]):
+            return None
+        return "time_exit"
 
     # -- stop from the predicted downward excursion -----------------------------------------
 

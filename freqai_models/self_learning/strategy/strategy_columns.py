@@ -15,7 +15,7 @@ interface (parameters, populate_* methods, callbacks):
   `optional_filters` / `filters_off`: the ones off by default);
 * timing in candles of the configured timeframe: `z_candles`, `roi_table`,
   `calibration_candles`, `drawdown_protection` (freqtrade's MaxDrawdown, the default
-  protection);
+  protection), `hold_candles` and `entry_signal_on` (the time exit, and whether it waits);
 * chart levels: `band_levels` (the predictions as prices).
 
 Every function maps a DataFrame (or Series) to a Series or DataFrame. Only the labels look
@@ -91,6 +91,14 @@ def hold_candles(horizon: int, hold_horizons: float) -> int:
     if not hold_horizons > 0:
         return 0
     return max(1, round(float(hold_horizons) * int(horizon)))
+
+
+def entry_signal_on(dataframe: pd.DataFrame) -> bool:
+    """Whether the latest row of an analyzed dataframe carries an entry signal (`enter_long`
+    1): the candle freqtrade reads a pair's entry signal from. False when empty or unsignalled."""
+    if dataframe.empty or "enter_long" not in dataframe.columns:
+        return False
+    return dataframe["enter_long"].iloc[-1] == 1
 
 
 def among_top(values: dict[str, float], pair: str, k: int) -> bool:
