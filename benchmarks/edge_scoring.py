@@ -19,10 +19,20 @@ Z95 = 1.96
 
 
 def ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 0..n-1 (ties broken by order: predictions and returns are continuous)."""
+    """Ranks 0..n-1, tied values sharing their average rank (as
+    self_learning.reports.evaluation.spearman_ic ranks): a rank is the count of smaller
+    values plus half the count of other equal ones."""
+    order = np.argsort(x, kind="stable")
+    s = x[order]
+    if _tied(s):
+        return (np.searchsorted(s, x, "left") + np.searchsorted(s, x, "right") - 1) / 2
     out = np.empty(len(x))
-    out[np.argsort(x, kind="stable")] = np.arange(len(x))
+    out[order] = np.arange(len(x))
     return out
+
+
+def _tied(sorted_values: np.ndarray) -> bool:
+    return bool(len(sorted_values) > 1 and np.any(sorted_values[1:] == sorted_values[:-1]))
 
 
 def spearman(pred: np.ndarray, target: np.ndarray) -> float:
@@ -79,20 +89,31 @@ def window_score(pred: np.ndarray, target: np.ndarray, day: np.ndarray,
 
 def _leave_one_out(p: np.ndarray, y: np.ndarray, d: np.ndarray, days) -> np.ndarray:
     """Spearman of p and y without the rows of each day in turn; the ranks of the rows left
-    are their full ranks minus the left-out rows below them (exact without ties)."""
+    are their full ranks minus the left-out rows below them and half the left-out rows equal
+    to them (exact with ties, as ranks)."""
     if len(p) < 3 or np.ptp(p) == 0:
         return np.full(len(days), np.nan)
     a, b = ranks(p), ranks(y)
+    p_tied, y_tied = _tied(np.sort(p)), _tied(np.sort(y))
     out = np.full(len(days), np.nan)
     for i, k in enumerate(days):
         gone = d == k
         if gone.all():
             continue
         left = ~gone
-        ra = a[left] - np.searchsorted(np.sort(p[gone]), p[left])
-        rb = b[left] - np.searchsorted(np.sort(y[gone]), y[left])
+        ra = a[left] - _below(p[gone], p[left], p_tied)
+        rb = b[left] - _below(y[gone], y[left], y_tied)
         out[i] = _pearson(ra, rb)
     return out
+
+
+def _below(gone: np.ndarray, kept: np.ndarray, tied: bool) -> np.ndarray:
+    """For each kept value, the left-out values below it plus half those equal to it: what
+    leaving them out takes from its average rank (`tied`: whether any two values of the
+    whole sample are equal; without, no kept value equals a left-out one)."""
+    s = np.sort(gone)
+    below = np.searchsorted(s, kept, "left")
+    return (below + np.searchsorted(s, kept, "right")) / 2 if tied else below
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:

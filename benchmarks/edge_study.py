@@ -1,6 +1,6 @@
 """What predicts today's markets, and does online learning pay? (issue 19, research part)
 
-    nice -n 10 .venv/bin/python benchmarks/edge_study.py [--data /work/shared/data/binance_usdt]
+    nice -n 10 .venv/bin/python benchmarks/edge_study.py [--data ../shared/data/binance_usdt]
         [--quick] [--prior-only] [--momentum-only] [--rank-follow-up] [--expert-follow-up]
 
 A fast, self-contained numpy/pandas study on the six Binance USDT pairs (no freqtrade, no
@@ -61,6 +61,7 @@ import pandas as pd
 from edge_expert import expert_tables, verdict
 from edge_rank import rank_tables
 from edge_tables import paired, summary, table
+from quality_sets import SHARED
 
 from self_learning.strategy.market_features import basket_returns
 
@@ -464,7 +465,8 @@ def follow_up_studies(data: Path):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/data/binance_usdt"))
+    ap.add_argument("--data", type=Path, default=SHARED / "binance_usdt",
+                    help="folder of the usdt candles (default: ../shared/data/binance_usdt)")
     ap.add_argument("--quick", action="store_true", help="one horizon per timeframe")
     ap.add_argument("--prior-only", action="store_true",
                     help="only the prior-mean ridge tables (5m H=12, 1h H=4)")

@@ -35,6 +35,25 @@ def test_leave_one_day_out_replicates_are_exact_spearman():
                                               zip(pred, target, strict=True)]))
 
 
+def test_leave_one_day_out_is_exact_with_ties_and_ranks_ties_as_the_evaluation_does():
+    """Tied predictions (an expert that predicts 0 on many rows) get their average rank, so
+    the IC does not depend on the rows' order, and each day's replicate equals the Spearman
+    of the rows left."""
+    rng = np.random.default_rng(5)
+    n, day = 480, np.arange(480) // 48
+    target = rng.normal(size=(1, n))
+    pred = np.where(rng.random((1, n)) < 0.6, 0.0, target + rng.normal(size=(1, n)))
+    target[0, ::7] = 0.25  # ties on the target side too
+    score = es.window_score(pred, target, day, np.unique(day))
+    assert score.ic == pytest.approx(ev.spearman_ic(pred[0], target[0]), abs=1e-12)
+    for k in range(10):
+        keep = day != k
+        assert score.replicates[k] == pytest.approx(
+            ev.spearman_ic(pred[0][keep], target[0][keep]), abs=1e-12)
+    order = rng.permutation(n)  # the same rows in another order: the same IC
+    assert es.spearman(pred[0][order], target[0][order]) == pytest.approx(score.ic, abs=1e-12)
+
+
 def test_window_score_ignores_other_days_and_missing_rows():
     rng = np.random.default_rng(1)
     day = np.arange(400) // 40
