@@ -107,6 +107,27 @@ def dev_study_figures() -> list[str]:
     ]
 
 
+def flip_seed_figures() -> list[str]:
+    """The README's flip figures on other generator seeds, from
+    docs/results/scenarios/flip-seeds/ (5m seeds 1-3, 1h seeds 0-3)."""
+    five = [_results(f"scenarios/flip-seeds/quality-flip-5m-seed{n}.json") for n in (1, 2, 3)]
+    hour = [_results(f"scenarios/flip-seeds/quality-flip-1h-seed{n}.json") for n in range(4)]
+
+    def joined(figs: list[dict], key: str, fmt: str) -> str:
+        return ", ".join(format(f[key], fmt) for f in figs)
+
+    return [
+        f"IC after the flip {joined(five, 'flip.full.ic_after', '+.3f')} against the frozen "
+        f"model's {joined(five, 'flip.frozen.ic_after', '+.3f')}, trades "
+        f"{joined(five, 'trades.full.profit_pct', '+.2f')} % against "
+        f"{joined(five, 'trades.frozen.profit_pct', '+.2f')} %",
+        f"IC after {joined(hour, 'flip.full.ic_after', '+.3f')} against "
+        f"{joined(hour, 'flip.frozen.ic_after', '+.3f')}, trades "
+        f"{joined(hour, 'trades.full.profit_pct', '+.2f')} % against "
+        f"{joined(hour, 'trades.frozen.profit_pct', '+.2f')} %",
+    ]
+
+
 def prose_figures() -> list[str]:
     """The README's figures outside the generated section that are read off docs/results,
     each as the README words it, formatted from the committed files."""
@@ -119,6 +140,7 @@ def prose_figures() -> list[str]:
     dev5m = _results("dev/quality-usdt-5m-dev-no_online.json")
     grid_sl, grid_lgbm = _filters_on("full"), _filters_on("lightgbm")
     flip = _results("scenarios/quality-flip-5m.json")
+    null = _results("quality-null.json")
     weekly = _results("weekly/usdt-1h.json")
 
     def wall(fig: dict, run: str) -> str:
@@ -157,7 +179,8 @@ def prose_figures() -> list[str]:
         f"({grid_lgbm['trades']:.0f} trades) and SelfLearning {-grid_sl['profit_pct']:.2f} % "
         f"({grid_sl['trades']:.0f})",
         f"Yes: {h1['speed.no_online.wall_ratio']:.2f} times the model without per-candle "
-        f"learning, {h1['speed.lightgbm.wall_ratio']:.2f} of LightGBM (1h).",
+        f"learning, {h1['speed.lightgbm.wall_ratio']:.2f} of LightGBM (1h); "
+        f"{ratios(m5, 'wall')} at 5m, {ratios(null, 'wall')} on the 5m random walks",
         f"takes {h1['speed.no_online.wall_ratio']:.2f} times the one without per-candle learning "
         f"and {h1['speed.lightgbm.wall_ratio']:.2f} of LightGBM's once the XLA programs are "
         f"cached ({wall(h1, 'full')} / {wall(h1, 'no_online')} / {wall(h1, 'lightgbm')} s",
@@ -202,7 +225,8 @@ def test_readme_prose_figures_match_the_committed_results():
     quotes are those of docs/results (re-measure, then update the prose: this test names what
     drifted)."""
     text = " ".join(readme.README.read_text().split())
-    phrases = prose_figures() + trading_rules_figures() + dev_study_figures()
+    phrases = (prose_figures() + trading_rules_figures() + dev_study_figures()
+               + flip_seed_figures())
     missing = [phrase for phrase in phrases if phrase not in text]
     assert not missing, f"README.md prose differs from docs/results: {missing}"
 
