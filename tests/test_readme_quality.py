@@ -128,6 +128,24 @@ def flip_seed_figures() -> list[str]:
     ]
 
 
+def hold_figures() -> list[str]:
+    """The README's hold_on_signal figures (rules/hold-rule.md), from the paired daily trade
+    profits in docs/results/strategy-grid/hold-*.json."""
+    def diff(name: str, unit: str = "") -> str:
+        f = _results(f"strategy-grid/hold-{name}.json")
+        return (f"{f['trades.diff']:+.2f}{unit} [{f['trades.diff_ci_low']:+.2f}, "
+                f"{f['trades.diff_ci_high']:+.2f}]")
+
+    hold1h = _results("strategy-grid/hold-usdt-1h-holdout.json")
+    return [
+        f"1h dev {diff('usdt-1h-dev', ' points')} (paired daily trade profit), 5m dev "
+        f"{diff('usdt-5m-dev')}",
+        f"{hold1h['trades.hold.profit_pct']:+.2f} % against 226, "
+        f"{hold1h['trades.cur.profit_pct']:+.2f} % ({diff('usdt-1h-holdout')}), 5m "
+        f"{diff('usdt-5m-holdout')}",
+    ]
+
+
 def prose_figures() -> list[str]:
     """The README's figures outside the generated section that are read off docs/results,
     each as the README words it, formatted from the committed files."""
@@ -226,7 +244,7 @@ def test_readme_prose_figures_match_the_committed_results():
     drifted)."""
     text = " ".join(readme.README.read_text().split())
     phrases = (prose_figures() + trading_rules_figures() + dev_study_figures()
-               + flip_seed_figures())
+               + flip_seed_figures() + hold_figures())
     missing = [phrase for phrase in phrases if phrase not in text]
     assert not missing, f"README.md prose differs from docs/results: {missing}"
 
