@@ -10,11 +10,14 @@ import json
 import logging
 import pickle
 import resource
+import shutil
 import signal
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
+import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,9 +30,11 @@ from lock_holder import lock_held_elsewhere
 
 from self_learning.runtime import freqai_files
 from self_learning.runtime.freqai_files import (
+    EMPTY_PAIR_ENTRY,
     GLOBAL_METADATA,
     HISTORY,
     HISTORY_BACKUP,
+    JOBLIB_MODEL,
     METRIC_TRACKER,
     PAIR_DICTIONARY,
     Found,
@@ -37,6 +42,7 @@ from self_learning.runtime.freqai_files import (
     State,
     Step,
     aside_name,
+    model_file_of,
     plan,
     recover,
 )
@@ -56,18 +62,39 @@ def predictions(rows: int, level: float) -> dict[str, pd.DataFrame]:
                                 "&-s_close_mean": 0.0, "date_pred": dates}) for pair in PAIRS}
 
 
-def pair_dict(trained: int) -> dict:
-    return {pair: {"model_filename": f"cb_{pair[:3].lower()}_{trained}", "data_path": "x",
+def pair_dict(trained: int, folder: Path) -> dict:
+    """FreqAI's entries of PAIRS trained at `trained`, each naming its window in `folder`."""
+    return {pair: {"model_filename": f"cb_{pair[:3].lower()}_{trained}",
+                   "data_path": str(folder / f"sub-train-{pair[:3]}_{trained}"),
                    "trained_timestamp": trained, "extras": {}} for pair in PAIRS}
 
 
-def freqai_saves(folder: Path, history: dict, pairs: dict) -> None:
-    """FreqAI's own writes after a training: pair_dictionary.json, then the history pickle and
-    its backup copy."""
+def window_files(entry: dict) -> dict[Path, bytes]:
+    """What FreqAI's save_data writes into a pair's window that its load_data reads back: the
+    model (cloudpickle, model_save_type joblib), the metadata JSON and the two pipelines."""
+    folder, name = Path(entry["data_path"]), entry["model_filename"]
+    metadata = {"training_features_list": ["%-a", "%-b"], "label_list": ["&-s_close"],
+                "model_filename": name, "label_period_candles": 4, "nan_value": float("nan")}
+    return {folder / f"{name}_model.joblib": cloudpickle.dumps({"model": name}),
+            folder / f"{name}_metadata.json": rapidjson.dumps(
+                metadata, number_mode=rapidjson.NM_NATIVE | rapidjson.NM_NAN).encode(),
+            folder / f"{name}_feature_pipeline.pkl": cloudpickle.dumps(["features"]),
+            folder / f"{name}_label_pipeline.pkl": cloudpickle.dumps(["labels"])}
+
+
+def freqai_saves(folder: Path, history: dict, trained: int) -> dict:
+    """FreqAI's own writes after a training: each pair's window files, then
+    pair_dictionary.json, then the history pickle and its backup copy. Returns the entries."""
+    pairs = pair_dict(trained, folder)
+    for entry in pairs.values():
+        for path, data in window_files(entry).items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
     drawer = FreqaiDataDrawer(folder, CONFIG)
     drawer.pair_dict, drawer.historic_predictions = pairs, history
     drawer.save_drawer_to_disk()
     drawer.save_historic_predictions_to_disk()
+    return pairs
 
 
 def cut_second_save(folder: Path, name: str, offset: int) -> bytes:
@@ -76,7 +103,7 @@ def cut_second_save(folder: Path, name: str, offset: int) -> bytes:
     Returns the whole bytes of that write."""
     other = folder.parent / f"{folder.name}-whole"
     other.mkdir()
-    freqai_saves(other, predictions(600, 2.0), pair_dict(2))
+    freqai_saves(other, predictions(600, 2.0), 2)
     whole = (other / name).read_bytes()
     (folder / name).write_bytes(whole[:offset])
     return whole
@@ -87,7 +114,7 @@ def models(tmp_path) -> Path:
     """user_data/models/bot after one training's saves."""
     folder = tmp_path / "models" / "bot"
     folder.mkdir(parents=True)
-    freqai_saves(folder, predictions(500, 1.0), pair_dict(1))
+    freqai_saves(folder, predictions(500, 1.0), 1)
     return folder
 
 
@@ -240,12 +267,16 @@ def test_whole_files_or_none_are_left_alone(models, tmp_path, caplog):
     fails), an empty folder and a missing one: nothing touched, nothing logged."""
     (models / HISTORY_BACKUP).write_bytes(b"\x80\x05")
     (models / "global_metadata.json").write_text(json.dumps({"start_dry_live_date": 1}))
-    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in models.iterdir()}
+    def files() -> dict:  # FreqAI's files and the windows' files, with their write times
+        return {p.relative_to(models): (p.read_bytes(), p.stat().st_mtime_ns)
+                for p in models.rglob("*") if p.is_file()}
+
+    before = files()
     empty = tmp_path / "models" / "fresh"
     empty.mkdir()
     caplog.set_level(logging.DEBUG)
     assert recover(models) == recover(empty) == recover(tmp_path / "missing") == ()
-    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in models.iterdir()} == before
+    assert files() == before
     assert list(empty.iterdir()) == [] and not (tmp_path / "missing").exists()
     assert [r for r in caplog.records if r.name == freqai_files.__name__] == []
 
@@ -346,7 +377,7 @@ def test_a_half_built_pair_history_is_dropped_so_freqai_builds_it_again(models, 
     history = predictions(500, 1.0)
     complete = history["BTC/USDT"]
     history["ETH/USDT"] = half_built(history["ETH/USDT"])
-    freqai_saves(models, history, pair_dict(1))
+    freqai_saves(models, history, 1)
     (models / GLOBAL_METADATA).write_text(json.dumps({"start_dry_live_date": 1796600000}))
     with pytest.raises(AttributeError, match="date_pred"):
         FreqaiDataDrawer(models, CONFIG).get_timerange_from_live_historic_predictions()
@@ -412,6 +443,96 @@ def test_the_model_reports_a_file_it_cannot_set_aside(models):
             SelfLearningModel(config=config)
     finally:
         models.chmod(0o755)
+
+
+LIVE = SimpleNamespace(live=True)  # what FreqAI's load_data reads of its data kitchen
+
+
+def damage(path: Path, how: str) -> None:
+    """A window file as a power cut can leave it (cut to 0, 1, half or all but one of its
+    bytes), missing, or its whole folder gone."""
+    whole = path.read_bytes()
+    if how == "missing":
+        path.unlink()
+    elif how == "folder gone":
+        shutil.rmtree(path.parent)
+    else:
+        path.write_bytes(whole[:{"empty": 0, "one byte": 1, "half": len(whole) // 2,
+                                 "last byte cut": len(whole) - 1}[how]])
+
+
+@pytest.mark.parametrize("suffix", ["_model.joblib", "_metadata.json", "_feature_pipeline.pkl",
+                                    "_label_pipeline.pkl"])
+@pytest.mark.parametrize("how", ["empty", "one byte", "half", "last byte cut", "missing",
+                                 "folder gone"])
+def test_a_pair_whose_window_does_not_load_is_trained_again(tmp_path, caplog, suffix, how):
+    """BTC's current window (the files FreqAI's load_data reads at the pair's first live
+    candle) cut, missing or gone: FreqAI's own load_data fails on it; after `recover` BTC's
+    entry is FreqAI's empty one (load_data returns no model, so FreqAI trains the pair), ETH's
+    entry and window are as they were, the previous dictionary is kept aside byte for byte,
+    the window's files are not touched, one warning names the pair and the file, and the next
+    start has nothing to do."""
+    folder = tmp_path / "models" / "bot"
+    pairs = freqai_saves(folder, predictions(50, 1.0), 1)
+    btc = pairs["BTC/USDT"]
+    path = Path(btc["data_path"]) / f"{btc['model_filename']}{suffix}"
+    damage(path, how)
+    dictionary = (folder / PAIR_DICTIONARY).read_bytes()
+    window = {p: p.read_bytes() for p in Path(btc["data_path"]).glob("*")}
+    with pytest.raises(Exception):  # noqa: B017 - whatever the file raises: FreqAI's own error
+        FreqaiDataDrawer(folder, CONFIG).load_data("BTC/USDT", LIVE)
+    caplog.clear()
+    assert recover(folder, now=lambda: NOW) == (Step.FORGET_DAMAGED_WINDOWS,)
+    assert (folder / f"{PAIR_DICTIONARY}.damaged-{STAMP}").read_bytes() == dictionary
+    drawer = FreqaiDataDrawer(folder, CONFIG)
+    assert drawer.pair_dict == {"BTC/USDT": EMPTY_PAIR_ENTRY, "ETH/USDT": pairs["ETH/USDT"]}
+    assert drawer.load_data("BTC/USDT", LIVE) is None
+    assert drawer.load_data("ETH/USDT", LIVE) == {"model": "cb_eth_1"}
+    assert {p: p.read_bytes() for p in Path(btc["data_path"]).glob("*")} == window
+    (warning,) = [r for r in caplog.records if r.name == freqai_files.__name__]
+    assert warning.levelno == logging.WARNING
+    named = str(path) if how != "folder gone" else str(Path(btc["data_path"]) /
+                                                        f"{btc['model_filename']}_metadata.json")
+    assert named in warning.message and "retrains BTC/USDT at this start" in warning.message
+    assert "SelfLearning store" in warning.message
+    assert recover(folder, now=lambda: NOW) == ()
+
+
+def test_a_window_model_file_is_checked_only_for_joblib_models(tmp_path):
+    """With another model_save_type FreqAI reads another model file (h5, zip): a cut
+    `_model.joblib` is then nobody's concern; the metadata and pipelines still are."""
+    folder = tmp_path / "models" / "bot"
+    btc = freqai_saves(folder, predictions(50, 1.0), 1)["BTC/USDT"]
+    damage(Path(btc["data_path"]) / f"{btc['model_filename']}{JOBLIB_MODEL}", "half")
+    assert recover(folder, model_file=None) == ()
+    assert model_file_of({"freqai": {}}) == JOBLIB_MODEL
+    assert model_file_of({"freqai": {"model_save_type": "keras"}}) is None
+    damage(Path(btc["data_path"]) / f"{btc['model_filename']}_metadata.json", "half")
+    assert recover(folder, model_file=None) == (Step.FORGET_DAMAGED_WINDOWS,)
+
+
+@pytest.mark.parametrize(("runmode", "steps"), [
+    (RunMode.DRY_RUN, (Step.FORGET_DAMAGED_WINDOWS,)),
+    (RunMode.LIVE, (Step.FORGET_DAMAGED_WINDOWS,)),
+    (RunMode.BACKTEST, ()), (RunMode.HYPEROPT, ()), (RunMode.PLOT, ())])
+def test_windows_are_checked_at_the_start_of_trading_runs_only(tmp_path, runmode, steps):
+    """Only live and dry runs load a pair's window from the dictionary; a backtest (hyperopt,
+    plot-dataframe) of the same identifier leaves it as it is."""
+    folder = tmp_path / "models" / "bot"
+    btc = freqai_saves(folder, predictions(50, 1.0), 1)["BTC/USDT"]
+    damage(Path(btc["data_path"]) / f"{btc['model_filename']}_metadata.json", "half")
+    dictionary = (folder / PAIR_DICTIONARY).read_bytes()
+    config = {**CONFIG, "user_data_dir": str(tmp_path), "runmode": runmode}
+    assert freqai_files.recover_at_start(config) == steps
+    assert ((folder / PAIR_DICTIONARY).read_bytes() == dictionary) is (steps == ())
+
+
+def test_plan_forgets_damaged_windows_only_of_a_dictionary_that_loads():
+    windows = (("BTC/USDT", "x is missing"),)
+    whole = Found(State.WHOLE, State.ABSENT, State.WHOLE, {}, damaged_windows=windows)
+    cut = Found(State.WHOLE, State.ABSENT, State.DAMAGED, {}, damaged_windows=windows)
+    assert plan(whole) == (Step.FORGET_DAMAGED_WINDOWS,)
+    assert plan(cut) == (Step.PAIR_DICTIONARY_ASIDE,)
 
 
 @pytest.mark.parametrize(("history", "backup", "pairs", "steps"), [
@@ -497,5 +618,5 @@ def test_a_file_it_cannot_read_gives_an_error_naming_it(models):
             recover(models)
     finally:
         (models / HISTORY).chmod(0o644)
-    assert sorted(p.name for p in models.iterdir()) == [HISTORY_BACKUP, HISTORY,
-                                                        PAIR_DICTIONARY]
+    assert sorted(p.name for p in models.iterdir() if p.is_file()) == [
+        HISTORY_BACKUP, HISTORY, PAIR_DICTIONARY]

@@ -30,6 +30,17 @@ the SelfLearning store holds every model whole.
   keeps it (FreqAI builds only pairs it does not have), so `--freqai-backtest-live-models`
   fails on it. The file is set aside and replaced by the same history without those pairs
   (atomically), and FreqAI builds them again at their next prediction.
+* A pair of a whole `pair_dictionary.json` whose current window does not load: the files of
+  its `model_filename` in its `data_path` (FreqAI's `sub-train-<COIN>_<end>/`: the metadata
+  JSON, the two pipelines and, with the default `model_save_type` joblib, the model) that
+  FreqAI's load_data reads at the pair's first live candle. FreqAI writes the dictionary
+  after the window's files, so a kill cannot leave it naming a cut window, but a power cut
+  can (neither is fsynced) and so can a moved or purged folder; FreqAI would then fail on
+  that pair at every candle until its next scheduled retrain. Those pairs' entries are reset
+  to FreqAI's empty one (the dictionary replaced atomically, the previous one set aside),
+  so FreqAI retrains them at start; each training restores the pair's models from our store.
+  Checked in live and dry runs only: only they load a window from the dictionary (a backtest
+  trains or loads each window by its own path), so a backtest leaves the dictionary alone.
 * `historic_predictions.pkl.restoring`, the copy a repair above writes before it replaces the
   history, exists: that repair was cut (a kill, a full disk) before its copy took the
   history's place, so the copy is removed (the file it was to replace is as it was, and the
@@ -59,7 +70,8 @@ from typing import BinaryIO
 import cloudpickle
 import rapidjson
 
-from self_learning.runtime.run_stores import MODELS, live_store
+from self_learning.runtime.run_stores import MODELS, TRADE_MODES, live_store
+from self_learning.startup_checks import run_mode
 from self_learning.store import writer_lock
 from self_learning.store.atomic import fsync_path
 
@@ -76,6 +88,12 @@ DAMAGED = ".damaged-"  # historic_predictions.pkl.damaged-20261207T012300Z
 # --freqai-backtest-live-models read it): a frame without it is a build that was interrupted.
 BUILT_LAST = "date_pred"
 RESTORING = ".restoring"  # the backup's copy, before it replaces the damaged file
+# A window's files FreqAI's load_data reads (data_drawer: METADATA, FEATURE_PIPELINE,
+# LABEL_PIPELINE), after its model_filename, and the model's with model_save_type joblib.
+WINDOW_FILES = ("_metadata.json", "_feature_pipeline.pkl", "_label_pipeline.pkl")
+JOBLIB_MODEL = "_model.joblib"
+# FreqAI's entry of a pair it has no model for (data_drawer.empty_pair_dict): it trains it.
+EMPTY_PAIR_ENTRY = {"model_filename": "", "trained_timestamp": 0, "data_path": "", "extras": {}}
 NO_IDENTIFIER = "no_id_provided"  # FreqAI's identifier when the config has none
 
 
@@ -101,6 +119,8 @@ class Found:
     metric_tracker: State = State.ABSENT
     half_built: tuple[str, ...] = ()  # pairs of a whole history whose frame lacks BUILT_LAST
     unfinished_copy: bool = False  # a repair's copy (RESTORING) that did not take its place
+    # pairs of a whole pair dictionary whose current window does not load, with the reason
+    damaged_windows: tuple[tuple[str, str], ...] = ()
 
 
 class Step(Enum):
@@ -109,6 +129,7 @@ class Step(Enum):
     HISTORY_ASIDE = "set the history aside, FreqAI starts it afresh"
     HALF_BUILT_PAIRS = "drop the pairs whose history FreqAI's first prediction left half-built"
     PAIR_DICTIONARY_ASIDE = "set the pair dictionary aside"
+    FORGET_DAMAGED_WINDOWS = "retrain the pairs whose current window does not load"
     GLOBAL_METADATA_ASIDE = "set the global metadata aside"
     METRIC_TRACKER_ASIDE = "set the metric tracker aside"
 
@@ -118,7 +139,16 @@ def recover_at_start(config: dict) -> tuple[Step, ...]:
     config's `user_data_dir` / models / identifier), unless a bot of the identifier runs."""
     user_data, identifier = Path(config["user_data_dir"]), identifier_of(config)
     return recover(user_data / MODELS / identifier,
-                   lambda: _other_writer(live_store(user_data, identifier).root))
+                   lambda: _other_writer(live_store(user_data, identifier).root),
+                   model_file=model_file_of(config), windows=run_mode(config) in TRADE_MODES)
+
+
+def model_file_of(config: dict) -> str | None:
+    """The suffix of a window's model file FreqAI's load_data reads: JOBLIB_MODEL with
+    FreqAI's default `model_save_type` (joblib, what SelfLearningModel saves), None for the
+    other types (not checked)."""
+    save_type = (config.get("freqai") or {}).get("model_save_type", "joblib")
+    return JOBLIB_MODEL if save_type == "joblib" else None
 
 
 def identifier_of(config: dict) -> str:
@@ -136,6 +166,8 @@ def plan(found: Found) -> tuple[Step, ...]:
         steps.append(Step.HALF_BUILT_PAIRS)
     if found.pair_dictionary is State.DAMAGED:
         steps.append(Step.PAIR_DICTIONARY_ASIDE)
+    elif found.damaged_windows:
+        steps.append(Step.FORGET_DAMAGED_WINDOWS)
     if found.global_metadata is State.DAMAGED:
         steps.append(Step.GLOBAL_METADATA_ASIDE)
     if found.metric_tracker is State.DAMAGED:
@@ -153,8 +185,10 @@ def aside_name(name: str, stamp: str, taken: Callable[[str], bool]) -> str:
     return candidate
 
 
-def inspect(folder: Path) -> Found:
-    """Loads each file as FreqAI does; FreqaiFileError when one exists but cannot be read."""
+def inspect(folder: Path, model_file: str | None = JOBLIB_MODEL, windows: bool = True) -> Found:
+    """Loads each file as FreqAI does and, with `windows`, the window of each pair the pair
+    dictionary names (`model_file`: the model file's suffix to load too, None: not checked);
+    FreqaiFileError when one exists but cannot be read."""
     history = _read(folder / HISTORY, cloudpickle.loads)
     backup = _read(folder / HISTORY_BACKUP, cloudpickle.loads) \
         if history.state is State.DAMAGED else _Read(State.ABSENT)  # only when it is needed
@@ -166,7 +200,42 @@ def inspect(folder: Path) -> Found:
     why = {name: read.error for name, read in named.items() if read.error is not None}
     return Found(history.state, backup.state, pair_dictionary.state, why,
                  global_metadata.state, metric_tracker.state, half_built_pairs(history.value),
-                 _copy_of(folder / HISTORY).exists())
+                 _copy_of(folder / HISTORY).exists(),
+                 damaged_windows(pair_dictionary.value, model_file) if windows else ())
+
+
+def damaged_windows(pair_dictionary: object, model_file: str | None
+                    ) -> tuple[tuple[str, str], ...]:
+    """(pair, why) for each pair of a loaded pair dictionary that names a window whose files
+    do not load as FreqAI's load_data reads them (missing, or cut); none for anything that is
+    not FreqAI's dict of entries."""
+    if not isinstance(pair_dictionary, dict):
+        return ()
+    out = []
+    for pair, entry in pair_dictionary.items():
+        if isinstance(entry, dict) and entry.get("model_filename"):
+            why = _window_error(Path(str(entry.get("data_path") or "")),
+                                str(entry["model_filename"]), model_file)
+            if why is not None:
+                out.append((str(pair), why))
+    return tuple(out)
+
+
+def _window_error(folder: Path, name: str, model_file: str | None) -> str | None:
+    """Why the window `name` in `folder` does not load (the first file that does not), or
+    None."""
+    if not folder.name:
+        return "no data_path"
+    loads = {f"{name}{WINDOW_FILES[0]}": _parse_metadata,
+             **{f"{name}{suffix}": cloudpickle.loads for suffix in WINDOW_FILES[1:]},
+             **({f"{name}{model_file}": cloudpickle.loads} if model_file else {})}
+    for file, load in loads.items():
+        read = _read(folder / file, load)
+        if read.state is State.ABSENT:
+            return f"{folder / file} is missing"
+        if read.state is State.DAMAGED:
+            return f"{folder / file}: {read.error}"
+    return None
 
 
 def half_built_pairs(history: object) -> tuple[str, ...]:
@@ -179,13 +248,15 @@ def half_built_pairs(history: object) -> tuple[str, ...]:
 
 
 def recover(folder: Path, writer: Callable[[], str | None] = lambda: None,
-            now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> tuple[Step, ...]:
+            now: Callable[[], datetime] = lambda: datetime.now(UTC),
+            model_file: str | None = JOBLIB_MODEL, windows: bool = True) -> tuple[Step, ...]:
     """Makes FreqAI's files in `folder` loadable (module docstring); `writer()`: another
     process that holds the live store's lock ("PID 1234"), whose bot may be writing them
-    now, or None. Returns the steps taken."""
+    now, or None; `model_file`, `windows`: as `inspect` (recover_at_start checks the windows
+    in live and dry runs). Returns the steps taken."""
     if not folder.is_dir():
         return ()
-    found = inspect(folder)
+    found = inspect(folder, model_file, windows)
     steps = plan(found)
     if steps and (holder := writer()) is not None:
         logger.warning(f"FreqAI's files in {folder} do not load ({_reasons(found)}), but "
@@ -228,6 +299,11 @@ def _read(path: Path, load: Callable[[bytes], object]) -> _Read:
 
 def _parse_json(data: bytes) -> object:
     return rapidjson.loads(data.decode(), number_mode=rapidjson.NM_NATIVE)  # as FreqAI reads it
+
+
+def _parse_metadata(data: bytes) -> object:
+    # as load_data reads a window's metadata (data_drawer.METADATA_NUMBER_MODE)
+    return rapidjson.loads(data.decode(), number_mode=rapidjson.NM_NATIVE | rapidjson.NM_NAN)
 
 
 def _restore_history(folder: Path, stamp: str, found: Found) -> None:
@@ -291,6 +367,27 @@ def _json_aside(name: str) -> Callable[[Path, str, Found], None]:
         logger.warning(f"FreqAI's {path} does not parse ({found.why[name]}; a kill while FreqAI "
                        f"wrote it cuts it): set it aside as {aside.name}. {JSON_AFRESH[name]}")
     return step
+
+
+def _forget_damaged_windows(folder: Path, stamp: str, found: Found) -> None:
+    path = folder / PAIR_DICTIONARY
+    pairs = [pair for pair, _ in found.damaged_windows]
+
+    def without_damaged(out: BinaryIO) -> None:
+        entries = _parse_json(path.read_bytes())
+        for pair in pairs:
+            entries[pair] = dict(EMPTY_PAIR_ENTRY)
+        # as FreqAI writes it (save_drawer_to_disk)
+        out.write(rapidjson.dumps(entries, number_mode=rapidjson.NM_NATIVE).encode())
+
+    aside = _put_in_place(path, stamp, without_damaged)
+    reasons = "; ".join(f"{pair}: {why}" for pair, why in found.damaged_windows)
+    logger.warning(f"FreqAI's {path} names model windows that do not load ({reasons}; a power "
+                   "cut while FreqAI saved them, or a moved or deleted folder): FreqAI would "
+                   "fail on those pairs at every candle until their next retrain. Their entries "
+                   f"are reset, the previous dictionary kept as {aside.name}: FreqAI retrains "
+                   f"{', '.join(pairs)} at this start and gives do_predict 0 (no entries) until "
+                   "then; each training restores the pair's models from the SelfLearning store.")
 
 
 def _remove_unfinished_copy(folder: Path, stamp: str, found: Found) -> None:
@@ -365,8 +462,9 @@ def _reasons(found: Found) -> str:
         if found.half_built else []
     unfinished = [f"{HISTORY}{RESTORING}: left by an unfinished repair"] \
         if found.unfinished_copy else []
+    windows = [f"{pair}'s window: {why}" for pair, why in found.damaged_windows]
     return "; ".join([*(f"{name}: {error}" for name, error in found.why.items()), *half_built,
-                      *unfinished])
+                      *unfinished, *windows])
 
 
 _STEPS: dict[Step, Callable[[Path, str, Found], None]] = {
@@ -375,6 +473,7 @@ _STEPS: dict[Step, Callable[[Path, str, Found], None]] = {
     Step.HISTORY_ASIDE: _history_aside,
     Step.HALF_BUILT_PAIRS: _drop_half_built,
     Step.PAIR_DICTIONARY_ASIDE: _json_aside(PAIR_DICTIONARY),
+    Step.FORGET_DAMAGED_WINDOWS: _forget_damaged_windows,
     Step.GLOBAL_METADATA_ASIDE: _json_aside(GLOBAL_METADATA),
     Step.METRIC_TRACKER_ASIDE: _json_aside(METRIC_TRACKER),
 }
