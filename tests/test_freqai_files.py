@@ -35,6 +35,7 @@ from self_learning.runtime.freqai_files import (
     HISTORY,
     HISTORY_BACKUP,
     JOBLIB_MODEL,
+    JOBLIB_WINDOW,
     METRIC_TRACKER,
     PAIR_DICTIONARY,
     Found,
@@ -42,9 +43,9 @@ from self_learning.runtime.freqai_files import (
     State,
     Step,
     aside_name,
-    model_file_of,
     plan,
     recover,
+    window_files_of,
 )
 from self_learning.runtime.run_stores import live_store
 
@@ -504,11 +505,12 @@ def test_a_window_model_file_is_checked_only_for_joblib_models(tmp_path):
     folder = tmp_path / "models" / "bot"
     btc = freqai_saves(folder, predictions(50, 1.0), 1)["BTC/USDT"]
     damage(Path(btc["data_path"]) / f"{btc['model_filename']}{JOBLIB_MODEL}", "half")
-    assert recover(folder, model_file=None) == ()
-    assert model_file_of({"freqai": {}}) == JOBLIB_MODEL
-    assert model_file_of({"freqai": {"model_save_type": "keras"}}) is None
+    keras = window_files_of({"freqai": {"model_save_type": "keras"}, "runmode": "dry_run"})
+    assert recover(folder, window_files=keras) == ()
+    assert window_files_of({"freqai": {}, "runmode": "dry_run"}) == JOBLIB_WINDOW
+    assert JOBLIB_MODEL in JOBLIB_WINDOW and JOBLIB_MODEL not in keras
     damage(Path(btc["data_path"]) / f"{btc['model_filename']}_metadata.json", "half")
-    assert recover(folder, model_file=None) == (Step.FORGET_DAMAGED_WINDOWS,)
+    assert recover(folder, window_files=keras) == (Step.FORGET_DAMAGED_WINDOWS,)
 
 
 @pytest.mark.parametrize(("runmode", "steps"), [

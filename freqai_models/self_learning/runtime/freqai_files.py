@@ -92,6 +92,7 @@ RESTORING = ".restoring"  # the backup's copy, before it replaces the damaged fi
 # LABEL_PIPELINE), after its model_filename, and the model's with model_save_type joblib.
 WINDOW_FILES = ("_metadata.json", "_feature_pipeline.pkl", "_label_pipeline.pkl")
 JOBLIB_MODEL = "_model.joblib"
+JOBLIB_WINDOW = (*WINDOW_FILES, JOBLIB_MODEL)  # what SelfLearningModel's windows hold
 # FreqAI's entry of a pair it has no model for (data_drawer.empty_pair_dict): it trains it.
 EMPTY_PAIR_ENTRY = {"model_filename": "", "trained_timestamp": 0, "data_path": "", "extras": {}}
 NO_IDENTIFIER = "no_id_provided"  # FreqAI's identifier when the config has none
@@ -140,15 +141,18 @@ def recover_at_start(config: dict) -> tuple[Step, ...]:
     user_data, identifier = Path(config["user_data_dir"]), identifier_of(config)
     return recover(user_data / MODELS / identifier,
                    lambda: _other_writer(live_store(user_data, identifier).root),
-                   model_file=model_file_of(config), windows=run_mode(config) in TRADE_MODES)
+                   window_files=window_files_of(config))
 
 
-def model_file_of(config: dict) -> str | None:
-    """The suffix of a window's model file FreqAI's load_data reads: JOBLIB_MODEL with
-    FreqAI's default `model_save_type` (joblib, what SelfLearningModel saves), None for the
-    other types (not checked)."""
+def window_files_of(config: dict) -> tuple[str, ...]:
+    """The suffixes of a window's files that FreqAI's load_data reads in this run: in live and
+    dry runs WINDOW_FILES, and JOBLIB_MODEL with FreqAI's default `model_save_type` (joblib,
+    what SelfLearningModel saves; another type's model file is not checked); none in the other
+    run modes, which do not load a window from the pair dictionary."""
+    if run_mode(config) not in TRADE_MODES:
+        return ()
     save_type = (config.get("freqai") or {}).get("model_save_type", "joblib")
-    return JOBLIB_MODEL if save_type == "joblib" else None
+    return JOBLIB_WINDOW if save_type == "joblib" else WINDOW_FILES
 
 
 def identifier_of(config: dict) -> str:
@@ -185,9 +189,9 @@ def aside_name(name: str, stamp: str, taken: Callable[[str], bool]) -> str:
     return candidate
 
 
-def inspect(folder: Path, model_file: str | None = JOBLIB_MODEL, windows: bool = True) -> Found:
-    """Loads each file as FreqAI does and, with `windows`, the window of each pair the pair
-    dictionary names (`model_file`: the model file's suffix to load too, None: not checked);
+def inspect(folder: Path, window_files: tuple[str, ...] = JOBLIB_WINDOW) -> Found:
+    """Loads each file as FreqAI does and, of the window of each pair the pair dictionary
+    names, the files with the suffixes `window_files` (none: windows not checked);
     FreqaiFileError when one exists but cannot be read."""
     history = _read(folder / HISTORY, cloudpickle.loads)
     backup = _read(folder / HISTORY_BACKUP, cloudpickle.loads) \
@@ -201,36 +205,35 @@ def inspect(folder: Path, model_file: str | None = JOBLIB_MODEL, windows: bool =
     return Found(history.state, backup.state, pair_dictionary.state, why,
                  global_metadata.state, metric_tracker.state, half_built_pairs(history.value),
                  _copy_of(folder / HISTORY).exists(),
-                 damaged_windows(pair_dictionary.value, model_file) if windows else ())
+                 damaged_windows(pair_dictionary.value, window_files))
 
 
-def damaged_windows(pair_dictionary: object, model_file: str | None
+def damaged_windows(pair_dictionary: object, window_files: tuple[str, ...]
                     ) -> tuple[tuple[str, str], ...]:
-    """(pair, why) for each pair of a loaded pair dictionary that names a window whose files
-    do not load as FreqAI's load_data reads them (missing, or cut); none for anything that is
-    not FreqAI's dict of entries."""
-    if not isinstance(pair_dictionary, dict):
+    """(pair, why) for each pair of a loaded pair dictionary that names a window whose
+    `window_files` do not load as FreqAI's load_data reads them (missing, or cut); none for
+    anything that is not FreqAI's dict of entries, or without window files to check."""
+    if not isinstance(pair_dictionary, dict) or not window_files:
         return ()
     out = []
     for pair, entry in pair_dictionary.items():
         if isinstance(entry, dict) and entry.get("model_filename"):
             why = _window_error(Path(str(entry.get("data_path") or "")),
-                                str(entry["model_filename"]), model_file)
+                                str(entry["model_filename"]), window_files)
             if why is not None:
                 out.append((str(pair), why))
     return tuple(out)
 
 
-def _window_error(folder: Path, name: str, model_file: str | None) -> str | None:
-    """Why the window `name` in `folder` does not load (the first file that does not), or
-    None."""
+def _window_error(folder: Path, name: str, window_files: tuple[str, ...]) -> str | None:
+    """Why the window `name` in `folder` does not load (the first file that does not: the
+    JSON metadata parsed, the pickles unpickled, as load_data does), or None."""
     if not folder.name:
         return "no data_path"
-    loads = {f"{name}{WINDOW_FILES[0]}": _parse_metadata,
-             **{f"{name}{suffix}": cloudpickle.loads for suffix in WINDOW_FILES[1:]},
-             **({f"{name}{model_file}": cloudpickle.loads} if model_file else {})}
-    for file, load in loads.items():
-        read = _read(folder / file, load)
+    for suffix in window_files:
+        file = f"{name}{suffix}"
+        read = _read(folder / file, _parse_metadata if suffix.endswith(".json")
+                     else cloudpickle.loads)
         if read.state is State.ABSENT:
             return f"{folder / file} is missing"
         if read.state is State.DAMAGED:
@@ -249,14 +252,14 @@ def half_built_pairs(history: object) -> tuple[str, ...]:
 
 def recover(folder: Path, writer: Callable[[], str | None] = lambda: None,
             now: Callable[[], datetime] = lambda: datetime.now(UTC),
-            model_file: str | None = JOBLIB_MODEL, windows: bool = True) -> tuple[Step, ...]:
+            window_files: tuple[str, ...] = JOBLIB_WINDOW) -> tuple[Step, ...]:
     """Makes FreqAI's files in `folder` loadable (module docstring); `writer()`: another
     process that holds the live store's lock ("PID 1234"), whose bot may be writing them
-    now, or None; `model_file`, `windows`: as `inspect` (recover_at_start checks the windows
-    in live and dry runs). Returns the steps taken."""
+    now, or None; `window_files`: as `inspect` (recover_at_start: window_files_of the run).
+    Returns the steps taken."""
     if not folder.is_dir():
         return ()
-    found = inspect(folder, model_file, windows)
+    found = inspect(folder, window_files)
     steps = plan(found)
     if steps and (holder := writer()) is not None:
         logger.warning(f"FreqAI's files in {folder} do not load ({_reasons(found)}), but "
