@@ -22,17 +22,18 @@ def ranks(x: np.ndarray) -> np.ndarray:
     """Ranks 0..n-1, tied values sharing their average rank (as
     self_learning.reports.evaluation.spearman_ic ranks): a rank is the count of smaller
     values plus half the count of other equal ones."""
+    return _ranks(x)[0]
+
+
+def _ranks(x: np.ndarray) -> tuple[np.ndarray, bool]:
+    """`ranks` of x, and whether any two values of x are equal (from one sort)."""
     order = np.argsort(x, kind="stable")
     s = x[order]
-    if _tied(s):
-        return (np.searchsorted(s, x, "left") + np.searchsorted(s, x, "right") - 1) / 2
+    if len(s) > 1 and np.any(s[1:] == s[:-1]):
+        return (np.searchsorted(s, x, "left") + np.searchsorted(s, x, "right") - 1) / 2, True
     out = np.empty(len(x))
     out[order] = np.arange(len(x))
-    return out
-
-
-def _tied(sorted_values: np.ndarray) -> bool:
-    return bool(len(sorted_values) > 1 and np.any(sorted_values[1:] == sorted_values[:-1]))
+    return out, False
 
 
 def spearman(pred: np.ndarray, target: np.ndarray) -> float:
@@ -93,8 +94,7 @@ def _leave_one_out(p: np.ndarray, y: np.ndarray, d: np.ndarray, days) -> np.ndar
     to them (exact with ties, as ranks)."""
     if len(p) < 3 or np.ptp(p) == 0:
         return np.full(len(days), np.nan)
-    a, b = ranks(p), ranks(y)
-    p_tied, y_tied = _tied(np.sort(p)), _tied(np.sort(y))
+    (a, p_tied), (b, y_tied) = _ranks(p), _ranks(y)
     out = np.full(len(days), np.nan)
     for i, k in enumerate(days):
         gone = d == k
