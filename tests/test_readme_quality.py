@@ -137,10 +137,11 @@ def hold_figures() -> list[str]:
                 f"{f['trades.diff_ci_high']:+.2f}]")
 
     hold1h = _results("strategy-grid/hold-usdt-1h-holdout.json")
+    trades = _results("quality-usdt-1h.json")["trades.self_learning.trades"]
     return [
         f"1h dev {diff('usdt-1h-dev', ' points')} (paired daily trade profit), 5m dev "
         f"{diff('usdt-5m-dev')}",
-        f"{hold1h['trades.hold.profit_pct']:+.2f} % against 226, "
+        f"{hold1h['trades.hold.profit_pct']:+.2f} % against {trades:.0f}, "
         f"{hold1h['trades.cur.profit_pct']:+.2f} % ({diff('usdt-1h-holdout')}), 5m "
         f"{diff('usdt-5m-holdout')}",
     ]

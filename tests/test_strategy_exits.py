@@ -91,7 +91,7 @@ def test_hold_on_signal_defers_the_time_exit_while_the_latest_candle_signals(
 
 
 def test_entry_signal_on_reads_the_latest_row_only():
-    assert entry_signal_on(signal_frame([0, 1]))
+    assert entry_signal_on(signal_frame([0, 1])) is True  # a bool, as annotated
     assert not entry_signal_on(signal_frame([1, 0]))
     assert not entry_signal_on(pd.DataFrame({"date": [OPEN]}))  # not analyzed for entries
     assert not entry_signal_on(signal_frame([]))

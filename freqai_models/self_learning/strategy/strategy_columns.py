@@ -98,7 +98,7 @@ def entry_signal_on(dataframe: pd.DataFrame) -> bool:
     1): the candle freqtrade reads a pair's entry signal from. False when empty or unsignalled."""
     if dataframe.empty or "enter_long" not in dataframe.columns:
         return False
-    return dataframe["enter_long"].iloc[-1] == 1
+    return bool(dataframe["enter_long"].iloc[-1] == 1)
 
 
 def among_top(values: dict[str, float], pair: str, k: int) -> bool:
