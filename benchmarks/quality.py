@@ -6,7 +6,7 @@ intervals and a no-edge control.
         [--windows dev|holdout|NAME ...] [--ablation ROW ...|--no-ablation] [--no-lightgbm]
         [--no-seed] [--jobs 2] [--out FILE.json] [--self-learning-config '{"epochs": 10}']
         [--backtest-period-days 1] [--include-timeframes 5m 15m 1h] [--cold]
-        [--freqai '{"feature_parameters": {"DI_threshold": 0.9}}']
+        [--freqai '{"feature_parameters": {"DI_threshold": 0.9}}'] [--repeat 3]
     .venv/bin/python benchmarks/quality.py --datadir DIR --pairs ETH/BTC ... --stake BTC
         --timeframe 5m --timerange 20180117-20180130
     .venv/bin/python benchmarks/quality.py --scenario null|flip|fade|emerge|reverse|glide|volshock
@@ -54,6 +54,12 @@ Timings: `runs.<window>.<run>.wall_s` (and `cpu_s` with `--jobs 1`), `speed.<run
 ratio` (full over each run, summed over windows). Runs share the XLA cache of
 $SELF_LEARNING_XLA_CACHE (warm from the second run of a setup on); `--cold` gives each run an
 empty cache folder of its own, so every model pays its own compiles (the first-run cost).
+`--repeat N` runs every window's backtests N times, round after round (each round in a folder
+of its own): `runs.*` are then the medians over the rounds, `speed.<run>.<measure>_ratio` the
+ratio of those medians and `speed.<run>.<measure>_ratio_low` / `_high` the lowest and highest
+ratio of a single round; the figures other than timings come from the first round, and the
+trades of every later round must equal the first's (BenchError otherwise: the rounds would
+time different work).
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -74,9 +81,11 @@ import numpy as np
 import pandas as pd
 from backtest_runs import (
     Backtests,
+    BenchError,
     RunResult,
     RunSpec,
     add_freqai_argument,
+    read_trades,
     run_cli,
     setup_config,
 )
@@ -148,6 +157,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=3600.0, help="per freqtrade run, s")
     p.add_argument("--out", type=Path, default=None, help="also write the JSON to this file")
     p.add_argument("--keep-tmp", action="store_true", help="keep logs, models, predictions")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="run every backtest N times, round after round: timings are the "
+                        "medians over the rounds, with each ratio's lowest and highest round")
     p.add_argument("--cold", action="store_true",
                    help="each backtest compiles its XLA programs into an empty cache folder of "
                         "its own: the first-run cost of every model (default: the shared cache "
@@ -162,6 +174,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--self-learning-config is not JSON: {err}")
     if not isinstance(args.sl, dict):
         p.error("--self-learning-config must be a JSON object")
+    if args.repeat < 1:
+        p.error("--repeat must be 1 or more")
     if args.backtest_period_days is not None and args.backtest_period_days < 1:
         p.error("--backtest-period-days must be 1 or more")
     if args.scenario_timeframe != "5m" and args.scenario not in CHANGES:
@@ -271,6 +285,40 @@ def run_times(runs: list[dict[str, Run]]) -> dict[str, float]:
     return out
 
 
+def median_runs(rounds: list[list[dict[str, Run]]]) -> list[dict[str, Run]]:
+    """The first round's runs, each with its wall_s and cpu_s the median over the rounds
+    (cpu_s None unless every round measured it)."""
+    def median(values: list[float | None]) -> float | None:
+        return None if any(v is None for v in values) else float(np.median(values))
+
+    return [{name: replace(run, result=replace(
+        run.result,
+        wall_s=median([r[i][name].result.wall_s for r in rounds]),
+        cpu_s=median([r[i][name].result.cpu_s for r in rounds])))
+        for name, run in by_name.items()} for i, by_name in enumerate(rounds[0])]
+
+
+def ratio_spread(rounds: list[list[dict[str, Run]]]) -> dict[str, float]:
+    """`speed.<run>.<measure>_ratio_low` / `_high`: the lowest and highest of the rounds'
+    own speed_ratios."""
+    each = [speed_ratios(runs) for runs in rounds]
+    return {f"{key}_{end}": pick(r[key] for r in each)
+            for key in each[0] if all(key in r for r in each)
+            for end, pick in (("low", min), ("high", max))}
+
+
+def same_trades(rounds: list[list[dict[str, Run]]]) -> None:
+    """BenchError unless every later round's backtests traded exactly as the first round's."""
+    for k, runs in enumerate(rounds[1:], start=2):
+        for first, again in zip(rounds[0], runs, strict=True):
+            for name, run in first.items():
+                if read_trades(again[name].result.results_dir) != read_trades(
+                        run.result.results_dir):
+                    raise BenchError(
+                        f"round {k}'s {run.window.name} {name} traded otherwise than round "
+                        f"1's: the rounds did not repeat the same backtest")
+
+
 def paired_seconds(runs: list[dict[str, Run]], other: str,
                    read: Callable[[RunResult], float | None]) -> list[tuple[float, float]]:
     """(full's, `other`'s) seconds of each window where both ran and measured them."""
@@ -335,13 +383,22 @@ def main(argv: list[str] | None = None) -> int:
           f"; windows {', '.join(f'{w.name} {w.timerange}' for w in plan.windows)}; "
           f"data {plan.datadir}", flush=True)
     specs = plan_runs(args, plan)
-    runs = [run_window(args, plan, w, specs, tmp, horizon) for w in plan.windows]
+    rounds = [[run_window(args, plan, w, specs, tmp / f"round{k}" if k > 1 else tmp, horizon)
+               for w in plan.windows] for k in range(1, args.repeat + 1)]
+    same_trades(rounds)
+    runs = median_runs(rounds)
     out = run_times(runs)
     out.update(speed_ratios(runs))
+    if args.repeat > 1:
+        out.update(ratio_spread(rounds))
     print("full's time over each run's, summed over the windows (" + ("cold: each run "
-          "compiled its own XLA programs" if args.cold else "shared XLA cache") + "): " + ", ".join(
-        f"{k.split('.')[1]} {k.split('.')[2].removesuffix('_ratio')} {v:.2f}"
-        for k, v in out.items() if k.startswith("speed.")), flush=True)
+          "compiled its own XLA programs" if args.cold else "shared XLA cache")
+          + (f"; medians of {args.repeat} rounds, [lowest, highest round]" if args.repeat > 1
+             else "") + "): " + ", ".join(
+        f"{k.split('.')[1]} {k.split('.')[2].removesuffix('_ratio')} {v:.2f}" + (
+            f" [{out[k + '_low']:.2f}, {out[k + '_high']:.2f}]" if k + "_low" in out else "")
+        for k, v in out.items() if k.startswith("speed.") and k.endswith("_ratio")),
+        flush=True)
     for role, prefix in (("dev", "dev."), ("holdout", "")):
         group = [by_name for w, by_name in zip(plan.windows, runs, strict=True)
                  if w.role == role]
@@ -351,8 +408,8 @@ def main(argv: list[str] | None = None) -> int:
             out.update({prefix + k: v for k, v in
                         score_group(plan, group, truth, horizon).items()})
     out["wall_s"] = time.monotonic() - began
-    print(f"\nwall time {out['wall_s']:.0f} s ({sum(len(r) for r in runs)} backtests, "
-          f"--jobs {args.jobs})")
+    backtests = args.repeat * sum(len(r) for r in runs)
+    print(f"\nwall time {out['wall_s']:.0f} s ({backtests} backtests, --jobs {args.jobs})")
     if args.keep_tmp:
         print(f"tmp folder kept: {tmp}")
     else:
@@ -363,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             "stake": plan.stake, "commit": commit(),
             "date": f"{datetime.now(UTC):%Y-%m-%d}",
             "timeframe": plan.timeframe.name, "xla_cache": "cold" if args.cold else "shared",
+            "repeat": args.repeat,
             "command": figure_command(sys.argv[1:] if argv is None else argv),
             "windows": {w.name: [w.timerange, w.role] for w in plan.windows}}
     line = json.dumps({"meta": meta, **figures})

@@ -600,6 +600,51 @@ def test_speed_ratios_sum_full_and_each_run_over_the_windows_both_ran():
     assert quality.speed_ratios(timed_runs({"a": {"full": (1.0, None)}})) == {}
 
 
+def test_repeated_rounds_time_by_their_medians_and_give_each_ratios_spread():
+    """--repeat: each run's wall and CPU seconds are the medians over the rounds (CPU only
+    when every round measured it), the ratios those of the medians, and _low / _high the
+    lowest and highest ratio of a single round."""
+    rounds = [timed_runs({"a": {"full": (30.0, 6.0), "no_online": (20.0, 4.0)}}),
+              timed_runs({"a": {"full": (33.0, 9.0), "no_online": (20.0, None)}}),
+              timed_runs({"a": {"full": (24.0, 3.0), "no_online": (24.0, 5.0)}})]
+    runs_ = quality.median_runs(rounds)
+    assert runs_[0]["full"].result.wall_s == 30.0
+    assert runs_[0]["full"].result.cpu_s == 6.0
+    assert runs_[0]["no_online"].result.wall_s == 20.0
+    assert runs_[0]["no_online"].result.cpu_s is None
+    assert runs_[0]["full"].window == rounds[0][0]["full"].window
+    assert quality.speed_ratios(runs_) == {"speed.no_online.wall_ratio": 1.5}
+    assert quality.ratio_spread(rounds) == {"speed.no_online.wall_ratio_low": 1.0,
+                                            "speed.no_online.wall_ratio_high": 1.65}
+
+
+def _results_folder(folder: Path, trades_: int, profit: float) -> Path:
+    """A folder holding one freqtrade backtest result, as freqtrade's load_backtest_stats
+    reads it: `.last_result.json` naming the result file."""
+    folder.mkdir(parents=True)
+    (folder / ".last_result.json").write_text(json.dumps({"latest_backtest": "result.json"}))
+    (folder / "result.json").write_text(json.dumps({"strategy": {runs.STRATEGY: {
+        "total_trades": trades_, "profit_total": profit}}}))
+    return folder
+
+
+def test_rounds_that_traded_otherwise_are_refused(tmp_path):
+    """--repeat times the same backtest N times: a later round whose trades differ from the
+    first round's is an error naming it, not a median of different work."""
+    def rounds_of(name, *trades_by_round):
+        out = []
+        for k, (trades_, profit) in enumerate(trades_by_round, start=1):
+            folder = _results_folder(tmp_path / name / f"r{k}", trades_, profit)
+            w = sets.Window("mar", "20250301-20250425", "holdout")
+            out.append([{"full": plan.Run(w, runs.RunResult(runs.RunSpec("full", "X"),
+                                                            Path("m"), "", folder, 1.0))}])
+        return out
+
+    quality.same_trades(rounds_of("same", (12, 0.01), (12, 0.01), (12, 0.01)))
+    with pytest.raises(runs.BenchError, match="round 3's mar full traded otherwise"):
+        quality.same_trades(rounds_of("other", (12, 0.01), (12, 0.01), (12, 0.02)))
+
+
 def test_timing_figures_keep_the_keys_and_order_of_the_published_json():
     """docs/results/*.json and readme_quality.py read these keys: every run's wall_s (windows
     in run order), then the cpu_s measured, then the ratios, wall before cpu, runs sorted."""
