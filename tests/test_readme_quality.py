@@ -161,9 +161,18 @@ def prose_figures() -> list[str]:
     flip = _results("scenarios/quality-flip-5m.json")
     null = _results("quality-null.json")
     weekly = _results("weekly/usdt-1h.json")
+    med1h = _results("speed-usdt-1h-median.json")
+    med5m = _results("speed-usdt-5m-median.json")
 
     def wall(fig: dict, run: str) -> str:
         return f"{fig[f'runs.mar-apr.{run}.wall_s']:.1f}"
+
+    def spread(fig: dict, run: str, between: str) -> str:
+        key = f"speed.{run}.wall_ratio"
+        return f"{fig[key + '_low']:.2f}{between}{fig[key + '_high']:.2f}"
+
+    def median(fig: dict, run: str) -> str:
+        return f"{fig[f'speed.{run}.wall_ratio']:.2f} [{spread(fig, run, ', ')}]"
 
     def ratios(fig: dict, kind: str) -> str:
         return (f"{fig[f'speed.no_online.{kind}_ratio']:.2f} and "
@@ -197,9 +206,15 @@ def prose_figures() -> list[str]:
         f"optional filters on, LightGBM loses {-grid_lgbm['profit_pct']:.2f} % "
         f"({grid_lgbm['trades']:.0f} trades) and SelfLearning {-grid_sl['profit_pct']:.2f} % "
         f"({grid_sl['trades']:.0f})",
-        f"Yes: {h1['speed.no_online.wall_ratio']:.2f} times the model without per-candle "
-        f"learning, {h1['speed.lightgbm.wall_ratio']:.2f} of LightGBM (1h); "
-        f"{ratios(m5, 'wall')} at 5m, {ratios(null, 'wall')} on the 5m random walks",
+        f"the median of five runs takes {med1h['speed.no_online.wall_ratio']:.2f} times the "
+        f"model without per-candle learning and {med1h['speed.lightgbm.wall_ratio']:.2f} of "
+        f"LightGBM at 1h (single runs {spread(med1h, 'no_online', ' to ')}, "
+        f"{spread(med1h, 'lightgbm', ' to ')}), {med5m['speed.no_online.wall_ratio']:.2f} at 5m "
+        f"({spread(med5m, 'no_online', ' to ')}; LightGBM's "
+        f"{m5['speed.lightgbm.wall_ratio']:.2f} from one run); {ratios(null, 'wall')} on the 5m "
+        "random walks, one run",
+        f"give {median(med1h, 'no_online')} and {median(med1h, 'lightgbm')} at 1h and "
+        f"{median(med5m, 'no_online')} at 5m",
         f"takes {h1['speed.no_online.wall_ratio']:.2f} times the one without per-candle learning "
         f"and {h1['speed.lightgbm.wall_ratio']:.2f} of LightGBM's once the XLA programs are "
         f"cached ({wall(h1, 'full')} / {wall(h1, 'no_online')} / {wall(h1, 'lightgbm')} s",
