@@ -308,12 +308,13 @@ def ratio_spread(rounds: list[list[dict[str, Run]]]) -> dict[str, float]:
 
 
 def same_trades(rounds: list[list[dict[str, Run]]]) -> None:
-    """BenchError unless every later round's backtests traded exactly as the first round's."""
-    for k, runs in enumerate(rounds[1:], start=2):
-        for first, again in zip(rounds[0], runs, strict=True):
-            for name, run in first.items():
-                if read_trades(again[name].result.results_dir) != read_trades(
-                        run.result.results_dir):
+    """BenchError unless every later round's backtests traded exactly as the first round's
+    (each of the first round's results read once)."""
+    for i, first in enumerate(rounds[0]):
+        for name, run in first.items():
+            expected = read_trades(run.result.results_dir)
+            for k, again in enumerate(rounds[1:], start=2):
+                if read_trades(again[i][name].result.results_dir) != expected:
                     raise BenchError(
                         f"round {k}'s {run.window.name} {name} traded otherwise than round "
                         f"1's: the rounds did not repeat the same backtest")
