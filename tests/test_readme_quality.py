@@ -163,6 +163,9 @@ def prose_figures() -> list[str]:
     weekly = _results("weekly/usdt-1h.json")
     med1h = _results("speed-usdt-1h-median.json")
     med5m = _results("speed-usdt-5m-median.json")
+    # The README names the rounds in words; both median files ran as many.
+    rounds = {3: "three", 5: "five", 7: "seven"}[med1h["meta"]["repeat"]]
+    assert med5m["meta"]["repeat"] == med1h["meta"]["repeat"]
 
     def wall(fig: dict, run: str) -> str:
         return f"{fig[f'runs.mar-apr.{run}.wall_s']:.1f}"
@@ -206,7 +209,7 @@ def prose_figures() -> list[str]:
         f"optional filters on, LightGBM loses {-grid_lgbm['profit_pct']:.2f} % "
         f"({grid_lgbm['trades']:.0f} trades) and SelfLearning {-grid_sl['profit_pct']:.2f} % "
         f"({grid_sl['trades']:.0f})",
-        f"the median of five runs takes {med1h['speed.no_online.wall_ratio']:.2f} times the "
+        f"the median of {rounds} runs takes {med1h['speed.no_online.wall_ratio']:.2f} times the "
         f"model without per-candle learning and {med1h['speed.lightgbm.wall_ratio']:.2f} of "
         f"LightGBM at 1h (single runs {spread(med1h, 'no_online', ' to ')}, "
         f"{spread(med1h, 'lightgbm', ' to ')}), {med5m['speed.no_online.wall_ratio']:.2f} at 5m "
