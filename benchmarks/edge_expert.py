@@ -185,12 +185,15 @@ def expert_tables(study, control, yardstick, combo, lam: float,
     return {**entry(res), "control": entry(ctl)}, (res, ctl)
 
 
-def verdict(settings: dict, fast: str = "5m H=12", slow: str = "1h H=4") -> dict:
-    """docs/rules/yardexpert-rule.md applied to `settings` (key -> (results, control results)
-    of `expert_stage`), DEV only: 1. fast: minus R > 0 and minus the yardstick >= 0; 2. slow:
-    minus R >= -0.005; 3. the candidate's control IC interval covers 0 at both settings."""
+def verdict(settings: dict, candidates=CANDIDATES, fast: str = "5m H=12",
+            slow: str = "1h H=4") -> dict:
+    """docs/rules/yardexpert-rule.md (and fixedblend-rule.md, the same bar) applied to
+    `settings` (key -> (results, control results) of `expert_stage` or
+    `edge_blend.blend_stage`), DEV only: 1. fast: minus R > 0 and minus the yardstick >= 0;
+    2. slow: minus R >= -0.005; 3. the candidate's control IC interval covers 0 at both
+    settings."""
     out = {}
-    for name in CANDIDATES:
+    for name in candidates:
         (f, _), (s, _) = settings[fast], settings[slow]
         one = (paired(f[name], f[RIDGE], "DEV").ic > 0
                and paired(f[name], f[YARD], "DEV").ic >= 0)

@@ -2,6 +2,7 @@
 
     nice -n 10 .venv/bin/python benchmarks/edge_study.py [--data ../shared/data/binance_usdt]
         [--quick] [--prior-only] [--momentum-only] [--rank-follow-up] [--expert-follow-up]
+        [--blend-follow-up]
 
 A fast, self-contained numpy/pandas study on the six Binance USDT pairs (no freqtrade, no
 TensorFlow). Features: a TA-Lib-free approximation of SelfLearningStrategy's ratios (baseline)
@@ -25,6 +26,8 @@ current ridge on the DEV-chosen combo, with the random-walk control.
 Expert follow-up (edge_expert.py, 5m H=12 and 1h H=4, `--expert-follow-up` prints only its
 tables and the rule's verdict): the DEV-chosen combo's ridge and the yardstick -(close/SMA20-1)
 as two experts, mixed by their prequential squared losses (M-EW) or trailing ICs (M-IC).
+Blend follow-up (edge_blend.py, `--blend-follow-up`): the same two blended with equal weights
+fixed beforehand, by their trailing scales (Z-EQ) or trailing distribution functions (U-EQ).
 
 Windows: DEV (5m: Jan-Feb 2025; 1h: Oct 2024 - Jan 2025) is where every choice is made;
 HOLDOUT (5m: Mar 15 - Apr 29 2025; 1h: Feb - Apr 2025) is only reported. Metric
@@ -58,6 +61,8 @@ import edge_learners as el
 import edge_scoring as es
 import numpy as np
 import pandas as pd
+from edge_blend import CANDIDATES as BLENDS
+from edge_blend import blend_tables
 from edge_expert import expert_tables, verdict
 from edge_rank import rank_tables
 from edge_tables import paired, summary, table
@@ -476,7 +481,23 @@ def main() -> None:
                     help="only the rank-Gaussian and label-averaging tables (5m H=12, 1h H=4)")
     ap.add_argument("--expert-follow-up", action="store_true",
                     help="only the ridge + yardstick expert mixture tables (5m H=12, 1h H=4)")
+    ap.add_argument("--blend-follow-up", action="store_true",
+                    help="only the fixed equal-weight ridge + yardstick blend tables "
+                         "(5m H=12, 1h H=4)")
     args = ap.parse_args()
+    if args.blend_follow_up:
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        t0, out, raw = time.process_time(), {}, {}
+        for key, study, control, combo in follow_up_studies(args.data):
+            out[key], raw[key] = blend_tables(study, control, naive, combo, LAM)
+        out["verdict"] = verdict(raw, BLENDS)
+        print("\nRule (docs/rules/fixedblend-rule.md): " + "; ".join(
+            f"{name}: " + ("recommended" if v["recommended"] else
+                           "fails clause " + ", ".join(map(str, v["fails"])))
+            for name, v in out["verdict"].items()))
+        out["cpu_seconds"] = round(time.process_time() - t0, 1)
+        print(json.dumps({"blend": out}))
+        return
     if args.expert_follow_up:
         warnings.filterwarnings("ignore", category=RuntimeWarning)
         t0, out, raw = time.process_time(), {}, {}
