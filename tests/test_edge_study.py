@@ -1,6 +1,7 @@
 """The pure parts of benchmarks/edge_study.py: scoring (edge_scoring.py), the learners'
-causality (edge_learners.py), the momentum group's formula (edge_features.py) and the expert
-follow-up's scale and weights (edge_expert.py). No data files, no TensorFlow."""
+causality (edge_learners.py), the momentum group's formula (edge_features.py), the expert
+follow-up's scale and weights (edge_expert.py) and the fixed blend (edge_blend.py). No data
+files, no TensorFlow."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+import edge_blend as eb  # noqa: E402
 import edge_expert as ex  # noqa: E402
 import edge_features as ef  # noqa: E402
 import edge_learners as el  # noqa: E402
@@ -346,3 +348,36 @@ def test_ic_mixture_weights_experts_by_their_share_of_the_spread():
     assert np.allclose(one[:, 300:], experts[0, :, 300:]) and np.isnan(one[:, :300]).all()
     half = ex.ic_mixture(d, experts, np.tile([0.5, 0.5], (k, 1)), np.tile([1.0, 3.0], (k, 1)))
     assert np.allclose(half[:, 300:], (0.5 * experts[0] + 0.5 * experts[1] / 3)[:, 300:] * 2.0)
+
+
+def test_fixed_blend_is_equal_weights_on_each_experts_trailing_scale_and_distribution():
+    rng = np.random.default_rng(9)
+    experts = np.stack([rng.normal(size=(2, 1200)), 5 * rng.normal(size=(2, 1200))])
+    y = rng.normal(size=(2, 1200))
+    starts, horizon, window = np.arange(300, 1200, 100), 5, 200
+    out = eb.blends(experts, y, starts, horizon, window)
+    z, u = out[eb.ZEQ], out[eb.UEQ]
+    assert np.isnan(z[:, :300]).all() and np.isnan(u[:, :300]).all()
+    # The first period has no record: the plain average.
+    assert np.allclose(z[:, 300:400], experts[:, :, 300:400].mean(axis=0))
+    assert np.allclose(u[:, 300:400], z[:, 300:400])
+    rec = slice(700 - horizon - window, 700 - horizon)
+    sd = np.sqrt((experts[:, :, rec] ** 2).mean(axis=(1, 2)))
+    now = experts[:, :, 700:800]
+    assert np.allclose(z[:, 700:800], (now[0] / sd[0] + now[1] / sd[1]) / 2 * sd[0])
+    frac = [(experts[j, :, rec].ravel()[None, None, :] <= now[j][:, :, None]).mean(axis=2)
+            for j in range(2)]
+    assert np.allclose(u[:, 700:800], (frac[0] + frac[1]) / 2 - 0.5)
+    assert (np.abs(u[:, 400:]) <= 0.5).all()
+    # Rows at or after s_k - H (and so period k's own rows) are never in period k's record.
+    late = experts.copy()
+    late[1, :, 700 - horizon:] *= 10
+    again = eb.blends(late, y, starts, horizon, window)
+    for name in (eb.ZEQ, eb.UEQ):
+        assert np.allclose(again[name][:, :700 - horizon], out[name][:, :700 - horizon],
+                           equal_nan=True)
+        assert not np.allclose(again[name][:, 800:], out[name][:, 800:])
+    far = experts.copy()
+    far[1, :, 700:] *= 10  # scales the yardstick from period 700 on: its record follows later
+    assert np.allclose(eb.blends(far, y, starts, horizon, window)[eb.ZEQ][:, 700:800],
+                       (now[0] / sd[0] + 10 * now[1] / sd[1]) / 2 * sd[0])
