@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 from edge_blend import CANDIDATES as BLENDS
 from edge_blend import blend_tables
+from edge_expert import CANDIDATES as EXPERTS
 from edge_expert import expert_tables, verdict
 from edge_rank import rank_tables
 from edge_tables import paired, summary, table
@@ -468,6 +469,23 @@ def follow_up_studies(data: Path):
         yield f"{fr.tf} H={h}", study, control, combo
 
 
+def ruled_follow_up(data: Path, key: str, rule: str, names, tables) -> None:
+    """A follow-up judged by docs/rules/<rule>-rule.md (edge_expert.verdict's bar): prints
+    `tables(study, control, combo)` of each setting, the verdict on `names`, then one JSON line
+    {key: ...}."""
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    t0, out, raw = time.process_time(), {}, {}
+    for setting, study, control, combo in follow_up_studies(data):
+        out[setting], raw[setting] = tables(study, control, combo)
+    out["verdict"] = verdict(raw, names)
+    print(f"\nRule (docs/rules/{rule}-rule.md): " + "; ".join(
+        f"{name}: " + ("recommended" if v["recommended"] else
+                       "fails clause " + ", ".join(map(str, v["fails"])))
+        for name, v in out["verdict"].items()))
+    out["cpu_seconds"] = round(time.process_time() - t0, 1)
+    print(json.dumps({key: out}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=SHARED / "binance_usdt",
@@ -486,30 +504,14 @@ def main() -> None:
                          "(5m H=12, 1h H=4)")
     args = ap.parse_args()
     if args.blend_follow_up:
-        warnings.filterwarnings("ignore", category=RuntimeWarning)
-        t0, out, raw = time.process_time(), {}, {}
-        for key, study, control, combo in follow_up_studies(args.data):
-            out[key], raw[key] = blend_tables(study, control, naive, combo, LAM)
-        out["verdict"] = verdict(raw, BLENDS)
-        print("\nRule (docs/rules/fixedblend-rule.md): " + "; ".join(
-            f"{name}: " + ("recommended" if v["recommended"] else
-                           "fails clause " + ", ".join(map(str, v["fails"])))
-            for name, v in out["verdict"].items()))
-        out["cpu_seconds"] = round(time.process_time() - t0, 1)
-        print(json.dumps({"blend": out}))
+        ruled_follow_up(args.data, "blend", "fixedblend", BLENDS,
+                        lambda study, control, combo: blend_tables(study, control, naive,
+                                                                   combo, LAM))
         return
     if args.expert_follow_up:
-        warnings.filterwarnings("ignore", category=RuntimeWarning)
-        t0, out, raw = time.process_time(), {}, {}
-        for key, study, control, combo in follow_up_studies(args.data):
-            out[key], raw[key] = expert_tables(study, control, naive, combo, LAM, ETAS[1])
-        out["verdict"] = verdict(raw)
-        print("\nRule (docs/rules/yardexpert-rule.md): " + "; ".join(
-            f"{name}: " + ("recommended" if v["recommended"] else
-                           "fails clause " + ", ".join(map(str, v["fails"])))
-            for name, v in out["verdict"].items()))
-        out["cpu_seconds"] = round(time.process_time() - t0, 1)
-        print(json.dumps({"expert": out}))
+        ruled_follow_up(args.data, "expert", "yardexpert", EXPERTS,
+                        lambda study, control, combo: expert_tables(study, control, naive,
+                                                                    combo, LAM, ETAS[1]))
         return
     if args.rank_follow_up:
         warnings.filterwarnings("ignore", category=RuntimeWarning)
