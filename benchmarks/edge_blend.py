@@ -15,10 +15,17 @@ Without a record (the first period) both serve the plain average (R + V) / 2.
 from __future__ import annotations
 
 import edge_learners as el
-import edge_scoring as es
 import numpy as np
-from edge_expert import LONG_DAYS, RIDGE, YARD, aligned, trailing
-from edge_tables import paired, summary, table
+from edge_expert import (
+    LONG_DAYS,
+    RIDGE,
+    YARD,
+    aligned,
+    candidate_entry,
+    print_minus_yardstick,
+    trailing,
+)
+from edge_tables import table
 
 ZEQ = "Z-EQ: (R/sd_R + V/sd_V) / 2"
 UEQ = "U-EQ: (u_R + u_V) / 2 - 1/2"
@@ -82,19 +89,8 @@ def blend_tables(study, control, yardstick, combo, lam: float) -> tuple[dict, tu
     table(f"{key}: the ridge and the yardstick blended with fixed equal weights (combo = "
           f"{' + '.join(combo)}; pooled ridge, lam = {lam}; record over "
           f"{LONG_DAYS[study.fr.tf]} days)", res, RIDGE)
-    for name in CANDIDATES:
-        print(f"\n{name} minus the yardstick: " + ", ".join(
-            f"{w} {es.fmt(paired(res[name], res[YARD], w))}" for w in study.windows))
+    print_minus_yardstick(res, CANDIDATES, study.windows)
     ctl = blend_stage(control, yardstick(control), combo, lam)
     table(f"{key}: the fixed equal-weight blend, random-walk control", ctl, RIDGE)
-
-    def entry(results):
-        out = {name: {w: summary(s) for w, s in r["scores"].items()}
-               for name, r in results.items()}
-        for name in CANDIDATES:
-            for ref, label in ((RIDGE, "R"), (YARD, "yardstick")):
-                out[f"{name} minus {label}"] = {
-                    w: summary(paired(results[name], results[ref], w)) for w in study.windows}
-        return out
-
-    return {**entry(res), "control": entry(ctl)}, (res, ctl)
+    return ({**candidate_entry(res, CANDIDATES, study.windows),
+             "control": candidate_entry(ctl, CANDIDATES, study.windows)}, (res, ctl))

@@ -161,10 +161,7 @@ def expert_tables(study, control, yardstick, combo, lam: float,
     res = expert_stage(study, yardstick(study), combo, lam, eta)
     table(f"{key}: the yardstick as a second expert (combo = {' + '.join(combo)}; pooled ridge, "
           f"lam = {lam}; scale and IC record over {LONG_DAYS[study.fr.tf]} days)", res, RIDGE)
-    for name in CANDIDATES:
-        gain = {w: paired(res[name], res[YARD], w) for w in study.windows}
-        print(f"\n{name} minus the yardstick: "
-              + ", ".join(f"{w} {es.fmt(s)}" for w, s in gain.items()))
+    print_minus_yardstick(res, CANDIDATES, study.windows)
     print("\nweights [R, Y] and the yardstick's scale c: " + "; ".join(
         f"{k} {v}" for k, v in res["_record"].items()))
     ctl = expert_stage(control, yardstick(control), combo, lam, eta)
@@ -173,16 +170,29 @@ def expert_tables(study, control, yardstick, combo, lam: float,
         f"{k} {v}" for k, v in ctl["_record"].items()))
 
     def entry(results):
-        out = {name: {w: summary(s) for w, s in r["scores"].items()}
-               for name, r in results.items() if not name.startswith("_")}
-        for name in CANDIDATES:
-            for ref, label in ((RIDGE, "R"), (YARD, "yardstick")):
-                out[f"{name} minus {label}"] = {
-                    w: summary(paired(results[name], results[ref], w)) for w in study.windows}
-        out["record"] = results["_record"]
-        return out
+        return {**candidate_entry(results, CANDIDATES, study.windows),
+                "record": results["_record"]}
 
     return {**entry(res), "control": entry(ctl)}, (res, ctl)
+
+
+def print_minus_yardstick(results: dict, candidates, windows) -> None:
+    """Prints each candidate's paired difference to the yardstick in each window."""
+    for name in candidates:
+        print(f"\n{name} minus the yardstick: " + ", ".join(
+            f"{w} {es.fmt(paired(results[name], results[YARD], w))}" for w in windows))
+
+
+def candidate_entry(results: dict, candidates, windows) -> dict:
+    """The JSON entry of one setting's results: each row's scores and each candidate's paired
+    differences to R and to the yardstick (rows named "_..." are not scores)."""
+    out = {name: {w: summary(s) for w, s in r["scores"].items()}
+           for name, r in results.items() if not name.startswith("_")}
+    for name in candidates:
+        for ref, label in ((RIDGE, "R"), (YARD, "yardstick")):
+            out[f"{name} minus {label}"] = {
+                w: summary(paired(results[name], results[ref], w)) for w in windows}
+    return out
 
 
 def verdict(settings: dict, candidates=CANDIDATES, fast: str = "5m H=12",
