@@ -34,8 +34,9 @@ CANDIDATES = (ZEQ, UEQ)
 
 def records(experts: np.ndarray, y: np.ndarray, starts: np.ndarray, horizon: int,
             window: int):
-    """Per period k: (k, rows of the period, values of each expert over its trailing record
-    pooled over the pairs, rows where every expert and y are finite; None without rows)."""
+    """Per period k: (the period's rows, the values of each expert over its trailing record
+    pooled over the pairs, on rows where every expert and y are finite; None with fewer than 3
+    such values, as edge_expert.ic_weights)."""
     ok = np.isfinite(experts).all(axis=0) & np.isfinite(y)
     lo, hi = trailing(starts, horizon, window, int(starts[0]))
     ends = np.r_[starts[1:], y.shape[1]]
