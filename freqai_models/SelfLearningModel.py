@@ -27,9 +27,11 @@ from self_learning.runtime.prediction_settings import (
 from self_learning.runtime.run_stores import (
     REPLAY_NOTICE,
     REPLAY_REFUSES_LEARNING,
+    TRADE_MODES,
     live_store,
     replays_live_predictions,
 )
+from self_learning.runtime.stop_guard import StopGuard
 from self_learning.runtime.window_data import backtest_windows
 from self_learning.startup_checks import enforce, load_config, run_mode
 
@@ -74,6 +76,7 @@ class SelfLearningModel(BaseRegressionModel):
     tf_missing_said: bool = False  # the missing-TensorFlow notice was sent to the user
     settings_record: SettingsRecord | None = None  # backtests: what made each stored prediction
     detector_keys: tuple[str, ...] = ()  # FreqAI's outlier detectors that are on (outliers.py)
+    stop_guard: StopGuard | None = None  # trade modes: no SIGTERM lost (runtime/stop_guard.py)
 
     def __init__(self, **kwargs) -> None:
         try:  # FreqAI's own files, cut by a kill, would stop its constructor (freqai_files.py)
@@ -92,9 +95,17 @@ class SelfLearningModel(BaseRegressionModel):
             return
         self.settings_record = SettingsRecord.for_run(self.full_path, self.config,
                                                       self.sl_config)
-        if not runtime_env.tensorflow_available():
+        if runtime_env.tensorflow_available():
+            self.runtime = self._start_runtime(timeframe_s)
+        else:
             logger.warning(runtime_env.TF_MISSING_MESSAGE)
-            return
+        if run_mode(self.config) in TRADE_MODES:  # the bot is set up: no SIGTERM lost from here
+            from freqtrade.worker import Worker
+
+            self.stop_guard = StopGuard.install(Worker.run.__code__)
+
+    def _start_runtime(self, timeframe_s: int) -> SelfLearningRuntime:
+        """TensorFlow's threads and XLA cache set up, then the runtime on this run's store."""
         runtime_env.configure_tensorflow_threads()
         from self_learning.runtime.xla_cache import configure_xla_cache
 
@@ -108,7 +119,7 @@ class SelfLearningModel(BaseRegressionModel):
                          self.config["exchange"]["pair_whitelist"], self._send,
                          self.activate_tensorboard)
         try:
-            self.runtime = SelfLearningRuntime.for_run(self.sl_config, run)
+            return SelfLearningRuntime.for_run(self.sl_config, run)
         except (RestoreRefused, StoreError) as err:  # in use, two stores, unwritable, ...
             raise OperationalException(str(err)) from None
 
@@ -252,6 +263,10 @@ class SelfLearningModel(BaseRegressionModel):
             self.data_provider.send_msg(text, always_send=True)
 
     def shutdown(self) -> None:
-        super().shutdown()  # joins FreqAI's training thread: a retrain at SIGTERM lands first
-        if self.runtime is not None:
-            self.runtime.shutdown()
+        try:
+            super().shutdown()  # joins FreqAI's training thread: a retrain at SIGTERM lands first
+            if self.runtime is not None:
+                self.runtime.shutdown()
+        finally:  # a second SIGTERM was ignored until here, so the save above finished
+            if self.stop_guard is not None:
+                self.stop_guard.uninstall()

@@ -7,5 +7,6 @@ a pair were handed over and landed), pair_writer.py (what one save writes: a pai
 as a version), restoring.py (which stored version a pair restores from), run_stores.py (which
 store a run mode learns into), guards.py (per-pair notices, no NaN saved), heap.py
 (malloc_trim), prediction_history.py (what the model said per recent candle of a pair),
-runtime_env.py (optional-dependency checks: runs without TensorFlow).
+runtime_env.py (optional-dependency checks: runs without TensorFlow), stop_guard.py (a
+trading bot's SIGTERM never lost, a second one never cutting the shutdown save short).
 """
