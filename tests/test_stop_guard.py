@@ -49,6 +49,13 @@ if mode == "default":  # a backtest: Python's default SIGTERM, nothing to guard
     sys.exit(0)
 signal.signal(signal.SIGTERM, term_handler)
 guard = None if mode == "unguarded" else StopGuard.install(loop.__code__, resend_after_s=0.2)
+if mode == "starting":  # a stop lost before the loop, sent again (bound_freqtrade) meanwhile
+    try:
+        stop_in_a_callback()
+        stop()
+    except KeyboardInterrupt:
+        print("stopped while starting")
+        sys.exit(0)
 try:
     loop(stop if mode == "again" else stop_in_a_callback)
 except KeyboardInterrupt:
@@ -97,6 +104,15 @@ def test_a_second_sigterm_while_stopping_is_ignored_and_counted():
     assert "SIGTERM arrived 1 more time(s) while stopping" in run.stdout
     assert "WARNING" not in run.stdout
     assert lines[-1] == "freqtrade's handler back True"
+
+
+def test_a_stop_lost_while_starting_does_not_make_the_next_one_ignored():
+    """Before the loop no stop is under way: the SIGTERM after a lost one stops the start at
+    once (not only once the loop runs and the watcher sends it again)."""
+    run = run_child("starting")
+    assert "Exception ignored" in run.stderr, run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines() == ["stopped while starting"], run.stdout
 
 
 def test_nothing_is_guarded_without_a_python_handler_or_off_the_main_thread():

@@ -12,10 +12,11 @@ nothing after its SIGTERM, learned the next candle and was killed 60 s later.
 Python's default SIGTERM). `loop` is the code of the bot's main loop (freqtrade's
 `Worker.run`); freqtrade's shutdown runs after that loop has been left.
 
-* A SIGTERM goes to freqtrade's handler when it is the first, or when the main thread is
-  inside the loop (the bot still runs).
-* A later one, once the stop is under way (outside the loop: freqtrade's cleanup, FreqAI's
-  training thread being joined, the shutdown save), is ignored and counted.
+* A SIGTERM goes to freqtrade's handler, unless the stop is under way: an earlier one was
+  raised inside the loop and the main thread has left the loop since (freqtrade's cleanup,
+  FreqAI's training thread being joined, the shutdown save). Then it is ignored and counted.
+  A stop raised during start-up (before the loop) does not count as under way: if it was
+  lost, the next SIGTERM (bound_freqtrade's resend, a second `kill`) still stops the start.
 * A watcher thread looks every `resend_after_s` after the first SIGTERM: a main thread still
   inside the loop means the interrupt was lost. The watcher logs where it was raised and sends
   SIGTERM again.
@@ -68,6 +69,7 @@ class StopGuard:
         self.previous = previous
         self.resend_after_s = resend_after_s
         self.requested = threading.Event()  # a SIGTERM has reached freqtrade's handler
+        self.raised_in_loop = False         # ... the last one inside the loop
         self.finished = threading.Event()   # uninstalled: the watcher ends
         self.raised_in = ""                 # where the last interrupt was raised
         self.ignored = 0                    # SIGTERMs ignored while stopping
@@ -91,10 +93,11 @@ class StopGuard:
 
     def handle(self, signum: int, frame: FrameType | None) -> object:
         """The SIGTERM handler (main thread): freqtrade's, or ignored while stopping."""
-        if self.requested.is_set() and not runs(frame, self.loop):
+        in_loop = runs(frame, self.loop)
+        if self.raised_in_loop and not in_loop:
             self.ignored += 1
             return None
-        self.raised_in = where(frame)
+        self.raised_in, self.raised_in_loop = where(frame), in_loop
         self.requested.set()
         return self.previous(signum, frame)
 
